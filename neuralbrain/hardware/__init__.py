@@ -1,0 +1,20 @@
+"""Simulated hardware backends. One file per backend, one registry line each (below)."""
+
+from __future__ import annotations
+
+from neuralbrain.hardware.base import Backend
+from neuralbrain.registry import Registry
+
+BACKENDS: Registry[type[Backend]] = Registry("backend")
+
+BACKENDS.register("cpu", "neuralbrain.hardware.cpu:CpuBackend", tags=("digital", "reference"))
+
+
+def backends_with(op: str) -> list[str]:
+    """Names of the registered backends whose capabilities include ``op``."""
+    return [name for name in BACKENDS if op in BACKENDS.get(name).capabilities]
+
+
+def make_backend(name: str, config: object = None, seed: int = 0) -> Backend:
+    """An instance of the backend registered as ``name``."""
+    return BACKENDS.get(name)(config, seed)

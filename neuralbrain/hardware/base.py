@@ -1,0 +1,114 @@
+"""The ``Backend`` contract: the simulated hardware a module runs its ops on.
+
+A backend is chosen per module by name (``BACKENDS.get("rram")``). It declares
+
+- ``name``: its registry name;
+- ``capabilities``: the ops it implements, a subset of ``OPS``;
+- ``energy_table``: joules per primitive action, with a citation;
+- ``rel_tolerance``: how far its functional results may stray from the ideal float result
+  (0 for an exact backend), which the contract test checks for every op;
+
+and implements some of the ops below. Every op returns ``(result, Cost)``: the result carries
+the real functional effects of the hardware (quantization, conductance noise, fixed point),
+the ``Cost`` comes from the backend's stated energy and timing model. An op the backend lacks
+raises ``CapabilityError`` naming the backend, the op and the backends that have it.
+
+Ops:
+
+- ``place(w)``: put a weight matrix (k, n) on the device; returns a handle the backend's
+  ``matmul``/``accumulate`` accept (programming costs energy on non-volatile memories).
+- ``matmul(x, w)``: dense ``x @ w`` for ``x`` of shape (..., k); capability ``"matmul"``.
+- ``accumulate(spikes, w)``: event-driven synaptic input ``spikes @ w`` where ``spikes`` is a
+  0/1 (or count) array of shape (..., k); only active inputs cost; capability ``"spiking"``.
+- ``charge(action, count)``: price ``count`` primitive actions of the backend's energy table
+  that are not matrix products (a message between logic blocks, a control-loop flop);
+  available on every backend whose table lists the action.
+
+Backends are stateful only in their device model (programmed conductances, drift clock,
+noise generator); ``reset(seed)`` restores that state exactly.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neuralbrain.energy import Cost, EnergyTable
+from neuralbrain.errors import CapabilityError, ShapeError
+
+OPS = ("matmul", "spiking", "mpgemm")
+
+
+@dataclass(frozen=True)
+class BackendConfig:
+    """Backends without tunable device parameters use this empty config."""
+
+
+class Backend:
+    """Base class of every simulated hardware backend (see the module docstring)."""
+
+    name: ClassVar[str] = "base"
+    capabilities: ClassVar[frozenset[str]] = frozenset()
+    energy_table: ClassVar[EnergyTable]
+    rel_tolerance: ClassVar[float] = 0.0
+    Config: ClassVar[type] = BackendConfig
+
+    def __init__(self, config: Any = None, seed: int = 0) -> None:
+        self.config = config if config is not None else self.Config()
+        self.reset(seed)
+
+    def reset(self, seed: int = 0) -> None:
+        """Restore the device state (noise generator, clocks) to what ``seed`` gives."""
+        self.rng = np.random.default_rng(seed)
+
+    # -- ops -------------------------------------------------------------------------------
+    def place(self, w: np.ndarray) -> tuple[Any, Cost]:
+        """Store ``w`` (k, n) on the device; the default keeps a float32 copy at no cost."""
+        return as_matrix(w, "w"), Cost()
+
+    def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
+        raise self._missing("matmul")
+
+    def accumulate(self, spikes: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
+        raise self._missing("spiking")
+
+    def charge(self, action: str, count: float = 1) -> Cost:
+        """Price ``count`` of a primitive ``action`` listed in this backend's energy table."""
+        if action not in self.energy_table.energy_j:
+            raise CapabilityError(
+                f"backend {self.name!r} has no action {action!r} in its energy table "
+                f"(it has {sorted(self.energy_table.energy_j)})"
+            )
+        latency = self.energy_table.latency_s.get(action, 0.0) * count
+        return self.energy_table.cost(latency_s=latency, **{action: count})
+
+    def _missing(self, op: str) -> CapabilityError:
+        from neuralbrain.hardware import backends_with
+
+        others = [n for n in backends_with(op) if n != self.name]
+        return CapabilityError(
+            f"backend {self.name!r} cannot run op {op!r}; backends that can: {others}"
+        )
+
+    def __repr__(self) -> str:
+        return f"<{type(self).__name__} {self.name!r}>"
+
+
+def as_matrix(w: Any, what: str) -> np.ndarray:
+    """``w`` as a finite float32 2-D array, or a ``ShapeError`` saying what was wrong."""
+    arr = np.asarray(w)
+    if arr.ndim != 2:
+        raise ShapeError(f"{what} has shape {arr.shape}: expected a 2-D (inputs, outputs) matrix")
+    if not np.issubdtype(arr.dtype, np.number) or not np.all(np.isfinite(arr)):
+        raise ShapeError(f"{what} must be a finite numeric matrix (dtype {arr.dtype})")
+    return np.ascontiguousarray(arr, dtype=np.float32)
+
+
+def check_operand(x: Any, k: int, what: str = "x") -> np.ndarray:
+    """``x`` as float32 with last axis ``k``, or a ``ShapeError`` naming both shapes."""
+    arr = np.asarray(x)
+    if arr.ndim < 1 or arr.shape[-1] != k:
+        raise ShapeError(f"{what} has shape {arr.shape}: expected (..., {k}) to match the weights")
+    return arr.astype(np.float32, copy=False)

@@ -1,0 +1,89 @@
+"""Name -> class registries with lazy entry points and "did you mean" errors.
+
+``Registry[T]`` maps a name to either a class or a lazy ``"package.module:Attr"`` string that
+is imported on first ``get``. Heavy optional dependencies (Brian2, numba kernels, PyBullet)
+are therefore only imported when the named entry is used. Registration is explicit (a
+decorator or one ``register`` line), never by scanning the file system.
+"""
+
+from __future__ import annotations
+
+import importlib
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Generic, TypeVar
+
+from neuralbrain.errors import ConfigError, UnknownNameError
+
+T = TypeVar("T")
+
+
+@dataclass
+class _Entry:
+    target: object  # a class, or a "pkg.mod:Attr" string until first loaded
+    tags: tuple[str, ...] = ()
+    doc: str = ""
+
+
+@dataclass
+class Registry(Generic[T]):
+    """A named collection of classes of one kind (``kind`` is used in error messages)."""
+
+    kind: str
+    _entries: dict[str, _Entry] = field(default_factory=dict)
+
+    def register(
+        self, name: str, target: str | T | None = None, *, tags: tuple[str, ...] = (), doc: str = ""
+    ) -> Callable[[T], T] | None:
+        """Register ``target`` under ``name``; without ``target``, act as a class decorator.
+
+        ``target`` may be a lazy ``"package.module:Attr"`` string.
+        """
+        if name in self._entries:
+            raise ConfigError(f"{self.kind} {name!r} is registered twice")
+        if isinstance(target, str) and ":" not in target:
+            raise ConfigError(f"lazy {self.kind} entry {target!r}: expected 'package.module:Attr'")
+        if target is not None:
+            self._entries[name] = _Entry(target, tuple(tags), doc)
+            return None
+
+        def decorate(obj: T) -> T:
+            self._entries[name] = _Entry(obj, tuple(tags), doc)
+            return obj
+
+        return decorate
+
+    def get(self, name: str) -> T:
+        """The class registered as ``name`` (importing it if it was registered lazily)."""
+        entry = self._entries.get(name)
+        if entry is None:
+            raise UnknownNameError(self.kind, name, self._entries)
+        if isinstance(entry.target, str):
+            module_name, attr = entry.target.split(":", 1)
+            entry.target = getattr(importlib.import_module(module_name), attr)
+        return entry.target  # type: ignore[return-value]
+
+    def tags(self, name: str) -> tuple[str, ...]:
+        if name not in self._entries:
+            raise UnknownNameError(self.kind, name, self._entries)
+        return self._entries[name].tags
+
+    def describe(self, name: str) -> str:
+        """One-line description: the registered doc, else the first docstring line."""
+        entry = self._entries[name]
+        if entry.doc:
+            return entry.doc
+        doc = (getattr(self.get(name), "__doc__", None) or "").strip()
+        return doc.splitlines()[0] if doc else ""
+
+    def names(self) -> list[str]:
+        return sorted(self._entries)
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._entries
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self.names())
+
+    def __len__(self) -> int:
+        return len(self._entries)
