@@ -23,6 +23,8 @@ Ops:
 - ``charge(action, count)``: price ``count`` primitive actions of the backend's energy table
   that are not matrix products (a message between logic blocks, a control-loop flop);
   available on every backend whose table lists the action.
+- ``mpgemm(x, qweight)``: ``x @ dequant(qweight)`` computed on the low-bit codes themselves
+  (for example through lookup tables); capability ``"mpgemm"``.
 
 Backends are stateful only in their device model (programmed conductances, drift clock,
 noise generator); ``reset(seed)`` restores that state exactly.
@@ -73,6 +75,10 @@ class Backend:
 
     def accumulate(self, spikes: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         raise self._missing("spiking")
+
+    def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
+        """Mixed-precision product of float activations with low-bit quantized weights."""
+        raise self._missing("mpgemm")
 
     def charge(self, action: str, count: float = 1) -> Cost:
         """Price ``count`` of a primitive ``action`` listed in this backend's energy table."""
