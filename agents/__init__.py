@@ -1,0 +1,5 @@
+"""Agent assemblies, registered by name. One lazy line per assembly; configs in configs/."""
+
+from neuralbrain.core import AGENTS
+
+AGENTS.register("scripted_picker", "agents.scripted_picker:ScriptedPicker")
