@@ -1,0 +1,5 @@
+import sys
+
+from neuralbrain.cli import main
+
+sys.exit(main())

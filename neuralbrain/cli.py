@@ -1,0 +1,204 @@
+"""``neuralbrain``: run, train and evaluate agents; list what is registered.
+
+Every error a user can cause is a ``neuralbrain.errors.Error``: it is printed on one line
+(``neuralbrain: error: ...``) with exit code 2, never as a traceback. Commands that report
+take ``--json`` and print one JSON object. Area commands (``data``, ``prove``, ``plan``,
+``insensor``, ...) live beside their code and are added from ``COMMAND_MODULES``.
+"""
+
+from __future__ import annotations
+
+import argparse
+import importlib
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from neuralbrain.errors import ConfigError, Error
+
+# Each module defines ``add_commands(subparsers)``; heavy imports stay inside the handlers.
+COMMAND_MODULES: tuple[str, ...] = ()
+
+
+def _add_config_args(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("config", type=Path, help="experiment TOML (agents/configs/*.toml)")
+    parser.add_argument(
+        "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+        help="override a config value, e.g. --set planner.backend=lut (repeatable)",
+    )
+
+
+def _add_data_root(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument(
+        "--data-root", type=Path, default=None,
+        help="dataset root for this call (replaces $NEURALBRAIN_DATA)",
+    )
+
+
+def _use_data_root(root: Path | None) -> Path | None:
+    if root is None:
+        env = os.environ.get("NEURALBRAIN_DATA")
+        return Path(env) if env else None
+    if not root.is_dir():
+        raise ConfigError(f"--data-root {str(root)!r} is not a directory: expected a dataset root")
+    os.environ["NEURALBRAIN_DATA"] = str(root)
+    return root
+
+
+def _print_json(obj: object) -> None:
+    print(json.dumps(obj, sort_keys=True, default=str))
+
+
+def cmd_run(args: argparse.Namespace) -> int:
+    from neuralbrain.config import load_experiment
+    from neuralbrain.runner import run_episodes
+
+    cfg = load_experiment(args.config, args.overrides)
+    out = args.out or Path("runs") / args.config.stem
+    summary = run_episodes(
+        cfg, out, checkpoint=args.checkpoint, episodes=args.episodes,
+        progress=False if args.json else None,
+    )
+    if args.json:
+        _print_json(summary.as_dict())
+    else:
+        print(
+            f"{summary.episodes} episodes, success {summary.success_rate:.0%}, "
+            f"mean return {summary.mean_return:.3g}, energy {summary.energy_j:.4g} J"
+            + (f", {summary.errors} failed with errors" if summary.errors else "")
+        )
+        print(f"run directory: {summary.out}")
+    return 0
+
+
+def cmd_train(args: argparse.Namespace) -> int:
+    from neuralbrain.config import load_experiment
+    from neuralbrain.core import agent_class
+
+    cfg = load_experiment(args.config, args.overrides)
+    data_root = _use_data_root(args.data_root)
+    result = agent_class(cfg.agent).train(cfg, args.out, data_root, args.resume)
+    if args.json:
+        _print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+        print(f"checkpoint: {args.out}")
+    return 0
+
+
+def cmd_eval(args: argparse.Namespace) -> int:
+    from neuralbrain.config import load_experiment
+    from neuralbrain.core import agent_class
+
+    cfg = load_experiment(args.config, args.overrides)
+    data_root = _use_data_root(args.data_root)
+    result = agent_class(cfg.agent).evaluate(cfg, args.checkpoint, data_root, args.split)
+    if args.json:
+        _print_json(result)
+    else:
+        for key, value in result.items():
+            print(f"{key}: {value}")
+    return 0
+
+
+def cmd_backends(args: argparse.Namespace) -> int:
+    from neuralbrain.hardware import BACKENDS
+
+    rows = []
+    for name in BACKENDS:
+        cls = BACKENDS.get(name)
+        rows.append({
+            "name": name,
+            "capabilities": sorted(cls.capabilities),
+            "tags": list(BACKENDS.tags(name)),
+            "energy_source": cls.energy_table.source,
+            "about": BACKENDS.describe(name),
+        })
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            caps = ",".join(row["capabilities"]) or "-"
+            print(f"{row['name']:<14} {caps:<22} {row['about']}")
+    return 0
+
+
+def cmd_envs(args: argparse.Namespace) -> int:
+    import gymnasium
+
+    from neuralbrain.runner import registered_envs
+
+    rows = []
+    for env_id in registered_envs():
+        spec = gymnasium.spec(env_id)
+        rows.append({"id": env_id, "entry_point": str(spec.entry_point),
+                     "max_episode_steps": spec.max_episode_steps})
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['id']:<34} max_episode_steps={row['max_episode_steps']}")
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(
+        prog="neuralbrain", description="Neuromorphic and embodied agents on simulated hardware."
+    )
+    sub = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+
+    p = sub.add_parser("run", help="evaluate an agent for N episodes and write its traces")
+    _add_config_args(p)
+    p.add_argument("--episodes", type=int, default=None, help="number of episodes ([run].episodes)")
+    p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<config>)")
+    p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_run)
+
+    p = sub.add_parser("train", help="train every trainable module of a config")
+    _add_config_args(p)
+    p.add_argument("--out", type=Path, required=True, help="checkpoint directory")
+    p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_train)
+
+    p = sub.add_parser("eval", help="evaluate a trained config offline (accuracy etc.)")
+    _add_config_args(p)
+    p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
+    p.add_argument("--split", choices=("train", "test", "all"), default="test")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    _add_data_root(p)
+    p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("backends", help="list the registered hardware backends")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_backends)
+
+    p = sub.add_parser("envs", help="list the registered environments")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_envs)
+
+    for module in COMMAND_MODULES:
+        importlib.import_module(module).add_commands(sub)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser = build_parser()
+    args = parser.parse_args(argv)
+    try:
+        return int(args.func(args) or 0)
+    except Error as err:
+        print(f"neuralbrain: error: {err}", file=sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        print("neuralbrain: interrupted; finished episodes are saved", file=sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,162 @@
+"""The episode loop: env + agent -> trace rows, episode rows, checkpoints of the run.
+
+``run_episodes`` evaluates an agent for N seeded episodes. Episode ``i`` uses seed
+``cfg.seed + i`` for both ``env.reset`` and ``agent.reset``, so a run is reproducible and any
+single episode can be replayed alone. After every step the runner drains each module's ledger
+into the trace; after every episode it rewrites ``trace.parquet`` and ``episodes.parquet``
+atomically (a Ctrl-C leaves complete files for the finished episodes). An exception from the
+env or the agent mid-episode marks that episode failed (its ``error`` column says why), keeps
+its rows, and the run goes on with a fresh env. The resolved config is written first, as
+``config.toml``; nothing is written outside ``out``.
+"""
+
+from __future__ import annotations
+
+import inspect
+import math
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import gymnasium
+from tqdm import tqdm
+
+from neuralbrain.atomic import atomic_write_text
+from neuralbrain.config import EnvConfig, ExperimentConfig
+from neuralbrain.core import agent_class
+from neuralbrain.errors import ConfigError, UnknownNameError
+from neuralbrain.trace import TraceRecorder, plot_energy
+
+
+def registered_envs() -> list[str]:
+    """Ids of the neuralbrain Gymnasium envs (importing ``envs`` registers them)."""
+    import envs  # noqa: F401
+
+    return sorted(i for i in gymnasium.registry if i.startswith("neuralbrain/"))
+
+
+def make_env(cfg: EnvConfig) -> gymnasium.Env:
+    """``gymnasium.make`` with the config's kwargs, turning bad names/kwargs into ConfigErrors."""
+    import envs  # noqa: F401  (registers the neuralbrain/* ids)
+
+    if cfg.id not in gymnasium.registry:
+        raise UnknownNameError("env", cfg.id, gymnasium.registry)
+    spec = gymnasium.spec(cfg.id)
+    kwargs: dict[str, Any] = dict(cfg.kwargs)
+    if cfg.max_episode_steps is not None:
+        kwargs["max_episode_steps"] = cfg.max_episode_steps
+    accepted = _accepted_kwargs(spec)
+    if accepted is not None:
+        unknown = sorted(set(cfg.kwargs) - accepted)
+        if unknown:
+            raise ConfigError(
+                f"[env] has unknown key(s) {unknown} for {cfg.id}: expected some of "
+                f"{sorted(accepted | {'id', 'max_episode_steps'})}"
+            )
+    return gymnasium.make(cfg.id, **kwargs)
+
+
+def _accepted_kwargs(spec: gymnasium.envs.registration.EnvSpec) -> set[str] | None:
+    entry = spec.entry_point
+    if isinstance(entry, str):
+        module, _, attr = entry.partition(":")
+        entry = getattr(__import__(module, fromlist=[attr]), attr)
+    params = inspect.signature(entry).parameters.values()
+    if any(p.kind is inspect.Parameter.VAR_KEYWORD for p in params):
+        return None
+    return {p.name for p in params if p.name != "self"} | {"render_mode"}
+
+
+@dataclass(frozen=True)
+class RunSummary:
+    out: Path
+    episodes: int
+    success_rate: float
+    mean_return: float
+    energy_j: float
+    errors: int
+
+    def as_dict(self) -> dict[str, Any]:
+        return {
+            "out": str(self.out),
+            "episodes": self.episodes,
+            "success_rate": self.success_rate,
+            "mean_return": self.mean_return,
+            "energy_j": self.energy_j,
+            "errors": self.errors,
+        }
+
+
+def run_episodes(
+    cfg: ExperimentConfig,
+    out: Path,
+    checkpoint: Path | None = None,
+    episodes: int | None = None,
+    progress: bool | None = None,
+) -> RunSummary:
+    """Evaluate ``cfg``'s agent for ``episodes`` episodes, writing the run under ``out``."""
+    if cfg.env is None:
+        raise ConfigError(f"{cfg.source or 'config'} has no [env] table: nothing to run the agent in")
+    n_episodes = cfg.run.episodes if episodes is None else episodes
+    if n_episodes < 1:
+        raise ConfigError(f"episodes = {n_episodes}: expected >= 1")
+    show = cfg.run.progress if progress is None else progress
+    agent = agent_class(cfg.agent).from_config(cfg, checkpoint)
+    env = make_env(cfg.env)
+    out.mkdir(parents=True, exist_ok=True)
+    atomic_write_text(out / "config.toml", cfg.to_toml())
+    recorder = TraceRecorder(tuple(agent.modules))
+    bar = tqdm(total=n_episodes, desc="episodes", unit="ep", disable=not show, leave=False)
+    try:
+        for episode in range(n_episodes):
+            seed = cfg.seed + episode
+            steps, ret, success, error = _episode(env, agent, recorder, episode, seed)
+            if error is not None:
+                env.close()
+                env = make_env(cfg.env)
+            recorder.finish_episode(episode, seed, steps, ret, success, error)
+            recorder.write(out)
+            bar.update(1)
+            bar.set_postfix(success=f"{sum(r['success'] for r in recorder.episodes)}/{episode + 1}")
+    finally:
+        bar.close()
+        env.close()
+    plot_energy(out / "trace.parquet", out / "energy.png")
+    rows = recorder.episodes
+    return RunSummary(
+        out=out,
+        episodes=len(rows),
+        success_rate=sum(r["success"] for r in rows) / len(rows),
+        mean_return=math.fsum(r["return"] for r in rows) / len(rows),
+        energy_j=math.fsum(r["energy_j"] for r in rows),
+        errors=sum(r["error"] is not None for r in rows),
+    )
+
+
+def _episode(
+    env: gymnasium.Env, agent: Any, recorder: TraceRecorder, episode: int, seed: int
+) -> tuple[int, float, bool, str | None]:
+    """One episode; returns (steps, return, success, error message or None)."""
+    steps, ret = 0, 0.0
+    terminated = truncated = False
+    info: dict[str, Any] = {}
+    try:
+        obs, info = env.reset(seed=seed)
+        agent.reset(seed)
+        ledgers, backends = agent.ledgers, agent.backends()
+        while not (terminated or truncated):
+            sim_time = float(info.get("sim_time_s", math.nan))
+            action = agent.act(obs, info)
+            recorder.record_step(episode, steps, sim_time, ledgers, backends)
+            obs, reward, terminated, truncated, info = env.step(action)
+            ret += float(reward)
+            steps += 1
+    except (KeyboardInterrupt, ConfigError):
+        raise
+    except Exception as err:  # an env or module crash fails this episode, not the run
+        return steps, ret, False, f"{type(err).__name__}: {err}"
+    if "is_success" in info:
+        success = bool(info["is_success"])
+    else:  # envs without a success flag (CartPole): surviving to the time limit
+        success = bool(truncated and not terminated)
+    return steps, ret, success, None

@@ -1,0 +1,127 @@
+"""The Backend contract, checked the same way for every registered backend."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from neuralbrain.energy import Cost
+from neuralbrain.errors import CapabilityError, ShapeError
+from neuralbrain.hardware import BACKENDS, backends_with, make_backend
+from neuralbrain.hardware.base import OPS, Backend
+
+NAMES = BACKENDS.names()
+
+
+def _operands(seed: int = 1, k: int = 24, n: int = 10, batch: int = 3):
+    rng = np.random.default_rng(seed)
+    x = rng.normal(size=(batch, k)).astype(np.float32)
+    w = rng.normal(scale=0.3, size=(k, n)).astype(np.float32)
+    spikes = (rng.random((batch, k)) < 0.3).astype(np.float32)
+    return x, w, spikes
+
+
+def _close(got: np.ndarray, want: np.ndarray, tol: float) -> bool:
+    scale = float(np.abs(want).max()) or 1.0
+    return float(np.abs(got - want).max()) <= max(tol, 1e-5) * scale
+
+
+def _check_cost(cost: Cost) -> None:
+    assert isinstance(cost, Cost)
+    assert cost.energy_j > 0 and cost.latency_s > 0 and cost.ops > 0
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_declares_its_contract(name):
+    cls = BACKENDS.get(name)
+    assert issubclass(cls, Backend)
+    assert cls.name == name
+    assert set(cls.capabilities) <= set(OPS), f"unknown capabilities {set(cls.capabilities) - set(OPS)}"
+    assert cls.energy_table.source.strip()
+    assert 0 <= cls.rel_tolerance < 1
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "matmul" in BACKENDS.get(n).capabilities])
+def test_matmul_is_close_to_exact_and_costs(name):
+    x, w, _ = _operands()
+    backend = make_backend(name, seed=3)
+    placed, _ = backend.place(w)
+    y, cost = backend.matmul(x, placed)
+    assert y.shape == (3, 10)
+    assert _close(np.asarray(y), x @ w, BACKENDS.get(name).rel_tolerance)
+    _check_cost(cost)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "spiking" in BACKENDS.get(n).capabilities])
+def test_accumulate_is_close_to_exact_and_costs_only_active_inputs(name):
+    _, w, spikes = _operands()
+    backend = make_backend(name, seed=3)
+    placed, _ = backend.place(w)
+    y, cost = backend.accumulate(spikes, placed)
+    assert _close(np.asarray(y), spikes @ w, BACKENDS.get(name).rel_tolerance)
+    _check_cost(cost)
+    _, quiet = backend.accumulate(np.zeros_like(spikes), placed)
+    assert quiet.energy_j < cost.energy_j
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "mpgemm" in BACKENDS.get(n).capabilities])
+def test_mpgemm_matches_dequantized_product(name):
+    module = __import__(BACKENDS.get(name).__module__, fromlist=["quantize_q4"])
+    x, w, _ = _operands(k=64, n=16)
+    qweight = module.quantize_q4(w)
+    backend = make_backend(name, seed=3)
+    y, cost = backend.mpgemm(x, qweight)
+    assert _close(np.asarray(y), x @ qweight.dequantize(), BACKENDS.get(name).rel_tolerance)
+    _check_cost(cost)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_same_seed_same_results(name):
+    x, w, spikes = _operands()
+    results = []
+    for _ in range(2):
+        backend = make_backend(name, seed=7)
+        out = []
+        if "matmul" in backend.capabilities:
+            out.append(backend.matmul(x, backend.place(w)[0])[0])
+        if "spiking" in backend.capabilities:
+            out.append(backend.accumulate(spikes, backend.place(w)[0])[0])
+        results.append(out)
+    for a, b in zip(results[0], results[1], strict=True):
+        np.testing.assert_array_equal(a, b)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_missing_ops_raise_capability_error_naming_who_can(name):
+    backend = make_backend(name)
+    x, w, spikes = _operands()
+    calls = {
+        "matmul": lambda: backend.matmul(x, w),
+        "spiking": lambda: backend.accumulate(spikes, w),
+        "mpgemm": lambda: backend.mpgemm(x, w),
+    }
+    for op, call in calls.items():
+        if op in backend.capabilities:
+            continue
+        with pytest.raises(CapabilityError, match=f"{name!r} cannot run op {op!r}") as err:
+            call()
+        for other in backends_with(op):
+            assert other in str(err.value)
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_charge_prices_listed_actions_and_rejects_others(name):
+    backend = make_backend(name)
+    action = sorted(backend.energy_table.energy_j)[0]
+    one, ten = backend.charge(action, 1), backend.charge(action, 10)
+    assert ten.energy_j == pytest.approx(10 * one.energy_j)
+    with pytest.raises(CapabilityError, match="no action 'no_such_action'"):
+        backend.charge("no_such_action", 1)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "matmul" in BACKENDS.get(n).capabilities])
+def test_matmul_rejects_mismatched_shapes(name):
+    backend = make_backend(name)
+    x, w, _ = _operands()
+    with pytest.raises(ShapeError, match=r"expected \(\.\.\., 24\)"):
+        backend.matmul(x[:, :5], backend.place(w)[0])
