@@ -8,6 +8,10 @@ from neuralbrain.registry import Registry
 BACKENDS: Registry[type[Backend]] = Registry("backend")
 
 BACKENDS.register("cpu", "neuralbrain.hardware.cpu:CpuBackend", tags=("digital", "reference"))
+BACKENDS.register(
+    "neuromorphic", "neuralbrain.hardware.neuromorphic:NeuromorphicBackend", tags=("spiking",)
+)
+BACKENDS.register("in_sensor", "neuralbrain.hardware.in_sensor:InSensorBackend", tags=("analog",))
 
 
 def backends_with(op: str) -> list[str]:
