@@ -109,6 +109,10 @@ class Agent:
 
     def __init__(self, modules: Mapping[str, Module], edges: Sequence[tuple[str, str]]) -> None:
         self.modules = dict(modules)
+        for edge in edges:
+            if not (isinstance(edge, tuple | list) and len(edge) == 2
+                    and all(isinstance(end, str) for end in edge)):
+                raise ConfigError(f"edge {edge!r}: expected a pair ('module.port', 'module.port')")
         self.edges = [tuple(e) for e in edges]
         self._feeds: dict[str, dict[str, str]] = {name: {} for name in self.modules}
         self._action_src: str | None = None
@@ -179,6 +183,9 @@ class Agent:
 
     def backends(self) -> dict[str, str]:
         return {name: module.backend.name for name, module in self.modules.items()}
+
+    def bind_spaces(self, observation_space: Any, action_space: Any) -> None:
+        """Hook: called once by the runner with the env's spaces before the first episode."""
 
     # -- assembly hooks (overridden by agents/*.py) -----------------------------------------
     @classmethod

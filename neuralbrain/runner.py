@@ -103,6 +103,7 @@ def run_episodes(
     show = cfg.run.progress if progress is None else progress
     agent = agent_class(cfg.agent).from_config(cfg, checkpoint)
     env = make_env(cfg.env)
+    agent.bind_spaces(env.observation_space, env.action_space)
     out.mkdir(parents=True, exist_ok=True)
     atomic_write_text(out / "config.toml", cfg.to_toml())
     recorder = TraceRecorder(tuple(agent.modules))
@@ -133,6 +134,13 @@ def run_episodes(
     )
 
 
+def _control_period_s(env: gymnasium.Env) -> float:
+    """Seconds of simulated time per env step when the env does not report ``sim_time_s``:
+    MuJoCo-style ``dt`` or classic-control ``tau``; NaN when the env states neither."""
+    inner = env.unwrapped
+    return float(getattr(inner, "dt", getattr(inner, "tau", math.nan)))
+
+
 def _episode(
     env: gymnasium.Env, agent: Any, recorder: TraceRecorder, episode: int, seed: int
 ) -> tuple[int, float, bool, str | None]:
@@ -144,8 +152,9 @@ def _episode(
         obs, info = env.reset(seed=seed)
         agent.reset(seed)
         ledgers, backends = agent.ledgers, agent.backends()
+        dt = _control_period_s(env)
         while not (terminated or truncated):
-            sim_time = float(info.get("sim_time_s", math.nan))
+            sim_time = float(info.get("sim_time_s", steps * dt))
             action = agent.act(obs, info)
             recorder.record_step(episode, steps, sim_time, ledgers, backends)
             obs, reward, terminated, truncated, info = env.step(action)

@@ -1,0 +1,80 @@
+import json
+import subprocess
+import sys
+
+import pyarrow.parquet as pq
+import pytest
+
+from neuralbrain.cli import main
+
+CARTPOLE = """
+agent = "random"
+seed = 1
+[env]
+id = "CartPole-v1"
+max_episode_steps = 20
+[run]
+episodes = 2
+progress = false
+[policy]
+backend = "cpu"
+"""
+
+
+@pytest.fixture
+def config(tmp_path):
+    path = tmp_path / "random_cartpole.toml"
+    path.write_text(CARTPOLE)
+    return path
+
+
+def test_run_json_summary_and_files(config, tmp_path, capsys):
+    out = tmp_path / "run"
+    assert main(["run", str(config), "--episodes", "2", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["episodes"] == 2 and summary["out"] == str(out)
+    assert pq.read_table(out / "episodes.parquet").num_rows == 2
+    assert sorted(p.name for p in out.iterdir()) == [
+        "config.toml", "energy.png", "episodes.parquet", "trace.parquet"]
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        (["--set", "policy.backend=rram2"], "unknown backend 'rram2'"),
+        (["--set", "policy.colour=red"],
+         r"\[policy\] has unknown key\(s\) \['colour'\]: expected some of \['backend'\]"),
+        (["--set", "seed=abc"], "seed = 'abc': expected an integer"),
+        (["--set", "env.id=NoSuchEnv-v0"], "unknown env 'NoSuchEnv-v0'"),
+    ],
+)
+def test_bad_input_is_one_line_and_exit_2(config, tmp_path, capsys, extra, message):
+    code = main(["run", str(config), "--out", str(tmp_path / "r"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2
+    assert err.startswith("neuralbrain: error: ") and err.count("\n") == 1
+    assert __import__("re").search(message, err)
+    assert not (tmp_path / "r").exists()
+
+
+def test_missing_config_file(tmp_path, capsys):
+    assert main(["run", str(tmp_path / "missing.toml")]) == 2
+    assert "does not exist" in capsys.readouterr().err
+
+
+def test_lists_backends_and_envs(capsys):
+    assert main(["backends", "--json"]) == 0
+    names = [row["name"] for row in json.loads(capsys.readouterr().out)]
+    assert "cpu" in names
+    assert main(["envs", "--json"]) == 0
+    ids = [row["id"] for row in json.loads(capsys.readouterr().out)]
+    assert all(i.startswith("neuralbrain/") for i in ids)
+
+
+def test_console_entry_point_runs_without_traceback(config, tmp_path):
+    proc = subprocess.run(
+        [sys.executable, "-m", "neuralbrain", "run", str(config), "--set", "policy.backend=tpu",
+         "--out", str(tmp_path / "x")], capture_output=True, text=True,
+    )
+    assert proc.returncode == 2
+    assert "Traceback" not in proc.stderr and "unknown backend 'tpu'" in proc.stderr

@@ -1,0 +1,126 @@
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+import pytest
+
+from neuralbrain.core import Agent, Module, module_seed
+from neuralbrain.errors import ConfigError, UnknownNameError
+
+
+@dataclass(frozen=True)
+class LinearConfig:
+    backend: str = "cpu"
+
+
+class Features(Module):
+    inputs = {"obs": object}
+    outputs = {"features": np.ndarray}
+    Config = LinearConfig
+
+    def __init__(self, config=LinearConfig(), hardware=None):
+        super().__init__(config, hardware)
+        self.w = np.arange(12, dtype=np.float32).reshape(4, 3) / 10
+
+    def step(self, inputs):
+        return {"features": self.run("matmul", np.asarray(inputs["obs"], np.float32), self.w)}
+
+
+class Policy(Module):
+    inputs = {"features": np.ndarray}
+    outputs = {"action": int}
+    Config = LinearConfig
+
+    def step(self, inputs):
+        noise = self.rng.random()
+        self.charge("alu_op", 3)
+        return {"action": int(np.argmax(inputs["features"]) + (noise > 2))}
+
+
+class Words(Module):
+    inputs = {"text": str}
+    outputs = {"action": int}
+    Config = LinearConfig
+
+    def step(self, inputs):
+        return {"action": 0}
+
+
+def _agent():
+    return Agent(
+        {"features": Features(), "policy": Policy(LinearConfig())},
+        [("env.obs", "features.obs"), ("features.features", "policy.features"),
+         ("policy.action", "action")],
+    )
+
+
+def test_agent_runs_modules_in_order_and_books_costs():
+    agent = _agent()
+    agent.reset(0)
+    assert agent.order == ["features", "policy"]
+    assert agent.act(np.ones(4), {}) == 2
+    bookings = {name: ledger.drain() for name, ledger in agent.ledgers.items()}
+    assert [b.op for b in bookings["features"]] == ["matmul"]
+    assert bookings["features"][0].cost.ops == 12
+    assert [b.op for b in bookings["policy"]] == ["alu_op"]
+
+
+@pytest.mark.parametrize(
+    "edges, message",
+    [
+        ([("env.obs", "features.obs"), ("features.nope", "policy.features"), ("policy.action", "action")],
+         r"edge features.nope -> policy.features: features has no output 'nope'"),
+        ([("env.obs", "features.obs"), ("policy.action", "action")],
+         r"module 'policy': input\(s\) \['features'\] have no edge"),
+        ([("env.obs", "features.obs"), ("features.features", "ghost.x"), ("policy.action", "action")],
+         r"unknown module 'ghost'"),
+        ([("env.obs", "features.obs"), ("features.features", "policy.features")],
+         r"no edge feeds 'action'"),
+        ([("env.obs", "features.obs"), ("env.obs", "features.obs"), ("features.features", "policy.features"),
+          ("policy.action", "action")], r"already fed by env.obs"),
+        (["featuresobs"], r"expected a pair"),
+        ([("featuresobs", "action")], r"not of the form 'module.port'"),
+    ],
+)
+def test_graph_errors_name_the_failing_edge(edges, message):
+    with pytest.raises(ConfigError, match=message):
+        Agent({"features": Features(), "policy": Policy(LinearConfig())}, edges)
+
+
+def test_type_mismatch_names_the_edge():
+    with pytest.raises(ConfigError, match=r"edge features.features -> words.text: type mismatch, "
+                       r"features.features gives ndarray but words.text expects str"):
+        Agent({"features": Features(), "words": Words(LinearConfig())},
+              [("env.obs", "features.obs"), ("features.features", "words.text"), ("words.action", "action")])
+
+
+def test_cycles_are_rejected():
+    class Echo(Module):
+        inputs = {"features": np.ndarray}
+        outputs = {"features": np.ndarray}
+        Config = LinearConfig
+
+    with pytest.raises(ConfigError, match="cycle"):
+        Agent({"a": Echo(LinearConfig()), "b": Echo(LinearConfig())},
+              [("a.features", "b.features"), ("b.features", "a.features"), ("a.features", "action")])
+
+
+def test_backend_swap_and_unknown_backend():
+    module = Features()
+    assert module.backend.name == "cpu"
+    assert module.to("cpu") is module
+    with pytest.raises(UnknownNameError, match="unknown backend 'tpu'"):
+        module.to("tpu")
+    with pytest.raises(UnknownNameError, match="unknown backend 'tpu'"):
+        Features(LinearConfig(backend="tpu"))
+
+
+def test_module_seeds_are_stable_and_independent_of_other_modules():
+    assert module_seed(3, "policy") == module_seed(3, "policy")
+    assert module_seed(3, "policy") != module_seed(3, "features")
+    assert module_seed(3, "policy") != module_seed(4, "policy")
+    a, b = _agent(), _agent()
+    a.reset(5)
+    b.reset(5)
+    assert a.modules["policy"].rng.random() == b.modules["policy"].rng.random()
