@@ -1,0 +1,459 @@
+"""``lut``: LUT-based mixed-precision GEMM on low-bit weight codes (a LUT Tensor Core model).
+
+After Z. Mo et al., "LUT Tensor Core: A Software-Hardware Co-Design for LUT-Based Low-Bit LLM
+Inference" / "Lookup Table Enables Efficient Low-Bit LLM Inference Acceleration", ISCA 2025.
+
+Math. A weight block of ``B`` (=32) inputs holds unsigned ``bits``-bit codes ``q`` with scale
+``d`` and offset ``m``: ``w = d q + m``. Write ``q`` bit-serially, ``q = sum_b 2^b c_b`` with
+``c_b in {0, 1}``, and map each bit to a sign ``s_b = 2 c_b - 1 in {-1, +1}``:
+
+    q = sum_b 2^(b-1) s_b + (2^bits - 1) / 2
+
+For each group of K = 4 consecutive activations ``x_0..x_3`` the table holds every signed
+sum ``T(s) = sum_i s_i x_i``. Because ``T(-s) = -T(s)`` (table symmetrization) only the
+2^(K-1) = 8 entries with ``s_3 = +1`` are stored; the other half is read by negating. Then
+
+    y = sum_blocks d * sum_b 2^(b-1) sum_groups T_g(s_b,g) + (m + d (2^bits - 1)/2) * sum(x)
+
+so the product needs, per output column, one table lookup and one add per group per bit plane
+(no multiplies inside the block), and the tables are precomputed once per activation row and
+shared by all output columns. With ``table_bits=8`` (the paper's table quantization) each
+block's tables are rounded to int8 with one scale per (row, block), the lookups accumulate
+integers and the scale is applied once per block; the deviation from the exact product is
+measured by ``benchmarks/bench_planner.py`` and ``tests/hardware/test_lut.py``.
+
+Emulation. ``place`` re-lays the codes as bit planes (weight side, done once, as the paper's
+offline weight reinterpretation) holding per (group, plane, column) the 3-bit table index and
+the negate flag; ``mpgemm`` builds the tables (vectorized numpy) and runs the lookups in a
+numba kernel. In exact mode the result equals ``x @ dequant(W)`` up to float32 rounding.
+
+Cost model (per ``mpgemm`` of M rows, K inputs, N outputs, ``bits`` planes):
+
+- lookups = M N (K/4) bits, each followed by one accumulate add of the table precision;
+- precompute = M (K/4) * 13 adds (Gray-code order: 3 adds for the first entry, 3 doublings,
+  one add per further entry) -- shared over all N columns;
+- per (row, block, column): ``bits`` shift-adds + 2 MACs to apply d and the offset term;
+- table bytes = M (K/4) * 8 entries * (4 bytes fp32 | 1 byte int8);
+- weight bytes = N K bits/8 + 8 bytes of scale/offset per block, read once from DRAM.
+
+Energies (45 nm, M. Horowitz, "Computing's energy problem", ISSCC 2014): fp32 add 0.9 pJ,
+fp32 mult 3.7 pJ, int32 add 0.1 pJ, int8 add 0.03 pJ, int8 mult 0.2 pJ, DRAM ~20 pJ/bit;
+areas (same source, um^2): fp32 add 4184, fp32 mult 7700, int32 add 137, int8 add 36,
+int8 mult 282. A lookup is an 8:1 multiplexer over register-held entries, which neither source
+prices: we ASSUME 7 MUX2 cells per entry bit (a 3-level tree), each ~2 NAND2 equivalents,
+i.e. 2 fJ and 1.4 um^2 per MUX2 at 45 nm (~1 fJ, ~0.7 um^2 per NAND2): 0.45 pJ / 314 um^2
+per fp32 lookup, 0.11 pJ / 78 um^2 per int8 lookup (``LUT_TABLE``, ``AREA_UM2``).
+``mac_comparison`` prices the
+same product on a MAC array (one multiply + one add per weight) for the energy and
+compute-density ratios; the paper reports its design at 1.44x the compute density and
+energy efficiency of the previous LUT-based accelerators (which we do not model).
+Latency: an array of 32 lookup units at 1 GHz (an assumption), so 32 lookups per ns.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.energy import PJ, Cost, EnergyTable
+from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.hardware.base import Backend, as_matrix, check_operand
+
+K_GROUP = 4
+N_STORED = 1 << (K_GROUP - 1)  # 8 entries after symmetrization
+PRECOMPUTE_ADDS = 3 + 3 + (N_STORED - 1)  # see the module docstring
+LOOKUPS_PER_S = 32e9
+MAC_PER_S = 8e9
+
+# Assumed multiplexer cell (see the module docstring): per entry bit, 7 MUX2 cells.
+MUX2_PJ = 0.002
+MUX2_UM2 = 1.4
+
+LUT_TABLE = EnergyTable(
+    energy_j={
+        "lookup_fp32": 7 * 32 * MUX2_PJ * PJ,
+        "lookup_int8": 7 * 8 * MUX2_PJ * PJ,
+        "add_fp32": 0.9 * PJ,
+        "add_int32": 0.1 * PJ,
+        "mac_fp32": (3.7 + 0.9) * PJ,
+        "mac_int8": (0.2 + 0.1) * PJ,
+        "dram_byte": 160.0 * PJ,
+    },
+    latency_s={"lookup_fp32": 1 / LOOKUPS_PER_S, "lookup_int8": 1 / LOOKUPS_PER_S,
+               "mac_fp32": 1 / MAC_PER_S, "mac_int8": 1 / MAC_PER_S},
+    source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm): fp32 add 0.9 pJ, "
+    "fp32 mult 3.7 pJ, int32 add 0.1 pJ, int8 mult 0.2 pJ, DRAM ~20 pJ/bit; LUT design after "
+    "Mo et al., LUT Tensor Core, ISCA 2025",
+    notes="lookup energy is an ASSUMPTION (8:1 mux = 7 MUX2 cells per entry bit at 0.002 pJ); "
+    "latency assumes 32 lookup units and 8 MACs per ns at 1 GHz",
+)
+
+# Horowitz 2014 areas (um^2, 45 nm) for the compute-density comparison.
+AREA_UM2 = {
+    "add_fp32": 4184.0,
+    "mult_fp32": 7700.0,
+    "add_int32": 137.0,
+    "add_int8": 36.0,
+    "mult_int8": 282.0,
+    "lookup_fp32": 7 * 32 * MUX2_UM2,
+    "lookup_int8": 7 * 8 * MUX2_UM2,
+}
+
+
+@dataclass(frozen=True)
+class LutConfig:
+    """``table_bits``: 0 keeps float32 tables (exact mode); 8 quantizes tables to int8."""
+
+    table_bits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.table_bits not in (0, 8):
+            raise ConfigError(
+                f"LutConfig.table_bits={self.table_bits!r}: expected 0 (float tables) or 8 (int8)"
+            )
+
+
+@dataclass(frozen=True)
+class QWeight:
+    """Low-bit block-quantized weights: ``W[o, i] = scale[o, i//block] * codes[o, i] + offset``.
+
+    ``codes`` uint8 ``(n_out, k_padded)`` with values in ``[0, 2**bits)``; ``scale``/``offset``
+    float32 ``(n_out, k_padded // block)``; ``n_in`` is the true input count (inputs past it are
+    zero padding). ``dequantize()`` returns the float32 ``(n_in, n_out)`` matrix of the
+    ``matmul`` convention, so ``mpgemm(x, qw) ~= x @ qw.dequantize()``. Any object with these
+    attributes (``n_in`` optional) is accepted, e.g. the planner's GGUF weights.
+    """
+
+    codes: np.ndarray
+    scale: np.ndarray
+    offset: np.ndarray
+    bits: int = 4
+    block: int = 32
+    n_in: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_in or self.codes.shape[1], self.codes.shape[0])
+
+    def dequantize(self) -> np.ndarray:
+        n_out, kp = self.codes.shape
+        c = self.codes.reshape(n_out, kp // self.block, self.block).astype(np.float32)
+        w = (c * self.scale[:, :, None] + self.offset[:, :, None]).reshape(n_out, kp)
+        return np.ascontiguousarray(w[:, : self.shape[0]].T)
+
+
+def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
+    """Asymmetric 4-bit block quantization (GGUF Q4_1 style) of a float ``(k, n)`` matrix.
+
+    Each run of ``block`` inputs of one output column gets ``scale = (max - min) / 15`` and
+    ``offset = min``; ``k`` is zero-padded up to a multiple of ``block``.
+    """
+    w = as_matrix(w, "w")
+    if block <= 0 or block % K_GROUP:
+        raise ConfigError(f"block={block}: expected a positive multiple of {K_GROUP}")
+    k, n = w.shape
+    kp = -(-k // block) * block
+    wt = np.zeros((n, kp), np.float32)
+    wt[:, :k] = w.T
+    b = wt.reshape(n, kp // block, block)
+    lo, hi = b.min(axis=2), b.max(axis=2)
+    scale = np.where(hi > lo, (hi - lo) / 15.0, 1.0).astype(np.float32)
+    codes = np.clip(np.rint((b - lo[:, :, None]) / scale[:, :, None]), 0, 15).astype(np.uint8)
+    return QWeight(codes.reshape(n, kp), scale, lo.astype(np.float32), 4, block, k)
+
+
+@dataclass(frozen=True)
+class LutWeight:
+    """Weights placed on the LUT unit: bit planes of resolved table indices (see ``place``)."""
+
+    planes: np.ndarray  # uint8 (K/4, N, bits): low 3 bits = entry index, bit 3 = negate
+    dscale: np.ndarray  # float32 (n_blocks, N): the block scale d
+    moff: np.ndarray  # float32 (n_blocks, N): m + d (2^bits - 1) / 2
+    bits: int
+    block: int
+    n_in: int
+    k_padded: int
+
+    @property
+    def n_out(self) -> int:
+        return self.planes.shape[1]
+
+
+def prepare(qw: Any) -> LutWeight:
+    """Re-lay ``qw``'s codes as bit planes of symmetric-table indices (offline, once)."""
+    try:
+        codes = np.asarray(qw.codes)
+        scale = np.asarray(qw.scale, np.float32)
+        offset = np.asarray(qw.offset, np.float32)
+        bits, block = int(qw.bits), int(qw.block)
+    except AttributeError as exc:
+        raise ShapeError(
+            f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
+            f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
+        ) from None
+    if codes.ndim != 2 or codes.dtype != np.uint8:
+        raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+    n_out, kp = codes.shape
+    if not 1 <= bits <= 8 or block % K_GROUP or kp % block:
+        raise ShapeError(
+            f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple of "
+            f"the block, itself a multiple of {K_GROUP}"
+        )
+    if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
+        raise ShapeError(
+            f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
+        )
+    if int(codes.max(initial=0)) >> bits:
+        raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
+    n_in = int(getattr(qw, "n_in", None) or kp)
+    g = codes.reshape(n_out, kp // K_GROUP, K_GROUP).astype(np.uint8)
+    planes = np.empty((kp // K_GROUP, n_out, bits), np.uint8)
+    weights = (1 << np.arange(K_GROUP)).astype(np.uint8)
+    for b in range(bits):
+        bit = (g >> b) & 1  # (N, G, 4)
+        idx = (bit * weights).sum(axis=2).astype(np.uint8)  # nibble, bit i = weight i's bit
+        hi = (idx & 8) != 0
+        # s_3 = +1 entries are stored; the others read the mirrored entry and negate.
+        resolved = np.where(hi, idx & 7, (~idx & 7) | 8).astype(np.uint8)
+        planes[:, :, b] = resolved.T
+    half = np.float32((2**bits - 1) / 2)
+    return LutWeight(
+        planes=np.ascontiguousarray(planes),
+        dscale=np.ascontiguousarray(scale.T),
+        moff=np.ascontiguousarray((offset + scale * half).T),
+        bits=bits,
+        block=block,
+        n_in=n_in,
+        k_padded=kp,
+    )
+
+
+# Sign matrix: entry j (bit i of j set -> +x_i) with x_3 always +.
+_SIGNS = np.array(
+    [[1.0 if (j >> i) & 1 else -1.0 for j in range(N_STORED)] for i in range(3)] + [[1.0] * 8],
+    np.float32,
+)
+
+
+def build_tables(x: np.ndarray, table_bits: int, block: int) -> tuple[np.ndarray, np.ndarray]:
+    """Symmetric tables ``(M, K/4, 8)`` of each row's signed group sums, and their scales.
+
+    Exact mode returns scales of 1; int8 mode rounds each (row, block) of tables to int8 with
+    ``scale = max|T| / 127`` and returns the integer-valued tables with their scales.
+    """
+    m, k = x.shape
+    t = (x.reshape(m, k // K_GROUP, K_GROUP) @ _SIGNS).astype(np.float32)
+    nb = k // block
+    if table_bits == 0:
+        return np.ascontiguousarray(t), np.ones((m, nb), np.float32)
+    tb = t.reshape(m, nb, block // K_GROUP * N_STORED)
+    amax = np.abs(tb).max(axis=2)
+    scale = np.where(amax > 0, amax / 127.0, 1.0).astype(np.float32)
+    q = np.clip(np.rint(tb / scale[:, :, None]), -127, 127).astype(np.float32)
+    return np.ascontiguousarray(q.reshape(m, k // K_GROUP, N_STORED)), scale
+
+
+def _kernel_py(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma: no cover
+    """Lookup-accumulate kernel (compiled by numba in ``_kernel``; see the module docstring).
+
+    ``planes[g, n, b]`` is the resolved index (3-bit entry, bit 3 = negate) of plane ``b``.
+    The shift by 2^(b-1) that the hardware applies to plane ``b``'s lookups is folded into a
+    per-plane copy of the 8 stored entries (and their negations, the mirrored half), which is
+    exact in floating point and lets one pass read all planes of a column.
+    """
+    m_rows = tables.shape[0]
+    n_out, bits = planes.shape[1], planes.shape[2]
+    n_blocks = dscale.shape[0]
+    tile = 512
+    acc = np.zeros(tile, np.float32)
+    tb = np.empty((bits, 16), np.float32)
+    for m in range(m_rows):
+        for n0 in range(0, n_out, tile):
+            n1 = min(n0 + tile, n_out)
+            width = n1 - n0
+            for n in range(n0, n1):
+                out[m, n] = 0.0
+            for blk in range(n_blocks):
+                acc[:] = 0.0
+                for gg in range(gpb):
+                    g = blk * gpb + gg
+                    f = np.float32(0.5)
+                    for b in range(bits):
+                        for j in range(8):
+                            v = tables[m, g, j] * f
+                            tb[b, j] = v
+                            tb[b, j + 8] = -v
+                        f *= np.float32(2.0)
+                    pl = planes[g]
+                    if bits == 4:
+                        for n in range(width):
+                            p = pl[n0 + n]
+                            acc[n] += (tb[0, p[0]] + tb[1, p[1]]) + (tb[2, p[2]] + tb[3, p[3]])
+                    elif bits == 8:
+                        for n in range(width):
+                            p = pl[n0 + n]
+                            acc[n] += ((tb[0, p[0]] + tb[1, p[1]]) + (tb[2, p[2]] + tb[3, p[3]])) + (
+                                (tb[4, p[4]] + tb[5, p[5]]) + (tb[6, p[6]] + tb[7, p[7]]))
+                    else:
+                        for n in range(width):
+                            p = pl[n0 + n]
+                            s = np.float32(0.0)
+                            for b in range(bits):
+                                s += tb[b, p[b]]
+                            acc[n] += s
+                ts = tscale[m, blk]
+                xs = xsum[m, blk]
+                for n in range(width):
+                    out[m, n0 + n] += dscale[blk, n0 + n] * (acc[n] * ts) + moff[blk, n0 + n] * xs
+    return out
+
+
+_KERNEL = None
+
+
+def _kernel():
+    global _KERNEL
+    if _KERNEL is None:
+        import numba
+
+        _KERNEL = numba.njit(cache=True, nogil=True)(_kernel_py)
+    return _KERNEL
+
+
+class LutBackend(Backend):
+    """LUT Tensor Core model: ``mpgemm`` by table lookups on bit planes; exact fp ``matmul``.
+
+    ``matmul`` (activation-by-activation products such as attention scores) runs as an exact
+    float32 product priced on a MAC datapath beside the LUT array.
+    """
+
+    name = "lut"
+    capabilities = frozenset({"matmul", "mpgemm"})
+    energy_table = LUT_TABLE
+    rel_tolerance = 1e-4
+    Config = LutConfig
+
+    def __init__(self, config: Any = None, seed: int = 0) -> None:
+        super().__init__(config, seed)
+        if self.config.table_bits:
+            # Instance-level: int8 tables deviate by ~1% of the output range (measured in tests).
+            self.rel_tolerance = 0.05
+
+    def place(self, w: Any) -> tuple[Any, Cost]:
+        """Quantized weights (a ``QWeight``-like object) become bit planes; floats stay float."""
+        if not hasattr(w, "codes"):
+            return super().place(w)
+        lw = prepare(w)
+        nbytes = _weight_bytes(lw)
+        return lw, self.energy_table.cost(
+            latency_s=nbytes / 64e9, bytes_moved=nbytes, ops=1, dram_byte=nbytes
+        )
+
+    def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
+        w = as_matrix(w, "w")
+        x = check_operand(x, w.shape[0])
+        y = x @ w
+        macs = x.size // w.shape[0] * w.size
+        return y, self.energy_table.cost(
+            latency_s=macs / MAC_PER_S, bytes_moved=x.nbytes + w.nbytes + y.nbytes, ops=macs,
+            mac_fp32=macs,
+        )
+
+    def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
+        lw = qweight if isinstance(qweight, LutWeight) else prepare(qweight)
+        x = check_operand(x, lw.n_in)
+        lead = x.shape[:-1]
+        x2 = np.ascontiguousarray(x.reshape(-1, lw.n_in), dtype=np.float32)
+        if not np.all(np.isfinite(x2)):
+            raise ShapeError("mpgemm activations contain NaN or inf: expected finite values")
+        if lw.k_padded != lw.n_in:
+            x2 = np.pad(x2, ((0, 0), (0, lw.k_padded - lw.n_in)))
+        m = x2.shape[0]
+        tables, tscale = build_tables(x2, self.config.table_bits, lw.block)
+        xsum = x2.reshape(m, -1, lw.block).sum(axis=2, dtype=np.float32)
+        out = np.empty((m, lw.n_out), np.float32)
+        _kernel()(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum,
+                  lw.block // K_GROUP, out)
+        return out.reshape(*lead, lw.n_out), self._cost(m, lw, x2.nbytes + out.nbytes)
+
+    def _cost(self, m: int, lw: LutWeight, io_bytes: int) -> Cost:
+        c = lut_counts(m, lw.k_padded, lw.n_out, lw.bits, self.config.table_bits)
+        t = "int8" if self.config.table_bits else "fp32"
+        add = "add_int32" if self.config.table_bits else "add_fp32"
+        wbytes = _weight_bytes(lw)
+        e = self.energy_table
+        energy = (
+            c["lookups"] * e[f"lookup_{t}"]
+            + (c["accumulate_adds"] + c["precompute_adds"]) * e[add]
+            + c["block_adds"] * e[add]
+            + c["block_macs"] * e["mac_fp32"]
+            + wbytes * e["dram_byte"]
+        )
+        latency = c["lookups"] / LOOKUPS_PER_S + c["block_macs"] / MAC_PER_S
+        ops = c["lookups"] + c["accumulate_adds"] + c["precompute_adds"] + c["block_adds"]
+        return Cost(energy, latency, int(ops + c["block_macs"]), int(wbytes + io_bytes +
+                                                                     c["table_bytes"]))
+
+
+def _weight_bytes(lw: LutWeight) -> int:
+    k, n = lw.k_padded, lw.n_out
+    return int(n * k * lw.bits // 8 + n * (k // lw.block) * 8)
+
+
+def lut_counts(m: int, k: int, n: int, bits: int, table_bits: int = 0, block: int = 32) -> dict:
+    """Primitive-operation counts of one LUT mpGEMM (see the module docstring)."""
+    groups = k // K_GROUP
+    lookups = m * n * groups * bits
+    return {
+        "lookups": lookups,
+        "accumulate_adds": lookups,
+        "precompute_adds": m * groups * PRECOMPUTE_ADDS,
+        "block_adds": m * n * (k // block) * bits,
+        "block_macs": m * n * (k // block) * 2,
+        "table_bytes": m * groups * N_STORED * (1 if table_bits else 4),
+    }
+
+
+def mac_comparison(m: int, k: int, n: int, bits: int = 4, table_bits: int = 0) -> dict:
+    """Energy and compute density of a LUT mpGEMM against a MAC array doing the same product.
+
+    The MAC array multiplies each (dequantized) weight with its activation: ``m k n`` MACs at
+    the activation precision (fp32 in exact mode, int8 x int8 with int32 accumulation when the
+    tables are int8). Compute density is MAC-equivalents per cycle per um^2 of datapath: a LUT
+    unit (one mux + one adder) does K=4 weights of one bit plane per cycle, i.e. 4/bits
+    MAC-equivalents; a MAC unit does one. Precompute adders are shared by all N columns and
+    amortized. Weight/DRAM traffic is left out of both (it is the same for both designs);
+    both pay the per-block scale/offset MACs.
+    """
+    c = lut_counts(m, k, n, bits, table_bits)
+    e = LUT_TABLE
+    if table_bits:
+        lut_e = c["lookups"] * e["lookup_int8"] + (c["accumulate_adds"] + c["precompute_adds"]) * e[
+            "add_int32"]
+        mac_e = m * k * n * e["mac_int8"]
+        lut_area = AREA_UM2["lookup_int8"] + AREA_UM2["add_int32"]
+        mac_area = AREA_UM2["mult_int8"] + AREA_UM2["add_int32"]
+    else:
+        lut_e = c["lookups"] * e["lookup_fp32"] + (c["accumulate_adds"] + c["precompute_adds"]) * e[
+            "add_fp32"]
+        mac_e = m * k * n * e["mac_fp32"]
+        lut_area = AREA_UM2["lookup_fp32"] + AREA_UM2["add_fp32"]
+        mac_area = AREA_UM2["mult_fp32"] + AREA_UM2["add_fp32"]
+    # Both designs apply each block's scale and offset (2 MACs per row, block and column); the
+    # LUT design also shift-adds its bit planes (integer adds once the tables are int8).
+    scale_e = c["block_macs"] * e["mac_fp32"]
+    lut_e += scale_e + c["block_adds"] * (e["add_int32"] if table_bits else e["add_fp32"])
+    mac_e += scale_e
+    lut_density = (K_GROUP / bits) / lut_area
+    mac_density = 1.0 / mac_area
+    return {
+        "lut_energy_j": lut_e,
+        "mac_energy_j": mac_e,
+        "energy_ratio_mac_over_lut": mac_e / lut_e,
+        "lut_macs_per_cycle_per_um2": lut_density,
+        "mac_macs_per_cycle_per_um2": mac_density,
+        "density_ratio_lut_over_mac": lut_density / mac_density,
+        "paper_density_and_energy_vs_prior_lut": 1.44,
+    }

@@ -1,0 +1,215 @@
+"""A llama decoder forward pass whose matrix products all run on a neuralbrain backend.
+
+Per block ``l`` with residual stream ``x`` (Touvron et al., "LLaMA", 2023; the GGUF layout of
+llama.cpp):
+
+    h   = RMSNorm(x) * g_attn,           RMSNorm(x) = x / sqrt(mean(x^2) + eps)
+    q,k,v = h Wq, h Wk, h Wv             (one fused product)
+    q,k = RoPE(q), RoPE(k)               adjacent pairs (x_2i, x_2i+1) rotated by
+                                         angle p * base^(-2i/d_head) (llama.cpp's normal mode)
+    a   = softmax(q k^T / sqrt(d_head) + causal mask) v, grouped-query: query head j reads
+                                         kv head j // (n_head / n_head_kv)
+    x   = x + a Wo
+    h   = RMSNorm(x) * g_ffn
+    x   = x + (SiLU(h Wgate) * (h Wup)) Wdown     (SwiGLU, Shazeer 2020)
+
+and ``logits = RMSNorm(x) * g_out @ E^T`` with ``E`` the output head (``output.weight``, or the
+token embedding when the file ties them, as SmolLM2 does).
+
+Weight products go to ``backend.mpgemm`` on the stored low-bit codes when the backend has the
+``"mpgemm"`` capability, otherwise to ``backend.matmul`` on float32 weights dequantized once at
+load. Attention's activation-by-activation products (``q k^T``, ``p v``) go to
+``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger``; element-wise ops
+(norms, RoPE, softmax, SiLU: O(d) per token against O(d^2) for the products) are not priced.
+The KV cache holds keys/values of the first ``n_past`` positions; ``truncate(n)`` rewinds it,
+which is how candidate continuations share one prompt prefill.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from neuralbrain.energy import Ledger
+from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
+from neuralbrain.hardware.base import Backend
+from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel
+
+
+def concat_out(ws: list[BlockQuantWeight]) -> BlockQuantWeight:
+    """Stack layers that read the same input into one wider layer (outputs concatenated)."""
+    bits = {w.bits for w in ws}
+    if len(bits) != 1:  # mixed widths: widen to the largest so one code width holds all
+        top = max(bits)
+        ws = [_widen(w, top) for w in ws]
+    return BlockQuantWeight(
+        np.concatenate([w.codes for w in ws]),
+        np.concatenate([w.scale for w in ws]),
+        np.concatenate([w.offset for w in ws]),
+        bits=ws[0].bits,
+        block=ws[0].block,
+    )
+
+
+def _widen(w: BlockQuantWeight, bits: int) -> BlockQuantWeight:
+    # Same values with codes in a wider range: code stays, scale/offset unchanged.
+    return BlockQuantWeight(w.codes, w.scale, w.offset, bits=bits, block=w.block)
+
+
+class Linear:
+    """One weight product ``x @ W.T`` on the backend, booked under ``op``."""
+
+    def __init__(self, w: BlockQuantWeight, backend: Backend, ledger: Ledger, op: str) -> None:
+        self.backend, self.ledger, self.op = backend, ledger, op
+        self.n_in, self.n_out = w.shape
+        if "mpgemm" in backend.capabilities:
+            self.kind = "mpgemm"
+            self.handle, cost = backend.place(w)
+        elif "matmul" in backend.capabilities:
+            self.kind = "matmul"
+            self.handle, cost = backend.place(w.dequantize())
+        else:
+            raise CapabilityError(
+                f"backend {backend.name!r} has neither 'mpgemm' nor 'matmul': the LLM planner "
+                "needs one of them for its weight products"
+            )
+        ledger.book("place", cost)
+
+    def __call__(self, x: np.ndarray) -> np.ndarray:
+        if self.kind == "mpgemm":
+            y, cost = self.backend.mpgemm(x, self.handle)
+        else:
+            y, cost = self.backend.matmul(x, self.handle)
+        self.ledger.book(self.kind, cost)
+        return y
+
+
+def rms_norm(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
+    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * g
+
+
+def rope_tables(n_pos: int, head_dim: int, base: float) -> tuple[np.ndarray, np.ndarray]:
+    """cos/sin of ``p * base^(-2i/head_dim)`` for positions ``p < n_pos``, pairs ``i``."""
+    inv = base ** (-np.arange(0, head_dim, 2, dtype=np.float64) / head_dim)
+    ang = np.arange(n_pos, dtype=np.float64)[:, None] * inv[None, :]
+    return np.cos(ang).astype(np.float32), np.sin(ang).astype(np.float32)
+
+
+def apply_rope(x: np.ndarray, cos: np.ndarray, sin: np.ndarray) -> np.ndarray:
+    """Rotate adjacent pairs of ``x`` (T, heads, head_dim) by the per-position angles (T, hd/2)."""
+    x0, x1 = x[..., 0::2], x[..., 1::2]
+    c, s = cos[:, None, :], sin[:, None, :]
+    out = np.empty_like(x)
+    out[..., 0::2] = x0 * c - x1 * s
+    out[..., 1::2] = x0 * s + x1 * c
+    return out
+
+
+class LlamaModel:
+    """The forward pass of a llama GGUF on ``backend`` with a KV cache of ``n_ctx`` positions."""
+
+    def __init__(
+        self, gguf: GGUFModel, backend: Backend, ledger: Ledger | None = None, n_ctx: int = 2048
+    ) -> None:
+        hp = gguf.hparams
+        if n_ctx < 1:
+            raise ShapeError(f"n_ctx={n_ctx}: expected a positive context length")
+        self.hp, self.backend = hp, backend
+        self.ledger = ledger if ledger is not None else Ledger()
+        self.n_ctx = min(n_ctx, hp.n_ctx)
+        t = gguf.tensor
+        self.embed = t("token_embd.weight").block_quant()
+        head_name = "output.weight" if "output.weight" in gguf.tensors else "token_embd.weight"
+        self.head = Linear(t(head_name).block_quant(), backend, self.ledger, "head")
+        self.out_norm = t("output_norm.weight").dequantize()
+        self.layers = []
+        for i in range(hp.n_layer):
+            p = f"blk.{i}."
+            bq = {n: t(p + n + ".weight").block_quant() for n in
+                  ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")}
+            self.layers.append({
+                "attn_norm": t(p + "attn_norm.weight").dequantize(),
+                "ffn_norm": t(p + "ffn_norm.weight").dequantize(),
+                "qkv": Linear(concat_out([bq["attn_q"], bq["attn_k"], bq["attn_v"]]),
+                              backend, self.ledger, "qkv"),
+                "o": Linear(bq["attn_output"], backend, self.ledger, "o"),
+                "gate_up": Linear(concat_out([bq["ffn_gate"], bq["ffn_up"]]),
+                                  backend, self.ledger, "ffn"),
+                "down": Linear(bq["ffn_down"], backend, self.ledger, "ffn"),
+            })
+        kv = hp.n_head_kv
+        self.k_cache = np.zeros((hp.n_layer, kv, self.n_ctx, hp.head_dim), np.float32)
+        self.v_cache = np.zeros_like(self.k_cache)
+        self.cos, self.sin = rope_tables(self.n_ctx, hp.head_dim, hp.rope_base)
+        self.n_past = 0
+
+    # -- cache ---------------------------------------------------------------------------
+    def reset(self) -> None:
+        self.n_past = 0
+
+    def truncate(self, n: int) -> None:
+        """Forget every position from ``n`` on (keeps the prefix's keys and values)."""
+        if not 0 <= n <= self.n_past:
+            raise ShapeError(f"truncate({n}): expected 0 <= n <= n_past={self.n_past}")
+        self.n_past = n
+
+    # -- forward -------------------------------------------------------------------------
+    def embed_tokens(self, ids: np.ndarray) -> np.ndarray:
+        e = self.embed
+        c = e.codes[ids].astype(np.float32).reshape(len(ids), -1, e.block)
+        x = c * e.scale[ids][:, :, None] + e.offset[ids][:, :, None]
+        return x.reshape(len(ids), -1)
+
+    def forward(self, ids: list[int] | np.ndarray, all_logits: bool = False) -> np.ndarray:
+        """Run ``ids`` after the cached positions; logits (T, vocab), or (1, vocab) for the last."""
+        ids = np.asarray(ids, dtype=np.int64).reshape(-1)
+        hp = self.hp
+        T = len(ids)
+        if T == 0:
+            raise ShapeError("forward() got no tokens: expected at least one token id")
+        if ids.min() < 0 or ids.max() >= hp.vocab:
+            raise ShapeError(f"token ids must be in [0, {hp.vocab}), got {ids.min()}..{ids.max()}")
+        if self.n_past + T > self.n_ctx:
+            raise BudgetExceeded(
+                f"{self.n_past} cached + {T} new tokens exceed the context of {self.n_ctx} "
+                f"positions (model maximum {hp.n_ctx}): shorten the prompt or raise n_ctx"
+            )
+        p0, p1 = self.n_past, self.n_past + T
+        cos, sin = self.cos[p0:p1], self.sin[p0:p1]
+        nh, nkv, hd = hp.n_head, hp.n_head_kv, hp.head_dim
+        group = nh // nkv
+        x = self.embed_tokens(ids)
+        # Causal mask over [0, p1): query t (position p0 + t) sees keys at positions <= p0 + t.
+        mask = np.arange(p1)[None, :] > (p0 + np.arange(T))[:, None]
+        mask_rows = np.tile(mask, (group, 1))  # rows ordered (head in group, t)
+        scale = np.float32(1.0 / np.sqrt(hd))
+        for li, L in enumerate(self.layers):
+            h = rms_norm(x, L["attn_norm"], hp.rms_eps)
+            qkv = L["qkv"](h)
+            q = apply_rope(qkv[:, : nh * hd].reshape(T, nh, hd), cos, sin)
+            k = apply_rope(qkv[:, nh * hd : (nh + nkv) * hd].reshape(T, nkv, hd), cos, sin)
+            v = qkv[:, (nh + nkv) * hd :].reshape(T, nkv, hd)
+            self.k_cache[li, :, p0:p1] = k.transpose(1, 0, 2)
+            self.v_cache[li, :, p0:p1] = v.transpose(1, 0, 2)
+            att = np.empty((T, nh, hd), np.float32)
+            for g in range(nkv):
+                qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
+                s = self._matmul(qg * scale, self.k_cache[li, g, :p1].T, "attn")
+                s[mask_rows] = -np.inf
+                s = np.exp(s - s.max(axis=1, keepdims=True))
+                s /= s.sum(axis=1, keepdims=True)
+                o = self._matmul(s, self.v_cache[li, g, :p1], "attn")
+                att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
+            x = x + L["o"](att.reshape(T, nh * hd))
+            h = rms_norm(x, L["ffn_norm"], hp.rms_eps)
+            gu = L["gate_up"](h)
+            gate, up = gu[:, : hp.d_ff], gu[:, hp.d_ff :]
+            x = x + L["down"](gate / (1.0 + np.exp(-gate)) * up)
+        self.n_past = p1
+        if not all_logits:
+            x = x[-1:]
+        return self.head(rms_norm(x, self.out_norm, hp.rms_eps))
+
+    def _matmul(self, a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
+        y, cost = self.backend.matmul(a, b)
+        self.ledger.book(op, cost)
+        return y
