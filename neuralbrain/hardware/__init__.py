@@ -12,6 +12,7 @@ BACKENDS.register(
     "neuromorphic", "neuralbrain.hardware.neuromorphic:NeuromorphicBackend", tags=("spiking",)
 )
 BACKENDS.register("in_sensor", "neuralbrain.hardware.in_sensor:InSensorBackend", tags=("analog",))
+BACKENDS.register("lut", "neuralbrain.hardware.lut:LutBackend", tags=("digital", "mpgemm"))
 
 
 def backends_with(op: str) -> list[str]:
