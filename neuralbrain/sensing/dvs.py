@@ -1,0 +1,210 @@
+"""DVS (event camera) emulator: a frame sequence -> brightness-change events.
+
+Model (ESIM, Rebecq et al., CoRL 2018; v2e, Hu, Liu & Delbruck, CVPR-W 2021):
+
+- Each pixel sees log intensity ``L = linlog(I)``: linear below ``linlog_cutoff`` (v2e's
+  lin-log mapping, which keeps dark pixels from producing log-domain noise) and ``ln I`` above.
+  RGB frames are turned into luma ``0.299 R + 0.587 G + 0.114 B`` first; uint8 frames are
+  scaled to [0, 1].
+- Between two frames ``L`` is interpolated linearly in time. A pixel remembers a reference
+  ``L_ref``; whenever ``L - L_ref`` crosses ``+C_on`` (``-C_off``) it emits an ON (OFF) event at
+  the interpolated crossing time and moves ``L_ref`` by one threshold. Several crossings in one
+  frame interval give several events at their own interpolated times.
+- Threshold mismatch: ``C_on`` and ``C_off`` are drawn once per pixel,
+  ``C = C_mean * (1 + sigma * N(0, 1))`` clipped to at least ``min_threshold``, from
+  ``Config.seed`` (the identity of this camera: same seed, same pixels).
+- Refractory period: after an event a pixel ignores crossings for ``refractory_s``; the
+  reference still follows the signal meanwhile (the pixel is held in reset), so the change
+  is lost, as in the sensor.
+- Leak: the reference drifts down by ``leak_rate_hz * C_on`` per second (junction leakage in
+  the reset switch), which produces ON events at about ``leak_rate_hz`` in a static scene.
+- Shot noise: Poisson events at ``shot_noise_rate_hz`` per pixel, random polarity, uniform in
+  time, drawn from the per-call noise seed.
+
+``DVS(Config)(frames, times_s, seed=None)`` is stateless: the pixel state starts from the first
+frame (``L_ref = L(frame 0)``) on every call. ``seed`` selects the noise realisation and
+defaults to ``Config.seed``; the same inputs and seeds give identical events.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numba
+import numpy as np
+
+from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.sensing.events import EVENT_DTYPE
+
+
+@dataclass(frozen=True)
+class Config:
+    """DVS pixel parameters (defaults: typical DVS/ATIS values used by v2e)."""
+
+    on_threshold: float = 0.2  # mean log-intensity step for an ON event
+    off_threshold: float = 0.2  # mean log-intensity step for an OFF event
+    threshold_sigma: float = 0.03  # pixel-to-pixel mismatch, std as a fraction of the mean
+    min_threshold: float = 0.01
+    refractory_s: float = 0.0005
+    leak_rate_hz: float = 0.1  # ON leak events per pixel per second in a static scene
+    shot_noise_rate_hz: float = 0.0  # noise events per pixel per second
+    linlog_cutoff: float = 20.0 / 255.0  # intensities (0..1) below this map linearly
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("on_threshold", "off_threshold", "min_threshold", "linlog_cutoff"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and v > 0 and np.isfinite(v)):
+                raise ConfigError(f"dvs.{name} = {v!r}: expected a finite number > 0")
+        for name in ("threshold_sigma", "refractory_s", "leak_rate_hz", "shot_noise_rate_hz"):
+            v = getattr(self, name)
+            if not (isinstance(v, int | float) and v >= 0 and np.isfinite(v)):
+                raise ConfigError(f"dvs.{name} = {v!r}: expected a finite number >= 0")
+        if self.linlog_cutoff > 1:
+            raise ConfigError(f"dvs.linlog_cutoff = {self.linlog_cutoff}: expected <= 1")
+        if not isinstance(self.seed, int) or isinstance(self.seed, bool) or self.seed < 0:
+            raise ConfigError(f"dvs.seed = {self.seed!r}: expected an int >= 0")
+
+
+def to_luma(frames: np.ndarray) -> np.ndarray:
+    """(T,H,W) or (T,H,W,3) uint8/float frames -> float64 (T,H,W) intensity in [0, ...]."""
+    f = np.asarray(frames)
+    if f.ndim == 4:
+        if f.shape[-1] not in (3, 4):
+            raise ShapeError(f"frames shape {f.shape}: expected (T,H,W) or (T,H,W,3)")
+        f = f[..., 0] * 0.299 + f[..., 1] * 0.587 + f[..., 2] * 0.114
+        scale = 255.0 if np.asarray(frames).dtype == np.uint8 else 1.0
+        return f.astype(np.float64) / scale
+    if f.ndim != 3:
+        raise ShapeError(f"frames shape {f.shape}: expected (T,H,W) or (T,H,W,3)")
+    if f.dtype == np.uint8:
+        return f.astype(np.float64) / 255.0
+    if f.dtype.kind not in "fiu":
+        raise ShapeError(f"frames dtype {f.dtype}: expected uint8 or float")
+    return f.astype(np.float64)
+
+
+def linlog(intensity: np.ndarray, cutoff: float) -> np.ndarray:
+    """v2e's lin-log photoreceptor: linear below ``cutoff``, ``ln`` above, continuous."""
+    lin = intensity * (np.log(cutoff) / cutoff)
+    return np.where(intensity < cutoff, lin, np.log(np.maximum(intensity, cutoff)))
+
+
+def pixel_thresholds(cfg: Config, shape: tuple[int, int]) -> tuple[np.ndarray, np.ndarray]:
+    """Per-pixel ON and OFF thresholds, fixed by ``cfg.seed`` (the camera's mismatch)."""
+    rng = np.random.default_rng([cfg.seed, 0xD5])
+    on = cfg.on_threshold * (1.0 + cfg.threshold_sigma * rng.standard_normal(shape))
+    off = cfg.off_threshold * (1.0 + cfg.threshold_sigma * rng.standard_normal(shape))
+    return np.maximum(on, cfg.min_threshold), np.maximum(off, cfg.min_threshold)
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossings(logf, times_us, c_on, c_off, leak_per_us, refr_us):  # pragma: no cover - numba
+    """Threshold crossings of linearly interpolated log frames (see module docstring)."""
+    n_frames, n_pix = logf.shape
+    cap = 1024
+    out_t = np.empty(cap, np.float64)
+    out_i = np.empty(cap, np.int64)
+    out_p = np.empty(cap, np.int8)
+    n = 0
+    lref = logf[0].copy()
+    last = np.full(n_pix, -1e18)
+    for k in range(n_frames - 1):
+        t0 = times_us[k]
+        dt = times_us[k + 1] - t0
+        for i in range(n_pix):
+            drift = leak_per_us[i] * dt
+            a = logf[k, i] - lref[i]
+            b = logf[k + 1, i] - lref[i] + drift
+            if b >= c_on[i]:
+                c = c_on[i]
+                m = int(b / c)
+                sign = 1
+            elif b <= -c_off[i]:
+                c = c_off[i]
+                m = int(-b / c)
+                sign = -1
+            else:
+                lref[i] -= drift
+                continue
+            span = b - a
+            for j in range(1, m + 1):
+                level = sign * j * c
+                frac = (level - a) / span if span != 0.0 else 1.0
+                if frac < 0.0:
+                    frac = 0.0
+                elif frac > 1.0:
+                    frac = 1.0
+                t = t0 + frac * dt
+                if t - last[i] < refr_us:
+                    continue
+                last[i] = t
+                if n == cap:
+                    cap *= 2
+                    nt = np.empty(cap, np.float64)
+                    ni = np.empty(cap, np.int64)
+                    npol = np.empty(cap, np.int8)
+                    nt[:n] = out_t[:n]
+                    ni[:n] = out_i[:n]
+                    npol[:n] = out_p[:n]
+                    out_t, out_i, out_p = nt, ni, npol
+                out_t[n] = t
+                out_i[n] = i
+                out_p[n] = 1 if sign > 0 else 0
+                n += 1
+            lref[i] += sign * m * c - drift
+    return out_t[:n], out_i[:n], out_p[:n]
+
+
+def dvs_events(
+    frames: np.ndarray, times_s: np.ndarray, cfg: Config, seed: int | None = None
+) -> np.ndarray:
+    """Pure function behind ``DVS``: frames (T,H,W[,3]) at ``times_s`` (T,) -> events."""
+    lum = to_luma(frames)
+    times_s = np.asarray(times_s, dtype=np.float64)
+    n_frames, h, w = lum.shape
+    if times_s.shape != (n_frames,):
+        raise ShapeError(f"times_s shape {times_s.shape}: expected ({n_frames},), one per frame")
+    if n_frames < 2:
+        raise ShapeError(f"{n_frames} frame(s): expected at least 2 to see a change")
+    if not np.all(np.isfinite(times_s)) or np.any(np.diff(times_s) <= 0):
+        raise ShapeError("times_s must be finite and strictly increasing")
+    if not np.all(np.isfinite(lum)) or lum.min() < 0:
+        raise ShapeError("frame intensities must be finite and >= 0")
+    if h >= 2**15 or w >= 2**15:
+        raise ShapeError(f"frame size {h}x{w}: expected < 32768 per side (int16 coordinates)")
+    c_on, c_off = pixel_thresholds(cfg, (h, w))
+    logf = linlog(lum, cfg.linlog_cutoff).reshape(n_frames, h * w)
+    times_us = (times_s - times_s[0]) * 1e6
+    leak = np.full(h * w, cfg.leak_rate_hz * 1e-6) * c_on.ravel()
+    t, idx, pol = _crossings(
+        np.ascontiguousarray(logf), times_us, c_on.ravel(), c_off.ravel(), leak,
+        cfg.refractory_s * 1e6,
+    )
+    duration_s = times_s[-1] - times_s[0]
+    if cfg.shot_noise_rate_hz > 0:
+        rng = np.random.default_rng([cfg.seed if seed is None else seed, 0x5407])
+        k = rng.poisson(cfg.shot_noise_rate_hz * h * w * duration_s)
+        t = np.concatenate([t, rng.uniform(0, duration_s * 1e6, k)])
+        idx = np.concatenate([idx, rng.integers(0, h * w, k)])
+        pol = np.concatenate([pol, rng.integers(0, 2, k).astype(np.int8)])
+    t_us = np.rint(t).astype(np.int64) + int(round(times_s[0] * 1e6))
+    order = np.argsort(t_us, kind="stable")
+    ev = np.empty(order.size, dtype=EVENT_DTYPE)
+    ev["t"] = t_us[order]
+    ev["x"] = idx[order] % w
+    ev["y"] = idx[order] // w
+    ev["p"] = pol[order]
+    return ev
+
+
+@dataclass(frozen=True)
+class DVS:
+    """Frozen, stateless DVS emulator: ``DVS(cfg)(frames, times_s, seed=None) -> events``."""
+
+    config: Config = Config()
+
+    def __call__(
+        self, frames: np.ndarray, times_s: np.ndarray, seed: int | None = None
+    ) -> np.ndarray:
+        return dvs_events(frames, times_s, self.config, seed)
