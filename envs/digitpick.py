@@ -1,0 +1,482 @@
+"""DigitPick: put the cube whose top shows the named digit into the tray.
+
+A KUKA iiwa (``kuka_iiwa/model.urdf`` from ``pybullet_data``) stands at a table with 3-5
+cubes (count drawn from the seed unless ``n_cubes`` is given) whose top faces show digit
+images (scikit-learn's 8x8 digits, or MNIST test digits when ``$NEURALBRAIN_DATA`` has
+them), and a tray. Some seeds stack one cube on another (``stack_prob``). Each episode
+names a target digit, one of the cubes' digits (unique within the scene), as text, as an
+FSDD recording of a speaker saying it (``instruction="speech"``), or as a different image
+of the digit (``instruction="image"``).
+
+Gripper: a suction cup, modelled the usual way in simulation: while the gripper command is
+on, the first time the tool tip is within 1.5 cm above a cube's top face (and over it), a
+fixed constraint attaches that cube to the flange; turning the gripper off removes it.
+
+Observation (``spaces.Dict``, same keys in every mode):
+  ``image``             uint8 (S, S, 3) overhead RGB camera (image up = world +x).
+  ``proprio``           float32 (12,): 7 joint angles (rad), tool-tip xyz (m), suction on
+                        (0/1), holding a cube (0/1).
+  ``instruction``       ``spaces.Text``: the sentence (text mode) or a neutral sentence
+                        that does not reveal the digit (speech / image modes).
+  ``audio``             float32 (8000,): 1 s at 8 kHz, zero-padded/clipped; zeros unless
+                        speech mode.
+  ``instruction_image`` uint8 (28, 28); zeros unless image mode.
+Action: ``Box(4)``: tool-tip target x, y, z (clipped to the workspace bounds; the commanded
+point moves at most ``max_ee_step_m`` from the current tip per step) and gripper command
+(> 0 = suction on). Each step: IK -> joint position targets -> ``physics_hz/control_hz``
+physics substeps.
+Reward 1.0 and ``terminated`` when the target cube rests in the tray (centre inside the
+tray's inner footprint, below the wall top plus one cube, speed < 5 cm/s, not held).
+
+``info`` (privileged, for oracles and evaluation): ``target_digit``, ``target_cube``,
+``cube_digits``, ``cube_positions`` (n x 3), ``on_top_of`` (per cube, the cube it rests on
+or -1), ``holding`` (held cube or -1), ``tray_position``, ``sim_time_s``, ``is_success``,
+``n_cubes``, and the camera's ``view_matrix`` / ``projection_matrix`` (also ``env.camera``,
+whose ``pixel_to_world`` maps pixels to the table plane or any height).
+"""
+
+from __future__ import annotations
+
+import contextlib
+import dataclasses
+from dataclasses import dataclass
+from typing import Any
+
+import gymnasium as gym
+import numpy as np
+from gymnasium import spaces
+
+from envs import digits as D
+from envs import instructions as I_
+from envs.camera import Camera, overhead_camera
+from envs.scene import TABLE_RGB, SceneBodies, SceneGeometry, TextureCache, build_scene, sample_layout
+from neuralbrain.control.ik import IKConfig, IKSolver
+from neuralbrain.control.skills import SceneFacts
+from neuralbrain.errors import ConfigError, ShapeError
+
+INSTRUCTION_MODES = ("text", "speech", "image")
+MAX_CUBES = 5
+ROBOT_URDF = "kuka_iiwa/model.urdf"
+ARM_JOINTS = tuple(range(7))
+EE_LINK = 6
+AUDIO_SAMPLES = 8000
+PROPRIO_DIM = 12
+# Suction window: the tip must be over the top face and at most this far above it.
+SUCTION_REACH_M = 0.015
+REST_SPEED_M_S = 0.05
+
+
+@dataclass(frozen=True)
+class DigitPickConfig:
+    """Constructor kwargs of ``DigitPickEnv`` (validated; unknown keys are errors)."""
+
+    n_cubes: int | None = None
+    min_cubes: int = 3
+    max_cubes: int = 5
+    stack_prob: float = 0.3
+    instruction: str = "text"
+    image_size: int = 128
+    digit_source: str = "auto"
+    data_root: str | None = None
+    speakers: tuple[str, ...] | None = None
+    takes: tuple[int, ...] | None = None
+    physics_hz: int = 240
+    control_hz: int = 24
+    max_ee_step_m: float = 0.05
+    motor_force_n: float = 300.0
+
+    def __post_init__(self) -> None:
+        def bad(name: str, expected: str) -> ConfigError:
+            return ConfigError(
+                f"DigitPickEnv {name}={getattr(self, name)!r}: expected {expected}"
+            )
+
+        def is_int(v: Any) -> bool:
+            return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
+
+        for name in ("min_cubes", "max_cubes"):
+            v = getattr(self, name)
+            if not is_int(v) or not 1 <= v <= MAX_CUBES:
+                raise bad(name, f"an int in [1, {MAX_CUBES}]")
+        if self.min_cubes > self.max_cubes:
+            raise bad("min_cubes", f"<= max_cubes ({self.max_cubes})")
+        if self.n_cubes is not None and (
+            not is_int(self.n_cubes) or not 1 <= self.n_cubes <= MAX_CUBES
+        ):
+            raise bad("n_cubes", f"None or an int in [1, {MAX_CUBES}]")
+        if not (isinstance(self.stack_prob, (int, float)) and 0.0 <= self.stack_prob <= 1.0):
+            raise bad("stack_prob", "a probability in [0, 1]")
+        if self.instruction not in INSTRUCTION_MODES:
+            raise bad("instruction", f"one of {list(INSTRUCTION_MODES)}")
+        if not is_int(self.image_size) or not 32 <= self.image_size <= 512:
+            raise bad("image_size", "an int in [32, 512] (pixels per side)")
+        if self.digit_source not in D.DIGIT_SOURCES:
+            raise bad("digit_source", f"one of {list(D.DIGIT_SOURCES)}")
+        if self.speakers is not None and (
+            isinstance(self.speakers, str)
+            or not all(isinstance(s, str) for s in self.speakers)
+            or not self.speakers
+        ):
+            raise bad("speakers", "None or a non-empty sequence of speaker names")
+        if self.takes is not None and (
+            not self.takes or not all(is_int(t) and t >= 0 for t in self.takes)
+        ):
+            raise bad("takes", "None or a non-empty sequence of take numbers >= 0")
+        if not is_int(self.physics_hz) or self.physics_hz < 60:
+            raise bad("physics_hz", "an int >= 60")
+        if not is_int(self.control_hz) or not (
+            1 <= self.control_hz <= self.physics_hz and self.physics_hz % self.control_hz == 0
+        ):
+            raise bad("control_hz", f"an int dividing physics_hz ({self.physics_hz})")
+        if not (isinstance(self.max_ee_step_m, (int, float)) and 0 < self.max_ee_step_m <= 0.5):
+            raise bad("max_ee_step_m", "a distance in (0, 0.5] m")
+        if not (isinstance(self.motor_force_n, (int, float)) and self.motor_force_n > 0):
+            raise bad("motor_force_n", "a force > 0")
+
+    @classmethod
+    def from_kwargs(cls, kwargs: dict[str, Any]) -> DigitPickConfig:
+        fields = {f.name for f in dataclasses.fields(cls)}
+        unknown = sorted(set(kwargs) - fields)
+        if unknown:
+            raise ConfigError(
+                f"DigitPickEnv got unknown kwargs {unknown}: expected some of {sorted(fields)}"
+            )
+        kw = dict(kwargs)
+        for k in ("speakers", "takes"):  # accept lists (TOML) as well as tuples
+            if isinstance(kw.get(k), list):
+                kw[k] = tuple(kw[k])
+        return cls(**kw)
+
+
+class DigitPickEnv(gym.Env):
+    """Gymnasium env ``neuralbrain/DigitPick-v0`` (see the module docstring)."""
+
+    metadata = {"render_modes": ["rgb_array"], "render_fps": 24}
+
+    def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
+        if render_mode is not None and render_mode not in self.metadata["render_modes"]:
+            raise ConfigError(
+                f"DigitPickEnv render_mode={render_mode!r}: expected None or 'rgb_array'"
+            )
+        self.config = cfg = DigitPickConfig.from_kwargs(kwargs)
+        self.render_mode = render_mode
+        self.metadata = {**self.metadata, "render_fps": cfg.control_hz}
+        self.geometry = g = SceneGeometry()
+        self._root = D.data_root_from_env(cfg.data_root)
+        self._source = D.resolve_source(cfg.digit_source, self._root)
+        self._speech = (
+            D.fsdd_index(self._root, cfg.speakers, cfg.takes)
+            if cfg.instruction == "speech"
+            else None
+        )
+        self._bank: D.DigitBank | None = None  # loaded on first reset (sklearn import is slow)
+        self.camera: Camera = overhead_camera(
+            g.camera_center_xy, g.camera_height_m, g.camera_view_width_m,
+            cfg.image_size, cfg.image_size,
+        )
+        # Nothing in the scene is below the table plane: deeper pixels are empty background.
+        self._table_depth = float(
+            self.camera.depth_buffer_value(np.array([*g.camera_center_xy, 0.0]))
+        ) + 1e-5
+        self.view_matrix = self.camera.view
+        self.projection_matrix = self.camera.projection
+        self.substeps = cfg.physics_hz // cfg.control_hz
+        self.dt_s = 1.0 / cfg.control_hz
+
+        s = cfg.image_size
+        self.observation_space = spaces.Dict(
+            {
+                "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
+                "proprio": spaces.Box(-np.inf, np.inf, (PROPRIO_DIM,), np.float32),
+                "instruction": spaces.Text(
+                    max_length=I_.MAX_LENGTH, min_length=1, charset=I_.CHARSET
+                ),
+                "audio": spaces.Box(-1.0, 1.0, (AUDIO_SAMPLES,), np.float32),
+                "instruction_image": spaces.Box(0, 255, (28, 28), np.uint8),
+            }
+        )
+        low = np.array([*g.action_low, -1.0], dtype=np.float32)
+        high = np.array([*g.action_high, 1.0], dtype=np.float32)
+        self.action_space = spaces.Box(low, high, dtype=np.float32)
+        self._act_low, self._act_high = low[:3].astype(np.float64), high[:3].astype(np.float64)
+
+        self._client = None
+        self._textures: TextureCache | None = None
+        self._bodies: SceneBodies | None = None
+        self._ik: IKSolver | None = None
+        self._rest_pose: np.ndarray | None = None
+        self._frame: np.ndarray | None = None
+
+    # ------------------------------------------------------------------ physics client
+    def _connect(self) -> None:
+        import pybullet as pb
+        import pybullet_data
+        from pybullet_utils.bullet_client import BulletClient
+
+        self._client = BulletClient(connection_mode=pb.DIRECT)
+        self._client.setAdditionalSearchPath(pybullet_data.getDataPath())
+        self._textures = TextureCache(self._client)
+        self._pb = pb
+
+    def _rest(self) -> np.ndarray:
+        """Joint angles with the tip at the rest point, pointing down (IK from zero pose)."""
+        if self._rest_pose is None:
+            c = self._client
+            robot = c.loadURDF(ROBOT_URDF, (0, 0, 0), useFixedBase=True)
+            ik = IKSolver(c, robot, ARM_JOINTS, EE_LINK, np.zeros(7), IKConfig(max_iterations=200))
+            q = np.zeros(7)
+            for _ in range(5):  # IK starts from the current state: iterate to convergence
+                q = ik.solve(np.array(self.geometry.rest_tip_xyz))
+                for j, a in enumerate(q):
+                    c.resetJointState(robot, j, float(a))
+            self._rest_pose = q
+            c.removeBody(robot)
+        return self._rest_pose
+
+    # ------------------------------------------------------------------ gym API
+    def reset(
+        self, *, seed: int | None = None, options: dict[str, Any] | None = None
+    ) -> tuple[dict[str, Any], dict[str, Any]]:
+        super().reset(seed=seed)
+        cfg, g, rng = self.config, self.geometry, self.np_random
+        if self._client is None:
+            self._connect()
+        if self._bank is None:
+            self._bank = D.load_bank(self._source, str(self._root) if self._root else None)
+        c = self._client
+        rest = self._rest()
+        n = cfg.n_cubes
+        if n is None:
+            n = int(rng.integers(cfg.min_cubes, cfg.max_cubes + 1))
+        layout = sample_layout(rng, n, cfg.stack_prob, self._bank, g)
+        self._layout = layout
+        self._instruction, self._audio, self._instr_image = self._make_instruction(layout, rng)
+
+        # A fresh world each episode: identical state for identical seeds, whatever ran before.
+        c.resetSimulation()
+        c.setGravity(0, 0, -9.81)
+        c.setTimeStep(1.0 / cfg.physics_hz)
+        tex = self._textures.get_many(self._bank, layout.samples)
+        self._bodies = build_scene(c, g, layout, tex, ROBOT_URDF, rest)
+        self._ik = IKSolver(c, self._bodies.robot, ARM_JOINTS, EE_LINK, rest)
+        pb = self._pb
+        c.setJointMotorControlArray(
+            self._bodies.robot, ARM_JOINTS, pb.POSITION_CONTROL,
+            targetPositions=list(rest), forces=[cfg.motor_force_n] * 7,
+        )
+        self._cube_ids = list(self._bodies.cubes)
+        self._suction_on = False
+        self._held = -1
+        self._constraint = None
+        self._steps = 0
+        # Let the cubes settle on the table (they are placed exactly, this is a few ms).
+        for _ in range(int(0.1 * cfg.physics_hz)):
+            c.stepSimulation()
+        self._physics_steps_at_reset = int(0.1 * cfg.physics_hz)
+        obs, info = self._observe()
+        return obs, info
+
+    def step(self, action: np.ndarray):
+        if self._client is None or self._bodies is None:
+            raise ShapeError("DigitPickEnv.step called before reset()")
+        a = np.asarray(action, dtype=np.float64).reshape(-1)
+        if a.shape != (4,) or not np.all(np.isfinite(a)):
+            raise ShapeError(
+                f"DigitPickEnv action {np.asarray(action).tolist()!r}: expected 4 finite floats "
+                "(tip x, y, z in metres, gripper > 0 = on)"
+            )
+        c, pb, cfg = self._client, self._pb, self.config
+        robot = self._bodies.robot
+        suction = bool(a[3] > 0.0)
+        if not suction and self._constraint is not None:
+            c.removeConstraint(self._constraint)
+            self._constraint, self._held = None, -1
+        self._suction_on = suction
+
+        target = np.clip(a[:3], self._act_low, self._act_high)
+        delta = target - self._tip
+        dist = float(np.sqrt(delta @ delta))
+        if dist > cfg.max_ee_step_m:
+            target = self._tip + delta * (cfg.max_ee_step_m / dist)
+        q = self._ik.solve(target)
+        c.setJointMotorControlArray(
+            robot, ARM_JOINTS, pb.POSITION_CONTROL,
+            targetPositions=q.tolist(), forces=[cfg.motor_force_n] * 7,
+        )
+        for _ in range(self.substeps):
+            c.stepSimulation()
+        self._steps += 1
+        if self._suction_on and self._held < 0:
+            self._try_attach()
+        obs, info = self._observe()
+        success = info["is_success"]
+        return obs, (1.0 if success else 0.0), success, False, info
+
+    def render(self) -> np.ndarray | None:
+        if self.render_mode == "rgb_array":
+            return None if self._frame is None else self._frame.copy()
+        return None
+
+    def close(self) -> None:
+        if self._client is not None:
+            # already disconnected (e.g. the server died): nothing left to free
+            with contextlib.suppress(Exception):
+                self._client.disconnect()
+            self._client = None
+            self._bodies = None
+
+    def scene_facts(self, info: dict[str, Any]) -> SceneFacts:
+        """What the skills need (``neuralbrain.control.skills.SceneFacts``) from an ``info``."""
+        g = self.geometry
+        tray = np.asarray(info["tray_position"], dtype=np.float64)
+        return SceneFacts(
+            cube_positions=np.asarray(info["cube_positions"], dtype=np.float64),
+            tray_position=tray,
+            holding=int(info["holding"]),
+            cube_size_m=g.cube_size_m,
+            tray_inner_half_m=g.tray_inner_half_m,
+            tray_outer_half_m=g.tray_inner_half_m + g.tray_wall_m,
+            tray_floor_m=g.tray_floor_m,
+            table_z_m=0.0,
+            table_region=g.cube_region(1 if tray[1] >= 0 else -1),
+        )
+
+    # ------------------------------------------------------------------ internals
+    def _make_instruction(self, layout, rng: np.random.Generator):
+        digit = layout.digits[layout.target]
+        audio = np.zeros(AUDIO_SAMPLES, dtype=np.float32)
+        image = np.zeros((28, 28), dtype=np.uint8)
+        mode = self.config.instruction
+        if mode == "text":
+            return I_.text_instruction(digit, rng), audio, image
+        if mode == "speech":
+            files = self._speech[digit]
+            path = files[int(rng.integers(len(files)))]
+            self._speech_file = str(path)
+            return I_.NEUTRAL["speech"], D.load_audio(path, AUDIO_SAMPLES), image
+        pool = self._bank.by_class[digit]
+        on_cube = layout.samples[layout.target]
+        choices = pool[pool != on_cube]
+        image = np.array(self._bank.images[int(rng.choice(choices))], dtype=np.uint8)
+        return I_.NEUTRAL["image"], audio, image
+
+    def _try_attach(self) -> None:
+        """Attach the topmost cube whose top face is just under the tip (suction model)."""
+        c, half = self._client, self.geometry.half
+        tip = self._tip_now()
+        best, best_top = -1, -np.inf
+        for i, body in enumerate(self._cube_ids):
+            pos, _ = c.getBasePositionAndOrientation(body)
+            top = pos[2] + half
+            gap = tip[2] - top
+            if (
+                abs(tip[0] - pos[0]) < half
+                and abs(tip[1] - pos[1]) < half
+                and -0.01 <= gap <= SUCTION_REACH_M
+                and top > best_top
+            ):
+                best, best_top = i, top
+        if best < 0:
+            return
+        body = self._cube_ids[best]
+        link = c.getLinkState(self._bodies.robot, EE_LINK, computeForwardKinematics=True)
+        com_pos, com_orn = link[0], link[1]
+        cube_pos, cube_orn = c.getBasePositionAndOrientation(body)
+        inv_pos, inv_orn = c.invertTransform(com_pos, com_orn)
+        rel_pos, rel_orn = c.multiplyTransforms(inv_pos, inv_orn, cube_pos, cube_orn)
+        self._constraint = c.createConstraint(
+            self._bodies.robot, EE_LINK, body, -1, self._pb.JOINT_FIXED, (0, 0, 0),
+            parentFramePosition=rel_pos, childFramePosition=(0, 0, 0),
+            parentFrameOrientation=rel_orn, childFrameOrientation=(0, 0, 0, 1),
+        )
+        c.changeConstraint(self._constraint, maxForce=200.0)
+        self._held = best
+
+    def _tip_now(self) -> np.ndarray:
+        return self._ik.tip_position()
+
+    def _observe(self) -> tuple[dict[str, Any], dict[str, Any]]:
+        c, pb = self._client, self._pb
+        robot = self._bodies.robot
+        q = np.array([s[0] for s in c.getJointStates(robot, ARM_JOINTS)], dtype=np.float64)
+        self._tip = tip = self._ik.tip_position()
+        proprio = np.empty(PROPRIO_DIM, dtype=np.float32)
+        proprio[:7] = q
+        proprio[7:10] = tip
+        proprio[10] = 1.0 if self._suction_on else 0.0
+        proprio[11] = 1.0 if self._held >= 0 else 0.0
+
+        s = self.config.image_size
+        _, _, img, depth, _ = c.getCameraImage(
+            s, s, self.view_matrix, self.projection_matrix,
+            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK,
+            shadow=0, lightDirection=(0.3, 0.2, 1.0),
+        )
+        frame = np.asarray(img, dtype=np.uint8).reshape(s, s, 4)[:, :, :3].copy()
+        # nothing drawn (depth at the far plane) = the table: see envs.scene.build_scene
+        frame[np.asarray(depth).reshape(s, s) > self._table_depth] = TABLE_RGB
+        self._frame = frame
+
+        n = len(self._cube_ids)
+        pos = np.empty((n, 3))
+        speed = np.empty(n)
+        for i, body in enumerate(self._cube_ids):
+            pos[i] = c.getBasePositionAndOrientation(body)[0]
+            v = c.getBaseVelocity(body)[0]
+            speed[i] = np.sqrt(v[0] * v[0] + v[1] * v[1] + v[2] * v[2])
+        on_top = self._supports(pos)
+        success = self._in_tray(pos, speed, self._layout.target)
+        obs = {
+            "image": frame,
+            "proprio": proprio,
+            "instruction": self._instruction,
+            "audio": self._audio.copy(),
+            "instruction_image": self._instr_image.copy(),
+        }
+        lay = self._layout
+        phys = self._physics_steps_at_reset + self._steps * self.substeps
+        info = {
+            "target_digit": int(lay.digits[lay.target]),
+            "target_cube": int(lay.target),
+            "cube_digits": list(lay.digits),
+            "cube_positions": pos,
+            "on_top_of": on_top,
+            "holding": int(self._held),
+            "tray_position": lay.tray_position.copy(),
+            "n_cubes": n,
+            "sim_time_s": self._steps * self.dt_s,
+            "physics_time_s": phys / self.config.physics_hz,
+            "is_success": bool(success),
+            "view_matrix": self.view_matrix,
+            "projection_matrix": self.projection_matrix,
+        }
+        return obs, info
+
+    def _supports(self, pos: np.ndarray) -> list[int]:
+        """For each cube, the cube it rests on (centre about one cube size above it) or -1."""
+        size, half = self.geometry.cube_size_m, self.geometry.half
+        n = pos.shape[0]
+        out = [-1] * n
+        for i in range(n):
+            for j in range(n):
+                if i == j:
+                    continue
+                dz = pos[i, 2] - pos[j, 2]
+                if (
+                    abs(dz - size) < 0.25 * size
+                    and abs(pos[i, 0] - pos[j, 0]) < half * 1.6
+                    and abs(pos[i, 1] - pos[j, 1]) < half * 1.6
+                ):
+                    out[i] = j
+                    break
+        return out
+
+    def _in_tray(self, pos: np.ndarray, speed: np.ndarray, i: int) -> bool:
+        g = self.geometry
+        tray = self._layout.tray_position
+        inside = (
+            abs(pos[i, 0] - tray[0]) < g.tray_inner_half_m
+            and abs(pos[i, 1] - tray[1]) < g.tray_inner_half_m
+            and pos[i, 2] < g.tray_floor_m + g.tray_wall_height_m + g.cube_size_m
+        )
+        return bool(inside and speed[i] < REST_SPEED_M_S and self._held != i)
