@@ -99,23 +99,44 @@ def pixel_thresholds(cfg: Config, shape: tuple[int, int]) -> tuple[np.ndarray, n
 
 
 @numba.njit(cache=True, nogil=True)
-def _crossings(logf, times_us, c_on, c_off, leak_per_us, refr_us):  # pragma: no cover - numba
-    """Threshold crossings of linearly interpolated log frames (see module docstring)."""
-    n_frames, n_pix = logf.shape
+def _log_row(src, k, weights, scale, cutoff, out):  # pragma: no cover - numba
+    """Lin-log luminance of frame ``k`` of ``src`` (T, P, C) into ``out`` (P,)."""
+    slope = np.log(cutoff) / cutoff
+    for i in range(src.shape[1]):
+        v = 0.0
+        for c in range(src.shape[2]):
+            v += weights[c] * src[k, i, c]
+        v /= scale
+        out[i] = v * slope if v < cutoff else np.log(v)
+
+
+@numba.njit(cache=True, nogil=True)
+def _crossings(src, weights, scale, cutoff, times_us, c_on, c_off, leak_per_us,
+               refr_us):  # pragma: no cover - numba
+    """Threshold crossings of linearly interpolated log frames (see module docstring).
+
+    ``src`` is (T, P, C) raw frames (C = 1 grey or 3 RGB, any numeric dtype); luminance and
+    lin-log are computed row by row so no (T, P) float copy of the video is ever made.
+    """
+    n_frames, n_pix = src.shape[0], src.shape[1]
     cap = 1024
     out_t = np.empty(cap, np.float64)
     out_i = np.empty(cap, np.int64)
     out_p = np.empty(cap, np.int8)
     n = 0
-    lref = logf[0].copy()
+    cur = np.empty(n_pix)
+    nxt = np.empty(n_pix)
+    _log_row(src, 0, weights, scale, cutoff, cur)
+    lref = cur.copy()
     last = np.full(n_pix, -1e18)
     for k in range(n_frames - 1):
+        _log_row(src, k + 1, weights, scale, cutoff, nxt)
         t0 = times_us[k]
         dt = times_us[k + 1] - t0
         for i in range(n_pix):
             drift = leak_per_us[i] * dt
-            a = logf[k, i] - lref[i]
-            b = logf[k + 1, i] - lref[i] + drift
+            a = cur[i] - lref[i]
+            b = nxt[i] - lref[i] + drift
             if b >= c_on[i]:
                 c = c_on[i]
                 m = int(b / c)
@@ -153,33 +174,50 @@ def _crossings(logf, times_us, c_on, c_off, leak_per_us, refr_us):  # pragma: no
                 out_p[n] = 1 if sign > 0 else 0
                 n += 1
             lref[i] += sign * m * c - drift
+        cur, nxt = nxt, cur
     return out_t[:n], out_i[:n], out_p[:n]
+
+
+def _as_source(frames: np.ndarray) -> tuple[np.ndarray, np.ndarray, float]:
+    """Frames -> ((T, P, C) array without copying when possible, luma weights, scale)."""
+    f = np.asarray(frames)
+    if f.dtype.kind not in "fiu" or f.dtype == np.bool_:
+        raise ShapeError(f"frames dtype {f.dtype}: expected uint8 or float")
+    scale = 255.0 if f.dtype == np.uint8 else 1.0
+    if f.ndim == 4 and f.shape[-1] in (3, 4):
+        src = f[..., :3].reshape(f.shape[0], -1, 3) if f.shape[-1] == 3 else \
+            np.ascontiguousarray(f[..., :3]).reshape(f.shape[0], -1, 3)
+        return np.ascontiguousarray(src), np.array([0.299, 0.587, 0.114]), scale
+    if f.ndim == 3:
+        return np.ascontiguousarray(f).reshape(f.shape[0], -1, 1), np.ones(1), scale
+    raise ShapeError(f"frames shape {f.shape}: expected (T,H,W) or (T,H,W,3)")
 
 
 def dvs_events(
     frames: np.ndarray, times_s: np.ndarray, cfg: Config, seed: int | None = None
 ) -> np.ndarray:
     """Pure function behind ``DVS``: frames (T,H,W[,3]) at ``times_s`` (T,) -> events."""
-    lum = to_luma(frames)
+    src, weights, scale = _as_source(frames)
     times_s = np.asarray(times_s, dtype=np.float64)
-    n_frames, h, w = lum.shape
+    n_frames, h, w = np.shape(frames)[:3]
     if times_s.shape != (n_frames,):
         raise ShapeError(f"times_s shape {times_s.shape}: expected ({n_frames},), one per frame")
     if n_frames < 2:
         raise ShapeError(f"{n_frames} frame(s): expected at least 2 to see a change")
     if not np.all(np.isfinite(times_s)) or np.any(np.diff(times_s) <= 0):
         raise ShapeError("times_s must be finite and strictly increasing")
-    if not np.all(np.isfinite(lum)) or lum.min() < 0:
-        raise ShapeError("frame intensities must be finite and >= 0")
+    if src.dtype.kind == "f" and not np.all(np.isfinite(src)):
+        raise ShapeError("frame intensities must be finite")
+    if src.dtype.kind in "fi" and src.size and src.min() < 0:
+        raise ShapeError("frame intensities must be >= 0")
     if h >= 2**15 or w >= 2**15:
         raise ShapeError(f"frame size {h}x{w}: expected < 32768 per side (int16 coordinates)")
     c_on, c_off = pixel_thresholds(cfg, (h, w))
-    logf = linlog(lum, cfg.linlog_cutoff).reshape(n_frames, h * w)
     times_us = (times_s - times_s[0]) * 1e6
     leak = np.full(h * w, cfg.leak_rate_hz * 1e-6) * c_on.ravel()
     t, idx, pol = _crossings(
-        np.ascontiguousarray(logf), times_us, c_on.ravel(), c_off.ravel(), leak,
-        cfg.refractory_s * 1e6,
+        src, weights, scale, float(cfg.linlog_cutoff), times_us, c_on.ravel(), c_off.ravel(),
+        leak, cfg.refractory_s * 1e6,
     )
     duration_s = times_s[-1] - times_s[0]
     if cfg.shot_noise_rate_hz > 0:

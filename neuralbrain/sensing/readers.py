@@ -37,6 +37,7 @@ PathLike = str | os.PathLike
 NMNIST_RECORD_BYTES = 5
 NMNIST_OVERFLOW_Y = 240
 NMNIST_OVERFLOW_US = 2**13
+_NMNIST_WORD = np.dtype({"names": ["w"], "formats": [">u4"], "offsets": [1], "itemsize": 5})
 
 
 def _read_bytes(path: PathLike) -> bytes:
@@ -167,14 +168,12 @@ def decode_nmnist(
             f"record {whole} at byte offset {whole * NMNIST_RECORD_BYTES}"
         )
     rec = buf.reshape(-1, NMNIST_RECORD_BYTES)
+    # One unaligned big-endian read of bytes 1..4 gives y | p | t (8 | 1 | 23 bits).
+    word = buf.view(_NMNIST_WORD)["w"].astype(np.uint32)
     x = rec[:, 0]
     y = rec[:, 1]
     b2 = rec[:, 2]
-    t = (
-        (b2.astype(np.int64) & 127) << 16
-        | rec[:, 3].astype(np.int64) << 8
-        | rec[:, 4].astype(np.int64)
-    )
+    t = (word & 0x7FFFFF).astype(np.int64)
     marker = y == NMNIST_OVERFLOW_Y
     if marker.any():
         t += NMNIST_OVERFLOW_US * np.cumsum(marker, dtype=np.int64)
@@ -184,8 +183,8 @@ def decode_nmnist(
     else:
         index = None
     w, h, _ = sensor_size
-    bad = np.flatnonzero((x >= w) | (y >= h))
-    if bad.size:
+    bad = np.flatnonzero((x >= w) | (y >= h)) if x.max() >= w or y.max() >= h else ()
+    if len(bad):
         i = int(bad[0]) if index is None else int(index[bad[0]])
         raise DataError(
             f"{name}: record {i} (byte offset {i * NMNIST_RECORD_BYTES}) has x={int(rec[i, 0])}, "
@@ -203,7 +202,7 @@ def decode_nmnist(
     ev["x"] = x
     ev["y"] = y
     ev["t"] = t
-    ev["p"] = b2 >> 7
+    ev["p"] = (b2 >> 7) & 1
     return ev
 
 
