@@ -4,3 +4,4 @@ from neuralbrain.core import AGENTS
 
 AGENTS.register("scripted_picker", "agents.scripted_picker:ScriptedPicker")
 AGENTS.register("random", "agents.random_agent:RandomAgent")
+AGENTS.register("snn_cartpole", "agents.snn_cartpole:SnnCartPole")

@@ -1,0 +1,312 @@
+"""``snn_cartpole``: a spiking policy for ``neuralbrain/EventCartPole-v1``, trained by ES.
+
+Read top to bottom:
+
+1. ``Config``: the TOML tables, ``[policy]`` (the LIF network and its backend, see
+   ``neuralbrain.control.snn_policy``) and ``[train]`` (evolution strategies, see
+   ``neuralbrain.control.es``). The spike code of the observation is the env's (``[env]``
+   kwargs ``n_per_dim``, ``n_steps``, ``ranges``, ``tuning_width``); the agent reads the
+   ``observation = "spikes"`` mode.
+2. ``rollout_returns``: the training-time simulator. A whole ES population (P members) times
+   K start states runs at once in numpy: ``envs.event_cartpole.cartpole_step`` (the env's
+   dynamics, batched; tested to agree with the env bit for bit), ``encode_state`` (the env's
+   spike code) and ``policy_forward`` (the same LIF function the module runs, with the
+   members' weights stacked and products done by ``np.matmul``). Nothing here is booked in a
+   ledger: costs are booked only when the module acts through ``neuralbrain run``.
+3. ``SnnCartPole.train``: OpenAI-ES on the flat parameter vector; every ``eval_every``
+   generations the mean is evaluated on ``eval_episodes`` held-out start states and the best
+   mean so far is kept; stops at ``target_return``, ``max_generations`` or the time budget.
+   The checkpoint (``snn_cartpole.npz`` in ``--out``) is rewritten atomically with the ES
+   state, so ``--resume`` continues where it stopped.
+4. ``SnnCartPole.from_config``: the ``policy`` module with the checkpoint's best weights,
+   wired ``env.obs -> policy.obs``, ``policy.action -> action``.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+import math
+import time
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+from tqdm import tqdm
+
+from neuralbrain.atomic import atomic_write_bytes
+from neuralbrain.config import ExperimentConfig
+from neuralbrain.control import snn_policy
+from neuralbrain.control.es import Adam, EsConfig, antithetic_noise, es_gradient
+from neuralbrain.control.snn_policy import Layout, SnnPolicy, policy_forward
+from neuralbrain.core import Agent
+from neuralbrain.errors import CheckpointError, ConfigError
+
+ENV_ID = "neuralbrain/EventCartPole-v1"
+CHECKPOINT = "snn_cartpole.npz"
+START_LOW, START_HIGH = -0.05, 0.05  # CartPole-v1's reset distribution, uniform per variable
+
+
+@dataclass(frozen=True)
+class Config:
+    """The agent's TOML tables: ``[policy]`` and ``[train]``."""
+
+    policy: snn_policy.Config = field(default_factory=snn_policy.Config)
+    train: EsConfig = field(default_factory=EsConfig)
+
+
+# -- the env as the agent sees it ---------------------------------------------------------------
+def spike_code(cfg: ExperimentConfig) -> tuple[Any, int]:
+    """The env's spike code and episode length, checked: the policy reads ``"spikes"``."""
+    from envs.event_cartpole import MAX_EPISODE_STEPS, EventCartPoleEnv
+
+    if cfg.env is None or cfg.env.id != ENV_ID:
+        got = None if cfg.env is None else cfg.env.id
+        raise ConfigError(f"[env] id = {got!r}: the snn_cartpole agent expects {ENV_ID!r}")
+    try:
+        env = EventCartPoleEnv(**dict(cfg.env.kwargs))
+    except TypeError as err:
+        raise ConfigError(f"[env] for {ENV_ID}: {err}") from None
+    if env.observation_mode != "spikes":
+        raise ConfigError(
+            f"env.observation = {env.observation_mode!r}: the snn_cartpole policy is trained "
+            "on and reads the 'spikes' observation"
+        )
+    return env.code, cfg.env.max_episode_steps or MAX_EPISODE_STEPS
+
+
+# -- training-time simulator ------------------------------------------------------------------
+def rollout_returns(
+    thetas: np.ndarray,
+    starts: np.ndarray,
+    layout: Layout,
+    pcfg: snn_policy.Config,
+    code: Any,
+    max_steps: int,
+    record_actions: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Returns (P, K) of P parameter vectors each run from the K ``starts`` (K, 4).
+
+    Reward is 1 per step up to and including the terminating step, as in CartPole-v1. With
+    ``record_actions`` also returns the (P, K, max_steps) actions (-1 after termination).
+    Members whose K episodes have all ended are dropped from the batch to save work.
+    """
+    from envs.event_cartpole import cartpole_step, encode_state
+
+    thetas = np.atleast_2d(thetas)
+    n_pop, n_starts = thetas.shape[0], starts.shape[0]
+    params = layout.unflatten(thetas)
+    weights = {"w_in": params["w_in"][:, None], "w_out": params["w_out"][:, None]}
+    biases = {"b_h": params["b_h"][:, None], "b_o": params["b_o"][:, None]}
+    states = np.broadcast_to(np.asarray(starts, np.float64), (n_pop, n_starts, 4)).copy()
+    state = (np.zeros((n_pop, n_starts, layout.n_hidden), np.float32),
+             np.zeros((n_pop, n_starts, layout.n_out), np.float32))
+    alive = np.ones((n_pop, n_starts), bool)
+    returns = np.zeros((n_pop, n_starts))
+    actions_log = np.full((n_pop, n_starts, max_steps), -1, np.int8) if record_actions else None
+    members = np.arange(n_pop)  # original index of each row still in the batch
+
+    def synapse(spikes: np.ndarray, name: str) -> np.ndarray:
+        return np.matmul(spikes, weights[name])
+
+    for t in range(max_steps):
+        p = members.size
+        spikes = encode_state(states.reshape(-1, 4), code).astype(np.float32)
+        spikes = spikes.reshape(p, n_starts, code.n_steps, layout.n_in)
+        scores, state, _ = policy_forward(
+            spikes, state, biases, synapse, pcfg.decay, pcfg.threshold
+        )
+        actions = np.argmax(scores, axis=-1)
+        new, terminated = cartpole_step(states.reshape(-1, 4), actions.reshape(-1))
+        returns[members] += alive
+        if actions_log is not None:
+            actions_log[members, :, t] = np.where(alive, actions, -1)
+        alive = alive & ~terminated.reshape(p, n_starts)
+        states = new.reshape(p, n_starts, 4)
+        keep = alive.any(axis=1)
+        if not keep.all():
+            if not keep.any():
+                break
+            members, states, alive = members[keep], states[keep], alive[keep]
+            state = (state[0][keep], state[1][keep])
+            weights = {k: w[keep] for k, w in weights.items()}
+            biases = {k: b[keep] for k, b in biases.items()}
+    return returns, actions_log
+
+
+def start_states(rng: np.random.Generator, n: int) -> np.ndarray:
+    """``n`` CartPole-v1 start states (uniform in [-0.05, 0.05]^4)."""
+    return rng.uniform(START_LOW, START_HIGH, size=(n, 4))
+
+
+# -- checkpoints --------------------------------------------------------------------------------
+def fingerprint_of(cfg: ExperimentConfig) -> tuple[str, dict[str, Any]]:
+    """A hash of everything the weights' meaning depends on (network shape, LIF constants,
+    spike code), and that description; the backend and training knobs are not part of it."""
+    code, _ = spike_code(cfg)
+    pol = asdict(cfg.modules.policy)
+    for key in ("backend", "init_scale"):
+        pol.pop(key)
+    desc = {"agent": cfg.agent, "env": ENV_ID, "spike_code": asdict(code), "policy": pol}
+    text = json.dumps(desc, sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16], json.loads(text)
+
+
+def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
+    atomic_write_bytes(path, buf.getvalue())
+
+
+def load_checkpoint(
+    path: Path, cfg: ExperimentConfig
+) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
+    """Arrays and metadata of a checkpoint (a directory or the .npz), checked against ``cfg``."""
+    path = Path(path)
+    file = path / CHECKPOINT if path.is_dir() else path
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r}: no {CHECKPOINT} found (train first)")
+    try:
+        with np.load(file, allow_pickle=False) as data:
+            arrays = {k: data[k] for k in data.files if k != "meta"}
+            meta = json.loads(str(data["meta"]))
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+    fp, desc = fingerprint_of(cfg)
+    if meta.get("fingerprint") != fp:
+        theirs = meta.get("described", {})
+        diff = sorted(k for k in set(theirs) | set(desc) if theirs.get(k) != desc.get(k))
+        raise CheckpointError(
+            f"checkpoint {str(file)!r} was written for config {meta.get('config')!r} "
+            f"(fingerprint {meta.get('fingerprint')}), not for {str(cfg.source)!r} "
+            f"(fingerprint {fp}); they differ in {diff}"
+        )
+    return arrays, meta
+
+
+# -- the agent ------------------------------------------------------------------------------------
+class SnnCartPole(Agent):
+    """One module, ``policy`` (``SnnPolicy``), fed by the env's spike observation."""
+
+    Config = Config
+    EDGES = (("env.obs", "policy.obs"), ("policy.action", "action"))
+
+    @classmethod
+    def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> SnnCartPole:
+        """The trained policy (best weights of ``checkpoint``); without a checkpoint the
+        untrained initial weights drawn from ``cfg.seed`` (useful only as a baseline)."""
+        code, _ = spike_code(cfg)
+        pcfg: snn_policy.Config = cfg.modules.policy
+        layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
+        if checkpoint is None:
+            theta = layout.init(pcfg, np.random.default_rng([cfg.seed, 0]))
+        else:
+            theta = load_checkpoint(checkpoint, cfg)[0]["best"]
+        policy = SnnPolicy(pcfg, code.n_inputs, theta, cfg.hardware)
+        return cls({"policy": policy}, cls.EDGES)
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        code, max_steps = spike_code(cfg)
+        pcfg: snn_policy.Config = cfg.modules.policy
+        tcfg: EsConfig = cfg.modules.train
+        layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
+        fp, desc = fingerprint_of(cfg)
+        out = Path(out)
+        ckpt = out / CHECKPOINT
+        t0 = time.perf_counter()
+        # Held-out evaluation starts: fixed for the whole training, never trained on.
+        eval_starts = start_states(np.random.default_rng([cfg.seed, 1]), tcfg.eval_episodes)
+        adam = Adam(tcfg.learning_rate)
+        if resume:
+            arrays, meta = load_checkpoint(out, cfg)
+            mu, best = arrays["mu"], arrays["best"]
+            adam.m, adam.v, adam.t = arrays["adam_m"], arrays["adam_v"], int(meta["adam_t"])
+            generation, best_eval = int(meta["generation"]), float(meta["best_eval"])
+            rng = np.random.default_rng()
+            rng.bit_generator.state = meta["rng_state"]
+        else:
+            rng = np.random.default_rng([cfg.seed, 2])
+            mu = layout.init(pcfg, rng)
+            best, best_eval, generation = mu.copy(), -math.inf, 0
+
+        def evaluate(theta: np.ndarray) -> float:
+            returns, _ = rollout_returns(theta, eval_starts, layout, pcfg, code, max_steps)
+            return float(returns.mean())
+
+        def save() -> None:
+            meta = {
+                "fingerprint": fp, "described": desc, "config": str(cfg.source),
+                "generation": generation, "best_eval": best_eval, "adam_t": adam.t,
+                "rng_state": rng.bit_generator.state, "eval_episodes": tcfg.eval_episodes,
+            }
+            arrays = {"mu": mu, "best": best, "adam_m": adam.m, "adam_v": adam.v}
+            save_checkpoint(ckpt, arrays, meta)
+
+        if best_eval == -math.inf:
+            best_eval = evaluate(mu)
+        stopped = "max_generations"
+        last_save = gen_time = 0.0
+        bar = tqdm(total=tcfg.max_generations, initial=generation, desc="ES generations",
+                   unit="gen", leave=False)
+        try:
+            while generation < tcfg.max_generations:
+                if best_eval >= tcfg.target_return:
+                    stopped = "target_return"
+                    break
+                elapsed = time.perf_counter() - t0
+                if elapsed + gen_time > tcfg.time_budget_s:
+                    stopped = "time_budget"
+                    break
+                g0 = time.perf_counter()
+                noise = antithetic_noise(rng, tcfg.pairs, layout.size)
+                starts = start_states(rng, tcfg.episodes_per_member)
+                returns, _ = rollout_returns(
+                    mu + tcfg.sigma * noise, starts, layout, pcfg, code, max_steps
+                )
+                fitness = returns.mean(axis=1)
+                mu = adam.step(mu, es_gradient(noise, fitness, tcfg.sigma, mu, tcfg.weight_decay))
+                generation += 1
+                if generation % tcfg.eval_every == 0:
+                    score = evaluate(mu)
+                    if score > best_eval:
+                        best, best_eval = mu.copy(), score
+                bar.update(1)
+                bar.set_postfix(pop=f"{fitness.mean():.0f}", best_eval=f"{best_eval:.1f}")
+                gen_time = time.perf_counter() - g0
+                if time.perf_counter() - last_save > tcfg.checkpoint_every_s:
+                    save()
+                    last_save = time.perf_counter()
+        finally:
+            bar.close()
+            save()
+        return {
+            "mean_return": best_eval,
+            "eval_episodes": tcfg.eval_episodes,
+            "generations": generation,
+            "seconds": round(time.perf_counter() - t0, 3),
+            "stopped": stopped,
+            "checkpoint": str(ckpt),
+        }
+
+    @classmethod
+    def evaluate(
+        cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None, split: str
+    ) -> dict:
+        """Mean return of the checkpoint's policy on the training simulator, from
+        ``train.eval_episodes`` start states that training never saw (any ``split``)."""
+        code, max_steps = spike_code(cfg)
+        pcfg: snn_policy.Config = cfg.modules.policy
+        layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
+        if checkpoint is None:
+            raise CheckpointError("snn_cartpole evaluate needs --checkpoint (a trained --out)")
+        theta = load_checkpoint(checkpoint, cfg)[0]["best"]
+        starts = start_states(np.random.default_rng([cfg.seed, 3]), cfg.modules.train.eval_episodes)
+        returns, _ = rollout_returns(theta, starts, layout, pcfg, code, max_steps)
+        return {
+            "mean_return": float(returns.mean()),
+            "success_rate": float((returns[0] >= max_steps).mean()),
+            "episodes": int(starts.shape[0]),
+        }
