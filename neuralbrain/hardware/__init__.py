@@ -13,6 +13,10 @@ BACKENDS.register(
 )
 BACKENDS.register("in_sensor", "neuralbrain.hardware.in_sensor:InSensorBackend", tags=("analog",))
 BACKENDS.register("lut", "neuralbrain.hardware.lut:LutBackend", tags=("digital", "mpgemm"))
+BACKENDS.register("rram", "neuralbrain.hardware.rram:RramBackend", tags=("analog",))
+BACKENDS.register(
+    "brian2", "neuralbrain.hardware.brian2_backend:Brian2Backend", tags=("simulator",)
+)
 
 
 def backends_with(op: str) -> list[str]:

@@ -25,6 +25,12 @@ Ops:
   available on every backend whose table lists the action.
 - ``mpgemm(x, qweight)``: ``x @ dequant(qweight)`` computed on the low-bit codes themselves
   (for example through lookup tables); capability ``"mpgemm"``.
+- ``lif_reservoir(x, w_in, w_rec, decay, threshold)``: a recurrent layer of discrete-time
+  leaky integrate-and-fire neurons driven by ``x`` of shape (batch, steps, k) (event counts
+  per time bin); ``w_in`` (k, n) and ``w_rec`` (n, n) are handles from ``place``. Per sample,
+  from ``v = 0`` and no spikes: ``v_t = decay * v'_{t-1} + x_t @ w_in + s_{t-1} @ w_rec``,
+  ``s_t = v_t >= threshold``, ``v'_t = v_t * (1 - s_t)`` (reset to zero). Returns the spikes
+  ``s`` as uint8 (batch, steps, n); capability ``"lif"``.
 
 Backends are stateful only in their device model (programmed conductances, drift clock,
 noise generator); ``reset(seed)`` restores that state exactly.
@@ -40,7 +46,7 @@ import numpy as np
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import CapabilityError, ShapeError
 
-OPS = ("matmul", "spiking", "mpgemm")
+OPS = ("matmul", "spiking", "mpgemm", "lif")
 
 
 @dataclass(frozen=True)
@@ -80,6 +86,12 @@ class Backend:
         """Mixed-precision product of float activations with low-bit quantized weights."""
         raise self._missing("mpgemm")
 
+    def lif_reservoir(
+        self, x: np.ndarray, w_in: Any, w_rec: Any, decay: float, threshold: float
+    ) -> tuple[np.ndarray, Cost]:
+        """Spikes of a LIF reservoir driven by ``x`` (see the module docstring)."""
+        raise self._missing("lif")
+
     def charge(self, action: str, count: float = 1) -> Cost:
         """Price ``count`` of a primitive ``action`` listed in this backend's energy table."""
         if action not in self.energy_table.energy_j:
@@ -118,3 +130,26 @@ def check_operand(x: Any, k: int, what: str = "x") -> np.ndarray:
     if arr.ndim < 1 or arr.shape[-1] != k:
         raise ShapeError(f"{what} has shape {arr.shape}: expected (..., {k}) to match the weights")
     return arr.astype(np.float32, copy=False)
+
+
+def check_lif_operands(
+    x: Any, w_in: np.ndarray, w_rec: np.ndarray, decay: float, threshold: float
+) -> np.ndarray:
+    """Validate the operands of ``lif_reservoir``; returns ``x`` as (batch, steps, k)."""
+    arr = np.asarray(x)
+    if arr.ndim == 2:
+        arr = arr[None]
+    k, n = w_in.shape
+    if arr.ndim != 3 or arr.shape[-1] != k:
+        raise ShapeError(
+            f"x has shape {np.shape(x)}: expected (batch, steps, {k}) event counts per time bin"
+        )
+    if w_rec.shape != (n, n):
+        raise ShapeError(f"w_rec has shape {w_rec.shape}: expected ({n}, {n}) to match w_in")
+    if not np.issubdtype(arr.dtype, np.number) or (arr.size and not np.all(np.isfinite(arr))):
+        raise ShapeError(f"x must hold finite numbers (dtype {arr.dtype})")
+    if not 0.0 <= decay <= 1.0 or not threshold > 0.0:
+        raise ShapeError(
+            f"decay={decay}, threshold={threshold}: expected 0 <= decay <= 1 and threshold > 0"
+        )
+    return arr

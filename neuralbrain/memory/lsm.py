@@ -1,0 +1,153 @@
+"""Liquid state machine: a fixed, random reservoir of discrete-time LIF neurons.
+
+After Lin et al., "Resistive memory-based zero-shot liquid state machine for multimodal event
+data learning", Nature Computational Science (2025). Binned events ``x_t`` (counts per input
+channel and time bin) drive ``n`` leaky integrate-and-fire neurons through random, fixed input
+weights ``W_in`` (k, n) and recurrent weights ``W_rec`` (n, n); per sample, from rest::
+
+    v_t  = decay * v'_{t-1} + x_t @ W_in + s_{t-1} @ W_rec
+    s_t  = [v_t >= threshold]
+    v'_t = v_t * (1 - s_t)                      (reset to zero after a spike)
+
+Paper configurations: N-MNIST 16x16 crop (256 inputs), 200 neurons, 50 steps, decay 0.9,
+threshold 5.0, weight scale 0.07; spoken digits 64 cochlea channels, 1 ms bins, 200 neurons,
+decay 0.97, threshold 5.3, weight scale 0.08.
+
+Weights. In the paper the random weights are the differential conductances ``G+ - G-`` of
+resistive-memory cells after stochastic dielectric breakdown; its software model draws them
+from a Gaussian. We draw ``W = weight_scale * N(0, 1)`` (optionally thinned to a density,
+the fraction of broken-down cells) from the reservoir's seed: these are the *ideal* weights.
+How a device realizes them (conductance pairs, programming and read noise, drift, ADC) is the
+backend's business: this module only calls ``place`` and ``lif_reservoir``.
+
+Weights are rounded to multiples of ``2**-WEIGHT_FRACTION_BITS``: sums of integer event counts
+times such weights are exact in float64 in any order, so two simulators (our numba loop and
+Brian2) that add the same synaptic inputs in different orders still agree spike for spike.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.core import Module
+from neuralbrain.errors import ConfigError, ShapeError
+
+WEIGHT_FRACTION_BITS = 16
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[reservoir]``: sizes, LIF constants and weight statistics of the liquid."""
+
+    n_inputs: int = 256
+    n_neurons: int = 200
+    decay: float = 0.9
+    threshold: float = 5.0
+    weight_scale: float = 0.07
+    recurrent_scale: float | None = None  # defaults to weight_scale
+    input_density: float = 1.0
+    recurrent_density: float = 1.0
+    backend: str = "cpu"
+
+    def __post_init__(self) -> None:
+        for name in ("n_inputs", "n_neurons"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"reservoir.{name} = {getattr(self, name)}: expected >= 1")
+        if not 0.0 < self.decay <= 1.0:
+            raise ConfigError(f"reservoir.decay = {self.decay}: expected 0 < decay <= 1")
+        if not self.threshold > 0:
+            raise ConfigError(f"reservoir.threshold = {self.threshold}: expected > 0")
+        if not self.weight_scale > 0:
+            raise ConfigError(f"reservoir.weight_scale = {self.weight_scale}: expected > 0")
+        if self.recurrent_scale is not None and self.recurrent_scale < 0:
+            raise ConfigError(
+                f"reservoir.recurrent_scale = {self.recurrent_scale}: expected >= 0"
+            )
+        for name in ("input_density", "recurrent_density"):
+            value = getattr(self, name)
+            if not 0.0 < value <= 1.0:
+                raise ConfigError(f"reservoir.{name} = {value}: expected 0 < density <= 1")
+
+
+def quantize_weights(w: np.ndarray) -> np.ndarray:
+    """Round to the dyadic grid ``2**-WEIGHT_FRACTION_BITS`` (exact in float32 and float64)."""
+    step = 2.0**-WEIGHT_FRACTION_BITS
+    return (np.round(np.asarray(w, np.float64) / step) * step).astype(np.float32)
+
+
+def reservoir_weights(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The ideal ``(W_in, W_rec)`` of a reservoir: Gaussian, thinned, on the dyadic grid.
+
+    Self-connections are removed (a neuron's own spike is already handled by its reset).
+    """
+    rng = np.random.default_rng(seed)
+    k, n = cfg.n_inputs, cfg.n_neurons
+    w_in = rng.standard_normal((k, n)) * cfg.weight_scale
+    rec_scale = cfg.weight_scale if cfg.recurrent_scale is None else cfg.recurrent_scale
+    w_rec = rng.standard_normal((n, n)) * rec_scale
+    if cfg.input_density < 1.0:
+        w_in *= rng.random((k, n)) < cfg.input_density
+    if cfg.recurrent_density < 1.0:
+        w_rec *= rng.random((n, n)) < cfg.recurrent_density
+    np.fill_diagonal(w_rec, 0.0)
+    return quantize_weights(w_in), quantize_weights(w_rec)
+
+
+def window_counts(spikes: np.ndarray, n_windows: int) -> np.ndarray:
+    """Spike counts of each neuron in ``n_windows`` equal time windows -> (batch, windows*n).
+
+    ``n_windows = 1`` gives the classic LSM state vector (total spikes per neuron).
+    """
+    s = np.asarray(spikes)
+    if s.ndim != 3:
+        raise ShapeError(f"spikes has shape {s.shape}: expected (batch, steps, neurons)")
+    if not 1 <= n_windows <= s.shape[1]:
+        raise ShapeError(f"n_windows = {n_windows}: expected 1..{s.shape[1]} (the steps)")
+    edges = np.linspace(0, s.shape[1], n_windows + 1).round().astype(int)
+    parts = [s[:, a:b].sum(axis=1, dtype=np.float32) for a, b in zip(edges, edges[1:], strict=False)]
+    return np.concatenate(parts, axis=1)
+
+
+class LiquidStateMachine(Module):
+    """A reservoir module: binned events (batch, steps, n_inputs) -> spikes (batch, steps, n).
+
+    The weights are fixed at construction from ``seed`` and survive ``reset``; moving the
+    module to another backend (``to("rram")``) re-places the same ideal weights there.
+    """
+
+    Config = Config
+    inputs: Mapping[str, type] = {"binned": np.ndarray}
+    outputs: Mapping[str, type] = {"spikes": np.ndarray}
+
+    def __init__(
+        self, config: Config, hardware: Mapping[str, Any] | None = None, seed: int = 0
+    ) -> None:
+        super().__init__(config, hardware)
+        self.seed = seed
+        self.w_in, self.w_rec = reservoir_weights(config, seed)
+        self.on_backend_change()
+
+    def on_backend_change(self) -> None:
+        self.backend.reset(self.seed)
+        self._w_in = self.run("place", self.w_in)
+        self._w_rec = self.run("place", self.w_rec)
+
+    def encode(self, binned: np.ndarray) -> np.ndarray:
+        """Spikes (batch, steps, n_neurons) uint8 of a batch of binned recordings."""
+        x = np.asarray(binned)
+        k = self.config.n_inputs
+        if x.ndim not in (2, 3) or x.shape[-1] != k:
+            raise ShapeError(
+                f"binned input has shape {x.shape}: expected (batch, steps, {k}) "
+                f"(reservoir.n_inputs = {k} channels)"
+            )
+        return self.run(
+            "lif_reservoir", x, self._w_in, self._w_rec, self.config.decay, self.config.threshold
+        )
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        return {"spikes": self.encode(inputs["binned"])}
