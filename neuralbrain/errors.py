@@ -23,9 +23,10 @@ class ConfigError(Error):
 class UnknownNameError(ConfigError):
     """A name (backend, module, env, agent, ...) that no registry knows."""
 
-    def __init__(self, kind: str, name: str, known: Iterable[str]):
+    def __init__(self, kind: str, name: str, known: Iterable[str], also: Iterable[str] = ()):
+        """``known`` are listed in the message; ``also`` are only searched for a suggestion."""
         self.kind, self.name, self.known = kind, name, sorted(known)
-        close = difflib.get_close_matches(name, self.known, n=1)
+        close = difflib.get_close_matches(name, [*self.known, *also], n=1)
         hint = f"; did you mean {close[0]!r}?" if close else ""
         super().__init__(f"unknown {kind} {name!r}: expected one of {self.known}{hint}")
 

@@ -40,7 +40,7 @@ def make_env(cfg: EnvConfig) -> gymnasium.Env:
     import envs  # noqa: F401  (registers the neuralbrain/* ids)
 
     if cfg.id not in gymnasium.registry:
-        raise UnknownNameError("env", cfg.id, gymnasium.registry)
+        raise UnknownNameError("env", cfg.id, registered_envs(), also=gymnasium.registry)
     spec = gymnasium.spec(cfg.id)
     kwargs: dict[str, Any] = dict(cfg.kwargs)
     if cfg.max_episode_steps is not None:
