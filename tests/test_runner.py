@@ -53,3 +53,51 @@ def test_unknown_env_and_env_kwargs_are_config_errors(tmp_path):
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['wind'\] for CartPole-v1"):
         run_episodes(_cfg(wind=3), tmp_path)
     assert not (tmp_path / "trace.parquet").exists()
+
+
+def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, monkeypatch):
+    from agents.random_agent import RandomPolicy
+
+    calls = {"n": 0}
+    real_step = RandomPolicy.step
+
+    def step_then_interrupt(self, inputs):
+        calls["n"] += 1
+        if calls["n"] == 45:  # episode 0 has 30 steps at most: this is inside episode 1 or 2
+            raise KeyboardInterrupt
+        return real_step(self, inputs)
+
+    monkeypatch.setattr(RandomPolicy, "step", step_then_interrupt)
+    cfg = experiment_from_dict({
+        "agent": "random", "seed": 0, "env": {"id": "CartPole-v1", "max_episode_steps": 30},
+        "run": {"episodes": 5, "progress": False},
+    })
+    with pytest.raises(KeyboardInterrupt):
+        run_episodes(cfg, tmp_path)
+    episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
+    trace = pq.read_table(tmp_path / "trace.parquet").to_pylist()
+    assert 1 <= len(episodes) < 5
+    assert {r["episode"] for r in trace} == {e["episode"] for e in episodes}
+    assert sum(e["steps"] for e in episodes) == len(trace)
+    assert not list(tmp_path.glob(".*.tmp"))
+
+
+def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monkeypatch):
+    from agents.random_agent import RandomPolicy
+
+    calls = {"n": 0}
+    real_step = RandomPolicy.step
+
+    def step_then_crash(self, inputs):
+        calls["n"] += 1
+        if calls["n"] == 3:
+            raise RuntimeError("simulated module crash")
+        return real_step(self, inputs)
+
+    monkeypatch.setattr(RandomPolicy, "step", step_then_crash)
+    summary = run_episodes(_cfg(), tmp_path)
+    episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
+    assert summary.errors == 1
+    assert episodes[0]["error"] == "RuntimeError: simulated module crash"
+    assert episodes[0]["success"] is False and episodes[0]["steps"] == 2
+    assert episodes[1]["error"] is None
