@@ -31,7 +31,7 @@ import math
 import time
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 from tqdm import tqdm
@@ -43,6 +43,9 @@ from neuralbrain.control.es import Adam, EsConfig, antithetic_noise, es_gradient
 from neuralbrain.control.snn_policy import Layout, SnnPolicy, policy_forward
 from neuralbrain.core import Agent
 from neuralbrain.errors import CheckpointError, ConfigError
+
+if TYPE_CHECKING:
+    from envs.event_cartpole import SpikeCode
 
 ENV_ID = "neuralbrain/EventCartPole-v1"
 CHECKPOINT = "snn_cartpole.npz"
@@ -58,7 +61,7 @@ class Config:
 
 
 # -- the env as the agent sees it ---------------------------------------------------------------
-def spike_code(cfg: ExperimentConfig) -> tuple[Any, int]:
+def spike_code(cfg: ExperimentConfig) -> tuple[SpikeCode, int]:
     """The env's spike code and episode length, checked: the policy reads ``"spikes"``."""
     from envs.event_cartpole import MAX_EPISODE_STEPS, EventCartPoleEnv
 
@@ -83,7 +86,7 @@ def rollout_returns(
     starts: np.ndarray,
     layout: Layout,
     pcfg: snn_policy.Config,
-    code: Any,
+    code: SpikeCode,
     max_steps: int,
     record_actions: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:

@@ -50,7 +50,7 @@ class Config:
     dt_s: float = 0.0025
     tau_mem_s: float = 0.01
     threshold: float = 1.0
-    init_scale: float = 0.5  # std of the initial weights, in units of the threshold
+    init_scale: float = 0.5  # initial weight std = init_scale * threshold * 4 / sqrt(fan_in)
 
     def __post_init__(self) -> None:
         for name, lo in (("n_hidden", 1), ("n_actions", 2)):
@@ -78,8 +78,10 @@ class Layout:
     @property
     def shapes(self) -> dict[str, tuple[int, ...]]:
         return {
-            "w_in": (self.n_in, self.n_hidden), "b_h": (self.n_hidden,),
-            "w_out": (self.n_hidden, self.n_out), "b_o": (self.n_out,),
+            "w_in": (self.n_in, self.n_hidden),
+            "b_h": (self.n_hidden,),
+            "w_out": (self.n_hidden, self.n_out),
+            "b_o": (self.n_out,),
         }
 
     @property
@@ -94,7 +96,7 @@ class Layout:
         lead, out, i = theta.shape[:-1], {}, 0
         for name, shape in self.shapes.items():
             n = math.prod(shape)
-            out[name] = theta[..., i:i + n].reshape(*lead, *shape).astype(np.float32)
+            out[name] = theta[..., i : i + n].reshape(*lead, *shape).astype(np.float32)
             i += n
         return out
 
@@ -174,8 +176,7 @@ class SnnPolicy(Module):
         self._state = self._zero_state()
 
     def _zero_state(self) -> tuple[np.ndarray, np.ndarray]:
-        return (np.zeros((1, self.layout.n_hidden), np.float32),
-                np.zeros((1, self.layout.n_out), np.float32))
+        return (np.zeros((1, self.layout.n_hidden), np.float32), np.zeros((1, self.layout.n_out), np.float32))
 
     def on_backend_change(self) -> None:
         for name in ("w_in", "w_out"):
