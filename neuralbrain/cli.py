@@ -144,6 +144,42 @@ def cmd_envs(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_report(args: argparse.Namespace) -> int:
+    from neuralbrain.report import summarize, write_report
+
+    path = write_report(args.run)
+    if args.json:
+        _print_json({**summarize(args.run), "report": str(path)})
+    else:
+        print(f"report: {path}")
+    return 0
+
+
+def cmd_compare(args: argparse.Namespace) -> int:
+    from neuralbrain.report import compare_runs, write_comparison
+
+    result = compare_runs(args.run_a, args.run_b)
+    if args.out is not None:
+        result["report"] = str(write_comparison(args.run_a, args.run_b, args.out))
+    if args.json:
+        _print_json(result)
+    else:
+        a, b = result["a"], result["b"]
+        print(f"{'':<28}{'A':>12}{'B':>12}{'B/A':>10}")
+        print(f"{'success rate':<28}{a['success_rate']:>12.1%}{b['success_rate']:>12.1%}")
+        ratio = result["energy_ratio"]
+        print(f"{'energy per episode (J)':<28}{a['energy_j_per_episode']:>12.4g}"
+              f"{b['energy_j_per_episode']:>12.4g}{ratio if ratio is None else f'{ratio:10.3g}'}")
+        for m, r in result["energy_ratio_by_module"].items():
+            label = f"{m} [{a['backends'].get(m, '-')}->{b['backends'].get(m, '-')}]"
+            ea = a["energy_j_per_episode_by_module"].get(m, 0.0)
+            eb = b["energy_j_per_episode_by_module"].get(m, 0.0)
+            print(f"{label:<28}{ea:>12.4g}{eb:>12.4g}{'' if r is None else f'{r:10.3g}'}")
+        if "report" in result:
+            print(f"report: {result['report']}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="neuralbrain", description="Neuromorphic and embodied agents on simulated hardware."
@@ -173,6 +209,18 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_data_root(p)
     p.set_defaults(func=cmd_eval)
+
+    p = sub.add_parser("report", help="write a self-contained HTML report of a run")
+    p.add_argument("run", type=Path, help="run directory")
+    p.add_argument("--json", action="store_true", help="print the run's figures as JSON")
+    p.set_defaults(func=cmd_report)
+
+    p = sub.add_parser("compare", help="put two runs side by side (energy and success)")
+    p.add_argument("run_a", type=Path)
+    p.add_argument("run_b", type=Path)
+    p.add_argument("--out", type=Path, default=None, help="also write an HTML comparison here")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_compare)
 
     p = sub.add_parser("backends", help="list the registered hardware backends")
     p.add_argument("--json", action="store_true")

@@ -1,0 +1,227 @@
+"""Run reports: one self-contained HTML page per run, and a side-by-side comparison.
+
+``write_report(run)`` reads a run directory (``episodes.parquet``, ``trace.parquet``,
+``config.toml``) and writes ``run/report.html``: success rate and return, energy per module
+per episode (stacked bars), mean latency per module per step, the per-step energy timeline of
+one episode, the backend of each module and the resolved config. Figures are PNGs embedded as
+base64 so the page opens anywhere, offline. ``compare_runs(a, b)`` answers the usual question
+(what did moving a module to another backend do to energy and success?) as a dict, and
+``write_comparison`` renders it as HTML.
+"""
+
+from __future__ import annotations
+
+import base64
+import html
+import io
+import math
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import pyarrow.parquet as pq
+
+from neuralbrain.atomic import atomic_write_text
+from neuralbrain.errors import DataError
+
+
+def _read_run(run: Path) -> tuple[list[dict], Any, str]:
+    for name in ("episodes.parquet", "trace.parquet"):
+        if not (run / name).is_file():
+            raise DataError(f"{run}: no {name}: expected a run directory written by `neuralbrain run`")
+    episodes = pq.read_table(run / "episodes.parquet").to_pylist()
+    if not episodes:
+        raise DataError(f"{run}/episodes.parquet has no episodes")
+    trace = pq.read_table(run / "trace.parquet")
+    config = (run / "config.toml").read_text() if (run / "config.toml").is_file() else ""
+    return episodes, trace, config
+
+
+def summarize(run: Path) -> dict[str, Any]:
+    """Per-run figures: success, return, energy and latency per module, backends."""
+    episodes, trace, _ = _read_run(run)
+    modules = sorted(set(trace["module"].to_pylist()))
+    module_col = np.asarray(trace["module"].to_pylist())
+    backend_col = trace["backend"].to_pylist()
+    energy = trace["energy_j"].to_numpy()
+    latency = trace["latency_s"].to_numpy()
+    steps = sum(e["steps"] for e in episodes)
+    backends: dict[str, list[str]] = {}
+    for module, backend in zip(module_col, backend_col, strict=True):
+        if backend not in backends.setdefault(module, []):
+            backends[module].append(backend)
+    n = len(episodes)
+    return {
+        "run": str(run),
+        "episodes": n,
+        "success_rate": sum(e["success"] for e in episodes) / n,
+        "mean_return": math.fsum(e["return"] for e in episodes) / n,
+        "mean_steps": steps / n,
+        "errors": sum(e.get("error") is not None for e in episodes),
+        "energy_j_per_episode": math.fsum(e["energy_j"] for e in episodes) / n,
+        "energy_j_per_episode_by_module": {
+            m: math.fsum(energy[module_col == m]) / n for m in modules
+        },
+        "latency_s_per_step_by_module": {
+            m: math.fsum(latency[module_col == m]) / max(steps, 1) for m in modules
+        },
+        "backends": {m: "+".join(b) for m, b in backends.items()},
+    }
+
+
+def _png(fig: Any) -> str:
+    import matplotlib.pyplot as plt
+
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=90)
+    plt.close(fig)
+    return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+
+
+def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, str]:
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    figs = {}
+    ids = [e["episode"] for e in episodes]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    bottom = np.zeros(len(episodes))
+    for m in modules:
+        values = np.array([e.get(f"energy_j_{m}", 0.0) for e in episodes]) * 1e3
+        ax.bar(ids, values, bottom=bottom, label=m)
+        bottom += values
+    ax.set_xlabel("episode")
+    ax.set_ylabel("energy (mJ)")
+    ax.set_title("energy per module per episode")
+    ax.legend(fontsize="small", ncol=3)
+    fig.tight_layout()
+    figs["energy_per_episode"] = _png(fig)
+
+    module_col = np.asarray(trace["module"].to_pylist())
+    latency = trace["latency_s"].to_numpy()
+    steps = max(sum(e["steps"] for e in episodes), 1)
+    fig, ax = plt.subplots(figsize=(8, 2.8))
+    per_step = [math.fsum(latency[module_col == m]) / steps * 1e3 for m in modules]
+    ax.barh(modules, per_step)
+    ax.set_xlabel("mean latency per step (ms)")
+    ax.set_title("latency per module")
+    fig.tight_layout()
+    figs["latency"] = _png(fig)
+
+    first = episodes[0]["episode"]
+    mask = trace["episode"].to_numpy() == first
+    step_col = trace["step"].to_numpy()[mask]
+    energy = trace["energy_j"].to_numpy()[mask]
+    sub_modules = module_col[mask]
+    n_steps = int(step_col.max()) + 1 if len(step_col) else 1
+    stacks = [np.bincount(step_col[sub_modules == m], energy[sub_modules == m], n_steps) * 1e6
+              for m in modules]
+    fig, ax = plt.subplots(figsize=(8, 3.2))
+    ax.stackplot(np.arange(n_steps), stacks, labels=modules, step="post")
+    ax.set_xlabel("step")
+    ax.set_ylabel("energy (uJ)")
+    ax.set_title(f"per-step energy, episode {first}")
+    ax.legend(fontsize="small", ncol=3)
+    fig.tight_layout()
+    figs["timeline"] = _png(fig)
+    return figs
+
+
+def _table(rows: list[tuple[str, ...]], header: tuple[str, ...]) -> str:
+    head = "".join(f"<th>{html.escape(h)}</th>" for h in header)
+    body = "".join(
+        "<tr>" + "".join(f"<td>{html.escape(str(c))}</td>" for c in row) + "</tr>" for row in rows
+    )
+    return f"<table><tr>{head}</tr>{body}</table>"
+
+
+STYLE = (
+    "body{font-family:sans-serif;max-width:60em;margin:2em auto;color:#222}"
+    "table{border-collapse:collapse;margin:1em 0}td,th{border:1px solid #ccc;padding:.25em .6em;"
+    "text-align:left}pre{background:#f6f6f6;padding:1em;overflow:auto}img{max-width:100%}"
+)
+
+
+def write_report(run: Path) -> Path:
+    """Write ``run/report.html`` (self-contained) and return its path."""
+    episodes, trace, config = _read_run(run)
+    s = summarize(run)
+    modules = sorted(s["energy_j_per_episode_by_module"])
+    figs = _figures(episodes, trace, modules)
+    top = max(modules, key=lambda m: s["energy_j_per_episode_by_module"][m])
+    rows = [
+        (m, s["backends"][m], f"{s['energy_j_per_episode_by_module'][m]:.4g}",
+         f"{s['latency_s_per_step_by_module'][m]:.4g}")
+        for m in modules
+    ]
+    page = f"""<!doctype html><html><head><meta charset="utf-8">
+<title>neuralbrain run {html.escape(run.name)}</title><style>{STYLE}</style></head><body>
+<h1>Run {html.escape(str(run))}</h1>
+<p>{s['episodes']} episodes, success rate <b>{s['success_rate']:.1%}</b>, mean return
+{s['mean_return']:.3g}, mean {s['mean_steps']:.1f} steps, {s['errors']} episode(s) failed with
+errors. Energy per episode <b>{s['energy_j_per_episode']:.4g} J</b>; the module spending the
+most is <b>{html.escape(top)}</b>.</p>
+<h2>Modules</h2>
+{_table(rows, ("module", "backend", "energy per episode (J)", "latency per step (s)"))}
+<h2>Energy per module per episode</h2><img alt="energy per episode" src="{figs['energy_per_episode']}">
+<h2>Latency per module</h2><img alt="latency" src="{figs['latency']}">
+<h2>Energy timeline of one episode</h2><img alt="timeline" src="{figs['timeline']}">
+<h2>Episodes</h2>
+{_table([(e['episode'], e['seed'], e['steps'], f"{e['return']:.3g}", e['success'],
+          f"{e['energy_j']:.4g}", e.get('error') or '') for e in episodes],
+        ("episode", "seed", "steps", "return", "success", "energy (J)", "error"))}
+<h2>Resolved config</h2><pre>{html.escape(config)}</pre>
+</body></html>
+"""
+    out = run / "report.html"
+    atomic_write_text(out, page)
+    return out
+
+
+def compare_runs(a: Path, b: Path) -> dict[str, Any]:
+    """Side-by-side figures of two runs and the per-module energy ratios b / a."""
+    sa, sb = summarize(a), summarize(b)
+    modules = sorted(set(sa["energy_j_per_episode_by_module"]) | set(sb["energy_j_per_episode_by_module"]))
+
+    def ratio(x: float, y: float) -> float | None:
+        return y / x if x > 0 else None
+
+    return {
+        "a": sa,
+        "b": sb,
+        "success_rate_delta": sb["success_rate"] - sa["success_rate"],
+        "energy_ratio": ratio(sa["energy_j_per_episode"], sb["energy_j_per_episode"]),
+        "energy_ratio_by_module": {
+            m: ratio(sa["energy_j_per_episode_by_module"].get(m, 0.0),
+                     sb["energy_j_per_episode_by_module"].get(m, 0.0))
+            for m in modules
+        },
+    }
+
+
+def write_comparison(a: Path, b: Path, out: Path) -> Path:
+    """Render ``compare_runs`` as one HTML page at ``out``."""
+    c = compare_runs(a, b)
+    modules = sorted(c["energy_ratio_by_module"])
+
+    def fmt(x: float | None) -> str:
+        return "n/a" if x is None else f"{x:.4g}"
+
+    rows = [("success rate", f"{c['a']['success_rate']:.1%}", f"{c['b']['success_rate']:.1%}", ""),
+            ("energy per episode (J)", fmt(c["a"]["energy_j_per_episode"]),
+             fmt(c["b"]["energy_j_per_episode"]), fmt(c["energy_ratio"]))]
+    for m in modules:
+        rows.append((
+            f"{m} [{c['a']['backends'].get(m, '-')} -> {c['b']['backends'].get(m, '-')}]",
+            fmt(c["a"]["energy_j_per_episode_by_module"].get(m)),
+            fmt(c["b"]["energy_j_per_episode_by_module"].get(m)),
+            fmt(c["energy_ratio_by_module"][m]),
+        ))
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>compare</title>
+<style>{STYLE}</style></head><body><h1>A: {html.escape(str(a))}<br>B: {html.escape(str(b))}</h1>
+{_table(rows, ("", "A", "B", "B / A"))}</body></html>
+"""
+    atomic_write_text(out, page)
+    return out
