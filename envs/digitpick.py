@@ -31,8 +31,11 @@ tray's inner footprint, below the wall top plus one cube, speed < 5 cm/s, not he
 ``info`` (privileged, for oracles and evaluation): ``target_digit``, ``target_cube``,
 ``cube_digits``, ``cube_positions`` (n x 3), ``on_top_of`` (per cube, the cube it rests on
 or -1), ``holding`` (held cube or -1), ``tray_position``, ``sim_time_s``, ``is_success``,
-``n_cubes``, and the camera's ``view_matrix`` / ``projection_matrix`` (also ``env.camera``,
-whose ``pixel_to_world`` maps pixels to the table plane or any height).
+``n_cubes``, ``cube_samples`` (bank index of each cube's digit image),
+``instruction_source`` ("text", "fsdd:<file>.wav", or "<bank>:<index>" of the instruction
+image), ``physics_time_s`` (including the settling steps of reset), and the camera's
+``view_matrix`` / ``projection_matrix`` (also ``env.camera``, whose ``pixel_to_world``
+maps pixels to the table plane or any height).
 """
 
 from __future__ import annotations
@@ -87,9 +90,7 @@ class DigitPickConfig:
 
     def __post_init__(self) -> None:
         def bad(name: str, expected: str) -> ConfigError:
-            return ConfigError(
-                f"DigitPickEnv {name}={getattr(self, name)!r}: expected {expected}"
-            )
+            return ConfigError(f"DigitPickEnv {name}={getattr(self, name)!r}: expected {expected}")
 
         def is_int(v: Any) -> bool:
             return isinstance(v, (int, np.integer)) and not isinstance(v, bool)
@@ -100,9 +101,7 @@ class DigitPickConfig:
                 raise bad(name, f"an int in [1, {MAX_CUBES}]")
         if self.min_cubes > self.max_cubes:
             raise bad("min_cubes", f"<= max_cubes ({self.max_cubes})")
-        if self.n_cubes is not None and (
-            not is_int(self.n_cubes) or not 1 <= self.n_cubes <= MAX_CUBES
-        ):
+        if self.n_cubes is not None and (not is_int(self.n_cubes) or not 1 <= self.n_cubes <= MAX_CUBES):
             raise bad("n_cubes", f"None or an int in [1, {MAX_CUBES}]")
         if not (isinstance(self.stack_prob, (int, float)) and 0.0 <= self.stack_prob <= 1.0):
             raise bad("stack_prob", "a probability in [0, 1]")
@@ -118,9 +117,7 @@ class DigitPickConfig:
             or not self.speakers
         ):
             raise bad("speakers", "None or a non-empty sequence of speaker names")
-        if self.takes is not None and (
-            not self.takes or not all(is_int(t) and t >= 0 for t in self.takes)
-        ):
+        if self.takes is not None and (not self.takes or not all(is_int(t) and t >= 0 for t in self.takes)):
             raise bad("takes", "None or a non-empty sequence of take numbers >= 0")
         if not is_int(self.physics_hz) or self.physics_hz < 60:
             raise bad("physics_hz", "an int >= 60")
@@ -138,9 +135,7 @@ class DigitPickConfig:
         fields = {f.name for f in dataclasses.fields(cls)}
         unknown = sorted(set(kwargs) - fields)
         if unknown:
-            raise ConfigError(
-                f"DigitPickEnv got unknown kwargs {unknown}: expected some of {sorted(fields)}"
-            )
+            raise ConfigError(f"DigitPickEnv got unknown kwargs {unknown}: expected some of {sorted(fields)}")
         kw = dict(kwargs)
         for k in ("speakers", "takes"):  # accept lists (TOML) as well as tuples
             if isinstance(kw.get(k), list):
@@ -155,9 +150,7 @@ class DigitPickEnv(gym.Env):
 
     def __init__(self, render_mode: str | None = None, **kwargs: Any) -> None:
         if render_mode is not None and render_mode not in self.metadata["render_modes"]:
-            raise ConfigError(
-                f"DigitPickEnv render_mode={render_mode!r}: expected None or 'rgb_array'"
-            )
+            raise ConfigError(f"DigitPickEnv render_mode={render_mode!r}: expected None or 'rgb_array'")
         self.config = cfg = DigitPickConfig.from_kwargs(kwargs)
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": cfg.control_hz}
@@ -165,19 +158,18 @@ class DigitPickEnv(gym.Env):
         self._root = D.data_root_from_env(cfg.data_root)
         self._source = D.resolve_source(cfg.digit_source, self._root)
         self._speech = (
-            D.fsdd_index(self._root, cfg.speakers, cfg.takes)
-            if cfg.instruction == "speech"
-            else None
+            D.fsdd_index(self._root, cfg.speakers, cfg.takes) if cfg.instruction == "speech" else None
         )
         self._bank: D.DigitBank | None = None  # loaded on first reset (sklearn import is slow)
         self.camera: Camera = overhead_camera(
-            g.camera_center_xy, g.camera_height_m, g.camera_view_width_m,
-            cfg.image_size, cfg.image_size,
+            g.camera_center_xy,
+            g.camera_height_m,
+            g.camera_view_width_m,
+            cfg.image_size,
+            cfg.image_size,
         )
         # Nothing in the scene is below the table plane: deeper pixels are empty background.
-        self._table_depth = float(
-            self.camera.depth_buffer_value(np.array([*g.camera_center_xy, 0.0]))
-        ) + 1e-5
+        self._table_depth = float(self.camera.depth_buffer_value(np.array([*g.camera_center_xy, 0.0]))) + 1e-5
         self.view_matrix = self.camera.view
         self.projection_matrix = self.camera.projection
         self.substeps = cfg.physics_hz // cfg.control_hz
@@ -188,9 +180,7 @@ class DigitPickEnv(gym.Env):
             {
                 "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
                 "proprio": spaces.Box(-np.inf, np.inf, (PROPRIO_DIM,), np.float32),
-                "instruction": spaces.Text(
-                    max_length=I_.MAX_LENGTH, min_length=1, charset=I_.CHARSET
-                ),
+                "instruction": spaces.Text(max_length=I_.MAX_LENGTH, min_length=1, charset=I_.CHARSET),
                 "audio": spaces.Box(-1.0, 1.0, (AUDIO_SAMPLES,), np.float32),
                 "instruction_image": spaces.Box(0, 255, (28, 28), np.uint8),
             }
@@ -256,13 +246,17 @@ class DigitPickEnv(gym.Env):
         c.resetSimulation()
         c.setGravity(0, 0, -9.81)
         c.setTimeStep(1.0 / cfg.physics_hz)
+        self._textures.clear()  # resetSimulation dropped them
         tex = self._textures.get_many(self._bank, layout.samples)
         self._bodies = build_scene(c, g, layout, tex, ROBOT_URDF, rest)
         self._ik = IKSolver(c, self._bodies.robot, ARM_JOINTS, EE_LINK, rest)
         pb = self._pb
         c.setJointMotorControlArray(
-            self._bodies.robot, ARM_JOINTS, pb.POSITION_CONTROL,
-            targetPositions=list(rest), forces=[cfg.motor_force_n] * 7,
+            self._bodies.robot,
+            ARM_JOINTS,
+            pb.POSITION_CONTROL,
+            targetPositions=list(rest),
+            forces=[cfg.motor_force_n] * 7,
         )
         self._cube_ids = list(self._bodies.cubes)
         self._suction_on = False
@@ -300,8 +294,11 @@ class DigitPickEnv(gym.Env):
             target = self._tip + delta * (cfg.max_ee_step_m / dist)
         q = self._ik.solve(target)
         c.setJointMotorControlArray(
-            robot, ARM_JOINTS, pb.POSITION_CONTROL,
-            targetPositions=q.tolist(), forces=[cfg.motor_force_n] * 7,
+            robot,
+            ARM_JOINTS,
+            pb.POSITION_CONTROL,
+            targetPositions=q.tolist(),
+            forces=[cfg.motor_force_n] * 7,
         )
         for _ in range(self.substeps):
             c.stepSimulation()
@@ -348,16 +345,19 @@ class DigitPickEnv(gym.Env):
         image = np.zeros((28, 28), dtype=np.uint8)
         mode = self.config.instruction
         if mode == "text":
+            self._instruction_source = "text"
             return I_.text_instruction(digit, rng), audio, image
         if mode == "speech":
             files = self._speech[digit]
             path = files[int(rng.integers(len(files)))]
-            self._speech_file = str(path)
+            self._instruction_source = f"fsdd:{path.name}"
             return I_.NEUTRAL["speech"], D.load_audio(path, AUDIO_SAMPLES), image
         pool = self._bank.by_class[digit]
         on_cube = layout.samples[layout.target]
-        choices = pool[pool != on_cube]
-        image = np.array(self._bank.images[int(rng.choice(choices))], dtype=np.uint8)
+        choices = pool[pool != on_cube]  # a different handwriting sample than the cube's
+        sample = int(rng.choice(choices))
+        self._instruction_source = f"{self._bank.source}:{sample}"
+        image = np.array(self._bank.images[sample], dtype=np.uint8)
         return I_.NEUTRAL["image"], audio, image
 
     def _try_attach(self) -> None:
@@ -385,9 +385,16 @@ class DigitPickEnv(gym.Env):
         inv_pos, inv_orn = c.invertTransform(com_pos, com_orn)
         rel_pos, rel_orn = c.multiplyTransforms(inv_pos, inv_orn, cube_pos, cube_orn)
         self._constraint = c.createConstraint(
-            self._bodies.robot, EE_LINK, body, -1, self._pb.JOINT_FIXED, (0, 0, 0),
-            parentFramePosition=rel_pos, childFramePosition=(0, 0, 0),
-            parentFrameOrientation=rel_orn, childFrameOrientation=(0, 0, 0, 1),
+            self._bodies.robot,
+            EE_LINK,
+            body,
+            -1,
+            self._pb.JOINT_FIXED,
+            (0, 0, 0),
+            parentFramePosition=rel_pos,
+            childFramePosition=(0, 0, 0),
+            parentFrameOrientation=rel_orn,
+            childFrameOrientation=(0, 0, 0, 1),
         )
         c.changeConstraint(self._constraint, maxForce=200.0)
         self._held = best
@@ -408,9 +415,14 @@ class DigitPickEnv(gym.Env):
 
         s = self.config.image_size
         _, _, img, depth, _ = c.getCameraImage(
-            s, s, self.view_matrix, self.projection_matrix,
-            renderer=pb.ER_TINY_RENDERER, flags=pb.ER_NO_SEGMENTATION_MASK,
-            shadow=0, lightDirection=(0.3, 0.2, 1.0),
+            s,
+            s,
+            self.view_matrix,
+            self.projection_matrix,
+            renderer=pb.ER_TINY_RENDERER,
+            flags=pb.ER_NO_SEGMENTATION_MASK,
+            shadow=0,
+            lightDirection=(0.3, 0.2, 1.0),
         )
         frame = np.asarray(img, dtype=np.uint8).reshape(s, s, 4)[:, :, :3].copy()
         # nothing drawn (depth at the far plane) = the table: see envs.scene.build_scene
@@ -439,6 +451,7 @@ class DigitPickEnv(gym.Env):
             "target_digit": int(lay.digits[lay.target]),
             "target_cube": int(lay.target),
             "cube_digits": list(lay.digits),
+            "cube_samples": list(lay.samples),
             "cube_positions": pos,
             "on_top_of": on_top,
             "holding": int(self._held),
@@ -447,6 +460,7 @@ class DigitPickEnv(gym.Env):
             "sim_time_s": self._steps * self.dt_s,
             "physics_time_s": phys / self.config.physics_hz,
             "is_success": bool(success),
+            "instruction_source": self._instruction_source,
             "view_matrix": self.view_matrix,
             "projection_matrix": self.projection_matrix,
         }

@@ -153,18 +153,21 @@ def _cube_mesh(half: float) -> tuple[list, list, list, list]:
 
 
 class TextureCache:
-    """Per-client cube-top textures, one per digit sample, loaded once and reused.
+    """Cube-top textures of one client, loaded once per digit sample per episode.
 
-    pybullet's TinyRenderer cannot free a texture nor (in DIRECT mode) update one in place,
-    and textures survive ``resetSimulation``; so each sample's texture is loaded the first
-    time it is used and its id reused afterwards. Memory is bounded by the bank size
-    (32x32x3 bytes per sample: 5 MB for the scikit-learn digits, 30 MB for MNIST test).
-    Files go to a temporary folder that is removed right after loading.
+    pybullet's TinyRenderer cannot update a texture in place in DIRECT mode
+    (``changeTexture`` has no effect there), and ``resetSimulation`` drops every loaded
+    texture's image (reusing an old id then renders plain white): so the env calls
+    ``clear()`` after each ``resetSimulation`` and loads the episode's few textures again.
+    PNG files go to a temporary folder that is removed right after loading.
     """
 
     def __init__(self, client) -> None:
         self.client = client
         self.ids: dict[tuple[str, int], int] = {}
+
+    def clear(self) -> None:
+        self.ids.clear()
 
     def get_many(self, bank: D.DigitBank, samples: tuple[int, ...]) -> list[int]:
         missing = [s for s in samples if (bank.source, s) not in self.ids]
@@ -222,9 +225,7 @@ def build_scene(
     verts, idx, uvs, normals = _cube_mesh(g.half)
     cubes = []
     for i in range(len(layout.digits)):
-        vis = client.createVisualShape(
-            pb.GEOM_MESH, vertices=verts, indices=idx, uvs=uvs, normals=normals
-        )
+        vis = client.createVisualShape(pb.GEOM_MESH, vertices=verts, indices=idx, uvs=uvs, normals=normals)
         body = client.createMultiBody(
             g.cube_mass_kg, col, vis, basePosition=[float(c) for c in layout.positions[i]]
         )

@@ -14,10 +14,10 @@ skill: setup + ``ops_per_step`` per step). ``pick`` of a cube index the scene la
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 import gymnasium as gym
-import numpy as np
 from gymnasium import spaces
 
 from neuralbrain.control.skills import SkillConfig, make_skill
@@ -66,9 +66,7 @@ class DigitPickSkills(gym.Wrapper):
         if a < self.n_max and a >= info["n_cubes"]:
             status, reason, ops = "invalid", f"{call}: the scene has {info['n_cubes']} cubes", 0
         else:
-            skill = make_skill(
-                call, base.scene_facts(info), self.skill_config, tip_xy=obs["proprio"][7:9]
-            )
+            skill = make_skill(call, base.scene_facts(info), self.skill_config, tip_xy=obs["proprio"][7:9])
             while not (skill.done or skill.failed) and steps < self.max_skill_steps:
                 act = skill.step(obs["proprio"])
                 if skill.done or skill.failed:
@@ -83,9 +81,14 @@ class DigitPickSkills(gym.Wrapper):
                 status = "interrupted"
             reason = skill.reason
             ops = skill.setup_ops + skill.ops_per_step * skill.steps
+        if steps == 0:  # no low-level step: hand out fresh data, never the stored objects
+            obs, info = copy.deepcopy(obs), copy.deepcopy(info)
         info = dict(info)
         info.update(
-            skill=call, skill_status=status, skill_reason=reason, skill_steps=steps,
+            skill=call,
+            skill_status=status,
+            skill_reason=reason,
+            skill_steps=steps,
             skill_ops=int(ops),
         )
         self._obs, self._info = obs, info
@@ -101,4 +104,4 @@ def make_digitpick_skills(
     return DigitPickSkills(DigitPickEnv(render_mode=render_mode, **env_kwargs), max_skill_steps)
 
 
-__all__ = ["DigitPickSkills", "make_digitpick_skills", "np"]
+__all__ = ["DigitPickSkills", "make_digitpick_skills"]

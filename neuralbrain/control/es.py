@@ -40,14 +40,18 @@ class EsConfig:
     checkpoint_every_s: float = 30.0
 
     def __post_init__(self) -> None:
-        ints = {"pairs": 1, "episodes_per_member": 1, "max_generations": 1, "eval_every": 1,
-                "eval_episodes": 1}
+        ints = {
+            "pairs": 1,
+            "episodes_per_member": 1,
+            "max_generations": 1,
+            "eval_every": 1,
+            "eval_episodes": 1,
+        }
         for name, lo in ints.items():
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= lo):
                 raise ConfigError(f"train.{name} = {value!r}: expected an integer >= {lo}")
-        for name in ("sigma", "learning_rate", "time_budget_s", "target_return",
-                     "checkpoint_every_s"):
+        for name in ("sigma", "learning_rate", "time_budget_s", "target_return", "checkpoint_every_s"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(f"train.{name} = {value!r}: expected a finite number > 0")

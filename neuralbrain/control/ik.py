@@ -37,9 +37,7 @@ class IKConfig:
         if not (isinstance(self.max_iterations, int) and self.max_iterations >= 1):
             raise ConfigError(f"IKConfig.max_iterations={self.max_iterations!r}: expected int >= 1")
         if not self.residual_threshold > 0:
-            raise ConfigError(
-                f"IKConfig.residual_threshold={self.residual_threshold!r}: expected > 0"
-            )
+            raise ConfigError(f"IKConfig.residual_threshold={self.residual_threshold!r}: expected > 0")
         if not 0 <= self.tip_offset_m < 0.5:
             raise ConfigError(f"IKConfig.tip_offset_m={self.tip_offset_m!r}: expected in [0, 0.5)")
         if not self.joint_damping >= 0:
@@ -73,8 +71,7 @@ class IKSolver:
         self.damping = [config.joint_damping] * client.getNumJoints(body)
         if len(self.rest) != len(self.joints):
             raise ConfigError(
-                f"rest pose of length {len(self.rest)}: expected one angle per joint "
-                f"({len(self.joints)})"
+                f"rest pose of length {len(self.rest)}: expected one angle per joint ({len(self.joints)})"
             )
 
     def solve(self, tip_target: np.ndarray) -> np.ndarray:

@@ -89,9 +89,7 @@ class SceneFacts:
     def __post_init__(self) -> None:
         cubes = np.asarray(self.cube_positions, dtype=np.float64)
         if cubes.ndim != 2 or cubes.shape[1] != 3 or not np.all(np.isfinite(cubes)):
-            raise ShapeError(
-                f"SceneFacts.cube_positions of shape {cubes.shape}: expected finite (n, 3)"
-            )
+            raise ShapeError(f"SceneFacts.cube_positions of shape {cubes.shape}: expected finite (n, 3)")
         tray = np.asarray(self.tray_position, dtype=np.float64)
         if tray.shape != (3,) or not np.all(np.isfinite(tray)):
             raise ShapeError(f"SceneFacts.tray_position {tray.tolist()}: expected 3 finite floats")
@@ -118,9 +116,7 @@ class SceneFacts:
         """Indices of the cubes whose centre sits about one cube size above cube ``i``."""
         c, s = self.cube_positions, self.cube_size_m
         d = c - c[i]
-        hit = (np.abs(d[:, 2] - s) < 0.25 * s) & (np.abs(d[:, 0]) < 0.8 * s) & (
-            np.abs(d[:, 1]) < 0.8 * s
-        )
+        hit = (np.abs(d[:, 2] - s) < 0.25 * s) & (np.abs(d[:, 0]) < 0.8 * s) & (np.abs(d[:, 1]) < 0.8 * s)
         hit[i] = False
         return [int(j) for j in np.flatnonzero(hit)]
 
@@ -260,8 +256,10 @@ def _tray_slot(facts: SceneFacts) -> tuple[np.ndarray | None, int]:
     t, s = facts.tray_position, facts.cube_size_m
     q = facts.tray_inner_half_m - s / 2 - 0.005
     slots = t[:2] + np.array([[0, 0], [q, q], [q, -q], [-q, q], [-q, -q]])
-    others = np.delete(facts.cube_positions, facts.holding, axis=0) if facts.holding >= 0 else (
-        facts.cube_positions
+    others = (
+        np.delete(facts.cube_positions, facts.holding, axis=0)
+        if facts.holding >= 0
+        else (facts.cube_positions)
     )
     ops = 0
     for slot in slots:
@@ -277,8 +275,10 @@ def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarra
     xs = np.arange(x0, x1 + 1e-9, 0.75 * s)
     ys = np.arange(y0, y1 + 1e-9, 0.75 * s)
     grid = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1).reshape(-1, 2)
-    others = np.delete(facts.cube_positions, facts.holding, axis=0) if facts.holding >= 0 else (
-        facts.cube_positions
+    others = (
+        np.delete(facts.cube_positions, facts.holding, axis=0)
+        if facts.holding >= 0
+        else (facts.cube_positions)
     )
     free = np.ones(len(grid), dtype=bool)
     if len(others):
@@ -351,8 +351,7 @@ def make_skill(
         _Phase("rise", None, 1.0, "move", needs_holding=True),
         _Phase("over", np.array([x, y, travel]), 1.0, "move", needs_holding=True),
         _Phase("lower", np.array([x, y, release_z]), 1.0, "move", needs_holding=True),
-        _Phase("release", np.array([x, y, release_z]), -1.0, "wait",
-               wait_steps=config.release_steps),
+        _Phase("release", np.array([x, y, release_z]), -1.0, "wait", wait_steps=config.release_steps),
         _Phase("retreat", np.array([x, y, travel]), -1.0, "move"),
     ]
     return Skill(sc, phases, config, travel, setup_ops=ops)
