@@ -5,3 +5,4 @@ from neuralbrain.core import AGENTS
 AGENTS.register("scripted_picker", "agents.scripted_picker:ScriptedPicker")
 AGENTS.register("random", "agents.random_agent:RandomAgent")
 AGENTS.register("snn_cartpole", "agents.snn_cartpole:SnnCartPole")
+AGENTS.register("insensor_nmnist", "agents.insensor:InsensorNMNIST")

@@ -1,0 +1,163 @@
+"""In-sensor SNN digit reader (``insensor_nmnist``): train and evaluate on N-MNIST.
+
+    events -> [conv1 + LIF: in_sensor] -> [conv2 + LIF, fc: neuromorphic] -> digit
+
+The network, its training and its backends are described in ``neuralbrain.sensing.snn``
+(model, surrogate-gradient training: why not conversion is in ``snn/train.py``) and
+``neuralbrain.sensing.perception`` (the module that runs it on backends and books its cost).
+
+``neuralbrain train CONFIG --out DIR`` trains on the ``train`` split of the real recordings
+(80 % of ``nmnist/Train``; the other 20 % is ``heldout``, never trained on) plus
+``train.emulated`` MNIST test digits through the saccade emulator, then, when
+``train.reference`` is on, the same network without the in-sensor constraints
+(``snn.first_layer = "analog"``: float first-layer weights, non-spiking first-layer output),
+and writes ``DIR/snn.npz`` (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json``
+(atomically). ``neuralbrain eval CONFIG [--checkpoint DIR] --split test --json`` runs the
+trained SNN through the ``Perception`` module on its configured backends and prints
+``accuracy``, ``n``, ``per_class`` and the energy per sample; without ``--checkpoint`` it uses
+``perception.weights`` or the packaged weights.
+"""
+
+from __future__ import annotations
+
+import json
+import time
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from neuralbrain.atomic import atomic_path, atomic_write_text
+from neuralbrain.config import ExperimentConfig
+from neuralbrain.core import Agent
+from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.sensing.perception import DEFAULT_WEIGHTS, Perception, load_weights
+from neuralbrain.sensing.perception import Config as PerceptionConfig
+from neuralbrain.sensing.snn.data import load_emulated, load_real, real_files
+from neuralbrain.sensing.snn.frames import EventCounts
+from neuralbrain.sensing.snn.model import SNNConfig
+from neuralbrain.sensing.snn.nir_io import export_nir
+from neuralbrain.sensing.snn.train import TrainConfig, fit, predict
+
+CHECKPOINT = "snn.npz"
+
+
+@dataclass(frozen=True)
+class TrainSection(TrainConfig):
+    """``[train]``: optimisation (``TrainConfig``) plus what to train on."""
+
+    max_real: int = 0  # 0 = every recording of the split; else the first N (debug runs)
+    reference: bool = True  # also train the unconstrained twin and report the gap
+    eval_batch: int = 64
+
+    def __post_init__(self) -> None:
+        super().__post_init__()
+        if self.max_real < 0 or self.eval_batch < 1:
+            raise ConfigError(
+                f"train.max_real = {self.max_real} (expected >= 0), train.eval_batch = "
+                f"{self.eval_batch} (expected >= 1)"
+            )
+
+
+@dataclass(frozen=True)
+class InsensorConfig:
+    perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    train: TrainSection = field(default_factory=TrainSection)
+
+
+def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
+    return EventCounts(snn.time_steps, (snn.width, snn.height, 2), pcfg.window_us)
+
+
+def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarray, np.ndarray]:
+    if root is None:
+        raise DataError("N-MNIST needs a data root: pass --data-root or set NEURALBRAIN_DATA")
+    items = real_files(root, split)
+    if cfg.train.max_real:
+        rng = np.random.default_rng(cfg.train.seed)
+        items = [items[i] for i in np.sort(rng.permutation(len(items))[: cfg.train.max_real])]
+    return load_real(items, _transform(cfg.perception.snn, cfg.perception))
+
+
+def _accuracy(params: dict, x: np.ndarray, y: np.ndarray, snn: SNNConfig) -> float:
+    return float((predict(params, x.astype(np.float32), snn).argmax(1) == y).mean())
+
+
+class InsensorNMNIST(Agent):
+    """Train / evaluate the in-sensor SNN on N-MNIST (see the module docstring)."""
+
+    Config = InsensorConfig
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        mc: InsensorConfig = cfg.modules
+        out = Path(out)
+        snn, tcfg = mc.perception.snn, mc.train
+        if resume and (out / "report.json").is_file():
+            return json.loads((out / "report.json").read_text())
+        t0 = time.time()
+        x, y = _data(data_root, "train", mc)
+        xh, yh = _data(data_root, "heldout", mc)
+        if tcfg.emulated:
+            xe, ye = load_emulated(data_root, tcfg.emulated, _transform(snn, mc.perception),
+                                   tcfg.seed)
+            x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
+        log = lambda s: print(s, flush=True)  # noqa: E731
+        params = fit(x, y, snn, tcfg, log=log)
+        report = {
+            "n_train": int(len(y)),
+            "n_heldout": int(len(yh)),
+            "heldout_accuracy": _accuracy(params, xh, yh, snn),
+        }
+        if tcfg.reference:
+            ref_cfg = replace(snn, first_layer="analog")
+            ref = fit(x, y, ref_cfg, tcfg, log=log)
+            report["reference_heldout_accuracy"] = _accuracy(ref, xh, yh, ref_cfg)
+            report["in_sensor_gap_points"] = 100 * (
+                report["reference_heldout_accuracy"] - report["heldout_accuracy"]
+            )
+        out.mkdir(parents=True, exist_ok=True)
+        with atomic_path(out / CHECKPOINT) as tmp, open(tmp, "wb") as fh:
+            np.savez(fh, **params)
+        if snn.first_layer == "spiking":
+            export_nir(params, snn, out / "snn.nir")
+        report["train_seconds"] = round(time.time() - t0, 1)
+        atomic_write_text(out / "report.json", json.dumps(report, indent=1, sort_keys=True))
+        return report
+
+    @classmethod
+    def evaluate(
+        cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None, split: str
+    ) -> dict:
+        mc: InsensorConfig = cfg.modules
+        pcfg = mc.perception
+        if checkpoint is not None:
+            path = Path(checkpoint)
+            path = path / CHECKPOINT if path.is_dir() else path
+            if not path.is_file():
+                raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
+        else:
+            path = Path(pcfg.weights) if pcfg.weights else DEFAULT_WEIGHTS
+        params = load_weights(path, pcfg.snn)
+        module = Perception(pcfg, cfg.hardware, params=params)
+        module.reset(cfg.seed)
+        x, y = _data(data_root, split, replace(mc, train=replace(mc.train, max_real=0)))
+        pred = np.empty(len(y), np.int64)
+        b = mc.train.eval_batch
+        for i in range(0, len(y), b):
+            pred[i : i + b] = module.classify(x[i : i + b].astype(np.float32)).argmax(1)
+        total = module.ledger.total
+        per_class = {
+            str(d): float((pred[y == d] == d).mean()) if np.any(y == d) else None
+            for d in range(pcfg.snn.n_classes)
+        }
+        return {
+            "accuracy": float((pred == y).mean()),
+            "n": int(len(y)),
+            "per_class": per_class,
+            "split": split,
+            "weights": str(path),
+            "backends": {"layer1": module.sensor.name, "layers2+": module.backend.name},
+            "energy_per_sample_j": total.energy_j / max(len(y), 1),
+            "latency_per_sample_s": total.latency_s / max(len(y), 1),
+        }

@@ -1,0 +1,337 @@
+"""In-sensor SNN perception: events -> cubes found, located and read (digit, confidence).
+
+``Perception`` is a ``neuralbrain.core.Module``. Its SNN (``neuralbrain.sensing.snn.model``)
+runs its first layer on ``sensor_backend`` (``in_sensor``: the conv and its spiking
+nonlinearity inside the pixel array, P2M / Datta et al. ICASSP 2023) and the rest on
+``backend`` (``neuromorphic``); both can be ``cpu``. Every product goes through a backend op
+and every cost is booked in ``self.ledger`` under these op names:
+
+- ``conv1`` / ``conv2`` / ``fc``: the synaptic products (``accumulate``) of each layer;
+- ``neurons``: LIF updates of the layers that run off-sensor (``neuron_update`` on a
+  neuromorphic table, one ``mac`` on the cpu's); in the pixel they are the comparator,
+  already priced by ``in_sensor.accumulate``;
+- ``input``: getting the events to where layer 1 runs: nothing for the pixel itself, one
+  ``spike_in`` per event for a neuromorphic chip, a 4-byte AER word per event written to
+  DRAM (``dram_byte``) for the cpu;
+- ``readout``: the bits leaving the sensor, ``c1 * H1 * W1`` 1-bit spikes per time step
+  (``transfer_bit``), when layer 1 runs in the pixel;
+- ``time_steps``: static power and step latency of the neuromorphic cores (``time_step``).
+
+Scene pipeline (``step``), for a camera looking down on cubes with digits on their tops:
+
+1. events (``EVENT_DTYPE``) are checked against the sensor size; an empty stream gives no
+   detections (explicitly ``[]``);
+2. the event-count image is smoothed and thresholded; connected blobs of at least
+   ``min_blob_events`` events whose size lies in ``[min_size_px, max_size_px]`` are cubes;
+3. each cube's events inside a square window of ``crop_scale`` times the blob size around
+   its centre are mapped onto the 34x34 N-MNIST grid and binned into T time steps;
+4. the SNN reads the digit (softmax confidence);
+5. the pixel centre (u, v) is back-projected through the camera's view and projection
+   matrices (``info["view_matrix"]``, ``info["projection_matrix"]``: OpenGL / PyBullet
+   column-major 4x4, flattened) onto the plane ``z = plane_z_m`` to give world xyz.
+
+Detections are ``(digit, confidence, (u, v), (x, y, z) or None)`` tuples.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.core import Module
+from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
+from neuralbrain.hardware import make_backend
+from neuralbrain.hardware.base import Backend
+from neuralbrain.sensing.events import check_events
+from neuralbrain.sensing.snn.frames import EventCounts
+from neuralbrain.sensing.snn.model import SNNConfig, effective_weights, forward, softmax
+
+DEFAULT_WEIGHTS = Path(__file__).parent / "snn" / "weights" / "insensor_nmnist.npz"
+AER_WORD_BYTES = 4  # one event as a 32-bit address-event word (assumption)
+
+
+@dataclass(frozen=True)
+class DetectConfig:
+    """``[perception.detect]``: how cubes are found in the event image."""
+
+    min_blob_events: int = 40
+    min_size_px: int = 6
+    max_size_px: int = 200
+    smooth_px: float = 1.0
+    threshold_rel: float = 0.1
+    crop_scale: float = 1.0
+    plane_z_m: float = 0.0
+
+    def __post_init__(self) -> None:
+        if self.min_blob_events < 1:
+            raise ConfigError(f"detect.min_blob_events = {self.min_blob_events}: expected >= 1")
+        if not 1 <= self.min_size_px <= self.max_size_px:
+            raise ConfigError(
+                f"detect.min_size_px = {self.min_size_px}, max_size_px = {self.max_size_px}: "
+                "expected 1 <= min <= max"
+            )
+        if self.smooth_px < 0 or not 0 < self.threshold_rel < 1 or self.crop_scale <= 0:
+            raise ConfigError(
+                "detect.smooth_px >= 0, 0 < detect.threshold_rel < 1 and detect.crop_scale > 0 "
+                f"expected (got {self.smooth_px}, {self.threshold_rel}, {self.crop_scale})"
+            )
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[perception]``: backends, SNN shape, weights, event binning and cube detection."""
+
+    backend: str = "neuromorphic"
+    sensor_backend: str = "in_sensor"
+    weights: str = ""
+    window_us: float = 306_000.0
+    sensor_width: int = 34
+    sensor_height: int = 34
+    snn: SNNConfig = field(default_factory=SNNConfig)
+    detect: DetectConfig = field(default_factory=DetectConfig)
+
+    def __post_init__(self) -> None:
+        if not self.window_us > 0:
+            raise ConfigError(f"perception.window_us = {self.window_us}: expected > 0")
+        if self.sensor_width < 1 or self.sensor_height < 1:
+            raise ConfigError(
+                f"perception.sensor_width/height = {self.sensor_width}x{self.sensor_height}: "
+                "expected >= 1"
+            )
+
+
+Detection = tuple[int, float, tuple[float, float], tuple[float, float, float] | None]
+
+
+def load_weights(path: str | Path, cfg: SNNConfig) -> dict[str, np.ndarray]:
+    """Read an ``.npz`` of SNN parameters and check every shape against ``cfg``."""
+    path = Path(path)
+    if not path.is_file():
+        raise CheckpointError(f"SNN weights {str(path)!r} do not exist: train them first")
+    try:
+        with np.load(path) as data:
+            params = {k: np.asarray(data[k], np.float32) for k in data.files}
+    except (OSError, ValueError) as err:
+        raise CheckpointError(f"{path}: not a readable .npz ({err})") from None
+    for name, (k, n) in cfg.weight_shapes().items():
+        for key, shape in ((f"{name}.w", (k, n)), (f"{name}.b", (n,))):
+            if key not in params or params[key].shape != shape:
+                got = params[key].shape if key in params else "missing"
+                raise CheckpointError(
+                    f"{path}: {key} is {got}, expected {shape} for the configured SNN"
+                )
+    return params
+
+
+class Perception(Module):
+    """Cube detection + in-sensor SNN digit reading (see the module docstring)."""
+
+    Config = Config
+    inputs = {"events": np.ndarray, "info": dict}
+    outputs = {"detections": list}
+
+    def __init__(
+        self,
+        config: Config,
+        hardware: Mapping[str, Any] | None = None,
+        params: Mapping[str, np.ndarray] | None = None,
+    ) -> None:
+        super().__init__(config, hardware)
+        self.snn = config.snn
+        if params is None:
+            params = load_weights(config.weights or DEFAULT_WEIGHTS, self.snn)
+        self.params = {k: np.asarray(v, np.float32) for k, v in params.items()}
+        self.counts = EventCounts(self.snn.time_steps, (34, 34, 2), config.window_us)
+        self.sensor = self._make_sensor(config.sensor_backend or config.backend)
+        self._place()
+
+    # -- backends ------------------------------------------------------------------------
+    def _make_sensor(self, name: str) -> Backend:
+        backend = make_backend(name, self.hardware.get(name))
+        check = getattr(backend, "check_conv", None)
+        if check is not None:
+            if self.snn.first_layer != "spiking":
+                raise ConfigError(
+                    f"sensor_backend {name!r} computes a spiking first layer: snn.first_layer "
+                    f"= {self.snn.first_layer!r}, expected 'spiking'"
+                )
+            check(self.snn.conv1_kernel, self.snn.in_channels, self.snn.conv1_channels,
+                  self.snn.conv1_stride)
+        return backend
+
+    def _place(self) -> None:
+        w = effective_weights(self.params, self.snn)
+        self.placed = {
+            "conv1": self.sensor.place(w["conv1"])[0],
+            "conv2": self.backend.place(w["conv2"])[0],
+            "fc": self.backend.place(w["fc"])[0],
+        }
+
+    def on_backend_change(self) -> None:
+        if not self.config.sensor_backend:
+            self.sensor = self._make_sensor(self.backend.name)
+        self._place()
+
+    def to_sensor(self, name: str) -> Perception:
+        """Move the first layer onto backend ``name`` (``to`` moves the other layers)."""
+        self.sensor = self._make_sensor(name)
+        self._place()
+        return self
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.sensor.reset(seed)
+
+    @property
+    def in_pixel(self) -> bool:
+        return hasattr(self.sensor, "check_conv")
+
+    # -- booking -------------------------------------------------------------------------
+    def _accumulate(self, backend: Backend, op: str, x: np.ndarray, w: Any) -> np.ndarray:
+        y, cost = backend.accumulate(x, w)
+        self.ledger.book(op, cost)
+        return y
+
+    def _charge(self, backend: Backend, actions: tuple[str, ...], count: float, op: str) -> None:
+        """Book ``count`` of the first of ``actions`` that ``backend``'s table lists."""
+        if count <= 0:
+            return
+        for action in actions:
+            if action in backend.energy_table.energy_j:
+                self.ledger.book(op, backend.charge(action, count))
+                return
+        raise ConfigError(
+            f"backend {backend.name!r} prices none of {list(actions)} (needed for {op!r})"
+        )
+
+    # -- SNN -----------------------------------------------------------------------------
+    def classify(self, counts: np.ndarray) -> np.ndarray:
+        """Class probabilities for (B, T, 2, 34, 34) counts, run and booked on the backends."""
+        snn = self.snn
+        ops = {
+            "conv1": lambda x, w: self._accumulate(self.sensor, "conv1", x, w),
+            "conv2": lambda x, w: self._accumulate(self.backend, "conv2", x, w),
+            "fc": lambda x, w: self._accumulate(self.backend, "fc", x, w),
+        }
+        logits, rec = forward(self.params, counts, snn, ops=ops, weights=self.placed)
+        b = logits.shape[0]
+        steps = b * snn.time_steps
+        h1, w1 = snn.conv1_shape
+        h2, w2 = snn.conv2_shape
+        n1 = h1 * w1 * snn.conv1_channels
+        n_events = float(np.asarray(counts).sum())
+        if self.in_pixel:
+            self._charge(self.sensor, ("transfer_bit",), n1 * steps, "readout")
+        else:
+            self._charge(self.sensor, ("spike_in",), n_events, "input")
+            if "spike_in" not in self.sensor.energy_table.energy_j:
+                self._charge(self.sensor, ("dram_byte",), n_events * AER_WORD_BYTES, "input")
+            self._charge(self.sensor, ("neuron_update", "mac"), n1 * steps, "neurons")
+        n_off = h2 * w2 * snn.conv2_channels + snn.n_classes
+        self._charge(self.backend, ("neuron_update", "mac"), n_off * steps, "neurons")
+        if "time_step" in self.backend.energy_table.energy_j:
+            self._charge(self.backend, ("time_step",), steps, "time_steps")
+        self.last_record = rec
+        return softmax(logits)
+
+    # -- scene ---------------------------------------------------------------------------
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        events = inputs.get("events")
+        info = inputs.get("info") or {}
+        return {"detections": self.detect(events, info)}
+
+    def detect(self, events: np.ndarray, info: Mapping[str, Any]) -> list[Detection]:
+        """Detections in one event stream (see the module docstring)."""
+        cfg = self.config
+        size = (cfg.sensor_width, cfg.sensor_height, 2)
+        check_events(events, size, "perception events")
+        if events.size == 0:
+            return []
+        blobs = find_blobs(events, size, cfg.detect)
+        if not blobs:
+            return []
+        crops = np.stack([
+            self.counts(crop_events(events, box, cfg.detect.crop_scale)) for box in blobs
+        ])
+        probs = self.classify(crops)
+        out: list[Detection] = []
+        for (u, v, _), p in zip(blobs, probs, strict=True):
+            digit = int(np.argmax(p))
+            world = pixel_to_world(u, v, info, size, cfg.detect.plane_z_m)
+            out.append((digit, float(p[digit]), (float(u), float(v)), world))
+        return out
+
+
+def find_blobs(
+    events: np.ndarray, sensor_size: tuple[int, int, int], cfg: DetectConfig
+) -> list[tuple[float, float, float]]:
+    """Cube candidates as (u, v, side_px): centres and sizes of event blobs."""
+    from scipy import ndimage
+
+    w, h, _ = sensor_size
+    img = np.zeros((h, w), np.float32)
+    np.add.at(img, (events["y"].astype(np.int64), events["x"].astype(np.int64)), 1.0)
+    smooth = ndimage.gaussian_filter(img, cfg.smooth_px) if cfg.smooth_px > 0 else img
+    mask = smooth > cfg.threshold_rel * float(smooth.max())
+    labels, n = ndimage.label(mask)
+    out = []
+    for i, sl in enumerate(ndimage.find_objects(labels), start=1):
+        if sl is None:
+            continue
+        region = labels[sl] == i
+        count = float(img[sl][region].sum())
+        side = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+        if count < cfg.min_blob_events or not cfg.min_size_px <= side <= cfg.max_size_px:
+            continue
+        v = (sl[0].start + sl[0].stop - 1) / 2.0
+        u = (sl[1].start + sl[1].stop - 1) / 2.0
+        out.append((u, v, float(side)))
+    return out
+
+
+def crop_events(events: np.ndarray, box: tuple[float, float, float], scale: float) -> np.ndarray:
+    """Events inside the square ``scale * side`` around (u, v), mapped onto 34x34."""
+    u, v, side = box
+    half = max(scale * side / 2.0, 1.0)
+    x = events["x"].astype(np.float64)
+    y = events["y"].astype(np.float64)
+    keep = (np.abs(x - u) <= half) & (np.abs(y - v) <= half)
+    sub = events[keep].copy()
+    k = 34.0 / (2.0 * half + 1.0)
+    sub["x"] = np.clip(np.floor((x[keep] - (u - half)) * k), 0, 33).astype(np.int16)
+    sub["y"] = np.clip(np.floor((y[keep] - (v - half)) * k), 0, 33).astype(np.int16)
+    return sub
+
+
+def pixel_to_world(
+    u: float, v: float, info: Mapping[str, Any], sensor_size: tuple[int, int, int], plane_z: float
+) -> tuple[float, float, float] | None:
+    """Back-project pixel (u, v) onto the plane z = ``plane_z`` (None without matrices)."""
+    view = info.get("view_matrix")
+    proj = info.get("projection_matrix")
+    if view is None or proj is None:
+        return None
+    try:
+        view_m = np.asarray(view, np.float64).reshape(4, 4).T  # column-major (OpenGL)
+        proj_m = np.asarray(proj, np.float64).reshape(4, 4).T
+    except ValueError:
+        raise ShapeError(
+            "info view_matrix / projection_matrix: expected 16 numbers each (4x4, column-major)"
+        ) from None
+    w, h, _ = sensor_size
+    ndc_x = (2.0 * (u + 0.5) / w) - 1.0
+    ndc_y = 1.0 - (2.0 * (v + 0.5) / h)
+    inv = np.linalg.inv(proj_m @ view_m)
+    near = inv @ np.array([ndc_x, ndc_y, -1.0, 1.0])
+    far = inv @ np.array([ndc_x, ndc_y, 1.0, 1.0])
+    near, far = near[:3] / near[3], far[:3] / far[3]
+    d = far - near
+    if abs(d[2]) < 1e-12:
+        return None
+    s = (plane_z - near[2]) / d[2]
+    p = near + s * d
+    return (float(p[0]), float(p[1]), float(p[2]))
