@@ -77,7 +77,7 @@ def test_batched_simulator_is_batch_independent():
     actions = rng.integers(0, 2, 16)
     together, term = cartpole_step(states, actions)
     for i in range(16):
-        alone, t = cartpole_step(states[i:i + 1], actions[i:i + 1])
+        alone, t = cartpole_step(states[i : i + 1], actions[i : i + 1])
         np.testing.assert_array_equal(alone[0], together[i])
         assert t[0] == term[i]
 
