@@ -78,6 +78,15 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
+def _scale(values: Any, unit: str) -> tuple[float, str]:
+    """A factor and label that bring ``values`` into [1, 1000) (J -> mJ, uJ, nJ, pJ)."""
+    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
+    for factor, prefix in ((1, ""), (1e3, "m"), (1e6, "u"), (1e9, "n"), (1e12, "p")):
+        if peak * factor >= 1:
+            return factor, prefix + unit
+    return 1e15, "f" + unit
+
+
 def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, str]:
     import matplotlib
 
@@ -88,12 +97,14 @@ def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, 
     ids = [e["episode"] for e in episodes]
     fig, ax = plt.subplots(figsize=(8, 3.2))
     bottom = np.zeros(len(episodes))
+    factor, unit = _scale([e["energy_j"] for e in episodes], "J")
     for m in modules:
-        values = np.array([e.get(f"energy_j_{m}", 0.0) for e in episodes]) * 1e3
+        values = np.array([e.get(f"energy_j_{m}", 0.0) for e in episodes]) * factor
         ax.bar(ids, values, bottom=bottom, label=m)
         bottom += values
+    ax.set_xticks(ids if len(ids) <= 20 else ids[:: max(1, len(ids) // 20)])
     ax.set_xlabel("episode")
-    ax.set_ylabel("energy (mJ)")
+    ax.set_ylabel(f"energy ({unit})")
     ax.set_title("energy per module per episode")
     ax.legend(fontsize="small", ncol=3)
     fig.tight_layout()
@@ -103,9 +114,10 @@ def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, 
     latency = trace["latency_s"].to_numpy()
     steps = max(sum(e["steps"] for e in episodes), 1)
     fig, ax = plt.subplots(figsize=(8, 2.8))
-    per_step = [math.fsum(latency[module_col == m]) / steps * 1e3 for m in modules]
-    ax.barh(modules, per_step)
-    ax.set_xlabel("mean latency per step (ms)")
+    per_step = np.array([math.fsum(latency[module_col == m]) / steps for m in modules])
+    factor, unit = _scale(per_step, "s")
+    ax.barh(modules, per_step * factor)
+    ax.set_xlabel(f"mean latency per step ({unit})")
     ax.set_title("latency per module")
     fig.tight_layout()
     figs["latency"] = _png(fig)
@@ -116,12 +128,13 @@ def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, 
     energy = trace["energy_j"].to_numpy()[mask]
     sub_modules = module_col[mask]
     n_steps = int(step_col.max()) + 1 if len(step_col) else 1
-    stacks = [np.bincount(step_col[sub_modules == m], energy[sub_modules == m], n_steps) * 1e6
-              for m in modules]
+    stacks = np.array([np.bincount(step_col[sub_modules == m], energy[sub_modules == m], n_steps)
+                       for m in modules])
+    factor, unit = _scale(stacks.sum(0), "J")
     fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.stackplot(np.arange(n_steps), stacks, labels=modules, step="post")
+    ax.stackplot(np.arange(n_steps), stacks * factor, labels=modules, step="post")
     ax.set_xlabel("step")
-    ax.set_ylabel("energy (uJ)")
+    ax.set_ylabel(f"energy ({unit})")
     ax.set_title(f"per-step energy, episode {first}")
     ax.legend(fontsize="small", ncol=3)
     fig.tight_layout()
