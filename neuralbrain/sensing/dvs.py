@@ -2,8 +2,9 @@
 
 Model (ESIM, Rebecq et al., CoRL 2018; v2e, Hu, Liu & Delbruck, CVPR-W 2021):
 
-- Each pixel sees log intensity ``L = linlog(I)``: linear below ``linlog_cutoff`` (v2e's
-  lin-log mapping, which keeps dark pixels from producing log-domain noise) and ``ln I`` above.
+- Each pixel sees log intensity ``L = linlog(I)``: ``ln I`` above ``linlog_cutoff`` = c and
+  its tangent ``ln c + (I - c) / c`` below (after v2e's lin-log mapping, which keeps dark
+  pixels from producing log-domain noise; ours is continuous in value and slope).
   RGB frames are turned into luma ``0.299 R + 0.587 G + 0.114 B`` first; uint8 frames are
   scaled to [0, 1].
 - Between two frames ``L`` is interpolated linearly in time. A pixel remembers a reference
@@ -85,8 +86,8 @@ def to_luma(frames: np.ndarray) -> np.ndarray:
 
 
 def linlog(intensity: np.ndarray, cutoff: float) -> np.ndarray:
-    """v2e's lin-log photoreceptor: linear below ``cutoff``, ``ln`` above, continuous."""
-    lin = intensity * (np.log(cutoff) / cutoff)
+    """Lin-log photoreceptor: ``ln I`` above ``cutoff``, its tangent line below."""
+    lin = np.log(cutoff) + (intensity - cutoff) / cutoff
     return np.where(intensity < cutoff, lin, np.log(np.maximum(intensity, cutoff)))
 
 
@@ -101,13 +102,13 @@ def pixel_thresholds(cfg: Config, shape: tuple[int, int]) -> tuple[np.ndarray, n
 @numba.njit(cache=True, nogil=True)
 def _log_row(src, k, weights, scale, cutoff, out):  # pragma: no cover - numba
     """Lin-log luminance of frame ``k`` of ``src`` (T, P, C) into ``out`` (P,)."""
-    slope = np.log(cutoff) / cutoff
+    log_c = np.log(cutoff)
     for i in range(src.shape[1]):
         v = 0.0
         for c in range(src.shape[2]):
             v += weights[c] * src[k, i, c]
         v /= scale
-        out[i] = v * slope if v < cutoff else np.log(v)
+        out[i] = log_c + (v - cutoff) / cutoff if v < cutoff else np.log(v)
 
 
 @numba.njit(cache=True, nogil=True)

@@ -25,14 +25,34 @@ def test_recording_shape_and_three_saccades():
         assert counts[mid] > 5 * max(1, counts[9], counts[21])
 
 
-def test_vertical_bar_sees_no_motion_on_leg_one():
-    # Leg 1 moves along y only: a vertical bar (edges along y) barely changes; leg 3 (x) does.
-    ev = Saccades(Config(dvs=Config().dvs.__class__(shot_noise_rate_hz=0.0, leak_rate_hz=0.0)))(
-        _digit()
-    )
-    leg1 = ((ev["t"] > 20_000) & (ev["t"] < 60_000)).sum()
-    leg3 = ((ev["t"] > 240_000) & (ev["t"] < 280_000)).sum()
-    assert leg3 > 4 * max(leg1, 1)
+def test_edges_respond_to_motion_across_them():
+    # Leg 1 moves mostly along y, leg 3 mostly along x: a vertical bar (edges along y) fires
+    # mostly on leg 3, a horizontal bar mostly on leg 1.
+    quiet = Config().dvs.__class__(shot_noise_rate_hz=0.0, leak_rate_hz=0.0)
+    rec = Saccades(Config(dvs=quiet))
+    vertical = _digit()
+    horizontal = vertical.T.copy()
+
+    def legs(ev):
+        leg1 = ((ev["t"] > 20_000) & (ev["t"] < 75_000)).sum()
+        leg3 = ((ev["t"] > 235_000) & (ev["t"] < 290_000)).sum()
+        return leg1, leg3
+
+    v1, v3 = legs(rec(vertical))
+    h1, h3 = legs(rec(horizontal))
+    assert v3 > 2 * v1 and h1 > 2 * h3
+
+
+def test_polarity_follows_the_display():
+    # Leg 1 moves the image towards +y: for dark strokes on a bright screen the leading
+    # (larger y) edge darkens (OFF) and the trailing edge brightens (ON); inverted otherwise.
+    img = np.zeros((28, 28), np.uint8)
+    img[10:18, 8:20] = 255
+    for display, sign in (("dark_on_bright", -1), ("bright_on_dark", 1)):
+        ev = Saccades(Config(display=display))(img, seed=0)
+        leg1 = ev[(ev["t"] > 20_000) & (ev["t"] < 75_000)]
+        dy = leg1["y"][leg1["p"] == 1].mean() - leg1["y"][leg1["p"] == 0].mean()
+        assert np.sign(dy) == sign and abs(dy) > 2
 
 
 def test_deterministic_per_seed():
@@ -55,16 +75,20 @@ def test_sklearn_digit_upscaled():
 
 
 def test_trajectory_is_a_closed_triangle():
-    cfg = Config()
-    pos = trajectory(cfg, np.array([0.0, 0.09, 0.2, 0.306]))
-    a = cfg.amplitude_px
-    x0, y0 = cfg.start_xy_px
-    np.testing.assert_allclose(pos, [[x0, y0], [x0, y0 + a], [x0 + a, y0], [x0, y0]], atol=1e-9)
+    for profile in ("sine", "sine2"):
+        cfg = Config(velocity_profile=profile)
+        pos = trajectory(cfg, np.array([0.0, 0.1, 0.2, 0.306]))
+        a, b, c = cfg.vertices_px
+        np.testing.assert_allclose(pos, [a, b, c, a], atol=1e-9)
+        mid = trajectory(cfg, np.array([sum(cfg.saccades_s[0]) / 2]))[0]
+        np.testing.assert_allclose(mid, (np.array(a) + b) / 2, atol=1e-9)
 
 
 def test_bad_config_and_image():
-    with pytest.raises(ConfigError, match="saccade.amplitude_px"):
-        Config(amplitude_px=9)
+    with pytest.raises(ConfigError, match="saccade.vertices_px"):
+        Config(vertices_px=((0, 0), (12, 0), (0, 3)))
+    with pytest.raises(ConfigError, match="saccade.velocity_profile"):
+        Config(velocity_profile="linear")
     with pytest.raises(ConfigError, match="saccade.saccades_s"):
         Config(saccades_s=((0.0, 0.1),))
     with pytest.raises(ShapeError, match="image shape"):
