@@ -2,9 +2,10 @@
 
 Energy model (Horowitz, "Computing's energy problem (and what we can do about it)", ISSCC
 2014, 45 nm, 0.9 V): fp32 multiply 3.7 pJ + fp32 add 0.9 pJ = 4.6 pJ per MAC; an fp32 add
-alone (a spike accumulate) 0.9 pJ; DRAM access ~1.3-2.6 nJ per 64-bit word, taken as
-20 pJ/bit = 160 pJ per byte for weights streamed from DRAM (the paper's figure, per bit);
-a 32-bit integer ALU op 0.1 pJ (int32 add) for control flow.
+alone (a spike accumulate) 0.9 pJ; a 32-bit integer ALU op 0.1 pJ (int32 add) for control
+flow. Weights are read once per product: from a 1 MB on-chip SRAM cache when they fit
+(100 pJ per 64-bit access = 12.5 pJ per byte), else from DRAM (1.3-2.6 nJ per 64-bit access,
+taken as 20 pJ/bit = 160 pJ per byte).
 Latency model: a single in-order core issuing one fp32 MAC per cycle at 1 GHz per lane with
 8-wide SIMD (an assumption; the paper gives energies only), so 1 MAC = 0.125 ns.
 """
@@ -19,19 +20,26 @@ from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.hardware.base import Backend, as_matrix, check_lif_operands, check_operand
 
 MAC_PER_S = 8e9
+CACHE_BYTES = 1 << 20
+
+
+def weight_read(nbytes: int) -> dict[str, int]:
+    """The energy-table counts of reading ``nbytes`` of weights once (cache if they fit)."""
+    return {"sram_byte": nbytes} if nbytes <= CACHE_BYTES else {"dram_byte": nbytes}
 
 CPU_TABLE = EnergyTable(
     energy_j={
         "mac": (3.7 + 0.9) * PJ,
         "add": 0.9 * PJ,
         "dram_byte": 160.0 * PJ,
+        "sram_byte": 12.5 * PJ,
         "alu_op": 0.1 * PJ,
     },
     latency_s={"mac": 1 / MAC_PER_S, "add": 1 / MAC_PER_S, "alu_op": 1 / MAC_PER_S},
     source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm): fp32 mult 3.7 pJ, "
-    "fp32 add 0.9 pJ, DRAM 1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",
+    "fp32 add 0.9 pJ, 1 MB SRAM 100 pJ and DRAM 1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",
     notes="latency: 8 fp32 MACs per ns (1 GHz, 8-wide SIMD), an assumption; weights are read "
-    "from DRAM once per product",
+    "once per product, from the 1 MB cache when they fit, else from DRAM",
 )
 
 
@@ -54,7 +62,7 @@ class CpuBackend(Backend):
             bytes_moved=w.nbytes + x.nbytes + y.nbytes,
             ops=macs,
             mac=macs,
-            dram_byte=w.nbytes,
+            **weight_read(w.nbytes),
         )
 
     def accumulate(self, spikes: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
@@ -69,7 +77,7 @@ class CpuBackend(Backend):
             bytes_moved=w.nbytes + y.nbytes,
             ops=adds,
             add=adds,
-            dram_byte=w.nbytes,
+            **weight_read(w.nbytes),
         )
 
     def lif_reservoir(
