@@ -67,6 +67,9 @@ PROPRIO_DIM = 12
 # Suction window: the tip must be over the top face and at most this far above it.
 SUCTION_REACH_M = 0.015
 REST_SPEED_M_S = 0.05
+# Joint angles stay inside the iiwa's limits (< 3.06 rad), the tip inside the arm's reach.
+PROPRIO_LOW = np.array([-2 * np.pi] * 7 + [-2.0, -2.0, -1.0, 0.0, 0.0], dtype=np.float32)
+PROPRIO_HIGH = np.array([2 * np.pi] * 7 + [2.0, 2.0, 2.0, 1.0, 1.0], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -179,7 +182,7 @@ class DigitPickEnv(gym.Env):
         self.observation_space = spaces.Dict(
             {
                 "image": spaces.Box(0, 255, (s, s, 3), np.uint8),
-                "proprio": spaces.Box(-np.inf, np.inf, (PROPRIO_DIM,), np.float32),
+                "proprio": spaces.Box(PROPRIO_LOW, PROPRIO_HIGH, dtype=np.float32),
                 "instruction": spaces.Text(max_length=I_.MAX_LENGTH, min_length=1, charset=I_.CHARSET),
                 "audio": spaces.Box(-1.0, 1.0, (AUDIO_SAMPLES,), np.float32),
                 "instruction_image": spaces.Box(0, 255, (28, 28), np.uint8),

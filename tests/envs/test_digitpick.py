@@ -285,3 +285,32 @@ def test_pixel_to_world_lands_on_the_rendered_cubes():
         assert np.all(row[:, 0] > env.geometry.cube_x_range[1] + env.geometry.half)
     finally:
         env.close()
+
+
+def test_importing_envs_registers_without_pybullet():
+    import subprocess
+    import sys
+
+    code = (
+        "import sys, envs, gymnasium; "
+        "assert 'neuralbrain/DigitPick-v0' in gymnasium.registry; "
+        "sys.exit(1 if any(m.startswith('pybullet') for m in sys.modules) else 0)"
+    )
+    assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+def test_two_envs_coexist_each_with_its_own_client():
+    a = DigitPickEnv(digit_source="sklearn")
+    b = DigitPickEnv(digit_source="sklearn")
+    try:
+        oa, _ = a.reset(seed=1)
+        ob, _ = b.reset(seed=2)
+        assert a._client._client != b._client._client
+        act = np.array([0.5, 0.1, 0.3, -1.0], np.float32)
+        for _ in range(3):
+            oa2, *_ = a.step(act)
+        b.close()  # closing one leaves the other running
+        oa3, *_ = a.step(act)
+        assert oa3["proprio"].shape == (12,)
+    finally:
+        a.close()
