@@ -35,9 +35,7 @@ def scripted_calls(info: Mapping[str, Any]) -> list[str]:
     return calls + [f"pick(cube_{target})", "place(tray)"]
 
 
-def run_scripted(
-    seeds: range | list[int], max_calls: int = 8, **env_kwargs: Any
-) -> dict[str, Any]:
+def run_scripted(seeds: range | list[int], max_calls: int = 8, **env_kwargs: Any) -> dict[str, Any]:
     """Run the scripted solution through ``DigitPickSkills`` on ``seeds``; summary figures."""
     import time
 

@@ -6,7 +6,8 @@ cube count the env can draw). Each ``step(a)`` builds the skill from the current
 privileged facts (``env.scene_facts(info)``), runs it on the low-level env for at most
 ``max_skill_steps`` control steps or until the episode ends, and returns the last
 observation, the summed reward, and ``info`` extended with ``skill`` (the call),
-``skill_status`` ("done", "failed", "timeout", "invalid"), ``skill_reason``,
+``skill_status`` ("done"; "failed"; "timeout": ``max_skill_steps`` ran out; "interrupted":
+the episode ended first, e.g. on success mid-retreat; "invalid"), ``skill_reason``,
 ``skill_steps`` (low-level steps taken) and ``skill_ops`` (arithmetic ops booked by the
 skill: setup + ``ops_per_step`` per step). ``pick`` of a cube index the scene lacks is
 "invalid" and takes no low-level step.
