@@ -19,16 +19,20 @@ Functional model
 Energy model (per output activation, P2M Table 3 as we recall it; the paper's own column for
 the P2M design and for the conventional baseline, 22 nm GF FD-SOI)::
 
-    in-sensor:     E = n_out * (e_out_sense + e_out_convert) + n_bits_out * e_bit
+    in-sensor:     E = n_out * (e_out_sense + e_convert) + n_bits_out * e_bit
     conventional:  E = n_pixel_values * (e_pix + e_adc) + n_pixel_values * N_b * e_bit
 
 - ``e_out_sense`` 148 pJ: sensing plus the in-pixel analog multiply-accumulate of one output
   (P2M "sensing energy" of the P2M column). Spread over the k*k*c_in = 75 products of P2M's
   5x5x3 layer, that is ``e_mac_event`` = 148/75 = 1.97 pJ per analog product, which is what
   an event pixel spends per (event, output channel) pair in ``accumulate``.
-- ``e_out_convert`` 41.9 pJ per output conversion (P2M in-pixel ADC). For a 1-bit spiking
-  comparator this is an upper bound: ASSUMPTION, the ICASSP paper does not price its
-  comparator separately.
+- ``e_out_convert`` 41.9 pJ per multi-bit output conversion (P2M in-pixel single-slope ADC,
+  ``p2m_adc_bits`` = 8 bits), charged by ``matmul`` (P2M's multi-bit activations).
+- ``e_spike_convert`` per 1-bit spike decision, charged by ``accumulate`` (the ICASSP 2023
+  spiking readout): a single-slope converter spends its energy ramping through ``2**bits``
+  clock steps, so a 1-bit decision costs ``41.9 pJ * 2**1 / 2**8`` = 0.33 pJ. ASSUMPTION:
+  the paper does not price its comparator separately; energy proportional to ramp steps is
+  our model.
 - ``e_bit`` 75 pJ per bit leaving the sensor: P2M's 900 pJ communication energy per 12-bit
   pixel value, divided by 12 (ASSUMPTION: the cost is per bit of the MIPI-type link).
 - ``e_pix`` 312 pJ and ``e_adc`` 86.14 pJ: the conventional sensor's sensing and 12-bit ADC
@@ -82,6 +86,7 @@ class InSensorConfig:
     noise_rel: float = 0.0
     e_out_sense_pj: float = 148.0
     e_out_convert_pj: float = 41.9
+    p2m_adc_bits: int = 8
     e_bit_pj: float = 900.0 / 12
     e_pix_pj: float = 312.0
     e_adc_pj: float = 86.14
@@ -89,7 +94,8 @@ class InSensorConfig:
     row_time_s: float = 10e-6
 
     def __post_init__(self) -> None:
-        for name in ("max_kernel", "max_in_channels", "max_out_channels", "p2m_macs_per_output"):
+        for name in ("max_kernel", "max_in_channels", "max_out_channels", "p2m_macs_per_output",
+                     "p2m_adc_bits"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"in_sensor.{name} = {getattr(self, name)}: expected >= 1")
         if not 2 <= self.weight_bits <= 16:
@@ -103,6 +109,11 @@ class InSensorConfig:
             raise ConfigError(f"in_sensor.row_time_s = {self.row_time_s!r}: expected > 0")
 
     @property
+    def e_spike_convert_pj(self) -> float:
+        """A 1-bit decision of the single-slope converter: 2 of its ``2**bits`` ramp steps."""
+        return self.e_out_convert_pj * 2.0 / 2.0**self.p2m_adc_bits
+
+    @property
     def e_mac_event_pj(self) -> float:
         """Energy of one analog product: P2M's per-output sensing energy over its fan-in."""
         return self.e_out_sense_pj / self.p2m_macs_per_output
@@ -113,6 +124,7 @@ def _table(cfg: InSensorConfig) -> EnergyTable:
         energy_j={
             "output_sense": cfg.e_out_sense_pj * PJ,
             "output_convert": cfg.e_out_convert_pj * PJ,
+            "spike_convert": cfg.e_spike_convert_pj * PJ,
             "mac_event": cfg.e_mac_event_pj * PJ,
             "transfer_bit": cfg.e_bit_pj * PJ,
             "conv_pixel": cfg.e_pix_pj * PJ,
@@ -222,7 +234,7 @@ class InSensorBackend(Backend):
         outputs = rows * q.shape[1]
         table = self.energy_table
         return y, Cost(
-            energy_j=products * table["mac_event"] + outputs * table["output_convert"],
+            energy_j=products * table["mac_event"] + outputs * table["spike_convert"],
             latency_s=self._latency(rows),
             ops=products + outputs,
             bytes_moved=0,

@@ -15,7 +15,7 @@ Bandwidth reduction (``neuralbrain.hardware.in_sensor.bandwidth_reduction``)::
 Total energy of one inference, conventional versus in-sensor, on a 224x224 ImageNet frame::
 
     E_conv = N_raw (e_pix + e_adc) + N_raw N_b e_bit + MACs_1 e_mac + E_backbone
-    E_ins  = N_o (e_out_sense + T e_out_convert) + N_o T e_bit + E_backbone
+    E_ins  = N_o (e_out_sense + T e_spike_convert) + N_o T e_bit + E_backbone
     E_backbone = sum_{l >= 2} MACs_l * r * T * e_ac
 
 with ``N_raw = (4/3) N_i`` raw Bayer values, the sensor and link energies of the ``in_sensor``
@@ -125,7 +125,7 @@ def energy_breakdown(
     }
     ins = {
         "sensor_j": sensor.charge("output_sense", n_o).energy_j
-        + sensor.charge("output_convert", n_o * t).energy_j,
+        + sensor.charge("spike_convert", n_o * t).energy_j,
         "link_j": sensor.charge("transfer_bit", n_o * t).energy_j,
         "first_layer_j": 0.0,  # inside sensor_j
         "backbone_j": backbone_j,

@@ -10,11 +10,12 @@ and every cost is booked in ``self.ledger`` under these op names:
 - ``neurons``: LIF updates of the layers that run off-sensor (``neuron_update`` on a
   neuromorphic table, one ``mac`` on the cpu's); in the pixel they are the comparator,
   already priced by ``in_sensor.accumulate``;
-- ``input``: getting the events to where layer 1 runs: nothing for the pixel itself, one
-  ``spike_in`` per event for a neuromorphic chip, a 4-byte AER word per event written to
-  DRAM (``dram_byte``) for the cpu;
-- ``readout``: the bits leaving the sensor, ``c1 * H1 * W1`` 1-bit spikes per time step
-  (``transfer_bit``), when layer 1 runs in the pixel;
+- ``readout``: the bits leaving the camera over the sensor-to-processor link, priced by
+  ``link_backend``'s ``transfer_bit`` (P2M's link energy): ``c1 * H1 * W1`` 1-bit spikes per
+  time step when layer 1 runs in the pixel, else every event as an ``aer_bits_per_event``
+  address-event word (32 bits: x, y, polarity, time; an assumption);
+- ``input``: receiving the events where layer 1 runs off-sensor: one ``spike_in`` per event
+  on a neuromorphic chip, the AER word written to DRAM (``dram_byte``) on the cpu;
 - ``time_steps``: static power and step latency of the neuromorphic cores (``time_step``).
 
 Scene pipeline (``step``), for a camera looking down on cubes with digits on their tops:
@@ -51,7 +52,53 @@ from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig, effective_weights, forward, softmax
 
 DEFAULT_WEIGHTS = Path(__file__).parent / "snn" / "weights" / "insensor_nmnist.npz"
-AER_WORD_BYTES = 4  # one event as a 32-bit address-event word (assumption)
+
+
+@dataclass(frozen=True)
+class SceneSaccadeConfig:
+    """``[perception.saccade]``: how the event camera looks at a still scene."""
+
+    amplitude: float = 1.0  # scale of the N-MNIST saccade triangle (in sensor pixels)
+    seed: int = 0
+
+    def __post_init__(self) -> None:
+        if not 0 < self.amplitude <= 10:
+            raise ConfigError(f"saccade.amplitude = {self.amplitude}: expected 0 < a <= 10")
+
+
+@dataclass(frozen=True)
+class SceneSaccade:
+    """Frozen transform: one RGB frame -> the events of an event camera making the three
+    N-MNIST saccades over it (trajectory and DVS model from ``neuralbrain.sensing``).
+
+    A still scene gives a DVS nothing to see; N-MNIST solved this by moving the camera, and so
+    do we: the frame is translated along ``saccade.trajectory`` (scaled by ``amplitude``) and
+    rendered every ``frame_dt_s``, and ``neuralbrain.sensing.dvs.DVS`` turns the luminance
+    sequence into events, with the saccade emulator's DVS parameters.
+    """
+
+    config: SceneSaccadeConfig = field(default_factory=SceneSaccadeConfig)
+
+    def __call__(self, frame: np.ndarray, seed: int | None = None) -> np.ndarray:
+        from scipy import ndimage
+
+        from neuralbrain.sensing import saccade
+        from neuralbrain.sensing.dvs import DVS
+
+        img = np.asarray(frame)
+        if img.ndim != 3 or img.shape[2] < 3 or img.dtype != np.uint8:
+            raise ShapeError(f"frame shape {img.shape} dtype {img.dtype}: expected (H, W, 3) uint8")
+        cfg = saccade.Config()
+        n = int(round(cfg.duration_s / cfg.frame_dt_s)) + 1
+        times = np.arange(n) * cfg.frame_dt_s
+        pos = saccade.trajectory(cfg, times)
+        pos = (pos - pos[0]) * self.config.amplitude
+        luma = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
+        luma /= 255.0
+        frames = np.empty((n,) + luma.shape, np.float32)
+        for k, (dx, dy) in enumerate(pos):
+            ndimage.shift(luma, (dy, dx), output=frames[k], order=1, mode="nearest")
+        return DVS(cfg.dvs)(frames, times, seed=self.config.seed if seed is None else seed)
 
 
 @dataclass(frozen=True)
@@ -64,6 +111,8 @@ class DetectConfig:
     smooth_px: float = 1.0
     threshold_rel: float = 0.1
     crop_scale: float = 1.0
+    edge_frac: float = 0.0
+    invert_polarity: bool = True
     plane_z_m: float = 0.0
 
     def __post_init__(self) -> None:
@@ -74,6 +123,8 @@ class DetectConfig:
                 f"detect.min_size_px = {self.min_size_px}, max_size_px = {self.max_size_px}: "
                 "expected 1 <= min <= max"
             )
+        if not 0 <= self.edge_frac < 0.5:
+            raise ConfigError(f"detect.edge_frac = {self.edge_frac}: expected 0 <= f < 0.5")
         if self.smooth_px < 0 or not 0 < self.threshold_rel < 1 or self.crop_scale <= 0:
             raise ConfigError(
                 "detect.smooth_px >= 0, 0 < detect.threshold_rel < 1 and detect.crop_scale > 0 "
@@ -87,16 +138,23 @@ class Config:
 
     backend: str = "neuromorphic"
     sensor_backend: str = "in_sensor"
+    link_backend: str = "in_sensor"
+    aer_bits_per_event: int = 32
     weights: str = ""
     window_us: float = 306_000.0
     sensor_width: int = 34
     sensor_height: int = 34
     snn: SNNConfig = field(default_factory=SNNConfig)
     detect: DetectConfig = field(default_factory=DetectConfig)
+    saccade: SceneSaccadeConfig = field(default_factory=lambda: SceneSaccadeConfig())
 
     def __post_init__(self) -> None:
         if not self.window_us > 0:
             raise ConfigError(f"perception.window_us = {self.window_us}: expected > 0")
+        if self.aer_bits_per_event < 1:
+            raise ConfigError(
+                f"perception.aer_bits_per_event = {self.aer_bits_per_event}: expected >= 1"
+            )
         if self.sensor_width < 1 or self.sensor_height < 1:
             raise ConfigError(
                 f"perception.sensor_width/height = {self.sensor_width}x{self.sensor_height}: "
@@ -131,7 +189,7 @@ class Perception(Module):
     """Cube detection + in-sensor SNN digit reading (see the module docstring)."""
 
     Config = Config
-    inputs = {"events": np.ndarray, "info": dict}
+    inputs = {"obs": object, "info": dict}
     outputs = {"detections": list}
 
     def __init__(
@@ -146,7 +204,14 @@ class Perception(Module):
             params = load_weights(config.weights or DEFAULT_WEIGHTS, self.snn)
         self.params = {k: np.asarray(v, np.float32) for k, v in params.items()}
         self.counts = EventCounts(self.snn.time_steps, (34, 34, 2), config.window_us)
+        self.camera = SceneSaccade(config.saccade)
         self.sensor = self._make_sensor(config.sensor_backend or config.backend)
+        self.link = make_backend(config.link_backend, self.hardware.get(config.link_backend))
+        if "transfer_bit" not in self.link.energy_table.energy_j:
+            raise ConfigError(
+                f"perception.link_backend = {config.link_backend!r} does not price "
+                "'transfer_bit' (the sensor-to-processor link): expected e.g. 'in_sensor'"
+            )
         self._place()
 
     # -- backends ------------------------------------------------------------------------
@@ -225,11 +290,14 @@ class Perception(Module):
         n1 = h1 * w1 * snn.conv1_channels
         n_events = float(np.asarray(counts).sum())
         if self.in_pixel:
-            self._charge(self.sensor, ("transfer_bit",), n1 * steps, "readout")
+            self._charge(self.link, ("transfer_bit",), n1 * steps, "readout")
         else:
-            self._charge(self.sensor, ("spike_in",), n_events, "input")
-            if "spike_in" not in self.sensor.energy_table.energy_j:
-                self._charge(self.sensor, ("dram_byte",), n_events * AER_WORD_BYTES, "input")
+            bits = n_events * self.config.aer_bits_per_event
+            self._charge(self.link, ("transfer_bit",), bits, "readout")
+            if "spike_in" in self.sensor.energy_table.energy_j:
+                self._charge(self.sensor, ("spike_in",), n_events, "input")
+            else:
+                self._charge(self.sensor, ("dram_byte",), bits / 8, "input")
             self._charge(self.sensor, ("neuron_update", "mac"), n1 * steps, "neurons")
         n_off = h2 * w2 * snn.conv2_channels + snn.n_classes
         self._charge(self.backend, ("neuron_update", "mac"), n_off * steps, "neurons")
@@ -240,24 +308,45 @@ class Perception(Module):
 
     # -- scene ---------------------------------------------------------------------------
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        events = inputs.get("events")
+        """``obs``: an event array of the configured sensor size, or an RGB frame (or a dict
+        with ``"image"``) that the event camera looks at with saccades."""
+        obs = inputs.get("obs")
         info = inputs.get("info") or {}
-        return {"detections": self.detect(events, info)}
+        if isinstance(obs, Mapping):
+            if "image" not in obs:
+                raise ShapeError(f"perception obs has keys {sorted(obs)}: expected 'image'")
+            obs = obs["image"]
+        obs = np.asarray(obs)
+        if obs.dtype.names is None:
+            events = self.camera(obs, seed=int(self.rng.integers(2**31)))
+            size = (obs.shape[1], obs.shape[0], 2)
+        else:
+            events, size = obs, None
+        return {"detections": self.detect(events, info, size)}
 
-    def detect(self, events: np.ndarray, info: Mapping[str, Any]) -> list[Detection]:
+    def detect(
+        self,
+        events: np.ndarray,
+        info: Mapping[str, Any],
+        sensor_size: tuple[int, int, int] | None = None,
+    ) -> list[Detection]:
         """Detections in one event stream (see the module docstring)."""
         cfg = self.config
-        size = (cfg.sensor_width, cfg.sensor_height, 2)
+        size = sensor_size or (cfg.sensor_width, cfg.sensor_height, 2)
         check_events(events, size, "perception events")
         if events.size == 0:
             return []
         blobs = find_blobs(events, size, cfg.detect)
         if not blobs:
             return []
-        crops = np.stack([
-            self.counts(crop_events(events, box, cfg.detect.crop_scale)) for box in blobs
-        ])
-        probs = self.classify(crops)
+        crops = []
+        for box in blobs:
+            sub = crop_events(events, box, cfg.detect.crop_scale, cfg.detect.edge_frac)
+            if cfg.detect.invert_polarity:
+                # dark ink on a light cube: the opposite contrast of N-MNIST's lit digits
+                sub["p"] = 1 - sub["p"]
+            crops.append(self.counts(sub))
+        probs = self.classify(np.stack(crops))
         out: list[Detection] = []
         for (u, v, _), p in zip(blobs, probs, strict=True):
             digit = int(np.argmax(p))
@@ -276,7 +365,8 @@ def find_blobs(
     img = np.zeros((h, w), np.float32)
     np.add.at(img, (events["y"].astype(np.int64), events["x"].astype(np.int64)), 1.0)
     smooth = ndimage.gaussian_filter(img, cfg.smooth_px) if cfg.smooth_px > 0 else img
-    mask = smooth > cfg.threshold_rel * float(smooth.max())
+    # a cube's outline encloses its digit: fill it so the two make one blob
+    mask = ndimage.binary_fill_holes(smooth > cfg.threshold_rel * float(smooth.max()))
     labels, n = ndimage.label(mask)
     out = []
     for i, sl in enumerate(ndimage.find_objects(labels), start=1):
@@ -293,15 +383,25 @@ def find_blobs(
     return out
 
 
-def crop_events(events: np.ndarray, box: tuple[float, float, float], scale: float) -> np.ndarray:
-    """Events inside the square ``scale * side`` around (u, v), mapped onto 34x34."""
+def crop_events(
+    events: np.ndarray, box: tuple[float, float, float], scale: float, edge_frac: float = 0.0
+) -> np.ndarray:
+    """Events inside the square ``max(34, scale * side)`` around (u, v), mapped onto 34x34.
+
+    The window is never smaller than 34 px so the mapping only shrinks (no empty rows from
+    upsampling). With ``edge_frac > 0`` events within ``edge_frac * side`` of the blob's
+    outline are dropped: the cube's own edges, which an N-MNIST digit does not have.
+    """
     u, v, side = box
-    half = max(scale * side / 2.0, 1.0)
+    half = max(scale * side, 34.0) / 2.0
     x = events["x"].astype(np.float64)
     y = events["y"].astype(np.float64)
-    keep = (np.abs(x - u) <= half) & (np.abs(y - v) <= half)
+    keep = (np.abs(x - u) < half) & (np.abs(y - v) < half)
+    if edge_frac > 0:
+        inner = side / 2.0 - edge_frac * side
+        keep &= (np.abs(x - u) < inner) & (np.abs(y - v) < inner)
     sub = events[keep].copy()
-    k = 34.0 / (2.0 * half + 1.0)
+    k = 34.0 / (2.0 * half)
     sub["x"] = np.clip(np.floor((x[keep] - (u - half)) * k), 0, 33).astype(np.int16)
     sub["y"] = np.clip(np.floor((y[keep] - (v - half)) * k), 0, 33).astype(np.int16)
     return sub

@@ -33,10 +33,14 @@ def test_event_accumulate_prices_products_and_comparisons():
     y, cost = backend.accumulate(counts, _w())
     assert np.allclose(y, counts @ _w(), atol=0.05)
     cfg = InSensorConfig()
-    want = 3 * 8 * cfg.e_out_sense_pj / 75 * PJ + 4 * 8 * cfg.e_out_convert_pj * PJ
+    want = 3 * 8 * cfg.e_out_sense_pj / 75 * PJ + 4 * 8 * cfg.e_spike_convert_pj * PJ
     assert cost.energy_j == pytest.approx(want)
     with pytest.raises(ShapeError, match="counts >= 0"):
         backend.accumulate(-counts, _w())
+
+
+def test_spike_decision_is_a_1_bit_ramp_of_the_p2m_adc():
+    assert InSensorConfig().e_spike_convert_pj == pytest.approx(41.9 * 2 / 256)
 
 
 def test_frame_matmul_prices_every_output():
