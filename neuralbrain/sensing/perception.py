@@ -214,6 +214,19 @@ class Perception(Module):
             )
         self._place()
 
+    @classmethod
+    def from_nir(
+        cls, path: str | Path, config: Config | None = None,
+        hardware: Mapping[str, Any] | None = None,
+    ) -> Perception:
+        """A module running the SNN of a NIR file (``snn.nir_io``) on ``config``'s backends."""
+        from dataclasses import replace
+
+        from neuralbrain.sensing.snn.nir_io import import_nir
+
+        params, snn = import_nir(path)
+        return cls(replace(config or Config(), snn=snn), hardware, params=params)
+
     # -- backends ------------------------------------------------------------------------
     def _make_sensor(self, name: str) -> Backend:
         backend = make_backend(name, self.hardware.get(name))
