@@ -2,12 +2,23 @@
 
 Model, per channel ``c`` (vectorized over channels; no Python loop over samples):
 
-1. Centre frequencies ``f_c`` equally spaced on the ERB-rate scale of Glasberg & Moore
-   (Hear. Res. 47, 1990): ``E(f) = 21.4 log10(1 + 0.00437 f)``, from ``f_min_hz`` to
-   ``f_max_hz``.
-2. Band-pass: 4th-order gammatone filter at ``f_c`` with bandwidth ``1.019 ERB(f_c)``
-   (Patterson et al. 1992; IIR form of Slaney 1993 via ``scipy.signal.gammatone``, unity gain
-   at ``f_c``), applied with ``scipy.signal.lfilter``.
+1. Centre frequencies ``f_c`` from ``f_min_hz`` to ``f_max_hz``, equally spaced on the
+   ERB-rate scale of Glasberg & Moore (Hear. Res. 47, 1990),
+   ``E(f) = 21.4 log10(1 + 0.00437 f)`` (``spacing="erb"``), or on a log scale
+   (``spacing="log"``, a constant number of channels per octave, like the FPGA NAS).
+2. Band-pass: ``order`` identical resonator sections with poles at
+   ``r exp(+-i 2 pi f_c T)``, ``r = exp(-2 pi b T)``, ``b = bandwidth_erb * ERB(f_c)``,
+   ``ERB(f) = 24.7 (4.37 f / 1000 + 1)``, and one zero at DC: order 4 with b = 1.019 ERB is
+   the one-zero gammatone filter (OZGF; Lyon, JASA 1997), a stable approximation of the
+   4th-order gammatone of Patterson et al. (1992); order 1 is a 2nd-order band-pass. Gain is
+   normalized to 1 at ``f_c``; filtering is ``scipy.signal.sosfilt`` (second-order sections
+   stay stable at low ``f_c / rate``, where the direct-form gammatone of
+   ``scipy.signal.gammatone`` does not).
+   ``filter="nas_cascade"`` instead builds the FPGA NAS's topology (Jimenez-Fernandez et
+   al. 2017): a cascade of 2nd-order low-pass stages with cut-offs ``f_c`` from high to low
+   (RBJ biquad, quality ``q_factor``); channel c = input of stage c - its output, so a tone
+   drives every channel whose cut-off lies above it, most strongly some channels above its
+   frequency, and stops sharply below.
 3. Half-wave rectification into two streams, as the FPGA Neuromorphic Auditory Sensor does
    (Jimenez-Fernandez et al., IEEE TNNLS 28(4), 2017: spike polarity carries the sign of the
    band-passed signal): ``ON = max(y, 0)``, ``OFF = max(-y, 0)``.
@@ -43,6 +54,11 @@ class Config:
     f_max_hz: float = 3600.0
     full_scale_rate_hz: float = 2000.0  # events/s per polarity for a unit sine at f_c
     low_to_high: bool = True  # channel 0 = lowest centre frequency
+    spacing: str = "erb"  # "erb" or "log"
+    filter: str = "resonator"  # "resonator" (gammatone-like) or "nas_cascade"
+    q_factor: float = 0.5  # low-pass stage quality, nas_cascade only
+    order: int = 4  # resonator sections: 4 ~ gammatone, 1 = 2nd-order band-pass
+    bandwidth_erb: float = 1.019
 
     def __post_init__(self) -> None:
         if not isinstance(self.n_channels, int) or not 1 <= self.n_channels <= 1024:
@@ -52,6 +68,18 @@ class Config:
                 f"cochlea.f_min_hz = {self.f_min_hz}, f_max_hz = {self.f_max_hz}: "
                 "expected 0 < f_min_hz < f_max_hz"
             )
+        if self.spacing not in ("erb", "log"):
+            raise ConfigError(f"cochlea.spacing = {self.spacing!r}: expected 'erb' or 'log'")
+        if self.filter not in ("resonator", "nas_cascade"):
+            raise ConfigError(
+                f"cochlea.filter = {self.filter!r}: expected 'resonator' or 'nas_cascade'"
+            )
+        if not (self.q_factor > 0 and np.isfinite(self.q_factor)):
+            raise ConfigError(f"cochlea.q_factor = {self.q_factor}: expected > 0")
+        if not isinstance(self.order, int) or not 1 <= self.order <= 8:
+            raise ConfigError(f"cochlea.order = {self.order!r}: expected an int 1..8")
+        if not (self.bandwidth_erb > 0 and np.isfinite(self.bandwidth_erb)):
+            raise ConfigError(f"cochlea.bandwidth_erb = {self.bandwidth_erb}: expected > 0")
         if not (self.full_scale_rate_hz > 0 and np.isfinite(self.full_scale_rate_hz)):
             raise ConfigError(
                 f"cochlea.full_scale_rate_hz = {self.full_scale_rate_hz}: expected > 0"
@@ -69,17 +97,56 @@ def erb_rate_inverse(e: np.ndarray) -> np.ndarray:
 
 def centre_frequencies(cfg: Config) -> np.ndarray:
     """Channel centre frequencies in Hz, in channel order."""
-    f = erb_rate_inverse(np.linspace(erb_rate(cfg.f_min_hz), erb_rate(cfg.f_max_hz),
-                                     cfg.n_channels))
+    if cfg.spacing == "erb":
+        f = erb_rate_inverse(
+            np.linspace(erb_rate(cfg.f_min_hz), erb_rate(cfg.f_max_hz), cfg.n_channels)
+        )
+    else:
+        f = np.geomspace(cfg.f_min_hz, cfg.f_max_hz, cfg.n_channels)
     return f if cfg.low_to_high else f[::-1]
 
 
+def erb_hz(f_hz: np.ndarray | float) -> np.ndarray:
+    """Equivalent rectangular bandwidth (Glasberg & Moore 1990) in Hz."""
+    return 24.7 * (4.37 * np.asarray(f_hz, dtype=np.float64) / 1000.0 + 1.0)
+
+
+def channel_sos(f_hz: float, rate_hz: float, cfg: Config) -> np.ndarray:
+    """Second-order sections of one channel (see module docstring), unity gain at ``f_hz``."""
+    dt = 1.0 / rate_hz
+    r = np.exp(-2.0 * np.pi * cfg.bandwidth_erb * erb_hz(f_hz) * dt)
+    theta = 2.0 * np.pi * f_hz * dt
+    sos = np.tile([1.0, 0.0, 0.0, 1.0, -2.0 * r * np.cos(theta), r * r], (cfg.order, 1))
+    sos[0, :3] = [1.0, -1.0, 0.0]  # the zero at DC
+    _, h = signal.sosfreqz(sos, worN=[theta])
+    sos[0, :3] /= np.abs(h[0])
+    return sos
+
+
+def lowpass_sos(f_hz: float, rate_hz: float, q: float) -> np.ndarray:
+    """2nd-order low-pass biquad (RBJ audio-EQ cookbook) as one second-order section."""
+    w = 2.0 * np.pi * f_hz / rate_hz
+    alpha = np.sin(w) / (2.0 * q)
+    cw = np.cos(w)
+    b = np.array([(1.0 - cw) / 2.0, 1.0 - cw, (1.0 - cw) / 2.0])
+    a = np.array([1.0 + alpha, -2.0 * cw, 1.0 - alpha])
+    return np.concatenate([b / a[0], a / a[0]])[None, :]
+
+
 def filterbank(audio: np.ndarray, rate_hz: float, cfg: Config) -> np.ndarray:
-    """Gammatone filterbank output, shape (n_channels, n_samples)."""
+    """Filterbank output in channel order, shape (n_channels, n_samples)."""
+    freqs = centre_frequencies(cfg)
     out = np.empty((cfg.n_channels, audio.size))
-    for c, f in enumerate(centre_frequencies(cfg)):
-        b, a = signal.gammatone(f, "iir", fs=rate_hz)
-        out[c] = signal.lfilter(b, a, audio)
+    if cfg.filter == "resonator":
+        for c, f in enumerate(freqs):
+            out[c] = signal.sosfilt(channel_sos(f, rate_hz, cfg), audio)
+        return out
+    # NAS cascade: stages run from the highest cut-off down, whatever the channel numbering.
+    y = audio.astype(np.float64)
+    for c in np.argsort(-freqs):
+        z = signal.sosfilt(lowpass_sos(freqs[c], rate_hz, cfg.q_factor), y)
+        out[c] = y - z
+        y = z
     return out
 
 
@@ -145,3 +212,22 @@ class Cochlea:
 
     def __call__(self, audio: np.ndarray, rate_hz: float) -> np.ndarray:
         return cochlea_events(audio, rate_hz, self.config)
+
+
+# A 64-channel preset of the FPGA Neuromorphic Auditory Sensor recordings in
+# $NEURALBRAIN_DATA/nas_cochlea (benchmarks/bench_sensing_realism.py prints the comparison):
+# its low-pass cascade, channel 0 the highest frequency, cut-offs log-spaced from 18.8 kHz to
+# 35.6 Hz (6.97 channels per octave). The map comes from the sharp low-frequency edge of the
+# tone-locked channels in the two tone recordings (130 Hz: last locked channel 50; 523 Hz:
+# 36), a two-point fit; it lands on the 20 Hz - 20 kHz range such sensors are built for.
+# q_factor 0.5 is the best of {0.5, 0.707, 1, 1.5} on the spread of the tone responses.
+# Needs audio sampled at >= 40 kHz.
+NAS64 = Config(
+    n_channels=64,
+    f_min_hz=35.6,
+    f_max_hz=18_800.0,
+    spacing="log",
+    low_to_high=False,
+    filter="nas_cascade",
+    q_factor=0.5,
+)

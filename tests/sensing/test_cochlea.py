@@ -53,3 +53,32 @@ def test_bad_input():
         Cochlea()(np.zeros((100, 2)), 8000)
     with pytest.raises(ConfigError, match="cochlea.f_min_hz"):
         Config(f_min_hz=5000)
+
+
+def test_resonator_stable_at_low_centre_frequencies():
+    cfg = Config(f_min_hz=10.0, f_max_hz=9000.0, spacing="log")
+    ev = Cochlea(cfg)(_tone(20.0, fs=24000, seconds=1.0), 24000)
+    hist = np.bincount(ev["x"], minlength=64)
+    # finite rates (a 0.5 sine at unity gain: ~1000 ON + 1000 OFF per s) and the peak near 20 Hz
+    assert hist.max() < 2500
+    assert 20.0 / 1.5 < centre_frequencies(cfg)[int(hist.argmax())] < 20.0 * 1.5
+
+
+def test_nas_cascade_edge_and_order():
+    # In the NAS topology a tone drives the channels whose cut-off is above it and stops
+    # sharply below; channel 0 is the highest cut-off.
+    from neuralbrain.sensing.cochlea import NAS64
+
+    f_c = centre_frequencies(NAS64)
+    assert f_c[0] > f_c[-1]
+    hists = {}
+    for freq in (130.0, 523.0):
+        ev = Cochlea(NAS64)(_tone(freq, fs=48000), 48000)
+        hists[freq] = np.bincount(ev["x"], minlength=64)
+        h = hists[freq]
+        below = f_c < freq / 2  # cut-offs an octave under the tone
+        assert h[below].sum() < 0.02 * h.sum()
+        assert f_c[int(h.argmax())] > freq
+    assert hists[523.0].argmax() < hists[130.0].argmax()
+    with pytest.raises(ConfigError, match="cochlea.filter"):
+        Config(filter="fft")
