@@ -338,7 +338,8 @@ class DigitPickEnv(gym.Env):
             tray_outer_half_m=g.tray_inner_half_m + g.tray_wall_m,
             tray_floor_m=g.tray_floor_m,
             table_z_m=0.0,
-            table_region=g.cube_region(1 if tray[1] >= 0 else -1),
+            table_region=g.place_region,
+            reach_xy_m=g.place_reach_m,
         )
 
     # ------------------------------------------------------------------ internals

@@ -34,6 +34,9 @@ class SceneGeometry:
     # cube strip across y for tray_side = +1 (mirrored for -1): keeps clear of the tray
     cube_y_range: tuple[float, float] = (-0.22, 0.01)
     min_cube_spacing_m: float = 0.11
+    # where place(table) may put a cube: the visible, reachable table (minus the tray)
+    place_region: tuple[float, float, float, float] = (0.38, 0.72, -0.24, 0.24)
+    place_reach_m: float = 0.74
     tray_x_range: tuple[float, float] = (0.48, 0.64)
     tray_abs_y_m: float = 0.165
     tray_inner_half_m: float = 0.08

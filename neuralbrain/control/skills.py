@@ -22,7 +22,8 @@ Valid calls (parsed exactly, no spaces): ``pick(cube_<i>)``, ``place(tray)``,
   the four quadrants), lower until the cube is ``release_gap_m`` above the tray floor,
   release, retreat upwards.
 - ``place(table)``: as ``place(tray)`` onto the free table spot nearest to the tip (a
-  deterministic grid search inside ``facts.table_region`` keeping clear of every other
+  deterministic grid search inside ``facts.table_region`` and the arm's reach
+  (``facts.reach_xy_m`` from the base at the origin) keeping clear of every other
   cube and of the tray).
 
 Cost: ``Skill.ops_per_step`` (= ``OPS_PER_STEP``) counts the arithmetic of one ``step``:
@@ -84,7 +85,8 @@ class SceneFacts:
     tray_outer_half_m: float = 0.09
     tray_floor_m: float = 0.01
     table_z_m: float = 0.0
-    table_region: tuple[float, float, float, float] = (0.42, 0.70, -0.22, 0.22)
+    table_region: tuple[float, float, float, float] = (0.38, 0.72, -0.24, 0.24)
+    reach_xy_m: float = 0.74  # place(table) spots within this distance of the base (origin)
 
     def __post_init__(self) -> None:
         cubes = np.asarray(self.cube_positions, dtype=np.float64)
@@ -284,6 +286,7 @@ def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarra
     if len(others):
         d = np.hypot(grid[:, None, 0] - others[None, :, 0], grid[:, None, 1] - others[None, :, 1])
         free &= d.min(axis=1) >= 1.9 * s
+    free &= np.hypot(grid[:, 0], grid[:, 1]) <= facts.reach_xy_m
     margin = facts.tray_outer_half_m + 0.75 * s
     t = facts.tray_position
     free &= (np.abs(grid[:, 0] - t[0]) > margin) | (np.abs(grid[:, 1] - t[1]) > margin)
