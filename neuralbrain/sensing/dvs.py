@@ -113,11 +113,13 @@ def _log_row(src, k, weights, scale, cutoff, out):  # pragma: no cover - numba
 
 @numba.njit(cache=True, nogil=True)
 def _crossings(src, weights, scale, cutoff, times_us, c_on, c_off, leak_per_us,
-               refr_us):  # pragma: no cover - numba
+               refr_us, lref, last, init_ref):  # pragma: no cover - numba
     """Threshold crossings of linearly interpolated log frames (see module docstring).
 
     ``src`` is (T, P, C) raw frames (C = 1 grey or 3 RGB, any numeric dtype); luminance and
     lin-log are computed row by row so no (T, P) float copy of the video is ever made.
+    ``lref`` (reference levels) and ``last`` (last event time, us) are updated in place;
+    ``init_ref`` sets the references to frame 0 first (a fresh camera).
     """
     n_frames, n_pix = src.shape[0], src.shape[1]
     cap = 1024
@@ -128,8 +130,8 @@ def _crossings(src, weights, scale, cutoff, times_us, c_on, c_off, leak_per_us,
     cur = np.empty(n_pix)
     nxt = np.empty(n_pix)
     _log_row(src, 0, weights, scale, cutoff, cur)
-    lref = cur.copy()
-    last = np.full(n_pix, -1e18)
+    if init_ref:
+        lref[:] = cur
     for k in range(n_frames - 1):
         _log_row(src, k + 1, weights, scale, cutoff, nxt)
         t0 = times_us[k]
@@ -218,16 +220,22 @@ def dvs_events(
     leak = np.full(h * w, cfg.leak_rate_hz * 1e-6) * c_on.ravel()
     t, idx, pol = _crossings(
         src, weights, scale, float(cfg.linlog_cutoff), times_us, c_on.ravel(), c_off.ravel(),
-        leak, cfg.refractory_s * 1e6,
+        leak, cfg.refractory_s * 1e6, np.empty(h * w), np.full(h * w, -1e18), True,
     )
+    return _finish(t, idx, pol, times_s, (h, w), cfg, [cfg.seed if seed is None else seed])
+
+
+def _finish(t, idx, pol, times_s, shape, cfg: Config, noise_key: list[int]) -> np.ndarray:
+    """Add shot noise (seeded by ``noise_key``), sort, pack into ``EVENT_DTYPE``."""
+    h, w = shape
     duration_s = times_s[-1] - times_s[0]
     if cfg.shot_noise_rate_hz > 0:
-        rng = np.random.default_rng([cfg.seed if seed is None else seed, 0x5407])
+        rng = np.random.default_rng([*noise_key, 0x5407])
         k = rng.poisson(cfg.shot_noise_rate_hz * h * w * duration_s)
         t = np.concatenate([t, rng.uniform(0, duration_s * 1e6, k)])
         idx = np.concatenate([idx, rng.integers(0, h * w, k)])
         pol = np.concatenate([pol, rng.integers(0, 2, k).astype(np.int8)])
-    t_us = np.rint(t).astype(np.int64) + int(round(times_s[0] * 1e6))
+    t_us = np.rint(t + times_s[0] * 1e6).astype(np.int64)
     order = np.argsort(t_us, kind="stable")
     ev = np.empty(order.size, dtype=EVENT_DTYPE)
     ev["t"] = t_us[order]
@@ -238,8 +246,31 @@ def dvs_events(
 
 
 @dataclass(frozen=True)
+class DVSState:
+    """What a DVS pixel array remembers between frames, for streaming (see ``DVS.step``).
+
+    Arrays are never modified in place: ``DVS.step`` returns a new state.
+    """
+
+    frame: np.ndarray  # last frame as given (H, W[, 3])
+    time_s: float
+    ref: np.ndarray  # reference log level per pixel (H*W,)
+    last_event_us: np.ndarray  # time of the last event per pixel, us on the stream clock
+    step: int  # frames consumed after the first, picks the noise realisation
+    seed: int
+
+
+@dataclass(frozen=True)
 class DVS:
-    """Frozen, stateless DVS emulator: ``DVS(cfg)(frames, times_s, seed=None) -> events``."""
+    """Frozen DVS emulator.
+
+    - ``DVS(cfg)(frames, times_s, seed=None) -> events``: a whole clip, stateless.
+    - Streaming with explicit state (e.g. one Gymnasium ``render()`` per step):
+      ``state = dvs.start(frame0, t0_s, seed)`` then
+      ``events, state = dvs.step(state, frame, t_s)``; the pixel references, refractory
+      clocks and threshold mismatch carry over between steps, so a stream cut into steps
+      gives the same crossings as the clip in one call (shot noise is drawn per step).
+    """
 
     config: Config = Config()
 
@@ -247,3 +278,41 @@ class DVS:
         self, frames: np.ndarray, times_s: np.ndarray, seed: int | None = None
     ) -> np.ndarray:
         return dvs_events(frames, times_s, self.config, seed)
+
+    def start(self, frame: np.ndarray, time_s: float = 0.0, seed: int | None = None) -> DVSState:
+        """A fresh camera looking at ``frame`` at ``time_s``: references set to that frame."""
+        src, weights, scale = _as_source(np.asarray(frame)[None])
+        n_pix = src.shape[1]
+        ref = np.empty(n_pix)
+        _log_row(src, 0, weights, scale, float(self.config.linlog_cutoff), ref)
+        return DVSState(np.array(frame, copy=True), float(time_s), ref,
+                        np.full(n_pix, -1e18), 0, self.config.seed if seed is None else seed)
+
+    def step(
+        self, state: DVSState, frame: np.ndarray, time_s: float
+    ) -> tuple[np.ndarray, DVSState]:
+        """Events between ``state``'s frame and ``frame`` (at ``time_s``), and the new state."""
+        frame = np.asarray(frame)
+        if frame.shape != state.frame.shape:
+            raise ShapeError(f"frame shape {frame.shape}: expected {state.frame.shape} "
+                             "as in the stream so far")
+        if not time_s > state.time_s:
+            raise ShapeError(f"time_s = {time_s}: expected > the previous {state.time_s}")
+        pair = np.stack([state.frame, frame])
+        src, weights, scale = _as_source(pair)
+        h, w = pair.shape[1:3]
+        cfg = self.config
+        c_on, c_off = pixel_thresholds(cfg, (h, w))
+        times_s = np.array([state.time_s, float(time_s)])
+        ref = state.ref.copy()
+        # the kernel works on a clock starting at this step's first frame
+        last = state.last_event_us - state.time_s * 1e6
+        t, idx, pol = _crossings(
+            src, weights, scale, float(cfg.linlog_cutoff), (times_s - times_s[0]) * 1e6,
+            c_on.ravel(), c_off.ravel(), np.full(h * w, cfg.leak_rate_hz * 1e-6) * c_on.ravel(),
+            cfg.refractory_s * 1e6, ref, last, False,
+        )
+        ev = _finish(t, idx, pol, times_s, (h, w), cfg, [state.seed, state.step])
+        new = DVSState(np.array(frame, copy=True), float(time_s), ref,
+                       last + state.time_s * 1e6, state.step + 1, state.seed)
+        return ev, new
