@@ -4,7 +4,8 @@ An event recording is a 1-D numpy structured array of ``EVENT_DTYPE``::
 
     x  int16  column (vision) or frequency channel (audio, cochlea)
     y  int16  row (vision); 0 for audio
-    t  int64  time in microseconds from the start of the recording, non-decreasing
+    t  int64  time in microseconds (from the recording's start, or the device clock for
+              AEDAT), non-decreasing
     p  int8   polarity: 1 = ON (brightness / envelope went up), 0 = OFF
 
 Field names and units are the ones tonic uses (``tonic.io.events_struct`` and its dataset
@@ -18,6 +19,7 @@ dtype never imports h5py or scipy):
 - ``read_nmnist(path)``      original N-MNIST / N-Caltech101 ``.bin`` (5 bytes per event)
 - ``read_ntidigits(path, sample_id, split)``  one recording of the N-TIDIGITS HDF5 file
 - ``read_aedat(path, ...)``  headerless AEDAT from the Neuromorphic Auditory Sensor
+  (``x`` = channel, ``y`` = ear)
 """
 
 from __future__ import annotations
