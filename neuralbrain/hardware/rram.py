@@ -141,6 +141,27 @@ class Crossbar:
     def shape(self) -> tuple[int, int]:
         return self.g_pos.shape
 
+    @property
+    def g_diff(self) -> np.ndarray:
+        """``G+ - G-``: the two column currents are subtracted before the ADC."""
+        return self._cached("g_diff", lambda: self.g_pos - self.g_neg)
+
+    @property
+    def g_sq(self) -> np.ndarray:
+        """``G+^2 + G-^2``: per-cell read-noise variances summed over the pair."""
+        return self._cached("g_sq", lambda: self.g_pos**2 + self.g_neg**2)
+
+    @property
+    def g_row(self) -> np.ndarray:
+        """Total conductance on each row (read energy per row is ``V^2 * g_row * t``)."""
+        return self._cached("g_row", lambda: (self.g_pos + self.g_neg).sum(axis=1))
+
+    def _cached(self, name: str, make: Any) -> np.ndarray:
+        cache = self.__dict__.setdefault("_cache", {})
+        if name not in cache:
+            cache[name] = make()
+        return cache[name]
+
     def weights(self) -> np.ndarray:
         """The weights these conductances represent (noise-free read)."""
         return ((self.g_pos - self.g_neg) / self.g_unit).astype(np.float32)
@@ -220,9 +241,9 @@ class RramBackend(Backend):
         levels, step = self._dac(np.asarray(x, np.float64).reshape(-1, k))
         top = float(np.abs(levels).max()) or 1.0
         volts = levels * (cfg.v_read_v / top)  # the largest input is driven at v_read
-        current = volts @ xb.g_pos - volts @ xb.g_neg
+        current = volts @ xb.g_diff
         if cfg.read_noise > 0:
-            var = (volts**2) @ (xb.g_pos**2 + xb.g_neg**2)
+            var = (volts**2) @ xb.g_sq
             current = current + self.rng.standard_normal(current.shape) * (
                 cfg.read_noise * np.sqrt(var)
             )
@@ -233,7 +254,7 @@ class RramBackend(Backend):
         y = current * (top * step / cfg.v_read_v) / xb.g_unit
         rows = levels.shape[0]
         active = int(np.count_nonzero(levels))
-        read_j = float(((volts**2) @ (xb.g_pos + xb.g_neg)).sum()) * cfg.pulse_s
+        read_j = float(((volts**2) @ xb.g_row).sum()) * cfg.pulse_s
         adc_scale = 2.0 ** (cfg.adc_bits - 8)  # Walden FOM: energy doubles per extra bit
         conversions = rows * n
         groups = math.ceil(n / cfg.columns_per_adc)

@@ -97,19 +97,41 @@ def reservoir_weights(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
     return quantize_weights(w_in), quantize_weights(w_rec)
 
 
-def window_counts(spikes: np.ndarray, n_windows: int) -> np.ndarray:
+def window_counts(
+    spikes: np.ndarray, n_windows: int, lengths: np.ndarray | None = None
+) -> np.ndarray:
     """Spike counts of each neuron in ``n_windows`` equal time windows -> (batch, windows*n).
 
-    ``n_windows = 1`` gives the classic LSM state vector (total spikes per neuron).
+    ``n_windows = 1`` gives the classic LSM state vector (total spikes per neuron). With
+    ``lengths`` (steps per sample), the windows split each sample's own duration, so that
+    recordings of different lengths (spoken words) are compared part by part.
     """
     s = np.asarray(spikes)
     if s.ndim != 3:
         raise ShapeError(f"spikes has shape {s.shape}: expected (batch, steps, neurons)")
     if not 1 <= n_windows <= s.shape[1]:
         raise ShapeError(f"n_windows = {n_windows}: expected 1..{s.shape[1]} (the steps)")
-    edges = np.linspace(0, s.shape[1], n_windows + 1).round().astype(int)
-    parts = [s[:, a:b].sum(axis=1, dtype=np.float32) for a, b in zip(edges, edges[1:], strict=False)]
-    return np.concatenate(parts, axis=1)
+    batch, steps, n = s.shape
+    if lengths is None:
+        lengths = np.full(batch, steps)
+    lengths = np.clip(np.asarray(lengths, np.int64), 1, steps)
+    if lengths.shape != (batch,):
+        raise ShapeError(f"lengths has shape {lengths.shape}: expected ({batch},)")
+    # window index of each step of each sample; steps past a sample's length go to the last
+    t = np.arange(steps)[None, :]
+    win = np.minimum(t * n_windows // lengths[:, None], n_windows - 1)
+    out = np.zeros((batch, n_windows, n), np.float32)
+    for w in range(n_windows):
+        out[:, w] = np.einsum("bt,btn->bn", (win == w).astype(np.float32), s, dtype=np.float32)
+    return out.reshape(batch, n_windows * n)
+
+
+def input_lengths(binned: np.ndarray) -> np.ndarray:
+    """Steps up to and including the last step with any input event, per sample (>= 1)."""
+    x = np.asarray(binned)
+    active = x.reshape(x.shape[0], x.shape[1], -1).any(axis=2)
+    last = x.shape[1] - np.argmax(active[:, ::-1], axis=1)
+    return np.where(active.any(axis=1), last, 1)
 
 
 class LiquidStateMachine(Module):

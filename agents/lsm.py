@@ -1,0 +1,362 @@
+"""``lsm_nmnist``, ``lsm_fsdd``, ``lsm_zeroshot``: the resistive-memory LSM encoders and heads.
+
+After Lin et al., "Resistive memory-based zero-shot liquid state machine for multimodal event
+data learning", Nature Computational Science (2025). Read top to bottom:
+
+1. ``Config`` (one per task): the TOML tables. ``[reservoir]`` (and ``[audio_reservoir]``
+   for zero-shot) configure ``neuralbrain.memory.lsm`` and name the backend the reservoir
+   runs on (``cpu`` = ideal weights, ``rram`` = crossbars, ``brian2``); ``[vision]`` /
+   ``[audio]`` the data and splits (``neuralbrain.memory.tasks``, where the splits are
+   documented); ``[readout]`` the classifier; ``[projection]`` the contrastive heads.
+2. ``encode``: binned recordings -> reservoir spikes -> spike counts per neuron in
+   ``readout.n_windows`` time windows (the feature vector).
+3. ``train``: classification tasks fit the readout on the ``train`` split; zero-shot fits
+   the image and audio projections on the ``seen`` digits only. The checkpoint
+   (``lsm.npz`` in ``--out``, written atomically) holds the trained parameters and the
+   fingerprint of the config; the reservoir itself is regenerated from the seed.
+4. ``evaluate``: the same encoding on a split, then ``{"accuracy", "n", "ci95",
+   "per_class"}`` or, for zero-shot, ``{"zero_shot_top1", ...}`` on the unseen digits.
+
+The fingerprint covers every table except the choice of backend (``*.backend`` and
+``[hardware]``): the trained heads belong to the ideal reservoir, so a checkpoint trained on
+``cpu`` can be evaluated on ``rram`` to measure what the device costs in accuracy.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import io
+import json
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from neuralbrain.atomic import atomic_path
+from neuralbrain.config import ExperimentConfig, to_dict
+from neuralbrain.core import Agent, module_seed
+from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.memory import lsm, projection, readout, tasks
+from neuralbrain.memory.metrics import accuracy_report, wilson
+
+CHECKPOINT = "lsm.npz"
+
+
+def _audio_reservoir() -> lsm.Config:
+    # Paper's spoken-digit reservoir: 64 cochlea channels, decay 0.97, threshold 5.3, scale 0.08
+    return lsm.Config(n_inputs=64, decay=0.97, threshold=5.3, weight_scale=0.08)
+
+
+@dataclass(frozen=True)
+class NmnistConfig:
+    reservoir: lsm.Config = field(default_factory=lsm.Config)
+    vision: tasks.VisionData = field(default_factory=tasks.VisionData)
+    readout: readout.Config = field(default_factory=readout.Config)
+
+    def __post_init__(self) -> None:
+        if self.reservoir.n_inputs != self.vision.crop**2:
+            raise ConfigError(
+                f"reservoir.n_inputs = {self.reservoir.n_inputs}: expected vision.crop^2 = "
+                f"{self.vision.crop**2} (one input per pixel of the crop)"
+            )
+
+
+@dataclass(frozen=True)
+class FsddConfig:
+    reservoir: lsm.Config = field(default_factory=_audio_reservoir)
+    audio: tasks.AudioData = field(default_factory=tasks.AudioData)
+    readout: readout.Config = field(default_factory=readout.Config)
+
+    def __post_init__(self) -> None:
+        if self.reservoir.n_inputs != 64:
+            raise ConfigError(
+                f"reservoir.n_inputs = {self.reservoir.n_inputs}: expected 64 cochlea channels"
+            )
+
+
+@dataclass(frozen=True)
+class ZeroShotConfig:
+    reservoir: lsm.Config = field(default_factory=lsm.Config)
+    audio_reservoir: lsm.Config = field(default_factory=_audio_reservoir)
+    vision: tasks.VisionData = field(default_factory=tasks.VisionData)
+    audio: tasks.AudioData = field(default_factory=tasks.AudioData)
+    projection: projection.Config = field(default_factory=projection.Config)
+    n_windows: int = 1
+    audio_n_windows: int = 1
+    seen_digits: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
+    unseen_digits: tuple[int, ...] = (8, 9)
+
+    def __post_init__(self) -> None:
+        if self.reservoir.n_inputs != self.vision.crop**2:
+            raise ConfigError(
+                f"reservoir.n_inputs = {self.reservoir.n_inputs}: expected vision.crop^2 = "
+                f"{self.vision.crop**2}"
+            )
+        if self.audio_reservoir.n_inputs != 64:
+            raise ConfigError(
+                f"audio_reservoir.n_inputs = {self.audio_reservoir.n_inputs}: expected 64"
+            )
+        if set(self.seen_digits) & set(self.unseen_digits) or not self.unseen_digits:
+            raise ConfigError(
+                f"seen_digits = {self.seen_digits}, unseen_digits = {self.unseen_digits}: "
+                "expected two disjoint, non-empty sets of digits"
+            )
+        if min(self.n_windows, self.audio_n_windows) < 1:
+            raise ConfigError("n_windows and audio_n_windows: expected >= 1")
+
+
+# -- encoding ------------------------------------------------------------------------------
+def make_reservoir(cfg: ExperimentConfig, name: str) -> lsm.LiquidStateMachine:
+    """The reservoir of table ``name``; weights from the experiment seed and the name."""
+    res_cfg = getattr(cfg.modules, name)
+    return lsm.LiquidStateMachine(res_cfg, cfg.hardware, seed=module_seed(cfg.seed, name))
+
+
+def encode(
+    reservoir: lsm.LiquidStateMachine, binned: np.ndarray, n_windows: int,
+    by_length: bool = False, batch: int = 256,
+) -> np.ndarray:
+    """Spike-count features (batch, n_windows * n_neurons) of binned recordings."""
+    from tqdm import tqdm
+
+    lengths = lsm.input_lengths(binned) if by_length else None
+    parts = []
+    for start in tqdm(range(0, len(binned), batch), desc=f"reservoir[{reservoir.backend.name}]",
+                      leave=False, mininterval=1.0):
+        spikes = reservoir.encode(binned[start:start + batch])
+        part_len = None if lengths is None else lengths[start:start + batch]
+        parts.append(lsm.window_counts(spikes, n_windows, part_len))
+    return np.concatenate(parts)
+
+
+# -- checkpoints ---------------------------------------------------------------------------
+def _model_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+    def strip(d: Any) -> Any:
+        if isinstance(d, dict):
+            return {k: strip(v) for k, v in d.items() if k != "backend"}
+        return d
+
+    return {"agent": cfg.agent, "seed": cfg.seed, **strip(to_dict(cfg.modules))}
+
+
+def fingerprint(cfg: ExperimentConfig) -> str:
+    text = json.dumps(_model_dict(cfg), sort_keys=True)
+    return hashlib.sha256(text.encode()).hexdigest()[:16]
+
+
+def save_checkpoint(out: Path, cfg: ExperimentConfig, arrays: dict[str, np.ndarray],
+                    report: dict) -> Path:
+    meta = {"fingerprint": fingerprint(cfg), "config": _model_dict(cfg),
+            "source": str(cfg.source), "report": report}
+    buf = io.BytesIO()
+    np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
+    path = Path(out) / CHECKPOINT
+    with atomic_path(path) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    return path
+
+
+def load_checkpoint(checkpoint: Path | None, cfg: ExperimentConfig) -> tuple[dict, dict]:
+    """(arrays, meta) of a checkpoint trained with this config, else ``CheckpointError``."""
+    if checkpoint is None:
+        raise CheckpointError(f"agent {cfg.agent!r}: pass --checkpoint DIR (a training output)")
+    path = Path(checkpoint)
+    file = path / CHECKPOINT if path.is_dir() else path
+    if not file.is_file():
+        raise CheckpointError(f"checkpoint {str(path)!r}: no {CHECKPOINT} found (train first)")
+    try:
+        with np.load(file) as z:
+            arrays = {k: z[k] for k in z.files}
+        meta = json.loads(arrays.pop("meta").tobytes().decode())
+    except (OSError, ValueError, KeyError) as err:
+        raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+    fp = fingerprint(cfg)
+    if meta.get("fingerprint") != fp:
+        mine, theirs = _model_dict(cfg), meta.get("config", {})
+        diff = sorted(_diff_keys(theirs, mine))
+        raise CheckpointError(
+            f"checkpoint {str(file)!r} was trained with config {meta.get('source')!r} "
+            f"(agent {theirs.get('agent')!r}, fingerprint {meta.get('fingerprint')}), not with "
+            f"{str(cfg.source)!r} (agent {cfg.agent!r}, fingerprint {fp}); they differ in "
+            f"{diff[:8]}"
+        )
+    return arrays, meta
+
+
+def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
+    if isinstance(a, dict) and isinstance(b, dict):
+        out = []
+        for k in set(a) | set(b):
+            out += _diff_keys(a.get(k), b.get(k), f"{prefix}{k}.")
+        return out
+    return [] if a == b else [prefix.rstrip(".")]
+
+
+def _prefixed(prefix: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {f"{prefix}/{k}": v for k, v in params.items()}
+
+
+def _unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+# -- the agents ----------------------------------------------------------------------------
+class _LsmClassifier(Agent):
+    """Reservoir + readout trained on one modality (``_data`` and ``_by_length`` per task)."""
+
+    table: ClassVar[str]
+    _by_length: ClassVar[bool] = False
+
+    @classmethod
+    def _data(cls, cfg: ExperimentConfig, root: Path, split: str) -> tuple[np.ndarray, ...]:
+        raise NotImplementedError
+
+    @classmethod
+    def _train_data(cls, cfg: ExperimentConfig, root: Path) -> tuple[np.ndarray, np.ndarray]:
+        x, y, _ = cls._data(cfg, root, "train")
+        return x, y
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        out = Path(out)
+        if resume and (out / CHECKPOINT).is_file():
+            return load_checkpoint(out, cfg)[1]["report"]
+        root = tasks.resolve_root(data_root)
+        m = cfg.modules
+        x, y = cls._train_data(cfg, root)
+        res = make_reservoir(cfg, "reservoir")
+        feats = encode(res, x, m.readout.n_windows, cls._by_length)
+        head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
+        losses = head.fit(feats, y, progress=True)
+        train_acc = float(np.mean(head.predict(feats) == y))
+        report = {"agent": cfg.agent, "backend": res.backend.name, "n_train": int(y.size),
+                  "train_accuracy": train_acc, "final_loss": losses[-1],
+                  "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
+                  "train_energy_j": res.ledger.total.energy_j}
+        out.mkdir(parents=True, exist_ok=True)
+        save_checkpoint(out, cfg, _prefixed("readout", head.state()), report)
+        return report
+
+    @classmethod
+    def evaluate(cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None,
+                 split: str) -> dict:
+        arrays, _ = load_checkpoint(checkpoint, cfg)
+        root = tasks.resolve_root(data_root)
+        m = cfg.modules
+        x, y, source = cls._data(cfg, root, tasks.check_split(split))
+        res = make_reservoir(cfg, "reservoir")
+        feats = encode(res, x, m.readout.n_windows, cls._by_length)
+        head = readout.Readout(m.readout, feats.shape[1], 10)
+        head.load_state(_unprefixed("readout", arrays))
+        report = accuracy_report(head.predict(feats), y)
+        return {**report, "split": split, "source": source, "backend": res.backend.name,
+                "energy_j_per_sample": res.ledger.total.energy_j / max(len(y), 1)}
+
+
+class LsmNmnist(_LsmClassifier):
+    """N-MNIST digits: 16x16 crop -> LSM -> linear readout."""
+
+    Config = NmnistConfig
+
+    @classmethod
+    def _data(cls, cfg, root, split):
+        return tasks.nmnist(root, split, cfg.modules.vision)
+
+    @classmethod
+    def _train_data(cls, cfg, root):
+        x, y, _ = tasks.nmnist(root, "train", cfg.modules.vision)
+        if cfg.modules.vision.emulated_mnist:
+            xe, ye = tasks.emulated_mnist(root, cfg.modules.vision, seed=cfg.seed)
+            x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
+        return x, y
+
+
+class LsmFsdd(_LsmClassifier):
+    """Spoken digits: FSDD through the software cochlea -> LSM -> linear readout."""
+
+    Config = FsddConfig
+    _by_length = True
+
+    @classmethod
+    def _data(cls, cfg, root, split):
+        x, y, _, source = tasks.fsdd(root, split, cfg.modules.audio)
+        return x, y, source
+
+
+class LsmZeroShot(Agent):
+    """Image and audio LSMs with contrastive projections; retrieval of unseen digits."""
+
+    Config = ZeroShotConfig
+
+    @classmethod
+    def _features(cls, cfg: ExperimentConfig, root: Path, split: str, train: bool = False):
+        m = cfg.modules
+        xi, yi, src_i = tasks.nmnist(root, split, m.vision)
+        if train and m.vision.emulated_mnist:
+            xe, ye = tasks.emulated_mnist(root, m.vision, seed=cfg.seed)
+            xi, yi = np.concatenate([xi, xe]), np.concatenate([yi, ye])
+        xa, ya, _, src_a = tasks.fsdd(root, split, m.audio)
+        fi = encode(make_reservoir(cfg, "reservoir"), xi, m.n_windows)
+        fa = encode(make_reservoir(cfg, "audio_reservoir"), xa, m.audio_n_windows, True)
+        return fi, yi, fa, ya, f"{src_i}; {src_a}"
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        out = Path(out)
+        if resume and (out / CHECKPOINT).is_file():
+            return load_checkpoint(out, cfg)[1]["report"]
+        root = tasks.resolve_root(data_root)
+        m = cfg.modules
+        fi, yi, fa, ya, _ = cls._features(cfg, root, "train", train=True)
+        si, sa = np.isin(yi, m.seen_digits), np.isin(ya, m.seen_digits)
+        pi, pa, losses = projection.train_projections(
+            m.projection, fi[si], yi[si], fa[sa], ya[sa],
+            seed=module_seed(cfg.seed, "projection"), progress=True,
+        )
+        seen_top1 = projection.retrieval_top1(pa.embed(fa[sa]), ya[sa], pi.embed(fi[si]), yi[si])
+        report = {"agent": cfg.agent, "n_image_train": int(si.sum()),
+                  "n_audio_train": int(sa.sum()), "final_loss": losses[-1],
+                  "seen_train_top1": seen_top1}
+        out.mkdir(parents=True, exist_ok=True)
+        arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params)}
+        save_checkpoint(out, cfg, arrays, report)
+        return report
+
+    @classmethod
+    def evaluate(cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None,
+                 split: str) -> dict:
+        arrays, _ = load_checkpoint(checkpoint, cfg)
+        root = tasks.resolve_root(data_root)
+        m = cfg.modules
+        fi, yi, fa, ya, source = cls._features(cfg, root, tasks.check_split(split))
+        rng = np.random.default_rng(0)
+        pi = projection.Projection(m.projection, fi.shape[1], rng, "image")
+        pa = projection.Projection(m.projection, fa.shape[1], rng, "audio")
+        for head, prefix in ((pi, "image"), (pa, "audio")):
+            state = _unprefixed(prefix, arrays)
+            for k, v in head.params.items():
+                if k not in state or state[k].shape != v.shape:
+                    raise CheckpointError(f"checkpoint {prefix}/{k}: expected shape {v.shape}")
+            head.params = {k: np.asarray(state[k], np.float64) for k in head.params}
+        ui, ua = np.isin(yi, m.unseen_digits), np.isin(ya, m.unseen_digits)
+        if not ui.any() or not ua.any():
+            raise DataError(
+                f"split {split!r} has no recordings of the unseen digits {m.unseen_digits} "
+                f"(images: {int(ui.sum())}, audio: {int(ua.sum())})"
+            )
+        ei, ea = pi.embed(fi), pa.embed(fa)
+        top1 = projection.retrieval_top1(ea[ua], ya[ua], ei[ui], yi[ui])
+        k, n = int(round(top1 * ua.sum())), int(ua.sum())
+        return {
+            "zero_shot_top1": top1,
+            "n": n,
+            "ci95": list(wilson(k, n)),
+            "zero_shot_top1_nearest_image": projection.retrieval_top1(
+                ea[ua], ya[ua], ei[ui], yi[ui], prototypes=False),
+            "all_digits_top1": projection.retrieval_top1(ea, ya, ei, yi),
+            "unseen_digits": list(m.unseen_digits),
+            "n_image_gallery": int(ui.sum()),
+            "split": split,
+            "source": source,
+        }

@@ -1,0 +1,159 @@
+"""Trainable readouts on reservoir features: softmax classifier, optionally one GELU layer.
+
+``Readout`` maps a feature vector (e.g. spike counts per neuron and time window) to class
+logits: standardize with the training set's mean/std, then ``logits = x W + b`` (``hidden =
+0``: multinomial logistic regression, the paper's linear readout) or ``GELU(x W1 + b1) W2 +
+b2`` (``hidden > 0``). Trained with cross-entropy + L2 weight decay by Adam on minibatches;
+the batch order comes from the seed, so training is deterministic.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.memory.optim import Adam
+
+
+@dataclass(frozen=True)
+class Config:
+    """``[readout]``: the classifier on top of the reservoir and how it is trained."""
+
+    n_windows: int = 1  # time windows of spike counts per neuron (1 = total count)
+    hidden: int = 0  # 0: linear readout; else one GELU layer of this width
+    epochs: int = 60
+    batch_size: int = 64
+    lr: float = 3e-3
+    weight_decay: float = 1e-4
+    log_counts: bool = True  # features log1p(counts): tames heavy-tailed firing rates
+
+    def __post_init__(self) -> None:
+        for name in ("n_windows", "epochs", "batch_size"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"readout.{name} = {getattr(self, name)}: expected >= 1")
+        if self.hidden < 0:
+            raise ConfigError(f"readout.hidden = {self.hidden}: expected >= 0")
+        if not self.lr > 0 or self.weight_decay < 0:
+            raise ConfigError(
+                f"readout.lr = {self.lr}, weight_decay = {self.weight_decay}: expected lr > 0 "
+                "and weight_decay >= 0"
+            )
+
+
+def gelu(x: np.ndarray) -> np.ndarray:
+    """GELU, tanh approximation (Hendrycks & Gimpel 2016)."""
+    return 0.5 * x * (1.0 + np.tanh(0.7978845608028654 * (x + 0.044715 * x**3)))
+
+
+def gelu_grad(x: np.ndarray) -> np.ndarray:
+    u = 0.7978845608028654 * (x + 0.044715 * x**3)
+    t = np.tanh(u)
+    du = 0.7978845608028654 * (1.0 + 3 * 0.044715 * x**2)
+    return 0.5 * (1.0 + t) + 0.5 * x * (1.0 - t * t) * du
+
+
+def softmax(z: np.ndarray) -> np.ndarray:
+    z = z - z.max(axis=1, keepdims=True)
+    e = np.exp(z)
+    return e / e.sum(axis=1, keepdims=True)
+
+
+class Readout:
+    """A trained classifier: ``fit(features, labels)``, ``predict``, ``state()``/``from_state``."""
+
+    def __init__(self, config: Config, n_features: int, n_classes: int, seed: int = 0) -> None:
+        self.config = config
+        self.n_features, self.n_classes = n_features, n_classes
+        rng = np.random.default_rng(seed)
+        self.seed = seed
+        h = config.hidden
+        self.params: dict[str, np.ndarray] = {"mean": np.zeros(n_features),
+                                              "std": np.ones(n_features)}
+        if h:
+            self.params["w1"] = rng.normal(0, 1 / np.sqrt(n_features), (n_features, h))
+            self.params["b1"] = np.zeros(h)
+            self.params["w2"] = rng.normal(0, 1 / np.sqrt(h), (h, n_classes))
+        else:
+            self.params["w2"] = np.zeros((n_features, n_classes))
+        self.params["b2"] = np.zeros(n_classes)
+
+    def _prepare(self, x: np.ndarray) -> np.ndarray:
+        x = np.asarray(x, np.float64)
+        if x.ndim != 2 or x.shape[1] != self.n_features:
+            raise ShapeError(
+                f"features have shape {x.shape}: expected (batch, {self.n_features})"
+            )
+        return np.log1p(x) if self.config.log_counts else x
+
+    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+        p = self.params
+        z = (x - p["mean"]) / p["std"]
+        cache = {"z": z}
+        if self.config.hidden:
+            a = z @ p["w1"] + p["b1"]
+            cache["a"] = a
+            z2 = gelu(a)
+            cache["h"] = z2
+        else:
+            z2 = z
+            cache["h"] = z
+        return z2 @ p["w2"] + p["b2"], cache
+
+    def logits(self, features: np.ndarray) -> np.ndarray:
+        return self._forward(self._prepare(features))[0]
+
+    def predict(self, features: np.ndarray) -> np.ndarray:
+        return np.argmax(self.logits(features), axis=1)
+
+    def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False) -> list[float]:
+        """Train on (features, labels); returns the mean loss of each epoch."""
+        x = self._prepare(features)
+        y = np.asarray(labels, np.int64)
+        if y.shape != (x.shape[0],) or y.min() < 0 or y.max() >= self.n_classes:
+            raise ShapeError(
+                f"labels shape {y.shape} range [{y.min()}, {y.max()}]: expected "
+                f"({x.shape[0]},) in 0..{self.n_classes - 1}"
+            )
+        cfg, p = self.config, self.params
+        p["mean"] = x.mean(axis=0)
+        p["std"] = x.std(axis=0) + 1e-6
+        opt = Adam(cfg.lr)
+        rng = np.random.default_rng(self.seed + 1)
+        onehot = np.eye(self.n_classes)[y]
+        losses = []
+        epochs = range(cfg.epochs)
+        if progress:
+            from tqdm import tqdm
+
+            epochs = tqdm(epochs, desc="readout", leave=False)
+        for _ in epochs:
+            order = rng.permutation(x.shape[0])
+            total = 0.0
+            for start in range(0, x.shape[0], cfg.batch_size):
+                idx = order[start:start + cfg.batch_size]
+                logits, cache = self._forward(x[idx])
+                prob = softmax(logits)
+                total += -np.log(prob[np.arange(idx.size), y[idx]] + 1e-12).sum()
+                d = (prob - onehot[idx]) / idx.size
+                grads = {"w2": cache["h"].T @ d + cfg.weight_decay * p["w2"], "b2": d.sum(0)}
+                if cfg.hidden:
+                    dh = (d @ p["w2"].T) * gelu_grad(cache["a"])
+                    grads["w1"] = cache["z"].T @ dh + cfg.weight_decay * p["w1"]
+                    grads["b1"] = dh.sum(0)
+                opt.step(p, grads)
+            losses.append(total / x.shape[0])
+        return losses
+
+    def state(self) -> dict[str, np.ndarray]:
+        return {k: v.copy() for k, v in self.params.items()}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        for k, v in self.params.items():
+            if k not in state or np.shape(state[k]) != v.shape:
+                raise ShapeError(
+                    f"readout state {k!r}: expected shape {v.shape}, got "
+                    f"{np.shape(state[k]) if k in state else 'nothing'}"
+                )
+            self.params[k] = np.asarray(state[k], np.float64)

@@ -1,0 +1,200 @@
+"""The LSM tasks' data: real recordings -> binned reservoir inputs, with documented splits.
+
+Splits (deterministic, nothing random):
+
+- **N-MNIST**. If the data root has ``nmnist/Test/``, ``test`` is that folder and ``train``
+  is all of ``Train/``. Otherwise (the shared data holds 1,000 ``Train/`` recordings only) the
+  recordings whose id (the MNIST training index in the file name, e.g. ``00035.bin``) is a
+  multiple of ``holdout_every`` (5) form ``test`` (about 200) and the rest ``train``.
+  ``all`` is both. Optional extra training data: the first ``emulated_mnist`` MNIST *test*
+  images (``mnist/t10k-*``) through the saccade emulator -- never the same digits as N-MNIST's,
+  which were recorded from MNIST *training* images.
+- **FSDD** through the software cochlea (derived data, not N-TIDIGITS). ``test`` = takes 0-4
+  (the dataset's convention), ``train`` = takes 5-49. With ``holdout_speaker`` set, ``test``
+  is every take of that speaker and ``train`` every take of the others (leave one speaker
+  out). Each recording is scaled to peak amplitude 1 first (an automatic gain control, so
+  loud and quiet speakers give comparable event rates).
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass
+from pathlib import Path
+
+import numpy as np
+
+from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.memory.encoding import BinEvents
+
+SPLITS = ("train", "test", "all")
+
+
+@dataclass(frozen=True)
+class VisionData:
+    """``[vision]``: N-MNIST binning and the training set."""
+
+    crop: int = 16
+    n_steps: int = 50
+    bin_us: int = 6000
+    holdout_every: int = 5
+    emulated_mnist: int = 0
+    max_samples: int = 0  # 0 = all; else n recordings spread evenly over the split (debug)
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.crop <= 34:
+            raise ConfigError(f"vision.crop = {self.crop}: expected 1..34 (N-MNIST is 34x34)")
+        for name in ("n_steps", "bin_us", "holdout_every"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 1")
+        for name in ("emulated_mnist", "max_samples"):
+            if getattr(self, name) < 0:
+                raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 0")
+
+    @property
+    def binner(self) -> BinEvents:
+        return BinEvents((34, 34), (self.crop, self.crop), self.n_steps, self.bin_us)
+
+
+@dataclass(frozen=True)
+class AudioData:
+    """``[audio]``: FSDD through the cochlea, binning and the split."""
+
+    n_steps: int = 1000
+    bin_us: int = 1000
+    normalize_peak: bool = True
+    holdout_speaker: str = ""
+    max_samples: int = 0
+
+    def __post_init__(self) -> None:
+        for name in ("n_steps", "bin_us"):
+            if getattr(self, name) < 1:
+                raise ConfigError(f"audio.{name} = {getattr(self, name)}: expected >= 1")
+        if self.max_samples < 0:
+            raise ConfigError(f"audio.max_samples = {self.max_samples}: expected >= 0")
+
+    @property
+    def binner(self) -> BinEvents:
+        return BinEvents((64, 1), (64, 1), self.n_steps, self.bin_us)
+
+
+def resolve_root(data_root: Path | str | None) -> Path:
+    """``data_root``, else ``$NEURALBRAIN_DATA``; a missing folder is a ``DataError``."""
+    if data_root is None:
+        env = os.environ.get("NEURALBRAIN_DATA")
+        if not env:
+            raise DataError(
+                "no data root: pass --data-root or set NEURALBRAIN_DATA to a folder holding "
+                "nmnist/Train/<label>/*.bin, mnist/t10k-*.gz and fsdd/recordings/*.wav"
+            )
+        data_root = env
+    root = Path(data_root)
+    if not root.is_dir():
+        raise DataError(f"data root {str(root)!r} is not a folder: expected the data folder")
+    return root
+
+
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise DataError(f"split {split!r}: expected one of {SPLITS}")
+    return split
+
+
+def _progress(it, total: int, desc: str):
+    from tqdm import tqdm
+
+    return tqdm(it, total=total, desc=desc, leave=False, mininterval=1.0)
+
+
+def nmnist(root: Path, split: str, cfg: VisionData) -> tuple[np.ndarray, np.ndarray, str]:
+    """Binned real N-MNIST recordings of ``split``: (batch, steps, crop^2) uint8, labels, source."""
+    from neuralbrain.sensing.datasets import NMNIST
+    from neuralbrain.sensing.readers import read_nmnist
+
+    check_split(split)
+    folder = root / "nmnist" if (root / "nmnist").is_dir() else root
+    if not (folder / "Train").is_dir() and not (folder / "Test").is_dir():
+        raise DataError(f"{root}: no N-MNIST data (expected nmnist/Train/<label>/*.bin)")
+    if (folder / "Test").is_dir():
+        ds = NMNIST(folder, split)
+        files, labels = list(ds.files), ds.labels
+        source = f"real N-MNIST {split} ({folder}/{'Test' if split == 'test' else 'Train'})"
+    else:
+        ds = NMNIST(folder, "train")
+        ids = np.array([_file_id(f) for f in ds.files])
+        held = ids % cfg.holdout_every == 0
+        keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
+        files = [f for f, k in zip(ds.files, keep, strict=True) if k]
+        labels = ds.labels[keep]
+        source = (f"real N-MNIST Train/ recordings with id % {cfg.holdout_every} "
+                  f"{'== 0' if split == 'test' else '!= 0' if split == 'train' else 'any'}")
+    if cfg.max_samples:
+        pick = spread(len(files), cfg.max_samples)
+        files, labels = [files[i] for i in pick], np.asarray(labels)[pick]
+    binner = cfg.binner
+    x = np.stack([binner(read_nmnist(f)) for f in _progress(files, len(files), "N-MNIST")])
+    return x, np.asarray(labels, np.int64), source
+
+
+def spread(n: int, k: int) -> np.ndarray:
+    """``min(n, k)`` indices evenly spread over ``range(n)`` (so every class is represented)."""
+    return np.unique(np.linspace(0, n - 1, min(n, k)).round().astype(np.int64))
+
+
+def _file_id(path: Path) -> int:
+    stem = Path(path).stem
+    if not stem.isdigit():
+        raise DataError(f"{path}: expected a numeric recording id like 00035.bin")
+    return int(stem)
+
+
+def emulated_mnist(root: Path, cfg: VisionData, seed: int) -> tuple[np.ndarray, np.ndarray]:
+    """The first ``cfg.emulated_mnist`` MNIST test images through the saccade emulator."""
+    from neuralbrain.sensing.datasets import EmulatedNMNIST, load_mnist
+
+    n = cfg.emulated_mnist
+    images, labels = load_mnist(root, "test")
+    if n > len(labels):
+        raise ConfigError(f"vision.emulated_mnist = {n}: the MNIST test set has {len(labels)}")
+    ds = EmulatedNMNIST(images[:n], labels[:n], seed=seed)
+    binner = cfg.binner
+    x = np.stack([binner(ds[i][0]) for i in _progress(range(n), n, "saccades")])
+    return x, labels[:n].astype(np.int64)
+
+
+def fsdd(root: Path, split: str, cfg: AudioData) -> tuple[np.ndarray, np.ndarray, list[str], str]:
+    """Binned FSDD-through-cochlea recordings: (batch, steps, 64), labels, speakers, source."""
+    from neuralbrain.sensing.cochlea import Cochlea
+    from neuralbrain.sensing.datasets import FSDD
+    from neuralbrain.sensing.readers import read_wav
+
+    check_split(split)
+    ds = FSDD(root, "all")
+    takes = np.array([int(Path(f).stem.split("_")[2]) for f in ds.files])
+    speakers = np.array(ds.speakers)
+    if cfg.holdout_speaker:
+        if cfg.holdout_speaker not in set(speakers):
+            raise DataError(
+                f"audio.holdout_speaker = {cfg.holdout_speaker!r}: no such speaker in "
+                f"{root}; expected one of {sorted(set(speakers))}"
+            )
+        held = speakers == cfg.holdout_speaker
+        rule = f"speaker {cfg.holdout_speaker!r} held out"
+    else:
+        held = takes < 5
+        rule = "takes 0-4 held out"
+    keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
+    idx = np.flatnonzero(keep)
+    if cfg.max_samples:
+        idx = idx[spread(idx.size, cfg.max_samples)]
+    cochlea, binner = Cochlea(), cfg.binner
+    rows = []
+    for i in _progress(idx, idx.size, "FSDD cochlea"):
+        rate, audio = read_wav(ds.files[i])
+        if audio.ndim != 1:
+            raise DataError(f"{ds.files[i]}: {audio.shape[1]} channels, expected mono audio")
+        if cfg.normalize_peak:
+            audio = audio / max(float(np.abs(audio).max()), 1e-6)
+        rows.append(binner(cochlea(audio, rate)))
+    source = f"derived: FSDD through the software cochlea, split {split} ({rule})"
+    return np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], source
