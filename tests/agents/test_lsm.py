@@ -1,0 +1,135 @@
+"""The LSM agents end to end on their _debug configs: train, evaluate, checkpoints, bad input."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+from scipy.io import wavfile
+
+from neuralbrain.config import load_experiment
+from neuralbrain.core import agent_class
+from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.sensing.readers import write_nmnist
+from neuralbrain.sensing.saccade import Saccades
+from tests.conftest import data_root_or_skip
+
+CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
+
+
+def _synthetic_root(base: Path, n_per_class: int = 4, test_folder: bool = False) -> Path:
+    """A tiny data root in the real layout: emulated N-MNIST digits and tone 'words'."""
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    emulator = Saccades()
+    for split in ("Train", "Test") if test_folder else ("Train",):
+        for d in range(10):
+            folder = base / "nmnist" / split / str(d)
+            folder.mkdir(parents=True)
+            images = digits.images[digits.target == d]
+            for k in range(n_per_class):
+                idx = k + (n_per_class if split == "Test" else 0)
+                ev = emulator(images[idx], seed=idx)
+                write_nmnist(folder / f"{d * 100 + k:05d}.bin", ev)
+    rec = base / "fsdd" / "recordings"
+    rec.mkdir(parents=True)
+    rng = np.random.default_rng(0)
+    t = np.arange(int(0.25 * 8000)) / 8000
+    for d in range(10):
+        for speaker, shift in (("ann", 1.0), ("bob", 1.1)):
+            for take in range(7):
+                f = (250 + 120 * d) * shift
+                wave = np.sin(2 * np.pi * f * t) * np.hanning(t.size) + rng.normal(0, 0.01, t.size)
+                wavfile.write(rec / f"{d}_{speaker}_{take}.wav", 8000,
+                              (wave * 12000).astype(np.int16))
+    return base
+
+
+@pytest.fixture(scope="module")
+def root(tmp_path_factory) -> Path:
+    return _synthetic_root(tmp_path_factory.mktemp("data"))
+
+
+def _cfg(name: str, *overrides: str):
+    return load_experiment(CONFIGS / f"{name}.toml", list(overrides))
+
+
+@pytest.mark.parametrize("name", ["lsm_nmnist_debug", "lsm_fsdd_debug"])
+def test_classifiers_train_and_evaluate(name, root, tmp_path):
+    cfg = _cfg(name)
+    agent = agent_class(cfg.agent)
+    report = agent.train(cfg, tmp_path / "ck", root, resume=False)
+    assert (tmp_path / "ck" / "lsm.npz").is_file()
+    assert 0.0 <= report["train_accuracy"] <= 1.0 and report["n_train"] > 0
+    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    json.dumps(out)  # the CLI prints it as JSON
+    assert set(out) >= {"accuracy", "n", "per_class", "ci95"}
+    assert out["n"] > 0 and out["ci95"][0] <= out["accuracy"] <= out["ci95"][1]
+    again = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    assert again["accuracy"] == out["accuracy"]  # same seed, same spikes, same answer
+    # resume with the same config returns the stored report instead of retraining
+    assert agent.train(cfg, tmp_path / "ck", root, resume=True) == report
+
+
+def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
+    cfg = _cfg("lsm_zeroshot_debug")
+    agent = agent_class(cfg.agent)
+    report = agent.train(cfg, tmp_path / "ck", root, resume=False)
+    assert report["n_image_train"] > 0 and report["n_audio_train"] > 0
+    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    assert 0.0 <= out["zero_shot_top1"] <= 1.0
+    assert out["unseen_digits"] == [8, 9] and out["n"] > 0
+
+
+def test_checkpoint_from_another_config_names_both(root, tmp_path):
+    cfg = _cfg("lsm_nmnist_debug")
+    agent_class(cfg.agent).train(cfg, tmp_path / "ck", root, resume=False)
+    other = _cfg("lsm_nmnist_debug", "reservoir.threshold=4.0")
+    with pytest.raises(CheckpointError, match=r"lsm_nmnist_debug.toml.*reservoir.threshold"):
+        agent_class(other.agent).evaluate(other, tmp_path / "ck", root, "test")
+    fsdd = _cfg("lsm_fsdd_debug")
+    with pytest.raises(CheckpointError, match="'lsm_nmnist'.*'lsm_fsdd'"):
+        agent_class(fsdd.agent).evaluate(fsdd, tmp_path / "ck", root, "test")
+    # the backend is not part of the model: a cpu-trained readout runs on rram
+    on_rram = _cfg("lsm_nmnist_debug", "reservoir.backend=rram")
+    assert agent_class(on_rram.agent).evaluate(on_rram, tmp_path / "ck", root, "test")["n"] > 0
+
+
+def test_test_folder_is_used_for_the_test_split(tmp_path):
+    base = _synthetic_root(tmp_path / "data", n_per_class=2, test_folder=True)
+    cfg = _cfg("lsm_nmnist_debug")
+    agent = agent_class(cfg.agent)
+    agent.train(cfg, tmp_path / "ck", base, resume=False)
+    out = agent.evaluate(cfg, tmp_path / "ck", base, "test")
+    assert out["n"] == 20 and "Test" in out["source"]
+
+
+def test_bad_input_is_named(root, tmp_path, monkeypatch):
+    cfg = _cfg("lsm_nmnist_debug")
+    agent = agent_class(cfg.agent)
+    with pytest.raises(DataError, match="is not a folder"):
+        agent.train(cfg, tmp_path / "ck", tmp_path / "nowhere", resume=False)
+    monkeypatch.delenv("NEURALBRAIN_DATA", raising=False)
+    with pytest.raises(DataError, match="NEURALBRAIN_DATA"):
+        agent.train(cfg, tmp_path / "ck", None, resume=False)
+    with pytest.raises(CheckpointError, match="no lsm.npz"):
+        agent.evaluate(cfg, tmp_path / "empty", root, "test")
+    with pytest.raises(ConfigError, match=r"n_inputs = 64: expected vision.crop\^2 = 256"):
+        _cfg("lsm_nmnist_debug", "reservoir.n_inputs=64")
+    with pytest.raises(DataError, match="split 'dev'"):
+        agent.train(cfg, tmp_path / "ck", root, resume=False)
+        agent.evaluate(cfg, tmp_path / "ck", root, "dev")
+
+
+@pytest.mark.data
+def test_debug_config_on_real_nmnist(tmp_path):
+    root = data_root_or_skip("nmnist").parent
+    cfg = _cfg("lsm_nmnist_debug")
+    agent = agent_class(cfg.agent)
+    agent.train(cfg, tmp_path / "ck", root, resume=False)
+    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    assert out["n"] == 40 and out["accuracy"] > 0.2  # 10 classes, 40 training recordings
+    assert "real N-MNIST" in out["source"]
