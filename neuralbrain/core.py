@@ -16,6 +16,9 @@ Module
 Agent
     Named modules wired by ``(src, dst)`` edges between ports written ``"module.port"``. The
     pseudo-module ``env`` provides the ports ``obs`` and ``info``; ``action`` is the sink.
+    A source written ``"module.port@prev"`` is a recurrent edge: it delivers what that port
+    gave at the previous step (``None`` at the first step of an episode), so feedback such as
+    "the skill finished, replan" needs no cycle; recurrent edges are left out of the order.
     The graph is checked when built: unknown modules or ports, a type mismatch, an input fed
     twice or not at all, and cycles all raise a ``ConfigError`` naming the failing edge.
     ``act(obs, info)`` runs the modules in topological order and returns the action.
@@ -117,9 +120,15 @@ class Agent:
         self._feeds: dict[str, dict[str, str]] = {name: {} for name in self.modules}
         self._action_src: str | None = None
         deps: dict[str, set[str]] = {name: set() for name in self.modules}
+        self._recurrent: set[str] = set()
         for src, dst in self.edges:
             edge = f"{src} -> {dst}"
-            s_mod, s_port = _split_port(src, edge)
+            delayed = src.endswith("@prev")
+            s_mod, s_port = _split_port(src.removesuffix("@prev"), edge)
+            if delayed:
+                if s_mod == "env":
+                    raise ConfigError(f"edge {edge}: env ports cannot be delayed")
+                self._recurrent.add(src.removesuffix("@prev"))
             if s_mod == "env":
                 if s_port not in ENV_PORTS:
                     raise ConfigError(f"edge {edge}: env has no port {s_port!r} ({sorted(ENV_PORTS)})")
@@ -151,7 +160,7 @@ class Agent:
             if d_port in self._feeds[d_mod]:
                 raise ConfigError(f"edge {edge}: {dst} is already fed by {self._feeds[d_mod][d_port]}")
             self._feeds[d_mod][d_port] = src
-            if s_mod != "env":
+            if s_mod != "env" and not delayed:
                 deps[d_mod].add(s_mod)
         for name, module in self.modules.items():
             unfed = sorted(set(type(module).inputs) - set(self._feeds[name]))
@@ -160,14 +169,16 @@ class Agent:
         if self._action_src is None:
             raise ConfigError("no edge feeds 'action'")
         self.order = _topological(deps)
+        self._previous = {f"{ref}@prev": None for ref in self._recurrent}
 
     def reset(self, seed: int = 0) -> None:
         for name, module in self.modules.items():
             module.reset(module_seed(seed, name))
             module.ledger.reset()
+        self._previous: dict[str, Any] = {f"{ref}@prev": None for ref in self._recurrent}
 
     def act(self, obs: Any, info: Mapping[str, Any]) -> Any:
-        values: dict[str, Any] = {"env.obs": obs, "env.info": info}
+        values: dict[str, Any] = {"env.obs": obs, "env.info": info, **self._previous}
         for name in self.order:
             module = self.modules[name]
             out = module.step({port: values[src] for port, src in self._feeds[name].items()})
@@ -175,6 +186,7 @@ class Agent:
                 if port not in out:
                     raise RuntimeError(f"module {name!r} did not return its output {port!r}")
                 values[f"{name}.{port}"] = out[port]
+        self._previous = {f"{ref}@prev": values[ref] for ref in self._recurrent}
         return values[self._action_src]
 
     @property

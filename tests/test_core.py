@@ -124,3 +124,22 @@ def test_module_seeds_are_stable_and_independent_of_other_modules():
     a.reset(5)
     b.reset(5)
     assert a.modules["policy"].rng.random() == b.modules["policy"].rng.random()
+
+
+def test_recurrent_edges_deliver_the_previous_step_without_a_cycle():
+    class Counter(Module):
+        inputs = {"last": object}
+        outputs = {"count": int}
+        Config = LinearConfig
+
+        def step(self, inputs):
+            return {"count": 0 if inputs["last"] is None else inputs["last"] + 1}
+
+    agent = Agent({"c": Counter(LinearConfig())},
+                  [("c.count@prev", "c.last"), ("c.count", "action")])
+    agent.reset(0)
+    assert [agent.act(None, {}) for _ in range(3)] == [0, 1, 2]
+    agent.reset(0)
+    assert agent.act(None, {}) == 0
+    with pytest.raises(ConfigError, match="env ports cannot be delayed"):
+        Agent({"c": Counter(LinearConfig())}, [("env.obs@prev", "c.last"), ("c.count", "action")])
