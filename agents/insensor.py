@@ -40,6 +40,11 @@ from neuralbrain.sensing.snn.nir_io import export_nir
 from neuralbrain.sensing.snn.train import TrainConfig, fit, predict
 
 CHECKPOINT = "snn.npz"
+# Flat-shaded colours of the DigitPick render as the overhead camera sees them (luma of the
+# table 108, cube top 222, ink 22, side faces ~140): measured on env frames, not fitted.
+TOP_GAIN = 0.957
+SIDE_GAIN = (0.6, 0.7)
+CUBE_SIDE_PX = (27, 32)
 
 
 @dataclass(frozen=True)
@@ -81,6 +86,72 @@ def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarra
 
 def _accuracy(params: dict, x: np.ndarray, y: np.ndarray, snn: SNNConfig) -> float:
     return float((predict(params, x.astype(np.float32), snn).argmax(1) == y).mean())
+
+
+def cube_frame(digit28: np.ndarray, rng: np.random.Generator, size: int = 64) -> np.ndarray:
+    """One DigitPick-like cube seen from above: a 64x64 RGB frame of table, a cube top with
+    ``digit28`` in ink (the env's own texture) and a random sliver of side face."""
+    from scipy import ndimage
+
+    from envs.digits import cube_texture
+    from envs.scene import TABLE_RGB
+
+    side = int(rng.integers(CUBE_SIDE_PX[0], CUBE_SIDE_PX[1] + 1))
+    tex = cube_texture(digit28).astype(np.float32) * TOP_GAIN
+    idx = np.minimum((np.arange(side) * 32 / side).astype(int), 31)  # nearest texel
+    top = tex[idx][:, idx]
+    frame = np.empty((size, size, 3), np.float32)
+    frame[:] = TABLE_RGB
+    y0 = x0 = (size - side) // 2
+    sliver = int(rng.integers(0, 3))
+    if sliver:
+        gain = rng.uniform(*SIDE_GAIN)
+        face = tex[0, 0] * gain
+        d = int(rng.integers(4))
+        if d == 0:
+            frame[y0 + side : y0 + side + sliver, x0 : x0 + side] = face
+        elif d == 1:
+            frame[y0 - sliver : y0, x0 : x0 + side] = face
+        elif d == 2:
+            frame[y0 : y0 + side, x0 + side : x0 + side + sliver] = face
+        else:
+            frame[y0 : y0 + side, x0 - sliver : x0] = face
+    frame[y0 : y0 + side, x0 : x0 + side] = top
+    dy, dx = rng.uniform(-2.0, 2.0, size=2)
+    frame = ndimage.shift(frame, (dy, dx, 0), order=0, mode="nearest")
+    return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
+
+
+def cube_recordings(
+    root: Path, n: int, pcfg: PerceptionConfig, seed: int, pool: int = 5000
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` emulated DigitPick cube recordings, cropped and binned exactly as ``Perception``
+    does. Digits are MNIST test digits with index < ``pool`` (DigitPick accuracy is reported
+    on all cubes and separately on cubes whose digit index is >= ``pool``, never trained on).
+    """
+    from neuralbrain.sensing.datasets import load_mnist
+    from neuralbrain.sensing.perception import SceneSaccade, crop_events, find_blobs
+
+    images, labels = load_mnist(root, "test")
+    rng = np.random.default_rng([seed, 0xC0BE])
+    pick = rng.integers(0, min(pool, len(images)), n)
+    camera = SceneSaccade(pcfg.saccade)
+    dx, dy = camera.mean_offset_px()
+    counts = _transform(pcfg.snn, pcfg)
+    det = pcfg.detect
+    x = np.zeros((n, pcfg.snn.time_steps, 2, pcfg.snn.height, pcfg.snn.width), np.uint8)
+    for i, k in enumerate(pick):
+        frame = cube_frame(images[k], rng)
+        ev = camera(frame, seed=int(rng.integers(2**31)))
+        blobs = find_blobs(ev, (64, 64, 2), det)
+        c = 31.5
+        box = min(blobs, key=lambda b: abs(b[0] - dx - c) + abs(b[1] - dy - c)) if blobs else (
+            c + dx, c + dy, 30.0)
+        sub = crop_events(ev, box, det.crop_scale, det.edge_frac, det.crop_px)
+        if det.invert_polarity:
+            sub["p"] = 1 - sub["p"]
+        x[i] = np.minimum(counts(sub), 255)
+    return x, labels[pick].astype(np.int64)
 
 
 class InsensorNMNIST(Agent):

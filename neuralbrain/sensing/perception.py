@@ -22,8 +22,10 @@ Scene pipeline (``step``), for a camera looking down on cubes with digits on the
 
 1. events (``EVENT_DTYPE``) are checked against the sensor size; an empty stream gives no
    detections (explicitly ``[]``);
-2. the event-count image is smoothed and thresholded; connected blobs of at least
-   ``min_blob_events`` events whose size lies in ``[min_size_px, max_size_px]`` are cubes;
+2. the event-count image is smoothed and thresholded (holes filled, so a cube's outline and
+   its digit make one blob); connected blobs of at least ``min_blob_events`` events, of size
+   in ``[min_size_px, max_size_px]``, roughly square (``max_aspect``) and not cut by the
+   image border are cubes;
 3. each cube's events inside a square window of ``crop_scale`` times the blob size around
    its centre are mapped onto the 34x34 N-MNIST grid and binned into T time steps;
 4. the SNN reads the digit (softmax confidence);
@@ -79,9 +81,22 @@ class SceneSaccade:
 
     config: SceneSaccadeConfig = field(default_factory=SceneSaccadeConfig)
 
-    def __call__(self, frame: np.ndarray, seed: int | None = None) -> np.ndarray:
-        from scipy import ndimage
+    def trajectory(self) -> tuple[np.ndarray, np.ndarray]:
+        """Frame times (s) and the frame's (dx, dy) offset in pixels at each of them."""
+        from neuralbrain.sensing import saccade
 
+        cfg = saccade.Config()
+        n = int(round(cfg.duration_s / cfg.frame_dt_s)) + 1
+        times = np.arange(n) * cfg.frame_dt_s
+        pos = saccade.trajectory(cfg, times)
+        return times, (pos - pos[0]) * self.config.amplitude
+
+    def mean_offset_px(self) -> tuple[float, float]:
+        """Where, on average, the saccades put the scene: the bias of event centroids."""
+        dx, dy = self.trajectory()[1].mean(axis=0)
+        return float(dx), float(dy)
+
+    def __call__(self, frame: np.ndarray, seed: int | None = None) -> np.ndarray:
         from neuralbrain.sensing import saccade
         from neuralbrain.sensing.dvs import DVS
 
@@ -89,16 +104,35 @@ class SceneSaccade:
         if img.ndim != 3 or img.shape[2] < 3 or img.dtype != np.uint8:
             raise ShapeError(f"frame shape {img.shape} dtype {img.dtype}: expected (H, W, 3) uint8")
         cfg = saccade.Config()
-        n = int(round(cfg.duration_s / cfg.frame_dt_s)) + 1
-        times = np.arange(n) * cfg.frame_dt_s
-        pos = saccade.trajectory(cfg, times)
-        pos = (pos - pos[0]) * self.config.amplitude
+        times, pos = self.trajectory()
         luma = img[..., :3].astype(np.float32) @ np.array([0.299, 0.587, 0.114], np.float32)
-        luma /= 255.0
-        frames = np.empty((n,) + luma.shape, np.float32)
-        for k, (dx, dy) in enumerate(pos):
-            ndimage.shift(luma, (dy, dx), output=frames[k], order=1, mode="nearest")
+        frames = translate(luma / 255.0, pos)
         return DVS(cfg.dvs)(frames, times, seed=self.config.seed if seed is None else seed)
+
+
+def translate(image: np.ndarray, offsets: np.ndarray) -> np.ndarray:
+    """(T, H, W) copies of ``image`` (H, W) moved by ``offsets`` (T, 2) = (dx, dy) pixels,
+    bilinear, edges extended (scipy's ``shift(order=1, mode="nearest")``, all frames at once).
+    """
+    h, w = image.shape
+    off = np.asarray(offsets, np.float64)
+    ys = np.arange(h)[None, :] - off[:, 1:2]  # (T, H): source row of each output row
+    xs = np.arange(w)[None, :] - off[:, 0:1]
+    y0 = np.floor(ys)
+    x0 = np.floor(xs)
+    fy = (ys - y0).astype(np.float32)[:, :, None]
+    fx = (xs - x0).astype(np.float32)[:, None, :]
+    y0i = np.clip(y0.astype(np.int64), 0, h - 1)
+    y1i = np.clip(y0.astype(np.int64) + 1, 0, h - 1)
+    x0i = np.clip(x0.astype(np.int64), 0, w - 1)
+    x1i = np.clip(x0.astype(np.int64) + 1, 0, w - 1)
+
+    def at(yi: np.ndarray, xi: np.ndarray) -> np.ndarray:
+        return image[yi[:, :, None], xi[:, None, :]]
+
+    top = at(y0i, x0i) * (1 - fx) + at(y0i, x1i) * fx
+    bottom = at(y1i, x0i) * (1 - fx) + at(y1i, x1i) * fx
+    return (top * (1 - fy) + bottom * fy).astype(np.float32)
 
 
 @dataclass(frozen=True)
@@ -109,8 +143,11 @@ class DetectConfig:
     min_size_px: int = 6
     max_size_px: int = 200
     smooth_px: float = 1.0
+    clip_events: float = 3.0
     threshold_rel: float = 0.1
+    max_aspect: float = 1.6
     crop_scale: float = 1.0
+    crop_px: int = 0
     edge_frac: float = 0.0
     invert_polarity: bool = True
     plane_z_m: float = 0.0
@@ -123,8 +160,14 @@ class DetectConfig:
                 f"detect.min_size_px = {self.min_size_px}, max_size_px = {self.max_size_px}: "
                 "expected 1 <= min <= max"
             )
+        if self.crop_px < 0:
+            raise ConfigError(f"detect.crop_px = {self.crop_px}: expected 0 (scale) or > 0")
+        if not self.max_aspect >= 1:
+            raise ConfigError(f"detect.max_aspect = {self.max_aspect}: expected >= 1")
         if not 0 <= self.edge_frac < 0.5:
             raise ConfigError(f"detect.edge_frac = {self.edge_frac}: expected 0 <= f < 0.5")
+        if not self.clip_events > 0:
+            raise ConfigError(f"detect.clip_events = {self.clip_events}: expected > 0")
         if self.smooth_px < 0 or not 0 < self.threshold_rel < 1 or self.crop_scale <= 0:
             raise ConfigError(
                 "detect.smooth_px >= 0, 0 < detect.threshold_rel < 1 and detect.crop_scale > 0 "
@@ -333,17 +376,20 @@ class Perception(Module):
         if obs.dtype.names is None:
             events = self.camera(obs, seed=int(self.rng.integers(2**31)))
             size = (obs.shape[1], obs.shape[0], 2)
+            offset = self.camera.mean_offset_px()
         else:
-            events, size = obs, None
-        return {"detections": self.detect(events, info, size)}
+            events, size, offset = obs, None, (0.0, 0.0)
+        return {"detections": self.detect(events, info, size, offset)}
 
     def detect(
         self,
         events: np.ndarray,
         info: Mapping[str, Any],
         sensor_size: tuple[int, int, int] | None = None,
+        offset_px: tuple[float, float] = (0.0, 0.0),
     ) -> list[Detection]:
-        """Detections in one event stream (see the module docstring)."""
+        """Detections in one event stream (see the module docstring); ``offset_px`` is the
+        camera's mean saccade offset, removed from the reported pixel positions."""
         cfg = self.config
         size = sensor_size or (cfg.sensor_width, cfg.sensor_height, 2)
         check_events(events, size, "perception events")
@@ -354,7 +400,8 @@ class Perception(Module):
             return []
         crops = []
         for box in blobs:
-            sub = crop_events(events, box, cfg.detect.crop_scale, cfg.detect.edge_frac)
+            sub = crop_events(events, box, cfg.detect.crop_scale, cfg.detect.edge_frac,
+                              cfg.detect.crop_px)
             if cfg.detect.invert_polarity:
                 # dark ink on a light cube: the opposite contrast of N-MNIST's lit digits
                 sub["p"] = 1 - sub["p"]
@@ -363,6 +410,7 @@ class Perception(Module):
         out: list[Detection] = []
         for (u, v, _), p in zip(blobs, probs, strict=True):
             digit = int(np.argmax(p))
+            u, v = u - offset_px[0], v - offset_px[1]
             world = pixel_to_world(u, v, info, size, cfg.detect.plane_z_m)
             out.append((digit, float(p[digit]), (float(u), float(v)), world))
         return out
@@ -377,7 +425,9 @@ def find_blobs(
     w, h, _ = sensor_size
     img = np.zeros((h, w), np.float32)
     np.add.at(img, (events["y"].astype(np.int64), events["x"].astype(np.int64)), 1.0)
-    smooth = ndimage.gaussian_filter(img, cfg.smooth_px) if cfg.smooth_px > 0 else img
+    # clip so a cube's faint outline weighs like its dense digit: the outline gives the box
+    clipped = np.minimum(img, cfg.clip_events)
+    smooth = ndimage.gaussian_filter(clipped, cfg.smooth_px) if cfg.smooth_px > 0 else clipped
     # a cube's outline encloses its digit: fill it so the two make one blob
     mask = ndimage.binary_fill_holes(smooth > cfg.threshold_rel * float(smooth.max()))
     labels, n = ndimage.label(mask)
@@ -387,9 +437,14 @@ def find_blobs(
             continue
         region = labels[sl] == i
         count = float(img[sl][region].sum())
-        side = max(sl[0].stop - sl[0].start, sl[1].stop - sl[1].start)
+        rows, cols = sl[0].stop - sl[0].start, sl[1].stop - sl[1].start
+        side = max(rows, cols)
         if count < cfg.min_blob_events or not cfg.min_size_px <= side <= cfg.max_size_px:
             continue
+        if side > cfg.max_aspect * min(rows, cols):
+            continue  # a wall or an arm, not a cube's square top
+        if sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == h or sl[1].stop == w:
+            continue  # cut by the image border: cannot be read whole
         v = (sl[0].start + sl[0].stop - 1) / 2.0
         u = (sl[1].start + sl[1].stop - 1) / 2.0
         out.append((u, v, float(side)))
@@ -397,16 +452,19 @@ def find_blobs(
 
 
 def crop_events(
-    events: np.ndarray, box: tuple[float, float, float], scale: float, edge_frac: float = 0.0
+    events: np.ndarray, box: tuple[float, float, float], scale: float, edge_frac: float = 0.0,
+    window_px: int = 0,
 ) -> np.ndarray:
-    """Events inside the square ``max(34, scale * side)`` around (u, v), mapped onto 34x34.
+    """Events inside the square ``max(34, scale * side)`` (or exactly ``window_px``) around
+    (u, v), mapped onto 34x34.
 
     The window is never smaller than 34 px so the mapping only shrinks (no empty rows from
-    upsampling). With ``edge_frac > 0`` events within ``edge_frac * side`` of the blob's
-    outline are dropped: the cube's own edges, which an N-MNIST digit does not have.
+    upsampling); a 34 px window maps pixel to pixel, with no aliasing. With ``edge_frac > 0``
+    events within ``edge_frac * side`` of the blob's outline are dropped: the cube's own
+    edges, which an N-MNIST digit does not have.
     """
     u, v, side = box
-    half = max(scale * side, 34.0) / 2.0
+    half = (window_px if window_px > 0 else max(scale * side, 34.0)) / 2.0
     x = events["x"].astype(np.float64)
     y = events["y"].astype(np.float64)
     keep = (np.abs(x - u) < half) & (np.abs(y - v) < half)

@@ -140,7 +140,7 @@ def test_blobs_crops_and_detections():
     m.reset(0)
     out = m.step({"obs": ev, "info": {}})["detections"]
     assert len(out) == 2
-    for digit, conf, uv, world in out:
+    for digit, conf, _uv, world in out:
         assert 0 <= digit <= 9 and 0 < conf <= 1 and world is None
     # deterministic: the same input gives the same detections
     m.reset(0)
