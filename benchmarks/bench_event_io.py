@@ -7,7 +7,8 @@
 2. DVS emulator throughput on rendered frames: CartPole ``render()`` frames (600x400 RGB) and
    the saccade emulator's 34x34 frames, events/s and frames/s.
 
-Single thread (set before numpy loads). Ends with one JSON line.
+Single thread (set before numpy loads): both readers and the DVS kernel are single-threaded
+code, so there is no 2-thread figure to print beside it. Ends with one JSON line.
 Run: NEURALBRAIN_DATA=/path/to/data python benchmarks/bench_event_io.py
 """
 

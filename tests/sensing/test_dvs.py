@@ -125,3 +125,22 @@ def test_streaming_matches_the_clip():
     np.testing.assert_array_equal(a, b)
     with pytest.raises(ShapeError, match="expected > the previous"):
         dvs.step(state, frames[0], ts[-1])
+
+
+def test_kernel_uses_the_documented_photoreceptor():
+    # RGB -> luma -> lin-log, then floor(change / threshold) events: compare with the pure
+    # reference functions for a bright and a dark (linear-region) pixel.
+    from neuralbrain.sensing.dvs import linlog, to_luma
+
+    cfg = Config(threshold_sigma=0.0, leak_rate_hz=0.0, refractory_s=0.0)
+    rgb = np.array([[[[10, 20, 5], [200, 30, 90]]], [[[40, 90, 30], [60, 10, 20]]]], np.uint8)
+    ev = DVS(cfg)(rgb, np.array([0.0, 0.01]))
+    level = linlog(to_luma(rgb), cfg.linlog_cutoff)[:, 0, :]
+    change = level[1] - level[0]
+    expect_on = np.floor(np.maximum(change, 0) / cfg.on_threshold).astype(int)
+    expect_off = np.floor(np.maximum(-change, 0) / cfg.off_threshold).astype(int)
+    for x in (0, 1):
+        sel = ev["x"] == x
+        assert (ev["p"][sel] == 1).sum() == expect_on[x]
+        assert (ev["p"][sel] == 0).sum() == expect_off[x]
+    assert expect_on[0] > 0 and expect_off[1] > 0
