@@ -7,8 +7,11 @@ The network, its training and its backends are described in ``neuralbrain.sensin
 ``neuralbrain.sensing.perception`` (the module that runs it on backends and books its cost).
 
 ``neuralbrain train CONFIG --out DIR`` trains on the ``train`` split of the real recordings
-(80 % of ``nmnist/Train``; the other 20 % is ``heldout``, never trained on) plus
-``train.emulated`` MNIST test digits through the saccade emulator, then, when
+(80 % of ``nmnist/Train``; the other 20 % is ``heldout``, never trained on; repeated
+``train.real_repeat`` times) plus ``train.cubes`` emulated DigitPick cube recordings (MNIST
+test digits with index < 5000 on a rendered cube top, seen by the saccading event camera and
+cropped exactly as ``Perception`` crops a scene) plus ``train.emulated`` MNIST test digits
+through the N-MNIST saccade emulator, then, when
 ``train.reference`` is on, the same network without the in-sensor constraints
 (``snn.first_layer = "analog"``: float first-layer weights, non-spiking first-layer output),
 and writes ``DIR/snn.npz`` (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json``
@@ -51,12 +54,19 @@ CUBE_SIDE_PX = (27, 32)
 class TrainSection(TrainConfig):
     """``[train]``: optimisation (``TrainConfig``) plus what to train on."""
 
-    max_real: int = 0  # 0 = every recording of the split; else the first N (debug runs)
+    max_real: int = 0  # 0 = every recording of the split; else a seeded N of them (debug)
+    real_repeat: int = 1  # how many times the real recordings appear per epoch
+    cubes: int = 0  # emulated DigitPick cube recordings added to training
     reference: bool = True  # also train the unconstrained twin and report the gap
     eval_batch: int = 64
 
     def __post_init__(self) -> None:
         super().__post_init__()
+        if self.real_repeat < 1 or self.cubes < 0:
+            raise ConfigError(
+                f"train.real_repeat = {self.real_repeat} (expected >= 1), train.cubes = "
+                f"{self.cubes} (expected >= 0)"
+            )
         if self.max_real < 0 or self.eval_batch < 1:
             raise ConfigError(
                 f"train.max_real = {self.max_real} (expected >= 0), train.eval_batch = "
@@ -169,6 +179,10 @@ class InsensorNMNIST(Agent):
         t0 = time.time()
         x, y = _data(data_root, "train", mc)
         xh, yh = _data(data_root, "heldout", mc)
+        x, y = np.concatenate([x] * tcfg.real_repeat), np.concatenate([y] * tcfg.real_repeat)
+        if tcfg.cubes:
+            xc, yc = cube_recordings(data_root, tcfg.cubes, mc.perception, tcfg.seed)
+            x, y = np.concatenate([x, xc]), np.concatenate([y, yc])
         if tcfg.emulated:
             xe, ye = load_emulated(data_root, tcfg.emulated, _transform(snn, mc.perception),
                                    tcfg.seed)

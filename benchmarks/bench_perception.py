@@ -1,0 +1,179 @@
+"""In-sensor SNN perception: energy per step against the cpu, and DigitPick cube reading.
+
+Peers measured in the same run: the same perception config on ``cpu`` (reference), on
+``neuromorphic`` alone, and with its first layer ``in_sensor`` (+ ``neuromorphic``).
+
+1. N-MNIST (real held-out recordings when ``$NEURALBRAIN_DATA/nmnist`` exists, else the
+   embedded emulated digits): accuracy and energy per sample on each configuration.
+2. DigitPick-v0 (``--scenes`` seeded scenes, 256 px overhead camera): every visible cube
+   (not covered by another) is matched to the nearest detection; we report the fraction read
+   correctly (overall, and for digits whose MNIST index the training never saw), missed cubes,
+   extra detections, the world-xy localization error against ``info["cube_positions"]``,
+   the fraction localized within the suction cup's reach (``--reach-m``, default 3 cm = half a
+   cube: the tip must be over the top face) and the energy per perception step.
+
+Usage (1 thread):
+    NEURALBRAIN_DATA=/work/shared/data OMP_NUM_THREADS=1 \\
+        .venv/bin/python benchmarks/bench_perception.py --scenes 200
+Ends with one line of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+from pathlib import Path
+
+import numpy as np
+
+CONFIGS = {
+    "cpu": ("cpu", "cpu"),
+    "neuromorphic": ("neuromorphic", "neuromorphic"),
+    "in_sensor+neuromorphic": ("neuromorphic", "in_sensor"),
+}
+UNSEEN_FROM = 5000  # cube recordings for training use MNIST test digits with index < 5000
+
+
+def _perception_config(path: Path):
+    from neuralbrain.config import load_experiment
+
+    return load_experiment(path).modules.perception
+
+
+def nmnist_energy(pcfg, n: int) -> dict:
+    from dataclasses import replace
+
+    from neuralbrain.sensing.perception import Perception
+    from neuralbrain.sensing.snn.data import load_real, real_files
+    from neuralbrain.sensing.snn.frames import EventCounts
+
+    root = os.environ.get("NEURALBRAIN_DATA")
+    tr = EventCounts(pcfg.snn.time_steps, (34, 34, 2), pcfg.window_us)
+    if root and (Path(root) / "nmnist").is_dir():
+        items = real_files(Path(root), "heldout")[:n]
+        x, y = load_real(items, tr)
+        source = "real N-MNIST held-out"
+    else:
+        from neuralbrain.sensing.datasets import NMNIST
+
+        ds = NMNIST(split="test")
+        x = np.stack([tr(ds[i][0]) for i in range(min(n, len(ds)))])
+        y = np.asarray(ds.labels[: len(x)])
+        source = ds.source
+    out = {"source": source, "n": int(len(y))}
+    for name, (backend, sensor) in CONFIGS.items():
+        m = Perception(replace(pcfg, backend=backend, sensor_backend=sensor))
+        m.reset(0)
+        pred = np.concatenate([
+            m.classify(x[i : i + 64].astype(np.float32)).argmax(1) for i in range(0, len(y), 64)
+        ])
+        out[name] = {
+            "accuracy": float((pred == y).mean()),
+            "energy_per_sample_j": m.ledger.total.energy_j / len(y),
+            "latency_per_sample_s": m.ledger.total.latency_s / len(y),
+        }
+    return out
+
+
+def digitpick(pcfg, scenes: int, reach_m: float) -> dict:
+    from dataclasses import replace
+
+    import gymnasium as gym
+
+    import envs  # noqa: F401  (registers the ids)
+    from neuralbrain.sensing.perception import Perception
+
+    env = gym.make("neuralbrain/DigitPick-v0", image_size=pcfg.sensor_width)
+    modules = {
+        name: Perception(replace(pcfg, backend=b, sensor_backend=s))
+        for name, (b, s) in CONFIGS.items()
+    }
+    energy = {name: 0.0 for name in modules}
+    n = correct = unseen_n = unseen_ok = missed = extra = 0
+    errors: list[float] = []
+    t0 = time.time()
+    for seed in range(scenes):
+        obs, info = env.reset(seed=seed)
+        results = {}
+        for name, m in modules.items():
+            m.reset(seed)
+            results[name] = m.step({"obs": obs, "info": info})["detections"]
+            energy[name] += m.ledger.pending().energy_j
+            m.ledger.drain()
+        dets = results["in_sensor+neuromorphic"]
+        covered = {int(i) for i in info["on_top_of"] if i >= 0}
+        positions = np.asarray(info["cube_positions"])
+        used: set[int] = set()
+        for i, digit in enumerate(info["cube_digits"]):
+            if i in covered:
+                continue
+            n += 1
+            unseen = info["cube_samples"][i] >= UNSEEN_FROM
+            unseen_n += unseen
+            cand = [
+                (np.hypot(*(np.asarray(w[:2]) - positions[i, :2])), j)
+                for j, (_, _, _, w) in enumerate(dets) if w is not None and j not in used
+            ]
+            if not cand or min(cand)[0] > 0.06:
+                missed += 1
+                continue
+            err, j = min(cand)
+            used.add(j)
+            errors.append(float(err))
+            ok = dets[j][0] == digit
+            correct += ok
+            unseen_ok += ok and unseen
+        extra += len(dets) - len(used)
+    errs = np.asarray(errors) if errors else np.zeros(1)
+    return {
+        "scenes": scenes,
+        "visible_cubes": n,
+        "digit_accuracy": correct / max(n, 1),
+        "digit_accuracy_unseen_digits": unseen_ok / max(unseen_n, 1),
+        "unseen_cubes": unseen_n,
+        "missed": missed,
+        "extra_detections": extra,
+        "loc_error_mean_m": float(errs.mean()),
+        "loc_error_p95_m": float(np.percentile(errs, 95)),
+        "loc_error_max_m": float(errs.max()),
+        "within_reach": float((errs <= reach_m).mean()),
+        "energy_per_step_j": {k: v / scenes for k, v in energy.items()},
+        "seconds": round(time.time() - t0, 1),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--config", type=Path, default=Path("agents/configs/insensor_nmnist.toml"))
+    ap.add_argument("--nmnist", type=int, default=200, help="N-MNIST samples for the energy peer")
+    ap.add_argument("--scenes", type=int, default=200, help="DigitPick scenes (0 = skip)")
+    ap.add_argument("--reach-m", type=float, default=0.03)
+    args = ap.parse_args()
+    pcfg = _perception_config(args.config)
+    out: dict = {"nmnist": nmnist_energy(pcfg, args.nmnist)}
+    e = out["nmnist"]
+    out["energy_ratio_cpu_over_in_sensor"] = (
+        e["cpu"]["energy_per_sample_j"] / e["in_sensor+neuromorphic"]["energy_per_sample_j"]
+    )
+    for name in CONFIGS:
+        print(f"N-MNIST {name}: accuracy {e[name]['accuracy']:.4f}, "
+              f"{e[name]['energy_per_sample_j'] * 1e6:.2f} uJ/sample")
+    print(f"cpu / in_sensor+neuromorphic energy: {out['energy_ratio_cpu_over_in_sensor']:.2f}x")
+    if args.scenes:
+        d = digitpick(pcfg, args.scenes, args.reach_m)
+        out["digitpick"] = d
+        ep = d["energy_per_step_j"]
+        out["digitpick_energy_ratio_cpu_over_in_sensor"] = ep["cpu"] / ep["in_sensor+neuromorphic"]
+        print(f"DigitPick {d['scenes']} scenes, {d['visible_cubes']} visible cubes: digit "
+              f"accuracy {d['digit_accuracy']:.4f} (unseen digits {d['digit_accuracy_unseen_digits']:.4f}),"
+              f" missed {d['missed']}, extra {d['extra_detections']}, xy error mean "
+              f"{d['loc_error_mean_m'] * 100:.2f} cm, max {d['loc_error_max_m'] * 100:.2f} cm")
+        print(f"DigitPick energy per step cpu / in_sensor+neuromorphic: "
+              f"{out['digitpick_energy_ratio_cpu_over_in_sensor']:.2f}x")
+    print(json.dumps(out, sort_keys=True))
+
+
+if __name__ == "__main__":
+    main()

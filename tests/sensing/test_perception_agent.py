@@ -1,0 +1,48 @@
+"""The insensor_nmnist agent: `neuralbrain train/eval` on the debug config, and bad input."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+
+from neuralbrain.config import load_experiment
+from neuralbrain.core import agent_class
+from neuralbrain.errors import CheckpointError, DataError
+from tests.conftest import data_root_or_skip
+
+DEBUG = "agents/configs/insensor_nmnist_debug.toml"
+
+
+@pytest.mark.data
+def test_debug_train_then_eval_on_two_backends(tmp_path):
+    root = data_root_or_skip("nmnist")
+    cfg = load_experiment(DEBUG)
+    agent = agent_class(cfg.agent)
+    report = agent.train(cfg, tmp_path, root.parent, resume=False)
+    assert report["n_train"] == 60 and 0 <= report["heldout_accuracy"] <= 1
+    assert (tmp_path / "snn.npz").is_file() and (tmp_path / "snn.nir").is_file()
+    assert json.loads((tmp_path / "report.json").read_text()) == report
+    fast = load_experiment(DEBUG, ["train.max_real=40"])
+    res = agent.evaluate(fast, tmp_path, root.parent, "test")
+    assert set(res) >= {"accuracy", "n", "per_class"} and res["n"] > 0
+    assert res["backends"] == {"layer1": "in_sensor", "layers2+": "neuromorphic"}
+    cpu = load_experiment(
+        DEBUG, ["perception.backend=cpu", "perception.sensor_backend=cpu"]
+    )
+    res_cpu = agent.evaluate(cpu, tmp_path, root.parent, "test")
+    assert abs(res_cpu["accuracy"] - res["accuracy"]) <= 0.05  # quantization only
+    assert res_cpu["energy_per_sample_j"] > 2 * res["energy_per_sample_j"]
+
+
+def test_missing_data_and_checkpoint_are_named(tmp_path):
+    cfg = load_experiment(DEBUG)
+    agent = agent_class(cfg.agent)
+    with pytest.raises(CheckpointError, match="no snn.npz"):
+        agent.evaluate(cfg, tmp_path, None, "test")
+    np.savez(tmp_path / "snn.npz", x=np.zeros(1))
+    with pytest.raises(CheckpointError, match="conv1.w is missing"):
+        agent.evaluate(cfg, tmp_path, None, "test")
+    with pytest.raises(DataError, match="data root"):
+        agent.train(cfg, tmp_path / "out", None, resume=False)
