@@ -19,7 +19,10 @@ from pathlib import Path
 from neuralbrain.errors import ConfigError, Error
 
 # Each module defines ``add_commands(subparsers)``; heavy imports stay inside the handlers.
-COMMAND_MODULES: tuple[str, ...] = ()
+COMMAND_MODULES: tuple[str, ...] = (
+    "neuralbrain.sensing.commands",
+    "neuralbrain.sensing.insensor_commands",
+)
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
@@ -243,6 +246,9 @@ def main(argv: Sequence[str] | None = None) -> int:
     except Error as err:
         print(f"neuralbrain: error: {err}", file=sys.stderr)
         return 2
+    except BrokenPipeError:  # output piped into `head` and the like: not an error
+        os.dup2(os.open(os.devnull, os.O_WRONLY), sys.stdout.fileno())
+        return 0
     except KeyboardInterrupt:
         print("neuralbrain: interrupted; finished episodes are saved", file=sys.stderr)
         return 130
