@@ -17,6 +17,9 @@ BACKENDS.register("rram", "neuralbrain.hardware.rram:RramBackend", tags=("analog
 BACKENDS.register(
     "brian2", "neuralbrain.hardware.brian2_backend:Brian2Backend", tags=("simulator",)
 )
+BACKENDS.register(
+    "logic_grid", "neuralbrain.hardware.logic_grid:LogicGridBackend", tags=("logic",)
+)
 
 
 def backends_with(op: str) -> list[str]:

@@ -1,0 +1,605 @@
+"""The prover: discovery of equational laws and their proofs by rewriting and induction.
+
+Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
+``equations.py`` for why terms):
+
+1. *Compile*: the equational axioms of the theory become Logic Blocks (``blocks.py``).
+2. *Enumerate* typed terms over the theory's functions, constants and ``vars_per_sort``
+   variables per sort, size by size up to ``max_term_size``, built only from sub-terms in
+   normal form (a term with a reducible sub-term is covered by a smaller equation).
+3. *Filter*: a term whose root the grid can rewrite is dropped; the rest are grouped by
+   their values on the standard model's prefix 0..``max_value`` (``models.py``). Two terms
+   in the same group give a candidate equation; terms in different groups are refuted by a
+   counterexample. Candidates are canonicalised (variables renamed in order of appearance,
+   mirror images identified) and deduplicated; a candidate whose two sides already have the
+   same normal form follows from what is known and is skipped.
+4. *Prove* the survivors in order of size: first by rewriting both sides to the same normal
+   form, else by induction on one variable (tried in turn) over the sort's declared
+   ``(induction S (base c) (step f))``: base case ``E[v:=c]`` and step case
+   ``E[v:=f(n)]`` with the hypothesis ``E[v:=n]`` as an extra block. Proved equations join
+   the grid; unproved ones are retried after each new lemma.
+
+Every proof is a JSON object of rewrite chains; each step names its rule (axiom name,
+theorem id or ``IH``), direction, position and substitution, so the independent checker
+(``checker.py``) can replay it. Theorem ids are ``thm_`` + a hash of the canonical equation:
+stable across runs and machines. Everything is deterministic: fixed enumeration order,
+lowest-block-id-wins rewriting, no randomness and no threads, so the output is the same
+whatever the core count.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+
+from neuralbrain.energy import Ledger
+from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.hardware.base import Backend
+from neuralbrain.reasoning.gl.blocks import (
+    Block,
+    GridStats,
+    LogicGrid,
+    Order,
+    Step,
+    derived_precedence,
+)
+from neuralbrain.reasoning.gl.costs import book_grid_work
+from neuralbrain.reasoning.gl.equations import (
+    Equation,
+    NotEquational,
+    equation_to_mpl,
+    statement_equation,
+)
+from neuralbrain.reasoning.gl.laws import law_name
+from neuralbrain.reasoning.gl.models import Fingerprinter, PrefixModel
+from neuralbrain.reasoning.gl.mpl import Theory
+from neuralbrain.reasoning.gl.terms import (
+    Term,
+    canonical_equation,
+    fmt_eq,
+    replace,
+    size,
+    substitute,
+    subterm,
+    to_json,
+    variables,
+)
+
+_VAR_NAMES = ("x", "y", "z", "u", "w", "p", "q", "r")
+
+
+@dataclass(frozen=True)
+class ProverConfig:
+    """Bounds of discovery and proof search."""
+
+    max_term_size: int = 7
+    vars_per_sort: int = 3
+    max_value: int = 4  # counterexample filter: every assignment of the variables to 0..4
+    model_cap: int = 100_000  # numerals above this are outside the model's prefix
+    budget_s: float = 30.0
+    max_rewrites: int = 5_000_000
+
+    def __post_init__(self) -> None:
+        checks = {
+            "max_term_size": (self.max_term_size, 1, 12),
+            "vars_per_sort": (self.vars_per_sort, 1, len(_VAR_NAMES)),
+            "max_value": (self.max_value, 1, 20),
+            "model_cap": (self.model_cap, 10, 10**7),
+        }
+        for name, (v, lo, hi) in checks.items():
+            if not isinstance(v, int) or not lo <= v <= hi:
+                raise ConfigError(f"ProverConfig.{name}={v!r}: expected an int in [{lo}, {hi}]")
+        if not (isinstance(self.budget_s, int | float) and self.budget_s > 0):
+            raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
+        if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
+            raise ConfigError(f"ProverConfig.max_rewrites={self.max_rewrites!r}: expected > 0")
+
+
+@dataclass
+class Theorem:
+    """A proved equation with its proof (JSON-ready) and the rules it rests on."""
+
+    tid: str
+    name: str
+    lhs: Term
+    rhs: Term
+    sorts: tuple[tuple[str, str], ...]
+    proof: dict
+    deps: list[str]
+    law: str | None = None
+    statement: str = ""
+
+    def as_json(self) -> dict:
+        return {
+            "id": self.tid,
+            "kind": "theorem",
+            "name": self.name,
+            "law": self.law,
+            "statement": self.statement,
+            "equation": {"lhs": to_json(self.lhs), "rhs": to_json(self.rhs)},
+            "text": fmt_eq(self.lhs, self.rhs),
+            "sorts": dict(self.sorts),
+            "deps": self.deps,
+            "proof": self.proof,
+        }
+
+
+@dataclass
+class ProofRun:
+    """What a run produced: theorems in proof order, unproved targets, budget state."""
+
+    theorems: list[Theorem] = field(default_factory=list)
+    unproved: list[dict] = field(default_factory=list)
+    budget_exhausted: bool = False
+    candidates: int = 0
+    attempts: int = 0
+    seconds: float = 0.0
+    stats: dict = field(default_factory=dict)
+
+
+class _OutOfBudget(Exception):
+    pass
+
+
+def theorem_id(lhs: Term, rhs: Term) -> str:
+    key = repr(canonical_equation(lhs, rhs)).encode()
+    return "thm_" + hashlib.sha1(key).hexdigest()[:12]
+
+
+def _skolem(t: Term) -> Term:
+    """Variables as rigid constants: ``"x"`` -> ``("x",)``."""
+    if isinstance(t, str):
+        return (t,)
+    return (t[0], *(_skolem(a) for a in t[1:]))
+
+
+class Prover:
+    """Proves equations of one theory; ``discover`` and ``prove_targets`` drive it."""
+
+    def __init__(
+        self,
+        theory: Theory,
+        config: ProverConfig | None = None,
+        backend: Backend | None = None,
+        ledger: Ledger | None = None,
+    ):
+        self.theory = theory
+        self.config = config or ProverConfig()
+        self.backend, self.ledger = backend, ledger
+        self.functions = theory.functions()
+        self.axioms: dict[str, Equation] = {}
+        for st in theory.of_kind("axiom"):
+            try:
+                self.axioms[st.name] = statement_equation(theory, st.formula)
+            except NotEquational:
+                continue  # e.g. succ_ne_zero: used by the checker's models, not by rewriting
+        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+        self.precedence = derived_precedence(self.functions, list(theory.constants), defs)
+        self.stats = GridStats()
+        self.grid = LogicGrid(Order(self.precedence), self.stats)
+        self.rules: dict[str, tuple[Term, Term]] = {}
+        for name, eq in self.axioms.items():
+            self.grid.add_equation(name, _skolem_vars_free(eq.lhs), eq.rhs)
+            self.rules[name] = (eq.lhs, eq.rhs)
+        self.theorems: list[Theorem] = []
+        self._deadline = float("inf")
+        self._booked = GridStats()
+
+    # -- budget and booking -----------------------------------------------------------------
+    def _check_budget(self) -> None:
+        if time.perf_counter() > self._deadline or self.stats.rewrites > self.config.max_rewrites:
+            raise _OutOfBudget
+
+    def book(self) -> None:
+        """Charge the grid work done since the last call to the backend and ledger."""
+        s, b = self.stats, self._booked
+        delta = GridStats(s.messages - b.messages, s.unify - b.unify, s.rewrites - b.rewrites,
+                          s.cycles - b.cycles)
+        book_grid_work(delta, self.backend, self.ledger)
+        self._booked = GridStats(**s.as_dict())
+
+    # -- proofs -----------------------------------------------------------------------------
+    def _chain(self, start: Term, steps: list[Step], rules: dict[str, tuple[Term, Term]]) -> dict:
+        """Steps -> JSON chain with the whole term after each step (re-checked here too)."""
+        cur = start
+        out = []
+        for st in steps:
+            lhs, rhs = rules[st.rule]
+            frm, to = (lhs, rhs) if st.direction == "lr" else (rhs, lhs)
+            sigma = dict(st.subst)
+            if subterm(cur, st.pos) != substitute(frm, sigma):
+                raise RuntimeError(f"internal: step {st} does not apply to {cur}")
+            cur = replace(cur, st.pos, substitute(to, sigma))
+            out.append(
+                {
+                    "pos": list(st.pos),
+                    "rule": st.rule,
+                    "dir": st.direction,
+                    "subst": {k: to_json(v) for k, v in st.subst},
+                    "term": to_json(cur),
+                }
+            )
+        return {"start": to_json(start), "steps": out, "end": to_json(cur)}
+
+    def _join(
+        self, lhs: Term, rhs: Term, extra: list[Block], ih_expand: dict | None
+    ) -> tuple[list[Step], list[Step], Term] | None:
+        sl: list[Step] = []
+        sr: list[Step] = []
+        nl = self.grid.normalize(lhs, sl, extra)
+        nr = self.grid.normalize(rhs, sr, extra)
+        self._check_budget()
+        if nl != nr:
+            return None
+        if ih_expand:
+            sl, sr = _expand(sl, ih_expand), _expand(sr, ih_expand)
+        return sl, sr, nl
+
+    def _rewrite_proof(self, lhs, rhs, extra=(), ih_expand=None, rules=None) -> dict | None:
+        j = self._join(lhs, rhs, list(extra), ih_expand)
+        if j is None:
+            return None
+        sl, sr, _ = j
+        rules = rules or self.rules
+        return {
+            "method": "rewrite",
+            "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
+            "lhs": self._chain(lhs, sl, rules),
+            "rhs": self._chain(rhs, sr, rules),
+        }
+
+    def _induction_order(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> list[str]:
+        """Variables to induct on: those in recursive (last) argument positions first."""
+        counts: dict[str, int] = {}
+
+        def walk(t: Term) -> None:
+            if isinstance(t, str):
+                return
+            if len(t) > 2 and isinstance(t[-1], str):
+                counts[t[-1]] = counts.get(t[-1], 0) + 1
+            for a in t[1:]:
+                walk(a)
+
+        walk(lhs)
+        walk(rhs)
+        vs = variables(rhs, variables(lhs))
+        return sorted(
+            (v for v in vs if sorts.get(v) in self.theory.inductions),
+            key=lambda v: (-counts.get(v, 0), vs.index(v)),
+        )
+
+    def prove_equation(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
+        """A proof (JSON) of ``lhs = rhs`` for all values of its variables, or None."""
+        gl, gr = _skolem(lhs), _skolem(rhs)
+        p = self._rewrite_proof(gl, gr)
+        if p is not None:
+            return p
+        for v in self._induction_order(lhs, rhs, sorts):
+            ind = self.theory.inductions[sorts[v]]
+            taken = set(variables(rhs, variables(lhs)))
+            n = next(f"n{i}" if i else "n" for i in range(100) if (f"n{i}" if i else "n")
+                     not in taken)
+            base = self._rewrite_proof(*(_skolem(substitute(t, {v: (ind.base,)}))
+                                         for t in (lhs, rhs)))
+            if base is None:
+                continue
+            sn = {v: (ind.step, (n,))}
+            hl, hr = (_skolem(substitute(t, {v: n})) for t in (lhs, rhs))
+            stl, str_ = (_skolem(substitute(t, sn)) for t in (lhs, rhs))
+            rules = {**self.rules, "IH": (hl, hr)}
+            al: list[Step] = []
+            ar: list[Step] = []
+            a = self.grid.normalize(hl, al)
+            b = self.grid.normalize(hr, ar)
+            extra: list[Block] = []
+            expand = None
+            if a != b:
+                if self.grid.order.gt_ground(a, b):
+                    extra = [Block(-1, "IH*", "lr", a, b, False, size(a))]
+                    expand = {"IH*": (_reverse(al) + [Step((), "IH", "lr", ())] + ar)}
+                else:
+                    extra = [Block(-1, "IH*", "lr", b, a, False, size(b))]
+                    expand = {"IH*": (_reverse(ar) + [Step((), "IH", "rl", ())] + al)}
+            step = self._rewrite_proof(stl, str_, extra, expand, rules)
+            if step is None:
+                continue
+            return {
+                "method": "induction",
+                "var": v,
+                "sort": sorts[v],
+                "fresh": n,
+                "base": base,
+                "step": step,
+                "hypothesis": {"lhs": to_json(hl), "rhs": to_json(hr)},
+            }
+        return None
+
+    def add_theorem(self, lhs: Term, rhs: Term, sorts: dict[str, str], proof: dict,
+                    name: str | None = None) -> Theorem:
+        tid = theorem_id(lhs, rhs)
+        deps = sorted(_rules_used(proof) - {"IH"})
+        law = law_name(lhs, rhs)
+        nm = name or law or f"lemma_{sum(1 for t in self.theorems if t.law is None) + 1}"
+        srt = tuple((v, sorts[v]) for v in variables(rhs, variables(lhs)))
+        eq = Equation(lhs, rhs, srt)
+        th = Theorem(tid, nm, lhs, rhs, srt, proof, deps, law,
+                     equation_to_mpl(self.theory, nm, eq))
+        self.theorems.append(th)
+        self.rules[tid] = (lhs, rhs)
+        self.grid.add_equation(tid, lhs, rhs)
+        return th
+
+    # -- discovery --------------------------------------------------------------------------
+    def _models(self) -> dict[str, Fingerprinter]:
+        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+        out = {}
+        for sort, ind in self.theory.inductions.items():
+            model = PrefixModel(ind.base, ind.step, defs, self.config.model_cap)
+            names = [v for v in _VAR_NAMES if v not in self.precedence and v not in
+                     self.theory.relations][: self.config.vars_per_sort]
+            out[sort] = Fingerprinter(model, names, self.config.max_value)
+        return out
+
+    def discover(self, on_theorem: Callable[[Theorem], bool] | None = None) -> ProofRun:
+        """Enumerate, filter and prove equations (see the module docstring).
+
+        ``on_theorem`` is called after each new theorem; returning True stops the run.
+        """
+        cfg = self.config
+        if not self.theory.inductions:
+            raise DataError(
+                f"theory {self.theory.source!r} declares no (induction SORT (base c) (step f)): "
+                f"discovery needs one to build its counterexample model and inductive proofs"
+            )
+        t0 = time.perf_counter()
+        self._deadline = t0 + cfg.budget_s
+        run = ProofRun()
+        fps = self._models()
+        sorts = list(fps)
+        var_sort = {v: s for s in sorts for v in fps[s].variables}
+        # terms[sort][n]: normal-form terms of size n; fp[term]: fingerprint
+        terms: dict[str, dict[int, list[Term]]] = {s: {} for s in sorts}
+        fp: dict[Term, tuple] = {}
+        classes: dict[tuple, Term] = {}
+        attempted: set = set()
+        deferred: list[tuple[Term, Term, str]] = []
+        stop = False
+
+        def try_prove(t: Term, rep: Term, sort: str) -> bool | None:
+            """True proved, False unproved, None redundant or already tried."""
+            nonlocal stop
+            if self.grid.normal_form(t) == self.grid.normal_form(rep):
+                return None
+            key = canonical_equation(t, rep)
+            if key in attempted:
+                return None
+            attempted.add(key)
+            run.attempts += 1
+            lhs, rhs = _rename_xyz(t, rep, fps[sort].variables)
+            sv = {v: var_sort.get(v, sort) for v in variables(rhs, variables(lhs))}
+            proof = self.prove_equation(lhs, rhs, sv)
+            if proof is None:
+                return False
+            th = self.add_theorem(lhs, rhs, sv, proof)
+            if on_theorem is not None and on_theorem(th):
+                stop = True
+            return True
+
+        def retry_deferred() -> None:
+            nonlocal deferred
+            progress = True
+            while progress and deferred and not stop:
+                progress = False
+                keep = []
+                for t, rep, sort in deferred:
+                    if stop:
+                        keep.append((t, rep, sort))
+                        continue
+                    key = canonical_equation(t, rep)
+                    attempted.discard(key)
+                    r = try_prove(t, rep, sort)
+                    if r is True:
+                        progress = True
+                    elif r is False:
+                        keep.append((t, rep, sort))
+                deferred = keep
+
+        try:
+            for n in range(1, cfg.max_term_size + 1):
+                if stop:
+                    break
+                for s in sorts:  # drop terms that became reducible
+                    for m in terms[s]:
+                        terms[s][m] = [
+                            t for t in terms[s][m] if self.grid.normal_form(t, True) == t
+                        ]
+                cands: list[tuple[Term, Term, str]] = []
+                for sort, t in self._new_terms(n, terms, fps):
+                    self._check_budget()
+                    if isinstance(t, str) or len(t) == 1:
+                        f = fps[sort].leaf(t)
+                    else:
+                        f = fps[sort].combine(t[0], [fp[a] for a in t[1:]])
+                    fp[t] = f
+                    terms[sort].setdefault(n, []).append(t)
+                    key = (sort, f)
+                    rep = classes.get(key)
+                    if rep is None:
+                        classes[key] = t
+                    else:
+                        cands.append((t, rep, sort))
+                run.candidates += len(cands)
+                # Regrouping equations before permuting ones (stable: generation order next):
+                # once commutativity is known, a permuted variant of a proved regrouping
+                # follows by ordered rewriting, while the converse does not hold.
+                cands.sort(key=lambda c: _disorder(c[0], c[1]))
+                for t, rep, sort in cands:
+                    if stop:
+                        break
+                    if try_prove(t, rep, sort) is False:
+                        deferred.append((t, rep, sort))
+                retry_deferred()
+        except _OutOfBudget:
+            run.budget_exhausted = True
+        run.theorems = list(self.theorems)
+        run.seconds = time.perf_counter() - t0
+        run.stats = self.stats.as_dict()
+        self.book()
+        return run
+
+    def _new_terms(self, n: int, terms: dict, fps: dict) -> list[tuple[str, Term]]:
+        """Terms of size ``n`` whose arguments are known normal forms, in a fixed order."""
+        out: list[tuple[str, Term]] = []
+        if n == 1:
+            for sort, f in fps.items():
+                out.extend((sort, v) for v in f.variables)
+            for c, sort in self.theory.constants.items():
+                if sort in fps:
+                    out.append((sort, (c,)))
+            return out
+        for fname, (arg_sorts, res) in self.functions.items():
+            if res not in fps or any(a not in fps for a in arg_sorts):
+                continue
+            for sizes in _compositions(n - 1, len(arg_sorts)):
+                pools = [terms[s].get(k, []) for s, k in zip(arg_sorts, sizes, strict=True)]
+                if any(not p for p in pools):
+                    continue
+                for args in _product(pools):
+                    t = (fname, *args)
+                    if self.grid.rewrite_root(t, (), True) is None:
+                        out.append((res, t))
+        return out
+
+    # -- targets ----------------------------------------------------------------------------
+    def prove_targets(self, targets: list[tuple[str, object]]) -> ProofRun:
+        """Prove each named target statement, discovering lemmas only while some remain."""
+        t0 = time.perf_counter()
+        self._deadline = t0 + self.config.budget_s
+        pending: list[tuple[str, Equation]] = []
+        unproved: list[dict] = []
+        for name, formula in targets:
+            try:
+                pending.append((name, statement_equation(self.theory, formula)))
+            except NotEquational as e:
+                unproved.append({"name": name, "reason": f"unsupported statement: {e}"})
+        proved: dict[str, Theorem] = {}
+
+        def attempt() -> bool:
+            progress = True
+            while progress:
+                progress = False
+                for name, eq in pending:
+                    if name in proved:
+                        continue
+                    self._check_budget()
+                    proof = self.prove_equation(eq.lhs, eq.rhs, eq.var_sorts)
+                    if proof is not None:
+                        proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof, name)
+                        progress = True
+            return all(name in proved for name, _ in pending)
+
+        run = ProofRun()
+        try:
+            done = attempt()
+            if not done and self.theory.inductions:
+                run = self.discover(on_theorem=lambda th: attempt())
+        except _OutOfBudget:
+            run.budget_exhausted = True
+        for name, eq in pending:
+            if name not in proved:
+                sorts = {s for _, s in eq.sorts}
+                why = "not proved within budget" if run.budget_exhausted else "not proved"
+                missing = sorted(s for s in sorts if s not in self.theory.inductions)
+                if missing:
+                    why += (f" (an inductive proof is impossible: the theory declares no "
+                            f"induction for sort {', '.join(missing)})")
+                unproved.append({"name": name, "text": fmt_eq(eq.lhs, eq.rhs), "reason": why})
+        run.unproved = unproved
+        run.theorems = _closure([proved[n] for n, _ in pending if n in proved], self.theorems)
+        run.seconds = time.perf_counter() - t0
+        run.stats = self.stats.as_dict()
+        self.book()
+        return run
+
+
+def _skolem_vars_free(t: Term) -> Term:
+    return t
+
+
+def _reverse(steps: list[Step]) -> list[Step]:
+    flip = {"lr": "rl", "rl": "lr"}
+    return [Step(s.pos, s.rule, flip[s.direction], s.subst) for s in reversed(steps)]
+
+
+def _expand(steps: list[Step], table: dict[str, list[Step]]) -> list[Step]:
+    """Replace each use of a derived block (``IH*``) by the basic steps that justify it."""
+    out: list[Step] = []
+    for s in steps:
+        if s.rule in table:
+            out.extend(Step((*s.pos, *t.pos), t.rule, t.direction, t.subst) for t in table[s.rule])
+        else:
+            out.append(s)
+    return out
+
+
+def _rules_used(proof: dict) -> set[str]:
+    out: set[str] = set()
+    for key in ("lhs", "rhs"):
+        if key in proof and isinstance(proof[key], dict) and "steps" in proof[key]:
+            out |= {s["rule"] for s in proof[key]["steps"]}
+    for key in ("base", "step"):
+        if key in proof:
+            out |= _rules_used(proof[key])
+    return out
+
+
+def _closure(roots: list[Theorem], all_theorems: list[Theorem]) -> list[Theorem]:
+    by_id = {t.tid: t for t in all_theorems}
+    need: set[str] = set()
+    stack = [t.tid for t in roots]
+    while stack:
+        tid = stack.pop()
+        if tid in need or tid not in by_id:
+            continue
+        need.add(tid)
+        stack.extend(by_id[tid].deps)
+    return [t for t in all_theorems if t.tid in need]
+
+
+def _rename_xyz(t: Term, rep: Term, names: list[str]) -> tuple[Term, Term]:
+    """Rename variables to x, y, z ... in order of appearance (bigger side first)."""
+    vs = variables(rep, variables(t))
+    m = {v: names[i] for i, v in enumerate(vs)}
+    return substitute(t, m), substitute(rep, m)
+
+
+def _disorder(a: Term, b: Term) -> int:
+    """Pairs of variables whose order of first appearance differs between the two sides."""
+    va, vb = variables(a), variables(b)
+    common = [v for v in va if v in vb]
+    pos = {v: i for i, v in enumerate(vb)}
+    return sum(
+        1
+        for i in range(len(common))
+        for j in range(i + 1, len(common))
+        if pos[common[i]] > pos[common[j]]
+    )
+
+
+def _compositions(total: int, parts: int) -> list[tuple[int, ...]]:
+    if parts == 0:
+        return [()] if total == 0 else []
+    if parts == 1:
+        return [(total,)] if total >= 1 else []
+    out = []
+    for first in range(1, total - parts + 2):
+        out.extend((first, *rest) for rest in _compositions(total - first, parts - 1))
+    return out
+
+
+def _product(pools: list[list[Term]]):
+    import itertools
+
+    return itertools.product(*pools)
