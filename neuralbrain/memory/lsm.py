@@ -37,6 +37,15 @@ from neuralbrain.core import Module
 from neuralbrain.errors import ConfigError, ShapeError
 
 WEIGHT_FRACTION_BITS = 16
+# Independent random streams under one seed: the ideal weights and the device's noise must
+# never be drawn from the same stream (that would make the programming noise a copy of the
+# weights, i.e. a systematic gain instead of noise).
+_WEIGHTS_STREAM, _DEVICE_STREAM = 0x5EED_0001, 0x5EED_0002
+
+
+def stream_seed(seed: int, stream: int) -> int:
+    """A seed for one named random stream derived from ``seed``."""
+    return int(np.random.SeedSequence([seed, stream]).generate_state(1)[0])
 
 
 @dataclass(frozen=True)
@@ -84,7 +93,7 @@ def reservoir_weights(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
     Self-connections are removed (a neuron's own spike is already handled by its reset).
     """
-    rng = np.random.default_rng(seed)
+    rng = np.random.default_rng(np.random.SeedSequence([seed, _WEIGHTS_STREAM]))
     k, n = cfg.n_inputs, cfg.n_neurons
     w_in = rng.standard_normal((k, n)) * cfg.weight_scale
     rec_scale = cfg.weight_scale if cfg.recurrent_scale is None else cfg.recurrent_scale
@@ -154,7 +163,7 @@ class LiquidStateMachine(Module):
         self.on_backend_change()
 
     def on_backend_change(self) -> None:
-        self.backend.reset(self.seed)
+        self.backend.reset(stream_seed(self.seed, _DEVICE_STREAM))
         self._w_in = self.run("place", self.w_in)
         self._w_rec = self.run("place", self.w_rec)
 
@@ -170,6 +179,11 @@ class LiquidStateMachine(Module):
         return self.run(
             "lif_reservoir", x, self._w_in, self._w_rec, self.config.decay, self.config.threshold
         )
+
+    def reset(self, seed: int = 0) -> None:
+        """Episodic reset: the weights stay; the device's noise stream restarts from ``seed``."""
+        super().reset(seed)
+        self.backend.reset(stream_seed(seed, _DEVICE_STREAM))
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         return {"spikes": self.encode(inputs["binned"])}
