@@ -1,0 +1,458 @@
+"""The Neural Brain agent on DigitPick: hear or read the request, see the cubes, reason, plan, act.
+
+Read top to bottom. Every stage is a ``neuralbrain.core.Module`` with its own backend, named in
+the TOML and switchable with ``--set <module>.backend=...``:
+
+    env.obs -> perception (event camera saccades -> in-sensor SNN: digit + world position
+               of every cube)                            [in_sensor + neuromorphic]
+            -> memory (plastic associative memory: which digit is where, kept across steps,
+               so the camera only looks again when something changed)              [rram]
+    env.obs -> listener (cochlea -> resistive-memory LSM -> readout: the spoken digit) [rram]
+    env.obs -> glance (the digit shown on the instruction image, read by the same SNN)
+            -> reasoner (facts + rules: the target cube, what can be picked)  [logic_grid]
+            -> planner (SmolLM2 scores skill calls, SayCan style, times feasibility)   [lut]
+            -> control (IK skills execute the plan; report what moved)               [cpu]
+
+Feedback runs through recurrent edges (``port@prev``): control tells memory what it moved and
+the planner when to replan; memory tells perception when to look again.
+
+What is still a placeholder (each says so where it is defined):
+
+- the tray position is read from ``info["tray_position"]``: the perception module does not
+  detect the tray yet;
+- the camera matrices come from ``info`` (camera calibration, not a scene fact);
+- ``SceneReasoner`` applies the two DigitPick rules in Python until the GL reasoner's agent
+  API is wired in.
+
+``train`` trains what is trainable (the listener's readout on FSDD through the cochlea; the
+perception SNN ships trained weights, retrained by ``neuralbrain train
+agents/configs/insensor_nmnist.toml``).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.config import ExperimentConfig
+from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
+from neuralbrain.core import Agent, Module
+from neuralbrain.errors import CheckpointError
+from neuralbrain.memory.plastic import AssociativeMemory, PlasticMemoryConfig
+from neuralbrain.sensing.perception import Config as PerceptionConfig
+from neuralbrain.sensing.perception import Perception
+
+CUBE_SIZE_M = 0.06  # DigitPick's cubes (envs.scene.SceneGeometry.cube_size_m)
+
+
+# -- perception: look only when asked -------------------------------------------------------
+class LookingPerception(Perception):
+    """The in-sensor SNN perception, run only on steps where ``look`` is not False.
+
+    A DVS sees nothing of a still scene; looking means making the three saccades and reading
+    every cube, which is the expensive part of a step. The memory decides when that is needed.
+    """
+
+    inputs = {**Perception.inputs, "look": object}
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if inputs["look"] is False:
+            return {"detections": None}
+        return super().step(inputs)
+
+
+# -- memory: what is where --------------------------------------------------------------------
+@dataclass(frozen=True)
+class MemoryConfig:
+    backend: str = "rram"
+    enabled: bool = True  # False: look every step (the ablation without plastic memory)
+    plastic: PlasticMemoryConfig = field(default_factory=PlasticMemoryConfig)
+    cube_top_z_m: float = CUBE_SIZE_M  # the plane the camera's detections are projected on
+
+
+class SceneMemory(Module):
+    """Keeps the digit and position of every cube seen, in a plastic associative memory.
+
+    Writes (Hebbian delta rule, ``neuralbrain.memory.plastic``) are booked as cell programming
+    on the backend (``cell_program`` on ``rram``), reads as matrix-vector products. Cubes are
+    named ``cube_<k>`` in the order their digit was first seen. After a place, the moved cube
+    is rewritten at the tool tip's position (no need to look); after a failed skill, or with
+    the memory disabled, the camera looks again.
+    """
+
+    Config = MemoryConfig
+    inputs = {"detections": object, "obs": object, "info": dict, "moved": object}
+    outputs = {"facts": list, "scene": dict, "look": bool}
+
+    def __init__(self, config: MemoryConfig, hardware: Any = None) -> None:
+        super().__init__(config, hardware)
+        self.memory = AssociativeMemory(config.plastic)
+        self.names: dict[int, str] = {}
+        self.held: int | None = None
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.memory.clear()
+        self.names = {}
+        self.held = None
+
+    def _write(self, digit: int, position: np.ndarray | None) -> None:
+        cells = self.memory.write(digit, position)
+        table = self.backend.energy_table.energy_j
+        if "cell_program" in table:
+            self.charge("cell_program", cells, op="write")
+        else:  # a digital memory: a 4-byte word per cell written back
+            self.charge("dram_byte" if "dram_byte" in table else sorted(table)[0], 4 * cells,
+                        op="write")
+
+    def _recall(self, digit: int) -> np.ndarray | None:
+        key = np.zeros(self.memory.weights.shape[1], np.float32)
+        key[digit] = 1.0
+        self.run("matmul", key, self.memory.weights.T.astype(np.float32))  # priced on the device
+        return self.memory.recall_position(digit)
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        moved = inputs["moved"]
+        detections = inputs["detections"]
+        proprio = np.asarray(inputs["obs"]["proprio"])
+        half = CUBE_SIZE_M / 2
+        if moved is not None and moved["status"] == "done":
+            if moved["skill"].startswith("pick"):
+                self.held = moved["digit"]
+            elif self.held is not None:  # placed: the cube hangs below the tip's release point
+                tip = np.asarray(moved["tip"], np.float64)
+                self._write(self.held, tip - np.array([0.0, 0.0, half]))
+                self.held = None
+        if detections is not None:
+            seen = set()
+            for digit, _, _, world in sorted(detections, key=lambda d: (d[2][1], d[2][0])):
+                if world is None or digit in seen or digit == self.held:
+                    continue
+                seen.add(digit)
+                self.names.setdefault(digit, f"cube_{len(self.names)}")
+                centre = np.array([world[0], world[1], world[2] - half])
+                self._write(digit, centre)
+        holding = bool(proprio[11] > 0.5) if proprio.size > 11 else self.held is not None
+        facts, positions, digits = [], {}, {}
+        for digit, name in self.names.items():
+            where = self._recall(digit)
+            if where is None:
+                continue
+            positions[name], digits[name] = where, digit
+            facts += [f"shows({name}, {digit})", f"reachable({name})"]
+        if holding and self.held is not None and self.held in self.names:
+            facts.append(f"holding({self.names[self.held]})")
+        failed = moved is not None and moved["status"] == "failed"
+        look = not self.config.enabled or failed or not self.names
+        scene = {
+            "positions": positions,
+            "digits": digits,
+            # placeholder: the tray is not detected yet, its position comes from info
+            "tray_position": np.asarray(inputs["info"]["tray_position"], np.float64),
+            "held": self.names.get(self.held) if self.held is not None else None,
+        }
+        return {"facts": facts, "scene": scene, "look": look}
+
+
+# -- hearing and glancing: the requested digit from audio or from an image ------------------
+@dataclass(frozen=True)
+class ListenerConfig:
+    """The spoken-digit pathway: FSDD-trained LSM (``agents.lsm`` ``lsm_fsdd`` tables)."""
+
+    backend: str = "rram"
+
+
+class Listener(Module):
+    """Cochlea -> LSM reservoir -> readout: the digit spoken in ``obs["audio"]`` (or None)."""
+
+    Config = ListenerConfig
+    inputs = {"obs": object}
+    outputs = {"heard": object}
+
+    def __init__(self, config: ListenerConfig, hardware: Any, task: Any, head: Any) -> None:
+        super().__init__(config, hardware)
+        from agents.lsm import make_reservoir
+
+        self.task = task  # the lsm_fsdd experiment whose readout was trained
+        self.reservoir = make_reservoir(replace(task, modules=replace(
+            task.modules, reservoir=replace(task.modules.reservoir, backend=config.backend))),
+            "reservoir")
+        self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's row
+        self.head = head
+        self.heard: int | None = None
+        self.done = False
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.reservoir.reset(seed)
+        self.heard, self.done = None, False
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if not self.done:
+            self.done = True
+            audio = np.asarray(inputs["obs"]["audio"], np.float64)
+            if np.abs(audio).max() > 0:
+                from neuralbrain.memory import lsm
+                from neuralbrain.sensing.cochlea import Cochlea
+
+                audio_cfg = self.task.modules.audio
+                if audio_cfg.normalize_peak:
+                    audio = audio / np.abs(audio).max()
+                binned = audio_cfg.binner(Cochlea()(audio, 8000))[None]
+                from agents.lsm import LsmFsdd
+
+                spikes = self.reservoir.encode(binned)
+                lengths = lsm.input_lengths(binned) if LsmFsdd._by_length else None
+                feats = lsm.window_counts(spikes, self.task.modules.readout.n_windows, lengths)
+                self.heard = int(self.head.predict(feats)[0])
+        return {"heard": self.heard}
+
+
+# -- reasoning: facts + rules -> target and feasibility ----------------------------------------
+@dataclass(frozen=True)
+class ReasonerConfig:
+    backend: str = "cpu"
+
+
+class SceneReasoner(Module):
+    """The DigitPick rules over the scene facts (placeholder until the GL agent API is wired).
+
+    - the target is the cube whose digit equals the heard (or shown) digit:
+      ``target(C) <- shows(C, D), heard(D)``;
+    - a cube can be picked if it is reachable and nothing rests on it (the planner's
+      feasibility check applies this one).
+    Each rule application is booked as ALU work (a comparison per fact per rule).
+    """
+
+    Config = ReasonerConfig
+    inputs = {"facts": list, "heard": object}
+    outputs = {"facts": list}
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        facts = list(inputs["facts"])
+        heard = inputs["heard"]
+        self.charge("alu_op", 2 * len(facts) + 1, op="infer")
+        if heard is not None:
+            for fact in inputs["facts"]:
+                if fact.startswith("shows(") and fact.rstrip(")").split(",")[1].strip() == str(heard):
+                    facts.append(f"target({fact[6:].split(',')[0]})")
+        return {"facts": facts}
+
+
+# -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
+def _planner_module():
+    from neuralbrain.reasoning.planner.planner import LlmPlanner
+
+    class GatedPlanner(LlmPlanner):
+        """The LLM planner, run at the first step and whenever control asks to replan."""
+
+        inputs = {**LlmPlanner.inputs, "replan": object}
+
+        def reset(self, seed: int = 0) -> None:
+            super().reset(seed)
+            self.current: list[str] = []
+            self.planned_on: list[str] | None = None
+
+        def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+            facts = inputs["facts"]
+            asked = inputs["replan"] is not False
+            stuck = not self.current and facts != self.planned_on
+            if facts and (asked or stuck):
+                self.current = self.plan(inputs["instruction"], facts).plan
+                self.planned_on = list(facts)
+            return {"plan": list(self.current)}
+
+    return GatedPlanner
+
+
+@dataclass(frozen=True)
+class InstructionConfig:
+    """How the request reaches the planner when it was heard or shown, not written."""
+
+    backend: str = "cpu"
+    heard_template: str = "Put the cube showing the number {digit} in the tray."
+
+
+class Instruction(Module):
+    """The request as text: the written instruction, or one made from the heard digit."""
+
+    Config = InstructionConfig
+    inputs = {"obs": object, "heard": object}
+    outputs = {"instruction": str}
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        heard = inputs["heard"]
+        text = str(inputs["obs"]["instruction"])
+        if heard is not None:
+            text = self.config.heard_template.format(digit=heard)
+            self.charge("alu_op", len(text), op="compose")
+        return {"instruction": text}
+
+
+# -- control: execute the plan with IK skills ----------------------------------------------
+@dataclass(frozen=True)
+class ControlConfig:
+    backend: str = "cpu"
+    skills: SkillConfig = field(default_factory=SkillConfig)
+
+
+class PlanControl(Module):
+    """Runs the plan's calls one after the other; reports each finished or failed skill."""
+
+    Config = ControlConfig
+    inputs = {"plan": list, "scene": dict, "obs": object}
+    outputs = {"action": np.ndarray, "moved": object, "replan": bool}
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.skill: Skill | None = None
+        self.call = ""
+        self.index = 0
+        self.plan: list[str] = []
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        proprio = np.asarray(inputs["obs"]["proprio"])
+        scene = inputs["scene"]
+        moved = None
+        if inputs["plan"] != self.plan:
+            self.plan, self.index, self.skill = list(inputs["plan"]), 0, None
+        if self.skill is not None and (self.skill.done or self.skill.failed):
+            status = "done" if self.skill.done else "failed"
+            digit = scene["digits"].get(self.call.removeprefix("pick(").rstrip(")"))
+            moved = {"skill": self.call, "status": status, "digit": digit,
+                     "tip": proprio[7:10].copy()}
+            self.skill = None
+            self.index = self.index + 1 if status == "done" else len(self.plan)
+        if self.skill is None and self.index < len(self.plan):
+            self.call = self.plan[self.index]
+            self.skill = self._make(self.call, scene, proprio)
+        if self.skill is None:  # nothing to do: hold still, suction as it is
+            action = np.append(proprio[7:10], 1.0 if proprio[10] > 0.5 else -1.0)
+        else:
+            action = self.skill.step(proprio)
+            self.charge("alu_op", self.skill.ops_per_step, op="skill_step")
+        replan = moved is not None and self.index >= len(self.plan)
+        return {"action": np.asarray(action, np.float32), "moved": moved, "replan": replan}
+
+    def _make(self, call: str, scene: Mapping[str, Any], proprio: np.ndarray) -> Skill:
+        names = sorted(scene["positions"], key=lambda n: int(n.split("_")[1]))
+        # skills index cubes by position in this list; rename the call accordingly
+        if call.startswith("pick("):
+            target = call[5:-1]
+            if target in names:
+                call = f"pick(cube_{names.index(target)})"
+        held = scene["held"]
+        facts = SceneFacts(
+            cube_positions=np.array([scene["positions"][n] for n in names]).reshape(-1, 3),
+            tray_position=scene["tray_position"],
+            holding=names.index(held) if held in names else -1,
+            cube_size_m=CUBE_SIZE_M,
+        )
+        skill = make_skill(call, facts, self.config.skills, proprio[7:9])
+        self.charge("alu_op", skill.setup_ops, op="skill_setup")
+        return skill
+
+
+# -- the assembly ------------------------------------------------------------------------------
+@dataclass(frozen=True)
+class PlannerTable:
+    backend: str = "lut"
+    model_path: str = ""
+    mode: str = "score"
+    max_steps: int = 2
+    n_ctx: int = 1024
+
+
+@dataclass(frozen=True)
+class NeuralBrainConfig:
+    perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    memory: MemoryConfig = field(default_factory=MemoryConfig)
+    listener: ListenerConfig = field(default_factory=ListenerConfig)
+    reasoner: ReasonerConfig = field(default_factory=ReasonerConfig)
+    instruction: InstructionConfig = field(default_factory=InstructionConfig)
+    planner: PlannerTable = field(default_factory=PlannerTable)
+    control: ControlConfig = field(default_factory=ControlConfig)
+    listener_task: str = "agents/configs/lsm_fsdd.toml"
+
+
+def _listener_task(cfg: ExperimentConfig) -> ExperimentConfig:
+    from neuralbrain.config import load_experiment
+
+    path = Path(cfg.modules.listener_task)
+    if not path.is_absolute() and cfg.source is not None and not path.exists():
+        path = Path(cfg.source).parent.parent.parent / path
+    return load_experiment(path)
+
+
+class NeuralBrain(Agent):
+    """Event camera + in-sensor SNN, cochlea + RRAM LSM, rules, LLM planner, IK skills."""
+
+    Config = NeuralBrainConfig
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        from agents.lsm import LsmFsdd
+
+        task = _listener_task(cfg)
+        report = LsmFsdd.train(task, Path(out) / "listener", data_root, resume)
+        return {"listener": report}
+
+    @classmethod
+    def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
+        from agents.lsm import _unprefixed, load_checkpoint
+        from neuralbrain.memory import readout
+        from neuralbrain.reasoning.planner.planner import PlannerConfig
+
+        m = cfg.modules
+        if checkpoint is None:
+            raise CheckpointError(
+                f"agent {cfg.agent!r} needs --checkpoint: the output of `neuralbrain train "
+                f"{cfg.source or 'CONFIG'} --out DIR`")
+        task = _listener_task(cfg)
+        arrays, _ = load_checkpoint(Path(checkpoint) / "listener", task)
+        n_features = m_features(task)
+        head = readout.Readout(task.modules.readout, n_features, 10)
+        head.load_state(_unprefixed("readout", arrays))
+        planner_cls = _planner_module()
+        modules = {
+            "perception": LookingPerception(m.perception, cfg.hardware),
+            "memory": SceneMemory(m.memory, cfg.hardware),
+            "listener": Listener(m.listener, cfg.hardware, task, head),
+            "instruction": Instruction(m.instruction, cfg.hardware),
+            "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
+            "planner": planner_cls(PlannerConfig(
+                backend=m.planner.backend, model_path=m.planner.model_path, mode=m.planner.mode,
+                max_steps=m.planner.max_steps, n_ctx=m.planner.n_ctx), cfg.hardware),
+            "control": PlanControl(m.control, cfg.hardware),
+        }
+        edges = [
+            ("env.obs", "perception.obs"),
+            ("env.info", "perception.info"),
+            ("memory.look@prev", "perception.look"),
+            ("perception.detections", "memory.detections"),
+            ("env.obs", "memory.obs"),
+            ("env.info", "memory.info"),
+            ("control.moved@prev", "memory.moved"),
+            ("env.obs", "listener.obs"),
+            ("env.obs", "instruction.obs"),
+            ("listener.heard", "instruction.heard"),
+            ("memory.facts", "reasoner.facts"),
+            ("listener.heard", "reasoner.heard"),
+            ("instruction.instruction", "planner.instruction"),
+            ("reasoner.facts", "planner.facts"),
+            ("control.replan@prev", "planner.replan"),
+            ("planner.plan", "control.plan"),
+            ("memory.scene", "control.scene"),
+            ("env.obs", "control.obs"),
+            ("control.action", "action"),
+        ]
+        return cls(modules, edges)
+
+
+def m_features(task: ExperimentConfig) -> int:
+    """Feature length of the listener's readout: windows x reservoir neurons."""
+    return task.modules.readout.n_windows * task.modules.reservoir.n_neurons
