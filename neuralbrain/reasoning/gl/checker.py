@@ -223,7 +223,8 @@ def _replay_chain(chain: dict, rules: dict, used: set) -> tuple:
         sigma = {k: _term(v) for k, v in st["subst"].items()}
         need = _vars(frm, set()) | _vars(to, set())
         if set(sigma) != need:
-            raise _Reject(f"substitution {sorted(sigma)} does not bind exactly {sorted(need)}")
+            raise _Reject(f"rule {name}: substitution {sorted(sigma)} does not bind exactly "
+                          f"{sorted(need)}")
         pos = list(st["pos"])
         if _at(cur, pos) != _subst(frm, sigma):
             raise _Reject(f"rule {name} ({st['dir']}) does not match at position {pos}")

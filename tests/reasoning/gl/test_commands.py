@@ -1,0 +1,35 @@
+import argparse
+import json
+
+import pytest
+
+from neuralbrain.errors import Error
+from neuralbrain.reasoning.gl.commands import add_commands
+from neuralbrain.reasoning.gl.mpl import theories_dir
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="cmd"))
+    return parser.parse_args(argv)
+
+
+def test_prove_prints_one_json_object(tmp_path, capsys):
+    targets = tmp_path / "t.mpl"
+    targets.write_text("(theorem add_comm (forall ((a N) (b N) (c N)) "
+                       "(implies (+ a b c) (+ b a c))))\n")
+    args = _parse(["prove", str(theories_dir() / "peano.mpl"), "--targets", str(targets),
+                   "--html", str(tmp_path / "h"), "--json", "--budget-s", "20"])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert {"proved", "laws_found", "checked", "seconds", "peak_mb"} <= set(out)
+    assert out["checked"] is True and "add_comm" in out["laws_found"]
+    assert (tmp_path / "h" / "index.html").exists()
+
+
+def test_syntax_error_is_an_error_with_position(tmp_path):
+    bad = tmp_path / "bad.mpl"
+    bad.write_text("(sort N)\n(constant 0 N\n")
+    args = _parse(["prove", str(bad), "--json"])
+    with pytest.raises(Error, match=r"bad.mpl:2:1"):
+        args.func(args)

@@ -1,0 +1,114 @@
+import pytest
+
+from neuralbrain.energy import Ledger
+from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.hardware import make_backend
+from neuralbrain.reasoning.gl.checker import check_document
+from neuralbrain.reasoning.gl.export import proof_document
+from neuralbrain.reasoning.gl.laws import STANDARD_LAWS
+from neuralbrain.reasoning.gl.mpl import load_theory, parse_theory, theories_dir
+from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.run import prove_file
+
+PEANO_PATH = theories_dir() / "peano.mpl"
+
+
+def test_discovers_and_proves_the_five_laws(peano_run):
+    s = peano_run["summary"]
+    assert s["laws_found"] == list(STANDARD_LAWS)
+    assert s["checked"] is True and s["rejected"] == []
+    assert not s["budget_exhausted"]
+    names = {t["law"] for t in peano_run["doc"]["theorems"]}
+    assert set(STANDARD_LAWS) <= names
+    # the lemmas they need were found too, e.g. 0 + x = x and s(x) + y = s(x + y)
+    texts = {t["text"] for t in peano_run["doc"]["theorems"]}
+    assert "0 + x = x" in texts and "s(x) + y = s((x + y))" in texts
+
+
+def test_every_law_rests_only_on_axioms_and_earlier_theorems(peano_run):
+    seen = {a["id"] for a in peano_run["doc"]["axioms"]}
+    for t in peano_run["doc"]["theorems"]:
+        assert set(t["deps"]) <= seen, t["name"]
+        seen.add(t["id"])
+
+
+def _small_run(budget_s=30.0, size=5):
+    theory = load_theory(PEANO_PATH)
+    run = Prover(theory, ProverConfig(max_term_size=size, budget_s=budget_s)).discover()
+    return theory, run
+
+
+def test_same_input_same_output():
+    _, a = _small_run()
+    _, b = _small_run()
+    assert [t.as_json() for t in a.theorems] == [t.as_json() for t in b.theorems]
+    assert len(a.theorems) > 5
+
+
+def test_a_tiny_budget_reports_exhaustion_and_claims_nothing_false():
+    theory, run = _small_run(budget_s=0.05, size=7)
+    assert run.budget_exhausted
+    text = PEANO_PATH.read_text()
+    import hashlib
+
+    doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
+    report = check_document(doc, text)
+    assert report.rejected == []  # whatever it did prove is checked
+
+
+def test_targets_mode_proves_a_given_list(tmp_path):
+    targets = tmp_path / "t.mpl"
+    targets.write_text(
+        "(theorem plus_comm (forall ((a N) (b N) (c N)) (implies (+ a b c) (+ b a c))))\n"
+        "(theorem times_zero_left (forall ((a N)) (* 0 a 0)))\n"
+    )
+    out = prove_file(PEANO_PATH, targets, config=ProverConfig(budget_s=20))
+    assert {"plus_comm", "times_zero_left"} <= set(out["proved"])
+    assert out["checked"] and out["unproved"] == []
+    assert "add_comm" in out["laws_found"]
+
+
+def test_a_false_target_is_not_proved(tmp_path):
+    targets = tmp_path / "t.mpl"
+    targets.write_text("(theorem wrong (forall ((a N)) (+ a a a)))\n")
+    out = prove_file(PEANO_PATH, targets, config=ProverConfig(budget_s=3, max_term_size=5))
+    assert "wrong" not in out["proved"]
+    assert out["unproved"][0]["name"] == "wrong"
+
+
+NO_INDUCTION = PEANO_PATH.read_text().replace("(induction N (base 0) (step s))", "")
+
+
+def test_no_induction_declaration(tmp_path):
+    theory_file = tmp_path / "noind.mpl"
+    theory_file.write_text(NO_INDUCTION)
+    with pytest.raises(DataError, match="declares no"):
+        prove_file(theory_file)
+    targets = tmp_path / "t.mpl"
+    targets.write_text("(theorem zero_left (forall ((a N)) (+ 0 a a)))\n")
+    out = prove_file(theory_file, targets, config=ProverConfig(budget_s=5))
+    assert out["proved"] == []
+    assert "declares no induction for sort N" in out["unproved"][0]["reason"]
+    # a target that needs no induction is still proved by rewriting alone
+    targets.write_text("(theorem zero_right (forall ((a N) (b N)) (implies (+ a 0 b) (= b a))))")
+    out = prove_file(theory_file, targets, config=ProverConfig(budget_s=5))
+    assert out["proved"] == ["zero_right"] and out["checked"]
+    assert parse_theory(NO_INDUCTION).inductions == {}
+
+
+def test_bad_config_names_the_field():
+    with pytest.raises(ConfigError, match="max_term_size"):
+        ProverConfig(max_term_size=0)
+    with pytest.raises(ConfigError, match="budget_s"):
+        ProverConfig(budget_s=-1)
+
+
+@pytest.mark.parametrize("backend", ["cpu", "logic_grid"])
+def test_reasoning_is_booked_on_the_backend(backend):
+    ledger = Ledger()
+    theory = load_theory(PEANO_PATH)
+    Prover(theory, ProverConfig(max_term_size=4), make_backend(backend), ledger).discover()
+    assert ledger.total.energy_j > 0 and ledger.total.ops > 0
+    ops = {b.op for b in ledger.drain()}
+    assert ops == ({"gl.inference"} if backend == "cpu"
+                   else {"gl.message", "gl.unify", "gl.block_cycle"})
