@@ -463,19 +463,6 @@ def load_theory(path: str | Path) -> Theory:
     return parse_theory(text, str(p))
 
 
-def parse_formula(text: str, theory: Theory, source: str = "<formula>") -> object:
-    """Parse one closed formula against ``theory`` (used by the agent API)."""
-    nodes = read_sexprs(text, source)
-    if len(nodes) != 1:
-        raise MPLError(f"{source}:1:1: expected exactly one formula, got {len(nodes)}")
-    saved = theory.source
-    theory.source = source
-    try:
-        return _Reader(theory, text).formula(nodes[0], {})
-    finally:
-        theory.source = saved
-
-
 def theories_dir() -> Path:
     """The folder of the MPL theories that ship with neuralbrain."""
     return Path(__file__).with_name("theories")

@@ -181,7 +181,7 @@ class Prover:
         self.grid = LogicGrid(Order(self.precedence), self.stats)
         self.rules: dict[str, tuple[Term, Term]] = {}
         for name, eq in self.axioms.items():
-            self.grid.add_equation(name, _skolem_vars_free(eq.lhs), eq.rhs)
+            self.grid.add_equation(name, eq.lhs, eq.rhs)
             self.rules[name] = (eq.lhs, eq.rhs)
         self.theorems: list[Theorem] = []
         self._deadline = float("inf")
@@ -342,7 +342,11 @@ class Prover:
             out[sort] = Fingerprinter(model, names, self.config.max_value)
         return out
 
-    def discover(self, on_theorem: Callable[[Theorem], bool] | None = None) -> ProofRun:
+    def discover(
+        self,
+        on_theorem: Callable[[Theorem], bool] | None = None,
+        deadline: float | None = None,
+    ) -> ProofRun:
         """Enumerate, filter and prove equations (see the module docstring).
 
         ``on_theorem`` is called after each new theorem; returning True stops the run.
@@ -354,7 +358,7 @@ class Prover:
                 f"discovery needs one to build its counterexample model and inductive proofs"
             )
         t0 = time.perf_counter()
-        self._deadline = t0 + cfg.budget_s
+        self._deadline = t0 + cfg.budget_s if deadline is None else deadline
         run = ProofRun()
         fps = self._models()
         sorts = list(fps)
@@ -466,7 +470,9 @@ class Prover:
                 pools = [terms[s].get(k, []) for s, k in zip(arg_sorts, sizes, strict=True)]
                 if any(not p for p in pools):
                     continue
-                for args in _product(pools):
+                for k, args in enumerate(_product(pools)):
+                    if k % 512 == 0:
+                        self._check_budget()
                     t = (fname, *args)
                     if self.grid.rewrite_root(t, (), True) is None:
                         out.append((res, t))
@@ -504,7 +510,7 @@ class Prover:
         try:
             done = attempt()
             if not done and self.theory.inductions:
-                run = self.discover(on_theorem=lambda th: attempt())
+                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline)
         except _OutOfBudget:
             run.budget_exhausted = True
         for name, eq in pending:
@@ -522,10 +528,6 @@ class Prover:
         run.stats = self.stats.as_dict()
         self.book()
         return run
-
-
-def _skolem_vars_free(t: Term) -> Term:
-    return t
 
 
 def _reverse(steps: list[Step]) -> list[Step]:
