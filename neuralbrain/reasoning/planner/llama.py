@@ -136,15 +136,35 @@ class LlamaModel:
                                   backend, self.ledger, "ffn"),
                 "down": Linear(bq["ffn_down"], backend, self.ledger, "ffn"),
             })
-        kv = hp.n_head_kv
-        self.k_cache = np.zeros((hp.n_layer, kv, self.n_ctx, hp.head_dim), np.float32)
-        self.v_cache = np.zeros_like(self.k_cache)
+        self._slots: dict[str, list] = {}
+        self.slot = "main"
+        self.k_cache, self.v_cache = self._new_cache()
         self.cos, self.sin = rope_tables(self.n_ctx, hp.head_dim, hp.rope_base)
         self.n_past = 0
+
+    def _new_cache(self) -> tuple[np.ndarray, np.ndarray]:
+        hp = self.hp
+        k = np.zeros((hp.n_layer, hp.n_head_kv, self.n_ctx, hp.head_dim), np.float32)
+        return k, np.zeros_like(k)
 
     # -- cache ---------------------------------------------------------------------------
     def reset(self) -> None:
         self.n_past = 0
+
+    def select(self, slot: str) -> None:
+        """Switch to KV-cache ``slot`` (created empty on first use); the others are kept.
+
+        Several slots let one model follow several contexts (e.g. a prompt and its
+        calibration prompt) without prefilling either again.
+        """
+        if slot == self.slot:
+            return
+        self._slots[self.slot] = [self.k_cache, self.v_cache, self.n_past]
+        if slot in self._slots:
+            self.k_cache, self.v_cache, self.n_past = self._slots.pop(slot)
+        else:
+            (self.k_cache, self.v_cache), self.n_past = self._new_cache(), 0
+        self.slot = slot
 
     def truncate(self, n: int) -> None:
         """Forget every position from ``n`` on (keeps the prefix's keys and values)."""
