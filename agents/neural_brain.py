@@ -212,6 +212,45 @@ class Listener(Module):
         return {"heard": self.heard}
 
 
+class Glance(Module):
+    """The digit shown on ``obs["instruction_image"]`` (or None), read by the perception SNN.
+
+    The image is looked at the way N-MNIST was recorded: the saccade emulator turns it into
+    a 34x34 event recording, which the same in-sensor SNN as the scene's cubes classifies.
+    """
+
+    Config = PerceptionConfig
+    inputs = {"obs": object}
+    outputs = {"shown": object}
+
+    def __init__(self, config: PerceptionConfig, hardware: Any = None) -> None:
+        super().__init__(config, hardware)
+        self.eye = Perception(config, hardware)
+        self.ledger = self.eye.ledger
+        self.shown: int | None = None
+        self.done = False
+
+    def on_backend_change(self) -> None:
+        self.eye.to(self.backend.name)
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.eye.reset(seed)
+        self.shown, self.done = None, False
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if not self.done:
+            self.done = True
+            image = np.asarray(inputs["obs"]["instruction_image"])
+            if image.any():
+                from neuralbrain.sensing.saccade import Saccades
+
+                events = Saccades()(image, seed=int(self.rng.integers(2**31)))
+                probs = self.eye.classify(self.eye.counts(events)[None])
+                self.shown = int(np.argmax(probs[0]))
+        return {"shown": self.shown}
+
+
 # -- reasoning: facts + rules -> target and feasibility ----------------------------------------
 @dataclass(frozen=True)
 class ReasonerConfig:
@@ -241,6 +280,18 @@ class SceneReasoner(Module):
                 if fact.startswith("shows(") and fact.rstrip(")").split(",")[1].strip() == str(heard):
                     facts.append(f"target({fact[6:].split(',')[0]})")
         return {"facts": facts}
+
+
+class Requested(Module):
+    """The requested digit when it was heard or shown (None for a written request)."""
+
+    Config = ReasonerConfig
+    inputs = {"heard": object, "shown": object}
+    outputs = {"digit": object}
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        digit = inputs["heard"] if inputs["heard"] is not None else inputs["shown"]
+        return {"digit": digit}
 
 
 # -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
@@ -422,6 +473,8 @@ class NeuralBrain(Agent):
             "perception": LookingPerception(m.perception, cfg.hardware),
             "memory": SceneMemory(m.memory, cfg.hardware),
             "listener": Listener(m.listener, cfg.hardware, task, head),
+            "glance": Glance(m.perception, cfg.hardware),
+            "requested": Requested(m.reasoner, cfg.hardware),
             "instruction": Instruction(m.instruction, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
             "planner": planner_cls(PlannerConfig(
@@ -438,10 +491,13 @@ class NeuralBrain(Agent):
             ("env.info", "memory.info"),
             ("control.moved@prev", "memory.moved"),
             ("env.obs", "listener.obs"),
+            ("env.obs", "glance.obs"),
+            ("listener.heard", "requested.heard"),
+            ("glance.shown", "requested.shown"),
             ("env.obs", "instruction.obs"),
-            ("listener.heard", "instruction.heard"),
+            ("requested.digit", "instruction.heard"),
             ("memory.facts", "reasoner.facts"),
-            ("listener.heard", "reasoner.heard"),
+            ("requested.digit", "reasoner.heard"),
             ("instruction.instruction", "planner.instruction"),
             ("reasoner.facts", "planner.facts"),
             ("control.replan@prev", "planner.replan"),
