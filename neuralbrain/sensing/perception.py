@@ -20,14 +20,19 @@ and every cost is booked in ``self.ledger`` under these op names:
 
 Scene pipeline (``step``), for a camera looking down on cubes with digits on their tops:
 
-1. events (``EVENT_DTYPE``) are checked against the sensor size; an empty stream gives no
-   detections (explicitly ``[]``);
+0. ``obs`` is an event array, or an RGB frame (or a dict holding ``"image"``, as DigitPick's
+   observation): the event camera then makes the three N-MNIST saccades over the still frame
+   (``SceneSaccade``: the saccade emulator's trajectory and the DVS emulator), and the mean
+   saccade offset is removed from the pixel positions it reports;
+1. events (``EVENT_DTYPE``) are checked against the sensor size (``ShapeError`` naming the
+   first event outside it); an empty stream gives no detections (explicitly ``[]``);
 2. the event-count image is smoothed and thresholded (holes filled, so a cube's outline and
    its digit make one blob); connected blobs of at least ``min_blob_events`` events, of size
    in ``[min_size_px, max_size_px]``, roughly square (``max_aspect``) and not cut by the
    image border are cubes;
-3. each cube's events inside a square window of ``crop_scale`` times the blob size around
-   its centre are mapped onto the 34x34 N-MNIST grid and binned into T time steps;
+3. each cube's events inside a square window (``crop_px``, or ``crop_scale`` times the blob
+   size) around its centre are mapped onto the 34x34 N-MNIST grid and binned into T time
+   steps (polarities swapped if ``invert_polarity``);
 4. the SNN reads the digit (softmax confidence);
 5. the pixel centre (u, v) is back-projected through the camera's view and projection
    matrices (``info["view_matrix"]``, ``info["projection_matrix"]``: OpenGL / PyBullet

@@ -72,14 +72,16 @@ def load_real(
 
 
 def load_emulated(
-    root: Path, n: int, transform: EventCounts, seed: int
+    root: Path, n: int, transform: EventCounts, seed: int, pool: int = 5000
 ) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` MNIST test digits (a seeded, class-balanced-in-expectation draw) as emulated
-    N-MNIST recordings, binned like the real ones."""
+    """``n`` MNIST test digits with index < ``pool`` (a seeded draw without replacement) as
+    emulated N-MNIST recordings, binned like the real ones. Digits from ``pool`` on are kept
+    for evaluation (DigitPick shows MNIST test digits on its cubes)."""
     images, labels = load_mnist(root, "test")
-    if n > len(images):
-        raise ConfigError(f"train.emulated = {n}: expected <= {len(images)} MNIST test digits")
-    pick = np.sort(np.random.default_rng(seed).permutation(len(images))[:n])
+    pool = min(pool, len(images))
+    if n > pool:
+        raise ConfigError(f"train.emulated = {n}: expected <= {pool} (MNIST test digits < {pool})")
+    pick = np.sort(np.random.default_rng(seed).permutation(pool)[:n])
     ds = EmulatedNMNIST(images[pick], labels[pick], seed=seed)
     w, h, _ = transform.sensor_size
     x = np.zeros((n, transform.time_steps, 2, h, w), np.uint8)
