@@ -107,13 +107,17 @@ def reservoir_weights(cfg: Config, seed: int) -> tuple[np.ndarray, np.ndarray]:
 
 
 def window_counts(
-    spikes: np.ndarray, n_windows: int, lengths: np.ndarray | None = None
+    spikes: np.ndarray,
+    n_windows: int,
+    lengths: np.ndarray | None = None,
+    starts: np.ndarray | None = None,
 ) -> np.ndarray:
     """Spike counts of each neuron in ``n_windows`` equal time windows -> (batch, windows*n).
 
     ``n_windows = 1`` gives the classic LSM state vector (total spikes per neuron). With
-    ``lengths`` (steps per sample), the windows split each sample's own duration, so that
-    recordings of different lengths (spoken words) are compared part by part.
+    ``lengths`` (and optionally ``starts``), the windows split each sample's own span
+    ``[start, start + length)``, so that recordings of different lengths (spoken words) are
+    compared part by part; spikes outside the span are not counted.
     """
     s = np.asarray(spikes)
     if s.ndim != 3:
@@ -121,14 +125,15 @@ def window_counts(
     if not 1 <= n_windows <= s.shape[1]:
         raise ShapeError(f"n_windows = {n_windows}: expected 1..{s.shape[1]} (the steps)")
     batch, steps, n = s.shape
-    if lengths is None:
-        lengths = np.full(batch, steps)
-    lengths = np.clip(np.asarray(lengths, np.int64), 1, steps)
-    if lengths.shape != (batch,):
-        raise ShapeError(f"lengths has shape {lengths.shape}: expected ({batch},)")
-    # window index of each step of each sample; steps past a sample's length go to the last
-    t = np.arange(steps)[None, :]
-    win = np.minimum(t * n_windows // lengths[:, None], n_windows - 1)
+    lengths = np.full(batch, steps) if lengths is None else np.asarray(lengths, np.int64)
+    starts = np.zeros(batch, np.int64) if starts is None else np.asarray(starts, np.int64)
+    if lengths.shape != (batch,) or starts.shape != (batch,):
+        raise ShapeError(
+            f"lengths {lengths.shape} / starts {starts.shape}: expected ({batch},) each"
+        )
+    lengths = np.maximum(lengths, 1)
+    t = np.arange(steps)[None, :] - starts[:, None]
+    win = np.where(t >= 0, t * n_windows // lengths[:, None], -1)  # >= n_windows: after span
     out = np.zeros((batch, n_windows, n), np.float32)
     for w in range(n_windows):
         out[:, w] = np.einsum("bt,btn->bn", (win == w).astype(np.float32), s, dtype=np.float32)
@@ -137,10 +142,30 @@ def window_counts(
 
 def input_lengths(binned: np.ndarray) -> np.ndarray:
     """Steps up to and including the last step with any input event, per sample (>= 1)."""
+    starts, lengths = active_span(binned, 0.0)
+    return np.where(lengths > 1, starts + lengths, np.maximum(starts + lengths, 1))
+
+
+def active_span(
+    binned: np.ndarray, threshold: float = 0.0, smooth_steps: int = 20
+) -> tuple[np.ndarray, np.ndarray]:
+    """``(starts, lengths)`` of the part of each sample where the input is active.
+
+    The input event rate is smoothed over ``smooth_steps``; the span runs from the first to
+    the last step where it reaches ``threshold`` times its maximum (``threshold = 0``: from
+    the first to the last step with any event). A sample without events spans one step.
+    """
     x = np.asarray(binned)
-    active = x.reshape(x.shape[0], x.shape[1], -1).any(axis=2)
-    last = x.shape[1] - np.argmax(active[:, ::-1], axis=1)
-    return np.where(active.any(axis=1), last, 1)
+    rate = x.reshape(x.shape[0], x.shape[1], -1).sum(axis=2, dtype=np.float64)
+    if threshold > 0 and smooth_steps > 1:
+        kernel = np.ones(smooth_steps) / smooth_steps
+        rate = np.stack([np.convolve(r, kernel, mode="same") for r in rate])
+    peak = rate.max(axis=1, keepdims=True)
+    on = (rate >= threshold * peak) & (rate > 0)
+    any_on = on.any(axis=1)
+    starts = np.where(any_on, np.argmax(on, axis=1), 0)
+    ends = np.where(any_on, x.shape[1] - np.argmax(on[:, ::-1], axis=1), 1)
+    return starts, np.maximum(ends - starts, 1)
 
 
 class LiquidStateMachine(Module):

@@ -39,6 +39,7 @@ class VisionData:
     bin_us: int = 6000
     holdout_every: int = 5
     emulated_mnist: int = 0
+    augment_shift_px: int = 0  # training copies shifted by up to this many pixels in x and y
     max_samples: int = 0  # 0 = all; else n recordings spread evenly over the split (debug)
 
     def __post_init__(self) -> None:
@@ -47,7 +48,7 @@ class VisionData:
         for name in ("n_steps", "bin_us", "holdout_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 1")
-        for name in ("emulated_mnist", "max_samples"):
+        for name in ("emulated_mnist", "max_samples", "augment_shift_px"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 0")
 
@@ -63,6 +64,8 @@ class AudioData:
     n_steps: int = 1000
     bin_us: int = 1000
     normalize_peak: bool = True
+    span_threshold: float = 0.3  # feature windows cover where the smoothed event rate
+    span_smooth_steps: int = 20  # (over 20 bins) is >= 0.3 x its peak: the spoken word
     holdout_speaker: str = ""
     max_samples: int = 0
 
@@ -72,6 +75,11 @@ class AudioData:
                 raise ConfigError(f"audio.{name} = {getattr(self, name)}: expected >= 1")
         if self.max_samples < 0:
             raise ConfigError(f"audio.max_samples = {self.max_samples}: expected >= 0")
+        if not 0.0 <= self.span_threshold < 1.0 or self.span_smooth_steps < 1:
+            raise ConfigError(
+                f"audio.span_threshold = {self.span_threshold}, span_smooth_steps = "
+                f"{self.span_smooth_steps}: expected 0 <= threshold < 1 and smooth_steps >= 1"
+            )
 
     @property
     def binner(self) -> BinEvents:
@@ -106,8 +114,23 @@ def _progress(it, total: int, desc: str):
     return tqdm(it, total=total, desc=desc, leave=False, mininterval=1.0)
 
 
-def nmnist(root: Path, split: str, cfg: VisionData) -> tuple[np.ndarray, np.ndarray, str]:
-    """Binned real N-MNIST recordings of ``split``: (batch, steps, crop^2) uint8, labels, source."""
+def shift_events(events: np.ndarray, dx: int, dy: int, size: int = 34) -> np.ndarray:
+    """A copy of ``events`` translated by (dx, dy) pixels; events leaving the sensor drop."""
+    ev = events.copy()
+    ev["x"] += dx
+    ev["y"] += dy
+    keep = (ev["x"] >= 0) & (ev["x"] < size) & (ev["y"] >= 0) & (ev["y"] < size)
+    return ev[keep]
+
+
+def nmnist(
+    root: Path, split: str, cfg: VisionData, augment: bool = False
+) -> tuple[np.ndarray, np.ndarray, str]:
+    """Binned real N-MNIST recordings of ``split``: (batch, steps, crop^2) uint8, labels, source.
+
+    ``augment`` (training only) appends, for each shift (dx, dy) != (0, 0) with
+    ``|dx|, |dy| <= cfg.augment_shift_px``, a translated copy of every recording.
+    """
     from neuralbrain.sensing.datasets import NMNIST
     from neuralbrain.sensing.readers import read_nmnist
 
@@ -132,8 +155,19 @@ def nmnist(root: Path, split: str, cfg: VisionData) -> tuple[np.ndarray, np.ndar
         pick = spread(len(files), cfg.max_samples)
         files, labels = [files[i] for i in pick], np.asarray(labels)[pick]
     binner = cfg.binner
-    x = np.stack([binner(read_nmnist(f)) for f in _progress(files, len(files), "N-MNIST")])
-    return x, np.asarray(labels, np.int64), source
+    r = cfg.augment_shift_px if augment else 0
+    shifts = [(0, 0)] + [(dx, dy) for dx in range(-r, r + 1) for dy in range(-r, r + 1)
+                         if (dx, dy) != (0, 0)]
+    rows: list[list[np.ndarray]] = [[] for _ in shifts]
+    for f in _progress(files, len(files), "N-MNIST"):
+        ev = read_nmnist(f)
+        for row, (dx, dy) in zip(rows, shifts, strict=True):
+            row.append(binner(shift_events(ev, dx, dy) if (dx or dy) else ev))
+    x = np.concatenate([np.stack(row) for row in rows])
+    labels = np.tile(np.asarray(labels, np.int64), len(shifts))
+    if r:
+        source += f" (+ {len(shifts) - 1} shifted copies of each)"
+    return x, labels, source
 
 
 def spread(n: int, k: int) -> np.ndarray:

@@ -11,6 +11,7 @@ from neuralbrain.memory.lsm import (
     WEIGHT_FRACTION_BITS,
     Config,
     LiquidStateMachine,
+    active_span,
     input_lengths,
     reservoir_weights,
     window_counts,
@@ -85,10 +86,32 @@ def test_window_counts_and_lengths():
     np.testing.assert_array_equal(two[:, 5:], s[:, 6:].sum(1))
     by_len = window_counts(s, 2, np.array([4, 12, 12]))
     np.testing.assert_array_equal(by_len[0, :5], s[0, :2].sum(0))
-    np.testing.assert_array_equal(by_len[0, 5:], s[0, 2:].sum(0))  # tail joins the last window
+    np.testing.assert_array_equal(by_len[0, 5:], s[0, 2:4].sum(0))  # after the span: dropped
+    spans = window_counts(s, 2, np.array([4, 12, 12]), np.array([3, 0, 0]))
+    np.testing.assert_array_equal(spans[0, :5], s[0, 3:5].sum(0))
+    np.testing.assert_array_equal(spans[0, 5:], s[0, 5:7].sum(0))
     x = np.zeros((2, 10, 3))
     x[0, 6, 1] = 2
     np.testing.assert_array_equal(input_lengths(x), [7, 1])
+
+
+def test_active_span_finds_the_loud_part():
+    x = np.zeros((2, 100, 4))
+    x[0, 10:90, 0] = 1  # quiet background
+    x[0, 40:60, 1:] = 5  # the word
+    starts, lengths = active_span(x, threshold=0.5, smooth_steps=1)
+    assert (starts[0], lengths[0]) == (40, 20)
+    starts, lengths = active_span(x, threshold=0.0)
+    assert (starts[0], lengths[0]) == (10, 80) and lengths[1] == 1
+
+
+def test_rram_programming_noise_is_not_correlated_with_the_weights():
+    # Regression: weights and device noise once came from the same random stream, which made
+    # the "noise" a copy of the weights (a gain of ~5%) and doubled the rram spike count.
+    m = LiquidStateMachine(Config(n_inputs=64, n_neurons=100), seed=0).to("rram")
+    err = m._w_in.weights() - m.w_in
+    assert abs(err.mean()) < 0.1 * np.abs(err).mean()
+    assert abs(np.corrcoef(err.ravel(), m.w_in.ravel())[0, 1]) < 0.2
 
 
 def test_bad_config_and_input_are_named():
