@@ -368,7 +368,7 @@ class Prover:
         fp: dict[Term, tuple] = {}
         classes: dict[tuple, Term] = {}
         attempted: set = set()
-        deferred: list[tuple[Term, Term, str]] = []
+        deferred: list[tuple[int, Term, Term, str]] = []
         stop = False
 
         def try_prove(t: Term, rep: Term, sort: str) -> bool | None:
@@ -391,24 +391,30 @@ class Prover:
                 stop = True
             return True
 
-        def retry_deferred() -> None:
-            nonlocal deferred
-            progress = True
-            while progress and deferred and not stop:
-                progress = False
-                keep = []
-                for t, rep, sort in deferred:
-                    if stop:
-                        keep.append((t, rep, sort))
-                        continue
-                    key = canonical_equation(t, rep)
-                    attempted.discard(key)
-                    r = try_prove(t, rep, sort)
-                    if r is True:
-                        progress = True
-                    elif r is False:
-                        keep.append((t, rep, sort))
-                deferred = keep
+        def retry_deferred(end: int) -> int:
+            """Retry ``deferred[:end]`` in order; returns how many left the list.
+
+            After a success at position i the entries before i (smaller, older equations)
+            are retried first, since the new theorem may be the lemma they were waiting for.
+            """
+            removed = 0
+            i = 0
+            while i < end and i < len(deferred) and not stop:
+                _, t, rep, sort = deferred[i]
+                attempted.discard(canonical_equation(t, rep))
+                r = try_prove(t, rep, sort)
+                if r is False:
+                    i += 1
+                    continue
+                deferred.pop(i)
+                end -= 1
+                removed += 1
+                if r is True:
+                    k = retry_deferred(i)
+                    i -= k
+                    end -= k
+                    removed += k
+            return removed
 
         try:
             for n in range(1, cfg.max_term_size + 1):
@@ -442,9 +448,14 @@ class Prover:
                 for t, rep, sort in cands:
                     if stop:
                         break
-                    if try_prove(t, rep, sort) is False:
-                        deferred.append((t, rep, sort))
-                retry_deferred()
+                    r = try_prove(t, rep, sort)
+                    if r is False:
+                        deferred.append((n, t, rep, sort))
+                    elif r is True:
+                        # a smaller law waiting for this lemma goes first: it then makes
+                        # the remaining candidates of this level redundant
+                        retry_deferred(sum(1 for d in deferred if d[0] < n))
+                retry_deferred(len(deferred))
         except _OutOfBudget:
             run.budget_exhausted = True
         run.theorems = list(self.theorems)
