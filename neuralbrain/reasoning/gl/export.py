@@ -20,10 +20,9 @@ from __future__ import annotations
 
 import html
 import json
-import os
-import tempfile
 from pathlib import Path
 
+from neuralbrain.atomic import atomic_write_text
 from neuralbrain.errors import DataError
 from neuralbrain.reasoning.gl.equations import NotEquational, statement_equation
 from neuralbrain.reasoning.gl.mpl import Theory
@@ -34,17 +33,8 @@ FORMAT = "neuralbrain.gl.proofs/1"
 
 
 def write_atomic(path: Path, text: str) -> None:
-    """Write ``text`` to ``path`` through a temp file in the same folder and ``os.replace``."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as f:
-            f.write(text)
-        os.replace(tmp, path)
-    except BaseException:
-        if os.path.exists(tmp):
-            os.unlink(tmp)
-        raise
+    """Write ``text`` to ``path`` atomically (temp file in the same folder + ``os.replace``)."""
+    atomic_write_text(path, text)
 
 
 def proof_document(theory: Theory, theory_sha256: str, run: ProofRun) -> dict:
