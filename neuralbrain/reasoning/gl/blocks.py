@@ -24,7 +24,6 @@ pattern tried, because a block matches one term node per cycle.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from neuralbrain.reasoning.gl.terms import Term, match, size, substitute
@@ -286,5 +285,3 @@ def derived_precedence(
         prec[f] = base + i
     return prec
 
-
-BlockFilter = Callable[[Block], bool]

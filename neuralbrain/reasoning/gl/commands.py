@@ -3,7 +3,7 @@
 Discovers and proves laws of an MPL theory (or the theorems of ``--targets``), checks every
 proof with the independent checker, optionally writes the HTML pages and the JSON proof
 document, and prints one JSON object with ``--json``. Exit code 0 when every proof was
-accepted and nothing asked for stayed unproved, 1 otherwise; bad input raises a
+accepted, nothing asked for stayed unproved and the budget sufficed, 1 otherwise; bad input raises a
 ``neuralbrain.errors.Error`` (the CLI prints it on one line and exits 2).
 """
 
@@ -46,9 +46,11 @@ def handle_prove(args: argparse.Namespace) -> int:
         print(f"proved {len(out['proved'])} theorems in {out['seconds']} s "
               f"(peak {out['peak_mb']} MB); laws: {', '.join(out['laws_found']) or 'none'}")
         print(f"checker: {'every proof accepted' if out['checked'] else 'REJECTED'}")
+        if out["budget_exhausted"]:
+            print("budget exhausted: the run stopped early (not proved within budget)")
         for u in out["unproved"]:
             print(f"not proved: {u.get('name')}: {u.get('reason')}")
         for r in out["rejected"]:
             print(f"rejected: {r['id']}: {r['reason']}")
-    ok = out["checked"] and not out["unproved"]
+    ok = out["checked"] and not out["unproved"] and not out["budget_exhausted"]
     return 0 if ok else 1

@@ -5,19 +5,26 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
 
 1. *Compile*: the equational axioms of the theory become Logic Blocks (``blocks.py``).
 2. *Enumerate* typed terms over the theory's functions, constants and ``vars_per_sort``
-   variables per sort, size by size up to ``max_term_size``, built only from sub-terms in
-   normal form (a term with a reducible sub-term is covered by a smaller equation).
-3. *Filter*: a term whose root the grid can rewrite is dropped; the rest are grouped by
-   their values on the standard model's prefix 0..``max_value`` (``models.py``). Two terms
-   in the same group give a candidate equation; terms in different groups are refuted by a
-   counterexample. Candidates are canonicalised (variables renamed in order of appearance,
-   mirror images identified) and deduplicated; a candidate whose two sides already have the
-   same normal form follows from what is known and is skipped.
-4. *Prove* the survivors in order of size: first by rewriting both sides to the same normal
-   form, else by induction on one variable (tried in turn) over the sort's declared
-   ``(induction S (base c) (step f))``: base case ``E[v:=c]`` and step case
-   ``E[v:=f(n)]`` with the hypothesis ``E[v:=n]`` as an extra block. Proved equations join
-   the grid; unproved ones are retried after each new lemma.
+   variables per sort, size by size up to ``max_term_size``. Only well-sorted terms are
+   built (the type filter), and only from sub-terms in normal form: a term with a reducible
+   sub-term is covered by a smaller equation.
+3. *Filter*: a term whose root an oriented block can rewrite is dropped (permutative blocks
+   such as commutativity do not filter, or associativity could never be stated once
+   commutativity is known); the rest are grouped by their values on the standard model's
+   prefix 0..``max_value`` (``models.py``). Two terms in one group give a candidate
+   equation; terms in different groups are refuted by a counterexample. Candidates are
+   canonicalised (variables renamed in order of appearance, mirror images identified) and
+   deduplicated; a candidate whose two sides already have the same normal form under all
+   blocks follows from what is known and is skipped.
+4. *Prove* the survivors level by level (size of the bigger side), within a level the
+   regrouping equations before the permuting ones (``_disorder``): first by rewriting both
+   sides to one normal form, else by induction on one variable (tried in turn, recursive
+   argument positions first) over the sort's declared ``(induction S (base c) (step f))``:
+   base case ``E[v:=c]`` and step case ``E[v:=f(n)]`` with the hypothesis ``E[v:=n]`` as
+   an extra block. Proved equations join the grid. Unproved ones wait; after each new
+   theorem the waiting candidates of earlier levels are retried first (oldest first), and
+   all of them at the end of each level, so a law is proved as soon as its lemma exists
+   and the permuted variants it implies are then skipped as redundant.
 
 Every proof is a JSON object of rewrite chains; each step names its rule (axiom name,
 theorem id or ``IH``), direction, position and substitution, so the independent checker

@@ -33,3 +33,11 @@ def test_syntax_error_is_an_error_with_position(tmp_path):
     args = _parse(["prove", str(bad), "--json"])
     with pytest.raises(Error, match=r"bad.mpl:2:1"):
         args.func(args)
+
+
+def test_budget_exhausted_is_reported_not_an_error(capsys):
+    args = _parse(["prove", str(theories_dir() / "peano.mpl"), "--json", "--budget-s", "0.001"])
+    assert args.func(args) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["budget_exhausted"] is True
+    assert out["rejected"] == []  # whatever it proved in time is still checked
