@@ -225,9 +225,10 @@ class _LsmClassifier(Agent):
         raise NotImplementedError
 
     @classmethod
-    def _train_data(cls, cfg: ExperimentConfig, root: Path) -> tuple[np.ndarray, np.ndarray]:
+    def _train_data(cls, cfg: ExperimentConfig, root: Path) -> tuple[np.ndarray, np.ndarray, Any]:
+        """(x, y, groups): ``groups`` = (speakers, held-out mask) when x holds every split."""
         x, y, _ = cls._data(cfg, root, "train")
-        return x, y
+        return x, y, None
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
@@ -236,16 +237,21 @@ class _LsmClassifier(Agent):
             return load_checkpoint(out, cfg)[1]["report"]
         root = tasks.resolve_root(data_root)
         m = cfg.modules
-        x, y = cls._train_data(cfg, root)
+        x, y, groups = cls._train_data(cfg, root)
         res = make_reservoir(cfg, "reservoir")
         feats = cls.features(cfg, res, x)
+        extra = {}
+        if groups is not None:
+            speakers, held = groups
+            extra = leave_one_speaker_out(cfg, feats, y, speakers)
+            feats, y = feats[~held], y[~held]
         head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
         losses = head.fit(feats, y, progress=True)
         train_acc = float(np.mean(head.predict(feats) == y))
         report = {"agent": cfg.agent, "backend": res.backend.name, "n_train": int(y.size),
                   "train_accuracy": train_acc, "final_loss": losses[-1],
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
-                  "train_energy_j": res.ledger.total.energy_j}
+                  "train_energy_j": res.ledger.total.energy_j, **extra}
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(out, cfg, _prefixed("readout", head.state()), report)
         return report
@@ -281,7 +287,7 @@ class LsmNmnist(_LsmClassifier):
         if cfg.modules.vision.emulated_mnist:
             xe, ye = tasks.emulated_mnist(root, cfg.modules.vision, seed=cfg.seed)
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
-        return x, y
+        return x, y, None
 
 
 class LsmFsdd(_LsmClassifier):
@@ -298,6 +304,34 @@ class LsmFsdd(_LsmClassifier):
     def _data(cls, cfg, root, split):
         x, y, _, source = tasks.fsdd(root, split, cfg.modules.audio)
         return x, y, source
+
+    @classmethod
+    def _train_data(cls, cfg, root):
+        audio = cfg.modules.audio
+        if not (audio.report_loso and not audio.holdout_speaker):
+            return super()._train_data(cfg, root)
+        # Leave-one-speaker-out needs every recording: bin them all once, keep the split mask
+        x, y, speakers, held, _ = tasks.fsdd_with_split(root, audio, "all")
+        return x, y, (np.asarray(speakers), held)
+
+
+def leave_one_speaker_out(
+    cfg: ExperimentConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray
+) -> dict:
+    """Accuracy on each speaker of a readout trained on all the others (all takes)."""
+    loso = {}
+    for speaker in sorted(set(speakers)):
+        test = speakers == speaker
+        head = readout.Readout(cfg.modules.readout, feats.shape[1], 10,
+                               seed=module_seed(cfg.seed, "readout"))
+        head.fit(feats[~test], y[~test])
+        report = accuracy_report(head.predict(feats[test]), y[test])
+        loso[str(speaker)] = {k: report[k] for k in ("accuracy", "n", "ci95")}
+    k = sum(round(r["accuracy"] * r["n"]) for r in loso.values())
+    n = sum(r["n"] for r in loso.values())
+    return {"leave_one_speaker_out": loso,
+            "leave_one_speaker_out_mean": k / n if n else 0.0,
+            "leave_one_speaker_out_ci95": list(wilson(int(k), int(n)))}
 
 
 class LsmZeroShot(Agent):

@@ -64,6 +64,7 @@ class AudioData:
     n_steps: int = 1000
     bin_us: int = 1000
     normalize_peak: bool = True
+    report_loso: bool = False  # train also reports leave-one-speaker-out accuracies
     span_threshold: float = 0.3  # feature windows cover where the smoothed event rate
     span_smooth_steps: int = 20  # (over 20 bins) is >= 0.3 x its peak: the spoken word
     holdout_speaker: str = ""
@@ -198,11 +199,23 @@ def emulated_mnist(root: Path, cfg: VisionData, seed: int) -> tuple[np.ndarray, 
 
 def fsdd(root: Path, split: str, cfg: AudioData) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """Binned FSDD-through-cochlea recordings: (batch, steps, 64), labels, speakers, source."""
+    x, y, speakers, held, rule = fsdd_with_split(root, cfg, check_split(split))
+    keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
+    source = f"derived: FSDD through the software cochlea, split {split} ({rule})"
+    return x[keep], y[keep], [s for s, k in zip(speakers, keep, strict=True) if k], source
+
+
+def fsdd_with_split(
+    root: Path, cfg: AudioData, split: str = "all"
+) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, str]:
+    """The recordings of ``split`` with their held-out mask: (x, labels, speakers, held, rule).
+
+    Only the recordings of ``split`` go through the cochlea; ``held`` marks the test ones.
+    """
     from neuralbrain.sensing.cochlea import Cochlea
     from neuralbrain.sensing.datasets import FSDD
     from neuralbrain.sensing.readers import read_wav
 
-    check_split(split)
     ds = FSDD(root, "all")
     takes = np.array([int(Path(f).stem.split("_")[2]) for f in ds.files])
     speakers = np.array(ds.speakers)
@@ -230,5 +243,4 @@ def fsdd(root: Path, split: str, cfg: AudioData) -> tuple[np.ndarray, np.ndarray
         if cfg.normalize_peak:
             audio = audio / max(float(np.abs(audio).max()), 1e-6)
         rows.append(binner(cochlea(audio, rate)))
-    source = f"derived: FSDD through the software cochlea, split {split} ({rule})"
-    return np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], source
+    return (np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], held[idx], rule)

@@ -133,3 +133,22 @@ def test_debug_config_on_real_nmnist(tmp_path):
     out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
     assert out["n"] == 40 and out["accuracy"] > 0.2  # 10 classes, 40 training recordings
     assert "real N-MNIST" in out["source"]
+
+
+def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
+    cfg = _cfg("lsm_fsdd_debug", "audio.report_loso=true", "audio.max_samples=0",
+               "audio.n_steps=260")
+    report = agent_class(cfg.agent).train(cfg, tmp_path / "ck", root, resume=False)
+    loso = report["leave_one_speaker_out"]
+    assert set(loso) == {"ann", "bob"} and all(r["n"] == 70 for r in loso.values())
+    assert report["n_train"] == 40  # the checkpoint's readout saw takes 5-6 only
+    lo, hi = report["leave_one_speaker_out_ci95"]
+    assert lo <= report["leave_one_speaker_out_mean"] <= hi
+    held = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=bob", "audio.max_samples=20",
+                "audio.n_steps=260")
+    agent_class(held.agent).train(held, tmp_path / "ck2", root, resume=False)
+    out = agent_class(held.agent).evaluate(held, tmp_path / "ck2", root, "test")
+    assert out["n"] == 20 and "'bob' held out" in out["source"]
+    with pytest.raises(DataError, match="no such speaker"):
+        bad = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=carol")
+        agent_class(bad.agent).train(bad, tmp_path / "ck3", root, resume=False)
