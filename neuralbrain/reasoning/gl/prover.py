@@ -60,7 +60,7 @@ from neuralbrain.reasoning.gl.equations import (
     statement_equation,
 )
 from neuralbrain.reasoning.gl.laws import law_name
-from neuralbrain.reasoning.gl.models import Fingerprinter, PrefixModel
+from neuralbrain.reasoning.gl.models import Fingerprinter, PrefixModel, refutes
 from neuralbrain.reasoning.gl.mpl import Theory
 from neuralbrain.reasoning.gl.terms import (
     Term,
@@ -364,6 +364,12 @@ class Prover:
                 f"theory {self.theory.source!r} declares no (induction SORT (base c) (step f)): "
                 f"discovery needs one to build its counterexample model and inductive proofs"
             )
+        if len(self.theory.inductions) > 1:
+            raise DataError(
+                f"theory {self.theory.source!r} declares induction for sorts "
+                f"{sorted(self.theory.inductions)}: discovery handles one inductive sort; "
+                f"prove a list of theorems with --targets instead"
+            )
         t0 = time.perf_counter()
         self._deadline = t0 + cfg.budget_s if deadline is None else deadline
         run = ProofRun()
@@ -441,6 +447,8 @@ class Prover:
                         f = fps[sort].combine(t[0], [fp[a] for a in t[1:]])
                     fp[t] = f
                     terms[sort].setdefault(n, []).append(t)
+                    if all(v is None for v in f):
+                        continue  # undefined everywhere in the model: no evidence either way
                     key = (sort, f)
                     rep = classes.get(key)
                     if rep is None:
@@ -497,6 +505,25 @@ class Prover:
         return out
 
     # -- targets ----------------------------------------------------------------------------
+    def _drop_refuted(self, pending: list, unproved: list[dict]) -> list:
+        """Targets false in the standard model's prefix are reported with a counterexample."""
+        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+        keep = []
+        for name, eq in pending:
+            sorts = {s for _, s in eq.sorts}
+            if len(sorts) == 1 and next(iter(sorts)) in self.theory.inductions:
+                ind = self.theory.inductions[next(iter(sorts))]
+                model = PrefixModel(ind.base, ind.step, defs, self.config.model_cap)
+                vs = [v for v, _ in eq.sorts]
+                cex = refutes(model, eq.lhs, eq.rhs, vs, self.config.max_value)
+                if cex is not None:
+                    unproved.append({"name": name, "text": fmt_eq(eq.lhs, eq.rhs),
+                                     "reason": f"false: counterexample {cex} in the standard "
+                                     f"model"})
+                    continue
+            keep.append((name, eq))
+        return keep
+
     def prove_targets(self, targets: list[tuple[str, object]]) -> ProofRun:
         """Prove each named target statement, discovering lemmas only while some remain."""
         t0 = time.perf_counter()
@@ -508,6 +535,7 @@ class Prover:
                 pending.append((name, statement_equation(self.theory, formula)))
             except NotEquational as e:
                 unproved.append({"name": name, "reason": f"unsupported statement: {e}"})
+        pending = self._drop_refuted(pending, unproved)
         proved: dict[str, Theorem] = {}
 
         def attempt() -> bool:

@@ -74,6 +74,7 @@ def test_a_false_target_is_not_proved(tmp_path):
     out = prove_file(PEANO_PATH, targets, config=ProverConfig(budget_s=3, max_term_size=5))
     assert "wrong" not in out["proved"]
     assert out["unproved"][0]["name"] == "wrong"
+    assert "counterexample {'a': 1}" in out["unproved"][0]["reason"]
 
 
 NO_INDUCTION = PEANO_PATH.read_text().replace("(induction N (base 0) (step s))", "")
@@ -112,3 +113,11 @@ def test_reasoning_is_booked_on_the_backend(backend):
     ops = {b.op for b in ledger.drain()}
     assert ops == ({"gl.inference"} if backend == "cpu"
                    else {"gl.message", "gl.unify", "gl.block_cycle"})
+
+
+def test_discovery_over_two_inductive_sorts_is_refused_clearly(tmp_path):
+    extra = "(sort M)\n(constant e M)\n(relation t (M M) functional)\n(induction M (base e) (step t))\n"
+    f = tmp_path / "two.mpl"
+    f.write_text(PEANO_PATH.read_text() + extra)
+    with pytest.raises(DataError, match="one inductive sort"):
+        prove_file(f)
