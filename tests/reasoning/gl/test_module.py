@@ -1,0 +1,32 @@
+import pytest
+
+from neuralbrain.errors import ConfigError
+from neuralbrain.reasoning.gl.module import GLFeasibility, GLFeasibilityConfig
+
+SCENE = ["shows(cube_1, 3)", "shows(cube_2, 7)", "on(cube_2, cube_1)",
+         "reachable(cube_1)", "reachable(cube_2)", "heard(7)"]
+
+
+def test_module_answers_and_books_on_its_backend():
+    m = GLFeasibility()
+    m.reset(0)
+    out = m.step({"facts": SCENE, "skill": "pick(cube_2)"})
+    assert out["feasible"] is True and out["explanation"]["is_target"]
+    ops = {b.op for b in m.ledger.drain()}
+    assert ops == {"gl_agent.message", "gl_agent.unify", "gl_agent.block_cycle"}
+    m.to("cpu")
+    out = m.step({"facts": SCENE, "skill": "pick(cube_1)"})
+    assert out["feasible"] is False
+    assert {b.op for b in m.ledger.drain()} == {"gl_agent.inference"}
+
+
+def test_same_input_same_output():
+    m = GLFeasibility()
+    a = m.step({"facts": SCENE, "skill": "pick(cube_1)"})
+    b = m.step({"facts": SCENE, "skill": "pick(cube_1)"})
+    assert a == b
+
+
+def test_config_is_validated():
+    with pytest.raises(ConfigError, match="max_steps"):
+        GLFeasibilityConfig(max_steps=0)
