@@ -62,6 +62,7 @@ class KernelTheory:
     constants: dict[str, str] = field(default_factory=dict)
     functional: dict[str, int] = field(default_factory=dict)  # name -> number of inputs
     relations: set[str] = field(default_factory=set)
+    signatures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # relation -> sorts
     axioms: dict[str, tuple] = field(default_factory=dict)  # name -> (lhs, rhs)
     induction: dict[str, tuple[str, str]] = field(default_factory=dict)  # sort -> (base, step)
 
@@ -89,6 +90,29 @@ def _statement(th: KernelTheory, form: list) -> tuple[dict, list, list]:
         prem = p[1:] if isinstance(p, list) and p and p[0] == "and" else [p]
         form = form[2]
     return bound, prem, form
+
+
+def _typecheck(th: KernelTheory, bound: dict, atoms: list) -> None:
+    """Every argument has the sort its relation declares (``=`` needs equal sorts)."""
+    def sort_of(x):
+        if x in bound:
+            return bound[x]
+        if x in th.constants:
+            return th.constants[x]
+        raise _Reject(f"undefined symbol {x!r}")
+
+    for a in atoms:
+        if isinstance(a, list) and a and a[0] == "not":
+            _typecheck(th, bound, a[1:])
+            continue
+        if not (isinstance(a, list) and a and all(isinstance(x, str) for x in a)):
+            raise _Reject(f"malformed atom {a!r}")
+        got = tuple(sort_of(x) for x in a[1:])
+        if a[0] == "=":
+            if len(got) != 2 or got[0] != got[1]:
+                raise _Reject(f"ill-typed atom {a!r}")
+        elif th.signatures.get(a[0]) != got:
+            raise _Reject(f"ill-typed atom {a!r}: {a[0]} takes {th.signatures.get(a[0])}")
 
 
 def _equation(th: KernelTheory, bound: dict, prem: list, concl: list):
@@ -133,6 +157,7 @@ def read_theory(text: str) -> KernelTheory:
             th.constants[form[1]] = form[2]
         elif head == "relation":
             th.relations.add(form[1])
+            th.signatures[form[1]] = tuple(form[2]) if isinstance(form[2], list) else ()
             if len(form) > 3 and form[3] == "functional":
                 th.functional[form[1]] = len(form[2]) - 1
         elif head == "induction":
@@ -390,6 +415,7 @@ def check_document(doc: dict, theory_text: str) -> CheckReport:
             if len(forms) != 1 or not isinstance(forms[0], list) or len(forms[0]) != 3:
                 raise _Reject("statement is not one (theorem NAME FORMULA) form")
             bound, prem, concl = _statement(th, forms[0][2])
+            _typecheck(th, bound, [*prem, concl])
             if not _satisfiable(th, bound, prem):
                 raise _Reject("vacuous: its premises are unsatisfiable in the standard model")
             eq = _equation(th, bound, prem, concl)

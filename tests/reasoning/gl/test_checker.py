@@ -76,3 +76,13 @@ def test_unlisted_dependency_and_other_theory_are_rejected(peano_run):
     doc["theorems"][i]["deps"] = []
     assert doc["theorems"][i]["id"] in {r["id"] for r in check_document(doc, TEXT).rejected}
     assert not check_document(peano_run["doc"], TEXT + "\n; edited\n").ok
+
+
+def test_ill_typed_statement_is_rejected(peano_run):
+    doc = copy.deepcopy(peano_run["doc"])
+    t = doc["theorems"][0]
+    t["statement"] = t["statement"].replace("(x N)", "(x M)")
+    text = TEXT + "\n(sort M)\n"
+    doc["theory"] = {}
+    reasons = {r["id"]: r["reason"] for r in check_document(doc, text).rejected}
+    assert "ill-typed" in reasons[t["id"]]
