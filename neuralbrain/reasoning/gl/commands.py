@@ -1,5 +1,7 @@
 """``neuralbrain prove THEORY.mpl [--targets FILE] [--html DIR] [--proofs FILE] [--budget-s S]``.
 
+(and ``neuralbrain check-proofs THEORY.mpl PROOFS.json``: the independent checker alone.)
+
 Discovers and proves laws of an MPL theory (or the theorems of ``--targets``), checks every
 proof with the independent checker, optionally writes the HTML pages and the JSON proof
 document, and prints one JSON object with ``--json``. Exit code 0 when every proof was
@@ -30,6 +32,28 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--backend", default="logic_grid", help="backend that books the reasoning")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=handle_prove)
+
+    c = subparsers.add_parser(
+        "check-proofs",
+        help="replay a GL proof document against its theory with the independent checker",
+    )
+    c.add_argument("theory", help="the MPL theory the proofs were made for")
+    c.add_argument("proofs", help="JSON proof document written by 'prove --proofs'")
+    c.add_argument("--json", action="store_true", help="print one JSON object")
+    c.set_defaults(func=handle_check)
+
+
+def handle_check(args: argparse.Namespace) -> int:
+    from neuralbrain.reasoning.gl.checker import check_files
+
+    report = check_files(args.proofs, args.theory)
+    if args.json:
+        print(json.dumps(report.as_json()))
+    else:
+        print(f"accepted {len(report.accepted)} theorems, rejected {len(report.rejected)}")
+        for r in report.rejected:
+            print(f"rejected: {r['id']}: {r['reason']}")
+    return 0 if report.ok else 1
 
 
 def handle_prove(args: argparse.Namespace) -> int:

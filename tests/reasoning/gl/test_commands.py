@@ -41,3 +41,14 @@ def test_budget_exhausted_is_reported_not_an_error(capsys):
     out = json.loads(capsys.readouterr().out)
     assert out["budget_exhausted"] is True
     assert out["rejected"] == []  # whatever it proved in time is still checked
+
+
+def test_check_proofs_replays_a_document(peano_run, capsys):
+    theory = str(theories_dir() / "peano.mpl")
+    args = _parse(["check-proofs", theory, str(peano_run["dir"] / "proofs.json"), "--json"])
+    assert args.func(args) == 0
+    out = json.loads(capsys.readouterr().out)
+    assert out["ok"] and len(out["accepted"]) == len(peano_run["doc"]["theorems"])
+    args = _parse(["check-proofs", theory, str(peano_run["dir"] / "missing.json")])
+    with pytest.raises(Error, match="missing.json"):
+        args.func(args)
