@@ -545,6 +545,15 @@ class Prover:
                 for name, eq in pending:
                     if name in proved:
                         continue
+                    tid = theorem_id(eq.lhs, eq.rhs)
+                    same = next((t for t in self.theorems if t.tid == tid), None)
+                    if same is not None:  # discovery proved it first (up to renaming)
+                        same.name = name
+                        same.statement = equation_to_mpl(
+                            self.theory, name, Equation(same.lhs, same.rhs, same.sorts))
+                        proved[name] = same
+                        progress = True
+                        continue
                     self._check_budget()
                     proof = self.prove_equation(eq.lhs, eq.rhs, eq.var_sorts)
                     if proof is not None:

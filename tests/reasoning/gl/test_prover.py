@@ -121,3 +121,20 @@ def test_discovery_over_two_inductive_sorts_is_refused_clearly(tmp_path):
     f.write_text(PEANO_PATH.read_text() + extra)
     with pytest.raises(DataError, match="one inductive sort"):
         prove_file(f)
+
+
+def test_a_target_already_discovered_is_not_proved_twice():
+    import hashlib
+
+    text = PEANO_PATH.read_text()
+    theory = parse_theory(text, str(PEANO_PATH))
+    prover = Prover(theory, ProverConfig(max_term_size=4))
+    prover.discover()
+    ext = parse_theory("(theorem zero_plus (forall ((a N) (c N)) (implies (+ 0 a c) (= c a))))",
+                       base=theory)
+    run = prover.prove_targets([(s.name, s.formula) for s in ext.of_kind("theorem")])
+    assert [t.name for t in run.theorems] == ["zero_plus"]
+    ids = [t.tid for t in prover.theorems]
+    assert len(ids) == len(set(ids))
+    doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
+    assert check_document(doc, text).ok
