@@ -1,0 +1,159 @@
+"""Prefill and decode speed of the LLM planner's forward pass on ``cpu`` and ``lut``.
+
+Peers measured in the same run: llama.cpp (llama-cpp-python) on the same GGUF when it is
+installed. Default 1 thread (numpy BLAS limited through threadpoolctl; the lut kernel is
+single-threaded); the 2-thread figures are printed beside them. Also reports the lut
+backend's int8-table deviation from the exact product (logits on the prompt), the joules per
+token each backend's cost model books, and the LUT-vs-MAC energy/density model for the
+model's own GEMM shapes.
+
+    python benchmarks/bench_planner.py [--model PATH] [--prompt-tokens 128] [--decode 32]
+
+Ends with one line of JSON.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import time
+
+import numpy as np
+
+
+def _prompt_ids(tok, n: int) -> list[int]:
+    text = (
+        "The robot arm looks at the table. There are cubes with numbers on them: a three, "
+        "a seven and an eight. A person asks it to put the seven in the tray and the eight in "
+        "the box, then to tell them what is left on the table. "
+    )
+    ids = tok.encode(text * (1 + n // 40))
+    return ids[:n]
+
+
+def bench_ours(gguf, tok, backend_name: str, n_prompt: int, n_decode: int, threads: int):
+    from threadpoolctl import threadpool_limits
+
+    from neuralbrain.hardware import make_backend
+    from neuralbrain.reasoning.planner.llama import LlamaModel
+
+    lm = LlamaModel(gguf, make_backend(backend_name), n_ctx=n_prompt + n_decode + 8)
+    ids = _prompt_ids(tok, n_prompt)
+    with threadpool_limits(threads):
+        lm.forward(ids[:4])  # warm-up (numba compile, BLAS init)
+        lm.reset()
+        lm.ledger.reset()
+        t0 = time.perf_counter()
+        logits = lm.forward(ids)
+        prefill = len(ids) / (time.perf_counter() - t0)
+        e_prefill = lm.ledger.total.energy_j / len(ids)
+        out = []
+        t0 = time.perf_counter()
+        for _ in range(n_decode):
+            nxt = int(np.argmax(logits[-1]))
+            out.append(nxt)
+            logits = lm.forward([nxt])
+        decode = n_decode / (time.perf_counter() - t0)
+    return prefill, decode, e_prefill, out
+
+
+def bench_llama_cpp(path: str, tok, n_prompt: int, n_decode: int, threads: int):
+    try:
+        import llama_cpp
+    except ImportError:
+        return None
+    ids = _prompt_ids(tok, n_prompt)
+    llm = llama_cpp.Llama(model_path=path, n_ctx=n_prompt + n_decode + 8, n_threads=threads,
+                          n_threads_batch=threads, n_batch=512, verbose=False)
+    llm.eval(ids[:4])
+    llm.reset()
+    t0 = time.perf_counter()
+    llm.eval(ids)
+    prefill = len(ids) / (time.perf_counter() - t0)
+    t0 = time.perf_counter()
+    for _ in range(n_decode):
+        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        llm.eval([nxt])
+    decode = n_decode / (time.perf_counter() - t0)
+    return prefill, decode
+
+
+def table_quant_deviation(gguf, tok, n: int = 24) -> dict:
+    from neuralbrain.hardware import make_backend
+    from neuralbrain.hardware.lut import LutConfig
+    from neuralbrain.reasoning.planner.llama import LlamaModel
+
+    ids = _prompt_ids(tok, n)
+    ref = LlamaModel(gguf, make_backend("cpu"), n_ctx=n).forward(ids, all_logits=True)
+    q = LlamaModel(gguf, make_backend("lut", LutConfig(table_bits=8)), n_ctx=n).forward(
+        ids, all_logits=True
+    )
+    return {
+        "lut_int8_logit_max_rel_dev": float(np.abs(q - ref).max() / np.abs(ref).max()),
+        "lut_int8_top1_agreement": float(np.mean(q.argmax(1) == ref.argmax(1))),
+    }
+
+
+def main() -> None:
+    ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    ap.add_argument("--model", default="")
+    ap.add_argument("--prompt-tokens", type=int, default=128)
+    ap.add_argument("--decode", type=int, default=32)
+    ap.add_argument("--threads", type=int, default=1)
+    args = ap.parse_args()
+    os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+
+    from neuralbrain.hardware.lut import mac_comparison
+    from neuralbrain.reasoning.planner.gguf_model import load_gguf
+    from neuralbrain.reasoning.planner.tokenizer import GGUFTokenizer
+
+    gguf = load_gguf(args.model or None)
+    tok = GGUFTokenizer(gguf.metadata)
+    hp = gguf.hparams
+    res: dict = {"model": gguf.path.name, "prompt_tokens": args.prompt_tokens,
+                 "decode_tokens": args.decode, "threads": args.threads}
+    outs = {}
+    for threads, suffix in ((args.threads, ""), (2, "_2t")):
+        for name in ("cpu", "lut"):
+            if suffix and name == "lut":
+                continue  # the lut kernel is single-threaded: a 2-thread figure adds nothing
+            pre, dec, e_tok, out = bench_ours(gguf, tok, name, args.prompt_tokens, args.decode,
+                                               threads)
+            res[f"{name}_prefill_tok_s{suffix}"] = round(pre, 1)
+            res[f"{name}_decode_tok_s{suffix}"] = round(dec, 1)
+            if not suffix:
+                res[f"{name}_model_j_per_prefill_token"] = e_tok
+                outs[name] = out
+            print(f"{name:>9} {threads}t: prefill {pre:8.1f} tok/s  decode {dec:6.1f} tok/s")
+        llc = bench_llama_cpp(str(gguf.path), tok, args.prompt_tokens, args.decode, threads)
+        res[f"llama_cpp_prefill_tok_s{suffix}"] = None if llc is None else round(llc[0], 1)
+        res[f"llama_cpp_decode_tok_s{suffix}"] = None if llc is None else round(llc[1], 1)
+        if llc is None:
+            print(f"llama.cpp {threads}t: absent (pip install llama-cpp-python to compare)")
+        else:
+            print(f"llama.cpp {threads}t: prefill {llc[0]:8.1f} tok/s  decode {llc[1]:6.1f} tok/s")
+    res["lut_cpu_same_greedy_tokens"] = outs["cpu"] == outs["lut"]
+    for ours in ("cpu", "lut"):
+        for phase in ("prefill", "decode"):
+            ref = res[f"llama_cpp_{phase}_tok_s"]
+            res[f"{ours}_{phase}_vs_llama_cpp"] = (
+                None if not ref else round(res[f"{ours}_{phase}_tok_s"] / ref, 3))
+    res.update(table_quant_deviation(gguf, tok))
+    for tb, tag in ((0, "fp32"), (8, "int8")):
+        per_layer = [mac_comparison(1, k, n, 4, tb) for k, n in (
+            (hp.d_model, hp.d_model + 2 * hp.n_head_kv * hp.head_dim), (hp.d_model, hp.d_model),
+            (hp.d_model, 2 * hp.d_ff), (hp.d_ff, hp.d_model))]
+        lut_e = sum(c["lut_energy_j"] for c in per_layer)
+        mac_e = sum(c["mac_energy_j"] for c in per_layer)
+        res[f"lut_{tag}_energy_ratio_mac_over_lut"] = round(mac_e / lut_e, 3)
+        res[f"lut_{tag}_density_ratio_lut_over_mac"] = round(
+            per_layer[0]["density_ratio_lut_over_mac"], 3)
+    res["paper_lut_tc_gain_over_prior_lut"] = 1.44
+    print(f"cpu/llama.cpp prefill {res['cpu_prefill_vs_llama_cpp']}, decode "
+          f"{res['cpu_decode_vs_llama_cpp']}; lut decode {res['lut_decode_vs_llama_cpp']}")
+    print(json.dumps(res))
+
+
+if __name__ == "__main__":
+    main()
