@@ -32,7 +32,7 @@ import numpy as np
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
 from neuralbrain.hardware.base import Backend
-from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel
+from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel, GGUFTensor
 
 
 def concat_out(ws: list[BlockQuantWeight]) -> BlockQuantWeight:
@@ -56,17 +56,23 @@ def _widen(w: BlockQuantWeight, bits: int) -> BlockQuantWeight:
 
 
 class Linear:
-    """One weight product ``x @ W.T`` on the backend, booked under ``op``."""
+    """One weight product ``x @ W.T`` on the backend, booked under ``op``.
 
-    def __init__(self, w: BlockQuantWeight, backend: Backend, ledger: Ledger, op: str) -> None:
+    ``tensors`` are GGUF tensors reading the same input; their outputs are concatenated (one
+    fused product). A backend with ``"mpgemm"`` gets the stored codes; otherwise the weights
+    are dequantized once by ``gguf`` and placed as a float32 matrix for ``matmul``.
+    """
+
+    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger,
+                 op: str) -> None:
         self.backend, self.ledger, self.op = backend, ledger, op
-        self.n_in, self.n_out = w.shape
         if "mpgemm" in backend.capabilities:
             self.kind = "mpgemm"
-            self.handle, cost = backend.place(w)
+            self.handle, cost = backend.place(concat_out([t.block_quant() for t in tensors]))
         elif "matmul" in backend.capabilities:
             self.kind = "matmul"
-            self.handle, cost = backend.place(w.dequantize())
+            w = np.concatenate([t.dequantize() for t in tensors], axis=0)
+            self.handle, cost = backend.place(np.ascontiguousarray(w.T))
         else:
             raise CapabilityError(
                 f"backend {backend.name!r} has neither 'mpgemm' nor 'matmul': the LLM planner "
@@ -119,22 +125,21 @@ class LlamaModel:
         t = gguf.tensor
         self.embed = t("token_embd.weight").block_quant()
         head_name = "output.weight" if "output.weight" in gguf.tensors else "token_embd.weight"
-        self.head = Linear(t(head_name).block_quant(), backend, self.ledger, "head")
+        self.head = Linear([t(head_name)], backend, self.ledger, "head")
         self.out_norm = t("output_norm.weight").dequantize()
         self.layers = []
         for i in range(hp.n_layer):
             p = f"blk.{i}."
-            bq = {n: t(p + n + ".weight").block_quant() for n in
-                  ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")}
+            w = {n: t(p + n + ".weight") for n in
+                 ("attn_q", "attn_k", "attn_v", "attn_output", "ffn_gate", "ffn_up", "ffn_down")}
             self.layers.append({
                 "attn_norm": t(p + "attn_norm.weight").dequantize(),
                 "ffn_norm": t(p + "ffn_norm.weight").dequantize(),
-                "qkv": Linear(concat_out([bq["attn_q"], bq["attn_k"], bq["attn_v"]]),
-                              backend, self.ledger, "qkv"),
-                "o": Linear(bq["attn_output"], backend, self.ledger, "o"),
-                "gate_up": Linear(concat_out([bq["ffn_gate"], bq["ffn_up"]]),
-                                  backend, self.ledger, "ffn"),
-                "down": Linear(bq["ffn_down"], backend, self.ledger, "ffn"),
+                "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger,
+                              "qkv"),
+                "o": Linear([w["attn_output"]], backend, self.ledger, "o"),
+                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger, "ffn"),
+                "down": Linear([w["ffn_down"]], backend, self.ledger, "ffn"),
             })
         self._slots: dict[str, list] = {}
         self.slot = "main"

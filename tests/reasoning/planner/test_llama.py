@@ -128,3 +128,56 @@ def test_context_overflow_and_bad_ids_are_clear_errors(gguf_model):
         lm.forward([1, 2, 3, 4, 5])
     with pytest.raises(ShapeError, match=r"token ids must be in \[0, 49152\)"):
         lm.forward([49152])
+
+
+def _tiny_llama(path, rng):
+    """A random 2-layer llama GGUF with F32/F16 tensors (not the shipped Q4_1 model)."""
+    import gguf
+
+    d, ff, nh, nkv, vocab, layers = 64, 96, 4, 2, 80, 2
+    w = gguf.GGUFWriter(str(path), "llama")
+    w.add_block_count(layers)
+    w.add_context_length(64)
+    w.add_embedding_length(d)
+    w.add_feed_forward_length(ff)
+    w.add_head_count(nh)
+    w.add_head_count_kv(nkv)
+    w.add_rope_freq_base(10000.0)
+    w.add_layer_norm_rms_eps(1e-5)
+    w.add_tokenizer_model("gpt2")
+    w.add_token_list([f"t{i}" for i in range(vocab)])
+
+    def mat(*shape, dtype=np.float32):
+        return (rng.normal(size=shape) * 0.2).astype(dtype)
+
+    w.add_tensor("token_embd.weight", mat(vocab, d))
+    w.add_tensor("output.weight", mat(vocab, d, dtype=np.float16))
+    w.add_tensor("output_norm.weight", np.ones(d, np.float32))
+    kv = nkv * d // nh
+    for i in range(layers):
+        p = f"blk.{i}."
+        for name, shape in (("attn_q", (d, d)), ("attn_k", (kv, d)), ("attn_v", (kv, d)),
+                            ("attn_output", (d, d)), ("ffn_gate", (ff, d)), ("ffn_up", (ff, d)),
+                            ("ffn_down", (d, ff))):
+            w.add_tensor(p + name + ".weight", mat(*shape))
+        w.add_tensor(p + "attn_norm.weight", np.ones(d, np.float32))
+        w.add_tensor(p + "ffn_norm.weight", np.ones(d, np.float32))
+    w.write_header_to_file()
+    w.write_kv_data_to_file()
+    w.write_tensors_to_file()
+    w.close()
+
+
+def test_any_llama_gguf_runs_on_both_backends(tmp_path):
+    path = tmp_path / "tiny.gguf"
+    _tiny_llama(path, np.random.default_rng(0))
+    from neuralbrain.reasoning.planner.gguf_model import load_gguf as load
+
+    model = load(path)
+    assert model.hparams.n_head_kv == 2 and "output.weight" in model.tensors
+    ids = [3, 14, 15, 9, 2]
+    want = LlamaModel(model, make_backend("cpu"), n_ctx=16).forward(ids, all_logits=True)
+    got = LlamaModel(model, make_backend("lut"), n_ctx=16).forward(ids, all_logits=True)
+    # F32/F16 tensors reach the LUT unit re-blocked to 8-bit codes: close, not identical.
+    rel = np.abs(got - want).max() / np.abs(want).max()
+    assert 0 < rel < 0.03
