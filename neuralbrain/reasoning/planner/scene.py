@@ -10,11 +10,12 @@ Skills: ``pick(OBJ)``, ``place(LOCATION)``, ``done()``.
 
 Feasibility (SayCan's affordance term, Ahn et al., "Do As I Can, Not As I Say", 2022) is a
 function ``feasible(skill_call, facts) -> (bool, explanation)``. ``feasibility_function()``
-returns ``neuralbrain.reasoning.gl.feasible`` when the GL reasoner provides it and otherwise
-``rule_feasible`` below, a small documented rule check (a stand-in until GL is wired):
+returns the GL reasoner's ``neuralbrain.reasoning.gl.agent.feasible`` (DigitPick theory,
+adapted by ``_via_gl``) when it is importable, otherwise ``rule_feasible`` below, a small
+documented rule check that can be swapped in:
 
-- ``pick(o)``: ``o`` is a declared object, ``reachable(o)`` holds, nothing is held, and
-  ``o`` has not been placed yet (``placed(o, l)``);
+- ``pick(o)``: ``o`` is a declared object, ``reachable(o)`` holds, nothing rests on it
+  (``on(x, o)``), nothing is held, and ``o`` has not been placed yet (``placed(o, l)``);
 - ``place(l)``: ``l`` is a declared place and some ``holding(o)`` holds;
 - ``done()``: nothing is held and something has been placed (``placed(o, l)``).
 
@@ -171,6 +172,9 @@ def rule_feasible(skill: str, facts: Sequence[str]) -> tuple[bool, str]:
             return False, f"the gripper already holds {held[0]}"
         if o not in reach:
             return False, f"{o} is not reachable"
+        above = [a.args[0] for a in scene.atoms if a.pred == "on" and a.args[1:] == (o,)]
+        if above:
+            return False, f"{o} is covered by {above[0]}"
         done = [a for a in scene.atoms if a.pred == "placed" and a.args[0] == o]
         if done:
             return False, f"{o} was already placed in the {done[0].args[1]}"
@@ -191,22 +195,60 @@ def rule_feasible(skill: str, facts: Sequence[str]) -> tuple[bool, str]:
     return False, f"{skill!r} is not a skill: expected pick(OBJECT), place(PLACE) or done()"
 
 
+GL_RELATIONS = ("shows", "on", "reachable", "holding", "heard", "location")
+
+
 def feasibility_function() -> tuple[Feasibility, str]:
-    """GL's ``feasible`` when available, else ``rule_feasible``; and which one it is."""
+    """GL's DigitPick ``feasible`` when the GL reasoner is installed, else ``rule_feasible``.
+
+    Returns the function and which one it is (``"gl"`` or ``"rules"``).
+    """
     try:
-        from neuralbrain.reasoning.gl import feasible  # type: ignore[attr-defined]
+        from neuralbrain.reasoning.gl.agent import feasible as gl_feasible
     except ImportError:
         return rule_feasible, "rules"
-    return feasible, "gl"
+    return _via_gl(gl_feasible), "gl"
+
+
+def _via_gl(gl_feasible: Callable) -> Feasibility:
+    """Adapt GL's ``feasible(skill, facts) -> (bool, proof dict)`` to the planner's state.
+
+    GL's DigitPick theory knows pick/place over shows/on/reachable/holding/heard/location;
+    the planner's own bookkeeping stays here: declared places become ``location(p)`` facts, a
+    placed object is done (not picked again), and ``done()``, which the theory lacks, uses the
+    rule check.
+    """
+
+    def feasible(skill: str, facts: Sequence[str]) -> tuple[bool, str]:
+        call = parse_atom(skill)
+        if call.pred not in ("pick", "place"):
+            return rule_feasible(skill, facts)
+        scene = parse_facts(facts)
+        placed = {a.args[0]: a.args[1] for a in scene.atoms if a.pred == "placed"}
+        if call.pred == "pick" and call.args and call.args[0] in placed:
+            return False, f"{call.args[0]} was already placed in the {placed[call.args[0]]}"
+        gl_facts = [str(a) for a in scene.atoms if a.pred in GL_RELATIONS]
+        gl_facts += [f"location({p})" for p in scene.places]
+        ok, exp = gl_feasible(skill, gl_facts)
+        if ok:
+            proof = exp.get("proof", {})
+            return True, f"GL proof by rule {proof.get('rule')}"
+        fails = "; ".join(str(w.get("fails")) for w in exp.get("why_not", []))
+        return False, f"GL: {fails}"
+
+    return feasible
 
 
 def apply_skill(facts: Sequence[str], skill: str) -> list[str]:
-    """The facts after ``skill`` ran: pick adds holding(o); place turns it into placed(o, l)."""
+    """The facts after ``skill`` ran: pick adds holding(o) (and lifts o off what it was on);
+    place turns holding(o) into placed(o, l)."""
     call = parse_atom(skill)
     if call.pred == "done":
         return list(facts)
-    held = [a.args[0] for a in map(parse_atom, facts) if a.pred == "holding" and a.args]
-    out = [f for f in facts if parse_atom(f).pred != "holding"]
+    atoms = [parse_atom(f) for f in facts]
+    held = [a.args[0] for a in atoms if a.pred == "holding" and a.args]
+    out = [f for f, a in zip(facts, atoms, strict=True) if a.pred != "holding"
+           and not (call.pred == "pick" and a.pred == "on" and a.args[:1] == call.args)]
     if call.pred == "pick":
         out.append(f"holding({call.args[0]})")
     elif call.pred == "place" and held:

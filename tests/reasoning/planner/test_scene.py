@@ -55,7 +55,15 @@ def test_rules_follow_the_plan_state():
     assert not rule_feasible("fly(cube_2)", FACTS)[0]
 
 
-def test_feasibility_source_is_gl_or_rules():
+def test_gl_and_rules_agree_along_a_plan():
     fn, source = feasibility_function()
     assert source in ("gl", "rules")
-    assert fn("pick(cube_2)", FACTS)[0] is True
+    facts = FACTS + ["shows(cube_3, 8)", "reachable(cube_3)", "on(cube_3, cube_2)"]
+    for skill in ("pick(cube_2)", "place(tray)", "done()"):
+        states = [facts, apply_skill(facts, "pick(cube_3)"),
+                  apply_skill(apply_skill(facts, "pick(cube_3)"), "place(bin)")]
+        for state in states:
+            got, why = fn(skill, state)
+            assert got == rule_feasible(skill, state)[0], (skill, state, why)
+    assert not fn("pick(cube_2)", facts)[0]  # cube_3 rests on it
+    assert fn("pick(cube_2)", apply_skill(apply_skill(facts, "pick(cube_3)"), "place(bin)"))[0]
