@@ -34,7 +34,7 @@ from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.config import ExperimentConfig
 from neuralbrain.core import Agent
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
-from neuralbrain.sensing.perception import DEFAULT_WEIGHTS, Perception, load_weights
+from neuralbrain.sensing.perception import DEFAULT_WEIGHTS, Perception
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.snn.data import load_emulated, load_real, real_files
 from neuralbrain.sensing.snn.frames import EventCounts
@@ -223,8 +223,7 @@ class InsensorNMNIST(Agent):
                 raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
         else:
             path = Path(pcfg.weights) if pcfg.weights else DEFAULT_WEIGHTS
-        params = load_weights(path, pcfg.snn)
-        module = Perception(pcfg, cfg.hardware, params=params)
+        module = Perception(replace(pcfg, weights=str(path)), cfg.hardware)
         module.reset(cfg.seed)
         x, y = _data(data_root, split, replace(mc, train=replace(mc.train, max_real=0)))
         pred = np.empty(len(y), np.int64)

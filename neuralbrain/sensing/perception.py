@@ -248,12 +248,13 @@ class Perception(Module):
     ) -> None:
         super().__init__(config, hardware)
         self.snn = config.snn
+        # the pixel-fit check comes first: a layer that cannot be built is the real error
+        self.sensor = self._make_sensor(config.sensor_backend or config.backend)
         if params is None:
             params = load_weights(config.weights or DEFAULT_WEIGHTS, self.snn)
         self.params = {k: np.asarray(v, np.float32) for k, v in params.items()}
         self.counts = EventCounts(self.snn.time_steps, (34, 34, 2), config.window_us)
         self.camera = SceneSaccade(config.saccade)
-        self.sensor = self._make_sensor(config.sensor_backend or config.backend)
         self.link = make_backend(config.link_backend, self.hardware.get(config.link_backend))
         if "transfer_bit" not in self.link.energy_table.energy_j:
             raise ConfigError(

@@ -9,7 +9,7 @@ import pytest
 
 from neuralbrain.config import load_experiment
 from neuralbrain.core import agent_class
-from neuralbrain.errors import CheckpointError, DataError
+from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from tests.conftest import data_root_or_skip
 
 DEBUG = "agents/configs/insensor_nmnist_debug.toml"
@@ -46,3 +46,6 @@ def test_missing_data_and_checkpoint_are_named(tmp_path):
         agent.evaluate(cfg, tmp_path, None, "test")
     with pytest.raises(DataError, match="data root"):
         agent.train(cfg, tmp_path / "out", None, resume=False)
+    too_big = load_experiment(DEBUG, ["perception.snn.conv1_kernel=7"])
+    with pytest.raises(ConfigError, match="kernel = 7 does not fit the in-sensor pixel"):
+        agent.evaluate(too_big, None, None, "test")
