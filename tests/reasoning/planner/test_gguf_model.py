@@ -8,12 +8,12 @@ from gguf.quants import dequantize
 from neuralbrain.errors import DataError
 from neuralbrain.reasoning.planner.gguf_model import load_gguf, requantize_q8
 
-from .helpers import model_path_or_skip
+from .helpers import model_path_or_skip, shipped_model_and_tokenizer
 
 
 @pytest.fixture(scope="module")
 def model():
-    return load_gguf(model_path_or_skip())
+    return shipped_model_and_tokenizer()[0]
 
 
 def test_hyper_parameters_of_smollm2(model):

@@ -7,23 +7,21 @@ from gguf.quants import dequantize
 
 from neuralbrain.errors import BudgetExceeded, ShapeError
 from neuralbrain.hardware import make_backend
-from neuralbrain.reasoning.planner.gguf_model import load_gguf
 from neuralbrain.reasoning.planner.llama import LlamaModel
-from neuralbrain.reasoning.planner.tokenizer import GGUFTokenizer
 
-from .helpers import model_path_or_skip
+from .helpers import shipped_model_and_tokenizer
 
 N_LAYERS = 2
 
 
 @pytest.fixture(scope="module")
 def gguf_model():
-    return load_gguf(model_path_or_skip())
+    return shipped_model_and_tokenizer()[0]
 
 
 @pytest.fixture(scope="module")
 def tok(gguf_model):
-    return GGUFTokenizer(gguf_model.metadata)
+    return shipped_model_and_tokenizer()[1]
 
 
 @pytest.fixture(scope="module")

@@ -2,10 +2,9 @@ from __future__ import annotations
 
 import pytest
 
-from neuralbrain.reasoning.planner.gguf_model import load_gguf
-from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
+from neuralbrain.reasoning.planner.tokenizer import ChatMessage
 
-from .helpers import model_path_or_skip
+from .helpers import shipped_model_and_tokenizer
 
 TEXTS = [
     "put the seven in the tray",
@@ -19,7 +18,7 @@ TEXTS = [
 
 @pytest.fixture(scope="module")
 def tok():
-    return GGUFTokenizer(load_gguf(model_path_or_skip()).metadata)
+    return shipped_model_and_tokenizer()[1]
 
 
 def test_uses_the_smollm_pretokenizer(tok):
