@@ -4,7 +4,8 @@
 runs its first layer on ``sensor_backend`` (``in_sensor``: the conv and its spiking
 nonlinearity inside the pixel array, P2M / Datta et al. ICASSP 2023) and the rest on
 ``backend`` (``neuromorphic``); both can be ``cpu``. Every product goes through a backend op
-and every cost is booked in ``self.ledger`` under these op names:
+and every cost is booked in ``self.ledger`` under ``"<op>@<backend>"`` (so the trace shows
+which backend paid for what, although a module has one ``backend`` column) with these ops:
 
 - ``conv1`` / ``conv2`` / ``fc``: the synaptic products (``accumulate``) of each layer;
 - ``neurons``: LIF updates of the layers that run off-sensor (``neuron_update`` on a
@@ -320,7 +321,7 @@ class Perception(Module):
     # -- booking -------------------------------------------------------------------------
     def _accumulate(self, backend: Backend, op: str, x: np.ndarray, w: Any) -> np.ndarray:
         y, cost = backend.accumulate(x, w)
-        self.ledger.book(op, cost)
+        self.ledger.book(f"{op}@{backend.name}", cost)
         return y
 
     def _charge(self, backend: Backend, actions: tuple[str, ...], count: float, op: str) -> None:
@@ -329,7 +330,7 @@ class Perception(Module):
             return
         for action in actions:
             if action in backend.energy_table.energy_j:
-                self.ledger.book(op, backend.charge(action, count))
+                self.ledger.book(f"{op}@{backend.name}", backend.charge(action, count))
                 return
         raise ConfigError(
             f"backend {backend.name!r} prices none of {list(actions)} (needed for {op!r})"
