@@ -152,6 +152,15 @@ class LlamaModel:
         k = np.zeros((hp.n_layer, hp.n_head_kv, self.n_ctx, hp.head_dim), np.float32)
         return k, np.zeros_like(k)
 
+    def set_ledger(self, ledger: Ledger) -> None:
+        """Book every later op in ``ledger`` (e.g. one ledger per plan)."""
+        self.ledger = ledger
+        for lin in self._linears():
+            lin.ledger = ledger
+
+    def _linears(self) -> list[Linear]:
+        return [self.head] + [L[k] for L in self.layers for k in ("qkv", "o", "gate_up", "down")]
+
     # -- cache ---------------------------------------------------------------------------
     def reset(self) -> None:
         self.n_past = 0

@@ -33,6 +33,7 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.core import Module
+from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.reasoning.planner.constrained import CharTrie, mask_logits
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
@@ -85,7 +86,8 @@ class PlannerConfig:
 
 @dataclass
 class PlanResult:
-    """A plan, the per-step candidate scores, and what producing it cost."""
+    """A plan, the per-step candidate scores, and what producing it cost (``ledger``: the
+    backend ops of this plan, booked by op name)."""
 
     plan: list[str]
     scores: list[dict[str, dict[str, Any]]]
@@ -95,8 +97,7 @@ class PlanResult:
     seconds: float
     feasibility: str
     mode: str
-    text: str = ""
-    extra: dict = field(default_factory=dict)
+    ledger: Ledger = field(default_factory=Ledger)
 
     @property
     def tokens_per_s(self) -> float:
@@ -166,23 +167,33 @@ class LlmPlanner(Module):
                 f"needs more than the context of {self.lm.n_ctx} tokens: shorten the instruction "
                 "or the facts, or raise n_ctx"
             )
-        before = self.ledger.total
+        plan_ledger = Ledger()
+        self.lm.set_ledger(plan_ledger)
         t0 = time.perf_counter()
-        self.lm.reset()
-        last = self.lm.forward(prompt)[-1]
-        self._tokens = len(prompt)
-        if self.config.mode == "score":
-            base_prompt = self.tok.encode(build_prompt(self.tok, "", scene))
-            plan, scores = self._score_loop(scene, last, base_prompt)
-        else:
-            plan, scores = self._generate_loop(scene, last)
+        try:
+            self.lm.reset()
+            last = self.lm.forward(prompt)[-1]
+            self._tokens = len(prompt)
+            if self.config.mode == "score":
+                base_prompt = self.tok.encode(build_prompt(self.tok, "", scene))
+                plan, scores = self._score_loop(scene, last, base_prompt)
+            else:
+                plan, scores = self._generate_loop(scene, last)
+        finally:
+            self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
-        spent = self.ledger.total
+        # The plan's own ledger is returned; the module ledger books the same ops for the run.
+        result_ledger = Ledger()
+        for booking in plan_ledger.drain():
+            self.ledger.book(booking.op, booking.cost)
+            result_ledger.book(booking.op, booking.cost)
+        spent = result_ledger.total
         return PlanResult(
             plan=plan,
             scores=scores,
-            energy_j=spent.energy_j - before.energy_j,
-            latency_s=spent.latency_s - before.latency_s,
+            energy_j=spent.energy_j,
+            latency_s=spent.latency_s,
+            ledger=result_ledger,
             tokens=self._tokens,
             seconds=seconds,
             feasibility=self.feasibility_source,
