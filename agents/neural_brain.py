@@ -21,8 +21,6 @@ What is still a placeholder (each says so where it is defined):
 - the tray position is read from ``info["tray_position"]``: the perception module does not
   detect the tray yet;
 - the camera matrices come from ``info`` (camera calibration, not a scene fact);
-- ``SceneReasoner`` applies the two DigitPick rules in Python until the GL reasoner's agent
-  API is wired in.
 
 ``train`` trains what is trainable (the listener's readout on FSDD through the cochlea; the
 perception SNN ships trained weights, retrained by ``neuralbrain train
@@ -251,47 +249,63 @@ class Glance(Module):
         return {"shown": self.shown}
 
 
+def requested(inputs: Mapping[str, Any]) -> int | None:
+    """The digit of a spoken or shown request (None for a written one)."""
+    return inputs["heard"] if inputs["heard"] is not None else inputs["shown"]
+
+
 # -- reasoning: facts + rules -> target and feasibility ----------------------------------------
 @dataclass(frozen=True)
 class ReasonerConfig:
-    backend: str = "cpu"
+    backend: str = "logic_grid"
 
 
 class SceneReasoner(Module):
-    """The DigitPick rules over the scene facts (placeholder until the GL agent API is wired).
+    """The GL reasoner over the scene facts with the DigitPick rules (``theories/digitpick.mpl``).
 
-    - the target is the cube whose digit equals the heard (or shown) digit:
-      ``target(C) <- shows(C, D), heard(D)``;
-    - a cube can be picked if it is reachable and nothing rests on it (the planner's
-      feasibility check applies this one).
-    Each rule application is booked as ALU work (a comparison per fact per rule).
+    Rules such as ``target(C) <- shows(C, D), heard(D)`` and "a cube can be picked if it is
+    reachable, nothing rests on it and the hand is empty" derive the target cube from the
+    requested digit; the derived ``target(...)`` facts are passed on to the planner. Facts are
+    asserted and retracted as the scene changes, and the rule engine runs (and books its
+    messages and unifications on the backend, ``logic_grid`` by default) only then.
     """
 
     Config = ReasonerConfig
-    inputs = {"facts": list, "heard": object}
+    inputs = {"facts": list, "heard": object, "shown": object}
     outputs = {"facts": list}
 
+    def __init__(self, config: ReasonerConfig, hardware: Any = None) -> None:
+        super().__init__(config, hardware)
+        self._build()
+
+    def _build(self) -> None:
+        from neuralbrain.reasoning.gl.agent import digitpick_reasoner
+
+        self.reasoner = digitpick_reasoner(self.backend, self.ledger)
+        self.given: set[str] = set()
+        self.derived: list[str] = []
+
+    def on_backend_change(self) -> None:
+        self._build()
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self._build()
+
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        facts = list(inputs["facts"])
-        heard = inputs["heard"]
-        self.charge("alu_op", 2 * len(facts) + 1, op="infer")
-        if heard is not None:
-            for fact in inputs["facts"]:
-                if fact.startswith("shows(") and fact.rstrip(")").split(",")[1].strip() == str(heard):
-                    facts.append(f"target({fact[6:].split(',')[0]})")
-        return {"facts": facts}
-
-
-class Requested(Module):
-    """The requested digit when it was heard or shown (None for a written request)."""
-
-    Config = ReasonerConfig
-    inputs = {"heard": object, "shown": object}
-    outputs = {"digit": object}
-
-    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        digit = inputs["heard"] if inputs["heard"] is not None else inputs["shown"]
-        return {"digit": digit}
+        given = set(inputs["facts"])
+        digit = requested(inputs)
+        if digit is not None:  # the rules call a shown digit "heard" too: the request's digit
+            given.add(f"heard({digit})")
+        if given != self.given:
+            for fact in sorted(self.given - given):
+                self.reasoner.retract_fact(fact)
+            for fact in sorted(given - self.given):
+                self.reasoner.assert_fact(fact)
+            self.given = given
+            answers = self.reasoner.query("target(?c)")["answers"]
+            self.derived = [f"target({a['bindings']['?c']})" for a in answers]
+        return {"facts": list(inputs["facts"]) + self.derived}
 
 
 # -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
@@ -332,11 +346,11 @@ class Instruction(Module):
     """The request as text: the written instruction, or one made from the heard digit."""
 
     Config = InstructionConfig
-    inputs = {"obs": object, "heard": object}
+    inputs = {"obs": object, "heard": object, "shown": object}
     outputs = {"instruction": str}
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        heard = inputs["heard"]
+        heard = requested(inputs)
         text = str(inputs["obs"]["instruction"])
         if heard is not None:
             text = self.config.heard_template.format(digit=heard)
@@ -474,7 +488,6 @@ class NeuralBrain(Agent):
             "memory": SceneMemory(m.memory, cfg.hardware),
             "listener": Listener(m.listener, cfg.hardware, task, head),
             "glance": Glance(m.perception, cfg.hardware),
-            "requested": Requested(m.reasoner, cfg.hardware),
             "instruction": Instruction(m.instruction, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
             "planner": planner_cls(PlannerConfig(
@@ -492,12 +505,12 @@ class NeuralBrain(Agent):
             ("control.moved@prev", "memory.moved"),
             ("env.obs", "listener.obs"),
             ("env.obs", "glance.obs"),
-            ("listener.heard", "requested.heard"),
-            ("glance.shown", "requested.shown"),
             ("env.obs", "instruction.obs"),
-            ("requested.digit", "instruction.heard"),
+            ("listener.heard", "instruction.heard"),
+            ("glance.shown", "instruction.shown"),
             ("memory.facts", "reasoner.facts"),
-            ("requested.digit", "reasoner.heard"),
+            ("listener.heard", "reasoner.heard"),
+            ("glance.shown", "reasoner.shown"),
             ("instruction.instruction", "planner.instruction"),
             ("reasoner.facts", "planner.facts"),
             ("control.replan@prev", "planner.replan"),

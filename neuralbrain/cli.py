@@ -22,6 +22,7 @@ from neuralbrain.errors import ConfigError, Error
 COMMAND_MODULES: tuple[str, ...] = (
     "neuralbrain.sensing.commands",
     "neuralbrain.sensing.insensor_commands",
+    "neuralbrain.reasoning.gl.commands",
 )
 
 
