@@ -115,12 +115,13 @@ def make_reservoir(cfg: ExperimentConfig, name: str) -> lsm.LiquidStateMachine:
 
 def encode(
     reservoir: lsm.LiquidStateMachine, binned: np.ndarray, n_windows: int,
-    audio: tasks.AudioData | None = None, batch: int = 256,
+    audio: tasks.AudioData | None = None, batch: int = 256, include_inputs: bool = False,
 ) -> np.ndarray:
     """Spike-count features (batch, n_windows * n_neurons) of binned recordings.
 
     Vision: windows split the whole recording. Audio (``audio`` given): windows split the
     span where the word is spoken (``lsm.active_span`` with the ``[audio]`` thresholds).
+    ``include_inputs`` appends the input event counts in the same windows.
     """
     from tqdm import tqdm
 
@@ -130,12 +131,12 @@ def encode(
     parts = []
     for a in tqdm(range(0, len(binned), batch), desc=f"reservoir[{reservoir.backend.name}]",
                   leave=False, mininterval=1.0):
-        spikes = reservoir.encode(binned[a:a + batch])
-        if audio is None:
-            parts.append(lsm.window_counts(spikes, n_windows))
-        else:
-            parts.append(lsm.window_counts(spikes, n_windows, lengths[a:a + batch],
-                                           starts[a:a + batch]))
+        chunk = binned[a:a + batch]
+        spans = (None, None) if audio is None else (lengths[a:a + batch], starts[a:a + batch])
+        feats = lsm.window_counts(reservoir.encode(chunk), n_windows, *spans)
+        if include_inputs:
+            feats = np.concatenate([feats, lsm.window_counts(chunk, n_windows, *spans)], axis=1)
+        parts.append(feats)
     return np.concatenate(parts)
 
 
@@ -218,7 +219,8 @@ class _LsmClassifier(Agent):
     def features(cls, cfg: ExperimentConfig, reservoir: lsm.LiquidStateMachine,
                  binned: np.ndarray) -> np.ndarray:
         """The readout's input for binned recordings (use this to run a trained readout)."""
-        return encode(reservoir, binned, cfg.modules.readout.n_windows)
+        r = cfg.modules.readout
+        return encode(reservoir, binned, r.n_windows, include_inputs=r.include_inputs)
 
     @classmethod
     def _data(cls, cfg: ExperimentConfig, root: Path, split: str) -> tuple[np.ndarray, ...]:
@@ -298,7 +300,9 @@ class LsmFsdd(_LsmClassifier):
 
     @classmethod
     def features(cls, cfg, reservoir, binned):
-        return encode(reservoir, binned, cfg.modules.readout.n_windows, cfg.modules.audio)
+        r = cfg.modules.readout
+        return encode(reservoir, binned, r.n_windows, cfg.modules.audio,
+                      include_inputs=r.include_inputs)
 
     @classmethod
     def _data(cls, cfg, root, split):

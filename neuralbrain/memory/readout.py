@@ -28,6 +28,10 @@ class Config:
     lr: float = 3e-3
     weight_decay: float = 1e-4
     log_counts: bool = True  # features log1p(counts): tames heavy-tailed firing rates
+    # Also feed the binned input counts (same windows) to the readout: the direct input ->
+    # readout connections of reservoir computing (Lukosevicius & Jaeger, Comput. Sci. Rev.
+    # 2009, readout from [u(n); x(n)]).
+    include_inputs: bool = False
 
     def __post_init__(self) -> None:
         for name in ("n_windows", "epochs", "batch_size"):
