@@ -1,0 +1,49 @@
+"""Every agent config has a ``_debug`` twin, and every twin trains and runs from the CLI."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from neuralbrain.cli import main
+from neuralbrain.config import load_experiment
+from neuralbrain.core import Agent, agent_class
+
+CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
+DEBUG = sorted(CONFIGS.glob("*_debug.toml"))
+
+
+def test_every_config_has_a_debug_twin():
+    full = [p for p in CONFIGS.glob("*.toml") if not p.stem.endswith("_debug")]
+    missing = [p.name for p in full if not (CONFIGS / f"{p.stem}_debug.toml").exists()]
+    assert not missing, f"configs without a _debug twin: {missing}"
+
+
+@pytest.mark.parametrize("config", DEBUG, ids=[p.stem for p in DEBUG])
+def test_debug_twin_trains_and_runs(config, tmp_path, capsys, data_root):
+    cfg = load_experiment(config)
+    cls = agent_class(cfg.agent)
+    checkpoint = None
+    if cls.train.__func__ is not Agent.train.__func__:
+        checkpoint = tmp_path / "ck"
+        assert main(["train", str(config), "--out", str(checkpoint)]) == 0
+    capsys.readouterr()
+    if cfg.env is not None:
+        args = ["run", str(config), "--episodes", "1", "--out", str(tmp_path / "run"), "--json"]
+        if checkpoint is not None:
+            args += ["--checkpoint", str(checkpoint)]
+        assert main(args) == 0
+        summary = json.loads(capsys.readouterr().out)
+        assert summary["episodes"] == 1 and summary["errors"] == 0
+        episodes = pq.read_table(tmp_path / "run" / "episodes.parquet").to_pylist()
+        assert episodes[0]["energy_j"] > 0
+    else:
+        args = ["eval", str(config), "--split", "test", "--json"]
+        if checkpoint is not None:
+            args += ["--checkpoint", str(checkpoint)]
+        assert main(args) == 0
+        report = json.loads(capsys.readouterr().out)
+        assert report, f"{config.name}: eval printed nothing"
