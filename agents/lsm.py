@@ -409,6 +409,7 @@ class LsmZeroShot(Agent):
             "zero_shot_top1_nearest_image": projection.retrieval_top1(
                 ea[ua], ya[ua], ei[ui], yi[ui], prototypes=False),
             "all_digits_top1": projection.retrieval_top1(ea, ya, ei, yi),
+            "seen_digits_top1": projection.retrieval_top1(ea[~ua], ya[~ua], ei[~ui], yi[~ui]),
             "unseen_digits": list(m.unseen_digits),
             "n_image_gallery": int(ui.sum()),
             "split": split,
