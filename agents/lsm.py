@@ -19,7 +19,9 @@ data learning", Nature Computational Science (2025). Read top to bottom:
 
 The fingerprint covers every table except the choice of backend (``*.backend`` and
 ``[hardware]``): the trained heads belong to the ideal reservoir, so a checkpoint trained on
-``cpu`` can be evaluated on ``rram`` to measure what the device costs in accuracy.
+``cpu`` can be evaluated on ``rram`` to measure what the device costs in accuracy. The
+exception is an rram device with ``weights = "breakdown"``, whose own random conductances
+replace the ideal weights: then ``[hardware.rram]`` is part of the fingerprint.
 """
 
 from __future__ import annotations
@@ -147,7 +149,13 @@ def _model_dict(cfg: ExperimentConfig) -> dict[str, Any]:
             return {k: strip(v) for k, v in d.items() if k != "backend"}
         return d
 
-    return {"agent": cfg.agent, "seed": cfg.seed, **strip(to_dict(cfg.modules))}
+    out = {"agent": cfg.agent, "seed": cfg.seed, **strip(to_dict(cfg.modules))}
+    # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
+    # the ideal reservoir, so then its parameters are part of the model.
+    for name, hw in sorted(cfg.hardware.items()):
+        if getattr(hw, "weights", None) == "breakdown":
+            out[f"hardware.{name}"] = to_dict(hw)
+    return out
 
 
 def fingerprint(cfg: ExperimentConfig) -> str:

@@ -152,3 +152,13 @@ def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
     with pytest.raises(DataError, match="no such speaker"):
         bad = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=carol")
         agent_class(bad.agent).train(bad, tmp_path / "ck3", root, resume=False)
+
+
+def test_breakdown_weights_are_part_of_the_model(root, tmp_path):
+    cfg = _cfg("lsm_nmnist_debug", "reservoir.backend=rram", "hardware.rram.weights=breakdown")
+    agent = agent_class(cfg.agent)
+    agent.train(cfg, tmp_path / "ck", root, resume=False)
+    assert agent.evaluate(cfg, tmp_path / "ck", root, "test")["backend"] == "rram"
+    ideal = _cfg("lsm_nmnist_debug", "reservoir.backend=rram")
+    with pytest.raises(CheckpointError, match="hardware.rram"):
+        agent.evaluate(ideal, tmp_path / "ck", root, "test")
