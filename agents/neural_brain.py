@@ -45,6 +45,7 @@ from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
 
 CUBE_SIZE_M = 0.06  # DigitPick's cubes (envs.scene.SceneGeometry.cube_size_m)
+AUDIO_RATE_HZ = 8000  # DigitPick's audio observation: FSDD recordings at 8 kHz
 
 
 # -- perception: look only when asked -------------------------------------------------------
@@ -108,10 +109,11 @@ class SceneMemory(Module):
                         op="write")
 
     def _recall(self, digit: int) -> np.ndarray | None:
+        """``W d`` computed on the backend (with its read noise, on rram), then decoded."""
         key = np.zeros(self.memory.weights.shape[1], np.float32)
         key[digit] = 1.0
-        self.run("matmul", key, self.memory.weights.T.astype(np.float32))  # priced on the device
-        return self.memory.recall_position(digit)
+        value = self.run("matmul", key, self.memory.weights.T.astype(np.float32))
+        return self.memory.decode(value)
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         moved = inputs["moved"]
@@ -165,24 +167,40 @@ class ListenerConfig:
 
 
 class Listener(Module):
-    """Cochlea -> LSM reservoir -> readout: the digit spoken in ``obs["audio"]`` (or None)."""
+    """Cochlea -> LSM reservoir -> readout: the digit spoken in ``obs["audio"]`` (or None).
+
+    The reservoir, its features and the readout are exactly those of the ``lsm_fsdd`` task
+    the checkpoint was trained on (``agents.lsm``); this module runs them once per episode,
+    on its own backend.
+    """
 
     Config = ListenerConfig
     inputs = {"obs": object}
     outputs = {"heard": object}
 
-    def __init__(self, config: ListenerConfig, hardware: Any, task: Any, head: Any) -> None:
+    def __init__(self, config: ListenerConfig, hardware: Any, task: Any, state: dict) -> None:
         super().__init__(config, hardware)
         from agents.lsm import make_reservoir
+        from neuralbrain.memory import readout
 
-        self.task = task  # the lsm_fsdd experiment whose readout was trained
-        self.reservoir = make_reservoir(replace(task, modules=replace(
-            task.modules, reservoir=replace(task.modules.reservoir, backend=config.backend))),
-            "reservoir")
-        self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's row
-        self.head = head
+        reservoir_cfg = replace(task.modules.reservoir, backend=config.backend)
+        self.task = replace(task, modules=replace(task.modules, reservoir=reservoir_cfg))
+        self.reservoir = make_reservoir(self.task, "reservoir")
+        self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
+        silence = np.zeros((1, task.modules.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
+        self.head = readout.Readout(task.modules.readout, self._features(silence).shape[1], 10)
+        self.head.load_state(state)
+        self.ledger.reset()
         self.heard: int | None = None
         self.done = False
+
+    def _features(self, binned: np.ndarray) -> np.ndarray:
+        from agents.lsm import LsmFsdd
+
+        return LsmFsdd.features(self.task, self.reservoir, binned)
+
+    def on_backend_change(self) -> None:
+        self.reservoir.to(self.backend.name)
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
@@ -194,19 +212,10 @@ class Listener(Module):
             self.done = True
             audio = np.asarray(inputs["obs"]["audio"], np.float64)
             if np.abs(audio).max() > 0:
-                from neuralbrain.memory import lsm
-                from neuralbrain.sensing.cochlea import Cochlea
+                from neuralbrain.memory.tasks import audio_to_binned
 
-                audio_cfg = self.task.modules.audio
-                if audio_cfg.normalize_peak:
-                    audio = audio / np.abs(audio).max()
-                binned = audio_cfg.binner(Cochlea()(audio, 8000))[None]
-                from agents.lsm import LsmFsdd
-
-                spikes = self.reservoir.encode(binned)
-                lengths = lsm.input_lengths(binned) if LsmFsdd._by_length else None
-                feats = lsm.window_counts(spikes, self.task.modules.readout.n_windows, lengths)
-                self.heard = int(self.head.predict(feats)[0])
+                binned = audio_to_binned(audio, AUDIO_RATE_HZ, self.task.modules.audio)
+                self.heard = int(self.head.predict(self._features(binned[None]))[0])
         return {"heard": self.heard}
 
 
@@ -469,7 +478,6 @@ class NeuralBrain(Agent):
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
         from agents.lsm import _unprefixed, load_checkpoint
-        from neuralbrain.memory import readout
         from neuralbrain.reasoning.planner.planner import PlannerConfig
 
         m = cfg.modules
@@ -479,14 +487,11 @@ class NeuralBrain(Agent):
                 f"{cfg.source or 'CONFIG'} --out DIR`")
         task = _listener_task(cfg)
         arrays, _ = load_checkpoint(Path(checkpoint) / "listener", task)
-        n_features = m_features(task)
-        head = readout.Readout(task.modules.readout, n_features, 10)
-        head.load_state(_unprefixed("readout", arrays))
         planner_cls = _planner_module()
         modules = {
             "perception": LookingPerception(m.perception, cfg.hardware),
             "memory": SceneMemory(m.memory, cfg.hardware),
-            "listener": Listener(m.listener, cfg.hardware, task, head),
+            "listener": Listener(m.listener, cfg.hardware, task, _unprefixed("readout", arrays)),
             "glance": Glance(m.perception, cfg.hardware),
             "instruction": Instruction(m.instruction, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
@@ -520,8 +525,3 @@ class NeuralBrain(Agent):
             ("control.action", "action"),
         ]
         return cls(modules, edges)
-
-
-def m_features(task: ExperimentConfig) -> int:
-    """Feature length of the listener's readout: windows x reservoir neurons."""
-    return task.modules.readout.n_windows * task.modules.reservoir.n_neurons

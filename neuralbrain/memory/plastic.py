@@ -95,7 +95,11 @@ class AssociativeMemory:
 
     def recall_position(self, digit: int) -> np.ndarray | None:
         """Where ``digit`` was last seen, or ``None`` if the memory holds nothing for it."""
-        v = self.weights[:, _key(digit)]
+        return self.decode(self.weights[:, _key(digit)])
+
+    def decode(self, v: np.ndarray) -> np.ndarray | None:
+        """The position a recalled value ``v = W d`` codes (``None`` for an empty value)."""
+        v = np.asarray(v, dtype=np.float64)
         code = v[:-1]
         peak = code.max()
         if peak < 1e-3:

@@ -21,6 +21,7 @@ from __future__ import annotations
 import os
 from dataclasses import dataclass
 from pathlib import Path
+from typing import Any
 
 import numpy as np
 
@@ -234,13 +235,21 @@ def fsdd_with_split(
     idx = np.flatnonzero(keep)
     if cfg.max_samples:
         idx = idx[spread(idx.size, cfg.max_samples)]
-    cochlea, binner = Cochlea(), cfg.binner
+    cochlea = Cochlea()
     rows = []
     for i in _progress(idx, idx.size, "FSDD cochlea"):
         rate, audio = read_wav(ds.files[i])
         if audio.ndim != 1:
             raise DataError(f"{ds.files[i]}: {audio.shape[1]} channels, expected mono audio")
-        if cfg.normalize_peak:
-            audio = audio / max(float(np.abs(audio).max()), 1e-6)
-        rows.append(binner(cochlea(audio, rate)))
+        rows.append(audio_to_binned(audio, rate, cfg, cochlea))
     return (np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], held[idx], rule)
+
+
+def audio_to_binned(audio: np.ndarray, rate: int, cfg: AudioData, cochlea: Any = None) -> np.ndarray:
+    """One mono waveform -> cochlea events -> the binned input (steps, 64) of the audio LSM."""
+    from neuralbrain.sensing.cochlea import Cochlea
+
+    audio = np.asarray(audio, dtype=np.float64)
+    if cfg.normalize_peak:
+        audio = audio / max(float(np.abs(audio).max()), 1e-6)
+    return cfg.binner((cochlea or Cochlea())(audio, rate))

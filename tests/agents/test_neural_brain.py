@@ -1,0 +1,67 @@
+"""The Neural Brain agent: backend swaps touch only their module's rows; memory saves looks."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pyarrow.parquet as pq
+import pytest
+
+from neuralbrain.cli import main
+
+CONFIG = Path(__file__).resolve().parents[2] / "agents" / "configs" / "neural_brain_debug.toml"
+SHORT = ["--set", "env.max_episode_steps=6", "--episodes", "1"]
+
+
+@pytest.fixture(scope="module")
+def checkpoint(tmp_path_factory):
+    from tests.conftest import data_root_or_skip
+
+    data_root_or_skip("fsdd")
+    out = tmp_path_factory.mktemp("nb") / "ck"
+    assert main(["train", str(CONFIG), "--out", str(out)]) == 0
+    return out
+
+
+def _run(checkpoint, out, *extra):
+    assert main(["run", str(CONFIG), "--checkpoint", str(checkpoint), "--out", str(out),
+                 *SHORT, *extra]) == 0
+    return pq.read_table(out / "trace.parquet").to_pylist()
+
+
+def _rows(trace, module, keep):
+    return [r for r in trace if (r["module"] == module) == keep]
+
+
+@pytest.fixture(scope="module")
+def default_trace(checkpoint, tmp_path_factory):
+    return _run(checkpoint, tmp_path_factory.mktemp("nb") / "default")
+
+
+def test_every_module_books_on_its_named_backend(default_trace):
+    backends = {r["module"]: r["backend"] for r in default_trace}
+    assert backends["perception"] == "neuromorphic"
+    assert backends["memory"] == "rram"
+    assert backends["reasoner"] == "logic_grid"
+    ops = {(r["module"], r["op"]) for r in default_trace if r["energy_j"] > 0}
+    for module, op in [("perception", "conv1@in_sensor"), ("memory", "write"),
+                       ("planner", "matmul"), ("control", "skill_step"), ("reasoner", "message")]:
+        assert any(m == module and op in o for m, o in ops), f"{module}/{op} not in {sorted(ops)}"
+
+
+def test_switching_one_backend_changes_only_that_modules_rows(checkpoint, default_trace, tmp_path):
+    swapped = _run(checkpoint, tmp_path / "swap", "--set", "reasoner.backend=cpu")
+    assert _rows(swapped, "reasoner", False) == _rows(default_trace, "reasoner", False)
+    mine, theirs = _rows(swapped, "reasoner", True), _rows(default_trace, "reasoner", True)
+    assert {r["backend"] for r in mine} == {"cpu"} and {r["backend"] for r in theirs} == {"logic_grid"}
+    assert sum(r["energy_j"] for r in mine) != sum(r["energy_j"] for r in theirs)
+
+
+def test_without_plastic_memory_the_camera_looks_every_step(checkpoint, default_trace, tmp_path):
+    ablated = _run(checkpoint, tmp_path / "ablate", "--set", "memory.enabled=false")
+
+    def looks(trace):
+        return len({r["step"] for r in trace if r["module"] == "perception" and r["op"].startswith("conv1")})
+
+    assert looks(default_trace) == 1
+    assert looks(ablated) == max(r["step"] for r in ablated) + 1 > 1
