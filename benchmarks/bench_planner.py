@@ -73,7 +73,7 @@ def bench_llama_cpp(path: str, tok, n_prompt: int, n_decode: int, threads: int):
     prefill = len(ids) / (time.perf_counter() - t0)
     t0 = time.perf_counter()
     for _ in range(n_decode):
-        nxt = int(np.argmax(llm.scores[llm.n_tokens - 1]))
+        nxt = int(np.argmax(_last_logits(llm)))
         llm.eval([nxt])
     decode = n_decode / (time.perf_counter() - t0)
     return prefill, decode
@@ -93,6 +93,12 @@ def table_quant_deviation(gguf, tok, n: int = 24) -> dict:
         "lut_int8_logit_max_rel_dev": float(np.abs(q - ref).max() / np.abs(ref).max()),
         "lut_int8_top1_agreement": float(np.mean(q.argmax(1) == ref.argmax(1))),
     }
+
+
+def _last_logits(llm) -> np.ndarray:
+    """llama.cpp's logits of the last evaluated token (llama-cpp-python keeps ``scores`` only
+    with ``logits_all=True``, which would also slow its prefill)."""
+    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
 
 
 def main() -> None:

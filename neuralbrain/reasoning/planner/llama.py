@@ -89,6 +89,25 @@ class Linear:
         return y
 
 
+def q8_activations(x: np.ndarray, block: int = 32) -> np.ndarray:
+    """``x`` rounded as llama.cpp's CPU kernels quantize activations (Q8_0/Q8_1 blocks).
+
+    Per block of 32: ``d = max|x| / 127`` stored as fp16, ``q = roundf(x / d)``; the product
+    then sees ``d * q``. Used by ``numerics="llama.cpp"`` to reproduce its results closely.
+    """
+    shape = x.shape
+    b = x.reshape(-1, block).astype(np.float32)
+    d = np.abs(b).max(axis=1, keepdims=True) / np.float32(127.0)
+    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
+    v = b * inv
+    q = np.sign(v) * np.floor(np.abs(v) + 0.5)  # C roundf: halves away from zero
+    return (q * d.astype(np.float16).astype(np.float32)).reshape(shape)
+
+
+def _f16(x: np.ndarray) -> np.ndarray:
+    return x.astype(np.float16).astype(np.float32)
+
+
 def rms_norm(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
     return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * g
 
@@ -114,11 +133,17 @@ class LlamaModel:
     """The forward pass of a llama GGUF on ``backend`` with a KV cache of ``n_ctx`` positions."""
 
     def __init__(
-        self, gguf: GGUFModel, backend: Backend, ledger: Ledger | None = None, n_ctx: int = 2048
+        self, gguf: GGUFModel, backend: Backend, ledger: Ledger | None = None, n_ctx: int = 2048,
+        numerics: str = "float",
     ) -> None:
         hp = gguf.hparams
         if n_ctx < 1:
             raise ShapeError(f"n_ctx={n_ctx}: expected a positive context length")
+        if numerics not in ("float", "llama.cpp"):
+            raise ShapeError(f"numerics={numerics!r}: expected 'float' or 'llama.cpp'")
+        # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
+        # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
+        self.emulate = numerics == "llama.cpp"
         self.hp, self.backend = hp, backend
         self.ledger = ledger if ledger is not None else Ledger()
         self.n_ctx = min(n_ctx, hp.n_ctx)
@@ -218,10 +243,12 @@ class LlamaModel:
         scale = np.float32(1.0 / np.sqrt(hd))
         for li, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], hp.rms_eps)
-            qkv = L["qkv"](h)
+            qkv = L["qkv"](self._act(h))
             q = apply_rope(qkv[:, : nh * hd].reshape(T, nh, hd), cos, sin)
             k = apply_rope(qkv[:, nh * hd : (nh + nkv) * hd].reshape(T, nkv, hd), cos, sin)
             v = qkv[:, (nh + nkv) * hd :].reshape(T, nkv, hd)
+            if self.emulate:
+                q, k, v = _f16(q), _f16(k), _f16(v)
             self.k_cache[li, :, p0:p1] = k.transpose(1, 0, 2)
             self.v_cache[li, :, p0:p1] = v.transpose(1, 0, 2)
             att = np.empty((T, nh, hd), np.float32)
@@ -231,17 +258,22 @@ class LlamaModel:
                 s[mask_rows] = -np.inf
                 s = np.exp(s - s.max(axis=1, keepdims=True))
                 s /= s.sum(axis=1, keepdims=True)
+                if self.emulate:
+                    s = _f16(s)
                 o = self._matmul(s, self.v_cache[li, g, :p1], "attn")
                 att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
-            x = x + L["o"](att.reshape(T, nh * hd))
+            x = x + L["o"](self._act(att.reshape(T, nh * hd)))
             h = rms_norm(x, L["ffn_norm"], hp.rms_eps)
-            gu = L["gate_up"](h)
+            gu = L["gate_up"](self._act(h))
             gate, up = gu[:, : hp.d_ff], gu[:, hp.d_ff :]
-            x = x + L["down"](gate / (1.0 + np.exp(-gate)) * up)
+            x = x + L["down"](self._act(gate / (1.0 + np.exp(-gate)) * up))
         self.n_past = p1
         if not all_logits:
             x = x[-1:]
-        return self.head(rms_norm(x, self.out_norm, hp.rms_eps))
+        return self.head(self._act(rms_norm(x, self.out_norm, hp.rms_eps)))
+
+    def _act(self, x: np.ndarray) -> np.ndarray:
+        return q8_activations(x) if self.emulate else x
 
     def _matmul(self, a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
         y, cost = self.backend.matmul(a, b)

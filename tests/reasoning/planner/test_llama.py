@@ -179,3 +179,17 @@ def test_any_llama_gguf_runs_on_both_backends(tmp_path):
     # F32/F16 tensors reach the LUT unit re-blocked to 8-bit codes: close, not identical.
     rel = np.abs(got - want).max() / np.abs(want).max()
     assert 0 < rel < 0.03
+
+
+def test_llama_cpp_numerics_stay_close_to_float(gguf_model, tok, cpu_lm):
+    """8-bit activation blocks and fp16 attention operands (llama.cpp's CPU numerics)."""
+    lm = LlamaModel(gguf_model, make_backend("cpu"), n_ctx=32, numerics="llama.cpp")
+    ids = tok.encode("Hello robot")
+    cpu_lm.reset()
+    want = cpu_lm.forward(ids, all_logits=True)
+    got = lm.forward(ids, all_logits=True)
+    rel = np.abs(got - want).max() / np.abs(want).max()
+    assert 0 < rel < 0.1
+    assert np.corrcoef(got[-1], want[-1])[0, 1] > 0.99
+    with pytest.raises(ShapeError, match="numerics='fp8'"):
+        LlamaModel(gguf_model, make_backend("cpu"), n_ctx=8, numerics="fp8")
