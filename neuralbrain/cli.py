@@ -23,6 +23,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "neuralbrain.sensing.commands",
     "neuralbrain.sensing.insensor_commands",
     "neuralbrain.reasoning.gl.commands",
+    "neuralbrain.reasoning.planner.commands",
 )
 
 

@@ -73,8 +73,9 @@ class Backend:
 
     # -- ops -------------------------------------------------------------------------------
     def place(self, w: np.ndarray) -> tuple[Any, Cost]:
-        """Store ``w`` (k, n) on the device; the default keeps a float32 copy at no cost."""
-        return as_matrix(w, "w"), Cost()
+        """Store ``w`` (k, n) on the device; the default keeps a checked float32 copy at no
+        cost (ops then skip re-checking it)."""
+        return as_matrix(w, "w").view(PlacedMatrix), Cost()
 
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         raise self._missing("matmul")
@@ -114,8 +115,15 @@ class Backend:
         return f"<{type(self).__name__} {self.name!r}>"
 
 
+class PlacedMatrix(np.ndarray):
+    """A weight matrix that ``place`` already checked: ops take it without checking again
+    (checking a large matrix for NaNs on every product costs more than the product)."""
+
+
 def as_matrix(w: Any, what: str) -> np.ndarray:
     """``w`` as a finite float32 2-D array, or a ``ShapeError`` saying what was wrong."""
+    if isinstance(w, PlacedMatrix):
+        return w.view(np.ndarray)
     arr = np.asarray(w)
     if arr.ndim != 2:
         raise ShapeError(f"{what} has shape {arr.shape}: expected a 2-D (inputs, outputs) matrix")
