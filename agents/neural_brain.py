@@ -178,7 +178,9 @@ class Listener(Module):
     inputs = {"obs": object}
     outputs = {"heard": object}
 
-    def __init__(self, config: ListenerConfig, hardware: Any, task: Any, state: dict) -> None:
+    def __init__(
+        self, config: ListenerConfig, hardware: Any, task: Any, state: dict | None
+    ) -> None:
         super().__init__(config, hardware)
         from agents.lsm import make_reservoir
         from neuralbrain.memory import readout
@@ -187,9 +189,12 @@ class Listener(Module):
         self.task = replace(task, modules=replace(task.modules, reservoir=reservoir_cfg))
         self.reservoir = make_reservoir(self.task, "reservoir")
         self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
-        silence = np.zeros((1, task.modules.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
-        self.head = readout.Readout(task.modules.readout, self._features(silence).shape[1], 10)
-        self.head.load_state(state)
+        self.head = None
+        if state is not None:
+            silence = np.zeros((1, task.modules.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
+            features = self._features(silence).shape[1]
+            self.head = readout.Readout(task.modules.readout, features, 10)
+            self.head.load_state(state)
         self.ledger.reset()
         self.heard: int | None = None
         self.done = False
@@ -214,6 +219,10 @@ class Listener(Module):
             if np.abs(audio).max() > 0:
                 from neuralbrain.memory.tasks import audio_to_binned
 
+                if self.head is None:
+                    raise CheckpointError(
+                        "a spoken instruction needs the trained listener: run `neuralbrain "
+                        "train CONFIG --out CK` and pass --checkpoint CK")
                 binned = audio_to_binned(audio, AUDIO_RATE_HZ, self.task.modules.audio)
                 self.heard = int(self.head.predict(self._features(binned[None]))[0])
         return {"heard": self.heard}
@@ -481,17 +490,15 @@ class NeuralBrain(Agent):
         from neuralbrain.reasoning.planner.planner import PlannerConfig
 
         m = cfg.modules
-        if checkpoint is None:
-            raise CheckpointError(
-                f"agent {cfg.agent!r} needs --checkpoint: the output of `neuralbrain train "
-                f"{cfg.source or 'CONFIG'} --out DIR`")
         task = _listener_task(cfg)
-        arrays, _ = load_checkpoint(Path(checkpoint) / "listener", task)
+        state = None  # without a checkpoint the agent reads and sees, but cannot hear
+        if checkpoint is not None:
+            state = _unprefixed("readout", load_checkpoint(Path(checkpoint) / "listener", task)[0])
         planner_cls = _planner_module()
         modules = {
             "perception": LookingPerception(m.perception, cfg.hardware),
             "memory": SceneMemory(m.memory, cfg.hardware),
-            "listener": Listener(m.listener, cfg.hardware, task, _unprefixed("readout", arrays)),
+            "listener": Listener(m.listener, cfg.hardware, task, state),
             "glance": Glance(m.perception, cfg.hardware),
             "instruction": Instruction(m.instruction, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),

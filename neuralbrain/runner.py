@@ -5,9 +5,10 @@
 single episode can be replayed alone. After every step the runner drains each module's ledger
 into the trace; after every episode it rewrites ``trace.parquet`` and ``episodes.parquet``
 atomically (a Ctrl-C leaves complete files for the finished episodes). An exception from the
-env or the agent mid-episode marks that episode failed (its ``error`` column says why), keeps
-its rows, and the run goes on with a fresh env. The resolved config is written first, as
-``config.toml``; nothing is written outside ``out``.
+env or the agent mid-episode marks that episode failed (its ``error`` column says why) and
+keeps its rows; after a crash the run goes on with a fresh env, after a neuralbrain ``Error``
+(bad input: a missing model, a wrong checkpoint) it stops with that error. The resolved
+config is written first, as ``config.toml``; nothing is written outside ``out``.
 """
 
 from __future__ import annotations
@@ -24,7 +25,7 @@ from tqdm import tqdm
 from neuralbrain.atomic import atomic_write_text
 from neuralbrain.config import EnvConfig, ExperimentConfig
 from neuralbrain.core import agent_class
-from neuralbrain.errors import ConfigError, UnknownNameError
+from neuralbrain.errors import ConfigError, Error, UnknownNameError
 from neuralbrain.trace import TraceRecorder, plot_energy
 
 
@@ -112,11 +113,15 @@ def run_episodes(
         for episode in range(n_episodes):
             seed = cfg.seed + episode
             steps, ret, success, error = _episode(env, agent, recorder, episode, seed)
+            fatal = isinstance(error, Error)
+            message = None if error is None else f"{type(error).__name__}: {error}"
+            recorder.finish_episode(episode, seed, steps, ret, success, message)
+            recorder.write(out)
+            if fatal:  # bad input (a missing model, a wrong checkpoint): stop with its message
+                raise error
             if error is not None:
                 env.close()
                 env = make_env(cfg.env)
-            recorder.finish_episode(episode, seed, steps, ret, success, error)
-            recorder.write(out)
             bar.update(1)
             bar.set_postfix(success=f"{sum(r['success'] for r in recorder.episodes)}/{episode + 1}")
     finally:
@@ -143,8 +148,8 @@ def _control_period_s(env: gymnasium.Env) -> float:
 
 def _episode(
     env: gymnasium.Env, agent: Any, recorder: TraceRecorder, episode: int, seed: int
-) -> tuple[int, float, bool, str | None]:
-    """One episode; returns (steps, return, success, error message or None)."""
+) -> tuple[int, float, bool, Exception | None]:
+    """One episode; returns (steps, return, success, the exception that ended it or None)."""
     steps, ret = 0, 0.0
     terminated = truncated = False
     info: dict[str, Any] = {}
@@ -160,10 +165,10 @@ def _episode(
             obs, reward, terminated, truncated, info = env.step(action)
             ret += float(reward)
             steps += 1
-    except (KeyboardInterrupt, ConfigError):
+    except KeyboardInterrupt:
         raise
-    except Exception as err:  # an env or module crash fails this episode, not the run
-        return steps, ret, False, f"{type(err).__name__}: {err}"
+    except Exception as err:  # a crash fails this episode; the caller decides about the run
+        return steps, ret, False, err
     if "is_success" in info:
         success = bool(info["is_success"])
     else:  # envs without a success flag (CartPole): surviving to the time limit

@@ -101,3 +101,17 @@ def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monke
     assert episodes[0]["error"] == "RuntimeError: simulated module crash"
     assert episodes[0]["success"] is False and episodes[0]["steps"] == 2
     assert episodes[1]["error"] is None
+
+
+def test_bad_input_mid_episode_is_recorded_then_stops_the_run(tmp_path, monkeypatch):
+    from agents.random_agent import RandomPolicy
+    from neuralbrain.errors import CheckpointError
+
+    def missing_model(self, inputs):
+        raise CheckpointError("the model file is missing")
+
+    monkeypatch.setattr(RandomPolicy, "step", missing_model)
+    with pytest.raises(CheckpointError, match="model file is missing"):
+        run_episodes(_cfg(), tmp_path)
+    episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
+    assert [e["error"] for e in episodes] == ["CheckpointError: the model file is missing"]
