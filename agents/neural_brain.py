@@ -39,11 +39,12 @@ import numpy as np
 from neuralbrain.config import ExperimentConfig
 from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
 from neuralbrain.core import Agent, Module
-from neuralbrain.errors import CheckpointError
+from neuralbrain.errors import CheckpointError, Error
 from neuralbrain.memory.plastic import AssociativeMemory, PlasticMemoryConfig
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
 
+PLACES = ("location(tray)", "location(table)")  # where DigitPick's skills can put a cube
 CUBE_SIZE_M = 0.06  # DigitPick's cubes (envs.scene.SceneGeometry.cube_size_m)
 AUDIO_RATE_HZ = 8000  # DigitPick's audio observation: FSDD recordings at 8 kHz
 
@@ -137,7 +138,7 @@ class SceneMemory(Module):
                 centre = np.array([world[0], world[1], world[2] - half])
                 self._write(digit, centre)
         holding = bool(proprio[11] > 0.5) if proprio.size > 11 else self.held is not None
-        facts, positions, digits = [], {}, {}
+        facts, positions, digits = list(PLACES), {}, {}
         for digit, name in self.names.items():
             where = self._recall(digit)
             if where is None:
@@ -267,6 +268,16 @@ class Glance(Module):
         return {"shown": self.shown}
 
 
+def relevant(facts: list[str], targets: list[str]) -> list[str]:
+    """The facts the planner needs: with a derived target, those about the target and what is
+    held (plus ``target(c)``); without one (the digit is not in view), all of them."""
+    if not targets:
+        return list(facts)
+    keep = [f for f in facts if f.startswith(("holding(", "location("))
+            or any(f"({t}," in f or f"({t})" in f for t in targets)]
+    return keep + [f"target({t})" for t in targets]
+
+
 def requested(inputs: Mapping[str, Any]) -> int | None:
     """The digit of a spoken or shown request (None for a written one)."""
     return inputs["heard"] if inputs["heard"] is not None else inputs["shown"]
@@ -289,7 +300,7 @@ class SceneReasoner(Module):
     """
 
     Config = ReasonerConfig
-    inputs = {"facts": list, "heard": object, "shown": object}
+    inputs = {"facts": list, "digit": object}
     outputs = {"facts": list}
 
     def __init__(self, config: ReasonerConfig, hardware: Any = None) -> None:
@@ -312,8 +323,8 @@ class SceneReasoner(Module):
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         given = set(inputs["facts"])
-        digit = requested(inputs)
-        if digit is not None:  # the rules call a shown digit "heard" too: the request's digit
+        digit = inputs["digit"]
+        if digit is not None:  # the rules call the request's digit "heard", however it came
             given.add(f"heard({digit})")
         if given != self.given:
             for fact in sorted(self.given - given):
@@ -322,8 +333,8 @@ class SceneReasoner(Module):
                 self.reasoner.assert_fact(fact)
             self.given = given
             answers = self.reasoner.query("target(?c)")["answers"]
-            self.derived = [f"target({a['bindings']['?c']})" for a in answers]
-        return {"facts": list(inputs["facts"]) + self.derived}
+            self.derived = [a["bindings"]["?c"] for a in answers]
+        return {"facts": relevant(inputs["facts"], self.derived)}
 
 
 # -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
@@ -353,27 +364,73 @@ def _planner_module():
 
 
 @dataclass(frozen=True)
-class InstructionConfig:
-    """How the request reaches the planner when it was heard or shown, not written."""
+class LanguageConfig:
+    """How the request becomes a digit and a sentence for the planner."""
 
-    backend: str = "cpu"
+    backend: str = "lut"
+    model_path: str = ""  # "" = the shipped SmolLM2-135M-Instruct
+    system: str = ("You read a request to a robot and answer with the single digit (0-9) of "
+                   "the number the request asks for.")
     heard_template: str = "Put the cube showing the number {digit} in the tray."
 
 
-class Instruction(Module):
-    """The request as text: the written instruction, or one made from the heard digit."""
+class Language(Module):
+    """The requested digit and the request as text, once per episode.
 
-    Config = InstructionConfig
+    A spoken or shown request already gives the digit (listener, glance) and is written out
+    with ``heard_template``. A written request is read by the LLM: after the question "which
+    number does it ask for?" the ten answers "0".."9" are scored by their log-likelihood (one
+    prefill on this module's backend) and the most likely wins. Number words, digits,
+    synonyms and other phrasings are the LLM's job; nothing parses the text by rule.
+    """
+
+    Config = LanguageConfig
     inputs = {"obs": object, "heard": object, "shown": object}
-    outputs = {"instruction": str}
+    outputs = {"digit": object, "instruction": str}
+
+    def __init__(self, config: LanguageConfig, hardware: Any = None) -> None:
+        super().__init__(config, hardware)
+        from neuralbrain.reasoning.planner.planner import _load
+
+        self.gguf, self.tok = _load(config.model_path)
+        self._build()
+
+    def _build(self) -> None:
+        from neuralbrain.reasoning.planner.llama import LlamaModel
+
+        self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=256)
+
+    def on_backend_change(self) -> None:
+        self._build()
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.result: dict[str, Any] | None = None
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        heard = requested(inputs)
-        text = str(inputs["obs"]["instruction"])
-        if heard is not None:
-            text = self.config.heard_template.format(digit=heard)
-            self.charge("alu_op", len(text), op="compose")
-        return {"instruction": text}
+        if self.result is None:
+            text = str(inputs["obs"]["instruction"])
+            digit = requested(inputs)
+            if digit is not None:
+                text = self.config.heard_template.format(digit=digit)
+            elif text.strip():
+                digit = self.read_digit(text)
+            self.result = {"digit": digit, "instruction": text}
+        return dict(self.result)
+
+    def read_digit(self, request: str) -> int:
+        from neuralbrain.reasoning.planner.planner import log_softmax
+        from neuralbrain.reasoning.planner.tokenizer import ChatMessage
+
+        prompt = self.tok.apply_chat_template(
+            [ChatMessage("system", self.config.system),
+             ChatMessage("user", f"Request: {request.strip()}\nWhich number does it ask for?")],
+            add_generation_prompt=True,
+        ) + "The number is "
+        self.lm.reset()
+        logits = log_softmax(self.lm.forward(self.tok.encode(prompt))[-1])
+        answers = [self.tok.encode(str(d))[0] for d in range(10)]
+        return int(np.argmax(logits[answers]))
 
 
 # -- control: execute the plan with IK skills ----------------------------------------------
@@ -412,7 +469,12 @@ class PlanControl(Module):
             self.index = self.index + 1 if status == "done" else len(self.plan)
         if self.skill is None and self.index < len(self.plan):
             self.call = self.plan[self.index]
-            self.skill = self._make(self.call, scene, proprio)
+            try:
+                self.skill = self._make(self.call, scene, proprio)
+            except Error as err:  # a call the skills cannot run: fail it, ask for a new plan
+                moved = {"skill": self.call, "status": "failed", "digit": None,
+                         "tip": proprio[7:10].copy(), "reason": str(err)}
+                self.index = len(self.plan)
         if self.skill is None:  # nothing to do: hold still, suction as it is
             action = np.append(proprio[7:10], 1.0 if proprio[10] > 0.5 else -1.0)
         else:
@@ -456,7 +518,7 @@ class NeuralBrainConfig:
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     listener: ListenerConfig = field(default_factory=ListenerConfig)
     reasoner: ReasonerConfig = field(default_factory=ReasonerConfig)
-    instruction: InstructionConfig = field(default_factory=InstructionConfig)
+    language: LanguageConfig = field(default_factory=LanguageConfig)
     planner: PlannerTable = field(default_factory=PlannerTable)
     control: ControlConfig = field(default_factory=ControlConfig)
     listener_task: str = "agents/configs/lsm_fsdd.toml"
@@ -500,7 +562,7 @@ class NeuralBrain(Agent):
             "memory": SceneMemory(m.memory, cfg.hardware),
             "listener": Listener(m.listener, cfg.hardware, task, state),
             "glance": Glance(m.perception, cfg.hardware),
-            "instruction": Instruction(m.instruction, cfg.hardware),
+            "language": Language(m.language, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
             "planner": planner_cls(PlannerConfig(
                 backend=m.planner.backend, model_path=m.planner.model_path, mode=m.planner.mode,
@@ -517,13 +579,12 @@ class NeuralBrain(Agent):
             ("control.moved@prev", "memory.moved"),
             ("env.obs", "listener.obs"),
             ("env.obs", "glance.obs"),
-            ("env.obs", "instruction.obs"),
-            ("listener.heard", "instruction.heard"),
-            ("glance.shown", "instruction.shown"),
+            ("env.obs", "language.obs"),
+            ("listener.heard", "language.heard"),
+            ("glance.shown", "language.shown"),
             ("memory.facts", "reasoner.facts"),
-            ("listener.heard", "reasoner.heard"),
-            ("glance.shown", "reasoner.shown"),
-            ("instruction.instruction", "planner.instruction"),
+            ("language.digit", "reasoner.digit"),
+            ("language.instruction", "planner.instruction"),
             ("reasoner.facts", "planner.facts"),
             ("control.replan@prev", "planner.replan"),
             ("planner.plan", "control.plan"),
