@@ -93,12 +93,14 @@ class SceneMemory(Module):
         self.memory = AssociativeMemory(config.plastic)
         self.names: dict[int, str] = {}
         self.held: int | None = None
+        self.refresh_all = True
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.memory.clear()
         self.names = {}
         self.held = None
+        self.refresh_all = True
 
     def _write(self, digit: int, position: np.ndarray | None) -> None:
         cells = self.memory.write(digit, position)
@@ -124,14 +126,19 @@ class SceneMemory(Module):
         if moved is not None and moved["status"] == "done":
             if moved["skill"].startswith("pick"):
                 self.held = moved["digit"]
-            elif self.held is not None:  # placed: the cube hangs below the tip's release point
-                tip = np.asarray(moved["tip"], np.float64)
-                self._write(self.held, tip - np.array([0.0, 0.0, half]))
+            elif self.held is not None:  # placed: below the tip, resting on the table or tray
+                tip = np.asarray(moved["tip"], np.float64)  # (the skill retreated upwards)
+                self._write(self.held, np.array([tip[0], tip[1], half]))
                 self.held = None
         if detections is not None:
+            # After an unstack the arm is still over the table: keep what memory knows and only
+            # add cubes seen for the first time; a failed skill (or no memory) rewrites all.
+            rewrite = self.refresh_all
             seen = set()
             for digit, _, _, world in sorted(detections, key=lambda d: (d[2][1], d[2][0])):
                 if world is None or digit in seen or digit == self.held:
+                    continue
+                if digit in self.names and not rewrite:
                     continue
                 seen.add(digit)
                 self.names.setdefault(digit, f"cube_{len(self.names)}")
@@ -148,7 +155,12 @@ class SceneMemory(Module):
         if holding and self.held is not None and self.held in self.names:
             facts.append(f"holding({self.names[self.held]})")
         failed = moved is not None and moved["status"] == "failed"
-        look = not self.config.enabled or failed or not self.names
+        # look again when a skill failed, or after a cube went to the table (an unstack can
+        # uncover a cube nobody has seen yet)
+        unstacked = (moved is not None and moved["status"] == "done"
+                     and moved["skill"] == "place(table)")
+        look = not self.config.enabled or failed or unstacked or not self.names
+        self.refresh_all = not self.config.enabled or failed or not self.names
         scene = {
             "positions": positions,
             "digits": digits,
@@ -268,10 +280,14 @@ class Glance(Module):
         return {"shown": self.shown}
 
 
-def relevant(facts: list[str], targets: list[str]) -> list[str]:
-    """The facts the planner needs: with a derived target, those about the target and what is
-    held (plus ``target(c)``); without one (the digit is not in view), all of them."""
+def relevant(facts: list[str], targets: list[str], digit_known: bool) -> list[str]:
+    """The facts the planner needs. With a derived target: those about the target, the places
+    and what is held, plus ``target(c)``. With a known digit but no cube showing it (it may be
+    under another cube): every cube, but not the tray, since only the target belongs there,
+    so the plan can only move cubes aside. Without a known digit: all facts."""
     if not targets:
+        if digit_known:
+            return [f for f in facts if f != "location(tray)"]
         return list(facts)
     keep = [f for f in facts if f.startswith(("holding(", "location("))
             or any(f"({t}," in f or f"({t})" in f for t in targets)]
@@ -334,7 +350,7 @@ class SceneReasoner(Module):
             self.given = given
             answers = self.reasoner.query("target(?c)")["answers"]
             self.derived = [a["bindings"]["?c"] for a in answers]
-        return {"facts": relevant(inputs["facts"], self.derived)}
+        return {"facts": relevant(inputs["facts"], self.derived, digit is not None)}
 
 
 # -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
@@ -358,7 +374,7 @@ def _planner_module():
             if facts and (asked or stuck):
                 self.current = self.plan(inputs["instruction"], facts).plan
                 self.planned_on = list(facts)
-            return {"plan": list(self.current)}
+            return {"plan": self.current}  # the same list until the next plan
 
     return GatedPlanner
 
@@ -458,13 +474,13 @@ class PlanControl(Module):
         proprio = np.asarray(inputs["obs"]["proprio"])
         scene = inputs["scene"]
         moved = None
-        if inputs["plan"] != self.plan:
-            self.plan, self.index, self.skill = list(inputs["plan"]), 0, None
+        if inputs["plan"] is not self.plan:  # a new plan (possibly equal to the last one)
+            self.plan, self.index, self.skill = inputs["plan"], 0, None
         if self.skill is not None and (self.skill.done or self.skill.failed):
             status = "done" if self.skill.done else "failed"
             digit = scene["digits"].get(self.call.removeprefix("pick(").rstrip(")"))
             moved = {"skill": self.call, "status": status, "digit": digit,
-                     "tip": proprio[7:10].copy()}
+                     "tip": proprio[7:10].copy(), "reason": self.skill.reason}
             self.skill = None
             self.index = self.index + 1 if status == "done" else len(self.plan)
         if self.skill is None and self.index < len(self.plan):
