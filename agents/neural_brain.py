@@ -393,11 +393,14 @@ class LanguageConfig:
 class Language(Module):
     """The requested digit and the request as text, once per episode.
 
-    A spoken or shown request already gives the digit (listener, glance) and is written out
-    with ``heard_template``. A written request is read by the LLM: after the question "which
-    number does it ask for?" the ten answers "0".."9" are scored by their log-likelihood (one
-    prefill on this module's backend) and the most likely wins. Number words, digits,
-    synonyms and other phrasings are the LLM's job; nothing parses the text by rule.
+    A spoken or shown request already gives the digit (listener, glance). A written request
+    is read by the LLM: after the question "which number does it ask for?" the ten answers
+    "0".."9" are scored by their log-likelihood (one prefill on this module's backend) and the
+    most likely wins. Number words, digits, synonyms and other phrasings are the LLM's job;
+    nothing parses the text by rule. Once the digit is known, the planner gets the request in
+    one wording (``heard_template``: every DigitPick request asks for the tray), since the
+    small planner LLM is sensitive to phrasing ("the tray needs the cube marked 5" made it
+    choose the table).
     """
 
     Config = LanguageConfig
@@ -427,10 +430,10 @@ class Language(Module):
         if self.result is None:
             text = str(inputs["obs"]["instruction"])
             digit = requested(inputs)
-            if digit is not None:
-                text = self.config.heard_template.format(digit=digit)
-            elif text.strip():
+            if digit is None and text.strip():
                 digit = self.read_digit(text)
+            if digit is not None:  # the planner gets the request in one canonical wording
+                text = self.config.heard_template.format(digit=digit)
             self.result = {"digit": digit, "instruction": text}
         return dict(self.result)
 
