@@ -132,7 +132,7 @@ def encode(
         starts, lengths = lsm.active_span(binned, audio.span_threshold, audio.span_smooth_steps)
     parts = []
     for a in tqdm(range(0, len(binned), batch), desc=f"reservoir[{reservoir.backend.name}]",
-                  leave=False, mininterval=1.0):
+                  leave=False, mininterval=1.0, disable=len(binned) <= batch):
         chunk = binned[a:a + batch]
         spans = (None, None) if audio is None else (lengths[a:a + batch], starts[a:a + batch])
         feats = lsm.window_counts(reservoir.encode(chunk), n_windows, *spans)
