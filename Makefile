@@ -19,10 +19,10 @@ $(STAMP): pyproject.toml Makefile
 install: $(STAMP)
 
 # The Neural Brain agent on its embedded defaults (scikit-learn digits, written requests; no
-# $$NEURALBRAIN_DATA): 3 episodes, the LLM on the cpu backend for speed, then the HTML report.
+# $$NEURALBRAIN_DATA): 3 episodes, then the HTML report.
 demo: $(STAMP)
 	env -u NEURALBRAIN_DATA $(BIN)/neuralbrain run agents/configs/neural_brain.toml --episodes 3 \
-		--set planner.backend=cpu --set language.backend=cpu --out runs/demo
+		--out runs/demo
 	$(BIN)/neuralbrain report runs/demo
 
 test: $(STAMP)

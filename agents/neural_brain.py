@@ -9,8 +9,10 @@ the TOML and switchable with ``--set <module>.backend=...``:
                so the camera only looks again when something changed)              [rram]
     env.obs -> listener (cochlea -> resistive-memory LSM -> readout: the spoken digit) [rram]
     env.obs -> glance (the digit shown on the instruction image, read by the same SNN)
+    env.obs -> language (the requested digit: heard, shown, or read from text by the LLM)
             -> reasoner (facts + rules: the target cube, what can be picked)  [logic_grid]
-            -> planner (SmolLM2 scores skill calls, SayCan style, times feasibility)   [lut]
+            -> planner (SmolLM2 scores skill calls, SayCan style, times feasibility)
+                                                                       [cpu, or lut]
             -> control (IK skills execute the plan; report what moved)               [cpu]
 
 Feedback runs through recurrent edges (``port@prev``): control tells memory what it moved and
@@ -20,7 +22,7 @@ What is still a placeholder (each says so where it is defined):
 
 - the tray position is read from ``info["tray_position"]``: the perception module does not
   detect the tray yet;
-- the camera matrices come from ``info`` (camera calibration, not a scene fact);
+- the camera matrices come from ``info`` (camera calibration, not a scene fact).
 
 ``train`` trains what is trainable (the listener's readout on FSDD through the cochlea; the
 perception SNN ships trained weights, retrained by ``neuralbrain train
