@@ -18,11 +18,8 @@ the TOML and switchable with ``--set <module>.backend=...``:
 Feedback runs through recurrent edges (``port@prev``): control tells memory what it moved and
 the planner when to replan; memory tells perception when to look again.
 
-What is still a placeholder (each says so where it is defined):
-
-- the tray position is read from ``info["tray_position"]``: the perception module does not
-  detect the tray yet;
-- the camera matrices come from ``info`` (camera calibration, not a scene fact).
+The env's ``info`` gives the agent only the camera's calibration (its view and projection
+matrices, to turn pixels into world positions); everything about the scene is perceived.
 
 ``train`` trains what is trainable (the listener's readout on FSDD through the cochlea; the
 perception SNN ships trained weights, retrained by ``neuralbrain train
@@ -52,19 +49,50 @@ AUDIO_RATE_HZ = 8000  # DigitPick's audio observation: FSDD recordings at 8 kHz
 
 
 # -- perception: look only when asked -------------------------------------------------------
+@dataclass(frozen=True)
+class TrayConfig:
+    """How the tray is found among the event blobs: a large square outline (pixels)."""
+
+    min_size_px: int = 61
+    max_size_px: int = 160
+    rim_z_m: float = 0.0  # the plane its pixel centre is projected on
+
+
 class LookingPerception(Perception):
     """The in-sensor SNN perception, run only on steps where ``look`` is not False.
 
     A DVS sees nothing of a still scene; looking means making the three saccades and reading
     every cube, which is the expensive part of a step. The memory decides when that is needed.
+    The same events also show the tray: the largest square blob of cube-detection's kind but
+    of tray size (allowed to touch the image border), projected to the world like the cubes.
     """
 
     inputs = {**Perception.inputs, "look": object}
+    outputs = {**Perception.outputs, "tray": object}
+
+    def __init__(self, config: PerceptionConfig, hardware: Any, tray: TrayConfig) -> None:
+        super().__init__(config, hardware)
+        self.tray_detect = replace(config.detect, min_size_px=tray.min_size_px,
+                                   max_size_px=tray.max_size_px, keep_cut=True,
+                                   plane_z_m=tray.rim_z_m)
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if inputs["look"] is False:
-            return {"detections": None}
-        return super().step(inputs)
+            return {"detections": None, "tray": None}
+        from neuralbrain.sensing.perception import find_blobs, pixel_to_world
+
+        frame = np.asarray(inputs["obs"]["image"])
+        info = inputs["info"]
+        events = self.camera(frame, seed=int(self.rng.integers(2**31)))
+        size = (frame.shape[1], frame.shape[0], 2)
+        offset = self.camera.mean_offset_px()
+        tray = None
+        blobs = find_blobs(events, size, self.tray_detect) if events.size else []
+        if blobs:
+            u, v, _ = max(blobs, key=lambda b: b[2])
+            tray = pixel_to_world(u - offset[0], v - offset[1], info, size,
+                                  self.tray_detect.plane_z_m)
+        return {"detections": self.detect(events, info, size, offset), "tray": tray}
 
 
 # -- memory: what is where --------------------------------------------------------------------
@@ -87,7 +115,8 @@ class SceneMemory(Module):
     """
 
     Config = MemoryConfig
-    inputs = {"detections": object, "obs": object, "info": dict, "moved": object}
+    inputs = {"detections": object, "tray": object, "obs": object, "info": dict,
+              "moved": object}
     outputs = {"facts": list, "scene": dict, "look": bool}
 
     def __init__(self, config: MemoryConfig, hardware: Any = None) -> None:
@@ -96,6 +125,7 @@ class SceneMemory(Module):
         self.names: dict[int, str] = {}
         self.held: int | None = None
         self.refresh_all = True
+        self.tray: np.ndarray | None = None
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
@@ -103,6 +133,7 @@ class SceneMemory(Module):
         self.names = {}
         self.held = None
         self.refresh_all = True
+        self.tray: np.ndarray | None = None
 
     def _write(self, digit: int, position: np.ndarray | None) -> None:
         cells = self.memory.write(digit, position)
@@ -146,8 +177,11 @@ class SceneMemory(Module):
                 self.names.setdefault(digit, f"cube_{len(self.names)}")
                 centre = np.array([world[0], world[1], world[2] - half])
                 self._write(digit, centre)
+        if inputs["tray"] is not None and (self.tray is None or self.refresh_all):
+            self.tray = np.asarray(inputs["tray"], np.float64)
         holding = bool(proprio[11] > 0.5) if proprio.size > 11 else self.held is not None
-        facts, positions, digits = list(PLACES), {}, {}
+        places = PLACES if self.tray is not None else ("location(table)",)
+        facts, positions, digits = list(places), {}, {}
         for digit, name in self.names.items():
             where = self._recall(digit)
             if where is None:
@@ -161,13 +195,13 @@ class SceneMemory(Module):
         # uncover a cube nobody has seen yet)
         unstacked = (moved is not None and moved["status"] == "done"
                      and moved["skill"] == "place(table)")
-        look = not self.config.enabled or failed or unstacked or not self.names
+        look = (not self.config.enabled or failed or unstacked or not self.names
+                or self.tray is None)
         self.refresh_all = not self.config.enabled or failed or not self.names
         scene = {
             "positions": positions,
             "digits": digits,
-            # placeholder: the tray is not detected yet, its position comes from info
-            "tray_position": np.asarray(inputs["info"]["tray_position"], np.float64),
+            "tray_position": self.tray,
             "held": self.names.get(self.held) if self.held is not None else None,
         }
         return {"facts": facts, "scene": scene, "look": look}
@@ -488,7 +522,7 @@ class PlanControl(Module):
                      "tip": proprio[7:10].copy(), "reason": self.skill.reason}
             self.skill = None
             self.index = self.index + 1 if status == "done" else len(self.plan)
-        if self.skill is None and self.index < len(self.plan):
+        if self.skill is None and self.index < len(self.plan) and scene["tray_position"] is not None:
             self.call = self.plan[self.index]
             try:
                 self.skill = self._make(self.call, scene, proprio)
@@ -536,6 +570,7 @@ class PlannerTable:
 @dataclass(frozen=True)
 class NeuralBrainConfig:
     perception: PerceptionConfig = field(default_factory=PerceptionConfig)
+    tray: TrayConfig = field(default_factory=TrayConfig)
     memory: MemoryConfig = field(default_factory=MemoryConfig)
     listener: ListenerConfig = field(default_factory=ListenerConfig)
     reasoner: ReasonerConfig = field(default_factory=ReasonerConfig)
@@ -579,7 +614,7 @@ class NeuralBrain(Agent):
             state = _unprefixed("readout", load_checkpoint(Path(checkpoint) / "listener", task)[0])
         planner_cls = _planner_module()
         modules = {
-            "perception": LookingPerception(m.perception, cfg.hardware),
+            "perception": LookingPerception(m.perception, cfg.hardware, m.tray),
             "memory": SceneMemory(m.memory, cfg.hardware),
             "listener": Listener(m.listener, cfg.hardware, task, state),
             "glance": Glance(m.perception, cfg.hardware),
@@ -595,6 +630,7 @@ class NeuralBrain(Agent):
             ("env.info", "perception.info"),
             ("memory.look@prev", "perception.look"),
             ("perception.detections", "memory.detections"),
+            ("perception.tray", "memory.tray"),
             ("env.obs", "memory.obs"),
             ("env.info", "memory.info"),
             ("control.moved@prev", "memory.moved"),

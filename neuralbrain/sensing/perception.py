@@ -157,6 +157,7 @@ class DetectConfig:
     edge_frac: float = 0.0
     invert_polarity: bool = True
     plane_z_m: float = 0.0
+    keep_cut: bool = False  # keep blobs cut by the image border (a large object, the tray)
 
     def __post_init__(self) -> None:
         if self.min_blob_events < 1:
@@ -450,7 +451,8 @@ def find_blobs(
             continue
         if side > cfg.max_aspect * min(rows, cols):
             continue  # a wall or an arm, not a cube's square top
-        if sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == h or sl[1].stop == w:
+        cut = sl[0].start == 0 or sl[1].start == 0 or sl[0].stop == h or sl[1].stop == w
+        if cut and not cfg.keep_cut:
             continue  # cut by the image border: cannot be read whole
         v = (sl[0].start + sl[0].stop - 1) / 2.0
         u = (sl[1].start + sl[1].stop - 1) / 2.0
