@@ -318,15 +318,17 @@ class Glance(Module):
 
 def relevant(facts: list[str], targets: list[str], digit_known: bool) -> list[str]:
     """The facts the planner needs. With a derived target: those about the target, the places
-    and what is held, plus ``target(c)``. With a known digit but no cube showing it (it may be
+    and the held cube, plus ``target(c)``. With a known digit but no cube showing it (it may be
     under another cube): every cube, but not the tray, since only the target belongs there,
     so the plan can only move cubes aside. Without a known digit: all facts."""
     if not targets:
         if digit_known:
             return [f for f in facts if f != "location(tray)"]
         return list(facts)
-    keep = [f for f in facts if f.startswith(("holding(", "location("))
-            or any(f"({t}," in f or f"({t})" in f for t in targets)]
+    held = [f[len("holding("):-1] for f in facts if f.startswith("holding(")]
+    about = [*targets, *held]  # a held cube stays in the scene: it must be put down somewhere
+    keep = [f for f in facts if f.startswith("location(")
+            or any(f"({c}," in f or f"({c})" in f for c in about)]
     return keep + [f"target({t})" for t in targets]
 
 
