@@ -18,11 +18,12 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The Neural Brain agent on its embedded defaults (scikit-learn digits, written requests; no
-# $$NEURALBRAIN_DATA): 3 episodes, then the HTML report.
+# The Neural Brain agent: train its perception SNN and listener (~7 min the first time, from
+# $$NEURALBRAIN_DATA; --resume makes later demos start at once), run 3 episodes, write the report.
 demo: $(STAMP)
-	env -u NEURALBRAIN_DATA $(BIN)/neuralbrain run agents/configs/neural_brain.toml --episodes 3 \
-		--out runs/demo
+	$(BIN)/neuralbrain train agents/configs/neural_brain.toml --out runs/demo-ck --resume
+	$(BIN)/neuralbrain run agents/configs/neural_brain.toml --checkpoint runs/demo-ck \
+		--episodes 3 --out runs/demo
 	$(BIN)/neuralbrain report runs/demo
 
 test: $(STAMP)

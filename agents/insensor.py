@@ -18,7 +18,7 @@ and writes ``DIR/snn.npz`` (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/
 (atomically). ``neuralbrain eval CONFIG [--checkpoint DIR] --split test --json`` runs the
 trained SNN through the ``Perception`` module on its configured backends and prints
 ``accuracy``, ``n``, ``per_class`` and the energy per sample; without ``--checkpoint`` it uses
-``perception.weights`` or the packaged weights.
+``perception.weights``.
 """
 
 from __future__ import annotations
@@ -33,11 +33,11 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.atomic import atomic_path, atomic_write_text
-from neuralbrain.config import ExperimentConfig
+from neuralbrain.config import ExperimentConfig, load_experiment, resolve_config_path
 from neuralbrain.core import Agent, Module
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
-from neuralbrain.sensing.perception import DEFAULT_WEIGHTS, Perception
 from neuralbrain.sensing.perception import Config as PerceptionConfig
+from neuralbrain.sensing.perception import Perception
 from neuralbrain.sensing.snn.data import load_emulated, load_real, real_files
 from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig
@@ -224,7 +224,7 @@ class InsensorNMNIST(Agent):
             if not path.is_file():
                 raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
         else:
-            path = Path(pcfg.weights) if pcfg.weights else DEFAULT_WEIGHTS
+            path = pcfg.weights  # "" -> Perception says how to get trained weights
         module = Perception(replace(pcfg, weights=str(path)), cfg.hardware)
         module.reset(cfg.seed)
         x, y = _data(data_root, split, replace(mc, train=replace(mc.train, max_real=0)))
@@ -330,6 +330,7 @@ class InsensorPickerConfig:
     facts: CpuModuleConfig = field(default_factory=CpuModuleConfig)
     planner: CpuModuleConfig = field(default_factory=CpuModuleConfig)
     control: Any = None
+    perception_task: str = "agents/configs/insensor_nmnist.toml"  # how `train` trains the SNN
 
     def __post_init__(self) -> None:
         from agents.scripted_picker import ControlConfig
@@ -347,6 +348,12 @@ class InsensorPicker(Agent):
     scripted plan -> IK skills (``neuralbrain run``; no oracle facts)."""
 
     Config = InsensorPickerConfig
+
+    @classmethod
+    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        """Train the perception SNN as ``perception_task`` (an ``insensor_nmnist`` config) says."""
+        task = load_experiment(resolve_config_path(cfg, cfg.modules.perception_task))
+        return InsensorNMNIST.train(task, out, data_root, resume)
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> InsensorPicker:

@@ -21,9 +21,9 @@ the planner when to replan; memory tells perception when to look again.
 The env's ``info`` gives the agent only the camera's calibration (its view and projection
 matrices, to turn pixels into world positions); everything about the scene is perceived.
 
-``train`` trains what is trainable (the listener's readout on FSDD through the cochlea; the
-perception SNN ships trained weights, retrained by ``neuralbrain train
-agents/configs/insensor_nmnist.toml``).
+``train`` trains what is trainable: the perception SNN (as ``perception_task``, an
+``insensor_nmnist`` config, says) into ``CK/perception`` and the listener's readout on FSDD
+through the cochlea (``listener_task``) into ``CK/listener``.
 """
 
 from __future__ import annotations
@@ -580,15 +580,13 @@ class NeuralBrainConfig:
     planner: PlannerTable = field(default_factory=PlannerTable)
     control: ControlConfig = field(default_factory=ControlConfig)
     listener_task: str = "agents/configs/lsm_fsdd.toml"
+    perception_task: str = "agents/configs/insensor_nmnist.toml"
 
 
-def _listener_task(cfg: ExperimentConfig) -> ExperimentConfig:
-    from neuralbrain.config import load_experiment
+def _task(cfg: ExperimentConfig, path: str) -> ExperimentConfig:
+    from neuralbrain.config import load_experiment, resolve_config_path
 
-    path = Path(cfg.modules.listener_task)
-    if not path.is_absolute() and cfg.source is not None and not path.exists():
-        path = Path(cfg.source).parent.parent.parent / path
-    return load_experiment(path)
+    return load_experiment(resolve_config_path(cfg, path))
 
 
 class NeuralBrain(Agent):
@@ -598,11 +596,17 @@ class NeuralBrain(Agent):
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        from agents.insensor import InsensorNMNIST
         from agents.lsm import LsmFsdd
 
-        task = _listener_task(cfg)
-        report = LsmFsdd.train(task, Path(out) / "listener", data_root, resume)
-        return {"listener": report}
+        m = cfg.modules
+        out = Path(out)
+        return {
+            "perception": InsensorNMNIST.train(
+                _task(cfg, m.perception_task), out / "perception", data_root, resume),
+            "listener": LsmFsdd.train(_task(cfg, m.listener_task), out / "listener", data_root,
+                                      resume),
+        }
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
@@ -610,16 +614,21 @@ class NeuralBrain(Agent):
         from neuralbrain.reasoning.planner.planner import PlannerConfig
 
         m = cfg.modules
-        task = _listener_task(cfg)
-        state = None  # without a checkpoint the agent reads and sees, but cannot hear
-        if checkpoint is not None:
-            state = _unprefixed("readout", load_checkpoint(Path(checkpoint) / "listener", task)[0])
+        if checkpoint is None:
+            raise CheckpointError(
+                f"agent {cfg.agent!r} needs --checkpoint: the output of `neuralbrain train "
+                f"{cfg.source or 'CONFIG'} --out CK` (its perception SNN and listener)")
+        task = _task(cfg, m.listener_task)
+        state = _unprefixed("readout", load_checkpoint(Path(checkpoint) / "listener", task)[0])
+        perception = m.perception
+        if not perception.weights:
+            perception = replace(perception, weights=str(Path(checkpoint) / "perception" / "snn.npz"))
         planner_cls = _planner_module()
         modules = {
-            "perception": LookingPerception(m.perception, cfg.hardware, m.tray),
+            "perception": LookingPerception(perception, cfg.hardware, m.tray),
             "memory": SceneMemory(m.memory, cfg.hardware),
             "listener": Listener(m.listener, cfg.hardware, task, state),
-            "glance": Glance(m.perception, cfg.hardware),
+            "glance": Glance(perception, cfg.hardware),
             "language": Language(m.language, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),
             "planner": planner_cls(PlannerConfig(

@@ -24,6 +24,7 @@ import argparse
 import json
 import os
 import time
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -212,12 +213,14 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=Path("agents/configs/insensor_nmnist.toml"))
+    ap.add_argument("--checkpoint", type=Path, required=True,
+                    help="output of `neuralbrain train agents/configs/insensor_nmnist.toml --out CK`")
     ap.add_argument("--nmnist", type=int, default=200, help="N-MNIST samples for the energy peer")
     ap.add_argument("--scenes", type=int, default=200, help="DigitPick scenes (0 = skip)")
     ap.add_argument("--reach-m", type=float, default=0.03)
     ap.add_argument("--pick", type=int, default=0, help="closed-loop pick episodes (0 = skip)")
     args = ap.parse_args()
-    pcfg = _perception_config(args.config)
+    pcfg = replace(_perception_config(args.config), weights=str(args.checkpoint / "snn.npz"))
     out: dict = {"nmnist": nmnist_energy(pcfg, args.nmnist)}
     e = out["nmnist"]
     out["energy_ratio_cpu_over_in_sensor"] = (

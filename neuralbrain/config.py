@@ -287,6 +287,15 @@ class ExperimentConfig:
         return dataclasses.replace(self, modules=dataclasses.replace(self.modules, **changes))
 
 
+def resolve_config_path(cfg: ExperimentConfig, path: str | Path) -> Path:
+    """A config path named inside ``cfg``: as given if it exists, else relative to the project
+    root of ``cfg``'s own file (``<root>/agents/configs/x.toml``)."""
+    path = Path(path)
+    if path.is_absolute() or path.exists() or cfg.source is None:
+        return path
+    return Path(cfg.source).resolve().parent.parent.parent / path
+
+
 def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """Load an experiment TOML with ``--set`` overrides, strictly, into an ``ExperimentConfig``."""
     raw = apply_overrides(load_toml(path), list(overrides))

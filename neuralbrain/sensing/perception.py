@@ -59,8 +59,6 @@ from neuralbrain.sensing.events import check_events
 from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig, effective_weights, forward, softmax
 
-DEFAULT_WEIGHTS = Path(__file__).parent / "snn" / "weights" / "insensor_nmnist.npz"
-
 
 @dataclass(frozen=True)
 class SceneSaccadeConfig:
@@ -253,7 +251,11 @@ class Perception(Module):
         # the pixel-fit check comes first: a layer that cannot be built is the real error
         self.sensor = self._make_sensor(config.sensor_backend or config.backend)
         if params is None:
-            params = load_weights(config.weights or DEFAULT_WEIGHTS, self.snn)
+            if not config.weights:
+                raise CheckpointError(
+                    "perception.weights is empty: expected the snn.npz written by `neuralbrain "
+                    "train agents/configs/insensor_nmnist.toml --out CK` (or --checkpoint CK)")
+            params = load_weights(config.weights, self.snn)
         self.params = {k: np.asarray(v, np.float32) for k, v in params.items()}
         self.counts = EventCounts(self.snn.time_steps, (34, 34, 2), config.window_us)
         self.camera = SceneSaccade(config.saccade)
