@@ -16,8 +16,12 @@ Functional model
     (``check_conv`` raises ``ConfigError`` otherwise, and ``place`` refuses a weight matrix
     with more rows or columns than that).
 
-Energy model (per output activation, P2M Table 3 as we recall it; the paper's own column for
-the P2M design and for the conventional baseline, 22 nm GF FD-SOI)::
+Energy model (per output activation, P2M's energy table as we recall it; the paper's own
+column for the P2M design and for the conventional baseline, 22 nm GF FD-SOI). RECALLED, NOT
+VERIFIED: the table could not be consulted offline (the stored copies of P2M -- PubMed
+35999235, DOAJ, arXiv listings of 2203.04737 -- and of the ICASSP 2023 paper hold their
+abstracts only), so each value below is as remembered, and the ICASSP paper's own table (it
+may price the spiking pixel and the link differently) is unknown to us::
 
     in-sensor:     E = n_out * (e_out_sense + e_convert) + n_bits_out * e_bit
     conventional:  E = n_pixel_values * (e_pix + e_adc) + n_pixel_values * N_b * e_bit
@@ -66,7 +70,8 @@ from neuralbrain.hardware.neuromorphic import QuantizedWeights, quantize_symmetr
 SOURCE = (
     "G. Datta et al., P2M: a processing-in-pixel-in-memory paradigm for resource-constrained "
     "TinyML applications, Sci. Rep. 12:14396 (2022), energy table (P2M vs baseline, 22 nm): "
-    "sensing 148 / 312 pJ, ADC 41.9 / 86.14 pJ, communication 900 pJ per pixel value; "
+    "sensing 148 / 312 pJ, ADC 41.9 / 86.14 pJ, communication 900 pJ per pixel value "
+    "(recalled, not verified offline); "
     "G. Datta et al., In-sensor & neuromorphic computing are all you need for energy "
     "efficient computer vision, ICASSP 2023 (spiking in-pixel readout)"
 )

@@ -7,16 +7,27 @@ import json
 
 import pytest
 
+from neuralbrain.errors import ConfigError, Error, UnknownNameError
 from neuralbrain.hardware.in_sensor import InSensorConfig
 from neuralbrain.sensing.insensor_commands import add_commands
 from neuralbrain.sensing.insensor_report import (
     PAPER,
+    REFERENCE,
     InPixelLayer,
+    ReferenceConfig,
     energy_breakdown,
+    implied_spike_rate,
     report,
     resnet18_macs,
     vgg16_macs,
 )
+
+
+def _run_cli(argv: list[str]) -> int:
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers())
+    args = parser.parse_args(argv)
+    return args.func(args)
 
 
 def test_backbone_macs_match_the_published_counts():
@@ -30,11 +41,69 @@ def test_energy_terms_follow_the_equations():
     n_raw = 224 * 224 * 3 * 4 / 3
     assert e["conventional"]["link_j"] == pytest.approx(n_raw * 12 * cfg.e_bit_pj * 1e-12)
     assert e["in_sensor"]["link_j"] == pytest.approx(56 * 56 * 8 * cfg.e_bit_pj * 1e-12)
-    assert e["energy_ratio"] > 1
+    assert e["conventional"]["first_layer_j"] == pytest.approx(vgg16_macs()[0] * 4.6e-12)
+    assert e["in_sensor"]["backbone_j"] == pytest.approx(sum(vgg16_macs()[1:]) * 0.1 * 0.9e-12)
+    assert e["energy_ratio"] == pytest.approx(e["conventional_total_j"] / e["in_sensor_total_j"])
     # more backbone activity dilutes the front-end saving
     assert energy_breakdown(InPixelLayer(4, 8, 1), "vgg16", spike_rate=0.3)["energy_ratio"] < (
         e["energy_ratio"]
     )
+
+
+def test_headline_is_the_declared_reference_not_a_selection():
+    r = report()
+    ref = energy_breakdown(REFERENCE.in_pixel, REFERENCE.backbone, spike_rate=REFERENCE.spike_rate)
+    assert r["energy_ratio"] == pytest.approx(ref["energy_ratio"])
+    assert r["reference"]["backbone"] == REFERENCE.backbone
+    assert set(r["reference"]["why"]) >= {"backbone", "in_pixel", "spike_rate", "downstream"}
+    # the sensitivity table spans every other configuration and contains the reference
+    lo, hi = r["energy_ratio_range"]
+    assert lo <= r["energy_ratio"] <= hi
+    assert len(r["sensitivity"]) == 12
+    # the verdict is computed from the numbers, both ways
+    assert r["within_10pct"]["energy_ratio"] == (
+        abs(r["energy_ratio"] - PAPER["energy_ratio"]) / PAPER["energy_ratio"] <= 0.10
+    )
+    assert r["reproduced"] == all(r["within_10pct"].values())
+    assert r["missing"]
+
+
+def test_implied_spike_rate_solves_the_model():
+    layer = InPixelLayer(4, 8, 1)
+    for backbone in ("vgg16", "resnet18"):
+        rate = implied_spike_rate(layer, backbone, 2.32)
+        assert rate is not None and 0 < rate <= 1
+        got = energy_breakdown(layer, backbone, spike_rate=rate)["energy_ratio"]
+        assert got == pytest.approx(2.32, rel=1e-9)
+    # a ratio above what the front end alone can give has no solution
+    assert implied_spike_rate(layer, "vgg16", 1e6) is None
+
+
+def test_override_spike_rate_is_reported_as_the_assumption():
+    r = report(spike_rate=0.2)
+    assert r["assumptions"]["backbone_spike_rate"] == 0.2
+    assert r["energy_ratio"] == pytest.approx(
+        energy_breakdown(REFERENCE.in_pixel, REFERENCE.backbone, spike_rate=0.2)["energy_ratio"]
+    )
+    assert report() == report()  # deterministic
+
+
+def test_bad_input_is_a_clear_error():
+    with pytest.raises(UnknownNameError, match="alexnet"):
+        energy_breakdown(InPixelLayer(4, 8, 1), "alexnet")
+    for rate in (0, -0.1, 1.5, float("nan")):
+        with pytest.raises(ConfigError, match="spike rate"):
+            report(spike_rate=rate)
+    with pytest.raises(ConfigError, match="stride"):
+        InPixelLayer(0, 8, 1)
+    with pytest.raises(ConfigError, match="channels"):
+        InPixelLayer(4, 2.5, 1)  # type: ignore[arg-type]
+    with pytest.raises(ConfigError, match="backbone"):
+        ReferenceConfig(backbone="lenet")
+    with pytest.raises(ConfigError, match="target energy ratio"):
+        implied_spike_rate(InPixelLayer(4, 8, 1), "vgg16", 0.5)
+    with pytest.raises(Error):
+        _run_cli(["insensor", "report", "--spike-rate", "-1"])
 
 
 def test_report_keys_and_the_cli(capsys):
@@ -43,9 +112,10 @@ def test_report_keys_and_the_cli(capsys):
         assert key in r and key in r["paper"] and key in r["config_for"]
     assert r["paper"] == PAPER
     assert r["bandwidth_reduction_min"] <= r["bandwidth_reduction_max"]
-    parser = argparse.ArgumentParser()
-    add_commands(parser.add_subparsers())
-    args = parser.parse_args(["insensor", "report", "--json"])
-    assert args.func(args) == 0
+    assert _run_cli(["insensor", "report", "--json"]) == 0
     out = json.loads(capsys.readouterr().out)
     assert out["energy_ratio"] == pytest.approx(r["energy_ratio"])
+    assert _run_cli(["insensor", "report"]) == 0
+    text = capsys.readouterr().out
+    assert "paper 2.32" in text and f"ours {r['energy_ratio']:.3g}" in text
+    assert "missing to reproduce" in text
