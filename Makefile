@@ -18,8 +18,9 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The Neural Brain agent: train its perception SNN and listener (~7 min the first time, from
-# $$NEURALBRAIN_DATA; --resume makes later demos start at once), run 3 episodes, write the report.
+# The Neural Brain agent: train its perception SNN and listener (~5-7 min the first time, from
+# $$NEURALBRAIN_DATA, or without it on the embedded digits, then no listener; --resume makes
+# later demos start at once), run 3 episodes with written requests, write the report.
 demo: $(STAMP)
 	$(BIN)/neuralbrain train agents/configs/neural_brain.toml --out runs/demo-ck --resume
 	$(BIN)/neuralbrain run agents/configs/neural_brain.toml --checkpoint runs/demo-ck \

@@ -35,10 +35,10 @@ import numpy as np
 from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.config import ExperimentConfig, load_experiment, resolve_config_path
 from neuralbrain.core import Agent, Module
-from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.errors import CheckpointError, ConfigError
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
-from neuralbrain.sensing.snn.data import load_emulated, load_real, real_files
+from neuralbrain.sensing.snn.data import emulate, load_emulated, load_real, real_files
 from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig
 from neuralbrain.sensing.snn.nir_io import export_nir
@@ -86,14 +86,51 @@ def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
     return EventCounts(snn.time_steps, (snn.width, snn.height, 2), pcfg.window_us)
 
 
+EMBEDDED_SOURCE = (
+    "embedded: the scikit-learn digits DigitPick shows without data, through the saccade emulator"
+)
+
+
+def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
+    """The 28x28 scikit-learn digit bank DigitPick uses without data (``envs.digits``); every
+    5th sample is held out (``heldout``/``test``), the rest is ``train``."""
+    from envs.digits import load_bank
+
+    bank = load_bank("sklearn", None)
+    keep = (np.arange(bank.labels.size) % 5 == 0) != (split == "train")
+    if split == "all":
+        keep[:] = True
+    return bank.images[keep], bank.labels[keep]
+
+
 def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarray, np.ndarray]:
+    """Binned recordings of ``split``: real N-MNIST under ``root``; without a data root, the
+    embedded digits through the saccade emulator (said on stdout)."""
     if root is None:
-        raise DataError("N-MNIST needs a data root: pass --data-root or set NEURALBRAIN_DATA")
+        print(f"no data root: {split} recordings are {EMBEDDED_SOURCE}", flush=True)
+        images, labels = embedded_digits(split)
+        if cfg.train.max_real:
+            keep = np.sort(np.random.default_rng(cfg.train.seed).permutation(len(labels))[
+                : cfg.train.max_real])
+            images, labels = images[keep], labels[keep]
+        return emulate(images, labels, _transform(cfg.perception.snn, cfg.perception),
+                       cfg.train.seed)
     items = real_files(root, split)
     if cfg.train.max_real:
         rng = np.random.default_rng(cfg.train.seed)
         items = [items[i] for i in np.sort(rng.permutation(len(items))[: cfg.train.max_real])]
     return load_real(items, _transform(cfg.perception.snn, cfg.perception))
+
+
+def _emulated(root: Path | None, tcfg: TrainSection, counts: EventCounts) -> tuple[np.ndarray, ...]:
+    """``tcfg.emulated`` extra emulated recordings. With data: distinct MNIST test digits.
+    Without: the embedded train digits drawn with replacement, with noise seeds after those
+    of ``_data``'s recordings (so no recording repeats)."""
+    if root is not None:
+        return load_emulated(root, tcfg.emulated, counts, tcfg.seed)
+    images, labels = embedded_digits("train")
+    pick = np.random.default_rng([tcfg.seed, 0xE3B]).integers(0, len(labels), tcfg.emulated)
+    return emulate(images[pick], labels[pick], counts, tcfg.seed + len(labels))
 
 
 def _accuracy(params: dict, x: np.ndarray, y: np.ndarray, snn: SNNConfig) -> float:
@@ -134,19 +171,28 @@ def cube_frame(digit28: np.ndarray, rng: np.random.Generator, size: int = 64) ->
     return np.clip(np.rint(frame), 0, 255).astype(np.uint8)
 
 
-def cube_recordings(
-    root: Path, n: int, pcfg: PerceptionConfig, seed: int, pool: int = 5000
-) -> tuple[np.ndarray, np.ndarray]:
-    """``n`` emulated DigitPick cube recordings, cropped and binned exactly as ``Perception``
-    does. Digits are MNIST test digits with index < ``pool`` (DigitPick accuracy is reported
-    on all cubes and separately on cubes whose digit index is >= ``pool``, never trained on).
+def training_digits(root: Path | None, pool: int = 5000) -> tuple[np.ndarray, np.ndarray]:
+    """The digit images emulated recordings are made of: MNIST test digits with index <
+    ``pool`` (DigitPick accuracy is reported on all cubes and separately on cubes whose digit
+    index is >= ``pool``, never trained on); without a data root, the embedded ``train`` digits.
     """
     from neuralbrain.sensing.datasets import load_mnist
+
+    if root is None:
+        return embedded_digits("train")
+    images, labels = load_mnist(root, "test")
+    return images[:pool], labels[:pool]
+
+
+def cube_recordings(
+    images: np.ndarray, labels: np.ndarray, n: int, pcfg: PerceptionConfig, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """``n`` emulated DigitPick cube recordings of digits drawn from ``images``, cropped and
+    binned exactly as ``Perception`` does."""
     from neuralbrain.sensing.perception import SceneSaccade, crop_events, find_blobs
 
-    images, labels = load_mnist(root, "test")
     rng = np.random.default_rng([seed, 0xC0BE])
-    pick = rng.integers(0, min(pool, len(images)), n)
+    pick = rng.integers(0, len(images), n)
     camera = SceneSaccade(pcfg.saccade)
     dx, dy = camera.mean_offset_px()
     counts = _transform(pcfg.snn, pcfg)
@@ -183,11 +229,11 @@ class InsensorNMNIST(Agent):
         xh, yh = _data(data_root, "heldout", mc)
         x, y = np.concatenate([x] * tcfg.real_repeat), np.concatenate([y] * tcfg.real_repeat)
         if tcfg.cubes:
-            xc, yc = cube_recordings(data_root, tcfg.cubes, mc.perception, tcfg.seed)
+            images, labels = training_digits(data_root)
+            xc, yc = cube_recordings(images, labels, tcfg.cubes, mc.perception, tcfg.seed)
             x, y = np.concatenate([x, xc]), np.concatenate([y, yc])
         if tcfg.emulated:
-            xe, ye = load_emulated(data_root, tcfg.emulated, _transform(snn, mc.perception),
-                                   tcfg.seed)
+            xe, ye = _emulated(data_root, tcfg, _transform(snn, mc.perception))
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         log = lambda s: print(s, flush=True)  # noqa: E731
         params = fit(x, y, snn, tcfg, log=log)

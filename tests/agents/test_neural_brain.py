@@ -65,3 +65,23 @@ def test_without_plastic_memory_the_camera_looks_every_step(checkpoint, default_
 
     assert looks(default_trace) == 1
     assert looks(ablated) == max(r["step"] for r in ablated) + 1 > 1
+
+
+def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_path, monkeypatch):
+    monkeypatch.delenv("NEURALBRAIN_DATA", raising=False)
+    ck = tmp_path / "ck"
+    assert main(["train", str(CONFIG), "--out", str(ck)]) == 0
+    assert (ck / "perception" / "snn.npz").is_file() and not (ck / "listener").exists()
+    trace = _run(ck, tmp_path / "text")
+    assert any(r["module"] == "perception" and r["energy_j"] > 0 for r in trace)
+    # Spoken requests need FSDD, so that env cannot even be built without data; the listener
+    # itself names what is missing when audio reaches it.
+    from agents.neural_brain import Listener, ListenerConfig, _task
+    from neuralbrain.config import load_experiment
+    from neuralbrain.errors import CheckpointError
+
+    cfg = load_experiment(CONFIG)
+    listener = Listener(ListenerConfig(), cfg.hardware, _task(cfg, cfg.modules.listener_task), None)
+    listener.reset(0)
+    with pytest.raises(CheckpointError, match="trained without data"):
+        listener.step({"obs": {"audio": [0.0, 0.5, -0.5]}})

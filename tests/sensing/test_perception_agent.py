@@ -36,6 +36,15 @@ def test_debug_train_then_eval_on_two_backends(tmp_path):
     assert res_cpu["energy_per_sample_j"] > 2 * res["energy_per_sample_j"]
 
 
+def test_without_a_data_root_it_trains_on_the_embedded_digits(tmp_path, capsys):
+    cfg = load_experiment(DEBUG, ["train.max_real=30"])
+    report = agent_class(cfg.agent).train(cfg, tmp_path, None, resume=False)
+    assert report["n_train"] == 30 and report["n_heldout"] == 30
+    assert "scikit-learn digits" in capsys.readouterr().out
+    again = agent_class(cfg.agent).train(cfg, tmp_path / "again", None, resume=False)
+    assert again["heldout_accuracy"] == report["heldout_accuracy"]  # seeded
+
+
 def test_missing_data_and_checkpoint_are_named(tmp_path):
     cfg = load_experiment(DEBUG)
     agent = agent_class(cfg.agent)
@@ -44,8 +53,8 @@ def test_missing_data_and_checkpoint_are_named(tmp_path):
     np.savez(tmp_path / "snn.npz", x=np.zeros(1))
     with pytest.raises(CheckpointError, match="conv1.w is missing"):
         agent.evaluate(cfg, tmp_path, None, "test")
-    with pytest.raises(DataError, match="data root"):
-        agent.train(cfg, tmp_path / "out", None, resume=False)
+    with pytest.raises(DataError, match="no N-MNIST recordings under"):
+        agent.train(cfg, tmp_path / "out", tmp_path, resume=False)  # a root without nmnist/
     too_big = load_experiment(DEBUG, ["perception.snn.conv1_kernel=7"])
     with pytest.raises(ConfigError, match="kernel = 7 does not fit the in-sensor pixel"):
         agent.evaluate(too_big, None, None, "test")

@@ -82,9 +82,17 @@ def load_emulated(
     if n > pool:
         raise ConfigError(f"train.emulated = {n}: expected <= {pool} (MNIST test digits < {pool})")
     pick = np.sort(np.random.default_rng(seed).permutation(pool)[:n])
-    ds = EmulatedNMNIST(images[pick], labels[pick], seed=seed)
+    return emulate(images[pick], labels[pick], transform, seed)
+
+
+def emulate(
+    images: np.ndarray, labels: np.ndarray, transform: EventCounts, seed: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Digit images through the saccade emulator (sample ``i`` with noise seed ``seed + i``),
+    binned like the real recordings: (N, T, 2, H, W) uint8 counts and (N,) int64 labels."""
+    ds = EmulatedNMNIST(images, labels, seed=seed)
     w, h, _ = transform.sensor_size
-    x = np.zeros((n, transform.time_steps, 2, h, w), np.uint8)
-    for i in range(n):
+    x = np.zeros((len(ds), transform.time_steps, 2, h, w), np.uint8)
+    for i in range(len(ds)):
         x[i] = np.minimum(transform(ds[i][0]), 255)
-    return x, labels[pick].astype(np.int64)
+    return x, np.asarray(labels, np.int64)
