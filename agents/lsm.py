@@ -99,10 +99,10 @@ class ZeroShotConfig:
             raise ConfigError(
                 f"audio_reservoir.n_inputs = {self.audio_reservoir.n_inputs}: expected 64"
             )
-        if set(self.seen_digits) & set(self.unseen_digits) or not self.unseen_digits:
+        if set(self.seen_digits) & set(self.unseen_digits) or not self.seen_digits:
             raise ConfigError(
                 f"seen_digits = {self.seen_digits}, unseen_digits = {self.unseen_digits}: "
-                "expected two disjoint, non-empty sets of digits"
+                "expected a non-empty set of seen digits disjoint from the unseen ones"
             )
         if min(self.n_windows, self.audio_n_windows) < 1:
             raise ConfigError("n_windows and audio_n_windows: expected >= 1")
@@ -381,7 +381,9 @@ class LsmZeroShot(Agent):
                   "n_audio_train": int(sa.sum()), "final_loss": losses[-1],
                   "seen_train_top1": seen_top1}
         out.mkdir(parents=True, exist_ok=True)
-        arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params)}
+        digits, protos = projection.prototypes(pi.embed(fi[si]), yi[si])
+        arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params),
+                  "prototype/digits": digits, "prototype/image": protos}
         save_checkpoint(out, cfg, arrays, report)
         return report
 
@@ -391,16 +393,11 @@ class LsmZeroShot(Agent):
         arrays, _ = load_checkpoint(checkpoint, cfg)
         root = tasks.resolve_root(data_root)
         m = cfg.modules
+        if not m.unseen_digits:
+            return cls._evaluate_heard(cfg, arrays, root, tasks.check_split(split))
         fi, yi, fa, ya, source = cls._features(cfg, root, tasks.check_split(split))
-        rng = np.random.default_rng(0)
-        pi = projection.Projection(m.projection, fi.shape[1], rng, "image")
-        pa = projection.Projection(m.projection, fa.shape[1], rng, "audio")
-        for head, prefix in ((pi, "image"), (pa, "audio")):
-            state = _unprefixed(prefix, arrays)
-            for k, v in head.params.items():
-                if k not in state or state[k].shape != v.shape:
-                    raise CheckpointError(f"checkpoint {prefix}/{k}: expected shape {v.shape}")
-            head.params = {k: np.asarray(state[k], np.float64) for k in head.params}
+        pi = load_projection(m.projection, arrays, "image", fi.shape[1])
+        pa = load_projection(m.projection, arrays, "audio", fa.shape[1])
         ui, ua = np.isin(yi, m.unseen_digits), np.isin(ya, m.unseen_digits)
         if not ui.any() or not ua.any():
             raise DataError(
@@ -415,7 +412,7 @@ class LsmZeroShot(Agent):
             "n": n,
             "ci95": list(wilson(k, n)),
             "zero_shot_top1_nearest_image": projection.retrieval_top1(
-                ea[ua], ya[ua], ei[ui], yi[ui], prototypes=False),
+                ea[ua], ya[ua], ei[ui], yi[ui], by_class=False),
             "all_digits_top1": projection.retrieval_top1(ea, ya, ei, yi),
             "seen_digits_top1": projection.retrieval_top1(ea[~ua], ya[~ua], ei[~ui], yi[~ui]),
             "unseen_digits": list(m.unseen_digits),
@@ -423,3 +420,56 @@ class LsmZeroShot(Agent):
             "split": split,
             "source": source,
         }
+
+    @classmethod
+    def audio_features(cls, cfg: ExperimentConfig, reservoir: lsm.LiquidStateMachine,
+                       binned: np.ndarray) -> np.ndarray:
+        """The audio projection's input for binned cochlea recordings."""
+        return encode(reservoir, binned, cfg.modules.audio_n_windows, cfg.modules.audio)
+
+    @classmethod
+    def _evaluate_heard(cls, cfg: ExperimentConfig, arrays: dict, root: Path, split: str) -> dict:
+        """No unseen digits: every spoken recording of ``split`` is matched to the image
+        prototypes stored at training (what the Neural Brain listener does)."""
+        m = cfg.modules
+        xa, ya, _, source = tasks.fsdd(root, split, m.audio)
+        reservoir = make_reservoir(cfg, "audio_reservoir")
+        fa = cls.audio_features(cfg, reservoir, xa)
+        matcher = HeardDigit.from_arrays(m.projection, arrays, fa.shape[1])
+        report = accuracy_report(matcher(fa), ya)
+        return {**report, "split": split, "source": source, "backend": reservoir.backend.name,
+                "energy_j_per_sample": reservoir.ledger.total.energy_j / max(len(ya), 1)}
+
+
+def load_projection(cfg: projection.Config, arrays: dict, prefix: str,
+                    n_features: int) -> projection.Projection:
+    """The ``prefix`` projection head of a checkpoint, shapes checked against ``cfg``."""
+    head = projection.Projection(cfg, n_features, np.random.default_rng(0), prefix)
+    state = _unprefixed(prefix, arrays)
+    for k, v in head.params.items():
+        if k not in state or state[k].shape != v.shape:
+            raise CheckpointError(f"checkpoint {prefix}/{k}: expected shape {v.shape}")
+    head.params = {k: np.asarray(state[k], np.float64) for k in head.params}
+    return head
+
+
+class HeardDigit:
+    """The digit a recording was heard as: its audio embedding's nearest image prototype.
+
+    ``digit = digits[argmax_k cos(e_aud(x), p_k)]``, ``p_k`` the renormalised mean image
+    embedding of digit ``k`` over the training recordings (CLIP-style zero-shot labelling,
+    Radford et al. 2021, with images in place of text prompts).
+    """
+
+    def __init__(self, audio: projection.Projection, digits: np.ndarray, protos: np.ndarray):
+        self.audio, self.digits, self.protos = audio, digits, protos
+
+    @classmethod
+    def from_arrays(cls, cfg: projection.Config, arrays: dict, n_features: int) -> HeardDigit:
+        if "prototype/image" not in arrays:
+            raise CheckpointError("checkpoint has no prototype/image: retrain it with this version")
+        return cls(load_projection(cfg, arrays, "audio", n_features),
+                   np.asarray(arrays["prototype/digits"]), np.asarray(arrays["prototype/image"]))
+
+    def __call__(self, features: np.ndarray) -> np.ndarray:
+        return self.digits[np.argmax(self.audio.embed(features) @ self.protos.T, axis=1)]

@@ -7,7 +7,8 @@ the TOML and switchable with ``--set <module>.backend=...``:
                of every cube)                            [in_sensor + neuromorphic]
             -> memory (plastic associative memory: which digit is where, kept across steps,
                so the camera only looks again when something changed)              [rram]
-    env.obs -> listener (cochlea -> resistive-memory LSM -> readout: the spoken digit) [rram]
+    env.obs -> listener (cochlea -> resistive-memory LSM -> contrastive projection: the
+               spoken digit is the image prototype its embedding lands nearest to)   [rram]
     env.obs -> glance (the digit shown on the instruction image, read by the same SNN)
     env.obs -> language (the requested digit: heard, shown, or read from text by the LLM)
             -> reasoner (facts + rules: the target cube, what can be picked)  [logic_grid]
@@ -22,11 +23,11 @@ The env's ``info`` gives the agent only the camera's calibration (its view and p
 matrices, to turn pixels into world positions); everything about the scene is perceived.
 
 ``train`` trains what is trainable: the perception SNN (as ``perception_task``, an
-``insensor_nmnist`` config, says) into ``CK/perception`` and the listener's readout on FSDD
-through the cochlea (``listener_task``) into ``CK/listener``. Without a data root the SNN
-trains on the embedded digits (the scikit-learn digits DigitPick then shows, through the
-saccade emulator) and there is no listener: text and image requests work, spoken ones say
-what is missing.
+``insensor_nmnist`` config, says) into ``CK/perception`` and the listener's cross-modal
+projections on FSDD through the cochlea and N-MNIST (``listener_task``) into
+``CK/listener``. Without a data root the SNN trains on the embedded digits (the scikit-learn
+digits DigitPick then shows, through the saccade emulator) and there is no listener: text and
+image requests work, spoken ones say what is missing.
 """
 
 from __future__ import annotations
@@ -213,17 +214,21 @@ class SceneMemory(Module):
 # -- hearing and glancing: the requested digit from audio or from an image ------------------
 @dataclass(frozen=True)
 class ListenerConfig:
-    """The spoken-digit pathway: FSDD-trained LSM (``agents.lsm`` ``lsm_fsdd`` tables)."""
+    """The spoken-digit pathway, as trained by ``listener_task`` (an ``agents.lsm`` config)."""
 
     backend: str = "rram"
 
 
 class Listener(Module):
-    """Cochlea -> LSM reservoir -> readout: the digit spoken in ``obs["audio"]`` (or None).
+    """Cochlea -> LSM reservoir -> the digit spoken in ``obs["audio"]`` (or None).
 
-    The reservoir, its features and the readout are exactly those of the ``lsm_fsdd`` task
-    the checkpoint was trained on (``agents.lsm``); this module runs them once per episode,
-    on its own backend.
+    With an ``lsm_zeroshot`` task (``lsm_crossmodal.toml``, the default) the reservoir's
+    features go through the contrastive audio projection and the heard digit is the image
+    prototype the embedding lands nearest to (``agents.lsm.HeardDigit``): what was heard is
+    matched with what digits look like to the event camera. With an ``lsm_fsdd`` task a linear
+    readout classifies the features instead. Either way the reservoir, features and weights
+    are exactly those the checkpoint was trained with; this module runs them once per
+    episode, on its own backend.
     """
 
     Config = ListenerConfig
@@ -231,30 +236,37 @@ class Listener(Module):
     outputs = {"heard": object}
 
     def __init__(
-        self, config: ListenerConfig, hardware: Any, task: Any, state: dict | None
+        self, config: ListenerConfig, hardware: Any, task: Any, arrays: dict | None
     ) -> None:
         super().__init__(config, hardware)
-        from agents.lsm import make_reservoir
+        from agents.lsm import HeardDigit, _unprefixed, make_reservoir
         from neuralbrain.memory import readout
 
-        reservoir_cfg = replace(task.modules.reservoir, backend=config.backend)
-        self.task = replace(task, modules=replace(task.modules, reservoir=reservoir_cfg))
-        self.reservoir = make_reservoir(self.task, "reservoir")
+        self.crossmodal = task.agent == "lsm_zeroshot"
+        table = "audio_reservoir" if self.crossmodal else "reservoir"
+        reservoir_cfg = replace(getattr(task.modules, table), backend=config.backend)
+        self.task = replace(task, modules=replace(task.modules, **{table: reservoir_cfg}))
+        self.reservoir = make_reservoir(self.task, table)
         self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
-        self.head = None
-        if state is not None:
+        self.decide = None
+        if arrays is not None:
             silence = np.zeros((1, task.modules.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
             features = self._features(silence).shape[1]
-            self.head = readout.Readout(task.modules.readout, features, 10)
-            self.head.load_state(state)
+            if self.crossmodal:
+                self.decide = HeardDigit.from_arrays(task.modules.projection, arrays, features)
+            else:
+                head = readout.Readout(task.modules.readout, features, 10)
+                head.load_state(_unprefixed("readout", arrays))
+                self.decide = head.predict
         self.ledger.reset()
         self.heard: int | None = None
         self.done = False
 
     def _features(self, binned: np.ndarray) -> np.ndarray:
-        from agents.lsm import LsmFsdd
+        from agents.lsm import LsmFsdd, LsmZeroShot
 
-        return LsmFsdd.features(self.task, self.reservoir, binned)
+        features = LsmZeroShot.audio_features if self.crossmodal else LsmFsdd.features
+        return features(self.task, self.reservoir, binned)
 
     def on_backend_change(self) -> None:
         self.reservoir.to(self.backend.name)
@@ -271,13 +283,13 @@ class Listener(Module):
             if np.abs(audio).max() > 0:
                 from neuralbrain.memory.tasks import audio_to_binned
 
-                if self.head is None:
+                if self.decide is None:
                     raise CheckpointError(
                         "a spoken instruction needs the trained listener, and the checkpoint "
                         "has none (it was trained without data): run `neuralbrain train CONFIG "
                         "--out CK` with $NEURALBRAIN_DATA holding fsdd/ and pass --checkpoint CK")
                 binned = audio_to_binned(audio, AUDIO_RATE_HZ, self.task.modules.audio)
-                self.heard = int(self.head.predict(self._features(binned[None]))[0])
+                self.heard = int(self.decide(self._features(binned[None]))[0])
         return {"heard": self.heard}
 
 
@@ -583,7 +595,7 @@ class NeuralBrainConfig:
     language: LanguageConfig = field(default_factory=LanguageConfig)
     planner: PlannerTable = field(default_factory=PlannerTable)
     control: ControlConfig = field(default_factory=ControlConfig)
-    listener_task: str = "agents/configs/lsm_fsdd.toml"
+    listener_task: str = "agents/configs/lsm_crossmodal.toml"
     perception_task: str = "agents/configs/insensor_nmnist.toml"
 
 
@@ -601,7 +613,7 @@ class NeuralBrain(Agent):
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         from agents.insensor import InsensorNMNIST
-        from agents.lsm import LsmFsdd
+        from neuralbrain.core import agent_class
 
         m = cfg.modules
         out = Path(out)
@@ -613,13 +625,14 @@ class NeuralBrain(Agent):
                   flush=True)
             report["listener"] = None
         else:
-            report["listener"] = LsmFsdd.train(
-                _task(cfg, m.listener_task), out / "listener", data_root, resume)
+            task = _task(cfg, m.listener_task)
+            report["listener"] = agent_class(task.agent).train(
+                task, out / "listener", data_root, resume)
         return report
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
-        from agents.lsm import _unprefixed, load_checkpoint
+        from agents.lsm import load_checkpoint
         from neuralbrain.reasoning.planner.planner import PlannerConfig
 
         m = cfg.modules
@@ -629,9 +642,9 @@ class NeuralBrain(Agent):
                 f"{cfg.source or 'CONFIG'} --out CK` (its perception SNN and listener)")
         task = _task(cfg, m.listener_task)
         listener_dir = Path(checkpoint) / "listener"
-        state = None  # trained without data: no listener, spoken requests raise CheckpointError
+        arrays = None  # trained without data: no listener, spoken requests raise CheckpointError
         if listener_dir.exists():
-            state = _unprefixed("readout", load_checkpoint(listener_dir, task)[0])
+            arrays = load_checkpoint(listener_dir, task)[0]
         perception = m.perception
         if not perception.weights:
             perception = replace(perception, weights=str(Path(checkpoint) / "perception" / "snn.npz"))
@@ -639,7 +652,7 @@ class NeuralBrain(Agent):
         modules = {
             "perception": LookingPerception(perception, cfg.hardware, m.tray),
             "memory": SceneMemory(m.memory, cfg.hardware),
-            "listener": Listener(m.listener, cfg.hardware, task, state),
+            "listener": Listener(m.listener, cfg.hardware, task, arrays),
             "glance": Glance(perception, cfg.hardware),
             "language": Language(m.language, cfg.hardware),
             "reasoner": SceneReasoner(m.reasoner, cfg.hardware),

@@ -173,20 +173,27 @@ def train_projections(
     return pa, pb, losses
 
 
+def prototypes(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """(classes, unit-norm mean embedding of each class): what a query is matched against."""
+    labels = np.asarray(labels)
+    classes = np.unique(labels)
+    protos = np.stack([embeddings[labels == c].mean(0) for c in classes])
+    protos /= np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12
+    return classes, protos
+
+
 def retrieval_top1(
     queries: np.ndarray, q_labels: np.ndarray, gallery: np.ndarray, g_labels: np.ndarray,
-    prototypes: bool = True,
+    by_class: bool = True,
 ) -> float:
     """Top-1 accuracy of retrieving a query's label from the gallery by cosine similarity.
 
-    ``prototypes``: compare against the mean (renormalized) embedding of each gallery label;
+    ``by_class``: compare against the mean (renormalized) embedding of each gallery label;
     otherwise against every gallery item (nearest neighbour).
     """
     q_labels, g_labels = np.asarray(q_labels), np.asarray(g_labels)
-    if prototypes:
-        classes = np.unique(g_labels)
-        protos = np.stack([gallery[g_labels == c].mean(0) for c in classes])
-        protos /= np.linalg.norm(protos, axis=1, keepdims=True) + 1e-12
+    if by_class:
+        classes, protos = prototypes(gallery, g_labels)
         pred = classes[np.argmax(queries @ protos.T, axis=1)]
     else:
         pred = g_labels[np.argmax(queries @ gallery.T, axis=1)]

@@ -84,6 +84,32 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     assert out["unseen_digits"] == [8, 9] and out["n"] > 0
 
 
+def test_crossmodal_matches_spoken_digits_to_image_prototypes(root, tmp_path):
+    cfg = _cfg("lsm_crossmodal_debug")
+    agent = agent_class(cfg.agent)
+    agent.train(cfg, tmp_path / "ck", root, resume=False)
+    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    assert set(out) >= {"accuracy", "n", "per_class", "ci95"} and out["n"] > 0
+    assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded
+    # the match is the nearest prototype: moving one prototype onto a query's embedding
+    # makes that query heard as the prototype's digit
+    from agents.lsm import HeardDigit, load_checkpoint
+
+    arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
+    features = np.abs(np.random.default_rng(0).normal(size=(1, arrays["audio/mean"].size)))
+    heard = HeardDigit.from_arrays(cfg.modules.projection, arrays, features.shape[1])
+    target = (int(heard(features)[0]) + 1) % 10
+    k = int(np.flatnonzero(heard.digits == target)[0])
+    heard.protos = heard.protos.copy()
+    heard.protos[k] = heard.audio.embed(features)[0]
+    assert int(heard(features)[0]) == target
+
+
+def test_zero_shot_config_needs_seen_digits():
+    with pytest.raises(ConfigError, match="seen_digits"):
+        _cfg("lsm_crossmodal_debug", "seen_digits=[]")
+
+
 def test_checkpoint_from_another_config_names_both(root, tmp_path):
     cfg = _cfg("lsm_nmnist_debug")
     agent_class(cfg.agent).train(cfg, tmp_path / "ck", root, resume=False)

@@ -74,7 +74,7 @@ def test_retrieval_top1_by_prototype_and_nearest():
     g /= np.linalg.norm(g, axis=1, keepdims=True)
     q = np.array([[1.0, 0.05], [0.1, 1.0]])
     assert retrieval_top1(q, np.array([0, 1]), g, np.array([0, 0, 1])) == 1.0
-    assert retrieval_top1(q, np.array([1, 1]), g, np.array([0, 0, 1]), prototypes=False) == 0.5
+    assert retrieval_top1(q, np.array([1, 1]), g, np.array([0, 0, 1]), by_class=False) == 0.5
 
 
 def test_bad_input_is_named():
