@@ -1,5 +1,9 @@
 """Prefill and decode speed of the LLM planner's forward pass on ``cpu`` and ``lut``.
 
+Three of ours: ``cpu`` (float32 activations, BLAS over the dequantized weights),
+``cpu_w4a8`` (``CpuConfig(act_bits=8)``: 8-bit activation blocks, numba integer kernel on the
+4-bit codes for matrix-vector products -- llama.cpp's own numerics), and ``lut``.
+
 Peers measured in the same run: llama.cpp (llama-cpp-python) on the same GGUF when it is
 installed. Default 1 thread (numpy BLAS limited through threadpoolctl; the lut kernel is
 single-threaded); the 2-thread figures are printed beside them. Also reports the lut
@@ -32,13 +36,24 @@ def _prompt_ids(tok, n: int) -> list[int]:
     return ids[:n]
 
 
+def _backend(name: str):
+    """``cpu_w4a8`` is the cpu backend with 8-bit activation blocks (``CpuConfig(act_bits=8)``:
+    llama.cpp's numerics, integer matrix-vector kernel on the 4-bit codes)."""
+    from neuralbrain.hardware import make_backend
+
+    if name == "cpu_w4a8":
+        from neuralbrain.hardware.cpu import CpuConfig
+
+        return make_backend("cpu", CpuConfig(act_bits=8))
+    return make_backend(name)
+
+
 def bench_ours(gguf, tok, backend_name: str, n_prompt: int, n_decode: int, threads: int):
     from threadpoolctl import threadpool_limits
 
-    from neuralbrain.hardware import make_backend
     from neuralbrain.reasoning.planner.llama import LlamaModel
 
-    lm = LlamaModel(gguf, make_backend(backend_name), n_ctx=n_prompt + n_decode + 8)
+    lm = LlamaModel(gguf, _backend(backend_name), n_ctx=n_prompt + n_decode + 8)
     ids = _prompt_ids(tok, n_prompt)
     with threadpool_limits(threads):
         lm.forward(ids[:4])  # warm-up (numba compile, BLAS init)
@@ -121,9 +136,9 @@ def main() -> None:
                  "decode_tokens": args.decode, "threads": args.threads}
     outs = {}
     for threads, suffix in ((args.threads, ""), (2, "_2t")):
-        for name in ("cpu", "lut"):
-            if suffix and name == "lut":
-                continue  # the lut kernel is single-threaded: a 2-thread figure adds nothing
+        for name in ("cpu", "cpu_w4a8", "lut"):
+            if suffix and name != "cpu":
+                continue  # the numba kernels are single-threaded: a 2-thread figure adds nothing
             pre, dec, e_tok, out = bench_ours(gguf, tok, name, args.prompt_tokens, args.decode,
                                                threads)
             res[f"{name}_prefill_tok_s{suffix}"] = round(pre, 1)
@@ -140,7 +155,9 @@ def main() -> None:
         else:
             print(f"llama.cpp {threads}t: prefill {llc[0]:8.1f} tok/s  decode {llc[1]:6.1f} tok/s")
     res["lut_cpu_same_greedy_tokens"] = outs["cpu"] == outs["lut"]
-    for ours in ("cpu", "lut"):
+    res["cpu_w4a8_same_greedy_tokens_as_cpu"] = float(np.mean(
+        np.array(outs["cpu"]) == np.array(outs["cpu_w4a8"])))
+    for ours in ("cpu", "cpu_w4a8", "lut"):
         for phase in ("prefill", "decode"):
             ref = res[f"llama_cpp_{phase}_tok_s"]
             res[f"{ours}_{phase}_vs_llama_cpp"] = (
@@ -157,7 +174,9 @@ def main() -> None:
             per_layer[0]["density_ratio_lut_over_mac"], 3)
     res["paper_lut_tc_gain_over_prior_lut"] = 1.44
     print(f"cpu/llama.cpp prefill {res['cpu_prefill_vs_llama_cpp']}, decode "
-          f"{res['cpu_decode_vs_llama_cpp']}; lut decode {res['lut_decode_vs_llama_cpp']}")
+          f"{res['cpu_decode_vs_llama_cpp']}; cpu_w4a8 prefill "
+          f"{res['cpu_w4a8_prefill_vs_llama_cpp']}, decode {res['cpu_w4a8_decode_vs_llama_cpp']}; "
+          f"lut decode {res['lut_decode_vs_llama_cpp']}")
     print(json.dumps(res))
 
 

@@ -5,8 +5,13 @@ Checks: identical token ids for a set of strings (llama.cpp tokenizes with speci
 parsing on, as our chat prompts need), and agreement of the first 32 greedy tokens over 10
 chat prompts (target >= 95%). Our side runs on the ``cpu`` backend (``--backend`` to change),
 by default emulating llama.cpp's numerics (``--numerics float`` for the plain float32 pass):
-its CPU kernels quantize activations to 8-bit blocks before every Q4_1/Q8_0 product and keep
-K/V in fp16, which flips near-tied greedy tokens (top-2 logit margins below ~0.1).
+its CPU kernels quantize activations to 8-bit blocks before every Q4_1/Q8_0 product (Q8_1
+blocks with an fp16 block sum for Q4_1, Q8_0 for the Q8_0 head) and keep K/V, the attention
+queries and the softmax weights in fp16. On ``cpu`` that is ``CpuConfig(act_bits=8)`` (the
+W4A8 integer product, exact ggml arithmetic up to float summation order) plus the model's
+``numerics="llama.cpp"`` (fp16 attention operands); other backends get activations rounded
+by the model (without Q8_1's fp16 block sums). Plain float32 flips near-tied greedy tokens
+(top-2 logit margins below ~0.1), and one flip derails the rest of a free-running sequence.
 
     python benchmarks/compare_llama_cpp.py [--model PATH] [--backend cpu] [--tokens 32]
 
@@ -86,7 +91,12 @@ def main() -> None:
         same_tok += ok
         if not ok:
             print(f"tokenization differs for {s!r}:\n  ours   {ours}\n  theirs {theirs}")
-    lm = LlamaModel(gguf, make_backend(args.backend), n_ctx=512, numerics=args.numerics)
+    config = None
+    if args.backend == "cpu" and args.numerics == "llama.cpp":
+        from neuralbrain.hardware.cpu import CpuConfig
+
+        config = CpuConfig(act_bits=8)
+    lm = LlamaModel(gguf, make_backend(args.backend, config), n_ctx=512, numerics=args.numerics)
     agree = total = forced_agree = 0
     for p in PROMPTS:
         ids = tok.encode(tok.apply_chat_template([ChatMessage("user", p)]))

@@ -8,16 +8,41 @@ flow. Weights are read once per product: from a 1 MB on-chip SRAM cache when the
 taken as 20 pJ/bit = 160 pJ per byte).
 Latency model: a single in-order core issuing one fp32 MAC per cycle at 1 GHz per lane with
 8-wide SIMD (an assumption; the paper gives energies only), so 1 MAC = 0.125 ns.
+
+Quantized weights (``mpgemm``). ``place`` of a block-quantized matrix (an object with
+``codes``, ``scale``, ``offset``, ``bits``, ``block``: the ``QWeight`` protocol of
+``hardware/lut.py``, e.g. the planner's GGUF Q4_1/Q8_0 tensors) keeps the dequantized float32
+matrix for batched products and, with ``CpuConfig.act_bits=8``, the integer codes. Two numerics:
+
+- ``act_bits=0`` (default): ``x @ dequant(W)`` in float32 (BLAS), exact to float rounding;
+  priced as fp32 MACs reading the 4-byte dequantized weights.
+- ``act_bits=8`` (W4A8, what llama.cpp's CPU kernels and the LUT Tensor Core paper compute):
+  each block of 32 activations becomes ``d = max|x| / 127`` (kept as fp16) and
+  ``q = round_half_even(x * 127 / max|x|)`` (llama.cpp's x86 ``quantize_row_q8_0/q8_1``);
+  the product is ``sum_blocks d_w d_x sum_i c_i q_i + m_w s_x`` with an exact integer inner
+  sum, where for formats whose offset is not tied to the scale (Q4_1 with Q8_1 activation
+  blocks) ``s_x = fp16(d * sum_i q_i)``, as ggml's ``vec_dot_q4_1_q8_1``, and for tied
+  formats (Q4_0, Q8_0: ``m = -2^(bits-1) d``) the codes are used signed and the offset term
+  vanishes (``vec_dot_q8_0_q8_0``). Matrix-vector products (up to ``SMALL_M`` rows: decode)
+  run a numba kernel on the integer codes (int16 partial sums over 16 inputs, exact for
+  4-bit codes; int32 for wider codes); larger batches run the same arithmetic as a float32
+  BLAS product of the rounded activations plus the fp16-sum correction. Priced as int8
+  MACs (Horowitz: 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ) reading the stored codes
+  (one byte per weight as this backend lays them out) and 8 bytes of scale/offset per block,
+  plus two ALU ops per activation for its quantization.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
 from neuralbrain.energy import PJ, Cost, EnergyTable
+from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_lif_operands, check_operand
+from neuralbrain.hardware.lut import quantize_q4  # noqa: F401  (the QWeight maker, for mpgemm users)
 
 MAC_PER_S = 8e9
 CACHE_BYTES = 1 << 20
@@ -34,22 +59,83 @@ CPU_TABLE = EnergyTable(
         "dram_byte": 160.0 * PJ,
         "sram_byte": 12.5 * PJ,
         "alu_op": 0.1 * PJ,
+        "mac_int8": (0.2 + 0.1) * PJ,
     },
     latency_s={"mac": 1 / MAC_PER_S, "add": 1 / MAC_PER_S, "alu_op": 1 / MAC_PER_S},
     source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm): fp32 mult 3.7 pJ, "
-    "fp32 add 0.9 pJ, 1 MB SRAM 100 pJ and DRAM 1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",
+    "fp32 add 0.9 pJ, 8-bit mult 0.2 pJ, 32-bit add 0.1 pJ, 1 MB SRAM 100 pJ and DRAM "
+    "1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",
     notes="latency: 8 fp32 MACs per ns (1 GHz, 8-wide SIMD), an assumption; weights are read "
     "once per product, from the 1 MB cache when they fit, else from DRAM",
 )
+
+
+@dataclass(frozen=True)
+class CpuConfig:
+    """``act_bits``: 0 keeps float32 activations in ``mpgemm`` (exact); 8 rounds them to 8-bit
+    blocks of 32 first (W4A8, llama.cpp's numerics; see the module docstring)."""
+
+    act_bits: int = 0
+
+    def __post_init__(self) -> None:
+        if self.act_bits not in (0, 8):
+            raise ConfigError(
+                f"CpuConfig.act_bits={self.act_bits!r}: expected 0 (float activations) or 8 "
+                "(8-bit activation blocks)"
+            )
 
 
 class CpuBackend(Backend):
     """Exact numpy float32 products on a 45 nm digital core (Horowitz 2014 energies)."""
 
     name = "cpu"
-    capabilities = frozenset({"matmul", "spiking", "lif"})
+    capabilities = frozenset({"matmul", "spiking", "lif", "mpgemm"})
     energy_table = CPU_TABLE
     rel_tolerance = 1e-5
+    Config = CpuConfig
+
+    def __init__(self, config: Any = None, seed: int = 0) -> None:
+        super().__init__(config, seed)
+        if self.act_bits:
+            # Instance-level: 8-bit activation blocks deviate by ~1% of the output range.
+            self.rel_tolerance = 0.05
+
+    @property
+    def act_bits(self) -> int:
+        """Bits of the activation blocks ``mpgemm`` rounds to (0: float32, no rounding)."""
+        return int(getattr(self.config, "act_bits", 0))
+
+    def place(self, w: Any) -> tuple[Any, Cost]:
+        """Quantized weights (``QWeight``-like) become a ``QuantMatrix``; floats as before."""
+        if not hasattr(w, "codes"):
+            return super().place(w)
+        return QuantMatrix.from_qweight(w, with_codes=self.act_bits == 8), Cost()
+
+    def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
+        """``x @ dequant(W)`` with float or 8-bit block activations (module docstring)."""
+        qm = qweight if isinstance(qweight, QuantMatrix) else QuantMatrix.from_qweight(
+            qweight, with_codes=self.act_bits == 8)
+        x = check_operand(x, qm.n_in)
+        lead = x.shape[:-1]
+        x2 = x.reshape(-1, qm.n_in)
+        rows = x2.shape[0]
+        if not np.all(np.isfinite(x2)):
+            raise ShapeError("mpgemm activations contain NaN or inf: expected finite values")
+        macs = rows * qm.n_in * qm.n_out
+        if not self.act_bits:
+            y = x2 @ qm.w
+            wbytes = qm.w.nbytes
+            cost = self.energy_table.cost(
+                latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes, ops=macs,
+                mac=macs, **weight_read(wbytes))
+            return y.reshape(*lead, qm.n_out), cost
+        y = qm.product_a8(x2)
+        # Batched rows run as a float product over the dequantized copy (bytes as read).
+        wbytes = qm.code_bytes if rows <= SMALL_M else qm.w.nbytes
+        cost = self.energy_table.cost(
+            latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
+            ops=macs + 2 * x2.size, mac_int8=macs, alu_op=2 * x2.size, **weight_read(wbytes))
+        return y.reshape(*lead, qm.n_out), cost
 
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         w = as_matrix(w, "w")
@@ -103,6 +189,185 @@ class CpuBackend(Backend):
             add=adds,
             mac=leaks,
         )
+
+
+SMALL_M = 4  # up to this many rows, W4A8 products run the integer kernel (decode)
+TILE = 256  # output columns per tile of the integer kernel (its partial sums stay in L1)
+
+
+def quantize_act_q8(x: np.ndarray, block: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-bit activation blocks as llama.cpp's x86 ``quantize_row_q8_1`` makes them.
+
+    ``x`` (M, k) float32, ``k % block == 0``. Returns ``q`` int8 (M, k), the block scale
+    ``d`` (M, k/block) rounded to fp16, and ``s = fp16(d * sum(q))`` with ``d`` in float32
+    (Q8_1's block sum). An all-zero block gets ``d = 0`` and ``q = 0``.
+    """
+    m, k = x.shape
+    b = x.reshape(m, k // block, block).astype(np.float32, copy=False)
+    amax = np.abs(b).max(axis=2)
+    d = amax / np.float32(127.0)
+    inv = np.divide(np.float32(127.0), amax, out=np.zeros_like(amax), where=amax > 0)
+    q = np.rint(b * inv[:, :, None]).astype(np.int8)  # rint: round half to even, as _mm256_round_ps
+    s = (d * q.sum(axis=2, dtype=np.int32).astype(np.float32)).astype(np.float16)
+    return q.reshape(m, k), d.astype(np.float16).astype(np.float32), s.astype(np.float32)
+
+
+class QuantMatrix:
+    """A block-quantized ``(n_in, n_out)`` matrix placed on the cpu backend.
+
+    ``w``: the dequantized float32 matrix (batched products). ``codes``: the integer codes
+    re-laid tile-major ``(n_tiles, n_in, TILE)`` (columns padded to a whole tile) for the
+    matrix-vector kernel, signed ``c - 2^(bits-1)`` (int8) when the format's offset is tied
+    to its scale (``m = -2^(bits-1) d``: Q4_0, Q8_0), else unsigned (Q4_1); ``d``, ``m``
+    ``(n_blocks, n_out_padded)`` the block scale and offset (``m`` zero for tied formats).
+    """
+
+    def __init__(self, w: np.ndarray, codes: np.ndarray | None, d: np.ndarray, m: np.ndarray,
+                 bits: int, block: int, tied: bool) -> None:
+        self.w, self.codes, self.d, self.m = w, codes, d, m
+        self.bits, self.block, self.tied = bits, block, tied
+        self.n_in, self.n_out = w.shape
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_in, self.n_out)
+
+    @property
+    def code_bytes(self) -> int:
+        """Bytes the integer kernel reads per product: one byte per code as laid out here,
+        plus the float32 block scale and offset."""
+        return self.n_in * self.n_out + self.n_out * (self.n_in // self.block) * 8
+
+    @classmethod
+    def from_qweight(cls, qw: Any, with_codes: bool) -> QuantMatrix:
+        try:
+            codes = np.asarray(qw.codes)
+            scale = np.asarray(qw.scale, np.float32)
+            offset = np.asarray(qw.offset, np.float32)
+            bits, block = int(qw.bits), int(qw.block)
+        except AttributeError as exc:
+            raise ShapeError(
+                f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
+                f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
+            ) from None
+        if codes.ndim != 2 or codes.dtype != np.uint8:
+            raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+        n_out, kp = codes.shape
+        if not 1 <= bits <= 8 or block <= 0 or kp % block:
+            raise ShapeError(
+                f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple "
+                "of the block"
+            )
+        if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
+            raise ShapeError(
+                f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
+            )
+        n_in = int(getattr(qw, "n_in", None) or kp)
+        nb = kp // block
+        c3 = codes.reshape(n_out, nb, block).astype(np.float32)
+        w = np.ascontiguousarray(
+            (c3 * scale[:, :, None] + offset[:, :, None]).reshape(n_out, kp)[:, :n_in].T)
+        zero = float(1 << (bits - 1))
+        tied = bool(np.array_equal(offset, np.float32(-zero) * scale))
+        if not with_codes:
+            return cls(w, None, scale.T, offset.T, bits, block, tied)
+        if n_in != kp or block != 32:
+            raise ShapeError(
+                f"8-bit activation blocks need blocks of 32 inputs and no padding: got block="
+                f"{block}, k={kp} for {n_in} inputs"
+            )
+        n_pad = -(-n_out // TILE) * TILE
+        if tied:
+            sc = (codes.astype(np.int16) - int(zero)).astype(np.int8)
+            m = np.zeros((nb, n_pad), np.float32)
+        else:
+            sc = codes
+            m = np.zeros((nb, n_pad), np.float32)
+            m[:, :n_out] = offset.T
+        tiles = np.zeros((n_pad, kp), sc.dtype)
+        tiles[:n_out] = sc
+        tiles = np.ascontiguousarray(tiles.reshape(n_pad // TILE, TILE, kp).transpose(0, 2, 1))
+        d = np.zeros((nb, n_pad), np.float32)
+        d[:, :n_out] = scale.T
+        return cls(w, tiles, d, m, bits, block, tied)
+
+    def product_a8(self, x: np.ndarray) -> np.ndarray:
+        """``x`` (M, n_in) float32 through 8-bit activation blocks (module docstring)."""
+        q, dx, sx = quantize_act_q8(x, self.block)
+        if self.codes is None:
+            raise ShapeError("this QuantMatrix was placed without codes: place it on a backend "
+                             "with act_bits=8")
+        rows = x.shape[0]
+        if rows <= SMALL_M:
+            corr_s = np.zeros_like(dx) if self.tied else sx
+            out = np.empty((rows, self.d.shape[1]), np.float32)
+            kern = _a8_kernel(self.bits <= 4)
+            kern(q, dx, corr_s, self.codes, self.d, self.m, out)
+            return out[:, : self.n_out]
+        nb = self.n_in // self.block
+        xq = (q.reshape(rows, nb, self.block).astype(np.float32) * dx[:, :, None]).reshape(rows, -1)
+        y = xq @ self.w
+        if not self.tied:
+            # dequant(W) = d c + m, so the float product used m * d_x sum(q); ggml uses the
+            # fp16 block sum s_x instead: add m (s_x - d_x sum q).
+            qsum = q.reshape(rows, nb, self.block).sum(axis=2, dtype=np.int32).astype(np.float32)
+            y += (sx - dx * qsum) @ self.m[:, : self.n_out]
+        return y
+
+
+_A8 = {}
+
+
+def _a8_kernel(small_codes: bool):
+    """Compile (once, cached on disk) the W8A8/W4A8 matrix-vector kernel; numba imported lazily.
+
+    ``small_codes``: codes of at most 4 bits, so 16 products of an int8 activation sum
+    exactly in int16 (16 * 15 * 128 < 2^15) and the compiler can use 32 lanes; otherwise
+    int32 partial sums.
+    """
+    if small_codes not in _A8:
+        import numba
+
+        acc_t = np.int16 if small_codes else np.int32
+
+        @numba.njit(cache=True, nogil=True, fastmath=True, boundscheck=False)
+        def a8(q, dx, sx, codes, d, m, out):  # pragma: no cover - compiled
+            rows = q.shape[0]
+            n_tiles, k, tile = codes.shape
+            nb = k // 32
+            a0 = np.empty(tile, acc_t)
+            a1 = np.empty(tile, acc_t)
+            res = np.empty(tile, np.float32)
+            for r in range(rows):
+                for t in range(n_tiles):
+                    o0 = t * tile
+                    res[:] = 0.0
+                    for b in range(nb):
+                        a0[:] = 0
+                        a1[:] = 0
+                        for i in range(b * 32, b * 32 + 16):
+                            xi = acc_t(q[r, i])
+                            row = codes[t, i]
+                            for o in range(tile):
+                                a0[o] += acc_t(row[o]) * xi
+                        for i in range(b * 32 + 16, b * 32 + 32):
+                            xi = acc_t(q[r, i])
+                            row = codes[t, i]
+                            for o in range(tile):
+                                a1[o] += acc_t(row[o]) * xi
+                        db = dx[r, b]
+                        sb = sx[r, b]
+                        dt = d[b, o0 : o0 + tile]
+                        mt = m[b, o0 : o0 + tile]
+                        for o in range(tile):
+                            # |a0 + a1| < 2^24: the float sum is the exact integer sum
+                            isum = np.float32(a0[o]) + np.float32(a1[o])
+                            res[o] += (dt[o] * db) * isum + mt[o] * sb
+                    for o in range(tile):
+                        out[r, o0 + o] = res[o]
+
+        _A8[small_codes] = a8
+    return _A8[small_codes]
 
 
 _KERNEL = None

@@ -31,7 +31,7 @@ import numpy as np
 
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
-from neuralbrain.hardware.base import Backend
+from neuralbrain.hardware.base import Backend, PlacedMatrix
 from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel, GGUFTensor
 
 
@@ -90,18 +90,27 @@ class Linear:
 
 
 def q8_activations(x: np.ndarray, block: int = 32) -> np.ndarray:
-    """``x`` rounded as llama.cpp's CPU kernels quantize activations (Q8_0/Q8_1 blocks).
+    """``x`` rounded as llama.cpp's x86 CPU kernels quantize activations (Q8_0/Q8_1 blocks).
 
-    Per block of 32: ``d = max|x| / 127`` stored as fp16, ``q = roundf(x / d)``; the product
-    then sees ``d * q``. Used by ``numerics="llama.cpp"`` to reproduce its results closely.
+    Per block of 32: ``d = max|x| / 127`` stored as fp16, ``q = round_half_even(x * 127 /
+    max|x|)``; the product then sees ``d * q``. Used by ``numerics="llama.cpp"`` on backends
+    that take float activations; a backend that rounds activations itself (``act_bits=8``,
+    e.g. ``CpuConfig(act_bits=8)``, which also reproduces Q8_1's fp16 block sums) gets ``x``
+    unrounded.
     """
     shape = x.shape
     b = x.reshape(-1, block).astype(np.float32)
-    d = np.abs(b).max(axis=1, keepdims=True) / np.float32(127.0)
-    inv = np.divide(1.0, d, out=np.zeros_like(d), where=d > 0)
-    v = b * inv
-    q = np.sign(v) * np.floor(np.abs(v) + 0.5)  # C roundf: halves away from zero
+    amax = np.abs(b).max(axis=1, keepdims=True)
+    d = amax / np.float32(127.0)
+    inv = np.divide(np.float32(127.0), amax, out=np.zeros_like(amax), where=amax > 0)
+    q = np.rint(b * inv)
     return (q * d.astype(np.float16).astype(np.float32)).reshape(shape)
+
+
+def _placed(cache_view: np.ndarray) -> np.ndarray:
+    """A K/V cache slice as an already-placed matrix: the cache is the device's own memory,
+    written only by ``forward`` with finite values, so ops need not re-check it per call."""
+    return cache_view.view(PlacedMatrix)
 
 
 def _f16(x: np.ndarray) -> np.ndarray:
@@ -109,7 +118,11 @@ def _f16(x: np.ndarray) -> np.ndarray:
 
 
 def rms_norm(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
-    return x / np.sqrt(np.mean(x * x, axis=-1, keepdims=True) + eps) * g
+    """``x / sqrt(mean(x^2) + eps) * g`` computed as ggml does (squares summed in float64,
+    one float32 reciprocal scale), which reproduces llama.cpp's result bit for bit."""
+    ss = np.sum((x * x).astype(np.float64), axis=-1, keepdims=True)
+    mean = (ss / x.shape[-1]).astype(np.float32)
+    return (x * (np.float32(1.0) / np.sqrt(mean + np.float32(eps)))) * g
 
 
 def rope_tables(n_pos: int, head_dim: int, base: float) -> tuple[np.ndarray, np.ndarray]:
@@ -144,6 +157,7 @@ class LlamaModel:
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
+        self.round_acts = self.emulate and not getattr(backend, "act_bits", 0)
         self.hp, self.backend = hp, backend
         self.ledger = ledger if ledger is not None else Ledger()
         self.n_ctx = min(n_ctx, hp.n_ctx)
@@ -254,13 +268,13 @@ class LlamaModel:
             att = np.empty((T, nh, hd), np.float32)
             for g in range(nkv):
                 qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
-                s = self._matmul(qg * scale, self.k_cache[li, g, :p1].T, "attn")
+                s = self._matmul(qg * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
                 s[mask_rows] = -np.inf
                 s = np.exp(s - s.max(axis=1, keepdims=True))
                 s /= s.sum(axis=1, keepdims=True)
                 if self.emulate:
                     s = _f16(s)
-                o = self._matmul(s, self.v_cache[li, g, :p1], "attn")
+                o = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
                 att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
             x = x + L["o"](self._act(att.reshape(T, nh * hd)))
             h = rms_norm(x, L["ffn_norm"], hp.rms_eps)
@@ -273,7 +287,7 @@ class LlamaModel:
         return self.head(self._act(rms_norm(x, self.out_norm, hp.rms_eps)))
 
     def _act(self, x: np.ndarray) -> np.ndarray:
-        return q8_activations(x) if self.emulate else x
+        return q8_activations(x) if self.round_acts else x
 
     def _matmul(self, a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
         y, cost = self.backend.matmul(a, b)

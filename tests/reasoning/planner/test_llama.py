@@ -193,3 +193,23 @@ def test_llama_cpp_numerics_stay_close_to_float(gguf_model, tok, cpu_lm):
     assert np.corrcoef(got[-1], want[-1])[0, 1] > 0.99
     with pytest.raises(ShapeError, match="numerics='fp8'"):
         LlamaModel(gguf_model, make_backend("cpu"), n_ctx=8, numerics="fp8")
+
+
+def test_w4a8_cpu_backend_rounds_activations_itself(gguf_model, tok, cpu_lm):
+    """``CpuConfig(act_bits=8)``: the backend quantizes activations (the model must not round
+    them a second time); decode (integer kernel, one row) agrees with the batched product."""
+    from neuralbrain.hardware.cpu import CpuConfig
+
+    lm = LlamaModel(gguf_model, make_backend("cpu", CpuConfig(act_bits=8)), n_ctx=32,
+                    numerics="llama.cpp")
+    assert not lm.round_acts
+    ids = tok.encode("Hello robot, pick up")
+    full = lm.forward(ids, all_logits=True)
+    lm.reset()
+    lm.forward(ids[:-1])
+    last = lm.forward(ids[-1:])[-1]
+    assert np.abs(last - full[-1]).max() < 0.05 * np.abs(full[-1]).max()
+    assert int(last.argmax()) == int(full[-1].argmax())
+    cpu_lm.reset()
+    want = cpu_lm.forward(ids, all_logits=True)
+    assert np.corrcoef(full[-1], want[-1])[0, 1] > 0.99

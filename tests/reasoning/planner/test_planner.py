@@ -30,7 +30,7 @@ def test_scores_the_example_request(planner):
     assert feasible_p == pytest.approx(1.0, abs=1e-3)
     assert result.energy_j > 0 and result.tokens > 0
     ops = {b.op for b in result.ledger.drain()}
-    assert {"matmul", "attn"} <= ops and "place" not in ops  # weights were placed at load
+    assert {"mpgemm", "attn"} <= ops and "place" not in ops  # weights were placed at load
     assert result.ledger.total.energy_j == pytest.approx(result.energy_j)
     out = result.to_json()
     assert json.loads(json.dumps(out))["plan"] == result.plan
