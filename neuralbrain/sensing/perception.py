@@ -156,6 +156,9 @@ class DetectConfig:
     invert_polarity: bool = True
     plane_z_m: float = 0.0
     keep_cut: bool = False  # keep blobs cut by the image border (a large object, the tray)
+    # Scenes whose cubes all show different digits (DigitPick): read the cubes jointly, the
+    # assignment of distinct digits with the highest summed log-probability.
+    distinct_digits: bool = False
 
     def __post_init__(self) -> None:
         if self.min_blob_events < 1:
@@ -417,13 +420,31 @@ class Perception(Module):
                 sub["p"] = 1 - sub["p"]
             crops.append(self.counts(sub))
         probs = self.classify(np.stack(crops))
+        digits = np.argmax(probs, axis=1)
+        if cfg.detect.distinct_digits:
+            digits = distinct_reading(probs)
         out: list[Detection] = []
-        for (u, v, _), p in zip(blobs, probs, strict=True):
-            digit = int(np.argmax(p))
+        for (u, v, _), p, digit in zip(blobs, probs, digits, strict=True):
+            digit = int(digit)
             u, v = u - offset_px[0], v - offset_px[1]
             world = pixel_to_world(u, v, info, size, cfg.detect.plane_z_m)
             out.append((digit, float(p[digit]), (float(u), float(v)), world))
         return out
+
+
+def distinct_reading(probs: np.ndarray) -> np.ndarray:
+    """The most probable reading of several cubes known to show different digits:
+    ``argmax_{d distinct} sum_i log p_i(d_i)`` (a linear assignment, Kuhn-Munkres). With more
+    cubes than classes the constraint cannot hold and each cube keeps its own argmax."""
+    from scipy.optimize import linear_sum_assignment
+
+    n, classes = probs.shape
+    if n > classes:
+        return np.argmax(probs, axis=1)
+    rows, cols = linear_sum_assignment(-np.log(np.maximum(probs, 1e-12)))
+    digits = np.empty(n, np.int64)
+    digits[rows] = cols
+    return digits
 
 
 def find_blobs(

@@ -169,3 +169,14 @@ def test_config_validation():
     with pytest.raises(ConfigError, match="window_us"):
         dataclasses.replace(Config(), window_us=0.0)
     assert make_backend("in_sensor").name == "in_sensor"
+
+
+def test_distinct_reading_gives_each_cube_a_different_digit():
+    from neuralbrain.sensing.perception import distinct_reading
+
+    probs = np.full((3, 10), 0.01)
+    probs[0, 3], probs[1, 3], probs[1, 8], probs[2, 5] = 0.95, 0.6, 0.3, 0.9
+    assert np.argmax(probs, axis=1).tolist() == [3, 3, 5]  # two cubes read as 3 alone
+    assert distinct_reading(probs).tolist() == [3, 8, 5]  # the less sure one takes its 2nd
+    many = np.random.default_rng(0).dirichlet(np.ones(10), size=12)  # more cubes than digits
+    assert distinct_reading(many).tolist() == np.argmax(many, axis=1).tolist()
