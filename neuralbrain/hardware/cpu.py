@@ -26,10 +26,11 @@ matrix for batched products and, with ``CpuConfig.act_bits=8``, the integer code
   vanishes (``vec_dot_q8_0_q8_0``). Matrix-vector products (up to ``SMALL_M`` rows: decode)
   run a numba kernel on the integer codes (int16 partial sums over 16 inputs, exact for
   4-bit codes; int32 for wider codes); larger batches run the same arithmetic as a float32
-  BLAS product of the rounded activations plus the fp16-sum correction. Priced as int8
-  MACs (Horowitz: 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ) reading the stored codes
-  (one byte per weight as this backend lays them out) and 8 bytes of scale/offset per block,
-  plus two ALU ops per activation for its quantization.
+  BLAS product of the rounded activations plus the fp16-sum correction. Priced as run:
+  the kernel as int8 MACs (Horowitz: 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ) reading the
+  stored codes (one byte per weight as this backend lays them out) and 8 bytes of float32
+  scale/offset per block; batched products as fp32 MACs reading the 4-byte dequantized
+  weights; plus two ALU ops per activation for its quantization.
 """
 
 from __future__ import annotations
@@ -130,11 +131,14 @@ class CpuBackend(Backend):
                 mac=macs, **weight_read(wbytes))
             return y.reshape(*lead, qm.n_out), cost
         y = qm.product_a8(x2)
-        # Batched rows run as a float product over the dequantized copy (bytes as read).
-        wbytes = qm.code_bytes if rows <= SMALL_M else qm.w.nbytes
+        # Priced as run: the integer kernel reads the codes and does int8 MACs; batched rows
+        # run as fp32 MACs over the 4-byte dequantized copy.
+        small = rows <= SMALL_M
+        wbytes = qm.code_bytes if small else qm.w.nbytes
         cost = self.energy_table.cost(
             latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
-            ops=macs + 2 * x2.size, mac_int8=macs, alu_op=2 * x2.size, **weight_read(wbytes))
+            ops=macs + 2 * x2.size, alu_op=2 * x2.size, **{"mac_int8" if small else "mac": macs},
+            **weight_read(wbytes))
         return y.reshape(*lead, qm.n_out), cost
 
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
