@@ -42,6 +42,9 @@ from __future__ import annotations
 
 import contextlib
 import dataclasses
+import os
+import sys
+from collections.abc import Iterator
 from dataclasses import dataclass
 from typing import Any
 
@@ -70,6 +73,26 @@ REST_SPEED_M_S = 0.05
 # Joint angles stay inside the iiwa's limits (< 3.06 rad), the tip inside the arm's reach.
 PROPRIO_LOW = np.array([-2 * np.pi] * 7 + [-2.0, -2.0, -1.0, 0.0, 0.0], dtype=np.float32)
 PROPRIO_HIGH = np.array([2 * np.pi] * 7 + [2.0, 2.0, 2.0, 1.0, 1.0], dtype=np.float32)
+
+
+@contextlib.contextmanager
+def _native_output_silenced() -> Iterator[None]:
+    """Silence what C code writes to file descriptors 1 and 2 (Python's own streams are
+    flushed first and restored after): pybullet writes its build banner and ``argv[0]=`` on
+    import and connect, which would interleave with progress bars and JSON output."""
+    sys.stdout.flush()
+    sys.stderr.flush()
+    saved = os.dup(1), os.dup(2)
+    devnull = os.open(os.devnull, os.O_WRONLY)
+    try:
+        os.dup2(devnull, 1)
+        os.dup2(devnull, 2)
+        yield
+    finally:
+        os.dup2(saved[0], 1)
+        os.dup2(saved[1], 2)
+        for fd in (*saved, devnull):
+            os.close(fd)
 
 
 @dataclass(frozen=True)
@@ -202,11 +225,12 @@ class DigitPickEnv(gym.Env):
 
     # ------------------------------------------------------------------ physics client
     def _connect(self) -> None:
-        import pybullet as pb
-        import pybullet_data
-        from pybullet_utils.bullet_client import BulletClient
+        with _native_output_silenced():  # pybullet prints its build banner and argv[0]
+            import pybullet as pb
+            import pybullet_data
+            from pybullet_utils.bullet_client import BulletClient
 
-        self._client = BulletClient(connection_mode=pb.DIRECT)
+            self._client = BulletClient(connection_mode=pb.DIRECT)
         self._client.setAdditionalSearchPath(pybullet_data.getDataPath())
         self._textures = TextureCache(self._client)
         self._pb = pb
