@@ -15,7 +15,10 @@ through the N-MNIST saccade emulator, then, when
 ``train.reference`` is on, the same network without the in-sensor constraints
 (``snn.first_layer = "analog"``: float first-layer weights, non-spiking first-layer output),
 and writes ``DIR/snn.npz`` (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json``
-(atomically). ``neuralbrain eval CONFIG [--checkpoint DIR] --split test --json`` runs the
+(atomically). Without a data root (no ``--data-root``, no ``$NEURALBRAIN_DATA``) the
+recordings are the embedded scikit-learn digits (the digits DigitPick shows then) through the
+saccade emulator, every 5th one held out, and the cube and extra recordings draw on the same
+training digits. ``neuralbrain eval CONFIG [--checkpoint DIR] --split test --json`` runs the
 trained SNN through the ``Perception`` module on its configured backends and prints
 ``accuracy``, ``n``, ``per_class`` and the energy per sample; without ``--checkpoint`` it uses
 ``perception.weights``.
