@@ -4,14 +4,22 @@ Needs ``llama_cpp`` (llama-cpp-python); without it the script says so and report
 Checks: identical token ids for a set of strings (llama.cpp tokenizes with special-token
 parsing on, as our chat prompts need), and agreement of the first 32 greedy tokens over 10
 chat prompts (target >= 95%). Our side runs on the ``cpu`` backend (``--backend`` to change),
-by default emulating llama.cpp's numerics (``--numerics float`` for the plain float32 pass):
-its CPU kernels quantize activations to 8-bit blocks before every Q4_1/Q8_0 product (Q8_1
-blocks with an fp16 block sum for Q4_1, Q8_0 for the Q8_0 head) and keep K/V, the attention
-queries and the softmax weights in fp16. On ``cpu`` that is ``CpuConfig(act_bits=8)`` (the
-W4A8 integer product, exact ggml arithmetic up to float summation order) plus the model's
-``numerics="llama.cpp"`` (fp16 attention operands); other backends get activations rounded
-by the model (without Q8_1's fp16 block sums). Plain float32 flips near-tied greedy tokens
-(top-2 logit margins below ~0.1), and one flip derails the rest of a free-running sequence.
+by default emulating llama.cpp's numerics (``--numerics float`` for the plain float32 pass).
+llama.cpp's x86 CPU path quantizes activations to 8-bit blocks before every Q4_1/Q8_0
+product (Q8_1 blocks with an fp16 block sum for Q4_1, Q8_0 for the Q8_0 head), keeps K/V,
+the attention queries and the softmax weights in fp16, and has its own float rounding in
+every op (vectorized expf, libm cosf/sinf, fused multiply-adds, fixed summation orders). On
+``cpu`` the emulation is ``CpuConfig(act_bits=8, ggml_order=True)`` (the W4A8 integer products
+and the attention products summed in ggml's order) plus the model's ``numerics="llama.cpp"``
+(``ggml_numerics``: ggml's RMSNorm, RoPE, softmax, SiLU); it reproduces llama.cpp's logits
+bit for bit on this machine (AVX-512; ggml picks other kernels on other CPUs). Other
+backends get activations rounded by the model (without Q8_1's fp16 block sums). Plain
+float32 flips near-tied greedy tokens (top-2 logit margins below ~0.1), and one flip derails
+the rest of a free-running sequence.
+
+The teacher-forced figure runs our side as one batched pass over llama.cpp's continuation;
+llama.cpp itself sums single-token attention products in another order than batched ones,
+so that figure can be below the free-running one.
 
     python benchmarks/compare_llama_cpp.py [--model PATH] [--backend cpu] [--tokens 32]
 
@@ -95,7 +103,7 @@ def main() -> None:
     if args.backend == "cpu" and args.numerics == "llama.cpp":
         from neuralbrain.hardware.cpu import CpuConfig
 
-        config = CpuConfig(act_bits=8)
+        config = CpuConfig(act_bits=8, ggml_order=True)
     lm = LlamaModel(gguf, make_backend(args.backend, config), n_ctx=512, numerics=args.numerics)
     agree = total = forced_agree = 0
     for p in PROMPTS:

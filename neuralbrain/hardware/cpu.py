@@ -74,15 +74,30 @@ CPU_TABLE = EnergyTable(
 @dataclass(frozen=True)
 class CpuConfig:
     """``act_bits``: 0 keeps float32 activations in ``mpgemm`` (exact); 8 rounds them to 8-bit
-    blocks of 32 first (W4A8, llama.cpp's numerics; see the module docstring)."""
+    blocks of 32 first (W4A8, llama.cpp's numerics; see the module docstring).
+
+    ``ggml_order`` (with ``act_bits=8``): also add the float partial sums in the order of
+    ggml's x86 ``vec_dot_q4_1_q8_1``/``vec_dot_q8_0_q8_0`` (eight lanes of four products,
+    fused multiply-adds, the same horizontal sum) for every row count, and ``matmul``'s in
+    the order of its AVX-512 tinyBLAS kernel (16 lanes of fused multiply-adds over chunks of
+    16 inputs, then ``_mm512_reduce_add_ps``) or, for a single row, of ``ggml_vec_dot_f16``
+    (four 16-lane accumulators over steps of 64 inputs, reduced pairwise), which reproduces
+    llama.cpp's products bit for bit; slower (for the parity benchmark), same math.
+    """
 
     act_bits: int = 0
+    ggml_order: bool = False
 
     def __post_init__(self) -> None:
         if self.act_bits not in (0, 8):
             raise ConfigError(
                 f"CpuConfig.act_bits={self.act_bits!r}: expected 0 (float activations) or 8 "
                 "(8-bit activation blocks)"
+            )
+        if self.ggml_order not in (False, True) or (self.ggml_order and not self.act_bits):
+            raise ConfigError(
+                f"CpuConfig.ggml_order={self.ggml_order!r}: expected a bool, True only with "
+                "act_bits=8"
             )
 
 
@@ -130,10 +145,11 @@ class CpuBackend(Backend):
                 latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes, ops=macs,
                 mac=macs, **weight_read(wbytes))
             return y.reshape(*lead, qm.n_out), cost
-        y = qm.product_a8(x2)
+        ggml_order = bool(getattr(self.config, "ggml_order", False))
+        y = qm.product_a8(x2, ggml_order)
         # Priced as run: the integer kernel reads the codes and does int8 MACs; batched rows
         # run as fp32 MACs over the 4-byte dequantized copy.
-        small = rows <= SMALL_M
+        small = rows <= SMALL_M or ggml_order
         wbytes = qm.code_bytes if small else qm.w.nbytes
         cost = self.energy_table.cost(
             latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
@@ -144,7 +160,14 @@ class CpuBackend(Backend):
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         w = as_matrix(w, "w")
         x = check_operand(x, w.shape[0])
-        y = x @ w
+        if getattr(self.config, "ggml_order", False):
+            # same product, summed like llama.cpp's f16 tinyBLAS kernel (CpuConfig.ggml_order)
+            x2 = np.ascontiguousarray(x.reshape(-1, w.shape[0]))
+            y = np.empty((x2.shape[0], w.shape[1]), np.float32)
+            _ggml_matmul_kernel()(x2, np.ascontiguousarray(w), y, x2.shape[0] == 1)
+            y = y.reshape(*x.shape[:-1], w.shape[1])
+        else:
+            y = x @ w
         rows = x.size // w.shape[0]
         macs = rows * w.size
         return y, self.energy_table.cost(
@@ -295,13 +318,18 @@ class QuantMatrix:
         d[:, :n_out] = scale.T
         return cls(w, tiles, d, m, bits, block, tied)
 
-    def product_a8(self, x: np.ndarray) -> np.ndarray:
+    def product_a8(self, x: np.ndarray, ggml_order: bool = False) -> np.ndarray:
         """``x`` (M, n_in) float32 through 8-bit activation blocks (module docstring)."""
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.codes is None:
             raise ShapeError("this QuantMatrix was placed without codes: place it on a backend "
                              "with act_bits=8")
         rows = x.shape[0]
+        if ggml_order:
+            out = np.empty((rows, self.d.shape[1]), np.float32)
+            _ggml_kernel()(q, dx, np.zeros_like(dx) if self.tied else sx, self.codes, self.d,
+                           self.m, out)
+            return out[:, : self.n_out]
         if rows <= SMALL_M:
             corr_s = np.zeros_like(dx) if self.tied else sx
             out = np.empty((rows, self.d.shape[1]), np.float32)
@@ -372,6 +400,133 @@ def _a8_kernel(small_codes: bool):
 
         _A8[small_codes] = a8
     return _A8[small_codes]
+
+
+_GGML = None
+
+
+def _ggml_kernel():
+    """Compile (once, cached) the W8A8/W4A8 kernel that sums like ggml's x86 ``vec_dot``.
+
+    Per output and block: eight int32 lanes of four consecutive products (``dpbusd``),
+    ``lane = fma(d_w * d_x, float(lane_sum), lane)``, the offset term ``summs = fma(m, s,
+    summs)`` (GCC contracts it), and at the end ggml's ``hsum_float_8`` of the lanes plus
+    ``summs``. No fastmath: the float operations stay in this order.
+    """
+    global _GGML
+    if _GGML is None:
+        import numba
+
+        fma32 = _fma32()
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def ggml(q, dx, sx, codes, d, m, out):  # pragma: no cover - compiled
+            rows = q.shape[0]
+            n_tiles, k, tile = codes.shape
+            nb = k // 32
+            lanes = np.empty((8, tile), np.float32)
+            summs = np.empty(tile, np.float32)
+            acc = np.empty(tile, np.int32)
+            for r in range(rows):
+                for t in range(n_tiles):
+                    o0 = t * tile
+                    lanes[:] = 0.0
+                    summs[:] = 0.0
+                    for b in range(nb):
+                        db = dx[r, b]
+                        sb = sx[r, b]
+                        for lane in range(8):
+                            acc[:] = 0
+                            for e in range(4):
+                                i = b * 32 + 4 * lane + e
+                                xi = np.int32(q[r, i])
+                                row = codes[t, i]
+                                for o in range(tile):
+                                    acc[o] += np.int32(row[o]) * xi
+                            for o in range(tile):
+                                dd = d[b, o0 + o] * db
+                                lanes[lane, o] = fma32(dd, np.float32(acc[o]), lanes[lane, o])
+                        for o in range(tile):
+                            summs[o] = fma32(m[b, o0 + o], sb, summs[o])
+                    for o in range(tile):
+                        r0 = lanes[4, o] + lanes[0, o]
+                        r1 = lanes[5, o] + lanes[1, o]
+                        r2 = lanes[6, o] + lanes[2, o]
+                        r3 = lanes[7, o] + lanes[3, o]
+                        out[r, o0 + o] = ((r0 + r2) + (r1 + r3)) + summs[o]
+
+        _GGML = ggml
+    return _GGML
+
+
+_GGML_MM = None
+
+
+def _ggml_matmul_kernel():
+    """Compile (once, cached) ``x @ w`` summed like ggml's AVX-512 f16 kernels: tinyBLAS
+    (batched rows) or ``ggml_vec_dot_f16`` (``single_row``; inputs zero-padded to 64)."""
+    global _GGML_MM
+    if _GGML_MM is None:
+        import numba
+
+        fma32 = _fma32()
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def mm(x, w, out, single_row):  # pragma: no cover - compiled
+            rows, k = x.shape
+            n = w.shape[1]
+            lanes = np.empty(16, np.float32)
+            acc = np.empty((4, 16), np.float32)
+            for i in range(rows):
+                for j in range(n):
+                    if single_row:
+                        acc[:] = 0.0
+                        for c0 in range(0, k, 16):
+                            a = (c0 // 16) % 4
+                            for ln in range(min(16, k - c0)):
+                                acc[a, ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], acc[a, ln])
+                        for ln in range(16):
+                            lanes[ln] = (acc[0, ln] + acc[2, ln]) + (acc[1, ln] + acc[3, ln])
+                    else:
+                        lanes[:] = 0.0
+                        for c0 in range(0, k, 16):
+                            for ln in range(min(16, k - c0)):
+                                lanes[ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], lanes[ln])
+                    h = 8
+                    while h >= 1:  # _mm512_reduce_add_ps: halves added pairwise
+                        for ln in range(h):
+                            lanes[ln] = lanes[ln] + lanes[ln + h]
+                        h //= 2
+                    out[i, j] = lanes[0]
+
+        _GGML_MM = mm
+    return _GGML_MM
+
+
+_FMA = None
+
+
+def _fma32():
+    """A numba intrinsic for the float32 fused multiply-add (``llvm.fma.f32``)."""
+    global _FMA
+    if _FMA is None:
+        from llvmlite import ir
+        from numba import types
+        from numba.extending import intrinsic
+
+        @intrinsic
+        def fma32(typingctx, a, b, c):  # pragma: no cover - compiled
+            sig = types.float32(types.float32, types.float32, types.float32)
+
+            def codegen(context, builder, signature, args):
+                f = ir.FloatType()
+                fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f] * 3))
+                return builder.call(fn, args)
+
+            return sig, codegen
+
+        _FMA = fma32
+    return _FMA
 
 
 _KERNEL = None

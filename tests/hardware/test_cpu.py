@@ -128,3 +128,36 @@ def test_bad_operands_are_rejected():
         backend.place(odd)
     with pytest.raises(ShapeError, match="expected a QWeight"):
         backend.mpgemm(x, object())
+
+
+def test_ggml_order_config_needs_8_bit_activations():
+    with pytest.raises(ConfigError, match="ggml_order"):
+        CpuConfig(ggml_order=True)
+
+
+@pytest.mark.parametrize("rows", [1, SMALL_M + 2])
+def test_ggml_order_is_the_same_w4a8_product_summed_differently(rows):
+    rng = np.random.default_rng(10 + rows)
+    _, qw = _q4(seed=rows)
+    x = rng.normal(size=(rows, 128)).astype(np.float32)
+    backend = make_backend("cpu", CpuConfig(act_bits=8, ggml_order=True))
+    y, cost = backend.mpgemm(x, backend.place(qw)[0])
+    want = _ggml_reference(x, qw)
+    assert np.abs(y - want).max() <= 2e-6 * np.abs(want).max()
+    assert cost.energy_j > 0
+    head = _tied(3, 8)
+    xh = rng.normal(size=(rows, 96)).astype(np.float32)
+    yh, _ = backend.mpgemm(xh, backend.place(head)[0])
+    assert np.abs(yh - _ggml_reference(xh, head)).max() <= 2e-6 * np.abs(yh).max()
+
+
+@pytest.mark.parametrize("rows", [1, 3])
+def test_ggml_order_matmul_is_the_float_product(rows):
+    rng = np.random.default_rng(rows)
+    x = rng.normal(size=(rows, 70)).astype(np.float32)  # not a multiple of 16 or 64
+    w = rng.normal(size=(70, 9)).astype(np.float32)
+    backend = make_backend("cpu", CpuConfig(act_bits=8, ggml_order=True))
+    y, _ = backend.matmul(x, w)
+    want = x.astype(np.float64) @ w.astype(np.float64)
+    np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
+    np.testing.assert_array_equal(backend.matmul(x, w)[0], y)

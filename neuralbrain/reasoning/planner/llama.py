@@ -21,7 +21,12 @@ Weight products go to ``backend.mpgemm`` on the stored low-bit codes when the ba
 load. Attention's activation-by-activation products (``q k^T``, ``p v``) go to
 ``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger``; element-wise ops
 (norms, RoPE, softmax, SiLU: O(d) per token against O(d^2) for the products) are not priced.
-The KV cache holds keys/values of the first ``n_past`` positions; ``truncate(n)`` rewinds it,
+``numerics="llama.cpp"`` reproduces llama.cpp's x86 CPU arithmetic (for the comparison in
+``benchmarks/compare_llama_cpp.py``): fp16 queries, keys, values and softmax weights, ggml's
+rounding of RoPE, softmax and SiLU (``ggml_numerics``), one attention product per head, and
+8-bit activation blocks before the weight products (rounded by the model, or by a backend
+that does it itself such as ``CpuConfig(act_bits=8)``). The KV cache holds keys/values of
+the first ``n_past`` positions; ``truncate(n)`` rewinds it,
 which is how candidate continuations share one prompt prefill.
 """
 
@@ -32,6 +37,7 @@ import numpy as np
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
 from neuralbrain.hardware.base import Backend, PlacedMatrix
+from neuralbrain.reasoning.planner import ggml_numerics as ggml
 from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel, GGUFTensor
 
 
@@ -163,6 +169,9 @@ class LlamaModel:
         self.n_ctx = min(n_ctx, hp.n_ctx)
         t = gguf.tensor
         self.embed = t("token_embd.weight").block_quant()
+        zero = np.float32(1 << (self.embed.bits - 1))
+        tied = np.array_equal(self.embed.offset, -zero * self.embed.scale)
+        self._embed_zero = zero if tied else None
         head_name = "output.weight" if "output.weight" in gguf.tensors else "token_embd.weight"
         self.head = Linear([t(head_name)], backend, self.ledger, "head")
         self.out_norm = t("output_norm.weight").dequantize()
@@ -183,7 +192,9 @@ class LlamaModel:
         self._slots: dict[str, list] = {}
         self.slot = "main"
         self.k_cache, self.v_cache = self._new_cache()
-        self.cos, self.sin = rope_tables(self.n_ctx, hp.head_dim, hp.rope_base)
+        tables = ggml.rope_tables if self.emulate else rope_tables
+        self.cos, self.sin = tables(self.n_ctx, hp.head_dim, hp.rope_base)
+        self._rope = ggml.apply_rope if self.emulate else apply_rope
         self.n_past = 0
 
     def _new_cache(self) -> tuple[np.ndarray, np.ndarray]:
@@ -229,6 +240,8 @@ class LlamaModel:
     def embed_tokens(self, ids: np.ndarray) -> np.ndarray:
         e = self.embed
         c = e.codes[ids].astype(np.float32).reshape(len(ids), -1, e.block)
+        if self._embed_zero is not None:  # symmetric format (Q8_0): (c - z) d, as ggml's row
+            return ((c - self._embed_zero) * e.scale[ids][:, :, None]).reshape(len(ids), -1)
         x = c * e.scale[ids][:, :, None] + e.offset[ids][:, :, None]
         return x.reshape(len(ids), -1)
 
@@ -258,33 +271,46 @@ class LlamaModel:
         for li, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], hp.rms_eps)
             qkv = L["qkv"](self._act(h))
-            q = apply_rope(qkv[:, : nh * hd].reshape(T, nh, hd), cos, sin)
-            k = apply_rope(qkv[:, nh * hd : (nh + nkv) * hd].reshape(T, nkv, hd), cos, sin)
+            q = self._rope(qkv[:, : nh * hd].reshape(T, nh, hd), cos, sin)
+            k = self._rope(qkv[:, nh * hd : (nh + nkv) * hd].reshape(T, nkv, hd), cos, sin)
             v = qkv[:, (nh + nkv) * hd :].reshape(T, nkv, hd)
             if self.emulate:
                 q, k, v = _f16(q), _f16(k), _f16(v)
             self.k_cache[li, :, p0:p1] = k.transpose(1, 0, 2)
             self.v_cache[li, :, p0:p1] = v.transpose(1, 0, 2)
             att = np.empty((T, nh, hd), np.float32)
-            for g in range(nkv):
+            if self.emulate:
+                # one product per head, as llama.cpp's batched matmul runs them
+                self._attend_per_head(li, q, att, mask, scale, p1)
+            for g in range(nkv if not self.emulate else 0):
                 qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
                 s = self._matmul(qg * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
                 s[mask_rows] = -np.inf
                 s = np.exp(s - s.max(axis=1, keepdims=True))
                 s /= s.sum(axis=1, keepdims=True)
-                if self.emulate:
-                    s = _f16(s)
                 o = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
                 att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
             x = x + L["o"](self._act(att.reshape(T, nh * hd)))
             h = rms_norm(x, L["ffn_norm"], hp.rms_eps)
             gu = L["gate_up"](self._act(h))
             gate, up = gu[:, : hp.d_ff], gu[:, hp.d_ff :]
-            x = x + L["down"](self._act(gate / (1.0 + np.exp(-gate)) * up))
+            act = ggml.silu(gate) if self.emulate else gate / (1.0 + np.exp(-gate))
+            x = x + L["down"](self._act(act * up))
         self.n_past = p1
         if not all_logits:
             x = x[-1:]
         return self.head(self._act(rms_norm(x, self.out_norm, hp.rms_eps)))
+
+    def _attend_per_head(self, li: int, q: np.ndarray, att: np.ndarray, mask: np.ndarray,
+                         scale: np.float32, p1: int) -> None:
+        """llama.cpp's attention numerics: fp16 operands, ggml softmax, one head at a time."""
+        group = self.hp.n_head // self.hp.n_head_kv
+        for h in range(self.hp.n_head):
+            g = h // group
+            s = self._matmul(q[:, h] * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
+            s[mask] = -np.inf
+            s = _f16(ggml.softmax_rows(s))
+            att[:, h] = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
 
     def _act(self, x: np.ndarray) -> np.ndarray:
         return q8_activations(x) if self.round_acts else x
