@@ -161,3 +161,23 @@ def test_ggml_order_matmul_is_the_float_product(rows):
     want = x.astype(np.float64) @ w.astype(np.float64)
     np.testing.assert_allclose(y, want, rtol=1e-5, atol=1e-5)
     np.testing.assert_array_equal(backend.matmul(x, w)[0], y)
+
+
+@pytest.mark.parametrize("vnni", [True, False])
+@pytest.mark.parametrize("ggml_order", [False, True])
+def test_every_kernel_computes_the_ggml_product(monkeypatch, vnni, ggml_order):
+    """The VNNI kernel (when the CPU has it) and the portable fallbacks agree with ggml."""
+    from neuralbrain.hardware import qmatrix
+
+    if vnni and not qmatrix.has_vnni():
+        pytest.skip("this CPU has no AVX-512 VNNI")
+    monkeypatch.setattr(qmatrix, "_HAS_VNNI", vnni)
+    backend = make_backend("cpu", CpuConfig(act_bits=8, ggml_order=ggml_order))
+    rng = np.random.default_rng(7)
+    for qw in (_q4(seed=7)[1], _tied(8, 8), _tied(9, 4)):
+        placed, _ = backend.place(qw)
+        assert placed.layout == ("rows" if vnni else "tiles")
+        x = rng.normal(size=(2, qw.codes.shape[1])).astype(np.float32)
+        y, _ = backend.mpgemm(x, placed)
+        want = _ggml_reference(x, qw)
+        assert np.abs(y - want).max() <= 2e-6 * np.abs(want).max()

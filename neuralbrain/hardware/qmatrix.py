@@ -1,0 +1,519 @@
+"""Block-quantized weight matrices on the ``cpu`` backend: layouts, 8-bit activation blocks and
+the numba kernels of the W4A8 / W8A8 products (the arithmetic is stated in ``cpu.py``).
+
+Kernels (numba, compiled once and cached on disk):
+
+- ``_vnni_kernel``: ggml's own x86 dot product, written with LLVM intrinsics: per output and
+  block of 32, ``vpdpbusd`` (AVX-512 VNNI) gives eight int32 lane sums of four unsigned-code
+  x signed-activation products, the lanes become floats and are fused-multiply-added into
+  eight float accumulators with ``d_w * d_x``; the offset term ``m * s`` is fused-multiply-
+  added into a scalar; the result is ``hsum_float_8(lanes) + summs``. Same order as
+  ``ggml_vec_dot_q4_1_q8_1`` / ``vec_dot_q8_0_q8_0`` (and tinyBLAS's Q8_0 path), so it is
+  both the fast kernel and bit-exact with llama.cpp. Used when the CPU has AVX-512 VNNI/VL.
+- Without VNNI: ``_a8_kernel`` (int16 partial sums over 16 inputs, tile-major codes: fast,
+  float sums in its own order) and ``_ggml_kernel`` (same lanes and order as ggml, slower).
+- ``ggml_matmul``: a float product summed like ggml's AVX-512 f16 kernels (tinyBLAS for
+  batches, ``ggml_vec_dot_f16`` for one row), for ``CpuConfig(ggml_order=True)``.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.errors import ShapeError
+
+SMALL_M = 4  # up to this many rows, W4A8 products run the integer kernel (decode)
+TILE = 256  # output columns per tile of the fallback kernels (their partial sums stay in L1)
+
+
+def quantize_act_q8(x: np.ndarray, block: int = 32) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """8-bit activation blocks as llama.cpp's x86 ``quantize_row_q8_1`` makes them.
+
+    ``x`` (M, k) float32, ``k % block == 0``. Returns ``q`` int8 (M, k), the block scale
+    ``d`` (M, k/block) rounded to fp16, and ``s = fp16(d * sum(q))`` with ``d`` in float32
+    (Q8_1's block sum). An all-zero block gets ``d = 0`` and ``q = 0``.
+    """
+    m, k = x.shape
+    b = x.reshape(m, k // block, block).astype(np.float32, copy=False)
+    amax = np.abs(b).max(axis=2)
+    d = amax / np.float32(127.0)
+    inv = np.divide(np.float32(127.0), amax, out=np.zeros_like(amax), where=amax > 0)
+    q = np.rint(b * inv[:, :, None]).astype(np.int8)  # rint: round half to even, as _mm256_round_ps
+    s = (d * q.sum(axis=2, dtype=np.int32).astype(np.float32)).astype(np.float16)
+    return q.reshape(m, k), d.astype(np.float16).astype(np.float32), s.astype(np.float32)
+
+
+def has_vnni() -> bool:
+    """Whether this CPU has AVX-512 VNNI and VL (the ``vpdpbusd`` kernel's instructions)."""
+    global _HAS_VNNI
+    if _HAS_VNNI is None:
+        try:
+            from llvmlite import binding
+
+            feats = binding.get_host_cpu_features()
+            _HAS_VNNI = bool(feats.get("avx512vnni") and feats.get("avx512vl"))
+        except Exception:  # no LLVM feature query: use the portable kernels
+            _HAS_VNNI = False
+    return _HAS_VNNI
+
+
+_HAS_VNNI: bool | None = None
+
+
+class QuantMatrix:
+    """A block-quantized ``(n_in, n_out)`` matrix placed on the cpu backend.
+
+    ``w``: the dequantized float32 matrix (float and batched products); ``offset_t``
+    ``(n_blocks, n_out)`` the block offsets (the fp16-sum correction of batched W4A8
+    products); ``tied``: the offset is ``-2^(bits-1) * scale`` (Q4_0, Q8_0). With codes
+    (``act_bits=8``), ``layout`` is ``"rows"`` (VNNI kernel: unsigned codes ``(n_out, n_in)``
+    in element order, ``d``/``m`` ``(n_out, n_blocks)``, ``m`` zero when tied, the zero point
+    taken off through the activations' lane sums) or ``"tiles"`` (fallback kernels: codes
+    ``(n_tiles, n_in, TILE)``, signed ``c - 2^(bits-1)`` when tied, ``d``/``m``
+    ``(n_blocks, n_out_padded)``).
+    """
+
+    def __init__(self, w: np.ndarray, offset_t: np.ndarray, bits: int, block: int, tied: bool,
+                 codes: np.ndarray | None = None, d: np.ndarray | None = None,
+                 m: np.ndarray | None = None, layout: str = "") -> None:
+        self.w, self.offset_t = w, offset_t
+        self.bits, self.block, self.tied = bits, block, tied
+        self.codes, self.d, self.m, self.layout = codes, d, m, layout
+        self.n_in, self.n_out = w.shape
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_in, self.n_out)
+
+    @property
+    def code_bytes(self) -> int:
+        """Bytes the integer kernel reads per product: the codes as laid out here (two 4-bit
+        codes per byte in the VNNI layout, else one byte each), plus the float32 block scale
+        and offset."""
+        packed = self.layout == "rows" and self.bits <= 4
+        codes = self.n_in * self.n_out // (2 if packed else 1)
+        return codes + self.n_out * (self.n_in // self.block) * 8
+
+    @classmethod
+    def from_qweight(cls, qw: Any, with_codes: bool) -> QuantMatrix:
+        try:
+            codes = np.asarray(qw.codes)
+            scale = np.asarray(qw.scale, np.float32)
+            offset = np.asarray(qw.offset, np.float32)
+            bits, block = int(qw.bits), int(qw.block)
+        except AttributeError as exc:
+            raise ShapeError(
+                f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
+                f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
+            ) from None
+        if codes.ndim != 2 or codes.dtype != np.uint8:
+            raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+        n_out, kp = codes.shape
+        if not 1 <= bits <= 8 or block <= 0 or kp % block:
+            raise ShapeError(
+                f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple "
+                "of the block"
+            )
+        if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
+            raise ShapeError(
+                f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
+            )
+        if int(codes.max(initial=0)) >> bits:
+            raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
+        n_in = int(getattr(qw, "n_in", None) or kp)
+        nb = kp // block
+        c3 = codes.reshape(n_out, nb, block).astype(np.float32)
+        w = np.ascontiguousarray(
+            (c3 * scale[:, :, None] + offset[:, :, None]).reshape(n_out, kp)[:, :n_in].T)
+        zero = float(1 << (bits - 1))
+        tied = bool(np.array_equal(offset, np.float32(-zero) * scale))
+        base = (w, np.ascontiguousarray(offset.T), bits, block, tied)
+        if not with_codes:
+            return cls(*base)
+        if n_in != kp or block != 32:
+            raise ShapeError(
+                f"8-bit activation blocks need blocks of 32 inputs and no padding: got block="
+                f"{block}, k={kp} for {n_in} inputs"
+            )
+        if has_vnni():
+            m = np.zeros_like(scale) if tied else offset
+            if bits <= 4:  # ggml's Q4 byte layout: element j low nibble, element j + 16 high
+                c3 = codes.reshape(n_out, nb, 32)
+                codes = (c3[:, :, :16] | (c3[:, :, 16:] << 4)).reshape(n_out, nb * 16)
+            return cls(*base, np.ascontiguousarray(codes), np.ascontiguousarray(scale),
+                       np.ascontiguousarray(m), "rows")
+        n_pad = -(-n_out // TILE) * TILE
+        sc = (codes.astype(np.int16) - int(zero)).astype(np.int8) if tied else codes
+        m = np.zeros((nb, n_pad), np.float32)
+        if not tied:
+            m[:, :n_out] = offset.T
+        tiles = np.zeros((n_pad, kp), sc.dtype)
+        tiles[:n_out] = sc
+        tiles = np.ascontiguousarray(tiles.reshape(n_pad // TILE, TILE, kp).transpose(0, 2, 1))
+        d = np.zeros((nb, n_pad), np.float32)
+        d[:, :n_out] = scale.T
+        return cls(*base, tiles, d, m, "tiles")
+
+    def product_a8(self, x: np.ndarray, ggml_order: bool = False) -> np.ndarray:
+        """``x`` (M, n_in) float32 through 8-bit activation blocks (``cpu.py`` docstring)."""
+        if self.codes is None:
+            raise ShapeError("this QuantMatrix was placed without codes: place it on a backend "
+                             "with act_bits=8")
+        rows = x.shape[0]
+        if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
+            # activation quantization fused into the kernel call (same rounding as
+            # quantize_act_q8): one compiled call per product
+            out = np.empty((rows, self.n_out), np.float32)
+            z = (1 << (self.bits - 1)) if self.tied else 0
+            _vnni_kernel(self.bits <= 4)(np.ascontiguousarray(x, np.float32), z, self.codes,
+                                         self.d, self.m, out)
+            return out
+        q, dx, sx = quantize_act_q8(x, self.block)
+        if self.tied:
+            sx = np.zeros_like(dx)
+        if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
+            # the zero point of tied formats comes off each lane: z * (sum of its 4 activations)
+            nb = self.n_in // 32
+            if self.tied:
+                z = 1 << (self.bits - 1)
+                zq = (q.reshape(rows, nb * 8, 4).sum(axis=2, dtype=np.int32) * z).astype(np.int32)
+            else:
+                zq = np.zeros((rows, nb * 8), np.int32)
+            out = np.empty((rows, self.n_out), np.float32)
+            _vnni_kernel(self.bits <= 4)(q, zq, dx, sx, self.codes, self.d, self.m, out)
+            return out
+        if ggml_order or rows <= SMALL_M:
+            out = np.empty((rows, self.d.shape[1]), np.float32)
+            kern = _ggml_kernel() if ggml_order else _a8_kernel(self.bits <= 4)
+            kern(q, dx, sx, self.codes, self.d, self.m, out)
+            return out[:, : self.n_out]
+        nb = self.n_in // self.block
+        xq = (q.reshape(rows, nb, self.block).astype(np.float32) * dx[:, :, None]).reshape(rows, -1)
+        y = xq @ self.w
+        if not self.tied:
+            # dequant(W) = d c + m, so the float product used m * d_x sum(q); ggml uses the
+            # fp16 block sum s_x instead: add m (s_x - d_x sum q).
+            qsum = q.reshape(rows, nb, self.block).sum(axis=2, dtype=np.int32).astype(np.float32)
+            y += (sx - dx * qsum) @ self.offset_t
+        return y
+
+
+def ggml_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
+    """``x @ w`` (float32) summed like ggml's AVX-512 f16 kernels (see the module docstring)."""
+    x2 = np.ascontiguousarray(x, np.float32)
+    y = np.empty((x2.shape[0], w.shape[1]), np.float32)
+    _ggml_matmul_kernel()(x2, np.ascontiguousarray(w, np.float32), y, x2.shape[0] == 1)
+    return y
+
+
+# -- kernels ---------------------------------------------------------------------------------
+_KERNELS: dict[str, Any] = {}
+
+
+def _fma32():
+    """A numba intrinsic for the float32 fused multiply-add (``llvm.fma.f32``)."""
+    if "fma32" not in _KERNELS:
+        from llvmlite import ir
+        from numba import types
+        from numba.extending import intrinsic
+
+        @intrinsic
+        def fma32(typingctx, a, b, c):  # pragma: no cover - compiled
+            sig = types.float32(types.float32, types.float32, types.float32)
+
+            def codegen(context, builder, signature, args):
+                f = ir.FloatType()
+                fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f] * 3))
+                return builder.call(fn, args)
+
+            return sig, codegen
+
+        _KERNELS["fma32"] = fma32
+    return _KERNELS["fma32"]
+
+
+def _intrinsic_fn(module: Any, name: str, fnty: Any) -> Any:
+    fn = module.globals.get(name)
+    if fn is None:
+        from llvmlite import ir
+
+        fn = ir.Function(module, fnty, name)
+    return fn
+
+
+def _vnni_block(packed: bool):
+    """``acc[0:8] = fma(dd, float(vpdpbusd(codes[ci:ci+32], q[qi:qi+32]) - zq[zi:zi+8]), acc)``;
+    ``packed``: the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``)."""
+    key = f"vnni_block_{packed}"
+    if key not in _KERNELS:
+        from llvmlite import ir
+        from numba import types
+        from numba.extending import intrinsic
+
+        @intrinsic
+        def vnni_block(typingctx, codes, ci, q, qi, zq, zi, dd, acc):  # pragma: no cover
+            sig = types.void(codes, ci, q, qi, zq, zi, dd, acc)
+
+            def codegen(context, builder, signature, args):
+                codes_v, ci_v, q_v, qi_v, zq_v, zi_v, dd_v, acc_v = args
+                i32, f32 = ir.IntType(32), ir.FloatType()
+                v8i32, v8f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8)
+
+                def ptr(k, val, idx):
+                    ary = context.make_array(signature.args[k])(context, builder, val)
+                    return builder.gep(ary.data, [idx])
+
+                def load(p, ty, align):
+                    return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
+
+                if packed:  # low nibbles are elements 0..15, high nibbles 16..31
+                    v16i8 = ir.VectorType(ir.IntType(8), 16)
+                    raw = load(ptr(0, codes_v, ci_v), v16i8, 1)
+                    lo = builder.and_(raw, ir.Constant(v16i8, [15] * 16))
+                    hi = builder.lshr(raw, ir.Constant(v16i8, [4] * 16))
+                    both = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 32),
+                                                                      list(range(32))))
+                    c = builder.bitcast(both, v8i32)
+                else:
+                    c = load(ptr(0, codes_v, ci_v), v8i32, 1)  # 32 bytes as 8 x i32
+                qq = load(ptr(2, q_v, qi_v), v8i32, 1)
+                z = load(ptr(4, zq_v, zi_v), v8i32, 4)
+                dp = _intrinsic_fn(builder.module, "llvm.x86.avx512.vpdpbusd.256",
+                                   ir.FunctionType(v8i32, [v8i32] * 3))
+                lanes = builder.sub(builder.call(dp, [ir.Constant(v8i32, None), c, qq]), z)
+                ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
+                                             ir.Constant(i32, 0))
+                ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
+                                             ir.Constant(v8i32, [0] * 8))
+                pa = builder.bitcast(ptr(7, acc_v, ir.Constant(ir.IntType(64), 0)),
+                                     v8f32.as_pointer())
+                fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
+                                    ir.FunctionType(v8f32, [v8f32] * 3))
+                acc = builder.load(pa, align=4)
+                builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
+                              align=4)
+                return context.get_dummy_value()
+
+            return sig, codegen
+
+        _KERNELS[key] = vnni_block
+    return _KERNELS[key]
+
+
+def _vnni_kernel(packed: bool):
+    """ggml's dot product per (row, output) with ``vpdpbusd`` lanes (module docstring)."""
+    key = f"vnni_{packed}"
+    if key not in _KERNELS:
+        import numba
+
+        fma32, vnni_block = _fma32(), _vnni_block(packed)
+        step = 16 if packed else 32
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def f16(v):  # pragma: no cover - compiled
+            # round a float32 to the nearest fp16 value (ties to even), kept as float32
+            a = abs(v)
+            if a == 0.0:
+                return np.float32(0.0)
+            if a >= np.float32(65520.0):
+                return np.float32(np.inf) if v > 0 else np.float32(-np.inf)
+            e = math.frexp(a)[1] - 1  # a in [2^e, 2^(e+1))
+            quantum = 2.0 ** (max(e, -14) - 10)
+            r = np.float32(np.rint(np.float64(a) / quantum) * quantum)
+            return r if v > 0 else -r
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def vnni(x, z, codes, d, m, out):  # pragma: no cover - compiled
+            rows, k = x.shape
+            n_out = codes.shape[0]
+            nb = k // 32
+            acc = np.zeros(8, np.float32)
+            qr = np.empty(k, np.int8)
+            zr = np.zeros(nb * 8, np.int32)
+            dx = np.empty(nb, np.float32)
+            sx = np.empty(nb, np.float32)
+            for r in range(rows):
+                # quantize_row_q8_1: d = amax/127 (fp16), q = rint(x * 127/amax), s = fp16(d sum q)
+                for b in range(nb):
+                    amax = np.float32(0.0)
+                    for i in range(b * 32, b * 32 + 32):
+                        amax = max(amax, abs(x[r, i]))
+                    d32 = amax / np.float32(127.0)
+                    inv = np.float32(127.0) / amax if amax > 0 else np.float32(0.0)
+                    qs = 0
+                    for i in range(b * 32, b * 32 + 32):
+                        qi = np.int32(np.rint(x[r, i] * inv))
+                        qr[i] = qi
+                        qs += qi
+                    dx[b] = f16(d32)
+                    sx[b] = f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
+                    if z != 0:
+                        for lane in range(8):
+                            ls = 0
+                            for e in range(4):
+                                ls += np.int32(qr[b * 32 + 4 * lane + e])
+                            zr[b * 8 + lane] = z * ls
+                for o in range(n_out):
+                    acc[:] = 0.0
+                    summs = np.float32(0.0)
+                    row = codes[o]
+                    for b in range(nb):
+                        vnni_block(row, b * step, qr, b * 32, zr, b * 8, d[o, b] * dx[b], acc)
+                        summs = fma32(m[o, b], sx[b], summs)
+                    r0 = acc[4] + acc[0]
+                    r1 = acc[5] + acc[1]
+                    r2 = acc[6] + acc[2]
+                    r3 = acc[7] + acc[3]
+                    out[r, o] = ((r0 + r2) + (r1 + r3)) + summs
+
+        _KERNELS[key] = vnni
+    return _KERNELS[key]
+
+
+def _a8_kernel(small_codes: bool):
+    """Compile (once, cached on disk) the W8A8/W4A8 matrix-vector kernel; numba imported lazily.
+
+    ``small_codes``: codes of at most 4 bits, so 16 products of an int8 activation sum
+    exactly in int16 (16 * 15 * 128 < 2^15) and the compiler can use 32 lanes; otherwise
+    int32 partial sums.
+    """
+    key = f"a8_{small_codes}"
+    if key not in _KERNELS:
+        import numba
+
+        acc_t = np.int16 if small_codes else np.int32
+
+        @numba.njit(cache=True, nogil=True, fastmath=True, boundscheck=False)
+        def a8(q, dx, sx, codes, d, m, out):  # pragma: no cover - compiled
+            rows = q.shape[0]
+            n_tiles, k, tile = codes.shape
+            nb = k // 32
+            a0 = np.empty(tile, acc_t)
+            a1 = np.empty(tile, acc_t)
+            res = np.empty(tile, np.float32)
+            for r in range(rows):
+                for t in range(n_tiles):
+                    o0 = t * tile
+                    res[:] = 0.0
+                    for b in range(nb):
+                        a0[:] = 0
+                        a1[:] = 0
+                        for i in range(b * 32, b * 32 + 16):
+                            xi = acc_t(q[r, i])
+                            row = codes[t, i]
+                            for o in range(tile):
+                                a0[o] += acc_t(row[o]) * xi
+                        for i in range(b * 32 + 16, b * 32 + 32):
+                            xi = acc_t(q[r, i])
+                            row = codes[t, i]
+                            for o in range(tile):
+                                a1[o] += acc_t(row[o]) * xi
+                        db = dx[r, b]
+                        sb = sx[r, b]
+                        dt = d[b, o0 : o0 + tile]
+                        mt = m[b, o0 : o0 + tile]
+                        for o in range(tile):
+                            # |a0 + a1| < 2^24: the float sum is the exact integer sum
+                            isum = np.float32(a0[o]) + np.float32(a1[o])
+                            res[o] += (dt[o] * db) * isum + mt[o] * sb
+                    for o in range(tile):
+                        out[r, o0 + o] = res[o]
+
+        _KERNELS[key] = a8
+    return _KERNELS[key]
+
+
+def _ggml_kernel():
+    """Compile (once, cached) the W8A8/W4A8 kernel that sums like ggml's x86 ``vec_dot``.
+
+    Per output and block: eight int32 lanes of four consecutive products (``dpbusd``),
+    ``lane = fma(d_w * d_x, float(lane_sum), lane)``, the offset term ``summs = fma(m, s,
+    summs)`` (GCC contracts it), and at the end ggml's ``hsum_float_8`` of the lanes plus
+    ``summs``. No fastmath: the float operations stay in this order.
+    """
+    if "ggml" not in _KERNELS:
+        import numba
+
+        fma32 = _fma32()
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def ggml(q, dx, sx, codes, d, m, out):  # pragma: no cover - compiled
+            rows = q.shape[0]
+            n_tiles, k, tile = codes.shape
+            nb = k // 32
+            lanes = np.empty((8, tile), np.float32)
+            summs = np.empty(tile, np.float32)
+            acc = np.empty(tile, np.int32)
+            for r in range(rows):
+                for t in range(n_tiles):
+                    o0 = t * tile
+                    lanes[:] = 0.0
+                    summs[:] = 0.0
+                    for b in range(nb):
+                        db = dx[r, b]
+                        sb = sx[r, b]
+                        for lane in range(8):
+                            acc[:] = 0
+                            for e in range(4):
+                                i = b * 32 + 4 * lane + e
+                                xi = np.int32(q[r, i])
+                                row = codes[t, i]
+                                for o in range(tile):
+                                    acc[o] += np.int32(row[o]) * xi
+                            for o in range(tile):
+                                dd = d[b, o0 + o] * db
+                                lanes[lane, o] = fma32(dd, np.float32(acc[o]), lanes[lane, o])
+                        for o in range(tile):
+                            summs[o] = fma32(m[b, o0 + o], sb, summs[o])
+                    for o in range(tile):
+                        r0 = lanes[4, o] + lanes[0, o]
+                        r1 = lanes[5, o] + lanes[1, o]
+                        r2 = lanes[6, o] + lanes[2, o]
+                        r3 = lanes[7, o] + lanes[3, o]
+                        out[r, o0 + o] = ((r0 + r2) + (r1 + r3)) + summs[o]
+
+        _KERNELS["ggml"] = ggml
+    return _KERNELS["ggml"]
+
+
+def _ggml_matmul_kernel():
+    """Compile (once, cached) ``x @ w`` summed like ggml's AVX-512 f16 kernels: tinyBLAS
+    (batched rows) or ``ggml_vec_dot_f16`` (``single_row``; inputs zero-padded to 64)."""
+    if "ggml_mm" not in _KERNELS:
+        import numba
+
+        fma32 = _fma32()
+
+        @numba.njit(cache=True, nogil=True, boundscheck=False)
+        def mm(x, w, out, single_row):  # pragma: no cover - compiled
+            rows, k = x.shape
+            n = w.shape[1]
+            lanes = np.empty(16, np.float32)
+            acc = np.empty((4, 16), np.float32)
+            for i in range(rows):
+                for j in range(n):
+                    if single_row:
+                        acc[:] = 0.0
+                        for c0 in range(0, k, 16):
+                            a = (c0 // 16) % 4
+                            for ln in range(min(16, k - c0)):
+                                acc[a, ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], acc[a, ln])
+                        for ln in range(16):
+                            lanes[ln] = (acc[0, ln] + acc[2, ln]) + (acc[1, ln] + acc[3, ln])
+                    else:
+                        lanes[:] = 0.0
+                        for c0 in range(0, k, 16):
+                            for ln in range(min(16, k - c0)):
+                                lanes[ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], lanes[ln])
+                    h = 8
+                    while h >= 1:  # _mm512_reduce_add_ps: halves added pairwise
+                        for ln in range(h):
+                            lanes[ln] = lanes[ln] + lanes[ln + h]
+                        h //= 2
+                    out[i, j] = lanes[0]
+
+        _KERNELS["ggml_mm"] = mm
+    return _KERNELS["ggml_mm"]
