@@ -63,8 +63,10 @@ CPU_TABLE = EnergyTable(
         "sram_byte": 12.5 * PJ,
         "alu_op": 0.1 * PJ,
         "mac_int8": (0.2 + 0.1) * PJ,
+        "mult": 3.7 * PJ,
     },
-    latency_s={"mac": 1 / MAC_PER_S, "add": 1 / MAC_PER_S, "alu_op": 1 / MAC_PER_S},
+    latency_s={"mac": 1 / MAC_PER_S, "add": 1 / MAC_PER_S, "alu_op": 1 / MAC_PER_S,
+               "mult": 1 / MAC_PER_S},
     source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm): fp32 mult 3.7 pJ, "
     "fp32 add 0.9 pJ, 8-bit mult 0.2 pJ, 32-bit add 0.1 pJ, 1 MB SRAM 100 pJ and DRAM "
     "1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",

@@ -76,6 +76,7 @@ LUT_TABLE = EnergyTable(
         "lookup_fp32": 7 * 32 * MUX2_PJ * PJ,
         "lookup_int8": 7 * 8 * MUX2_PJ * PJ,
         "add_fp32": 0.9 * PJ,
+        "mult_fp32": 3.7 * PJ,
         "add_int32": 0.1 * PJ,
         "mac_fp32": (3.7 + 0.9) * PJ,
         "mac_int8": (0.2 + 0.1) * PJ,

@@ -19,8 +19,11 @@ token embedding when the file ties them, as SmolLM2 does).
 Weight products go to ``backend.mpgemm`` on the stored low-bit codes when the backend has the
 ``"mpgemm"`` capability, otherwise to ``backend.matmul`` on float32 weights dequantized once at
 load. Attention's activation-by-activation products (``q k^T``, ``p v``) go to
-``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger``; element-wise ops
-(norms, RoPE, softmax, SiLU: O(d) per token against O(d^2) for the products) are not priced.
+``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger``; the element-wise
+ops (norms, RoPE, softmax, SwiGLU, residual adds: O(d) per token against O(d^2) for the
+products) are counted in fp32 multiplies and adds (``elementwise_ops``) and charged to the
+backend's energy table under ``"elementwise"`` (actions ``mult_fp32``/``mult`` and
+``add_fp32``/``add``; a backend whose table lists neither leaves them unpriced).
 ``numerics="llama.cpp"`` reproduces llama.cpp's x86 CPU arithmetic (for the comparison in
 ``benchmarks/compare_llama_cpp.py``): fp16 queries, keys, values and softmax weights, ggml's
 rounding of RoPE, softmax and SiLU (``ggml_numerics``), one attention product per head, and
@@ -121,6 +124,40 @@ def _placed(cache_view: np.ndarray) -> np.ndarray:
 
 def _f16(x: np.ndarray) -> np.ndarray:
     return x.astype(np.float16).astype(np.float32)
+
+
+# An exp as ggml's ggml_v_expf computes it: 7 fused multiply-adds, 1 multiply, 2 adds (the
+# range reduction and the degree-5 polynomial), i.e. 8 multiplies and 9 adds.
+EXP_MULTS, EXP_ADDS = 8, 9
+
+
+def elementwise_ops(hp, T: int, p1: int, out_rows: int) -> tuple[int, int]:
+    """fp32 multiplies and adds of the element-wise ops of one forward of ``T`` tokens whose
+    attention reads ``p1`` positions (divisions and square roots counted as one multiply):
+
+    - RMSNorm: per element square, sum, scale, gain (3 mult + 1 add), per row sqrt + divide;
+      two per block on ``T`` rows, the final one on ``out_rows``;
+    - RoPE: per rotated pair 4 mult + 2 add, on queries and keys;
+    - softmax: per score (``n_head * T * p1``, masked ones included, as computed) the 1/sqrt(d)
+      scale, subtract-max, exp, sum and normalize; max is one compare (an add);
+    - SwiGLU: per hidden unit exp, add, divide, multiply by ``up``;
+    - residual adds: two per block per element.
+    """
+    d, L = hp.d_model, hp.n_layer
+    norm_rows = 2 * L * T + out_rows
+    mults = norm_rows * (3 * d + 2)
+    adds = norm_rows * d
+    pairs = T * (hp.n_head + hp.n_head_kv) * hp.head_dim // 2
+    mults += L * pairs * 4
+    adds += L * pairs * 2
+    scores = L * hp.n_head * T * p1
+    mults += scores * (2 + EXP_MULTS)
+    adds += scores * (3 + EXP_ADDS)
+    hidden = L * T * hp.d_ff
+    mults += hidden * (EXP_MULTS + 2)
+    adds += hidden * (EXP_ADDS + 1)
+    adds += L * 2 * T * d
+    return int(mults), int(adds)
 
 
 def rms_norm(x: np.ndarray, g: np.ndarray, eps: float) -> np.ndarray:
@@ -299,7 +336,19 @@ class LlamaModel:
         self.n_past = p1
         if not all_logits:
             x = x[-1:]
+        self._charge_elementwise(T, p1, len(x))
         return self.head(self._act(rms_norm(x, self.out_norm, hp.rms_eps)))
+
+    def _charge_elementwise(self, T: int, p1: int, out_rows: int) -> None:
+        """Book the element-wise work of one forward on the backend (see ``elementwise_ops``)."""
+        table = self.backend.energy_table.energy_j
+        names = [next((a for a in cands if a in table), None)
+                 for cands in (("mult_fp32", "mult"), ("add_fp32", "add"))]
+        if None in names:  # the backend's table prices no fp32 multiply/add: left unpriced
+            return
+        mults, adds = elementwise_ops(self.hp, T, p1, out_rows)
+        self.ledger.book("elementwise", self.backend.charge(names[0], mults)
+                         + self.backend.charge(names[1], adds))
 
     def _attend_per_head(self, li: int, q: np.ndarray, att: np.ndarray, mask: np.ndarray,
                          scale: np.float32, p1: int) -> None:

@@ -213,3 +213,20 @@ def test_w4a8_cpu_backend_rounds_activations_itself(gguf_model, tok, cpu_lm):
     cpu_lm.reset()
     want = cpu_lm.forward(ids, all_logits=True)
     assert np.corrcoef(full[-1], want[-1])[0, 1] > 0.99
+
+
+def test_elementwise_ops_are_priced_on_the_backend(gguf_model, tok, cpu_lm):
+    from neuralbrain.reasoning.planner.llama import elementwise_ops
+
+    ids = tok.encode("Hello robot, pick up")
+    cpu_lm.reset()
+    cpu_lm.ledger.drain()
+    cpu_lm.forward(ids)
+    booked = {b.op: b.cost for b in cpu_lm.ledger.drain()}
+    assert booked["elementwise"].energy_j > 0 and booked["elementwise"].latency_s > 0
+    mults, adds = elementwise_ops(gguf_model.hparams, len(ids), len(ids), 1)
+    assert booked["elementwise"].ops == mults + adds
+    # O(d) per token against O(d^2) for the weight products: a small share of the energy
+    assert booked["elementwise"].energy_j < 0.1 * booked["mpgemm"].energy_j
+    more = elementwise_ops(gguf_model.hparams, 2 * len(ids), 2 * len(ids), 1)
+    assert more[0] > 2 * mults and more[1] > 2 * adds  # attention grows with the square
