@@ -169,17 +169,14 @@ def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
 class LutWeight:
     """Weights placed on the LUT unit: bit planes of resolved table indices (see ``place``)."""
 
-    planes: np.ndarray  # uint8 (K/4, N, bits): low 3 bits = entry index, bit 3 = negate
-    dscale: np.ndarray  # float32 (n_blocks, N): the block scale d
-    moff: np.ndarray  # float32 (n_blocks, N): m + d (2^bits - 1) / 2
+    planes: np.ndarray  # uint8 (K/4, bits, N_pad): low 3 bits = entry index, bit 3 = negate
+    dscale: np.ndarray  # float32 (n_blocks, N_pad): the block scale d (0 in padded columns)
+    moff: np.ndarray  # float32 (n_blocks, N_pad): m + d (2^bits - 1) / 2
     bits: int
     block: int
     n_in: int
     k_padded: int
-
-    @property
-    def n_out(self) -> int:
-        return self.planes.shape[1]
+    n_out: int  # true output columns (N_pad rounds them up to a multiple of 16)
 
 
 def prepare(qw: Any) -> LutWeight:
@@ -210,7 +207,8 @@ def prepare(qw: Any) -> LutWeight:
         raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
     n_in = int(getattr(qw, "n_in", None) or kp)
     g = codes.reshape(n_out, kp // K_GROUP, K_GROUP).astype(np.uint8)
-    planes = np.empty((kp // K_GROUP, n_out, bits), np.uint8)
+    n_pad = -(-n_out // 16) * 16
+    planes = np.zeros((kp // K_GROUP, bits, n_pad), np.uint8)
     weights = (1 << np.arange(K_GROUP)).astype(np.uint8)
     for b in range(bits):
         bit = (g >> b) & 1  # (N, G, 4)
@@ -218,16 +216,21 @@ def prepare(qw: Any) -> LutWeight:
         hi = (idx & 8) != 0
         # s_3 = +1 entries are stored; the others read the mirrored entry and negate.
         resolved = np.where(hi, idx & 7, (~idx & 7) | 8).astype(np.uint8)
-        planes[:, :, b] = resolved.T
+        planes[:, b, :n_out] = resolved.T
     half = np.float32((2**bits - 1) / 2)
+    dscale = np.zeros((kp // block, n_pad), np.float32)
+    moff = np.zeros_like(dscale)
+    dscale[:, :n_out] = scale.T
+    moff[:, :n_out] = (offset + scale * half).T
     return LutWeight(
         planes=np.ascontiguousarray(planes),
-        dscale=np.ascontiguousarray(scale.T),
-        moff=np.ascontiguousarray((offset + scale * half).T),
+        dscale=dscale,
+        moff=moff,
         bits=bits,
         block=block,
         n_in=n_in,
         k_padded=kp,
+        n_out=n_out,
     )
 
 
@@ -259,22 +262,25 @@ def build_tables(x: np.ndarray, table_bits: int, block: int) -> tuple[np.ndarray
 def _kernel_py(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma: no cover
     """Lookup-accumulate kernel (compiled by numba in ``_kernel``; see the module docstring).
 
-    ``planes[g, n, b]`` is the resolved index (3-bit entry, bit 3 = negate) of plane ``b``.
+    ``planes[g, b, n]`` is the resolved index (3-bit entry, bit 3 = negate) of plane ``b``.
     The shift by 2^(b-1) that the hardware applies to plane ``b``'s lookups is folded into a
     per-plane copy of the 8 stored entries (and their negations, the mirrored half), which is
-    exact in floating point and lets one pass read all planes of a column.
+    exact in floating point. For each group the planes' lookups of 16 columns are summed as
+    ``((l0 + l1) + (l2 + l3))`` (8 planes: two such halves added), then accumulated; on a CPU
+    with AVX-512 the 16 lookups of one plane are one ``vpermps`` over the 16-entry table
+    (``_lookup16``), else plain indexing: same values, same order.
     """
     m_rows = tables.shape[0]
-    n_out, bits = planes.shape[1], planes.shape[2]
+    bits, n_pad = planes.shape[1], planes.shape[2]
     n_blocks = dscale.shape[0]
     tile = 512
     acc = np.zeros(tile, np.float32)
-    tb = np.empty((bits, 16), np.float32)
+    tb = np.empty(bits * 16, np.float32)
+    flat = planes.reshape(-1)
     for m in range(m_rows):
-        for n0 in range(0, n_out, tile):
-            n1 = min(n0 + tile, n_out)
-            width = n1 - n0
-            for n in range(n0, n1):
+        for n0 in range(0, n_pad, tile):
+            width = min(tile, n_pad - n0)
+            for n in range(n0, n0 + width):
                 out[m, n] = 0.0
             for blk in range(n_blocks):
                 acc[:] = 0.0
@@ -284,26 +290,12 @@ def _kernel_py(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma:
                     for b in range(bits):
                         for j in range(8):
                             v = tables[m, g, j] * f
-                            tb[b, j] = v
-                            tb[b, j + 8] = -v
+                            tb[b * 16 + j] = v
+                            tb[b * 16 + j + 8] = -v
                         f *= np.float32(2.0)
-                    pl = planes[g]
-                    if bits == 4:
-                        for n in range(width):
-                            p = pl[n0 + n]
-                            acc[n] += (tb[0, p[0]] + tb[1, p[1]]) + (tb[2, p[2]] + tb[3, p[3]])
-                    elif bits == 8:
-                        for n in range(width):
-                            p = pl[n0 + n]
-                            acc[n] += ((tb[0, p[0]] + tb[1, p[1]]) + (tb[2, p[2]] + tb[3, p[3]])) + (
-                                (tb[4, p[4]] + tb[5, p[5]]) + (tb[6, p[6]] + tb[7, p[7]]))
-                    else:
-                        for n in range(width):
-                            p = pl[n0 + n]
-                            s = np.float32(0.0)
-                            for b in range(bits):
-                                s += tb[b, p[b]]
-                            acc[n] += s
+                    base = g * bits * n_pad + n0
+                    for n in range(0, width, 16):
+                        _lookup16(tb, flat, base + n, n_pad, bits, acc, n)
                 ts = tscale[m, blk]
                 xs = xsum[m, blk]
                 for n in range(width):
@@ -311,16 +303,114 @@ def _kernel_py(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma:
     return out
 
 
+def _lookup16_py(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
+    """Portable lookups of 16 columns over all planes (same order as the vpermps version)."""
+    for c in range(16):
+        if bits == 4:
+            s = (tb[flat[off + c]] + tb[16 + flat[off + stride + c]]) + (
+                tb[32 + flat[off + 2 * stride + c]] + tb[48 + flat[off + 3 * stride + c]])
+        elif bits == 8:
+            s = ((tb[flat[off + c]] + tb[16 + flat[off + stride + c]]) + (
+                tb[32 + flat[off + 2 * stride + c]] + tb[48 + flat[off + 3 * stride + c]])) + (
+                (tb[64 + flat[off + 4 * stride + c]] + tb[80 + flat[off + 5 * stride + c]]) + (
+                    tb[96 + flat[off + 6 * stride + c]] + tb[112 + flat[off + 7 * stride + c]]))
+        else:
+            s = np.float32(0.0)
+            for b in range(bits):
+                s += tb[16 * b + flat[off + b * stride + c]]
+        acc[a0 + c] += s
+
+
+def _vperm_lookup16():
+    """``_lookup16`` with AVX-512 ``vpermps``: 16 table lookups of one plane per instruction.
+
+    Used for 4- and 8-bit codes (the widths whose sum tree it spells out); others fall back
+    to indexing inside the same numba function.
+    """
+    import numba
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
+
+    portable = numba.njit(inline="always")(_lookup16_py)
+
+    def make(n: int):
+        @intrinsic
+        def vperm(typingctx, tb, flat, off, stride, acc, a0):  # pragma: no cover
+            sig = types.void(tb, flat, off, stride, acc, a0)
+
+            def codegen(context, builder, signature, args):
+                tb_v, flat_v, off_v, stride_v, acc_v, a0_v = args
+                i8, i32, f32 = ir.IntType(8), ir.IntType(32), ir.FloatType()
+                v16f, v16i, v16b = ir.VectorType(f32, 16), ir.VectorType(i32, 16), ir.VectorType(i8, 16)
+                tbp = context.make_array(signature.args[0])(context, builder, tb_v).data
+                fp = context.make_array(signature.args[1])(context, builder, flat_v).data
+                ap = context.make_array(signature.args[4])(context, builder, acc_v).data
+                name = "llvm.x86.avx512.permvar.sf.512"
+                perm = builder.module.globals.get(name) or ir.Function(
+                    builder.module, ir.FunctionType(v16f, [v16f, v16i]), name)
+
+                def look(b):
+                    table = builder.load(builder.bitcast(
+                        builder.gep(tbp, [ir.Constant(ir.IntType(64), 16 * b)]), v16f.as_pointer()),
+                        align=4)
+                    at = builder.add(off_v, builder.mul(stride_v, ir.Constant(stride_v.type, b)))
+                    idx = builder.load(builder.bitcast(builder.gep(fp, [at]), v16b.as_pointer()),
+                                       align=1)
+                    return builder.call(perm, [table, builder.zext(idx, v16i)])
+
+                def tree(lo, hi):  # ((l0 + l1) + (l2 + l3)) over planes lo..hi-1
+                    if hi - lo == 1:
+                        return look(lo)
+                    mid = (lo + hi) // 2
+                    return builder.fadd(tree(lo, mid), tree(mid, hi))
+
+                s = tree(0, n)
+                dst = builder.bitcast(builder.gep(ap, [a0_v]), v16f.as_pointer())
+                builder.store(builder.fadd(builder.load(dst, align=4), s), dst, align=4)
+                return context.get_dummy_value()
+
+            return sig, codegen
+        return vperm
+
+    vperm4, vperm8 = make(4), make(8)
+
+    @numba.njit(inline="always")
+    def lookup16(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
+        if bits == 4:
+            vperm4(tb, flat, off, stride, acc, a0)
+        elif bits == 8:
+            vperm8(tb, flat, off, stride, acc, a0)
+        else:
+            portable(tb, flat, off, stride, bits, acc, a0)
+
+    return lookup16
+
+
+def _has_avx512() -> bool:
+    try:
+        from llvmlite import binding
+
+        return bool(binding.get_host_cpu_features().get("avx512f"))
+    except Exception:  # no LLVM feature query: portable kernel
+        return False
+
+
 _KERNEL = None
 
 
 def _kernel():
-    global _KERNEL
+    global _KERNEL, _lookup16
     if _KERNEL is None:
         import numba
 
+        _lookup16 = _vperm_lookup16() if _has_avx512() else numba.njit(inline="always")(
+            _lookup16_py)
         _KERNEL = numba.njit(cache=True, nogil=True)(_kernel_py)
     return _KERNEL
+
+
+_lookup16 = None
 
 
 class LutBackend(Backend):
@@ -374,9 +464,10 @@ class LutBackend(Backend):
         m = x2.shape[0]
         tables, tscale = build_tables(x2, self.config.table_bits, lw.block)
         xsum = x2.reshape(m, -1, lw.block).sum(axis=2, dtype=np.float32)
-        out = np.empty((m, lw.n_out), np.float32)
+        out = np.empty((m, lw.planes.shape[2]), np.float32)
         _kernel()(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum,
                   lw.block // K_GROUP, out)
+        out = out[:, : lw.n_out]
         return out.reshape(*lead, lw.n_out), self._cost(m, lw, x2.nbytes + out.nbytes)
 
     def _cost(self, m: int, lw: LutWeight, io_bytes: int) -> Cost:

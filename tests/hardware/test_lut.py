@@ -96,3 +96,29 @@ def test_bad_inputs_are_named():
     qw = quantize_q4(w)
     with pytest.raises(ShapeError, match="exceed 2 bits"):
         prepare(type(qw)(qw.codes, qw.scale, qw.offset, bits=2))
+
+
+@pytest.mark.parametrize("bits", [4, 8, 3])
+def test_portable_lookup_kernel_equals_the_compiled_one(monkeypatch, bits):
+    """The vpermps lookups (AVX-512) and plain indexing give the same values in the same
+    order; 3-bit codes take the generic path in both."""
+    import numba
+
+    from neuralbrain.hardware import lut
+    from neuralbrain.hardware.lut import QWeight
+
+    rng = np.random.default_rng(bits)
+    k, n = 64, 40  # 40 outputs: padded to 48 lookup columns
+    qw = QWeight(rng.integers(0, 1 << bits, (n, k), dtype=np.uint8),
+                 rng.random((n, 2), dtype=np.float32), rng.random((n, 2), dtype=np.float32), bits)
+    x = rng.normal(size=(2, k)).astype(np.float32)
+    y, _ = make_backend("lut").mpgemm(x, qw)
+    monkeypatch.setattr(lut, "_lookup16", numba.njit(inline="always")(lut._lookup16_py))
+    portable = numba.njit(lut._kernel_py)  # no disk cache: compiled against the patched global
+    lw = prepare(qw)
+    tables, tscale = build_tables(x, 0, 32)
+    out = np.empty((2, lw.planes.shape[2]), np.float32)
+    portable(tables, tscale, lw.planes, lw.dscale, lw.moff, x.reshape(2, -1, 32).sum(axis=2),
+             8, out)
+    np.testing.assert_array_equal(out[:, :n], y)
+    assert np.abs(y - x @ qw.dequantize()).max() <= 1e-5 * np.abs(y).max()
