@@ -48,6 +48,8 @@ from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
 
 PLACES = ("location(tray)", "location(table)")  # where DigitPick's skills can put a cube
+REST = "rest"  # control's report that the arm is back where it started, out of the camera's view
+REST_TOLERANCE_M = 0.02
 CUBE_SIZE_M = 0.06  # DigitPick's cubes (envs.scene.SceneGeometry.cube_size_m)
 AUDIO_RATE_HZ = 8000  # DigitPick's audio observation: FSDD recordings at 8 kHz
 
@@ -121,7 +123,7 @@ class SceneMemory(Module):
     Config = MemoryConfig
     inputs = {"detections": object, "tray": object, "obs": object, "info": dict,
               "moved": object}
-    outputs = {"facts": list, "scene": dict, "look": bool}
+    outputs = {"facts": list, "scene": dict, "look": bool, "settling": bool}
 
     def __init__(self, config: MemoryConfig, hardware: Any = None) -> None:
         super().__init__(config, hardware)
@@ -130,6 +132,7 @@ class SceneMemory(Module):
         self.held: int | None = None
         self.refresh_all = True
         self.tray: np.ndarray | None = None
+        self.set_aside: set[int] = set()  # digits of the cubes this agent put on the table
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
@@ -138,6 +141,7 @@ class SceneMemory(Module):
         self.held = None
         self.refresh_all = True
         self.tray: np.ndarray | None = None
+        self.set_aside = set()
 
     def _write(self, digit: int, position: np.ndarray | None) -> None:
         cells = self.memory.write(digit, position)
@@ -166,6 +170,8 @@ class SceneMemory(Module):
             elif self.held is not None:  # placed: below the tip, resting on the table or tray
                 tip = np.asarray(moved["tip"], np.float64)  # (the skill retreated upwards)
                 self._write(self.held, np.array([tip[0], tip[1], half]))
+                if moved["skill"] == "place(table)":
+                    self.set_aside.add(self.held)
                 self.held = None
         if detections is not None:
             # After an unstack the arm is still over the table: keep what memory knows and only
@@ -192,13 +198,15 @@ class SceneMemory(Module):
                 continue
             positions[name], digits[name] = where, digit
             facts += [f"shows({name}, {digit})", f"reachable({name})"]
+            if digit in self.set_aside:
+                facts.append(f"set_aside({name})")
         if holding and self.held is not None and self.held in self.names:
             facts.append(f"holding({self.names[self.held]})")
         failed = moved is not None and moved["status"] == "failed"
-        # look again when a skill failed, or after a cube went to the table (an unstack can
-        # uncover a cube nobody has seen yet)
-        unstacked = (moved is not None and moved["status"] == "done"
-                     and moved["skill"] == "place(table)")
+        # look again when a skill failed, or once the arm is back at rest after a cube went to
+        # the table (an unstack can uncover a cube nobody has seen yet; the arm hides it until
+        # it has moved away)
+        unstacked = moved is not None and moved["skill"] == REST and moved["status"] == "done"
         look = (not self.config.enabled or failed or unstacked or not self.names
                 or self.tray is None)
         self.refresh_all = not self.config.enabled or failed or not self.names
@@ -208,7 +216,8 @@ class SceneMemory(Module):
             "tray_position": self.tray,
             "held": self.names.get(self.held) if self.held is not None else None,
         }
-        return {"facts": facts, "scene": scene, "look": look}
+        # failed / unstacked: the scene has changed and the facts will too after this look
+        return {"facts": facts, "scene": scene, "look": look, "settling": failed or unstacked}
 
 
 # -- hearing and glancing: the requested digit from audio or from an image ------------------
@@ -332,19 +341,28 @@ class Glance(Module):
         return {"shown": self.shown}
 
 
-def relevant(facts: list[str], targets: list[str], digit_known: bool) -> list[str]:
-    """The facts the planner needs. With a derived target: those about the target, the places
-    and the held cube, plus ``target(c)``. With a known digit but no cube showing it (it may be
-    under another cube): every cube, but not the tray, since only the target belongs there,
-    so the plan can only move cubes aside. Without a known digit: all facts."""
-    if not targets:
-        if digit_known:
-            return [f for f in facts if f != "location(tray)"]
-        return list(facts)
+def relevant(facts: list[str], targets: list[str], digit_known: bool,
+             covering: list[str]) -> list[str]:
+    """The facts the planner needs (``set_aside`` facts are for the reasoner only).
+
+    With a derived target: those about the target, the places and the held cube, plus
+    ``target(c)``. With a known digit but no cube showing it (it may be under another cube):
+    the places but not the tray (only the target belongs there), the held cube and the cubes
+    that may cover it (``covering``), so the plan can only move cubes aside; nothing at all
+    when no cube may cover it and none is held (the planner waits for the next look). Without
+    a known digit: all facts.
+    """
+    facts = [f for f in facts if not f.startswith("set_aside(")]
     held = [f[len("holding("):-1] for f in facts if f.startswith("holding(")]
-    about = [*targets, *held]  # a held cube stays in the scene: it must be put down somewhere
+    if not targets and not digit_known:
+        return facts
+    about = [*targets, *held] if targets else [*covering, *held]
+    if not about:
+        return []
     keep = [f for f in facts if f.startswith("location(")
             or any(f"({c}," in f or f"({c})" in f for c in about)]
+    if not targets:
+        return [f for f in keep if f != "location(tray)"]
     return keep + [f"target({t})" for t in targets]
 
 
@@ -383,6 +401,7 @@ class SceneReasoner(Module):
         self.reasoner = digitpick_reasoner(self.backend, self.ledger)
         self.given: set[str] = set()
         self.derived: list[str] = []
+        self.covering: list[str] = []
 
     def on_backend_change(self) -> None:
         self._build()
@@ -404,7 +423,12 @@ class SceneReasoner(Module):
             self.given = given
             answers = self.reasoner.query("target(?c)")["answers"]
             self.derived = [a["bindings"]["?c"] for a in answers]
-        return {"facts": relevant(inputs["facts"], self.derived, digit is not None)}
+            self.covering = []
+            if not self.derived and digit is not None:
+                answers = self.reasoner.query("may_cover(?c)")["answers"]
+                self.covering = [a["bindings"]["?c"] for a in answers]
+        return {"facts": relevant(inputs["facts"], self.derived, digit is not None,
+                                  self.covering)}
 
 
 # -- planning: the LLM, asked again only when the last plan ran out or failed -----------------
@@ -412,22 +436,26 @@ def _planner_module():
     from neuralbrain.reasoning.planner.planner import LlmPlanner
 
     class GatedPlanner(LlmPlanner):
-        """The LLM planner, run at the first step and whenever control asks to replan."""
+        """The LLM planner, run at the first step and whenever control asks to replan (once
+        memory has looked at the changed scene)."""
 
-        inputs = {**LlmPlanner.inputs, "replan": object}
+        inputs = {**LlmPlanner.inputs, "replan": object, "settling": object}
 
         def reset(self, seed: int = 0) -> None:
             super().reset(seed)
             self.current: list[str] = []
             self.planned_on: list[str] | None = None
+            self.asked = False  # control asked for a plan: kept until there are facts to plan on
 
         def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
             facts = inputs["facts"]
-            asked = inputs["replan"] is not False
+            self.asked = self.asked or inputs["replan"] is not False
             stuck = not self.current and facts != self.planned_on
-            if facts and (asked or stuck):
+            # while memory is looking at a changed scene, wait for the facts it will give
+            if facts and (self.asked or stuck) and not inputs["settling"]:
                 self.current = self.plan(inputs["instruction"], facts).plan
                 self.planned_on = list(facts)
+                self.asked = False
             return {"plan": self.current}  # the same list until the next plan
 
     return GatedPlanner
@@ -514,7 +542,12 @@ class ControlConfig:
 
 
 class PlanControl(Module):
-    """Runs the plan's calls one after the other; reports each finished or failed skill."""
+    """Runs the plan's calls one after the other; reports each finished or failed skill.
+
+    After ``place(table)`` (a cube moved aside) the arm first returns to where it started the
+    episode, out of the camera's way, and reports ``rest`` done; only then does the plan go on
+    or a new plan get asked for.
+    """
 
     Config = ControlConfig
     inputs = {"plan": list, "scene": dict, "obs": object}
@@ -526,11 +559,15 @@ class PlanControl(Module):
         self.call = ""
         self.index = 0
         self.plan: list[str] = []
+        self.home: np.ndarray | None = None  # the tip where the episode started
+        self.resting = False
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         proprio = np.asarray(inputs["obs"]["proprio"])
         scene = inputs["scene"]
         moved = None
+        if self.home is None:
+            self.home = proprio[7:10].copy()
         if inputs["plan"] is not self.plan:  # a new plan (possibly equal to the last one)
             self.plan, self.index, self.skill = inputs["plan"], 0, None
         if self.skill is not None and (self.skill.done or self.skill.failed):
@@ -540,6 +577,15 @@ class PlanControl(Module):
                      "tip": proprio[7:10].copy(), "reason": self.skill.reason}
             self.skill = None
             self.index = self.index + 1 if status == "done" else len(self.plan)
+            self.resting = status == "done" and self.call == "place(table)"
+        elif self.resting and np.linalg.norm(proprio[7:10] - self.home) < REST_TOLERANCE_M:
+            self.resting = False
+            moved = {"skill": REST, "status": "done", "digit": None,
+                     "tip": proprio[7:10].copy(), "reason": ""}
+        if self.resting:
+            self.charge("alu_op", 3, op="skill_step")  # a straight move: one target per axis
+            action = np.append(self.home, -1.0)
+            return {"action": np.asarray(action, np.float32), "moved": moved, "replan": False}
         if self.skill is None and self.index < len(self.plan) and scene["tray_position"] is not None:
             self.call = self.plan[self.index]
             try:
@@ -680,6 +726,7 @@ class NeuralBrain(Agent):
             ("language.instruction", "planner.instruction"),
             ("reasoner.facts", "planner.facts"),
             ("control.replan@prev", "planner.replan"),
+            ("memory.settling", "planner.settling"),
             ("planner.plan", "control.plan"),
             ("memory.scene", "control.scene"),
             ("env.obs", "control.obs"),

@@ -45,7 +45,7 @@ def test_every_module_books_on_its_named_backend(default_trace):
     assert backends["reasoner"] == "logic_grid"
     ops = {(r["module"], r["op"]) for r in default_trace if r["energy_j"] > 0}
     for module, op in [("perception", "conv1@in_sensor"), ("memory", "write"),
-                       ("planner", "matmul"), ("control", "skill_step"), ("reasoner", "message")]:
+                       ("planner", "mpgemm"), ("control", "skill_step"), ("reasoner", "message")]:
         assert any(m == module and op in o for m, o in ops), f"{module}/{op} not in {sorted(ops)}"
 
 
@@ -85,3 +85,20 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     listener.reset(0)
     with pytest.raises(CheckpointError, match="trained without data"):
         listener.step({"obs": {"audio": [0.0, 0.5, -0.5]}})
+
+
+def test_planner_facts_while_the_requested_cube_is_unseen():
+    from agents.neural_brain import relevant
+
+    facts = ["location(tray)", "location(table)", "shows(cube_0, 3)", "reachable(cube_0)",
+             "set_aside(cube_0)", "shows(cube_1, 8)", "reachable(cube_1)"]
+    # only cubes that may cover it, and not the tray: the plan can only move cube_1 aside
+    assert relevant(facts, [], True, ["cube_1"]) == [
+        "location(table)", "shows(cube_1, 8)", "reachable(cube_1)"]
+    assert relevant(facts, [], True, []) == []  # nothing can hide it: wait for the next look
+    held = [*facts, "holding(cube_0)"]
+    assert "holding(cube_0)" in relevant(held, [], True, [])  # a held cube must go somewhere
+    assert relevant(facts, ["cube_1"], True, []) == [
+        "location(tray)", "location(table)", "shows(cube_1, 8)", "reachable(cube_1)",
+        "target(cube_1)"]
+    assert relevant(facts, [], False, []) == [f for f in facts if not f.startswith("set_aside")]

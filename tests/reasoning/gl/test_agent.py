@@ -27,6 +27,18 @@ def test_target_is_the_cube_showing_the_heard_digit():
     assert {p["fact"] for p in proof["premises"]} == {"shows(cube_2, 7)", "heard(7)"}
 
 
+def test_a_cube_the_agent_set_aside_covers_nothing():
+    r = digitpick_reasoner()
+    for f in ["shows(cube_1, 3)", "shows(cube_2, 8)", "reachable(cube_1)", "reachable(cube_2)",
+              "heard(5)"]:
+        r.assert_fact(f)
+    assert r.query("target(?c)")["answers"] == []  # nobody has seen a 5: it may be under one
+    covering = lambda: sorted(a["bindings"]["?c"] for a in r.query("may_cover(?c)")["answers"])  # noqa: E731
+    assert covering() == ["cube_1", "cube_2"]
+    r.assert_fact("set_aside(cube_1)")
+    assert covering() == ["cube_2"]
+
+
 def test_pick_feasibility_with_explanations():
     ok, why = feasible("pick(cube_2)", SCENE)
     assert ok and why["is_target"] and why["proof"]["rule"] == "pick_when_reachable_and_clear"

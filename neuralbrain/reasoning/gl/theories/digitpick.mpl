@@ -19,6 +19,8 @@
 (relation hand_full ())           ; the gripper holds a cube
 (relation pick (Cube))            ; (pick c): the skill pick(c) can run now
 (relation place (Place))          ; (place p): the skill place(p) can run now
+(relation set_aside (Cube))       ; (set_aside c): the agent itself put c down on the table
+(relation may_cover (Cube))       ; (may_cover c): c may rest on a cube nobody has seen yet
 
 (fact (location tray))
 (fact (location table))
@@ -42,3 +44,8 @@
 ; A held cube can be placed on any place.
 (rule place_when_holding
   (forall ((c Cube) (p Place)) (implies (and (holding c) (location p)) (place p))))
+
+; Looking for a cube nobody has seen: it can only be under a cube, and a cube the agent put on
+; the table itself went onto free table, so it covers nothing.
+(rule may_cover_unless_set_aside
+  (forall ((c Cube)) (implies (and (reachable c) (not (set_aside c))) (may_cover c))))
