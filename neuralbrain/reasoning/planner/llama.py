@@ -303,7 +303,8 @@ class LlamaModel:
         x = self.embed_tokens(ids)
         # Causal mask over [0, p1): query t (position p0 + t) sees keys at positions <= p0 + t.
         mask = np.arange(p1)[None, :] > (p0 + np.arange(T))[:, None]
-        mask_rows = np.tile(mask, (group, 1))  # rows ordered (head in group, t)
+        # rows ordered (head in group, t); None when nothing is masked (one new token)
+        mask_rows = np.tile(mask, (group, 1)) if T > 1 else None
         scale = np.float32(1.0 / np.sqrt(hd))
         for li, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], hp.rms_eps)
@@ -319,14 +320,8 @@ class LlamaModel:
             if self.emulate:
                 # one product per head, as llama.cpp's batched matmul runs them
                 self._attend_per_head(li, q, att, mask, scale, p1)
-            for g in range(nkv if not self.emulate else 0):
-                qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
-                s = self._matmul(qg * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
-                s[mask_rows] = -np.inf
-                s = np.exp(s - s.max(axis=1, keepdims=True))
-                s /= s.sum(axis=1, keepdims=True)
-                o = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
-                att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
+            else:
+                self._attend_grouped(li, q, att, mask_rows, scale, p1)
             x = x + L["o"](self._act(att.reshape(T, nh * hd)))
             h = rms_norm(x, L["ffn_norm"], hp.rms_eps)
             gu = L["gate_up"](self._act(h))
@@ -349,6 +344,21 @@ class LlamaModel:
         mults, adds = elementwise_ops(self.hp, T, p1, out_rows)
         self.ledger.book("elementwise", self.backend.charge(names[0], mults)
                          + self.backend.charge(names[1], adds))
+
+    def _attend_grouped(self, li: int, q: np.ndarray, att: np.ndarray,
+                        mask_rows: np.ndarray | None, scale: np.float32, p1: int) -> None:
+        """Grouped-query attention, the query heads sharing a KV head in one product each."""
+        hp = self.hp
+        group, hd, T = hp.n_head // hp.n_head_kv, hp.head_dim, q.shape[0]
+        for g in range(hp.n_head_kv):
+            qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
+            s = self._matmul(qg * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
+            if mask_rows is not None:
+                s[mask_rows] = -np.inf
+            s = np.exp(s - s.max(axis=1, keepdims=True))
+            s /= s.sum(axis=1, keepdims=True)
+            o = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
+            att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
 
     def _attend_per_head(self, li: int, q: np.ndarray, att: np.ndarray, mask: np.ndarray,
                          scale: np.float32, p1: int) -> None:
