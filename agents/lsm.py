@@ -471,5 +471,7 @@ class HeardDigit:
         return cls(load_projection(cfg, arrays, "audio", n_features),
                    np.asarray(arrays["prototype/digits"]), np.asarray(arrays["prototype/image"]))
 
-    def __call__(self, features: np.ndarray) -> np.ndarray:
-        return self.digits[np.argmax(self.audio.embed(features) @ self.protos.T, axis=1)]
+    def __call__(self, features: np.ndarray, matmul: projection.MatMul = np.matmul) -> np.ndarray:
+        """The heard digit of each row of ``features``; ``matmul`` runs the products."""
+        return self.digits[np.argmax(matmul(self.audio.embed(features, matmul), self.protos.T),
+                                     axis=1)]

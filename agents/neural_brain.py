@@ -262,7 +262,8 @@ class Listener(Module):
             silence = np.zeros((1, task.modules.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
             features = self._features(silence).shape[1]
             if self.crossmodal:
-                self.decide = HeardDigit.from_arrays(task.modules.projection, arrays, features)
+                heard = HeardDigit.from_arrays(task.modules.projection, arrays, features)
+                self.decide = lambda x: heard(x, self._matmul)
             else:
                 head = readout.Readout(task.modules.readout, features, 10)
                 head.load_state(_unprefixed("readout", arrays))
@@ -270,6 +271,10 @@ class Listener(Module):
         self.ledger.reset()
         self.heard: int | None = None
         self.done = False
+
+    def _matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The projection's products on this module's backend (booked with the reservoir's)."""
+        return self.run("matmul", np.asarray(x, np.float32), np.asarray(w, np.float32))
 
     def _features(self, binned: np.ndarray) -> np.ndarray:
         from agents.lsm import LsmFsdd, LsmZeroShot

@@ -14,6 +14,7 @@ digit: ``S = E_img E_aud^T / temperature``; ``T_ij = [y_i == y_j] / #{k: y_k == 
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 import numpy as np
@@ -21,6 +22,8 @@ import numpy as np
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
 from neuralbrain.memory.readout import gelu, gelu_grad
+
+MatMul = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
 
 @dataclass(frozen=True)
@@ -76,12 +79,12 @@ class Projection:
         x = self.prepare(features)
         self.params["mean"], self.params["std"] = x.mean(0), x.std(0) + 1e-6
 
-    def forward(self, x: np.ndarray) -> tuple[np.ndarray, dict]:
+    def forward(self, x: np.ndarray, matmul: MatMul = np.matmul) -> tuple[np.ndarray, dict]:
         p = self.params
         z = (x - p["mean"]) / p["std"]
-        a = z @ p["w1"] + p["b1"]
+        a = matmul(z, p["w1"]) + p["b1"]
         h = gelu(a)
-        u = h @ p["w2"] + p["b2"]
+        u = matmul(h, p["w2"]) + p["b2"]
         norm = np.linalg.norm(u, axis=1, keepdims=True) + 1e-12
         e = u / norm
         return e, {"z": z, "a": a, "h": h, "e": e, "norm": norm}
@@ -98,9 +101,10 @@ class Projection:
             "b1": dh.sum(0),
         }
 
-    def embed(self, features: np.ndarray) -> np.ndarray:
-        """Unit-norm embeddings (batch, dim)."""
-        return self.forward(self.prepare(features))[0]
+    def embed(self, features: np.ndarray, matmul: MatMul = np.matmul) -> np.ndarray:
+        """Unit-norm embeddings (batch, dim); ``matmul`` runs the two products (a module's
+        backend, to run and price them on hardware)."""
+        return self.forward(self.prepare(features), matmul)[0]
 
 
 def contrastive_loss(
