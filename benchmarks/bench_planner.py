@@ -110,6 +110,18 @@ def table_quant_deviation(gguf, tok, n: int = 24) -> dict:
     }
 
 
+def _blas() -> str:
+    """numpy's BLAS and the kernel family it picked: the ``cpu`` backend's float products run
+    there. OpenBLAS 0.3.30 picks its AVX2 ("Haswell") kernels on AMD Zen 4; with
+    ``OPENBLAS_CORETYPE=SkylakeX`` in the environment it uses its AVX-512 ones."""
+    from threadpoolctl import threadpool_info
+
+    info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
+    if not info:
+        return "unknown"
+    return f"{info[0].get('internal_api')} {info[0].get('version')} {info[0].get('architecture')}"
+
+
 def _last_logits(llm) -> np.ndarray:
     """llama.cpp's logits of the last evaluated token (llama-cpp-python keeps ``scores`` only
     with ``logits_all=True``, which would also slow its prefill)."""
@@ -133,7 +145,7 @@ def main() -> None:
     tok = GGUFTokenizer(gguf.metadata)
     hp = gguf.hparams
     res: dict = {"model": gguf.path.name, "prompt_tokens": args.prompt_tokens,
-                 "decode_tokens": args.decode, "threads": args.threads}
+                 "decode_tokens": args.decode, "threads": args.threads, "blas": _blas()}
     outs = {}
     for threads, suffix in ((args.threads, ""), (2, "_2t")):
         # llama.cpp is timed before and after ours and its better figures kept: on a shared
