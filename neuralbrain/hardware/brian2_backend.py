@@ -32,7 +32,7 @@ import numpy as np
 from neuralbrain.energy import Cost
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_lif_operands
-from neuralbrain.hardware.cpu import CPU_TABLE, MAC_PER_S
+from neuralbrain.hardware.cpu import CPU_TABLE, lif_cost
 
 SAFE_GCC_ARGS = ["-w", "-O3", "-ffp-contract=off", "-std=c++11"]
 
@@ -73,16 +73,7 @@ class Brian2Backend(Backend):
             out[start:start + chunk] = simulate(
                 part, w_in, w_rec, float(decay), float(threshold), self.config.codegen_target
             )
-        n = w_in.shape[1]
-        adds = (int(np.count_nonzero(x)) + int(out.sum())) * n
-        leaks = batch * steps * n
-        return out, self.energy_table.cost(
-            latency_s=(adds + leaks) / MAC_PER_S,
-            bytes_moved=w_in.nbytes + w_rec.nbytes + x.nbytes + out.nbytes,
-            ops=adds + leaks,
-            add=adds,
-            mac=leaks,
-        )
+        return out, lif_cost(self.energy_table, x, out, w_in, w_rec)
 
 
 def simulate(

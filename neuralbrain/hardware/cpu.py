@@ -55,6 +55,25 @@ def weight_read(nbytes: int) -> dict[str, int]:
     """The energy-table counts of reading ``nbytes`` of weights once (cache if they fit)."""
     return {"sram_byte": nbytes} if nbytes <= CACHE_BYTES else {"dram_byte": nbytes}
 
+def lif_cost(table: EnergyTable, x: np.ndarray, spikes: np.ndarray, w_in: np.ndarray,
+             w_rec: np.ndarray) -> Cost:
+    """An event-driven LIF reservoir on a CPU: one add per input event or spike per fan-out
+    neuron, each reading its weight (a row of ``w_in`` or ``w_rec``; from cache if both fit),
+    and one multiply-add and compare per neuron per step (the leak)."""
+    n = w_in.shape[1]
+    adds = (int(np.count_nonzero(x)) + int(spikes.sum())) * n
+    leaks = x.shape[0] * x.shape[1] * n
+    (where, _), = weight_read(w_in.nbytes + w_rec.nbytes).items()
+    return table.cost(
+        latency_s=(adds + leaks) / MAC_PER_S,
+        bytes_moved=w_in.nbytes + w_rec.nbytes + x.nbytes + spikes.nbytes,
+        ops=adds + leaks,
+        add=adds,
+        mac=leaks,
+        **{where: adds * w_in.itemsize},
+    )
+
+
 CPU_TABLE = EnergyTable(
     energy_j={
         "mac": (3.7 + 0.9) * PJ,
@@ -207,16 +226,7 @@ class CpuBackend(Backend):
             np.ascontiguousarray(x, np.float64), w_in.astype(np.float64),
             w_rec.astype(np.float64), float(decay), float(threshold), spikes,
         )
-        n = w_in.shape[1]
-        adds = (int(np.count_nonzero(x)) + int(spikes.sum())) * n  # one add per event per fan-out
-        leaks = x.shape[0] * x.shape[1] * n  # one multiply-add and compare per neuron per step
-        return spikes, self.energy_table.cost(
-            latency_s=(adds + leaks) / MAC_PER_S,
-            bytes_moved=w_in.nbytes + w_rec.nbytes + x.nbytes + spikes.nbytes,
-            ops=adds + leaks,
-            add=adds,
-            mac=leaks,
-        )
+        return spikes, lif_cost(self.energy_table, x, spikes, w_in, w_rec)
 
 
 _KERNEL = None
