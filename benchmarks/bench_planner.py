@@ -111,9 +111,10 @@ def table_quant_deviation(gguf, tok, n: int = 24) -> dict:
 
 
 def _blas() -> str:
-    """numpy's BLAS and the kernel family it picked: the ``cpu`` backend's float products run
-    there. OpenBLAS 0.3.30 picks its AVX2 ("Haswell") kernels on AMD Zen 4; with
-    ``OPENBLAS_CORETYPE=SkylakeX`` in the environment it uses its AVX-512 ones."""
+    """numpy's BLAS and the kernel family it runs: the ``cpu`` backend's float products run
+    there. Some machines pin ``OPENBLAS_CORETYPE`` (e.g. to "Haswell", for older OpenBLAS
+    builds), which slows a current numpy; run with that variable (and ``OPENBLAS_L2_SIZE``)
+    unset to measure with OpenBLAS's own choice (AVX-512 "SkylakeX" kernels on Zen 4)."""
     from threadpoolctl import threadpool_info
 
     info = [i for i in threadpool_info() if i.get("user_api") == "blas"]
