@@ -18,7 +18,7 @@ $(STAMP): pyproject.toml Makefile
 
 install: $(STAMP)
 
-# The Neural Brain agent: train its perception SNN and listener (~5-7 min the first time, from
+# The Neural Brain agent: train its perception SNN and listener (~3-5 min the first time, from
 # $$NEURALBRAIN_DATA, or without it on the embedded digits, then no listener; --resume makes
 # later demos start at once), run 3 episodes with written requests, write the report.
 demo: $(STAMP)

@@ -668,8 +668,13 @@ class NeuralBrain(Agent):
 
         m = cfg.modules
         out = Path(out)
+        # the agent needs the in-sensor SNN only, not the unconstrained twin the task can also
+        # train for comparison (trained after it, so the SNN's weights are the same either way)
+        perception = _task(cfg, m.perception_task)
+        perception = replace(perception, modules=replace(
+            perception.modules, train=replace(perception.modules.train, reference=False)))
         report = {"perception": InsensorNMNIST.train(
-            _task(cfg, m.perception_task), out / "perception", data_root, resume)}
+            perception, out / "perception", data_root, resume)}
         if data_root is None:
             # Spoken requests need FSDD: without data the agent takes text and image requests.
             print("no data root: the listener is not trained (spoken requests need FSDD)",
