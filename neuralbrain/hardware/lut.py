@@ -60,6 +60,7 @@ import numpy as np
 from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_operand
+from neuralbrain.hardware.qmatrix import unpack_qweight
 
 K_GROUP = 4
 N_STORED = 1 << (K_GROUP - 1)  # 8 entries after symmetrization
@@ -181,30 +182,8 @@ class LutWeight:
 
 def prepare(qw: Any) -> LutWeight:
     """Re-lay ``qw``'s codes as bit planes of symmetric-table indices (offline, once)."""
-    try:
-        codes = np.asarray(qw.codes)
-        scale = np.asarray(qw.scale, np.float32)
-        offset = np.asarray(qw.offset, np.float32)
-        bits, block = int(qw.bits), int(qw.block)
-    except AttributeError as exc:
-        raise ShapeError(
-            f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
-            f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
-        ) from None
-    if codes.ndim != 2 or codes.dtype != np.uint8:
-        raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+    codes, scale, offset, bits, block = unpack_qweight(qw, group=K_GROUP)
     n_out, kp = codes.shape
-    if not 1 <= bits <= 8 or block % K_GROUP or kp % block:
-        raise ShapeError(
-            f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple of "
-            f"the block, itself a multiple of {K_GROUP}"
-        )
-    if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
-        raise ShapeError(
-            f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
-        )
-    if int(codes.max(initial=0)) >> bits:
-        raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
     n_in = int(getattr(qw, "n_in", None) or kp)
     g = codes.reshape(n_out, kp // K_GROUP, K_GROUP).astype(np.uint8)
     n_pad = -(-n_out // 16) * 16

@@ -63,6 +63,38 @@ def has_vnni() -> bool:
 _HAS_VNNI: bool | None = None
 
 
+def unpack_qweight(qw: Any, group: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+    """(codes, scale, offset, bits, block) of a QWeight, checked: 2-D uint8 codes within
+    ``bits``, ``k`` a multiple of the block and the block a multiple of ``group``, one scale
+    and offset per block; else a ShapeError naming what was expected."""
+    try:
+        codes = np.asarray(qw.codes)
+        scale = np.asarray(qw.scale, np.float32)
+        offset = np.asarray(qw.offset, np.float32)
+        bits, block = int(qw.bits), int(qw.block)
+    except AttributeError as exc:
+        raise ShapeError(
+            f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
+            f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
+        ) from None
+    if codes.ndim != 2 or codes.dtype != np.uint8:
+        raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+    n_out, kp = codes.shape
+    if not 1 <= bits <= 8 or block <= 0 or block % group or kp % block:
+        also = f", itself a multiple of {group}" if group > 1 else ""
+        raise ShapeError(
+            f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple of "
+            f"the block{also}"
+        )
+    if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
+        raise ShapeError(
+            f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
+        )
+    if int(codes.max(initial=0)) >> bits:
+        raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
+    return codes, scale, offset, bits, block
+
+
 class QuantMatrix:
     """A block-quantized ``(n_in, n_out)`` matrix placed on the cpu backend.
 
@@ -99,30 +131,8 @@ class QuantMatrix:
 
     @classmethod
     def from_qweight(cls, qw: Any, with_codes: bool) -> QuantMatrix:
-        try:
-            codes = np.asarray(qw.codes)
-            scale = np.asarray(qw.scale, np.float32)
-            offset = np.asarray(qw.offset, np.float32)
-            bits, block = int(qw.bits), int(qw.block)
-        except AttributeError as exc:
-            raise ShapeError(
-                f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
-                f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
-            ) from None
-        if codes.ndim != 2 or codes.dtype != np.uint8:
-            raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
+        codes, scale, offset, bits, block = unpack_qweight(qw)
         n_out, kp = codes.shape
-        if not 1 <= bits <= 8 or block <= 0 or kp % block:
-            raise ShapeError(
-                f"QWeight bits={bits}, block={block}, k={kp}: expected 1..8 bits and k a multiple "
-                "of the block"
-            )
-        if scale.shape != (n_out, kp // block) or offset.shape != scale.shape:
-            raise ShapeError(
-                f"QWeight scale {scale.shape}/offset {offset.shape}: expected {(n_out, kp // block)}"
-            )
-        if int(codes.max(initial=0)) >> bits:
-            raise ShapeError(f"QWeight codes exceed {bits} bits (max {int(codes.max())})")
         n_in = int(getattr(qw, "n_in", None) or kp)
         nb = kp // block
         c3 = codes.reshape(n_out, nb, block).astype(np.float32)
