@@ -62,6 +62,10 @@ class TrainSection(TrainConfig):
     max_real: int = 0  # 0 = every recording of the split; else a seeded N of them (debug)
     real_repeat: int = 1  # how many times the real recordings appear per epoch
     cubes: int = 0  # emulated DigitPick cube recordings added to training
+    # what the emulated cube and extra recordings show: "mnist" (MNIST test digits < 5000, the
+    # same images as N-MNIST Test ids 1-5000) or "embedded" (scikit-learn digits: no overlap
+    # with any N-MNIST recording)
+    digit_source: str = "mnist"
     reference: bool = True  # also train the unconstrained twin and report the gap
     eval_batch: int = 64
 
@@ -72,6 +76,9 @@ class TrainSection(TrainConfig):
                 f"train.real_repeat = {self.real_repeat} (expected >= 1), train.cubes = "
                 f"{self.cubes} (expected >= 0)"
             )
+        if self.digit_source not in ("mnist", "embedded"):
+            raise ConfigError(
+                f"train.digit_source = {self.digit_source!r}: expected 'mnist' or 'embedded'")
         if self.max_real < 0 or self.eval_batch < 1:
             raise ConfigError(
                 f"train.max_real = {self.max_real} (expected >= 0), train.eval_batch = "
@@ -129,7 +136,7 @@ def _emulated(root: Path | None, tcfg: TrainSection, counts: EventCounts) -> tup
     """``tcfg.emulated`` extra emulated recordings. With data: distinct MNIST test digits.
     Without: the embedded train digits drawn with replacement, with noise seeds after those
     of ``_data``'s recordings (so no recording repeats)."""
-    if root is not None:
+    if root is not None and tcfg.digit_source == "mnist":
         return load_emulated(root, tcfg.emulated, counts, tcfg.seed)
     images, labels = embedded_digits("train")
     pick = np.random.default_rng([tcfg.seed, 0xE3B]).integers(0, len(labels), tcfg.emulated)
@@ -232,7 +239,8 @@ class InsensorNMNIST(Agent):
         xh, yh = _data(data_root, "heldout", mc)
         x, y = np.concatenate([x] * tcfg.real_repeat), np.concatenate([y] * tcfg.real_repeat)
         if tcfg.cubes:
-            images, labels = training_digits(data_root)
+            images, labels = training_digits(
+                data_root if tcfg.digit_source == "mnist" else None)
             xc, yc = cube_recordings(images, labels, tcfg.cubes, mc.perception, tcfg.seed)
             x, y = np.concatenate([x, xc]), np.concatenate([y, yc])
         if tcfg.emulated:

@@ -11,6 +11,9 @@ Peers measured in the same run: the same perception config on ``cpu`` (reference
    extra detections, the world-xy localization error against ``info["cube_positions"]``,
    the fraction localized within the suction cup's reach (``--reach-m``, default 3 cm = half a
    cube: the tip must be over the top face) and the energy per perception step.
+3. ``--overlap N`` (needs MNIST): does having trained on emulated recordings of an image help
+   on new recordings of it? Fresh emulated recordings (noise seeds no training used) of N
+   MNIST test images the training drew from (index < 5000) against N it never used.
 
 Usage (1 thread):
     NEURALBRAIN_DATA=/work/shared/data OMP_NUM_THREADS=1 \\
@@ -210,6 +213,27 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
             "target_digit_not_read": no_read}
 
 
+def overlap_check(pcfg, n: int) -> dict:
+    from agents.insensor import _transform
+    from neuralbrain.sensing.datasets import load_mnist
+    from neuralbrain.sensing.perception import Perception
+    from neuralbrain.sensing.snn.data import emulate
+
+    module = Perception(replace(pcfg, backend="cpu", sensor_backend="cpu"))
+    images, labels = load_mnist(None, "test")
+    rng = np.random.default_rng(777)
+    out = {}
+    for name, lo, hi in [("trained_on_images", 0, UNSEEN_FROM),
+                         ("never_trained_images", UNSEEN_FROM, len(labels))]:
+        pick = rng.choice(np.arange(lo, hi), n, replace=False)
+        # noise seeds from 900000 on: training recordings use seeds below 10,000
+        x, y = emulate(images[pick], labels[pick], _transform(pcfg.snn, pcfg), 900000 + lo)
+        pred = np.concatenate([module.classify(x[i:i + 100].astype(np.float32)).argmax(1)
+                               for i in range(0, n, 100)])
+        out[name] = float(np.mean(pred == y))
+    return out
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--config", type=Path, default=Path("agents/configs/insensor_nmnist.toml"))
@@ -219,6 +243,8 @@ def main() -> None:
     ap.add_argument("--scenes", type=int, default=200, help="DigitPick scenes (0 = skip)")
     ap.add_argument("--reach-m", type=float, default=0.03)
     ap.add_argument("--pick", type=int, default=0, help="closed-loop pick episodes (0 = skip)")
+    ap.add_argument("--overlap", type=int, default=0,
+                    help="images per group for the training-overlap check (0 = skip)")
     args = ap.parse_args()
     pcfg = replace(_perception_config(args.config), weights=str(args.checkpoint / "snn.npz"))
     out: dict = {"nmnist": nmnist_energy(pcfg, args.nmnist)}
@@ -241,6 +267,9 @@ def main() -> None:
               f"{d['loc_error_mean_m'] * 100:.2f} cm, max {d['loc_error_max_m'] * 100:.2f} cm")
         print(f"DigitPick energy per step cpu / in_sensor+neuromorphic: "
               f"{out['digitpick_energy_ratio_cpu_over_in_sensor']:.2f}x")
+    if args.overlap:
+        out["overlap"] = overlap_check(pcfg, args.overlap)
+        print(f"fresh emulated recordings: {out['overlap']}")
     if args.pick:
         out["pick"] = pick_check(pcfg, args.pick)
         print(f"pick with perceived positions: {out['pick']}")

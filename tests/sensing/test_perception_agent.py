@@ -45,6 +45,23 @@ def test_without_a_data_root_it_trains_on_the_embedded_digits(tmp_path, capsys):
     assert again["heldout_accuracy"] == report["heldout_accuracy"]  # seeded
 
 
+@pytest.mark.data
+def test_emulated_recordings_can_avoid_every_mnist_image(tmp_path, capsys):
+    nmnist = data_root_or_skip("nmnist")
+    only_nmnist = tmp_path / "data"  # a data root without mnist/: no MNIST image can be used
+    only_nmnist.mkdir()
+    (only_nmnist / "nmnist").symlink_to(nmnist.resolve())
+    args = ["train.max_real=20", "train.cubes=8", "train.emulated=8"]
+    agent = agent_class("insensor_nmnist")
+    with pytest.raises(DataError, match="t10k-images"):
+        agent.train(load_experiment(DEBUG, args), tmp_path / "a", only_nmnist, resume=False)
+    cfg = load_experiment(DEBUG, [*args, "train.digit_source=embedded"])
+    report = agent.train(cfg, tmp_path / "b", only_nmnist, resume=False)
+    assert report["n_train"] == 20 + 8 + 8
+    with pytest.raises(ConfigError, match="digit_source = 'cifar'"):
+        load_experiment(DEBUG, ["train.digit_source=cifar"])
+
+
 def test_missing_data_and_checkpoint_are_named(tmp_path):
     cfg = load_experiment(DEBUG)
     agent = agent_class(cfg.agent)
