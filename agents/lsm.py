@@ -360,7 +360,7 @@ class LsmZeroShot(Agent):
             xi, yi = np.concatenate([xi, xe]), np.concatenate([yi, ye])
         xa, ya, _, src_a = tasks.fsdd(root, split, m.audio)
         fi = encode(make_reservoir(cfg, "reservoir"), xi, m.n_windows)
-        fa = encode(make_reservoir(cfg, "audio_reservoir"), xa, m.audio_n_windows, m.audio)
+        fa = cls.audio_features(cfg, make_reservoir(cfg, "audio_reservoir"), xa)
         return fi, yi, fa, ya, f"{src_i}; {src_a}"
 
     @classmethod
