@@ -102,3 +102,25 @@ def test_planner_facts_while_the_requested_cube_is_unseen():
         "location(tray)", "location(table)", "shows(cube_1, 8)", "reachable(cube_1)",
         "target(cube_1)"]
     assert relevant(facts, [], False, []) == [f for f in facts if not f.startswith("set_aside")]
+
+
+@pytest.mark.parametrize("request_text, digit", [
+    ("Could you grab the eight and drop it into the tray?", 8),
+    ("I need number six in the box", 6),
+    ("Put 6 in tray", 6),
+    ("Tray: the zero cube.", 0),
+    ("one. tray. now.", 1),
+    ("Place the five-cube in the container", 5),
+    ("the tray should get the three", 3),
+    ("Drop the block marked seven into the tray.", 7),
+])
+def test_the_llm_reads_the_requested_digit_from_phrasings_not_in_the_env(request_text, digit,
+                                                                        language):
+    assert language.read_digit(request_text) == digit
+
+
+@pytest.fixture(scope="module")
+def language():
+    from agents.neural_brain import Language, LanguageConfig
+
+    return Language(LanguageConfig(backend="cpu"))
