@@ -39,6 +39,7 @@ from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.config import ExperimentConfig, load_experiment, resolve_config_path
 from neuralbrain.core import Agent, Module
 from neuralbrain.errors import CheckpointError, ConfigError
+from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
 from neuralbrain.sensing.snn.data import emulate, load_emulated, load_real, real_files
@@ -96,47 +97,42 @@ def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
     return EventCounts(snn.time_steps, (snn.width, snn.height, 2), pcfg.window_us)
 
 
-EMBEDDED_SOURCE = (
-    "embedded: the scikit-learn digits DigitPick shows without data, through the saccade emulator"
-)
-
-
 def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
-    """The 28x28 scikit-learn digit bank DigitPick uses without data (``envs.digits``); every
-    5th sample is held out (``heldout``/``test``), the rest is ``train``."""
-    from envs.digits import load_bank
+    """The project's embedded scikit-learn digits (``sensing.datasets.embedded_digits``: every
+    5th one is ``heldout``/``test``) at 28x28, as DigitPick shows them without data."""
+    from envs.digits import sklearn_to_28
+    from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
 
-    bank = load_bank("sklearn", None)
-    keep = (np.arange(bank.labels.size) % 5 == 0) != (split == "train")
-    if split == "all":
-        keep[:] = True
-    return bank.images[keep], bank.labels[keep]
+    images, labels = sklearn_digits("test" if split == "heldout" else split)
+    return sklearn_to_28(images), labels
 
 
 def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarray, np.ndarray]:
     """Binned recordings of ``split``: real N-MNIST under ``root``; without a data root, the
-    embedded digits through the saccade emulator (said on stdout)."""
+    embedded digits through the saccade emulator (said on stdout). ``train.max_real`` keeps a
+    seeded subset of either."""
+    counts, tcfg = _transform(cfg.perception.snn, cfg.perception), cfg.train
     if root is None:
         print(f"no data root: {split} recordings are {EMBEDDED_SOURCE}", flush=True)
         images, labels = embedded_digits(split)
-        if cfg.train.max_real:
-            keep = np.sort(np.random.default_rng(cfg.train.seed).permutation(len(labels))[
-                : cfg.train.max_real])
-            images, labels = images[keep], labels[keep]
-        return emulate(images, labels, _transform(cfg.perception.snn, cfg.perception),
-                       cfg.train.seed)
+        keep = _subset(len(labels), tcfg)
+        return emulate(images[keep], labels[keep], counts, tcfg.seed)
     items = real_files(root, split)
-    if cfg.train.max_real:
-        rng = np.random.default_rng(cfg.train.seed)
-        items = [items[i] for i in np.sort(rng.permutation(len(items))[: cfg.train.max_real])]
-    return load_real(items, _transform(cfg.perception.snn, cfg.perception))
+    return load_real([items[i] for i in _subset(len(items), tcfg)], counts)
+
+
+def _subset(n: int, tcfg: TrainSection) -> np.ndarray:
+    """Indices of the samples to use: all, or ``max_real`` of them drawn with the train seed."""
+    if not tcfg.max_real:
+        return np.arange(n)
+    return np.sort(np.random.default_rng(tcfg.seed).permutation(n)[: tcfg.max_real])
 
 
 def _emulated(root: Path | None, tcfg: TrainSection, counts: EventCounts) -> tuple[np.ndarray, ...]:
-    """``tcfg.emulated`` extra emulated recordings. With data: distinct MNIST test digits.
-    Without: the embedded train digits drawn with replacement, with noise seeds after those
-    of ``_data``'s recordings (so no recording repeats)."""
-    if root is not None and tcfg.digit_source == "mnist":
+    """``tcfg.emulated`` extra emulated recordings. With an MNIST root: distinct MNIST test
+    digits. Without: the embedded train digits drawn with replacement, with noise seeds after
+    those of ``_data``'s recordings (so no recording repeats)."""
+    if root is not None:
         return load_emulated(root, tcfg.emulated, counts, tcfg.seed)
     images, labels = embedded_digits("train")
     pick = np.random.default_rng([tcfg.seed, 0xE3B]).integers(0, len(labels), tcfg.emulated)
@@ -238,13 +234,13 @@ class InsensorNMNIST(Agent):
         x, y = _data(data_root, "train", mc)
         xh, yh = _data(data_root, "heldout", mc)
         x, y = np.concatenate([x] * tcfg.real_repeat), np.concatenate([y] * tcfg.real_repeat)
+        mnist_root = data_root if tcfg.digit_source == "mnist" else None  # None: embedded
         if tcfg.cubes:
-            images, labels = training_digits(
-                data_root if tcfg.digit_source == "mnist" else None)
+            images, labels = training_digits(mnist_root)
             xc, yc = cube_recordings(images, labels, tcfg.cubes, mc.perception, tcfg.seed)
             x, y = np.concatenate([x, xc]), np.concatenate([y, yc])
         if tcfg.emulated:
-            xe, ye = _emulated(data_root, tcfg, _transform(snn, mc.perception))
+            xe, ye = _emulated(mnist_root, tcfg, _transform(snn, mc.perception))
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         log = lambda s: print(s, flush=True)  # noqa: E731
         params = fit(x, y, snn, tcfg, log=log)

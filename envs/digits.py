@@ -70,7 +70,7 @@ def resolve_source(source: str, data_root: Path | None) -> str:
     return source
 
 
-def _sklearn_to_28(images8: np.ndarray) -> np.ndarray:
+def sklearn_to_28(images8: np.ndarray) -> np.ndarray:
     """8x8 images with values 0..16 -> 28x28 uint8 (3x nearest upsampling, 2 px border)."""
     up = np.repeat(np.repeat(images8, 3, axis=1), 3, axis=2)  # N x 24 x 24
     out = np.zeros((images8.shape[0], 28, 28), dtype=np.uint8)
@@ -85,7 +85,7 @@ def load_bank(source: str, data_root: str | None) -> DigitBank:
         from sklearn.datasets import load_digits  # lazy: sklearn import costs ~0.5 s
 
         d = load_digits()
-        images = _sklearn_to_28(d.images)
+        images = sklearn_to_28(d.images)
         labels = d.target.astype(np.int64)
     elif source == "mnist":
         from neuralbrain.sensing.readers import read_idx

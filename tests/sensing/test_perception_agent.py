@@ -40,7 +40,9 @@ def test_without_a_data_root_it_trains_on_the_embedded_digits(tmp_path, capsys):
     cfg = load_experiment(DEBUG, ["train.max_real=30"])
     report = agent_class(cfg.agent).train(cfg, tmp_path, None, resume=False)
     assert report["n_train"] == 30 and report["n_heldout"] == 30
-    assert "scikit-learn digits" in capsys.readouterr().out
+    from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
+
+    assert EMBEDDED_SOURCE in capsys.readouterr().out  # says what it trains on
     again = agent_class(cfg.agent).train(cfg, tmp_path / "again", None, resume=False)
     assert again["heldout_accuracy"] == report["heldout_accuracy"]  # seeded
 
