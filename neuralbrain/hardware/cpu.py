@@ -51,9 +51,11 @@ MAC_PER_S = 8e9
 CACHE_BYTES = 1 << 20
 
 
-def weight_read(nbytes: int) -> dict[str, int]:
-    """The energy-table counts of reading ``nbytes`` of weights once (cache if they fit)."""
-    return {"sram_byte": nbytes} if nbytes <= CACHE_BYTES else {"dram_byte": nbytes}
+def weight_read(nbytes: int, resident_bytes: int | None = None) -> dict[str, int]:
+    """The energy-table counts of reading ``nbytes`` of weights, from the cache when the
+    weights (``resident_bytes`` of them, default ``nbytes``) fit in it, else from DRAM."""
+    fits = (nbytes if resident_bytes is None else resident_bytes) <= CACHE_BYTES
+    return {"sram_byte" if fits else "dram_byte": nbytes}
 
 def lif_cost(table: EnergyTable, x: np.ndarray, spikes: np.ndarray, w_in: np.ndarray,
              w_rec: np.ndarray) -> Cost:
@@ -63,14 +65,13 @@ def lif_cost(table: EnergyTable, x: np.ndarray, spikes: np.ndarray, w_in: np.nda
     n = w_in.shape[1]
     adds = (int(np.count_nonzero(x)) + int(spikes.sum())) * n
     leaks = x.shape[0] * x.shape[1] * n
-    (where, _), = weight_read(w_in.nbytes + w_rec.nbytes).items()
     return table.cost(
         latency_s=(adds + leaks) / MAC_PER_S,
         bytes_moved=w_in.nbytes + w_rec.nbytes + x.nbytes + spikes.nbytes,
         ops=adds + leaks,
         add=adds,
         mac=leaks,
-        **{where: adds * w_in.itemsize},
+        **weight_read(adds * w_in.itemsize, w_in.nbytes + w_rec.nbytes),
     )
 
 
