@@ -24,6 +24,7 @@ import os
 import time
 
 import numpy as np
+from compare_llama_cpp import _last_logits  # the script's folder is on sys.path
 
 
 def _prompt_ids(tok, n: int) -> list[int]:
@@ -63,6 +64,8 @@ def bench_ours(gguf, tok, backend_name: str, n_prompt: int, n_decode: int, threa
         logits = lm.forward(ids)
         prefill = len(ids) / (time.perf_counter() - t0)
         e_prefill = lm.ledger.total.energy_j / len(ids)
+        booked = {b.op: b.cost.energy_j for b in lm.ledger.drain()}
+        elementwise_share = booked.get("elementwise", 0.0) / sum(booked.values())
         out = []
         t0 = time.perf_counter()
         for _ in range(n_decode):
@@ -70,7 +73,7 @@ def bench_ours(gguf, tok, backend_name: str, n_prompt: int, n_decode: int, threa
             out.append(nxt)
             logits = lm.forward([nxt])
         decode = n_decode / (time.perf_counter() - t0)
-    return prefill, decode, e_prefill, out
+    return prefill, decode, e_prefill, elementwise_share, out
 
 
 def bench_llama_cpp(path: str, tok, n_prompt: int, n_decode: int, threads: int):
@@ -123,12 +126,6 @@ def _blas() -> str:
     return f"{info[0].get('internal_api')} {info[0].get('version')} {info[0].get('architecture')}"
 
 
-def _last_logits(llm) -> np.ndarray:
-    """llama.cpp's logits of the last evaluated token (llama-cpp-python keeps ``scores`` only
-    with ``logits_all=True``, which would also slow its prefill)."""
-    return np.ctypeslib.as_array(llm._ctx.get_logits(), shape=(llm.n_vocab(),))
-
-
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="")
@@ -155,12 +152,13 @@ def main() -> None:
         for name in ("cpu", "cpu_w4a8", "lut"):
             if suffix and name != "cpu":
                 continue  # the numba kernels are single-threaded: a 2-thread figure adds nothing
-            pre, dec, e_tok, out = bench_ours(gguf, tok, name, args.prompt_tokens, args.decode,
-                                               threads)
+            pre, dec, e_tok, share, out = bench_ours(gguf, tok, name, args.prompt_tokens,
+                                                      args.decode, threads)
             res[f"{name}_prefill_tok_s{suffix}"] = round(pre, 1)
             res[f"{name}_decode_tok_s{suffix}"] = round(dec, 1)
             if not suffix:
                 res[f"{name}_model_j_per_prefill_token"] = e_tok
+                res[f"{name}_elementwise_energy_share"] = round(share, 4)
                 outs[name] = out
             print(f"{name:>9} {threads}t: prefill {pre:8.1f} tok/s  decode {dec:6.1f} tok/s")
         llc = bench_llama_cpp(str(gguf.path), tok, args.prompt_tokens, args.decode, threads)
