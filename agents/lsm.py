@@ -39,7 +39,7 @@ from neuralbrain.atomic import atomic_path
 from neuralbrain.config import ExperimentConfig, to_dict
 from neuralbrain.core import Agent, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
-from neuralbrain.memory import lsm, projection, readout, tasks
+from neuralbrain.memory import lsm, names, projection, readout, tasks
 from neuralbrain.memory.metrics import accuracy_report, wilson
 
 CHECKPOINT = "lsm.npz"
@@ -84,6 +84,7 @@ class ZeroShotConfig:
     vision: tasks.VisionData = field(default_factory=tasks.VisionData)
     audio: tasks.AudioData = field(default_factory=tasks.AudioData)
     projection: projection.Config = field(default_factory=projection.Config)
+    names: names.Config = field(default_factory=names.Config)
     n_windows: int = 1
     audio_n_windows: int = 1
     seen_digits: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
@@ -384,8 +385,39 @@ class LsmZeroShot(Agent):
         digits, protos = projection.prototypes(pi.embed(fi[si]), yi[si])
         arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params),
                   "prototype/digits": digits, "prototype/image": protos}
+        if m.names.enabled and m.unseen_digits:
+            arrays.update(cls._name_anchors(cfg, fi[si], fa[sa]))
         save_checkpoint(out, cfg, arrays, report)
         return report
+
+    @classmethod
+    def _name_anchors(cls, cfg: ExperimentConfig, image_seen: np.ndarray,
+                      audio_seen: np.ndarray) -> dict[str, np.ndarray]:
+        """The checkpoint's name anchors (``neuralbrain.memory.names``) and the real seen
+        recordings' domain means."""
+        fa, ya, fi, yi = cls.rendered_names(cfg)
+        digits, audio_anchors = names.anchors(fa, ya)
+        return {"names/digits": digits, "names/audio": audio_anchors,
+                "names/image": names.anchors(fi, yi)[1],
+                "names/audio_mean": names.domain_mean(audio_seen),
+                "names/image_mean": names.domain_mean(image_seen)}
+
+    @classmethod
+    def rendered_names(cls, cfg: ExperimentConfig) -> tuple[np.ndarray, ...]:
+        """Every digit's spoken and typeset name through the cochlea / saccade emulator and
+        the reservoirs: (audio features, labels, image features, labels)."""
+        from neuralbrain.sensing.datasets import EmulatedNMNIST
+
+        m = cfg.modules
+        digits = np.arange(10)
+        waves, ya = names.spoken(digits, m.names)
+        xa = np.stack([tasks.audio_to_binned(w, 8000, m.audio) for w in waves])
+        fa = cls.audio_features(cfg, make_reservoir(cfg, "audio_reservoir"), xa)
+        images, yi = names.written(digits, m.names)
+        shown = EmulatedNMNIST(images, yi, seed=module_seed(cfg.seed, "names"))
+        xi = np.stack([m.vision.binner(shown[i][0]) for i in range(len(yi))])
+        fi = encode(make_reservoir(cfg, "reservoir"), xi, m.n_windows)
+        return fa, ya, fi, yi
 
     @classmethod
     def evaluate(cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None,
@@ -405,14 +437,28 @@ class LsmZeroShot(Agent):
                 f"(images: {int(ui.sum())}, audio: {int(ua.sum())})"
             )
         ei, ea = pi.embed(fi), pa.embed(fa)
-        top1 = projection.retrieval_top1(ea[ua], ya[ua], ei[ui], yi[ui])
+        contrastive = projection.retrieval_top1(ea[ua], ya[ua], ei[ui], yi[ui])
+        qa, gi, score, method = ea, ei, projection.cosine, "contrastive"
+        if m.names.enabled:
+            if "names/digits" not in arrays:
+                raise CheckpointError("checkpoint has no name anchors (names.enabled = true): "
+                                      "retrain it with this config")
+            pick = np.searchsorted(arrays["names/digits"], np.asarray(m.unseen_digits))
+            score = projection.through_names(arrays["names/audio"][pick],
+                                             arrays["names/image"][pick], m.names.temperature)
+            qa = names.centred(fa, arrays["names/audio_mean"])
+            gi = names.centred(fi, arrays["names/image_mean"])
+            method = "names"
+        top1 = projection.retrieval_top1(qa[ua], ya[ua], gi[ui], yi[ui], score=score)
         k, n = int(round(top1 * ua.sum())), int(ua.sum())
         return {
             "zero_shot_top1": top1,
             "n": n,
             "ci95": list(wilson(k, n)),
+            "method": method,
             "zero_shot_top1_nearest_image": projection.retrieval_top1(
-                ea[ua], ya[ua], ei[ui], yi[ui], by_class=False),
+                qa[ua], ya[ua], gi[ui], yi[ui], by_class=False, score=score),
+            "zero_shot_top1_contrastive": contrastive,
             "all_digits_top1": projection.retrieval_top1(ea, ya, ei, yi),
             "seen_digits_top1": projection.retrieval_top1(ea[~ua], ya[~ua], ei[~ui], yi[~ui]),
             "unseen_digits": list(m.unseen_digits),

@@ -186,11 +186,39 @@ def prototypes(embeddings: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, 
     return classes, protos
 
 
+Score = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
+def cosine(queries: np.ndarray, gallery: np.ndarray) -> np.ndarray:
+    """(queries, gallery) similarities of unit-norm embeddings."""
+    return queries @ gallery.T
+
+
+def through_names(q_anchors: np.ndarray, g_anchors: np.ndarray, temperature: float) -> Score:
+    """Similarity by way of named classes (``neuralbrain.memory.names``).
+
+    ``q_anchors[k]`` and ``g_anchors[k]`` are the unit-norm anchors of candidate class ``k``
+    in the query's and the gallery's embedding space. Each embedding gets a distribution over
+    the candidates, ``p(k | x) = softmax_k(cos(x, anchor_k) / temperature)``, and
+    ``score(q, g) = sum_k p(k | q) p(k | g)``: the chance both name the same class.
+    """
+    if q_anchors.shape[0] != g_anchors.shape[0]:
+        raise ShapeError(f"anchors for {q_anchors.shape[0]} and {g_anchors.shape[0]} classes: "
+                         "expected one anchor per candidate class in each space")
+
+    def posterior(x: np.ndarray, anchors: np.ndarray) -> np.ndarray:
+        s = x @ anchors.T / temperature
+        p = np.exp(s - s.max(1, keepdims=True))
+        return p / p.sum(1, keepdims=True)
+
+    return lambda q, g: posterior(q, q_anchors) @ posterior(g, g_anchors).T
+
+
 def retrieval_top1(
     queries: np.ndarray, q_labels: np.ndarray, gallery: np.ndarray, g_labels: np.ndarray,
-    by_class: bool = True,
+    by_class: bool = True, score: Score = cosine,
 ) -> float:
-    """Top-1 accuracy of retrieving a query's label from the gallery by cosine similarity.
+    """Top-1 accuracy of retrieving a query's label from the gallery by ``score``.
 
     ``by_class``: compare against the mean (renormalized) embedding of each gallery label;
     otherwise against every gallery item (nearest neighbour).
@@ -198,7 +226,7 @@ def retrieval_top1(
     q_labels, g_labels = np.asarray(q_labels), np.asarray(g_labels)
     if by_class:
         classes, protos = prototypes(gallery, g_labels)
-        pred = classes[np.argmax(queries @ protos.T, axis=1)]
+        pred = classes[np.argmax(score(queries, protos), axis=1)]
     else:
-        pred = g_labels[np.argmax(queries @ gallery.T, axis=1)]
+        pred = g_labels[np.argmax(score(queries, gallery), axis=1)]
     return float(np.mean(pred == q_labels))

@@ -11,6 +11,7 @@ from neuralbrain.memory.projection import (
     Projection,
     contrastive_loss,
     retrieval_top1,
+    through_names,
     train_projections,
 )
 
@@ -75,6 +76,24 @@ def test_retrieval_top1_by_prototype_and_nearest():
     q = np.array([[1.0, 0.05], [0.1, 1.0]])
     assert retrieval_top1(q, np.array([0, 1]), g, np.array([0, 0, 1])) == 1.0
     assert retrieval_top1(q, np.array([1, 1]), g, np.array([0, 0, 1]), by_class=False) == 0.5
+
+
+def test_retrieval_through_names_follows_the_anchors_not_the_direct_similarity():
+    # Queries and gallery live in unrelated spaces: the direct cosine pairs them wrongly, the
+    # anchors (one per class in each space) pair them by class.
+    q = np.array([[1.0, 0.0], [0.0, 1.0]])  # classes 0, 1 in the query space
+    g = np.array([[0.0, 1.0], [1.0, 0.0]])  # classes 0, 1 in the gallery space
+    labels = np.array([0, 1])
+    assert retrieval_top1(q, labels, g, labels) == 0.0
+    score = through_names(q_anchors=q, g_anchors=g, temperature=0.1)
+    assert retrieval_top1(q, labels, g, labels, score=score) == 1.0
+    assert retrieval_top1(q, labels, g, labels, by_class=False, score=score) == 1.0
+    swapped = through_names(q_anchors=q[::-1], g_anchors=g, temperature=0.1)
+    assert retrieval_top1(q, labels, g, labels, score=swapped) == 0.0
+    s = score(q, g)
+    np.testing.assert_allclose(s.sum(), 2.0)  # rows: two distributions' overlap, <= 1 each
+    with pytest.raises(ShapeError, match="one anchor per candidate class"):
+        through_names(q, g[:1], 0.1)
 
 
 def test_bad_input_is_named():
