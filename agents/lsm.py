@@ -439,10 +439,7 @@ class LsmZeroShot(Agent):
         ei, ea = pi.embed(fi), pa.embed(fa)
         contrastive = projection.retrieval_top1(ea[ua], ya[ua], ei[ui], yi[ui])
         qa, gi, score, method = ea, ei, projection.cosine, "contrastive"
-        if m.names.enabled:
-            if "names/digits" not in arrays:
-                raise CheckpointError("checkpoint has no name anchors (names.enabled = true): "
-                                      "retrain it with this config")
+        if m.names.enabled:  # the fingerprint guarantees the checkpoint has the anchors
             pick = np.searchsorted(arrays["names/digits"], np.asarray(m.unseen_digits))
             score = projection.through_names(arrays["names/audio"][pick],
                                              arrays["names/image"][pick], m.names.temperature)

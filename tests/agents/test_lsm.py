@@ -82,6 +82,21 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
     assert 0.0 <= out["zero_shot_top1"] <= 1.0
     assert out["unseen_digits"] == [8, 9] and out["n"] > 0
+    assert out["method"] == "names" and 0.0 <= out["zero_shot_top1_contrastive"] <= 1.0
+    assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded end to end
+    # the anchors are stored for every digit, unit-norm, one per digit in each sense
+    from agents.lsm import load_checkpoint
+
+    arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
+    assert arrays["names/digits"].tolist() == list(range(10))
+    for sense in ("audio", "image"):
+        np.testing.assert_allclose(np.linalg.norm(arrays[f"names/{sense}"], axis=1), 1.0)
+    # without names the configured retrieval is the projections' own
+    plain = _cfg("lsm_zeroshot_debug", "names.enabled=false")
+    agent.train(plain, tmp_path / "plain", root, resume=False)
+    out_plain = agent.evaluate(plain, tmp_path / "plain", root, "test")
+    assert out_plain["method"] == "contrastive"
+    assert out_plain["zero_shot_top1"] == out_plain["zero_shot_top1_contrastive"]
 
 
 def test_crossmodal_matches_spoken_digits_to_image_prototypes(root, tmp_path):
