@@ -16,12 +16,19 @@ data learning", Nature Computational Science (2025). Read top to bottom:
    fingerprint of the config; the reservoir itself is regenerated from the seed.
 4. ``evaluate``: the same encoding on a split, then ``{"accuracy", "n", "ci95",
    "per_class"}`` or, for zero-shot, ``{"zero_shot_top1", ...}`` on the unseen digits.
+   With ``[names] enabled`` (``lsm_zeroshot.toml``) the unseen digits are described by their
+   names: training also renders every digit's word (eSpeak NG) and numeral (fonts) through
+   the same sensors and reservoirs and stores them as anchors (``neuralbrain.memory.names``),
+   and ``zero_shot_top1`` retrieves through them; ``zero_shot_top1_contrastive`` is always
+   the projections' own retrieval (the paper's), which has nothing to carry over to digits
+   it never saw.
 
 The fingerprint covers every table except the choice of backend (``*.backend`` and
 ``[hardware]``): the trained heads belong to the ideal reservoir, so a checkpoint trained on
 ``cpu`` can be evaluated on ``rram`` to measure what the device costs in accuracy. The
 exception is an rram device with ``weights = "breakdown"``, whose own random conductances
-replace the ideal weights: then ``[hardware.rram]`` is part of the fingerprint.
+replace the ideal weights: then ``[hardware.rram]`` is part of the fingerprint. A disabled
+``[names]`` table changes nothing and is left out (checkpoints from before it stay valid).
 """
 
 from __future__ import annotations
@@ -151,6 +158,8 @@ def _model_dict(cfg: ExperimentConfig) -> dict[str, Any]:
         return d
 
     out = {"agent": cfg.agent, "seed": cfg.seed, **strip(to_dict(cfg.modules))}
+    if not out.get("names", {"enabled": True})["enabled"]:
+        del out["names"]
     # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
     # the ideal reservoir, so then its parameters are part of the model.
     for name, hw in sorted(cfg.hardware.items()):

@@ -203,3 +203,14 @@ def test_breakdown_weights_are_part_of_the_model(root, tmp_path):
     ideal = _cfg("lsm_nmnist_debug", "reservoir.backend=rram")
     with pytest.raises(CheckpointError, match="hardware.rram"):
         agent.evaluate(ideal, tmp_path / "ck", root, "test")
+
+
+def test_fingerprint_ignores_a_disabled_names_table_only():
+    from agents.lsm import fingerprint
+
+    base = _cfg("lsm_zeroshot_debug", "names.enabled=false")
+    other_voices = _cfg("lsm_zeroshot_debug", "names.enabled=false", 'names.voices=["en"]')
+    assert fingerprint(base) == fingerprint(other_voices)
+    named = _cfg("lsm_zeroshot_debug")
+    assert fingerprint(named) != fingerprint(_cfg("lsm_zeroshot_debug", 'names.voices=["en"]'))
+    assert fingerprint(named) != fingerprint(base)
