@@ -94,6 +94,9 @@ class ZeroShotConfig:
     names: names.Config = field(default_factory=names.Config)
     n_windows: int = 1
     audio_n_windows: int = 1
+    # the audio features also hold the cochlea's own event counts in the same windows (the
+    # direct input -> readout connections of lsm_fsdd's readout.include_inputs)
+    audio_include_inputs: bool = False
     seen_digits: tuple[int, ...] = (0, 1, 2, 3, 4, 5, 6, 7)
     unseen_digits: tuple[int, ...] = (8, 9)
 
@@ -477,7 +480,9 @@ class LsmZeroShot(Agent):
     def audio_features(cls, cfg: ExperimentConfig, reservoir: lsm.LiquidStateMachine,
                        binned: np.ndarray) -> np.ndarray:
         """The audio projection's input for binned cochlea recordings."""
-        return encode(reservoir, binned, cfg.modules.audio_n_windows, cfg.modules.audio)
+        m = cfg.modules
+        return encode(reservoir, binned, m.audio_n_windows, m.audio,
+                      include_inputs=m.audio_include_inputs)
 
     @classmethod
     def _evaluate_heard(cls, cfg: ExperimentConfig, arrays: dict, root: Path, split: str) -> dict:

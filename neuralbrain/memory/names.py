@@ -8,7 +8,8 @@ typeset in several fonts (``neuralbrain.sensing.glyphs``). The renderings go thr
 same sensors as real recordings (the software cochlea; the saccade emulator) and the same
 reservoirs, so each digit gets an anchor in each modality's feature space.
 
-The space is the reservoir's own (``log1p`` spike counts), centred per domain: real
+The space is the reservoir's own (``log1p`` spike counts in time windows, for audio with the
+cochlea's own counts beside them when ``audio_include_inputs`` is set), centred per domain: real
 recordings minus the mean of the seen digits' real training recordings, renderings minus the
 mean of all renderings. Centring removes what separates the renderer from the real sensor
 for every digit alike (loudness, event rate, the emulator's contrast) without using any
@@ -44,7 +45,7 @@ class Config:
     fonts: tuple[str, ...] = ("DejaVu Sans", "DejaVu Sans:bold", "DejaVu Sans:oblique",
                               "DejaVu Serif", "DejaVu Sans Mono", "STIXGeneral", "cmr10",
                               "cmss10")
-    temperature: float = 0.1  # softmax over candidate digits, see projection.named_retrieval
+    temperature: float = 0.1  # softmax over candidate digits, see projection.through_names
 
     def __post_init__(self) -> None:
         if self.enabled and not (self.voices and self.wpm and self.fonts):

@@ -22,6 +22,7 @@ from __future__ import annotations
 import ctypes
 import io
 import json
+import os
 import subprocess
 import sys
 from collections.abc import Sequence
@@ -62,8 +63,12 @@ def synthesize(utterances: Sequence[Utterance], rate_hz: int = 8000) -> list[np.
     if not utterances:
         return []
     request = json.dumps({"rate_hz": int(rate_hz), "utterances": [asdict(u) for u in utterances]})
+    # the worker imports this module: make sure it finds the package we were imported from
+    package_root = str(Path(__file__).resolve().parents[2])
+    env = {**os.environ, "PYTHONPATH": os.pathsep.join(
+        [package_root, *filter(None, [os.environ.get("PYTHONPATH")])])}
     done = subprocess.run([sys.executable, "-m", __name__], input=request.encode(),
-                          capture_output=True, check=False)
+                          capture_output=True, check=False, env=env)
     if done.returncode == 2:
         raise ConfigError(done.stderr.decode().strip())
     if done.returncode != 0:
