@@ -469,7 +469,8 @@ class LsmZeroShot(Agent):
                 qa[ua], ya[ua], gi[ui], yi[ui], by_class=False, score=score),
             "zero_shot_top1_contrastive": contrastive,
             "all_digits_top1": projection.retrieval_top1(ea, ya, ei, yi),
-            "seen_digits_top1": projection.retrieval_top1(ea[~ua], ya[~ua], ei[~ui], yi[~ui]),
+            "seen_digits_top1": (projection.retrieval_top1(ea[~ua], ya[~ua], ei[~ui], yi[~ui])
+                                 if (~ua).any() and (~ui).any() else None),  # a root of 8s and 9s
             "unseen_digits": list(m.unseen_digits),
             "n_image_gallery": int(ui.sum()),
             "split": split,

@@ -91,6 +91,12 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     assert arrays["names/digits"].tolist() == list(range(10))
     for sense in ("audio", "image"):
         np.testing.assert_allclose(np.linalg.norm(arrays[f"names/{sense}"], axis=1), 1.0)
+    # a data root holding only the unseen digits (how a new speaker's 8s and 9s may come)
+    only = _synthetic_root(tmp_path / "only89")
+    for f in [*only.glob("nmnist/Train/[0-7]/*"), *only.glob("fsdd/recordings/[0-7]_*")]:
+        f.unlink()
+    out_only = agent.evaluate(cfg, tmp_path / "ck", only, "all")
+    assert out_only["seen_digits_top1"] is None and 0.0 <= out_only["zero_shot_top1"] <= 1.0
     # without names the configured retrieval is the projections' own
     plain = _cfg("lsm_zeroshot_debug", "names.enabled=false")
     agent.train(plain, tmp_path / "plain", root, resume=False)
