@@ -20,6 +20,7 @@ seed fixed: the same list always gives the same samples.
 from __future__ import annotations
 
 import ctypes
+import importlib.util
 import io
 import json
 import os
@@ -62,6 +63,9 @@ def synthesize(utterances: Sequence[Utterance], rate_hz: int = 8000) -> list[np.
     utterances = list(utterances)
     if not utterances:
         return []
+    if importlib.util.find_spec("espeakng_loader") is None:
+        raise ConfigError("speech synthesis needs the espeakng-loader package (a dependency of "
+                          "neuralbrain: reinstall with `pip install -e .` or `make install`)")
     request = json.dumps({"rate_hz": int(rate_hz), "utterances": [asdict(u) for u in utterances]})
     # the worker imports this module: make sure it finds the package we were imported from
     package_root = str(Path(__file__).resolve().parents[2])

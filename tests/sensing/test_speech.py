@@ -33,3 +33,13 @@ def test_bad_requests_are_named():
         Utterance("eight", wpm=20)
     with pytest.raises(ConfigError, match="expected something to say"):
         Utterance("  ")
+
+
+def test_a_missing_synthesizer_package_is_named(monkeypatch):
+    import importlib.util
+
+    real = importlib.util.find_spec
+    monkeypatch.setattr(importlib.util, "find_spec",
+                        lambda name, *a: None if name == "espeakng_loader" else real(name, *a))
+    with pytest.raises(ConfigError, match="espeakng-loader"):
+        synthesize([Utterance("eight")])
