@@ -383,6 +383,8 @@ class LsmZeroShot(Agent):
             return load_checkpoint(out, cfg)[1]["report"]
         root = tasks.resolve_root(data_root)
         m = cfg.modules
+        # the names first: a voice or font that does not exist fails in seconds, not minutes
+        rendered = cls.rendered_names(cfg) if m.names.enabled and m.unseen_digits else None
         fi, yi, fa, ya, _ = cls._features(cfg, root, "train", train=True)
         si, sa = np.isin(yi, m.seen_digits), np.isin(ya, m.seen_digits)
         pi, pa, losses = projection.train_projections(
@@ -397,17 +399,17 @@ class LsmZeroShot(Agent):
         digits, protos = projection.prototypes(pi.embed(fi[si]), yi[si])
         arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params),
                   "prototype/digits": digits, "prototype/image": protos}
-        if m.names.enabled and m.unseen_digits:
-            arrays.update(cls._name_anchors(cfg, fi[si], fa[sa]))
+        if rendered is not None:
+            arrays.update(cls._name_anchors(rendered, fi[si], fa[sa]))
         save_checkpoint(out, cfg, arrays, report)
         return report
 
-    @classmethod
-    def _name_anchors(cls, cfg: ExperimentConfig, image_seen: np.ndarray,
+    @staticmethod
+    def _name_anchors(rendered: tuple[np.ndarray, ...], image_seen: np.ndarray,
                       audio_seen: np.ndarray) -> dict[str, np.ndarray]:
-        """The checkpoint's name anchors (``neuralbrain.memory.names``) and the real seen
-        recordings' domain means."""
-        fa, ya, fi, yi = cls.rendered_names(cfg)
+        """The checkpoint's name anchors (``neuralbrain.memory.names``) from the rendered
+        names' features, and the real seen recordings' domain means."""
+        fa, ya, fi, yi = rendered
         digits, audio_anchors = names.anchors(fa, ya)
         return {"names/digits": digits, "names/audio": audio_anchors,
                 "names/image": names.anchors(fi, yi)[1],
