@@ -2,7 +2,10 @@
 
 Lin et al. 2025 put small trainable ANN projections on top of fixed LSM encoders so that
 recordings of the same concept from different senses land close together (an audio "seven"
-next to event-camera 7s), which then allows zero-shot retrieval of classes never trained.
+next to event-camera 7s), and report zero-shot retrieval of classes never trained. Measured
+here the projections retrieve the digits they were trained on, but unseen ones only at
+chance (``neuralbrain/memory/RESULTS.md``); unseen digits are retrieved through their names
+(``through_names`` below, ``neuralbrain.memory.names``).
 
 Each modality m has ``e_m(x) = normalize(GELU(z W1 + b1) W2 + b2)`` with ``z`` the
 standardized ``log1p`` spike-count features (200 -> ``hidden`` -> ``dim`` = 64 by default).
