@@ -365,7 +365,9 @@ class LsmZeroShot(Agent):
     Config = ZeroShotConfig
 
     @classmethod
-    def _features(cls, cfg: ExperimentConfig, root: Path, split: str, train: bool = False):
+    def split_features(cls, cfg: ExperimentConfig, root: Path, split: str, train: bool = False):
+        """(image features, labels, audio features, labels, source) of the real recordings of
+        ``split``; ``train`` adds the configured training copies (shifts, emulated digits)."""
         m = cfg.modules
         xi, yi, src_i = tasks.nmnist(root, split, m.vision, augment=train)
         if train and m.vision.emulated_mnist:
@@ -385,7 +387,7 @@ class LsmZeroShot(Agent):
         m = cfg.modules
         # the names first: a voice or font that does not exist fails in seconds, not minutes
         rendered = cls.rendered_names(cfg) if m.names.enabled and m.unseen_digits else None
-        fi, yi, fa, ya, _ = cls._features(cfg, root, "train", train=True)
+        fi, yi, fa, ya, _ = cls.split_features(cfg, root, "train", train=True)
         si, sa = np.isin(yi, m.seen_digits), np.isin(ya, m.seen_digits)
         pi, pa, losses = projection.train_projections(
             m.projection, fi[si], yi[si], fa[sa], ya[sa],
@@ -441,7 +443,7 @@ class LsmZeroShot(Agent):
         m = cfg.modules
         if not m.unseen_digits:
             return cls._evaluate_heard(cfg, arrays, root, tasks.check_split(split))
-        fi, yi, fa, ya, source = cls._features(cfg, root, tasks.check_split(split))
+        fi, yi, fa, ya, source = cls.split_features(cfg, root, tasks.check_split(split))
         pi = load_projection(m.projection, arrays, "image", fi.shape[1])
         pa = load_projection(m.projection, arrays, "audio", fa.shape[1])
         ui, ua = np.isin(yi, m.unseen_digits), np.isin(ya, m.unseen_digits)

@@ -66,8 +66,8 @@ def main() -> None:
 
     cfg = load_experiment(args.config, args.set)
     root = tasks.resolve_root(None)
-    fi_tr, yi_tr, fa_tr, ya_tr, _ = LsmZeroShot._features(cfg, root, "train")
-    test = (LsmZeroShot._features(cfg, root, args.split)[:4] if args.split == "test"
+    fi_tr, yi_tr, fa_tr, ya_tr, _ = LsmZeroShot.split_features(cfg, root, "train")
+    test = (LsmZeroShot.split_features(cfg, root, args.split)[:4] if args.split == "test"
             else (fi_tr, yi_tr, fa_tr, ya_tr))
     fi, yi, fa, ya = test
     rfa, rya, rfi, ryi = LsmZeroShot.rendered_names(cfg)
