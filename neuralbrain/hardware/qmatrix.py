@@ -184,17 +184,6 @@ class QuantMatrix:
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.tied:
             sx = np.zeros_like(dx)
-        if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
-            # the zero point of tied formats comes off each lane: z * (sum of its 4 activations)
-            nb = self.n_in // 32
-            if self.tied:
-                z = 1 << (self.bits - 1)
-                zq = (q.reshape(rows, nb * 8, 4).sum(axis=2, dtype=np.int32) * z).astype(np.int32)
-            else:
-                zq = np.zeros((rows, nb * 8), np.int32)
-            out = np.empty((rows, self.n_out), np.float32)
-            _vnni_kernel(self.bits <= 4)(q, zq, dx, sx, self.codes, self.d, self.m, out)
-            return out
         if ggml_order or rows <= SMALL_M:
             out = np.empty((rows, self.d.shape[1]), np.float32)
             kern = _ggml_kernel() if ggml_order else _a8_kernel(self.bits <= 4)

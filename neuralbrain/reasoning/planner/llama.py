@@ -40,6 +40,7 @@ import numpy as np
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
 from neuralbrain.hardware.base import Backend, PlacedMatrix
+from neuralbrain.hardware.qmatrix import quantize_act_q8
 from neuralbrain.reasoning.planner import ggml_numerics as ggml
 from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel, GGUFTensor
 
@@ -107,13 +108,8 @@ def q8_activations(x: np.ndarray, block: int = 32) -> np.ndarray:
     e.g. ``CpuConfig(act_bits=8)``, which also reproduces Q8_1's fp16 block sums) gets ``x``
     unrounded.
     """
-    shape = x.shape
-    b = x.reshape(-1, block).astype(np.float32)
-    amax = np.abs(b).max(axis=1, keepdims=True)
-    d = amax / np.float32(127.0)
-    inv = np.divide(np.float32(127.0), amax, out=np.zeros_like(amax), where=amax > 0)
-    q = np.rint(b * inv)
-    return (q * d.astype(np.float16).astype(np.float32)).reshape(shape)
+    q, d, _ = quantize_act_q8(np.asarray(x, np.float32).reshape(-1, block), block)
+    return (q * d).reshape(x.shape)
 
 
 def _placed(cache_view: np.ndarray) -> np.ndarray:
