@@ -44,7 +44,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from neuralbrain.energy import Cost, EnergyTable
-from neuralbrain.errors import CapabilityError, ShapeError
+from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 
 OPS = ("matmul", "spiking", "mpgemm", "lif")
 
@@ -64,6 +64,9 @@ class Backend:
     Config: ClassVar[type] = BackendConfig
 
     def __init__(self, config: Any = None, seed: int = 0) -> None:
+        if config is not None and not isinstance(config, self.Config):
+            raise ConfigError(f"backend {self.name!r} got a {type(config).__name__} config: "
+                              f"expected {self.Config.__name__}")
         self.config = config if config is not None else self.Config()
         self.reset(seed)
 

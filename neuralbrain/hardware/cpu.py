@@ -143,7 +143,7 @@ class CpuBackend(Backend):
     @property
     def act_bits(self) -> int:
         """Bits of the activation blocks ``mpgemm`` rounds to (0: float32, no rounding)."""
-        return int(getattr(self.config, "act_bits", 0))
+        return int(self.config.act_bits)
 
     def place(self, w: Any) -> tuple[Any, Cost]:
         """Quantized weights (``QWeight``-like) become a ``QuantMatrix``; floats as before."""
@@ -169,7 +169,7 @@ class CpuBackend(Backend):
                 latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes, ops=macs,
                 mac=macs, **weight_read(wbytes))
             return y.reshape(*lead, qm.n_out), cost
-        ggml_order = bool(getattr(self.config, "ggml_order", False))
+        ggml_order = bool(self.config.ggml_order)
         y = qm.product_a8(x2, ggml_order)
         # Priced as run: the integer kernel reads the codes and does int8 MACs; batched rows
         # run as fp32 MACs over the 4-byte dequantized copy.
@@ -184,7 +184,7 @@ class CpuBackend(Backend):
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         w = as_matrix(w, "w")
         x = check_operand(x, w.shape[0])
-        if getattr(self.config, "ggml_order", False):
+        if self.config.ggml_order:
             # same product, summed like llama.cpp's f16 tinyBLAS kernel (CpuConfig.ggml_order)
             y = ggml_matmul(x.reshape(-1, w.shape[0]), w).reshape(*x.shape[:-1], w.shape[1])
         else:

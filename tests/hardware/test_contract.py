@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 
 from neuralbrain.energy import Cost
-from neuralbrain.errors import CapabilityError, ShapeError
+from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 from neuralbrain.hardware import BACKENDS, backends_with, make_backend
 from neuralbrain.hardware.base import OPS, Backend
 
@@ -161,3 +161,13 @@ def test_matmul_rejects_mismatched_shapes(name):
     x, w, _ = _operands()
     with pytest.raises(ShapeError, match=r"expected \(\.\.\., 24\)"):
         backend.matmul(x[:, :5], backend.place(w)[0])
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_a_config_of_another_backend_is_named(name):
+    other = next(BACKENDS.get(n).Config for n in NAMES
+                 if BACKENDS.get(n).Config is not BACKENDS.get(name).Config)
+    with pytest.raises(ConfigError, match=rf"backend '{name}' got a {other.__name__} config"):
+        make_backend(name, other())
+    assert isinstance(make_backend(name, BACKENDS.get(name).Config()).config,
+                      BACKENDS.get(name).Config)
