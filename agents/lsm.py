@@ -393,12 +393,13 @@ class LsmZeroShot(Agent):
             m.projection, fi[si], yi[si], fa[sa], ya[sa],
             seed=module_seed(cfg.seed, "projection"), progress=True,
         )
-        seen_top1 = projection.retrieval_top1(pa.embed(fa[sa]), ya[sa], pi.embed(fi[si]), yi[si])
+        ei_seen = pi.embed(fi[si])
+        seen_top1 = projection.retrieval_top1(pa.embed(fa[sa]), ya[sa], ei_seen, yi[si])
         report = {"agent": cfg.agent, "n_image_train": int(si.sum()),
                   "n_audio_train": int(sa.sum()), "final_loss": losses[-1],
                   "seen_train_top1": seen_top1}
         out.mkdir(parents=True, exist_ok=True)
-        digits, protos = projection.prototypes(pi.embed(fi[si]), yi[si])
+        digits, protos = projection.prototypes(ei_seen, yi[si])
         arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params),
                   "prototype/digits": digits, "prototype/image": protos}
         if rendered is not None:
@@ -409,12 +410,10 @@ class LsmZeroShot(Agent):
     @staticmethod
     def _name_anchors(rendered: tuple[np.ndarray, ...], image_seen: np.ndarray,
                       audio_seen: np.ndarray) -> dict[str, np.ndarray]:
-        """The checkpoint's name anchors (``neuralbrain.memory.names``) from the rendered
-        names' features, and the real seen recordings' domain means."""
+        """The checkpoint's name anchors (``neuralbrain.memory.names``; row d = digit d) from
+        the rendered names' features, and the real seen recordings' domain means."""
         fa, ya, fi, yi = rendered
-        digits, audio_anchors = names.anchors(fa, ya)
-        return {"names/digits": digits, "names/audio": audio_anchors,
-                "names/image": names.anchors(fi, yi)[1],
+        return {"names/audio": names.anchors(fa, ya)[1], "names/image": names.anchors(fi, yi)[1],
                 "names/audio_mean": names.domain_mean(audio_seen),
                 "names/image_mean": names.domain_mean(image_seen)}
 
@@ -456,7 +455,7 @@ class LsmZeroShot(Agent):
         contrastive = projection.retrieval_top1(ea[ua], ya[ua], ei[ui], yi[ui])
         qa, gi, score, method = ea, ei, projection.cosine, "contrastive"
         if m.names.enabled:  # the fingerprint guarantees the checkpoint has the anchors
-            pick = np.searchsorted(arrays["names/digits"], np.asarray(m.unseen_digits))
+            pick = list(m.unseen_digits)  # anchor rows are digits 0-9
             score = projection.through_names(arrays["names/audio"][pick],
                                              arrays["names/image"][pick], m.names.temperature)
             qa = names.centred(fa, arrays["names/audio_mean"])

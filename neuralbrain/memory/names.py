@@ -30,6 +30,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuralbrain.errors import ConfigError
+from neuralbrain.memory.projection import prototypes
 
 WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 
@@ -90,6 +91,4 @@ def domain_mean(features: np.ndarray) -> np.ndarray:
 
 def anchors(rendered: np.ndarray, labels: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     """(digits, unit-norm anchors): each digit's mean centred rendering, renormalised."""
-    from neuralbrain.memory.projection import prototypes
-
     return prototypes(centred(rendered, domain_mean(rendered)), labels)

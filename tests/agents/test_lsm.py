@@ -84,12 +84,12 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     assert out["unseen_digits"] == [8, 9] and out["n"] > 0
     assert out["method"] == "names" and 0.0 <= out["zero_shot_top1_contrastive"] <= 1.0
     assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded end to end
-    # the anchors are stored for every digit, unit-norm, one per digit in each sense
+    # the anchors are stored for every digit (row d = digit d), unit-norm, in each sense
     from agents.lsm import load_checkpoint
 
     arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
-    assert arrays["names/digits"].tolist() == list(range(10))
     for sense in ("audio", "image"):
+        assert arrays[f"names/{sense}"].shape[0] == 10
         np.testing.assert_allclose(np.linalg.norm(arrays[f"names/{sense}"], axis=1), 1.0)
     # a data root holding only the unseen digits (how a new speaker's 8s and 9s may come)
     only = _synthetic_root(tmp_path / "only89")
