@@ -36,7 +36,7 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.atomic import atomic_path, atomic_write_text
-from neuralbrain.config import ExperimentConfig, load_experiment, resolve_config_path
+from neuralbrain.config import ExperimentConfig, load_task
 from neuralbrain.core import Agent, Module
 from neuralbrain.errors import CheckpointError, ConfigError
 from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
@@ -396,6 +396,16 @@ class InsensorPickerConfig:
             object.__setattr__(self, "control", build(ControlConfig, self.control, "control"))
 
 
+def train_perception(cfg: ExperimentConfig, out: Path, data_root: Path | None,
+                     resume: bool) -> dict:
+    """Train the perception SNN of an agent as its ``perception_task`` (an ``insensor_nmnist``
+    config) says, without the unconstrained twin the task can also train for comparison: the
+    agent runs the SNN only (the twin is trained after it, so its weights are the same)."""
+    task = load_task(cfg, "perception_task", ("insensor_nmnist",))
+    task = replace(task, modules=replace(
+        task.modules, train=replace(task.modules.train, reference=False)))
+    return InsensorNMNIST.train(task, out, data_root, resume)
+
 class InsensorPicker(Agent):
     """DigitPick solved from the event camera: in-sensor SNN perception -> perceived facts ->
     scripted plan -> IK skills (``neuralbrain run``; no oracle facts)."""
@@ -404,9 +414,7 @@ class InsensorPicker(Agent):
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        """Train the perception SNN as ``perception_task`` (an ``insensor_nmnist`` config) says."""
-        task = load_experiment(resolve_config_path(cfg, cfg.modules.perception_task))
-        return InsensorNMNIST.train(task, out, data_root, resume)
+        return train_perception(cfg, out, data_root, resume)
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> InsensorPicker:

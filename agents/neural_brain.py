@@ -42,10 +42,10 @@ import numpy as np
 from neuralbrain.config import ExperimentConfig
 from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
 from neuralbrain.core import Agent, Module
-from neuralbrain.errors import CheckpointError, Error
+from neuralbrain.errors import CheckpointError, ConfigError, Error
 from neuralbrain.memory.plastic import AssociativeMemory, PlasticMemoryConfig
 from neuralbrain.sensing.perception import Config as PerceptionConfig
-from neuralbrain.sensing.perception import Perception
+from neuralbrain.sensing.perception import Perception, find_blobs, pixel_to_world
 
 PLACES = ("location(tray)", "location(table)")  # where DigitPick's skills can put a cube
 REST = "rest"  # control's report that the arm is back where it started, out of the camera's view
@@ -62,6 +62,11 @@ class TrayConfig:
     min_size_px: int = 61
     max_size_px: int = 160
     rim_z_m: float = 0.0  # the plane its pixel centre is projected on
+
+    def __post_init__(self) -> None:
+        if not 1 <= self.min_size_px <= self.max_size_px:
+            raise ConfigError(f"tray.min_size_px = {self.min_size_px}, max_size_px = "
+                              f"{self.max_size_px}: expected 1 <= min <= max")
 
 
 class LookingPerception(Perception):
@@ -85,20 +90,15 @@ class LookingPerception(Perception):
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         if inputs["look"] is False:
             return {"detections": None, "tray": None}
-        from neuralbrain.sensing.perception import find_blobs, pixel_to_world
-
-        frame = np.asarray(inputs["obs"]["image"])
-        info = inputs["info"]
-        events = self.camera(frame, seed=int(self.rng.integers(2**31)))
-        size = (frame.shape[1], frame.shape[0], 2)
-        offset = self.camera.mean_offset_px()
+        events, info, size, offset = self.events(inputs)
+        detections = self.detect(events, info, size, offset)
         tray = None
-        blobs = find_blobs(events, size, self.tray_detect) if events.size else []
+        blobs = find_blobs(events, size, self.tray_detect) if events.size and size else []
         if blobs:
             u, v, _ = max(blobs, key=lambda b: b[2])
             tray = pixel_to_world(u - offset[0], v - offset[1], info, size,
                                   self.tray_detect.plane_z_m)
-        return {"detections": self.detect(events, info, size, offset), "tray": tray}
+        return {"detections": detections, "tray": tray}
 
 
 # -- memory: what is where --------------------------------------------------------------------
@@ -650,10 +650,10 @@ class NeuralBrainConfig:
     perception_task: str = "agents/configs/insensor_nmnist.toml"
 
 
-def _task(cfg: ExperimentConfig, path: str) -> ExperimentConfig:
-    from neuralbrain.config import load_experiment, resolve_config_path
+def _listener_task(cfg: ExperimentConfig) -> ExperimentConfig:
+    from neuralbrain.config import load_task
 
-    return load_experiment(resolve_config_path(cfg, path))
+    return load_task(cfg, "listener_task", ("lsm_zeroshot", "lsm_fsdd"))
 
 
 class NeuralBrain(Agent):
@@ -663,25 +663,18 @@ class NeuralBrain(Agent):
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        from agents.insensor import InsensorNMNIST
+        from agents.insensor import train_perception
         from neuralbrain.core import agent_class
 
-        m = cfg.modules
         out = Path(out)
-        # the agent needs the in-sensor SNN only, not the unconstrained twin the task can also
-        # train for comparison (trained after it, so the SNN's weights are the same either way)
-        perception = _task(cfg, m.perception_task)
-        perception = replace(perception, modules=replace(
-            perception.modules, train=replace(perception.modules.train, reference=False)))
-        report = {"perception": InsensorNMNIST.train(
-            perception, out / "perception", data_root, resume)}
+        task = _listener_task(cfg)  # a wrong listener_task fails before minutes of training
+        report = {"perception": train_perception(cfg, out / "perception", data_root, resume)}
         if data_root is None:
             # Spoken requests need FSDD: without data the agent takes text and image requests.
             print("no data root: the listener is not trained (spoken requests need FSDD)",
                   flush=True)
             report["listener"] = None
         else:
-            task = _task(cfg, m.listener_task)
             report["listener"] = agent_class(task.agent).train(
                 task, out / "listener", data_root, resume)
         return report
@@ -696,14 +689,16 @@ class NeuralBrain(Agent):
             raise CheckpointError(
                 f"agent {cfg.agent!r} needs --checkpoint: the output of `neuralbrain train "
                 f"{cfg.source or 'CONFIG'} --out CK` (its perception SNN and listener)")
-        task = _task(cfg, m.listener_task)
+        task = _listener_task(cfg)
         listener_dir = Path(checkpoint) / "listener"
         arrays = None  # trained without data: no listener, spoken requests raise CheckpointError
         if listener_dir.exists():
             arrays = load_checkpoint(listener_dir, task)[0]
         perception = m.perception
         if not perception.weights:
-            perception = replace(perception, weights=str(Path(checkpoint) / "perception" / "snn.npz"))
+            from agents.insensor import CHECKPOINT
+
+            perception = replace(perception, weights=str(Path(checkpoint) / "perception" / CHECKPOINT))
         planner_cls = _planner_module()
         modules = {
             "perception": LookingPerception(perception, cfg.hardware, m.tray),

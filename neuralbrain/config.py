@@ -296,6 +296,17 @@ def resolve_config_path(cfg: ExperimentConfig, path: str | Path) -> Path:
     return Path(cfg.source).resolve().parent.parent.parent / path
 
 
+def load_task(cfg: ExperimentConfig, key: str, agents: tuple[str, ...]) -> ExperimentConfig:
+    """The experiment config that ``cfg``'s module key ``key`` names (a path, see
+    ``resolve_config_path``); its agent must be one of ``agents``."""
+    path = getattr(cfg.modules, key)
+    task = load_experiment(resolve_config_path(cfg, path))
+    if task.agent not in agents:
+        raise ConfigError(f"{key} = {path!r} is an {task.agent!r} config: expected one of "
+                          f"{list(agents)}")
+    return task
+
+
 def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
     """Load an experiment TOML with ``--set`` overrides, strictly, into an ``ExperimentConfig``."""
     raw = apply_overrides(load_toml(path), list(overrides))

@@ -379,6 +379,11 @@ class Perception(Module):
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """``obs``: an event array of the configured sensor size, or an RGB frame (or a dict
         with ``"image"``) that the event camera looks at with saccades."""
+        return {"detections": self.detect(*self.events(inputs))}
+
+    def events(self, inputs: Mapping[str, Any]) -> tuple[np.ndarray, dict, Any, tuple]:
+        """(events, info, sensor size or None, the saccades' mean offset in pixels) of a
+        step's ``obs``: given events pass through; a frame is looked at with saccades."""
         obs = inputs.get("obs")
         info = inputs.get("info") or {}
         if isinstance(obs, Mapping):
@@ -386,13 +391,10 @@ class Perception(Module):
                 raise ShapeError(f"perception obs has keys {sorted(obs)}: expected 'image'")
             obs = obs["image"]
         obs = np.asarray(obs)
-        if obs.dtype.names is None:
-            events = self.camera(obs, seed=int(self.rng.integers(2**31)))
-            size = (obs.shape[1], obs.shape[0], 2)
-            offset = self.camera.mean_offset_px()
-        else:
-            events, size, offset = obs, None, (0.0, 0.0)
-        return {"detections": self.detect(events, info, size, offset)}
+        if obs.dtype.names is not None:
+            return obs, info, None, (0.0, 0.0)
+        events = self.camera(obs, seed=int(self.rng.integers(2**31)))
+        return events, info, (obs.shape[1], obs.shape[0], 2), self.camera.mean_offset_px()
 
     def detect(
         self,

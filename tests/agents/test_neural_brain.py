@@ -76,15 +76,30 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     assert any(r["module"] == "perception" and r["energy_j"] > 0 for r in trace)
     # Spoken requests need FSDD, so that env cannot even be built without data; the listener
     # itself names what is missing when audio reaches it.
-    from agents.neural_brain import Listener, ListenerConfig, _task
+    from agents.neural_brain import Listener, ListenerConfig, _listener_task
     from neuralbrain.config import load_experiment
     from neuralbrain.errors import CheckpointError
 
     cfg = load_experiment(CONFIG)
-    listener = Listener(ListenerConfig(), cfg.hardware, _task(cfg, cfg.modules.listener_task), None)
+    listener = Listener(ListenerConfig(), cfg.hardware, _listener_task(cfg), None)
     listener.reset(0)
     with pytest.raises(CheckpointError, match="trained without data"):
         listener.step({"obs": {"audio": [0.0, 0.5, -0.5]}})
+
+
+@pytest.mark.parametrize("key, other, expected", [
+    ("listener_task", "insensor_nmnist_debug", "lsm_zeroshot"),
+    ("perception_task", "lsm_crossmodal_debug", "insensor_nmnist"),
+])
+def test_a_task_of_the_wrong_kind_is_named_before_training(key, other, expected, tmp_path):
+    from agents.neural_brain import NeuralBrain
+    from neuralbrain.config import load_experiment
+    from neuralbrain.errors import ConfigError
+
+    cfg = load_experiment(CONFIG, [f"{key}=agents/configs/{other}.toml"])
+    with pytest.raises(ConfigError, match=rf"{key} = .*{other}.* expected .*'{expected}'"):
+        NeuralBrain.train(cfg, tmp_path / "ck", None, resume=False)
+    assert not (tmp_path / "ck").exists()
 
 
 def test_planner_facts_while_the_requested_cube_is_unseen():
@@ -124,3 +139,11 @@ def language():
     from agents.neural_brain import Language, LanguageConfig
 
     return Language(LanguageConfig(backend="cpu"))
+
+
+def test_a_tray_size_range_that_cannot_hold_is_named():
+    from neuralbrain.config import load_experiment
+    from neuralbrain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="tray.min_size_px = 200, max_size_px = 160"):
+        load_experiment(CONFIG, ["tray.min_size_px=200"])
