@@ -100,7 +100,7 @@ def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
 def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     """The project's embedded scikit-learn digits (``sensing.datasets.embedded_digits``: every
     5th one is ``heldout``/``test``) at 28x28, as DigitPick shows them without data."""
-    from envs.digits import sklearn_to_28
+    from neuralbrain_envs.digits import sklearn_to_28
     from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
 
     images, labels = sklearn_digits("test" if split == "heldout" else split)
@@ -148,8 +148,8 @@ def cube_frame(digit28: np.ndarray, rng: np.random.Generator, size: int = 64) ->
     ``digit28`` in ink (the env's own texture) and a random sliver of side face."""
     from scipy import ndimage
 
-    from envs.digits import cube_texture
-    from envs.scene import TABLE_RGB
+    from neuralbrain_envs.digits import cube_texture
+    from neuralbrain_envs.scene import TABLE_RGB
 
     side = int(rng.integers(CUBE_SIDE_PX[0], CUBE_SIDE_PX[1] + 1))
     tex = cube_texture(digit28).astype(np.float32) * TOP_GAIN
@@ -386,7 +386,7 @@ class InsensorPickerConfig:
     perception_task: str = "agents/configs/insensor_nmnist.toml"  # how `train` trains the SNN
 
     def __post_init__(self) -> None:
-        from agents.scripted_picker import ControlConfig
+        from neuralbrain_agents.scripted_picker import ControlConfig
 
         if self.control is None:
             object.__setattr__(self, "control", ControlConfig())
@@ -418,7 +418,7 @@ class InsensorPicker(Agent):
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> InsensorPicker:
-        from agents.scripted_picker import ScriptedPlanner, SkillControl
+        from neuralbrain_agents.scripted_picker import ScriptedPlanner, SkillControl
 
         m = cfg.modules
         pcfg = m.perception

@@ -248,7 +248,7 @@ class Listener(Module):
         self, config: ListenerConfig, hardware: Any, task: Any, arrays: dict | None
     ) -> None:
         super().__init__(config, hardware)
-        from agents.lsm import HeardDigit, _unprefixed, make_reservoir
+        from neuralbrain_agents.lsm import HeardDigit, _unprefixed, make_reservoir
         from neuralbrain.memory import readout
 
         self.crossmodal = task.agent == "lsm_zeroshot"
@@ -277,7 +277,7 @@ class Listener(Module):
         return self.run("matmul", np.asarray(x, np.float32), np.asarray(w, np.float32))
 
     def _features(self, binned: np.ndarray) -> np.ndarray:
-        from agents.lsm import LsmFsdd, LsmZeroShot
+        from neuralbrain_agents.lsm import LsmFsdd, LsmZeroShot
 
         features = LsmZeroShot.audio_features if self.crossmodal else LsmFsdd.features
         return features(self.task, self.reservoir, binned)
@@ -663,7 +663,7 @@ class NeuralBrain(Agent):
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        from agents.insensor import train_perception
+        from neuralbrain_agents.insensor import train_perception
         from neuralbrain.core import agent_class
 
         out = Path(out)
@@ -681,7 +681,7 @@ class NeuralBrain(Agent):
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
-        from agents.lsm import load_checkpoint
+        from neuralbrain_agents.lsm import load_checkpoint
         from neuralbrain.reasoning.planner.planner import PlannerConfig
 
         m = cfg.modules
@@ -696,7 +696,7 @@ class NeuralBrain(Agent):
             arrays = load_checkpoint(listener_dir, task)[0]
         perception = m.perception
         if not perception.weights:
-            from agents.insensor import CHECKPOINT
+            from neuralbrain_agents.insensor import CHECKPOINT
 
             perception = replace(perception, weights=str(Path(checkpoint) / "perception" / CHECKPOINT))
         planner_cls = _planner_module()

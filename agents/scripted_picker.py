@@ -21,8 +21,8 @@ from typing import Any
 
 import numpy as np
 
-from envs.oracle import scripted_calls
-from envs.scene import SceneGeometry
+from neuralbrain_envs.oracle import scripted_calls
+from neuralbrain_envs.scene import SceneGeometry
 from neuralbrain.config import ExperimentConfig
 from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
 from neuralbrain.core import Agent, Module

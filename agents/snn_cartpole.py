@@ -45,7 +45,7 @@ from neuralbrain.core import Agent
 from neuralbrain.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
-    from envs.event_cartpole import SpikeCode
+    from neuralbrain_envs.event_cartpole import SpikeCode
 
 ENV_ID = "neuralbrain/EventCartPole-v1"
 CHECKPOINT = "snn_cartpole.npz"
@@ -63,7 +63,7 @@ class Config:
 # -- the env as the agent sees it ---------------------------------------------------------------
 def spike_code(cfg: ExperimentConfig) -> tuple[SpikeCode, int]:
     """The env's spike code and episode length, checked: the policy reads ``"spikes"``."""
-    from envs.event_cartpole import MAX_EPISODE_STEPS, EventCartPoleEnv
+    from neuralbrain_envs.event_cartpole import MAX_EPISODE_STEPS, EventCartPoleEnv
 
     if cfg.env is None or cfg.env.id != ENV_ID:
         got = None if cfg.env is None else cfg.env.id
@@ -96,7 +96,7 @@ def rollout_returns(
     ``record_actions`` also returns the (P, K, max_steps) actions (-1 after termination).
     Members whose K episodes have all ended are dropped from the batch to save work.
     """
-    from envs.event_cartpole import cartpole_step, encode_state
+    from neuralbrain_envs.event_cartpole import cartpole_step, encode_state
 
     thetas = np.atleast_2d(thetas)
     n_pop, n_starts = thetas.shape[0], starts.shape[0]

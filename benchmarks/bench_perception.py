@@ -86,7 +86,7 @@ def digitpick(pcfg, scenes: int, reach_m: float) -> dict:
 
     import gymnasium as gym
 
-    import envs  # noqa: F401  (registers the ids)
+    import neuralbrain_envs  # noqa: F401  (registers the ids)
     from neuralbrain.sensing.perception import Perception
 
     env = gym.make("neuralbrain/DigitPick-v0", image_size=pcfg.sensor_width)
@@ -161,7 +161,7 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
     digit is taken from ``info["target_digit"]`` in place of an instruction parser."""
     import gymnasium as gym
 
-    import envs  # noqa: F401
+    import neuralbrain_envs  # noqa: F401
     from neuralbrain.control.skills import SceneFacts, SkillConfig, make_skill
     from neuralbrain.sensing.perception import Perception
 
@@ -214,7 +214,7 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
 
 
 def overlap_check(pcfg, n: int) -> dict:
-    from agents.insensor import _transform
+    from neuralbrain_agents.insensor import _transform
     from neuralbrain.sensing.datasets import load_mnist
     from neuralbrain.sensing.perception import Perception
     from neuralbrain.sensing.snn.data import emulate

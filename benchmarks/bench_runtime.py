@@ -24,7 +24,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gymnasium  # noqa: E402
 
-import envs  # noqa: E402,F401
+import neuralbrain_envs  # noqa: E402,F401
 from neuralbrain.config import experiment_from_dict  # noqa: E402
 from neuralbrain.runner import run_episodes  # noqa: E402
 

@@ -39,8 +39,8 @@ def run_scripted(seeds: range | list[int], max_calls: int = 8, **env_kwargs: Any
     """Run the scripted solution through ``DigitPickSkills`` on ``seeds``; summary figures."""
     import time
 
-    from envs.digitpick import DigitPickEnv
-    from envs.wrappers import DigitPickSkills
+    from neuralbrain_envs.digitpick import DigitPickEnv
+    from neuralbrain_envs.wrappers import DigitPickSkills
 
     env = DigitPickSkills(DigitPickEnv(**env_kwargs))
     rows = []

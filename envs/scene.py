@@ -19,7 +19,7 @@ from pathlib import Path
 
 import numpy as np
 
-from envs import digits as D
+from neuralbrain_envs import digits as D
 
 TABLE_RGB = np.array([140, 107, 77], dtype=np.uint8)  # the table as the camera sees it
 

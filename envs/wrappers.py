@@ -100,7 +100,7 @@ def make_digitpick_skills(
     max_skill_steps: int = 200, render_mode: str | None = None, **env_kwargs: Any
 ) -> DigitPickSkills:
     """Entry point of ``neuralbrain/DigitPickSkills-v0``: a DigitPickEnv in the wrapper."""
-    from envs.digitpick import DigitPickEnv
+    from neuralbrain_envs.digitpick import DigitPickEnv
 
     return DigitPickSkills(DigitPickEnv(render_mode=render_mode, **env_kwargs), max_skill_steps)
 

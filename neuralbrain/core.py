@@ -248,6 +248,6 @@ AGENTS: Registry[type[Agent]] = Registry("agent")
 
 def agent_class(name: str) -> type[Agent]:
     """The agent assembly registered as ``name`` (registrations live in ``agents/``)."""
-    import agents  # noqa: F401  (its __init__ registers the assemblies)
+    import neuralbrain_agents  # noqa: F401  (its __init__ registers the assemblies)
 
     return AGENTS.get(name)

@@ -26,20 +26,20 @@ from neuralbrain.atomic import atomic_write_text
 from neuralbrain.config import EnvConfig, ExperimentConfig
 from neuralbrain.core import agent_class
 from neuralbrain.errors import ConfigError, Error, UnknownNameError
+from neuralbrain.plugins import register_gymnasium_envs
 from neuralbrain.trace import TraceRecorder, plot_energy
 
 
 def registered_envs() -> list[str]:
-    """Ids of the neuralbrain Gymnasium envs (importing ``envs`` registers them)."""
-    import envs  # noqa: F401
-
+    """Ids of the neuralbrain Gymnasium envs (registered through their entry point)."""
+    register_gymnasium_envs()
     return sorted(i for i in gymnasium.registry if i.startswith("neuralbrain/"))
 
 
 def make_env(cfg: EnvConfig) -> gymnasium.Env:
     """``gymnasium.make`` with the config's kwargs, turning bad names/kwargs into ConfigErrors."""
-    import envs  # noqa: F401  (registers the neuralbrain/* ids)
-
+    if cfg.id not in gymnasium.registry:
+        register_gymnasium_envs()  # without the interpreter-start hook (python -S, say)
     if cfg.id not in gymnasium.registry:
         raise UnknownNameError("env", cfg.id, registered_envs(), also=gymnasium.registry)
     spec = gymnasium.spec(cfg.id)

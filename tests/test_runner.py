@@ -56,7 +56,7 @@ def test_unknown_env_and_env_kwargs_are_config_errors(tmp_path):
 
 
 def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, monkeypatch):
-    from agents.random_agent import RandomPolicy
+    from neuralbrain_agents.random_agent import RandomPolicy
 
     calls = {"n": 0}
     real_step = RandomPolicy.step
@@ -83,7 +83,7 @@ def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, mo
 
 
 def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monkeypatch):
-    from agents.random_agent import RandomPolicy
+    from neuralbrain_agents.random_agent import RandomPolicy
 
     calls = {"n": 0}
     real_step = RandomPolicy.step
@@ -104,7 +104,7 @@ def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monke
 
 
 def test_bad_input_mid_episode_is_recorded_then_stops_the_run(tmp_path, monkeypatch):
-    from agents.random_agent import RandomPolicy
+    from neuralbrain_agents.random_agent import RandomPolicy
     from neuralbrain.errors import CheckpointError
 
     def missing_model(self, inputs):

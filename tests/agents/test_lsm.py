@@ -85,7 +85,7 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     assert out["method"] == "names" and 0.0 <= out["zero_shot_top1_contrastive"] <= 1.0
     assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded end to end
     # the anchors are stored for every digit (row d = digit d), unit-norm, in each sense
-    from agents.lsm import load_checkpoint
+    from neuralbrain_agents.lsm import load_checkpoint
 
     arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
     for sense in ("audio", "image"):
@@ -114,7 +114,7 @@ def test_crossmodal_matches_spoken_digits_to_image_prototypes(root, tmp_path):
     assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded
     # the match is the nearest prototype: moving one prototype onto a query's embedding
     # makes that query heard as the prototype's digit
-    from agents.lsm import HeardDigit, load_checkpoint
+    from neuralbrain_agents.lsm import HeardDigit, load_checkpoint
 
     arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
     features = np.abs(np.random.default_rng(0).normal(size=(1, arrays["audio/mean"].size)))
@@ -212,7 +212,7 @@ def test_breakdown_weights_are_part_of_the_model(root, tmp_path):
 
 
 def test_fingerprint_ignores_a_disabled_names_table_only():
-    from agents.lsm import fingerprint
+    from neuralbrain_agents.lsm import fingerprint
 
     base = _cfg("lsm_zeroshot_debug", "names.enabled=false")
     other_voices = _cfg("lsm_zeroshot_debug", "names.enabled=false", 'names.voices=["en"]')

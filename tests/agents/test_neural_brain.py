@@ -76,7 +76,7 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     assert any(r["module"] == "perception" and r["energy_j"] > 0 for r in trace)
     # Spoken requests need FSDD, so that env cannot even be built without data; the listener
     # itself names what is missing when audio reaches it.
-    from agents.neural_brain import Listener, ListenerConfig, _listener_task
+    from neuralbrain_agents.neural_brain import Listener, ListenerConfig, _listener_task
     from neuralbrain.config import load_experiment
     from neuralbrain.errors import CheckpointError
 
@@ -92,7 +92,7 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     ("perception_task", "lsm_crossmodal_debug", "insensor_nmnist"),
 ])
 def test_a_task_of_the_wrong_kind_is_named_before_training(key, other, expected, tmp_path):
-    from agents.neural_brain import NeuralBrain
+    from neuralbrain_agents.neural_brain import NeuralBrain
     from neuralbrain.config import load_experiment
     from neuralbrain.errors import ConfigError
 
@@ -103,7 +103,7 @@ def test_a_task_of_the_wrong_kind_is_named_before_training(key, other, expected,
 
 
 def test_planner_facts_while_the_requested_cube_is_unseen():
-    from agents.neural_brain import relevant
+    from neuralbrain_agents.neural_brain import relevant
 
     facts = ["location(tray)", "location(table)", "shows(cube_0, 3)", "reachable(cube_0)",
              "set_aside(cube_0)", "shows(cube_1, 8)", "reachable(cube_1)"]
@@ -136,7 +136,7 @@ def test_the_llm_reads_the_requested_digit_from_phrasings_not_in_the_env(request
 
 @pytest.fixture(scope="module")
 def language():
-    from agents.neural_brain import Language, LanguageConfig
+    from neuralbrain_agents.neural_brain import Language, LanguageConfig
 
     return Language(LanguageConfig(backend="cpu"))
 

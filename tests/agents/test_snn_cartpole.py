@@ -9,7 +9,7 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from agents.snn_cartpole import (
+from neuralbrain_agents.snn_cartpole import (
     SnnCartPole,
     load_checkpoint,
     rollout_returns,

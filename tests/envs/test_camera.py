@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from envs.camera import Camera, overhead_camera, projection_matrix, view_matrix
+from neuralbrain_envs.camera import Camera, overhead_camera, projection_matrix, view_matrix
 from neuralbrain.errors import ConfigError, ShapeError
 
 

@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs
-from envs import digits as D
-from envs.digitpick import DigitPickEnv
-from envs.instructions import WORDS
-from envs.scene import TABLE_RGB, _cube_mesh
+import neuralbrain_envs
+from neuralbrain_envs import digits as D
+from neuralbrain_envs.digitpick import DigitPickEnv
+from neuralbrain_envs.instructions import WORDS
+from neuralbrain_envs.scene import TABLE_RGB, _cube_mesh
 from neuralbrain.errors import ConfigError, DataError, ShapeError
 
 
@@ -24,7 +24,7 @@ def _check(env) -> None:
         check_env(env, skip_render_check=False)
 
 
-@pytest.mark.parametrize("env_id", envs.ENV_IDS)
+@pytest.mark.parametrize("env_id", neuralbrain_envs.ENV_IDS)
 def test_check_env_on_every_registered_env(env_id):
     env = gym.make(env_id, render_mode="rgb_array", digit_source="sklearn")
     try:

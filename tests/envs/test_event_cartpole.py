@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-import envs  # noqa: F401  (registers the ids)
-from envs.event_cartpole import (
+import neuralbrain_envs  # noqa: F401  (registers the ids)
+from neuralbrain_envs.event_cartpole import (
     TAU_S,
     EventCartPoleEnv,
     SpikeCode,

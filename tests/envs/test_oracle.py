@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from envs.oracle import scripted_calls
+from neuralbrain_envs.oracle import scripted_calls
 
 
 def info(target: int, on_top_of: list[int], holding: int = -1) -> dict:

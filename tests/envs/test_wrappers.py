@@ -9,9 +9,9 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
-from envs.digitpick import DigitPickEnv
-from envs.oracle import scripted_calls
-from envs.wrappers import DigitPickSkills
+from neuralbrain_envs.digitpick import DigitPickEnv
+from neuralbrain_envs.oracle import scripted_calls
+from neuralbrain_envs.wrappers import DigitPickSkills
 from neuralbrain.control.skills import make_skill
 from neuralbrain.errors import ConfigError
 

@@ -152,7 +152,7 @@ def test_blobs_crops_and_detections():
 
 
 def test_pixel_to_world_matches_the_env_camera():
-    camera = pytest.importorskip("envs.camera")
+    camera = pytest.importorskip("neuralbrain_envs.camera")
     cam = camera.overhead_camera((0.55, 0.0), 1.8, 0.7, 128, 128)
     info = {"view_matrix": cam.view, "projection_matrix": cam.projection}
     for u, v, z in ((10.0, 20.0, 0.0), (64.0, 64.0, 0.65), (120.0, 3.0, 0.7)):

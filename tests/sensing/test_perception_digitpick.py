@@ -24,8 +24,8 @@ def test_cubes_found_and_located_in_two_scenes(monkeypatch, tmp_path):
 
     import gymnasium as gym
 
-    import envs  # noqa: F401
-    from agents.insensor import InsensorNMNIST
+    import neuralbrain_envs  # noqa: F401
+    from neuralbrain_agents.insensor import InsensorNMNIST
 
     debug = load_experiment("agents/configs/insensor_nmnist_debug.toml")
     InsensorNMNIST.train(debug, tmp_path, root.parent, False)

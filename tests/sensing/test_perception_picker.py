@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import pytest
 
-from agents.insensor import instruction_digit
+from neuralbrain_agents.insensor import instruction_digit
 
 pytest.importorskip("pybullet")
 
@@ -19,7 +19,7 @@ def test_instruction_digit_reads_digits_and_words():
 def test_one_debug_episode_runs_with_perception_in_the_trace(tmp_path):
     import pyarrow.parquet as pq
 
-    from agents.insensor import InsensorPicker
+    from neuralbrain_agents.insensor import InsensorPicker
     from neuralbrain.config import load_experiment
     from neuralbrain.runner import run_episodes
     from tests.conftest import data_root_or_skip
