@@ -100,8 +100,8 @@ def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
 def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     """The project's embedded scikit-learn digits (``sensing.datasets.embedded_digits``: every
     5th one is ``heldout``/``test``) at 28x28, as DigitPick shows them without data."""
-    from neuralbrain_envs.digits import sklearn_to_28
     from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
+    from neuralbrain_envs.digits import sklearn_to_28
 
     images, labels = sklearn_digits("test" if split == "heldout" else split)
     return sklearn_to_28(images), labels

@@ -248,8 +248,8 @@ class Listener(Module):
         self, config: ListenerConfig, hardware: Any, task: Any, arrays: dict | None
     ) -> None:
         super().__init__(config, hardware)
-        from neuralbrain_agents.lsm import HeardDigit, _unprefixed, make_reservoir
         from neuralbrain.memory import readout
+        from neuralbrain_agents.lsm import HeardDigit, _unprefixed, make_reservoir
 
         self.crossmodal = task.agent == "lsm_zeroshot"
         table = "audio_reservoir" if self.crossmodal else "reservoir"
@@ -663,8 +663,8 @@ class NeuralBrain(Agent):
 
     @classmethod
     def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        from neuralbrain_agents.insensor import train_perception
         from neuralbrain.core import agent_class
+        from neuralbrain_agents.insensor import train_perception
 
         out = Path(out)
         task = _listener_task(cfg)  # a wrong listener_task fails before minutes of training
@@ -681,8 +681,8 @@ class NeuralBrain(Agent):
 
     @classmethod
     def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> NeuralBrain:
-        from neuralbrain_agents.lsm import load_checkpoint
         from neuralbrain.reasoning.planner.planner import PlannerConfig
+        from neuralbrain_agents.lsm import load_checkpoint
 
         m = cfg.modules
         if checkpoint is None:

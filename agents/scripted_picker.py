@@ -21,11 +21,11 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain_envs.oracle import scripted_calls
-from neuralbrain_envs.scene import SceneGeometry
 from neuralbrain.config import ExperimentConfig
 from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
 from neuralbrain.core import Agent, Module
+from neuralbrain_envs.oracle import scripted_calls
+from neuralbrain_envs.scene import SceneGeometry
 
 FACT_KEYS = ("target_cube", "on_top_of", "holding", "cube_positions", "tray_position")
 

@@ -214,10 +214,10 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
 
 
 def overlap_check(pcfg, n: int) -> dict:
-    from neuralbrain_agents.insensor import _transform
     from neuralbrain.sensing.datasets import load_mnist
     from neuralbrain.sensing.perception import Perception
     from neuralbrain.sensing.snn.data import emulate
+    from neuralbrain_agents.insensor import _transform
 
     module = Perception(replace(pcfg, backend="cpu", sensor_backend="cpu"))
     images, labels = load_mnist(None, "test")

@@ -29,10 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neuralbrain_agents.lsm import LsmZeroShot  # noqa: E402
 from neuralbrain.config import load_experiment  # noqa: E402
 from neuralbrain.core import module_seed  # noqa: E402
 from neuralbrain.memory import names, projection, tasks  # noqa: E402
+from neuralbrain_agents.lsm import LsmZeroShot  # noqa: E402
 
 
 def named_top1(pair, fa, ya, fi, yi, seen_fa, seen_fi, anchors, temperature) -> float:

@@ -52,13 +52,20 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
-from neuralbrain_envs import digits as D
-from neuralbrain_envs import instructions as I_
-from neuralbrain_envs.camera import Camera, overhead_camera
-from neuralbrain_envs.scene import TABLE_RGB, SceneBodies, SceneGeometry, TextureCache, build_scene, sample_layout
 from neuralbrain.control.ik import IKConfig, IKSolver
 from neuralbrain.control.skills import SceneFacts
 from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain_envs import digits as D
+from neuralbrain_envs import instructions as I_
+from neuralbrain_envs.camera import Camera, overhead_camera
+from neuralbrain_envs.scene import (
+    TABLE_RGB,
+    SceneBodies,
+    SceneGeometry,
+    TextureCache,
+    build_scene,
+    sample_layout,
+)
 
 INSTRUCTION_MODES = ("text", "speech", "image")
 MAX_CUBES = 5

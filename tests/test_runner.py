@@ -104,8 +104,8 @@ def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monke
 
 
 def test_bad_input_mid_episode_is_recorded_then_stops_the_run(tmp_path, monkeypatch):
-    from neuralbrain_agents.random_agent import RandomPolicy
     from neuralbrain.errors import CheckpointError
+    from neuralbrain_agents.random_agent import RandomPolicy
 
     def missing_model(self, inputs):
         raise CheckpointError("the model file is missing")

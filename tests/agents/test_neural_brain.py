@@ -76,9 +76,9 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     assert any(r["module"] == "perception" and r["energy_j"] > 0 for r in trace)
     # Spoken requests need FSDD, so that env cannot even be built without data; the listener
     # itself names what is missing when audio reaches it.
-    from neuralbrain_agents.neural_brain import Listener, ListenerConfig, _listener_task
     from neuralbrain.config import load_experiment
     from neuralbrain.errors import CheckpointError
+    from neuralbrain_agents.neural_brain import Listener, ListenerConfig, _listener_task
 
     cfg = load_experiment(CONFIG)
     listener = Listener(ListenerConfig(), cfg.hardware, _listener_task(cfg), None)
@@ -92,9 +92,9 @@ def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_pat
     ("perception_task", "lsm_crossmodal_debug", "insensor_nmnist"),
 ])
 def test_a_task_of_the_wrong_kind_is_named_before_training(key, other, expected, tmp_path):
-    from neuralbrain_agents.neural_brain import NeuralBrain
     from neuralbrain.config import load_experiment
     from neuralbrain.errors import ConfigError
+    from neuralbrain_agents.neural_brain import NeuralBrain
 
     cfg = load_experiment(CONFIG, [f"{key}=agents/configs/{other}.toml"])
     with pytest.raises(ConfigError, match=rf"{key} = .*{other}.* expected .*'{expected}'"):

@@ -9,18 +9,18 @@ import numpy as np
 import pyarrow.parquet as pq
 import pytest
 
-from neuralbrain_agents.snn_cartpole import (
-    SnnCartPole,
-    load_checkpoint,
-    rollout_returns,
-    spike_code,
-)
 from neuralbrain.cli import main
 from neuralbrain.config import load_experiment
 from neuralbrain.control import snn_policy
 from neuralbrain.control.es import Adam, centered_ranks, es_gradient
 from neuralbrain.control.snn_policy import Layout, SnnPolicy, lif_layer, policy_forward
 from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
+from neuralbrain_agents.snn_cartpole import (
+    SnnCartPole,
+    load_checkpoint,
+    rollout_returns,
+    spike_code,
+)
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBUG = ROOT / "agents" / "configs" / "snn_cartpole_debug.toml"

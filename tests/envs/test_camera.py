@@ -5,8 +5,8 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralbrain_envs.camera import Camera, overhead_camera, projection_matrix, view_matrix
 from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain_envs.camera import Camera, overhead_camera, projection_matrix, view_matrix
 
 
 def test_matrices_match_pybullet():

@@ -10,11 +10,11 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import neuralbrain_envs
+from neuralbrain.errors import ConfigError, DataError, ShapeError
 from neuralbrain_envs import digits as D
 from neuralbrain_envs.digitpick import DigitPickEnv
 from neuralbrain_envs.instructions import WORDS
 from neuralbrain_envs.scene import TABLE_RGB, _cube_mesh
-from neuralbrain.errors import ConfigError, DataError, ShapeError
 
 
 def _check(env) -> None:

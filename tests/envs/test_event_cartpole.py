@@ -8,6 +8,7 @@ import pytest
 from gymnasium.utils.env_checker import check_env
 
 import neuralbrain_envs  # noqa: F401  (registers the ids)
+from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain_envs.event_cartpole import (
     TAU_S,
     EventCartPoleEnv,
@@ -16,7 +17,6 @@ from neuralbrain_envs.event_cartpole import (
     encode_state,
     render_frame,
 )
-from neuralbrain.errors import ConfigError, ShapeError
 
 ENV_ID = "neuralbrain/EventCartPole-v1"
 

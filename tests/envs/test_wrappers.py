@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from gymnasium.utils.env_checker import check_env
 
+from neuralbrain.control.skills import make_skill
+from neuralbrain.errors import ConfigError
 from neuralbrain_envs.digitpick import DigitPickEnv
 from neuralbrain_envs.oracle import scripted_calls
 from neuralbrain_envs.wrappers import DigitPickSkills
-from neuralbrain.control.skills import make_skill
-from neuralbrain.errors import ConfigError
 
 
 def _seeds(n_plain: int, n_covered: int) -> tuple[list[int], list[int]]:

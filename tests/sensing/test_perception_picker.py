@@ -19,9 +19,9 @@ def test_instruction_digit_reads_digits_and_words():
 def test_one_debug_episode_runs_with_perception_in_the_trace(tmp_path):
     import pyarrow.parquet as pq
 
-    from neuralbrain_agents.insensor import InsensorPicker
     from neuralbrain.config import load_experiment
     from neuralbrain.runner import run_episodes
+    from neuralbrain_agents.insensor import InsensorPicker
     from tests.conftest import data_root_or_skip
 
     root = data_root_or_skip("mnist").parent
