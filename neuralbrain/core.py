@@ -34,15 +34,17 @@ to build itself for ``neuralbrain run``; trainable ones also provide ``train`` a
 
 from __future__ import annotations
 
+import dataclasses
 import zlib
 from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any, ClassVar
 
 import numpy as np
 
-from neuralbrain.energy import Cost, Ledger
-from neuralbrain.errors import ConfigError
+from neuralbrain.energy import ACTIONS, Cost, Ledger
+from neuralbrain.errors import CapabilityError, ConfigError
 from neuralbrain.hardware import make_backend
 from neuralbrain.hardware.base import Backend
 from neuralbrain.registry import Registry
@@ -53,25 +55,54 @@ if TYPE_CHECKING:
 ENV_PORTS: Mapping[str, type] = {"obs": object, "info": dict}
 
 
+@dataclass(frozen=True)
+class Needs:
+    """What a module asks of one of its backends: ops (capabilities, ``hardware.base.OPS``)
+    and the priced actions it books (``neuralbrain.energy.ACTIONS``)."""
+
+    ops: frozenset[str] = frozenset()
+    actions: frozenset[str] = frozenset()
+
+    def __post_init__(self) -> None:
+        from neuralbrain.hardware.base import OPS
+
+        object.__setattr__(self, "ops", frozenset(self.ops))
+        object.__setattr__(self, "actions", frozenset(self.actions))
+        bad = sorted(self.ops - set(OPS)) + sorted(self.actions - set(ACTIONS))
+        if bad:
+            raise ConfigError(f"Needs names {bad}: expected ops of {list(OPS)} and actions of "
+                              "neuralbrain.energy.ACTIONS")
+
+
 class Module:
     """Base of every pipeline stage (see the module docstring for the semantics)."""
 
     Config: ClassVar[type]
     inputs: ClassVar[Mapping[str, type]] = {}
     outputs: ClassVar[Mapping[str, type]] = {}
+    # config field naming a backend -> what this module needs of it
+    requires: ClassVar[Mapping[str, Needs]] = {}
 
     def __init__(self, config: Any, hardware: Mapping[str, Any] | None = None) -> None:
         backend = getattr(config, "backend", None)
         if not isinstance(backend, str):
             raise ConfigError(f"{type(self).__name__} config needs a string field 'backend'")
+        check_requirements(type(self).__name__, type(self), config)
         self.config = config
         self.hardware = dict(hardware or {})
         self.ledger = Ledger()
         self.backend: Backend = make_backend(backend, self.hardware.get(backend))
         self.rng = np.random.default_rng(0)
 
+    @classmethod
+    def requirements(cls, config: Any) -> Mapping[str, Needs]:
+        """``requires`` for this config (override when the needs depend on it)."""
+        return cls.requires
+
     def to(self, backend: str) -> Module:
         """Move this module onto the backend registered as ``backend``; returns ``self``."""
+        check_requirements(type(self).__name__, type(self),
+                           dataclasses.replace(self.config, backend=backend))
         self.backend = make_backend(backend, self.hardware.get(backend))
         self.on_backend_change()
         return self
@@ -90,12 +121,32 @@ class Module:
     def run(self, op: str, *args: Any) -> Any:
         """Run backend op ``op`` (e.g. ``"matmul"``), book its cost, return its result."""
         result, cost = getattr(self.backend, op)(*args)
-        self.ledger.book(op, cost)
+        self.ledger.book(op, cost, backend=self.backend.name)
         return result
 
     def charge(self, action: str, count: float = 1, op: str | None = None) -> Cost:
         """Book ``count`` primitive ``action``s of the backend's table under ``op``."""
-        return self.ledger.book(op or action, self.backend.charge(action, count))
+        return self.ledger.book(op or action, self.backend.charge(action, count),
+                                backend=self.backend.name)
+
+
+def check_requirements(name: str, cls: type[Module], config: Any) -> None:
+    """Raise ``CapabilityError`` (one line: module, backend, what is missing, who has it) if
+    a backend named in ``config`` lacks an op or an action module ``name`` needs. A backend
+    field holding ``""`` means the module's main ``backend``."""
+    from neuralbrain.hardware import BACKENDS, backends_pricing, backends_with
+
+    for field, needs in cls.requirements(config).items():
+        backend = getattr(config, field, None) or config.backend
+        caps = BACKENDS.get(backend)
+        for op in sorted(needs.ops - caps.capabilities):
+            raise CapabilityError(
+                f"module {name!r}: {field} = {backend!r} cannot run op {op!r}, which the module "
+                f"needs; backends that can: {backends_with(op)}")
+        for action in sorted(needs.actions - set(caps.energy_table.energy_j)):
+            raise CapabilityError(
+                f"module {name!r}: {field} = {backend!r} does not price action {action!r}, which "
+                f"the module books; backends that do: {backends_pricing(action)}")
 
 
 def _split_port(ref: str, edge: str) -> tuple[str, str]:

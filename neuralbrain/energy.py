@@ -1,9 +1,18 @@
-"""Energy accounting: ``Cost`` of one op, ``EnergyTable`` of unit prices, ``Ledger`` per module.
+"""Energy accounting: the pricing vocabulary, ``Cost`` of one op, ``EnergyTable`` of unit
+prices, ``Ledger`` per module.
 
 Units are joules and seconds everywhere inside; tables may be written in pJ/nJ but are
 converted once, when the table is built. Energy flows out through one path only: a backend
-op returns its ``Cost``; the module's ``Ledger`` books it under an op name; the runner drains
-the ledgers once per environment step into trace rows. Nothing else creates energy figures.
+op returns its ``Cost``; the module's ``Ledger`` books it under an op name *and the name of
+the backend that did the work*; the runner drains the ledgers once per environment step into
+trace rows. Nothing else creates energy figures.
+
+``ACTIONS`` is the one vocabulary of primitive actions. Every backend's ``EnergyTable`` prices
+the actions it supports under these names (a table naming anything else is an error), each
+with its source; a module names the actions it books in its ``requires`` and is checked
+against its backend when the agent is built. The same work therefore has the same name on
+every backend, and a backend that cannot price it is refused up front instead of being
+priced as something else.
 """
 
 from __future__ import annotations
@@ -57,6 +66,52 @@ ZERO = Cost()
 
 
 @dataclass(frozen=True)
+class Action:
+    """A primitive action a backend can price: its name, the unit counted, what it is."""
+
+    name: str
+    unit: str
+    meaning: str
+
+
+ACTIONS: Mapping[str, Action] = {a.name: a for a in (
+    # digital arithmetic (Horowitz, ISSCC 2014, gives 45 nm figures for each)
+    Action("mult_fp32", "op", "one 32-bit floating-point multiply"),
+    Action("add_fp32", "op", "one 32-bit floating-point add"),
+    Action("mac_fp32", "op", "one 32-bit floating-point multiply-accumulate"),
+    Action("mac_int8", "op", "one 8-bit integer multiply with a 32-bit accumulate"),
+    Action("add_int32", "op", "one 32-bit integer add"),
+    Action("alu_op", "op", "one 32-bit integer ALU instruction (add, compare, move, branch)"),
+    Action("lookup_fp32", "lookup", "one read of a 32-bit entry from a small lookup table"),
+    Action("lookup_int8", "lookup", "one read of an 8-bit entry from a small lookup table"),
+    # memory and links
+    Action("sram_read_byte", "byte", "one byte read from on-chip SRAM"),
+    Action("dram_read_byte", "byte", "one byte read from off-chip DRAM"),
+    Action("weight_write", "weight", "one stored weight written (a cell programmed, a word stored)"),
+    Action("link_bit", "bit", "one bit sent from the sensor to the processor"),
+    # spiking hardware
+    Action("spike_event", "event", "one address-event received and decoded by a processor"),
+    Action("synop", "op", "one synaptic accumulate triggered by a spike"),
+    Action("neuron_update", "op", "one neuron's membrane update for one time step"),
+    Action("time_step", "step", "one time step of a clocked spiking chip (its static power)"),
+    # analog crossbars
+    Action("adc_conversion", "conversion", "one analog-to-digital conversion of a column"),
+    Action("dac_conversion", "conversion", "one digital-to-analog conversion of a row input"),
+    # processing in pixel (the P2M pixel array)
+    Action("conv_pixel", "pixel", "one pixel of a conventional frame sensed and read out"),
+    Action("conv_adc", "conversion", "one pixel value converted by a column ADC"),
+    Action("output_sense", "output", "one in-pixel layer output sensed"),
+    Action("output_convert", "conversion", "one in-pixel layer output converted to a value"),
+    Action("spike_convert", "comparison", "one in-pixel output compared with its threshold"),
+    Action("mac_event", "op", "one event's charge added to an in-pixel output line"),
+    # logic blocks (Generative Logic)
+    Action("message", "message", "one term routed to a logic block"),
+    Action("unify", "attempt", "one match attempt of a block's pattern against a term"),
+    Action("block_cycle", "cycle", "one cycle on the logic grid's critical path"),
+)}
+
+
+@dataclass(frozen=True)
 class EnergyTable:
     """Unit energies of a backend's primitive actions, in joules, with where they come from.
 
@@ -73,6 +128,12 @@ class EnergyTable:
     def __post_init__(self) -> None:
         if not self.source.strip():
             raise ConfigError("EnergyTable.source is empty: every energy figure needs a citation")
+        unknown = sorted(set(self.energy_j) - set(ACTIONS))
+        if unknown or set(self.latency_s) - set(self.energy_j):
+            raise ConfigError(
+                f"energy table prices {unknown or sorted(set(self.latency_s) - set(self.energy_j))}"
+                f", which are not priced actions of neuralbrain.energy.ACTIONS: expected some of "
+                f"{sorted(ACTIONS)}")
         for action, joules in {**self.energy_j, **self.latency_s}.items():
             if not (math.isfinite(joules) and joules >= 0):
                 raise ConfigError(f"EnergyTable[{action!r}]={joules!r}: expected a finite number >= 0")
@@ -100,27 +161,31 @@ class EnergyTable:
 
 @dataclass(frozen=True, slots=True)
 class Booking:
-    """One ledger line: an op name and its cost."""
+    """One ledger line: an op name, the backend that did the work, and its cost."""
 
     op: str
+    backend: str
     cost: Cost
 
 
 class Ledger:
     """The costs one module has booked since the last ``drain``.
 
-    A module books every backend op it runs (``ledger.book("mvm", cost)``). The runner calls
-    ``drain()`` once per environment step and writes one trace row per op name, so the
-    bookings of a step are summed per op; ``total`` keeps the running total since ``reset``.
+    A module books every backend op it runs (``ledger.book("mvm", cost, backend="rram")``),
+    naming the backend that did it: a module may use several (the in-pixel layer of the
+    perception SNN books to ``in_sensor``, the rest to its main backend). The runner calls
+    ``drain()`` once per environment step and writes one trace row per (op, backend), so the
+    bookings of a step are summed per pair; ``total`` keeps the running total since ``reset``.
     """
 
     def __init__(self) -> None:
-        self._pending: dict[str, Cost] = {}
+        self._pending: dict[tuple[str, str], Cost] = {}
         self.total: Cost = ZERO
 
-    def book(self, op: str, cost: Cost) -> Cost:
-        """Record ``cost`` under ``op`` and hand it back (so calls can be chained)."""
-        self._pending[op] = self._pending.get(op, ZERO) + cost
+    def book(self, op: str, cost: Cost, *, backend: str) -> Cost:
+        """Record ``cost`` under ``op`` on ``backend`` and hand it back (calls can be chained)."""
+        key = (op, backend)
+        self._pending[key] = self._pending.get(key, ZERO) + cost
         self.total = self.total + cost
         return cost
 
@@ -129,8 +194,8 @@ class Ledger:
         return sum(self._pending.values(), ZERO)
 
     def drain(self) -> list[Booking]:
-        """Return and forget the bookings since the last drain, one per op, sorted by op."""
-        out = [Booking(op, cost) for op, cost in sorted(self._pending.items())]
+        """Return and forget the bookings since the last drain, one per (op, backend), sorted."""
+        out = [Booking(op, backend, cost) for (op, backend), cost in sorted(self._pending.items())]
         self._pending = {}
         return out
 

@@ -27,6 +27,11 @@ def backends_with(op: str) -> list[str]:
     return [name for name in BACKENDS if op in BACKENDS.get(name).capabilities]
 
 
+def backends_pricing(action: str) -> list[str]:
+    """Names of the registered backends whose energy table prices ``action``."""
+    return [name for name in BACKENDS if action in BACKENDS.get(name).energy_table.energy_j]
+
+
 def make_backend(name: str, config: object = None, seed: int = 0) -> Backend:
     """An instance of the backend registered as ``name``."""
     return BACKENDS.get(name)(config, seed)

@@ -3,8 +3,10 @@
 A backend is chosen per module by name (``BACKENDS.get("rram")``). It declares
 
 - ``name``: its registry name;
-- ``capabilities``: the ops it implements, a subset of ``OPS``;
-- ``energy_table``: joules per primitive action, with a citation;
+- ``capabilities``: the ops it implements, a subset of ``OPS``: each capability is the name
+  of the method that implements it;
+- ``energy_table``: joules per primitive action of ``neuralbrain.energy.ACTIONS`` that it
+  prices, with a citation (``charge`` prices those);
 - ``rel_tolerance``: how far its functional results may stray from the ideal float result
   (0 for an exact backend), which the contract test checks for every op;
 
@@ -17,27 +19,36 @@ Ops:
 
 - ``place(w)``: put a weight matrix (k, n) on the device; returns a handle the backend's
   ``matmul``/``accumulate`` accept (programming costs energy on non-volatile memories).
-- ``matmul(x, w)``: dense ``x @ w`` for ``x`` of shape (..., k); capability ``"matmul"``.
+- ``matmul(x, w)``: dense ``x @ w`` for ``x`` of shape (..., k).
 - ``accumulate(spikes, w)``: event-driven synaptic input ``spikes @ w`` where ``spikes`` is a
-  0/1 (or count) array of shape (..., k); only active inputs cost; capability ``"spiking"``.
+  0/1 (or count) array of shape (..., k); only active inputs cost.
 - ``charge(action, count)``: price ``count`` primitive actions of the backend's energy table
   that are not matrix products (a message between logic blocks, a control-loop flop);
   available on every backend whose table lists the action.
 - ``mpgemm(x, qweight)``: ``x @ dequant(qweight)`` computed on the low-bit codes themselves
-  (for example through lookup tables); capability ``"mpgemm"``.
+  (for example through lookup tables).
 - ``lif_reservoir(x, w_in, w_rec, decay, threshold)``: a recurrent layer of discrete-time
   leaky integrate-and-fire neurons driven by ``x`` of shape (batch, steps, k) (event counts
   per time bin); ``w_in`` (k, n) and ``w_rec`` (n, n) are handles from ``place``. Per sample,
   from ``v = 0`` and no spikes: ``v_t = decay * v'_{t-1} + x_t @ w_in + s_{t-1} @ w_rec``,
   ``s_t = v_t >= threshold``, ``v'_t = v_t * (1 - s_t)`` (reset to zero). Returns the spikes
-  ``s`` as uint8 (batch, steps, n); capability ``"lif"``.
+  ``s`` as uint8 (batch, steps, n).
+- ``check_conv(kernel, in_channels, out_channels, stride)``: for backends that compute a
+  convolution inside the pixel array, raise ``ConfigError`` unless such a layer fits; having
+  it means ``accumulate`` runs in the pixels (its outputs leave the sensor as spikes).
 
 Backends are stateful only in their device model (programmed conductances, drift clock,
 noise generator); ``reset(seed)`` restores that state exactly.
+
+Every backend also keeps its own count of what it did: ``spent`` is the sum of the ``Cost``
+of every op and ``charge`` called on it from outside since the last ``reset`` (an op that
+calls another internally, ``matmul`` placing an unplaced matrix, counts once, as the cost it
+returns). Summing a run's trace by backend must give the same figures; a test checks it.
 """
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -46,7 +57,8 @@ import numpy as np
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 
-OPS = ("matmul", "spiking", "mpgemm", "lif")
+OPS = ("matmul", "accumulate", "mpgemm", "lif_reservoir", "check_conv")
+COUNTED = ("place", "matmul", "accumulate", "mpgemm", "lif_reservoir", "charge")
 
 
 @dataclass(frozen=True)
@@ -63,6 +75,12 @@ class Backend:
     rel_tolerance: ClassVar[float] = 0.0
     Config: ClassVar[type] = BackendConfig
 
+    def __init_subclass__(cls, **kwargs: Any) -> None:
+        super().__init_subclass__(**kwargs)
+        for op in COUNTED:  # every op a subclass defines feeds ``spent``
+            if op in cls.__dict__:
+                setattr(cls, op, _counted(cls.__dict__[op]))
+
     def __init__(self, config: Any = None, seed: int = 0) -> None:
         if config is not None and not isinstance(config, self.Config):
             raise ConfigError(f"backend {self.name!r} got a {type(config).__name__} config: "
@@ -71,8 +89,11 @@ class Backend:
         self.reset(seed)
 
     def reset(self, seed: int = 0) -> None:
-        """Restore the device state (noise generator, clocks) to what ``seed`` gives."""
+        """Restore the device state (noise generator, clocks) to what ``seed`` gives; zero
+        ``spent``."""
         self.rng = np.random.default_rng(seed)
+        self.spent = Cost()
+        self._depth = 0
 
     # -- ops -------------------------------------------------------------------------------
     def place(self, w: np.ndarray) -> tuple[Any, Cost]:
@@ -84,7 +105,7 @@ class Backend:
         raise self._missing("matmul")
 
     def accumulate(self, spikes: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
-        raise self._missing("spiking")
+        raise self._missing("accumulate")
 
     def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
         """Mixed-precision product of float activations with low-bit quantized weights."""
@@ -94,7 +115,11 @@ class Backend:
         self, x: np.ndarray, w_in: Any, w_rec: Any, decay: float, threshold: float
     ) -> tuple[np.ndarray, Cost]:
         """Spikes of a LIF reservoir driven by ``x`` (see the module docstring)."""
-        raise self._missing("lif")
+        raise self._missing("lif_reservoir")
+
+    def check_conv(self, kernel: int, in_channels: int, out_channels: int, stride: int) -> None:
+        """Raise ``ConfigError`` unless the conv layer fits the pixel array (in-pixel backends)."""
+        raise self._missing("check_conv")
 
     def charge(self, action: str, count: float = 1) -> Cost:
         """Price ``count`` of a primitive ``action`` listed in this backend's energy table."""
@@ -116,6 +141,27 @@ class Backend:
 
     def __repr__(self) -> str:
         return f"<{type(self).__name__} {self.name!r}>"
+
+
+def _counted(op: Any) -> Any:
+    """``op`` adding the ``Cost`` it returns to ``self.spent`` (outermost calls only)."""
+
+    @functools.wraps(op)
+    def counted(self: Backend, *args: Any, **kwargs: Any) -> Any:
+        self._depth += 1
+        try:
+            out = op(self, *args, **kwargs)
+        finally:
+            self._depth -= 1
+        if self._depth == 0:
+            self.spent = self.spent + (out if isinstance(out, Cost) else out[1])
+        return out
+
+    return counted
+
+
+Backend.place = _counted(Backend.place)
+Backend.charge = _counted(Backend.charge)
 
 
 class PlacedMatrix(np.ndarray):

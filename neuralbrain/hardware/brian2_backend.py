@@ -55,7 +55,7 @@ class Brian2Backend(Backend):
     """The LIF reservoir on Brian2's runtime device (only the ``lif`` op)."""
 
     name = "brian2"
-    capabilities = frozenset({"lif"})
+    capabilities = frozenset({"lif_reservoir"})
     energy_table = CPU_TABLE
     rel_tolerance = 0.0
     Config = Config

@@ -129,7 +129,7 @@ class CpuBackend(Backend):
     """Exact numpy float32 products on a 45 nm digital core (Horowitz 2014 energies)."""
 
     name = "cpu"
-    capabilities = frozenset({"matmul", "spiking", "lif", "mpgemm"})
+    capabilities = frozenset({"matmul", "accumulate", "lif_reservoir", "mpgemm"})
     energy_table = CPU_TABLE
     rel_tolerance = 1e-5
     Config = CpuConfig

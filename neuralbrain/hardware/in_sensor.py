@@ -146,7 +146,7 @@ class InSensorBackend(Backend):
     """A P2M pixel array computing one conv layer in place (see the module docstring)."""
 
     name = "in_sensor"
-    capabilities = frozenset({"matmul", "spiking"})
+    capabilities = frozenset({"matmul", "accumulate", "check_conv"})
     Config = InSensorConfig
     energy_table = _table(InSensorConfig())
     # 8-bit transistor-width weights: max error <= n_active * scale / 2, under 2 % of the

@@ -118,7 +118,7 @@ class NeuromorphicBackend(Backend):
     """Event-driven accumulates with fixed-point weights (see the module docstring)."""
 
     name = "neuromorphic"
-    capabilities = frozenset({"spiking"})
+    capabilities = frozenset({"accumulate"})
     Config = NeuromorphicConfig
     energy_table = _table(NeuromorphicConfig())
     # 8-bit symmetric weights: the max error of a sum of active weights is at most

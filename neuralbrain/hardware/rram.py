@@ -171,7 +171,7 @@ class RramBackend(Backend):
     """Analog crossbar MVMs on resistive memory (see the module docstring for the model)."""
 
     name = "rram"
-    capabilities = frozenset({"matmul", "spiking", "lif"})
+    capabilities = frozenset({"matmul", "accumulate", "lif_reservoir"})
     energy_table = RRAM_TABLE
     # Measured worst case of max|y - x@w| / max|x@w| over 200 seeds of the contract test's
     # operands with the default Config: 0.066 (programming noise dominates); 0.1 with margin.
