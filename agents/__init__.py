@@ -1,13 +1,12 @@
-"""Agent assemblies, registered by name. One lazy line per assembly; configs in configs/."""
+"""The repository's agents: TOML files in ``configs/`` (agents and the tasks that train them),
+and the few modules and tasks only one of them needs (``insensor_picker``, ``snn_cartpole``).
 
-from neuralbrain.core import AGENTS
+Installed as ``neuralbrain_agents``. ``CONFIGS`` is this package's ``neuralbrain.agents``
+entry point, so an installed neuralbrain finds these configs by name
+(``neuralbrain run neural_brain``); its modules and tasks plug in through the
+``neuralbrain.modules`` and ``neuralbrain.tasks`` entry points, as another package's would.
+"""
 
-AGENTS.register("scripted_picker", "neuralbrain_agents.scripted_picker:ScriptedPicker")
-AGENTS.register("random", "neuralbrain_agents.random_agent:RandomAgent")
-AGENTS.register("snn_cartpole", "neuralbrain_agents.snn_cartpole:SnnCartPole")
-AGENTS.register("lsm_nmnist", "neuralbrain_agents.lsm:LsmNmnist")
-AGENTS.register("lsm_fsdd", "neuralbrain_agents.lsm:LsmFsdd")
-AGENTS.register("lsm_zeroshot", "neuralbrain_agents.lsm:LsmZeroShot")
-AGENTS.register("insensor_nmnist", "neuralbrain_agents.insensor:InsensorNMNIST")
-AGENTS.register("neural_brain", "neuralbrain_agents.neural_brain:NeuralBrain")
-AGENTS.register("insensor_picker", "neuralbrain_agents.insensor:InsensorPicker")
+from pathlib import Path
+
+CONFIGS = Path(__file__).resolve().parent / "configs"

@@ -1,25 +1,28 @@
-"""``snn_cartpole``: a spiking policy for ``neuralbrain/EventCartPole-v1``, trained by ES.
+"""A spiking policy for ``neuralbrain/EventCartPole-v1``, trained by evolution strategies.
 
-Read top to bottom:
+What only the CartPole agent (``snn_cartpole.toml``) needs: the ``es_cartpole`` task that
+trains the policy (``es_cartpole.toml``) and the ``snn_cartpole_policy`` module that runs the
+trained network, both registered through entry points. Read top to bottom:
 
-1. ``Config``: the TOML tables, ``[policy]`` (the LIF network and its backend, see
+1. ``Config``: the task's tables, ``[policy]`` (the LIF network, see
    ``neuralbrain.control.snn_policy``) and ``[train]`` (evolution strategies, see
-   ``neuralbrain.control.es``). The spike code of the observation is the env's (``[env]``
-   kwargs ``n_per_dim``, ``n_steps``, ``ranges``, ``tuning_width``); the agent reads the
-   ``observation = "spikes"`` mode.
+   ``neuralbrain.control.es``). The spike code of the observation is the env's (the task's
+   ``[env]`` kwargs ``n_per_dim``, ``n_steps``, ``ranges``, ``tuning_width``); the policy
+   reads the ``observation = "spikes"`` mode.
 2. ``rollout_returns``: the training-time simulator. A whole ES population (P members) times
    K start states runs at once in numpy: ``envs.event_cartpole.cartpole_step`` (the env's
    dynamics, batched; tested to agree with the env bit for bit), ``encode_state`` (the env's
    spike code) and ``policy_forward`` (the same LIF function the module runs, with the
    members' weights stacked and products done by ``np.matmul``). Nothing here is booked in a
    ledger: costs are booked only when the module acts through ``neuralbrain run``.
-3. ``SnnCartPole.train``: OpenAI-ES on the flat parameter vector; every ``eval_every``
+3. ``EsCartPole.train``: OpenAI-ES on the flat parameter vector; every ``eval_every``
    generations the mean is evaluated on ``eval_episodes`` held-out start states and the best
    mean so far is kept; stops at ``target_return``, ``max_generations`` or the time budget.
    The checkpoint (``snn_cartpole.npz`` in ``--out``) is rewritten atomically with the ES
    state, so ``--resume`` continues where it stopped.
-4. ``SnnCartPole.from_config``: the ``policy`` module with the checkpoint's best weights,
-   wired ``env.obs -> policy.obs``, ``policy.action -> action``.
+4. ``CartPolePolicy``: ``SnnPolicy`` with the checkpoint's best weights (untrained: the
+   initial weights drawn from the task's seed, a baseline), on the module's backend; it
+   checks that the env it is bound to gives the observation shape it was trained on.
 """
 
 from __future__ import annotations
@@ -29,7 +32,7 @@ import io
 import json
 import math
 import time
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -37,11 +40,11 @@ import numpy as np
 from tqdm import tqdm
 
 from neuralbrain.atomic import atomic_write_bytes
-from neuralbrain.config import ExperimentConfig
+from neuralbrain.config import TaskConfig
 from neuralbrain.control import snn_policy
 from neuralbrain.control.es import Adam, EsConfig, antithetic_noise, es_gradient
 from neuralbrain.control.snn_policy import Layout, SnnPolicy, policy_forward
-from neuralbrain.core import Agent
+from neuralbrain.core import Task, Trained
 from neuralbrain.errors import CheckpointError, ConfigError
 
 if TYPE_CHECKING:
@@ -61,20 +64,20 @@ class Config:
 
 
 # -- the env as the agent sees it ---------------------------------------------------------------
-def spike_code(cfg: ExperimentConfig) -> tuple[SpikeCode, int]:
+def spike_code(cfg: TaskConfig) -> tuple[SpikeCode, int]:
     """The env's spike code and episode length, checked: the policy reads ``"spikes"``."""
     from neuralbrain_envs.event_cartpole import MAX_EPISODE_STEPS, EventCartPoleEnv
 
     if cfg.env is None or cfg.env.id != ENV_ID:
         got = None if cfg.env is None else cfg.env.id
-        raise ConfigError(f"[env] id = {got!r}: the snn_cartpole agent expects {ENV_ID!r}")
+        raise ConfigError(f"[env] id = {got!r}: the es_cartpole task expects {ENV_ID!r}")
     try:
         env = EventCartPoleEnv(**dict(cfg.env.kwargs))
     except TypeError as err:
         raise ConfigError(f"[env] for {ENV_ID}: {err}") from None
     if env.observation_mode != "spikes":
         raise ConfigError(
-            f"env.observation = {env.observation_mode!r}: the snn_cartpole policy is trained "
+            f"env.observation = {env.observation_mode!r}: the CartPole policy is trained "
             "on and reads the 'spikes' observation"
         )
     return env.code, cfg.env.max_episode_steps or MAX_EPISODE_STEPS
@@ -145,14 +148,14 @@ def start_states(rng: np.random.Generator, n: int) -> np.ndarray:
 
 
 # -- checkpoints --------------------------------------------------------------------------------
-def fingerprint_of(cfg: ExperimentConfig) -> tuple[str, dict[str, Any]]:
+def fingerprint_of(cfg: TaskConfig) -> tuple[str, dict[str, Any]]:
     """A hash of everything the weights' meaning depends on (network shape, LIF constants,
     spike code), and that description; the backend and training knobs are not part of it."""
     code, _ = spike_code(cfg)
-    pol = asdict(cfg.modules.policy)
+    pol = asdict(cfg.params.policy)
     for key in ("backend", "init_scale"):
         pol.pop(key)
-    desc = {"agent": cfg.agent, "env": ENV_ID, "spike_code": asdict(code), "policy": pol}
+    desc = {"task": cfg.task, "env": ENV_ID, "spike_code": asdict(code), "policy": pol}
     text = json.dumps(desc, sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16], json.loads(text)
 
@@ -164,7 +167,7 @@ def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, A
 
 
 def load_checkpoint(
-    path: Path, cfg: ExperimentConfig
+    path: Path, cfg: TaskConfig
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
     """Arrays and metadata of a checkpoint (a directory or the .npz), checked against ``cfg``."""
     path = Path(path)
@@ -189,32 +192,18 @@ def load_checkpoint(
     return arrays, meta
 
 
-# -- the agent ------------------------------------------------------------------------------------
-class SnnCartPole(Agent):
-    """One module, ``policy`` (``SnnPolicy``), fed by the env's spike observation."""
+# -- the task and the module it trains ----------------------------------------------------------
+class EsCartPole(Task):
+    """OpenAI-ES on the policy's flat parameters (see the module docstring)."""
 
     Config = Config
-    EDGES = (("env.obs", "policy.obs"), ("policy.action", "action"))
+    needs_data = False
 
     @classmethod
-    def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> SnnCartPole:
-        """The trained policy (best weights of ``checkpoint``); without a checkpoint the
-        untrained initial weights drawn from ``cfg.seed`` (useful only as a baseline)."""
-        code, _ = spike_code(cfg)
-        pcfg: snn_policy.Config = cfg.modules.policy
-        layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
-        if checkpoint is None:
-            theta = layout.init(pcfg, np.random.default_rng([cfg.seed, 0]))
-        else:
-            theta = load_checkpoint(checkpoint, cfg)[0]["best"]
-        policy = SnnPolicy(pcfg, code.n_inputs, theta, cfg.hardware)
-        return cls({"policy": policy}, cls.EDGES)
-
-    @classmethod
-    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+    def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         code, max_steps = spike_code(cfg)
-        pcfg: snn_policy.Config = cfg.modules.policy
-        tcfg: EsConfig = cfg.modules.train
+        pcfg: snn_policy.Config = cfg.params.policy
+        tcfg: EsConfig = cfg.params.train
         layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
         fp, desc = fingerprint_of(cfg)
         out = Path(out)
@@ -296,20 +285,52 @@ class SnnCartPole(Agent):
 
     @classmethod
     def evaluate(
-        cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None, split: str
+        cls, cfg: TaskConfig, checkpoint: Path | None, data_root: Path | None, split: str
     ) -> dict:
         """Mean return of the checkpoint's policy on the training simulator, from
         ``train.eval_episodes`` start states that training never saw (any ``split``)."""
         code, max_steps = spike_code(cfg)
-        pcfg: snn_policy.Config = cfg.modules.policy
+        pcfg: snn_policy.Config = cfg.params.policy
         layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
         if checkpoint is None:
-            raise CheckpointError("snn_cartpole evaluate needs --checkpoint (a trained --out)")
+            raise CheckpointError("es_cartpole evaluate needs --checkpoint (a trained --out)")
         theta = load_checkpoint(checkpoint, cfg)[0]["best"]
-        starts = start_states(np.random.default_rng([cfg.seed, 3]), cfg.modules.train.eval_episodes)
+        starts = start_states(np.random.default_rng([cfg.seed, 3]), cfg.params.train.eval_episodes)
         returns, _ = rollout_returns(theta, starts, layout, pcfg, code, max_steps)
         return {
             "mean_return": float(returns.mean()),
             "success_rate": float((returns[0] >= max_steps).mean()),
             "episodes": int(starts.shape[0]),
         }
+
+
+@dataclass(frozen=True)
+class PolicyConfig:
+    backend: str = "cpu"
+
+
+class CartPolePolicy(SnnPolicy):
+    """The trained spiking policy (``snn_policy.SnnPolicy``) built from its task: the network
+    of the task's ``[policy]``, the best weights of its checkpoint, this module's backend."""
+
+    Config = PolicyConfig
+    tasks = ("es_cartpole",)
+
+    def __init__(self, config: PolicyConfig, hardware: Any, trained: Trained) -> None:
+        code, _ = spike_code(trained.task)
+        pcfg = replace(trained.task.params.policy, backend=config.backend)
+        layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
+        if trained.checkpoint is None:
+            theta = layout.init(pcfg, np.random.default_rng([trained.task.seed, 0]))
+        else:
+            theta = load_checkpoint(trained.checkpoint, trained.task)[0]["best"]
+        super().__init__(pcfg, code.n_inputs, theta, hardware)
+        self.code = code
+
+    def bind_spaces(self, observation_space: Any, action_space: Any) -> None:
+        want = (self.code.n_steps, self.code.n_inputs)
+        if tuple(observation_space.shape) != want:
+            raise ConfigError(
+                f"the env gives observations of shape {tuple(observation_space.shape)}; the "
+                f"policy was trained on {want} spikes (its task's [env]): use the same spike "
+                "code in the agent's [env]")

@@ -26,7 +26,6 @@ os.environ.setdefault("OPENBLAS_NUM_THREADS", "1")
 import gymnasium  # noqa: E402
 import numpy as np  # noqa: E402
 
-import neuralbrain_envs  # noqa: E402,F401
 from neuralbrain.control import snn_policy  # noqa: E402
 from neuralbrain.control.snn_policy import Layout, policy_forward  # noqa: E402
 from neuralbrain_agents.snn_cartpole import rollout_returns  # noqa: E402

@@ -41,9 +41,9 @@ UNSEEN_FROM = 5000  # cube recordings for training use MNIST test digits with in
 
 
 def _perception_config(path: Path):
-    from neuralbrain.config import load_experiment
+    from neuralbrain.config import load_config
 
-    return load_experiment(path).modules.perception
+    return load_config(path).params.perception
 
 
 def nmnist_energy(pcfg, n: int) -> dict:
@@ -86,7 +86,6 @@ def digitpick(pcfg, scenes: int, reach_m: float) -> dict:
 
     import gymnasium as gym
 
-    import neuralbrain_envs  # noqa: F401  (registers the ids)
     from neuralbrain.sensing.perception import Perception
 
     env = gym.make("neuralbrain/DigitPick-v0", image_size=pcfg.sensor_width)
@@ -161,13 +160,11 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
     digit is taken from ``info["target_digit"]`` in place of an instruction parser."""
     import gymnasium as gym
 
-    import neuralbrain_envs  # noqa: F401
     from neuralbrain.control.skills import SceneFacts, SkillConfig, make_skill
     from neuralbrain.sensing.perception import Perception
 
     env = gym.make("neuralbrain/DigitPick-v0", image_size=pcfg.sensor_width)
     m = Perception(pcfg)
-    half = 0.03
     tried = ok = oracle_ok = no_read = 0
     seed = 0
     while tried < episodes and seed < 10 * episodes:
@@ -189,13 +186,13 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
             pos = np.array(info["cube_positions"], dtype=np.float64)
             if use_perception:
                 x, y, z = max(dets, key=lambda d: d[1])[3]
-                pos[target] = (x, y, z - half)
+                pos[target] = (x, y, z - info["workspace"].half)
             facts = SceneFacts(cube_positions=pos, tray_position=np.asarray(info["tray_position"]),
-                               holding=-1, cube_size_m=2 * half)
+                               workspace=info["workspace"])
             success = False
             for call in (f"pick(cube_{target})", "place(tray)"):
                 if call == "place(tray)":
-                    facts = SceneFacts.from_info(info, cube_size_m=2 * half)
+                    facts = SceneFacts.from_info(info)
                 skill = make_skill(call, facts, SkillConfig(), np.asarray(obs["proprio"])[7:9])
                 for _ in range(max_steps):
                     obs, _, terminated, truncated, info = env.step(skill.step(obs["proprio"]))
@@ -217,7 +214,7 @@ def overlap_check(pcfg, n: int) -> dict:
     from neuralbrain.sensing.datasets import load_mnist
     from neuralbrain.sensing.perception import Perception
     from neuralbrain.sensing.snn.data import emulate
-    from neuralbrain_agents.insensor import _transform
+    from neuralbrain.sensing.snn.task import event_counts
 
     module = Perception(replace(pcfg, backend="cpu", sensor_backend="cpu"))
     images, labels = load_mnist(None, "test")
@@ -227,7 +224,7 @@ def overlap_check(pcfg, n: int) -> dict:
                          ("never_trained_images", UNSEEN_FROM, len(labels))]:
         pick = rng.choice(np.arange(lo, hi), n, replace=False)
         # noise seeds from 900000 on: training recordings use seeds below 10,000
-        x, y = emulate(images[pick], labels[pick], _transform(pcfg.snn, pcfg), 900000 + lo)
+        x, y = emulate(images[pick], labels[pick], event_counts(pcfg.snn, pcfg), 900000 + lo)
         pred = np.concatenate([module.classify(x[i:i + 100].astype(np.float32)).argmax(1)
                                for i in range(0, n, 100)])
         out[name] = float(np.mean(pred == y))

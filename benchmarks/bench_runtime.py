@@ -1,10 +1,11 @@
 """Runtime overhead: DigitPick steps/s with random actions, bare env vs through the runtime.
 
 Both arms run the same seeded episodes with the same random actions. The bare arm is a
-plain Gymnasium loop; the runtime arm is ``neuralbrain.runner.run_episodes`` with the random
-agent, so it includes the agent graph, ledger booking, trace rows and the Parquet writes after
-every episode (the final energy plot is timed separately: it is a once-per-run cost). Arms
-alternate and the best of ``--repeats`` is kept for each, to damp noise from other processes.
+plain Gymnasium loop; the runtime arm is ``neuralbrain.runner.run`` with the random agent
+(``agents/configs/random.toml``) writing its run directory, so it includes the agent graph,
+ledger booking, trace rows and the Parquet writes after every episode (the final energy plot
+is timed separately: it is a once-per-run cost). Arms alternate and the best of
+``--repeats`` is kept for each, to damp noise from other processes.
 
     python benchmarks/bench_runtime.py [--episodes 4] [--steps 150] [--repeats 3]
 
@@ -24,9 +25,7 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 import gymnasium  # noqa: E402
 
-import neuralbrain_envs  # noqa: E402,F401
-from neuralbrain.config import experiment_from_dict  # noqa: E402
-from neuralbrain.runner import run_episodes  # noqa: E402
+from neuralbrain.runner import load_agent, run  # noqa: E402
 
 ENV_ID = "neuralbrain/DigitPick-v0"
 
@@ -50,11 +49,7 @@ def bare(episodes: int, steps: int, seed: int) -> tuple[float, int]:
 
 
 def runtime(episodes: int, steps: int, seed: int) -> tuple[float, int, float]:
-    cfg = experiment_from_dict({
-        "agent": "random", "seed": seed,
-        "env": {"id": ENV_ID, "max_episode_steps": steps},
-        "run": {"episodes": episodes, "progress": False},
-    })
+    agent = load_agent("random", overrides=[f"env.id={ENV_ID}", f"env.max_episode_steps={steps}"])
     import neuralbrain.runner as runner
 
     plot_time = [0.0]
@@ -68,13 +63,13 @@ def runtime(episodes: int, steps: int, seed: int) -> tuple[float, int, float]:
     runner.plot_energy = timed_plot
     with tempfile.TemporaryDirectory() as tmp:
         start = time.perf_counter()
-        summary = run_episodes(cfg, Path(tmp) / "run")
+        result = run(agent, episodes, out=Path(tmp) / "run", seed=seed, progress=False)
         elapsed = time.perf_counter() - start - plot_time[0]
         import pyarrow.parquet as pq
 
         n = sum(pq.read_table(Path(tmp) / "run" / "episodes.parquet")["steps"].to_pylist())
     runner.plot_energy = real_plot
-    assert summary.episodes == episodes
+    assert result.summary()["episodes"] == episodes
     return elapsed, n, plot_time[0]
 
 

@@ -29,10 +29,10 @@ import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
-from neuralbrain.config import load_experiment  # noqa: E402
+from neuralbrain.config import load_config  # noqa: E402
 from neuralbrain.core import module_seed  # noqa: E402
 from neuralbrain.memory import names, projection, tasks  # noqa: E402
-from neuralbrain_agents.lsm import LsmZeroShot  # noqa: E402
+from neuralbrain.memory.lsm_tasks import LsmZeroShot  # noqa: E402
 
 
 def named_top1(pair, fa, ya, fi, yi, seen_fa, seen_fi, anchors, temperature) -> float:
@@ -48,7 +48,7 @@ def named_top1(pair, fa, ya, fi, yi, seen_fa, seen_fi, anchors, temperature) -> 
 def contrastive_top1(pair, cfg, train, test) -> float:
     fi, yi, fa, ya = train
     si, sa = ~np.isin(yi, pair), ~np.isin(ya, pair)
-    pi, pa, _ = projection.train_projections(cfg.modules.projection, fi[si], yi[si], fa[sa],
+    pi, pa, _ = projection.train_projections(cfg.params.projection, fi[si], yi[si], fa[sa],
                                              ya[sa], seed=module_seed(cfg.seed, "projection"))
     fi, yi, fa, ya = test
     ua, ui = np.isin(ya, pair), np.isin(yi, pair)
@@ -64,7 +64,7 @@ def main() -> None:
     ap.add_argument("--json", type=Path, help="also write the results here")
     args = ap.parse_args()
 
-    cfg = load_experiment(args.config, args.set)
+    cfg = load_config(args.config, args.set)
     root = tasks.resolve_root(None)
     fi_tr, yi_tr, fa_tr, ya_tr, _ = LsmZeroShot.split_features(cfg, root, "train")
     test = (LsmZeroShot.split_features(cfg, root, args.split)[:4] if args.split == "test"
@@ -79,7 +79,7 @@ def main() -> None:
         seen_fa, seen_fi = fa_tr[~np.isin(ya_tr, pair)], fi_tr[~np.isin(yi_tr, pair)]
         row = {"pair": list(pair), "n": int(np.isin(ya, pair).sum()),
                "names": named_top1(pair, fa, ya, fi, yi, seen_fa, seen_fi, anchors,
-                                   cfg.modules.names.temperature)}
+                                   cfg.params.names.temperature)}
         if args.contrastive:
             row["contrastive"] = contrastive_top1(pair, cfg, (fi_tr, yi_tr, fa_tr, ya_tr), test)
         rows.append(row)

@@ -14,8 +14,8 @@ fixed constraint attaches that cube to the flange; turning the gripper off remov
 
 Observation (``spaces.Dict``, same keys in every mode):
   ``image``             uint8 (S, S, 3) overhead RGB camera (image up = world +x).
-  ``proprio``           float32 (12,): 7 joint angles (rad), tool-tip xyz (m), suction on
-                        (0/1), holding a cube (0/1).
+  ``proprio``           float32 (12,), ``neuralbrain.control.arm.Proprio``: 7 joint angles
+                        (rad), tool-tip xyz (m), suction on (0/1), holding a cube (0/1).
   ``instruction``       ``spaces.Text``: the sentence (text mode) or a neutral sentence
                         that does not reveal the digit (speech / image modes).
   ``audio``             float32 (8000,): 1 s at 8 kHz, zero-padded/clipped; zeros unless
@@ -35,7 +35,10 @@ or -1), ``holding`` (held cube or -1), ``tray_position``, ``sim_time_s``, ``is_s
 ``instruction_source`` ("text", "fsdd:<file>.wav", or "<bank>:<index>" of the instruction
 image), ``physics_time_s`` (including the settling steps of reset), and the camera's
 ``view_matrix`` / ``projection_matrix`` (also ``env.camera``, whose ``pixel_to_world``
-maps pixels to the table plane or any height).
+maps pixels to the table plane or any height). Not privileged: ``workspace``, the
+``neuralbrain.control.arm.Workspace`` the skills plan in (cube size, tray size, the table
+region where a cube may be set down, the arm's reach), which an agent is told as it is told
+the camera's calibration.
 """
 
 from __future__ import annotations
@@ -52,6 +55,7 @@ import gymnasium as gym
 import numpy as np
 from gymnasium import spaces
 
+from neuralbrain.control.arm import Proprio, Workspace
 from neuralbrain.control.ik import IKConfig, IKSolver
 from neuralbrain.control.skills import SceneFacts
 from neuralbrain.errors import ConfigError, ShapeError
@@ -73,7 +77,7 @@ ROBOT_URDF = "kuka_iiwa/model.urdf"
 ARM_JOINTS = tuple(range(7))
 EE_LINK = 6
 AUDIO_SAMPLES = 8000
-PROPRIO_DIM = 12
+PROPRIO_DIM = Proprio.SIZE
 # Suction window: the tip must be over the top face and at most this far above it.
 SUCTION_REACH_M = 0.015
 REST_SPEED_M_S = 0.05
@@ -188,6 +192,10 @@ class DigitPickEnv(gym.Env):
         self.render_mode = render_mode
         self.metadata = {**self.metadata, "render_fps": cfg.control_hz}
         self.geometry = g = SceneGeometry()
+        self.workspace = Workspace(
+            cube_size_m=g.cube_size_m, tray_inner_half_m=g.tray_inner_half_m,
+            tray_outer_half_m=g.tray_inner_half_m + g.tray_wall_m, tray_floor_m=g.tray_floor_m,
+            table_region=g.place_region, reach_xy_m=g.place_reach_m)
         self._root = D.data_root_from_env(cfg.data_root)
         self._source = D.resolve_source(cfg.digit_source, self._root)
         self._speech = (
@@ -358,20 +366,7 @@ class DigitPickEnv(gym.Env):
 
     def scene_facts(self, info: dict[str, Any]) -> SceneFacts:
         """What the skills need (``neuralbrain.control.skills.SceneFacts``) from an ``info``."""
-        g = self.geometry
-        tray = np.asarray(info["tray_position"], dtype=np.float64)
-        return SceneFacts(
-            cube_positions=np.asarray(info["cube_positions"], dtype=np.float64),
-            tray_position=tray,
-            holding=int(info["holding"]),
-            cube_size_m=g.cube_size_m,
-            tray_inner_half_m=g.tray_inner_half_m,
-            tray_outer_half_m=g.tray_inner_half_m + g.tray_wall_m,
-            tray_floor_m=g.tray_floor_m,
-            table_z_m=0.0,
-            table_region=g.place_region,
-            reach_xy_m=g.place_reach_m,
-        )
+        return SceneFacts.from_info(info)
 
     # ------------------------------------------------------------------ internals
     def _make_instruction(self, layout, rng: np.random.Generator):
@@ -442,11 +437,7 @@ class DigitPickEnv(gym.Env):
         robot = self._bodies.robot
         q = np.array([s[0] for s in c.getJointStates(robot, ARM_JOINTS)], dtype=np.float64)
         self._tip = tip = self._ik.tip_position()
-        proprio = np.empty(PROPRIO_DIM, dtype=np.float32)
-        proprio[:7] = q
-        proprio[7:10] = tip
-        proprio[10] = 1.0 if self._suction_on else 0.0
-        proprio[11] = 1.0 if self._held >= 0 else 0.0
+        proprio = Proprio(q, tip, self._suction_on, self._held >= 0).to_vector()
 
         s = self.config.image_size
         _, _, img, depth, _ = c.getCameraImage(
@@ -498,6 +489,7 @@ class DigitPickEnv(gym.Env):
             "instruction_source": self._instruction_source,
             "view_matrix": self.view_matrix,
             "projection_matrix": self.projection_matrix,
+            "workspace": self.workspace,
         }
         return obs, info
 

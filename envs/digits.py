@@ -23,6 +23,13 @@ from pathlib import Path
 import numpy as np
 
 from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.sensing.cube_views import (  # noqa: F401  (the cube look, shared with training)
+    CUBE_RGB,
+    INK_RGB,
+    TEXTURE_SIZE,
+    cube_texture,
+    sklearn_to_28,
+)
 
 DIGIT_SOURCES = ("auto", "sklearn", "mnist")
 MNIST_IMAGES = "mnist/t10k-images-idx3-ubyte.gz"
@@ -30,11 +37,6 @@ MNIST_LABELS = "mnist/t10k-labels-idx1-ubyte.gz"
 FSDD_DIR = "fsdd/recordings"
 AUDIO_RATE_HZ = 8000
 
-# Cube top texture: 32x32 RGB; the digit's 28x28 is centred with a 2 px plain border, which
-# is also the texel every side face samples (so the sides are plain).
-TEXTURE_SIZE = 32
-CUBE_RGB = np.array([236, 232, 220], dtype=np.float32)  # cream: a plain, light cube
-INK_RGB = np.array([18, 18, 28], dtype=np.float32)  # near-black digit ink
 
 
 @dataclass(frozen=True)
@@ -70,14 +72,6 @@ def resolve_source(source: str, data_root: Path | None) -> str:
     return source
 
 
-def sklearn_to_28(images8: np.ndarray) -> np.ndarray:
-    """8x8 images with values 0..16 -> 28x28 uint8 (3x nearest upsampling, 2 px border)."""
-    up = np.repeat(np.repeat(images8, 3, axis=1), 3, axis=2)  # N x 24 x 24
-    out = np.zeros((images8.shape[0], 28, 28), dtype=np.uint8)
-    out[:, 2:26, 2:26] = np.clip(np.rint(up * (255.0 / 16.0)), 0, 255).astype(np.uint8)
-    return out
-
-
 @functools.lru_cache(maxsize=4)
 def load_bank(source: str, data_root: str | None) -> DigitBank:
     """The digit bank for a resolved source ("sklearn" or "mnist")."""
@@ -104,19 +98,6 @@ def load_bank(source: str, data_root: str | None) -> DigitBank:
     labels.setflags(write=False)
     by_class = tuple(np.flatnonzero(labels == d) for d in range(10))
     return DigitBank(source, images, labels, by_class)
-
-
-def cube_texture(digit28: np.ndarray) -> np.ndarray:
-    """A 32x32x3 uint8 cube-top texture: cream face with the digit in dark ink, plain border.
-
-    Rows run along the cube's +x axis and columns along its -y axis once mapped by the
-    cube mesh in ``envs.scene`` (chosen so the digit reads upright in the overhead camera,
-    whose image "up" is world +x).
-    """
-    alpha = np.zeros((TEXTURE_SIZE, TEXTURE_SIZE, 1), dtype=np.float32)
-    alpha[2:30, 2:30, 0] = digit28.astype(np.float32) / 255.0
-    rgb = CUBE_RGB * (1.0 - alpha) + INK_RGB * alpha
-    return np.clip(np.rint(rgb), 0, 255).astype(np.uint8)
 
 
 def write_png(path: Path, rgb: np.ndarray) -> None:

@@ -19,9 +19,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralbrain.sensing.cube_views import TABLE_RGB  # noqa: F401  (re-exported)
 from neuralbrain_envs import digits as D
-
-TABLE_RGB = np.array([140, 107, 77], dtype=np.uint8)  # the table as the camera sees it
 
 
 @dataclass(frozen=True)

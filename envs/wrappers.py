@@ -8,9 +8,13 @@ privileged facts (``env.scene_facts(info)``), runs it on the low-level env for a
 observation, the summed reward, and ``info`` extended with ``skill`` (the call),
 ``skill_status`` ("done"; "failed"; "timeout": ``max_skill_steps`` ran out; "interrupted":
 the episode ended first, e.g. on success mid-retreat; "invalid"), ``skill_reason``,
-``skill_steps`` (low-level steps taken) and ``skill_ops`` (arithmetic ops booked by the
-skill: setup + ``ops_per_step`` per step). ``pick`` of a cube index the scene lacks is
+``skill_steps`` (low-level steps taken). ``pick`` of a cube index the scene lacks is
 "invalid" and takes no low-level step.
+
+The skills run inside this wrapper, as part of the world: their arithmetic is not the
+agent's and is priced nowhere. An agent whose energy should include running the skills acts
+on ``DigitPick-v0`` with a skill-executing module (``plan_executor``, ``skill_control``),
+which books it on its backend.
 """
 
 from __future__ import annotations
@@ -21,6 +25,7 @@ from typing import Any
 import gymnasium as gym
 from gymnasium import spaces
 
+from neuralbrain.control.arm import Proprio
 from neuralbrain.control.skills import SkillConfig, make_skill
 from neuralbrain.errors import ConfigError
 
@@ -65,9 +70,10 @@ class DigitPickSkills(gym.Wrapper):
         obs, info = self._obs, self._info
         total, terminated, truncated, steps = 0.0, False, False, 0
         if a < self.n_max and a >= info["n_cubes"]:
-            status, reason, ops = "invalid", f"{call}: the scene has {info['n_cubes']} cubes", 0
+            status, reason = "invalid", f"{call}: the scene has {info['n_cubes']} cubes"
         else:
-            skill = make_skill(call, base.scene_facts(info), self.skill_config, tip_xy=obs["proprio"][7:9])
+            tip_xy = Proprio.from_vector(obs["proprio"]).tip[:2]
+            skill = make_skill(call, base.scene_facts(info), self.skill_config, tip_xy=tip_xy)
             while not (skill.done or skill.failed) and steps < self.max_skill_steps:
                 act = skill.step(obs["proprio"])
                 if skill.done or skill.failed:
@@ -81,7 +87,6 @@ class DigitPickSkills(gym.Wrapper):
             if status == "running" or (status == "timeout" and (terminated or truncated)):
                 status = "interrupted"
             reason = skill.reason
-            ops = skill.setup_ops + skill.ops_per_step * skill.steps
         if steps == 0:  # no low-level step: hand out fresh data, never the stored objects
             obs, info = copy.deepcopy(obs), copy.deepcopy(info)
         info = dict(info)
@@ -90,7 +95,6 @@ class DigitPickSkills(gym.Wrapper):
             skill_status=status,
             skill_reason=reason,
             skill_steps=steps,
-            skill_ops=int(ops),
         )
         self._obs, self._info = obs, info
         return obs, total, terminated, truncated, info

@@ -28,7 +28,8 @@ COMMAND_MODULES: tuple[str, ...] = (
 
 
 def _add_config_args(parser: argparse.ArgumentParser) -> None:
-    parser.add_argument("config", type=Path, help="experiment TOML (agents/configs/*.toml)")
+    parser.add_argument("config", help="agent or task TOML: a path, or a config name "
+                        "(neural_brain) of the installed configs")
     parser.add_argument(
         "--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
         help="override a config value, e.g. --set planner.backend=lut (repeatable)",
@@ -57,34 +58,35 @@ def _print_json(obj: object) -> None:
 
 
 def cmd_run(args: argparse.Namespace) -> int:
-    from neuralbrain.config import load_experiment
-    from neuralbrain.runner import run_episodes
+    from neuralbrain.runner import load_agent, run
 
-    cfg = load_experiment(args.config, args.overrides)
-    out = args.out or Path("runs") / args.config.stem
-    summary = run_episodes(
-        cfg, out, checkpoint=args.checkpoint, episodes=args.episodes,
-        progress=False if args.json else None,
-    )
+    agent = load_agent(args.config, args.checkpoint, args.overrides)
+    out = args.out or Path("runs") / Path(args.config).stem
+    result = run(agent, args.episodes, out=out, progress=False if args.json else None)
+    summary = result.summary()
     if args.json:
-        _print_json(summary.as_dict())
+        _print_json(summary)
     else:
         print(
-            f"{summary.episodes} episodes, success {summary.success_rate:.0%}, "
-            f"mean return {summary.mean_return:.3g}, energy {summary.energy_j:.4g} J"
-            + (f", {summary.errors} failed with errors" if summary.errors else "")
+            f"{summary['episodes']} episodes, success {summary['success_rate']:.0%}, "
+            f"mean return {summary['mean_return']:.3g}, energy {summary['energy_j']:.4g} J"
+            + (f", {summary['errors']} failed with errors" if summary["errors"] else "")
         )
-        print(f"run directory: {summary.out}")
+        print(f"run directory: {summary['out']}")
     return 0
 
 
 def cmd_train(args: argparse.Namespace) -> int:
-    from neuralbrain.config import load_experiment
-    from neuralbrain.core import agent_class
+    from neuralbrain.assemble import train_agent
+    from neuralbrain.config import AgentConfig, load_config
+    from neuralbrain.tasks import TASKS
 
-    cfg = load_experiment(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
     data_root = _use_data_root(args.data_root)
-    result = agent_class(cfg.agent).train(cfg, args.out, data_root, args.resume)
+    if isinstance(cfg, AgentConfig):
+        result = train_agent(cfg, args.out, data_root, args.resume)
+    else:
+        result = TASKS.get(cfg.task).train(cfg, args.out, data_root, args.resume)
     if args.json:
         _print_json(result)
     else:
@@ -95,17 +97,55 @@ def cmd_train(args: argparse.Namespace) -> int:
 
 
 def cmd_eval(args: argparse.Namespace) -> int:
-    from neuralbrain.config import load_experiment
-    from neuralbrain.core import agent_class
+    from neuralbrain.config import AgentConfig, load_config
+    from neuralbrain.tasks import TASKS
 
-    cfg = load_experiment(args.config, args.overrides)
+    cfg = load_config(args.config, args.overrides)
+    if isinstance(cfg, AgentConfig):
+        raise ConfigError(f"{args.config} is an agent: evaluate it in its env with `neuralbrain "
+                          "run`; `eval` takes a task config (its modules' tasks are named in "
+                          "their task = ... keys)")
     data_root = _use_data_root(args.data_root)
-    result = agent_class(cfg.agent).evaluate(cfg, args.checkpoint, data_root, args.split)
+    result = TASKS.get(cfg.task).evaluate(cfg, args.checkpoint, data_root, args.split)
     if args.json:
         _print_json(result)
     else:
         for key, value in result.items():
             print(f"{key}: {value}")
+    return 0
+
+
+def cmd_modules(args: argparse.Namespace) -> int:
+    from neuralbrain.modules import MODULES
+
+    rows = []
+    for name in MODULES:
+        cls = MODULES.get(name)
+        rows.append({
+            "type": name,
+            "inputs": {p: t.__name__ for p, t in cls.inputs.items()},
+            "outputs": {p: t.__name__ for p, t in cls.outputs.items()},
+            "trained_by": list(cls.tasks),
+            "about": MODULES.describe(name),
+        })
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            ports = f"{','.join(row['inputs']) or '-'} -> {','.join(row['outputs'])}"
+            print(f"{row['type']:<20} {ports:<48} {row['about']}")
+    return 0
+
+
+def cmd_tasks(args: argparse.Namespace) -> int:
+    from neuralbrain.tasks import TASKS
+
+    rows = [{"task": name, "about": TASKS.describe(name)} for name in TASKS]
+    if args.json:
+        _print_json(rows)
+    else:
+        for row in rows:
+            print(f"{row['task']:<20} {row['about']}")
     return 0
 
 
@@ -199,7 +239,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=cmd_run)
 
-    p = sub.add_parser("train", help="train every trainable module of a config")
+    p = sub.add_parser("train", help="train a task, or every trained module of an agent")
     _add_config_args(p)
     p.add_argument("--out", type=Path, required=True, help="checkpoint directory")
     p.add_argument("--resume", action="store_true", help="continue from the checkpoint in --out")
@@ -207,7 +247,7 @@ def build_parser() -> argparse.ArgumentParser:
     _add_data_root(p)
     p.set_defaults(func=cmd_train)
 
-    p = sub.add_parser("eval", help="evaluate a trained config offline (accuracy etc.)")
+    p = sub.add_parser("eval", help="evaluate a trained task offline (accuracy etc.)")
     _add_config_args(p)
     p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
     p.add_argument("--split", choices=("train", "test", "all"), default="test")
@@ -234,6 +274,14 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("envs", help="list the registered environments")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_envs)
+
+    p = sub.add_parser("modules", help="list the registered module types and their ports")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_modules)
+
+    p = sub.add_parser("tasks", help="list the registered offline tasks")
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(func=cmd_tasks)
 
     for module in COMMAND_MODULES:
         importlib.import_module(module).add_commands(sub)

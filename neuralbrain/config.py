@@ -9,9 +9,10 @@ module only moves values from TOML into those dataclasses, strictly:
   same checks (the value is parsed as a TOML value, falling back to a bare string);
 - the resolved config (defaults filled in) is written next to every run as ``config.toml``.
 
-An experiment file has a few top-level keys of its own (``agent``, ``seed``, ``[env]``,
-``[run]``, ``[hardware.<backend>]``); every other table belongs to the agent named by
-``agent`` and is validated by that agent's ``Config`` dataclass.
+Two kinds of file: an *agent* (``[modules.NAME]`` tables, each with a registered ``type``
+and the module's own keys, plus ``edges``, ``[env]``, ``[run]``, ``[hardware.<backend>]``)
+and a *task* (``task = "<type>"`` and the task's own tables). A config is named by its path
+or, when installed, by its file stem (``neuralbrain run neural_brain``).
 """
 
 from __future__ import annotations
@@ -27,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Literal, TypeVar, Union, get_args, get_origin
 
-from neuralbrain.errors import ConfigError
+from neuralbrain.errors import ConfigError, UnknownNameError
 
 T = TypeVar("T")
 
@@ -241,6 +242,9 @@ class EnvConfig:
         if self.max_episode_steps is not None and self.max_episode_steps < 1:
             raise ConfigError(f"env.max_episode_steps = {self.max_episode_steps}: expected >= 1")
 
+    def to_dict(self) -> dict[str, Any]:
+        return {"id": self.id, "max_episode_steps": self.max_episode_steps, **to_dict(self.kwargs)}
+
 
 @dataclass(frozen=True)
 class RunConfig:
@@ -254,90 +258,269 @@ class RunConfig:
             raise ConfigError(f"run.episodes = {self.episodes}: expected >= 1")
 
 
-RESERVED = ("agent", "seed", "env", "run", "hardware")
+@dataclass(frozen=True)
+class TaskConfig:
+    """An offline task: its registered type, seed, its own tables (``params``, validated by
+    the task's ``Config``), an optional env and device configs."""
+
+    task: str
+    seed: int
+    params: Any
+    env: EnvConfig | None = None
+    hardware: Mapping[str, Any] = field(default_factory=dict)
+    source: Path | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"task": self.task, "seed": self.seed}
+        if self.env is not None:
+            out["env"] = self.env.to_dict()
+        if self.hardware:
+            out["hardware"] = to_dict(self.hardware)
+        return {**out, **to_dict(self.params)}
+
+    def to_toml(self) -> str:
+        return dumps_toml(self.to_dict())
+
+    def replace_params(self, **changes: Any) -> TaskConfig:
+        return dataclasses.replace(self, params=dataclasses.replace(self.params, **changes))
 
 
 @dataclass(frozen=True)
-class ExperimentConfig:
-    """A whole experiment: which agent, its module configs, the env, the run, the hardware."""
+class ModuleSpec:
+    """``[modules.NAME]``: the registered ``type``, the module's own ``config``, and for a
+    trained module the ``task`` config that trains it (a config name or path) with
+    ``task_set`` overrides applied to it."""
 
-    agent: str
+    type: str
+    config: Any
+    task: str = ""
+    task_set: tuple[str, ...] = ()
+
+    def to_dict(self) -> dict[str, Any]:
+        out: dict[str, Any] = {"type": self.type}
+        if self.task:
+            out["task"] = self.task
+        if self.task_set:
+            out["task_set"] = list(self.task_set)
+        return {**out, **to_dict(self.config)}
+
+
+@dataclass(frozen=True)
+class AgentConfig:
+    """An agent: named modules (``[modules.NAME]``), the ``edges`` between their ports, the
+    env, the run and device configs. Loading it checks the graph and every module's
+    backends (see ``load_config``)."""
+
     seed: int
-    modules: Any
+    modules: Mapping[str, ModuleSpec]
+    edges: tuple[tuple[str, str], ...]
     env: EnvConfig | None = None
     run: RunConfig = field(default_factory=RunConfig)
     hardware: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
 
     def to_dict(self) -> dict[str, Any]:
-        out: dict[str, Any] = {"agent": self.agent, "seed": self.seed}
+        out: dict[str, Any] = {"seed": self.seed,
+                               "edges": [f"{src} -> {dst}" for src, dst in self.edges]}
         if self.env is not None:
-            env = {"id": self.env.id, "max_episode_steps": self.env.max_episode_steps}
-            out["env"] = {**env, **to_dict(self.env.kwargs)}
+            out["env"] = self.env.to_dict()
         out["run"] = to_dict(self.run)
         if self.hardware:
             out["hardware"] = to_dict(self.hardware)
-        out.update(to_dict(self.modules))
+        out["modules"] = {name: spec.to_dict() for name, spec in self.modules.items()}
         return out
 
     def to_toml(self) -> str:
         return dumps_toml(self.to_dict())
 
-    def replace_modules(self, **changes: Any) -> ExperimentConfig:
-        return dataclasses.replace(self, modules=dataclasses.replace(self.modules, **changes))
+    def task_of(self, name: str) -> TaskConfig | None:
+        """The task config that trains module ``name`` (None for an untrained module)."""
+        spec = self.modules[name]
+        if not spec.task:
+            return None
+        return load_config(resolve_config(spec.task, self.source), spec.task_set, kind=TaskConfig)
+
+    def replace_module(self, name: str, **changes: Any) -> AgentConfig:
+        """A copy with module ``name``'s config fields changed."""
+        spec = self.modules[name]
+        new = dataclasses.replace(spec, config=dataclasses.replace(spec.config, **changes))
+        return dataclasses.replace(self, modules={**self.modules, name: new})
 
 
-def resolve_config_path(cfg: ExperimentConfig, path: str | Path) -> Path:
-    """A config path named inside ``cfg``: as given if it exists, else relative to the project
-    root of ``cfg``'s own file (``<root>/agents/configs/x.toml``)."""
-    path = Path(path)
-    if path.is_absolute() or path.exists() or cfg.source is None:
-        return path
-    return Path(cfg.source).resolve().parent.parent.parent / path
+AGENT_KEYS = ("seed", "edges", "env", "run", "hardware", "modules")
+TASK_KEYS = ("task", "seed", "env", "hardware")
+SPEC_KEYS = ("type", "task", "task_set")
 
 
-def load_task(cfg: ExperimentConfig, key: str, agents: tuple[str, ...]) -> ExperimentConfig:
-    """The experiment config that ``cfg``'s module key ``key`` names (a path, see
-    ``resolve_config_path``); its agent must be one of ``agents``."""
-    path = getattr(cfg.modules, key)
-    task = load_experiment(resolve_config_path(cfg, path))
-    if task.agent not in agents:
-        raise ConfigError(f"{key} = {path!r} is an {task.agent!r} config: expected one of "
-                          f"{list(agents)}")
-    return task
+def config_dirs() -> list[Path]:
+    """Folders of agent and task TOML files registered through ``neuralbrain.agents``."""
+    from neuralbrain.plugins import entry_points
+
+    return [Path(ep.load()) for ep in entry_points("neuralbrain.agents")]
 
 
-def load_experiment(path: str | Path, overrides: list[str] | tuple[str, ...] = ()) -> ExperimentConfig:
-    """Load an experiment TOML with ``--set`` overrides, strictly, into an ``ExperimentConfig``."""
-    raw = apply_overrides(load_toml(path), list(overrides))
-    return experiment_from_dict(raw, source=Path(path))
+def resolve_config(ref: str | Path, relative_to: Path | None = None) -> Path:
+    """The TOML file ``ref`` names: a path (as given, else beside ``relative_to``, the file
+    that names it) or a config name (``neural_brain``) looked up beside ``relative_to`` and in
+    the registered config folders."""
+    ref = str(ref)
+    candidates = [Path(ref)]
+    if relative_to is not None:
+        candidates.append(Path(relative_to).parent / ref)
+    is_name = "/" not in ref and "\\" not in ref and not ref.endswith(".toml")
+    if is_name:
+        folders = ([Path(relative_to).parent] if relative_to is not None else []) + config_dirs()
+        candidates += [folder / f"{ref}.toml" for folder in folders]
+    for path in candidates:
+        if path.is_file():
+            return path
+    known = sorted({p.stem for folder in config_dirs() for p in folder.glob("*.toml")})
+    if is_name:
+        raise UnknownNameError("config", ref, known)
+    raise ConfigError(f"config file {ref!r} does not exist: expected a TOML file or one of {known}")
 
 
-def experiment_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> ExperimentConfig:
-    from neuralbrain.core import agent_class
+def load_config(
+    ref: str | Path, overrides: list[str] | tuple[str, ...] = (), kind: type | None = None
+) -> AgentConfig | TaskConfig:
+    """Load an agent or task TOML (a path or a registered config name) with ``--set``
+    overrides, strictly. ``kind`` (``AgentConfig`` or ``TaskConfig``) insists on one.
+
+    For an agent, ``--set NAME.key=value`` is short for ``--set modules.NAME.key=value``.
+    Loading an agent checks, before anything is built: every module type exists, every key
+    is a field of its config, the edges (ports, types, each input fed once, no cycle), and
+    that each backend a module names runs the ops and prices the actions the module needs.
+    """
+    path = resolve_config(ref)
+    raw = load_toml(path)
+    if "modules" in raw and "task" not in raw:
+        overrides = [_module_override(o, raw) for o in overrides]
+    raw = apply_overrides(raw, list(overrides))
+    cfg = config_from_dict(raw, source=path)
+    if kind is not None and not isinstance(cfg, kind):
+        expected = "an agent (a [modules] table)" if kind is AgentConfig else "a task"
+        raise ConfigError(f"{path} is not {expected} config")
+    return cfg
+
+
+def _module_override(text: str, raw: Mapping[str, Any]) -> str:
+    key = text.partition("=")[0].strip()
+    head = key.split(".")[0]
+    modules = raw.get("modules")
+    if head not in AGENT_KEYS and isinstance(modules, Mapping) and head in modules:
+        return f"modules.{text.strip()}"
+    return text
+
+
+def _env_config(raw: Any) -> EnvConfig:
+    env_raw = dict(_coerce(dict, raw, "env"))
+    if "id" not in env_raw:
+        raise ConfigError("[env] is missing required key 'id' (a Gymnasium env id)")
+    return EnvConfig(
+        id=_coerce(str, env_raw.pop("id"), "env.id"),
+        max_episode_steps=_coerce(
+            int | None, env_raw.pop("max_episode_steps", None), "env.max_episode_steps"),
+        kwargs=env_raw,
+    )
+
+
+def _hardware(raw: Any) -> dict[str, Any]:
     from neuralbrain.hardware import BACKENDS
 
-    if "agent" not in raw:
-        raise ConfigError(f"{source or 'config'}: missing top-level key 'agent' (the agent to build)")
-    name = _coerce(str, raw["agent"], "agent")
-    cls = agent_class(name)
-    seed = _coerce(int, raw.get("seed", 0), "seed")
-    env = None
-    if "env" in raw:
-        env_raw = dict(_coerce(dict, raw["env"], "env"))
-        if "id" not in env_raw:
-            raise ConfigError("[env] is missing required key 'id' (a Gymnasium env id)")
-        env = EnvConfig(
-            id=_coerce(str, env_raw.pop("id"), "env.id"),
-            max_episode_steps=_coerce(
-                int | None, env_raw.pop("max_episode_steps", None), "env.max_episode_steps"
-            ),
-            kwargs=env_raw,
-        )
-    run = build(RunConfig, raw.get("run", {}), "run")
-    hardware = {}
-    for backend, table in _coerce(dict, raw.get("hardware", {}), "hardware").items():
-        hardware[backend] = build(BACKENDS.get(backend).Config, table, f"hardware.{backend}")
-    module_raw = {k: v for k, v in raw.items() if k not in RESERVED}
-    modules = build(cls.Config, module_raw, "")
-    return ExperimentConfig(name, seed, modules, env, run, hardware, source)
+    return {backend: build(BACKENDS.get(backend).Config, table, f"hardware.{backend}")
+            for backend, table in _coerce(dict, raw, "hardware").items()}
+
+
+def _edge(text: Any, where: str) -> tuple[str, str]:
+    src, arrow, dst = str(text).partition("->") if isinstance(text, str) else ("", "", "")
+    if not arrow or not src.strip() or not dst.strip():
+        raise ConfigError(f"{where} = {text!r}: expected 'module.port -> module.port'")
+    return src.strip(), dst.strip()
+
+
+def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> AgentConfig | TaskConfig:
+    """An ``AgentConfig`` (the file has ``[modules]``) or ``TaskConfig`` (``task = ...``)."""
+    label = source or "config"
+    if "task" in raw:
+        return _task_config(raw, source)
+    if "modules" not in raw:
+        raise ConfigError(f"{label}: expected an agent ([modules.NAME] tables and edges) or a "
+                          "task (a top-level 'task' naming its type)")
+    unknown = sorted(set(raw) - set(AGENT_KEYS))
+    if unknown:
+        raise ConfigError(f"{label} has unknown top-level key(s) {unknown}: expected some of "
+                          f"{list(AGENT_KEYS)} (module settings go in [modules.NAME])")
+    modules = {name: _module_spec(name, table)
+               for name, table in _coerce(dict, raw["modules"], "modules").items()}
+    if not modules:
+        raise ConfigError(f"{label}: [modules] is empty: expected at least one module")
+    edges = tuple(_edge(e, f"edges[{i}]")
+                  for i, e in enumerate(_coerce(list[str], raw.get("edges", []), "edges")))
+    cfg = AgentConfig(
+        seed=_coerce(int, raw.get("seed", 0), "seed"),
+        modules=modules,
+        edges=edges,
+        env=_env_config(raw["env"]) if "env" in raw else None,
+        run=build(RunConfig, raw.get("run", {}), "run"),
+        hardware=_hardware(raw.get("hardware", {})),
+        source=source,
+    )
+    check_agent(cfg)
+    return cfg
+
+
+def _module_spec(name: str, table: Any) -> ModuleSpec:
+    from neuralbrain.modules import MODULES
+
+    if name in AGENT_KEYS or name in ("env", "action") or not name.isidentifier():
+        raise ConfigError(f"[modules.{name}]: a module name must be an identifier other than "
+                          f"{sorted({*AGENT_KEYS, 'env', 'action'})}")
+    table = dict(_coerce(dict, table, f"modules.{name}"))
+    if "type" not in table:
+        raise ConfigError(f"[modules.{name}] is missing 'type': expected one of {MODULES.names()}")
+    type_name = _coerce(str, table.pop("type"), f"modules.{name}.type")
+    cls = MODULES.get(type_name)
+    task = _coerce(str, table.pop("task", ""), f"modules.{name}.task")
+    task_set = tuple(_coerce(list[str], table.pop("task_set", []), f"modules.{name}.task_set"))
+    if cls.tasks and not task:
+        raise ConfigError(f"[modules.{name}] ({type_name}) is trained: expected task = a config "
+                          f"of type {list(cls.tasks)}")
+    if task and not cls.tasks:
+        raise ConfigError(f"[modules.{name}] ({type_name}) has nothing to train: remove "
+                          f"task = {task!r}")
+    return ModuleSpec(type_name, build(cls.Config, table, f"modules.{name}"), task, task_set)
+
+
+def check_agent(cfg: AgentConfig) -> None:
+    """The graph and every module's backends (see ``load_config``); each task config a
+    module names exists and has a type the module accepts."""
+    from neuralbrain.core import check_graph, check_requirements
+    from neuralbrain.modules import MODULES
+
+    classes = {name: MODULES.get(spec.type) for name, spec in cfg.modules.items()}
+    for name, spec in cfg.modules.items():
+        check_requirements(name, classes[name], spec.config)
+        task = cfg.task_of(name)
+        if task is not None and task.task not in classes[name].tasks:
+            raise ConfigError(
+                f"[modules.{name}] task = {spec.task!r} is a {task.task!r} task: module type "
+                f"{spec.type!r} is trained by {list(classes[name].tasks)}")
+    check_graph({n: c.inputs for n, c in classes.items()},
+                {n: c.outputs for n, c in classes.items()}, cfg.edges,
+                {n: c.optional for n, c in classes.items()})
+
+
+def _task_config(raw: Mapping[str, Any], source: Path | None) -> TaskConfig:
+    from neuralbrain.tasks import TASKS
+
+    name = _coerce(str, raw["task"], "task")
+    cls = TASKS.get(name)
+    params = build(cls.Config, {k: v for k, v in raw.items() if k not in TASK_KEYS}, "")
+    return TaskConfig(
+        task=name,
+        seed=_coerce(int, raw.get("seed", 0), "seed"),
+        params=params,
+        env=_env_config(raw["env"]) if "env" in raw else None,
+        hardware=_hardware(raw.get("hardware", {})),
+        source=source,
+    )

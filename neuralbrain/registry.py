@@ -3,7 +3,9 @@
 ``Registry[T]`` maps a name to either a class or a lazy ``"package.module:Attr"`` string that
 is imported on first ``get``. Heavy optional dependencies (Brian2, numba kernels, PyBullet)
 are therefore only imported when the named entry is used. Registration is explicit (a
-decorator or one ``register`` line), never by scanning the file system.
+decorator or one ``register`` line), never by scanning the file system. A registry with a
+``group`` also takes the installed entry points of that group (``neuralbrain.plugins``), read
+the first time it is looked up, so another package can add entries without touching this one.
 """
 
 from __future__ import annotations
@@ -30,7 +32,22 @@ class Registry(Generic[T]):
     """A named collection of classes of one kind (``kind`` is used in error messages)."""
 
     kind: str
+    group: str | None = None  # entry-point group read on first lookup
     _entries: dict[str, _Entry] = field(default_factory=dict)
+    _plugins_loaded: bool = False
+
+    def _load_plugins(self) -> None:
+        if self._plugins_loaded or self.group is None:
+            return
+        self._plugins_loaded = True
+        from neuralbrain.plugins import entry_points
+
+        for ep in entry_points(self.group):
+            if ep.name in self._entries:
+                dist = ep.dist.name if ep.dist is not None else "an installed package"
+                raise ConfigError(f"{dist} registers {self.kind} {ep.name!r} (entry point group "
+                                  f"{self.group!r}), which is already registered")
+            self.register(ep.name, ep.value)
 
     def register(
         self, name: str, target: str | T | None = None, *, tags: tuple[str, ...] = (), doc: str = ""
@@ -55,6 +72,7 @@ class Registry(Generic[T]):
 
     def get(self, name: str) -> T:
         """The class registered as ``name`` (importing it if it was registered lazily)."""
+        self._load_plugins()
         entry = self._entries.get(name)
         if entry is None:
             raise UnknownNameError(self.kind, name, self._entries)
@@ -64,6 +82,7 @@ class Registry(Generic[T]):
         return entry.target  # type: ignore[return-value]
 
     def tags(self, name: str) -> tuple[str, ...]:
+        self._load_plugins()
         if name not in self._entries:
             raise UnknownNameError(self.kind, name, self._entries)
         return self._entries[name].tags
@@ -77,13 +96,16 @@ class Registry(Generic[T]):
         return doc.splitlines()[0] if doc else ""
 
     def names(self) -> list[str]:
+        self._load_plugins()
         return sorted(self._entries)
 
     def __contains__(self, name: object) -> bool:
+        self._load_plugins()
         return name in self._entries
 
     def __iter__(self) -> Iterator[str]:
         return iter(self.names())
 
     def __len__(self) -> int:
+        self._load_plugins()
         return len(self._entries)

@@ -1,9 +1,10 @@
 """Run reports: one self-contained HTML page per run, and a side-by-side comparison.
 
 ``write_report(run)`` reads a run directory (``episodes.parquet``, ``trace.parquet``,
-``config.toml``) and writes ``run/report.html``: success rate and return, energy per module
-per episode (stacked bars), mean latency per module per step, the per-step energy timeline of
-one episode, the backend of each module and the resolved config. Figures are PNGs embedded as
+``config.toml``) and writes ``run/report.html``: success rate and return, energy per episode by
+module and by backend (log scale: the planner would hide everything else on a linear one),
+mean latency per module per step, the per-step energy of each module in one episode, the
+backends each module's work ran on and the resolved config. Figures are PNGs embedded as
 base64 so the page opens anywhere, offline. ``compare_runs(a, b)`` answers the usual question
 (what did moving a module to another backend do to energy and success?) as a dict, and
 ``write_comparison`` renders it as HTML.
@@ -42,15 +43,16 @@ def summarize(run: Path) -> dict[str, Any]:
     episodes, trace, _ = _read_run(run)
     modules = sorted(set(trace["module"].to_pylist()))
     module_col = np.asarray(trace["module"].to_pylist())
-    backend_col = trace["backend"].to_pylist()
+    backend_col = np.asarray(trace["backend"].to_pylist())
     energy = trace["energy_j"].to_numpy()
     latency = trace["latency_s"].to_numpy()
     steps = sum(e["steps"] for e in episodes)
-    backends: dict[str, list[str]] = {}
-    for module, backend in zip(module_col, backend_col, strict=True):
-        if backend not in backends.setdefault(module, []):
-            backends[module].append(backend)
     n = len(episodes)
+    by_module_backend: dict[str, dict[str, float]] = {}
+    for m in modules:
+        mine = module_col == m
+        by_module_backend[m] = {b: math.fsum(energy[mine & (backend_col == b)]) / n
+                                for b in sorted(set(backend_col[mine].tolist()))}
     return {
         "run": str(run),
         "episodes": n,
@@ -62,10 +64,14 @@ def summarize(run: Path) -> dict[str, Any]:
         "energy_j_per_episode_by_module": {
             m: math.fsum(energy[module_col == m]) / n for m in modules
         },
+        "energy_j_per_episode_by_backend": {
+            b: math.fsum(energy[backend_col == b]) / n for b in sorted(set(backend_col.tolist()))
+        },
+        "energy_j_per_episode_by_module_backend": by_module_backend,
         "latency_s_per_step_by_module": {
             m: math.fsum(latency[module_col == m]) / max(steps, 1) for m in modules
         },
-        "backends": {m: "+".join(b) for m, b in backends.items()},
+        "backends": {m: "+".join(b) for m, b in by_module_backend.items()},
     }
 
 
@@ -78,46 +84,25 @@ def _png(fig: Any) -> str:
     return "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
 
 
-def _scale(values: Any, unit: str) -> tuple[float, str]:
-    """A factor and label that bring ``values`` into [1, 1000) (J -> mJ, uJ, nJ, pJ)."""
-    peak = float(np.max(np.abs(values))) if np.size(values) else 0.0
-    for factor, prefix in ((1, ""), (1e3, "m"), (1e6, "u"), (1e9, "n"), (1e12, "p")):
-        if peak * factor >= 1:
-            return factor, prefix + unit
-    return 1e15, "f" + unit
-
-
 def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, str]:
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
-    figs = {}
-    ids = [e["episode"] for e in episodes]
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    bottom = np.zeros(len(episodes))
-    factor, unit = _scale([e["energy_j"] for e in episodes], "J")
-    for m in modules:
-        values = np.array([e.get(f"energy_j_{m}", 0.0) for e in episodes]) * factor
-        ax.bar(ids, values, bottom=bottom, label=m)
-        bottom += values
-    ax.set_xticks(ids if len(ids) <= 20 else ids[:: max(1, len(ids) // 20)])
-    ax.set_xlabel("episode")
-    ax.set_ylabel(f"energy ({unit})")
-    ax.set_title("energy per module per episode")
-    ax.legend(fontsize="small", ncol=3)
-    fig.tight_layout()
-    figs["energy_per_episode"] = _png(fig)
+    from neuralbrain.trace import breakdown_figure
 
+    figs = {"breakdown": _png(breakdown_figure(trace))}
     module_col = np.asarray(trace["module"].to_pylist())
     latency = trace["latency_s"].to_numpy()
     steps = max(sum(e["steps"] for e in episodes), 1)
-    fig, ax = plt.subplots(figsize=(8, 2.8))
-    per_step = np.array([math.fsum(latency[module_col == m]) / steps for m in modules])
-    factor, unit = _scale(per_step, "s")
-    ax.barh(modules, per_step * factor)
-    ax.set_xlabel(f"mean latency per step ({unit})")
+    per_step = {m: math.fsum(latency[module_col == m]) / steps for m in modules}
+    shown = [m for m in modules if per_step[m] > 0]
+    fig, ax = plt.subplots(figsize=(8, 0.35 * max(len(shown), 3) + 1.2))
+    ax.barh(shown, [per_step[m] for m in shown])
+    ax.set_xscale("log")
+    ax.invert_yaxis()
+    ax.set_xlabel("mean latency per step (s, log scale)")
     ax.set_title("latency per module")
     fig.tight_layout()
     figs["latency"] = _png(fig)
@@ -128,15 +113,17 @@ def _figures(episodes: list[dict], trace: Any, modules: list[str]) -> dict[str, 
     energy = trace["energy_j"].to_numpy()[mask]
     sub_modules = module_col[mask]
     n_steps = int(step_col.max()) + 1 if len(step_col) else 1
-    stacks = np.array([np.bincount(step_col[sub_modules == m], energy[sub_modules == m], n_steps)
-                       for m in modules])
-    factor, unit = _scale(stacks.sum(0), "J")
-    fig, ax = plt.subplots(figsize=(8, 3.2))
-    ax.stackplot(np.arange(n_steps), stacks * factor, labels=modules, step="post")
+    fig, ax = plt.subplots(figsize=(8, 3.4))
+    for m in modules:
+        per = np.bincount(step_col[sub_modules == m], energy[sub_modules == m], n_steps)
+        spent = per > 0
+        if spent.any():
+            ax.plot(np.arange(n_steps)[spent], per[spent], ".", label=m, markersize=4)
+    ax.set_yscale("log")
     ax.set_xlabel("step")
-    ax.set_ylabel(f"energy ({unit})")
-    ax.set_title(f"per-step energy, episode {first}")
-    ax.legend(fontsize="small", ncol=3)
+    ax.set_ylabel("energy (J, log scale)")
+    ax.set_title(f"energy per step and module, episode {first}")
+    ax.legend(fontsize="small", ncol=4)
     fig.tight_layout()
     figs["timeline"] = _png(fig)
     return figs
@@ -165,10 +152,12 @@ def write_report(run: Path) -> Path:
     figs = _figures(episodes, trace, modules)
     top = max(modules, key=lambda m: s["energy_j_per_episode_by_module"][m])
     rows = [
-        (m, s["backends"][m], f"{s['energy_j_per_episode_by_module'][m]:.4g}",
+        (m, ", ".join(f"{b} {j:.3g} J" for b, j in s["energy_j_per_episode_by_module_backend"][m].items()),
+         f"{s['energy_j_per_episode_by_module'][m]:.4g}",
          f"{s['latency_s_per_step_by_module'][m]:.4g}")
         for m in modules
     ]
+    backend_rows = [(b, f"{j:.4g}") for b, j in s["energy_j_per_episode_by_backend"].items()]
     page = f"""<!doctype html><html><head><meta charset="utf-8">
 <title>neuralbrain run {html.escape(run.name)}</title><style>{STYLE}</style></head><body>
 <h1>Run {html.escape(str(run))}</h1>
@@ -176,9 +165,13 @@ def write_report(run: Path) -> Path:
 {s['mean_return']:.3g}, mean {s['mean_steps']:.1f} steps, {s['errors']} episode(s) failed with
 errors. Energy per episode <b>{s['energy_j_per_episode']:.4g} J</b>; the module spending the
 most is <b>{html.escape(top)}</b>.</p>
+<h2>Energy per episode by module and by backend</h2>
+<img alt="energy by module and backend" src="{figs['breakdown']}">
 <h2>Modules</h2>
-{_table(rows, ("module", "backend", "energy per episode (J)", "latency per step (s)"))}
-<h2>Energy per module per episode</h2><img alt="energy per episode" src="{figs['energy_per_episode']}">
+{_table(rows, ("module", "work per backend (per episode)", "energy per episode (J)",
+               "latency per step (s)"))}
+<h2>Backends</h2>
+{_table(backend_rows, ("backend", "energy per episode (J)"))}
 <h2>Latency per module</h2><img alt="latency" src="{figs['latency']}">
 <h2>Energy timeline of one episode</h2><img alt="timeline" src="{figs['timeline']}">
 <h2>Episodes</h2>
@@ -197,6 +190,8 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
     """Side-by-side figures of two runs and the per-module energy ratios b / a."""
     sa, sb = summarize(a), summarize(b)
     modules = sorted(set(sa["energy_j_per_episode_by_module"]) | set(sb["energy_j_per_episode_by_module"]))
+    backends = sorted(set(sa["energy_j_per_episode_by_backend"])
+                      | set(sb["energy_j_per_episode_by_backend"]))
 
     def ratio(x: float, y: float) -> float | None:
         return y / x if x > 0 else None
@@ -210,6 +205,11 @@ def compare_runs(a: Path, b: Path) -> dict[str, Any]:
             m: ratio(sa["energy_j_per_episode_by_module"].get(m, 0.0),
                      sb["energy_j_per_episode_by_module"].get(m, 0.0))
             for m in modules
+        },
+        "energy_ratio_by_backend": {
+            b: ratio(sa["energy_j_per_episode_by_backend"].get(b, 0.0),
+                     sb["energy_j_per_episode_by_backend"].get(b, 0.0))
+            for b in backends
         },
     }
 

@@ -1,14 +1,20 @@
-"""The episode loop: env + agent -> trace rows, episode rows, checkpoints of the run.
+"""The episode loop: env + agent -> trace rows and episode rows, in memory or on disk.
 
-``run_episodes`` evaluates an agent for N seeded episodes. Episode ``i`` uses seed
-``cfg.seed + i`` for both ``env.reset`` and ``agent.reset``, so a run is reproducible and any
-single episode can be replayed alone. After every step the runner drains each module's ledger
-into the trace; after every episode it rewrites ``trace.parquet`` and ``episodes.parquet``
-atomically (a Ctrl-C leaves complete files for the finished episodes). An exception from the
-env or the agent mid-episode marks that episode failed (its ``error`` column says why) and
-keeps its rows; after a crash the run goes on with a fresh env, after a neuralbrain ``Error``
-(bad input: a missing model, a wrong checkpoint) it stops with that error. The resolved
-config is written first, as ``config.toml``; nothing is written outside ``out``.
+``load_agent(config, checkpoint)`` builds an agent from its TOML (a path or a registered
+name); ``run(agent, episodes)`` evaluates it for N seeded episodes and returns a ``RunResult``
+with the trace and episode tables (pyarrow). Episode ``i`` uses seed ``seed + i`` (the
+config's seed unless given) for both ``env.reset`` and ``agent.reset``, so a run is
+reproducible and any single episode can be replayed alone. After every step the runner
+drains each module's ledger into the trace, one row per (module, op, backend that did the
+work).
+
+Nothing is written unless ``out`` is given. Then the resolved config is written first, as
+``config.toml``, and after every episode ``trace.parquet`` and ``episodes.parquet`` are
+rewritten atomically (a Ctrl-C leaves complete files for the finished episodes), and
+``energy.png`` at the end; nothing is written outside ``out``. An exception from the env or
+the agent mid-episode marks that episode failed (its ``error`` column says why) and keeps its
+rows; after a crash the run goes on with a fresh env, after a neuralbrain ``Error`` (bad
+input: a missing model, a wrong checkpoint) it stops with that error.
 """
 
 from __future__ import annotations
@@ -20,11 +26,12 @@ from pathlib import Path
 from typing import Any
 
 import gymnasium
+import pyarrow as pa
 from tqdm import tqdm
 
 from neuralbrain.atomic import atomic_write_text
-from neuralbrain.config import EnvConfig, ExperimentConfig
-from neuralbrain.core import agent_class
+from neuralbrain.config import AgentConfig, EnvConfig, load_config
+from neuralbrain.core import Agent
 from neuralbrain.errors import ConfigError, Error, UnknownNameError
 from neuralbrain.plugins import register_gymnasium_envs
 from neuralbrain.trace import TraceRecorder, plot_energy
@@ -69,54 +76,76 @@ def _accepted_kwargs(spec: gymnasium.envs.registration.EnvSpec) -> set[str] | No
 
 
 @dataclass(frozen=True)
-class RunSummary:
-    out: Path
-    episodes: int
-    success_rate: float
-    mean_return: float
-    energy_j: float
-    errors: int
+class RunResult:
+    """What a run produced: one row per episode, one per (episode, step, module, op,
+    backend), and where they were written (None: in memory only)."""
 
-    def as_dict(self) -> dict[str, Any]:
+    episodes: pa.Table
+    trace: pa.Table
+    out: Path | None = None
+
+    def summary(self) -> dict[str, Any]:
+        rows = self.episodes.to_pylist()
+        n = max(len(rows), 1)
         return {
-            "out": str(self.out),
-            "episodes": self.episodes,
-            "success_rate": self.success_rate,
-            "mean_return": self.mean_return,
-            "energy_j": self.energy_j,
-            "errors": self.errors,
+            "out": None if self.out is None else str(self.out),
+            "episodes": len(rows),
+            "success_rate": sum(r["success"] for r in rows) / n,
+            "mean_return": math.fsum(r["return"] for r in rows) / n,
+            "energy_j": math.fsum(r["energy_j"] for r in rows),
+            "errors": sum(r["error"] is not None for r in rows),
         }
 
 
-def run_episodes(
-    cfg: ExperimentConfig,
-    out: Path,
-    checkpoint: Path | None = None,
+def load_agent(config: str | Path | AgentConfig, checkpoint: str | Path | None = None,
+               overrides: list[str] | tuple[str, ...] = ()) -> Agent:
+    """The agent a config describes (a path, a registered config name or an ``AgentConfig``),
+    its trained modules loaded from ``checkpoint``; ``overrides`` as ``--set``."""
+    from neuralbrain.assemble import build_agent
+
+    cfg = config if isinstance(config, AgentConfig) else load_config(config, overrides,
+                                                                     kind=AgentConfig)
+    agent = build_agent(cfg, checkpoint)
+    agent.config = cfg
+    return agent
+
+
+def run(
+    agent: Agent,
     episodes: int | None = None,
+    *,
+    out: str | Path | None = None,
+    seed: int | None = None,
     progress: bool | None = None,
-) -> RunSummary:
-    """Evaluate ``cfg``'s agent for ``episodes`` episodes, writing the run under ``out``."""
+) -> RunResult:
+    """Evaluate ``agent`` (from ``load_agent``) in its config's env (see the module docstring)."""
+    cfg: AgentConfig | None = getattr(agent, "config", None)
+    if cfg is None:
+        raise ConfigError("run: the agent has no config: build it with load_agent")
     if cfg.env is None:
         raise ConfigError(f"{cfg.source or 'config'} has no [env] table: nothing to run the agent in")
     n_episodes = cfg.run.episodes if episodes is None else episodes
     if n_episodes < 1:
         raise ConfigError(f"episodes = {n_episodes}: expected >= 1")
-    show = cfg.run.progress if progress is None else progress
-    agent = agent_class(cfg.agent).from_config(cfg, checkpoint)
+    first_seed = cfg.seed if seed is None else seed
+    show = (cfg.run.progress and out is not None) if progress is None else progress
     env = make_env(cfg.env)
     agent.bind_spaces(env.observation_space, env.action_space)
-    out.mkdir(parents=True, exist_ok=True)
-    atomic_write_text(out / "config.toml", cfg.to_toml())
+    out = Path(out) if out is not None else None
+    if out is not None:
+        out.mkdir(parents=True, exist_ok=True)
+        atomic_write_text(out / "config.toml", cfg.to_toml())
     recorder = TraceRecorder(tuple(agent.modules))
     bar = tqdm(total=n_episodes, desc="episodes", unit="ep", disable=not show, leave=False)
     try:
         for episode in range(n_episodes):
-            seed = cfg.seed + episode
-            steps, ret, success, error = _episode(env, agent, recorder, episode, seed)
+            episode_seed = first_seed + episode
+            steps, ret, success, error = _episode(env, agent, recorder, episode, episode_seed)
             fatal = isinstance(error, Error)
             message = None if error is None else f"{type(error).__name__}: {error}"
-            recorder.finish_episode(episode, seed, steps, ret, success, message)
-            recorder.write(out)
+            recorder.finish_episode(episode, episode_seed, steps, ret, success, message)
+            if out is not None:
+                recorder.write(out)
             if fatal:  # bad input (a missing model, a wrong checkpoint): stop with its message
                 raise error
             if error is not None:
@@ -127,16 +156,9 @@ def run_episodes(
     finally:
         bar.close()
         env.close()
-    plot_energy(out / "trace.parquet", out / "energy.png")
-    rows = recorder.episodes
-    return RunSummary(
-        out=out,
-        episodes=len(rows),
-        success_rate=sum(r["success"] for r in rows) / len(rows),
-        mean_return=math.fsum(r["return"] for r in rows) / len(rows),
-        energy_j=math.fsum(r["energy_j"] for r in rows),
-        errors=sum(r["error"] is not None for r in rows),
-    )
+    if out is not None:
+        plot_energy(out / "trace.parquet", out / "energy.png")
+    return RunResult(recorder.episodes_table(), recorder.finished_trace(), out)
 
 
 def _control_period_s(env: gymnasium.Env) -> float:

@@ -1,8 +1,10 @@
 """Energy traces: per-step ledger rows -> ``trace.parquet`` and ``episodes.parquet``.
 
-``trace.parquet`` has one row per (episode, step, module, op) with the columns of
-``TRACE_SCHEMA``; a module that booked nothing in a step still gets one row with op ``""``
-and zero cost, so every module appears at every step. ``episodes.parquet`` has one row per
+``trace.parquet`` has one row per (episode, step, module, op, backend) with the columns of
+``TRACE_SCHEMA``: ``backend`` is the backend that did that work, as the booking says (a
+module may book on several: the in-pixel layer of perception on ``in_sensor``, the rest on
+its main backend). A module that booked nothing in a step still gets one row with op ``""``,
+its main backend and zero cost, so every module appears at every step. ``episodes.parquet`` has one row per
 episode (``EPISODE_COLUMNS`` plus ``energy_j_<module>`` per module). Episode totals are the
 correctly rounded sums (``math.fsum``) of the episode's trace rows, so summing the trace
 reproduces them exactly whatever the order. Both files are rewritten atomically after every
@@ -58,23 +60,22 @@ class TraceRecorder:
         ledgers: Mapping[str, Ledger],
         backends: Mapping[str, str],
     ) -> None:
-        """Drain every module's ledger into rows for this step."""
+        """Drain every module's ledger into rows for this step (``backends``: each module's
+        main backend, for the row of a module that booked nothing)."""
         cols = self.columns
         for module in self.modules:
             bookings = ledgers[module].drain()
             if not bookings:
-                bookings_iter = [("", 0.0, 0.0, 0, 0)]
+                rows = [("", backends[module], 0.0, 0.0, 0, 0)]
             else:
-                bookings_iter = [
-                    (b.op, b.cost.energy_j, b.cost.latency_s, b.cost.ops, b.cost.bytes_moved)
-                    for b in bookings
-                ]
-            for op, energy, latency, ops, moved in bookings_iter:
+                rows = [(b.op, b.backend, b.cost.energy_j, b.cost.latency_s, b.cost.ops,
+                         b.cost.bytes_moved) for b in bookings]
+            for op, backend, energy, latency, ops, moved in rows:
                 cols["episode"].append(episode)
                 cols["step"].append(step)
                 cols["sim_time_s"].append(sim_time_s)
                 cols["module"].append(module)
-                cols["backend"].append(backends[module])
+                cols["backend"].append(backend)
                 cols["op"].append(op)
                 cols["energy_j"].append(energy)
                 cols["latency_s"].append(latency)
@@ -110,6 +111,10 @@ class TraceRecorder:
     def trace_table(self) -> pa.Table:
         return pa.table(self.columns, schema=TRACE_SCHEMA)
 
+    def finished_trace(self) -> pa.Table:
+        """The rows of finished episodes only (what ``write`` writes)."""
+        return self.trace_table().slice(0, self._episode_start)
+
     def episodes_table(self) -> pa.Table:
         fields = [
             ("episode", pa.int32()),
@@ -130,8 +135,7 @@ class TraceRecorder:
 
         Only rows of finished episodes are written, so both files always agree.
         """
-        trace = self.trace_table().slice(0, self._episode_start)
-        write_parquet(trace, out / "trace.parquet")
+        write_parquet(self.finished_trace(), out / "trace.parquet")
         write_parquet(self.episodes_table(), out / "episodes.parquet")
 
 
@@ -140,33 +144,51 @@ def write_parquet(table: pa.Table, path: Path) -> None:
         pq.write_table(table, tmp)
 
 
-def plot_energy(trace_path: Path, out_png: Path) -> None:
-    """Stacked energy per module over steps (mean over episodes), written atomically."""
+def energy_breakdown(trace: pa.Table) -> tuple[dict[str, float], dict[str, float], int]:
+    """Mean energy per episode (J) by module and by backend, and the number of episodes."""
+    import numpy as np
+
+    n_episodes = max(1, len(set(trace["episode"].to_pylist())))
+    energy = trace["energy_j"].to_numpy()
+    out = []
+    for column in ("module", "backend"):
+        names = np.asarray(trace[column].to_pylist())
+        out.append({name: math.fsum(energy[names == name]) / n_episodes
+                    for name in sorted(set(names.tolist()))})
+    return out[0], out[1], n_episodes
+
+
+def breakdown_figure(trace: pa.Table):
+    """Two bar charts on a log scale: mean energy per episode by module and by backend (a
+    log scale because the planner spends 10^4-10^9 times what the other modules do)."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
-    import numpy as np
 
-    table = pq.read_table(trace_path, columns=["episode", "step", "module", "energy_j"])
-    steps = table["step"].to_numpy()
-    modules = sorted(set(table["module"].to_pylist()))
-    module_col = np.asarray(table["module"].to_pylist())
-    energy = table["energy_j"].to_numpy()
-    n_episodes = max(1, len(set(table["episode"].to_pylist())))
-    n_steps = int(steps.max()) + 1 if len(steps) else 1
-    stacks = []
-    for module in modules:
-        mask = module_col == module
-        per_step = np.bincount(steps[mask], weights=energy[mask], minlength=n_steps)
-        stacks.append(per_step / n_episodes)
-    fig, ax = plt.subplots(figsize=(8, 4), dpi=100)
-    ax.stackplot(np.arange(n_steps), np.asarray(stacks) * 1e6, labels=modules, step="post")
-    ax.set_xlabel("step")
-    ax.set_ylabel("energy per step (uJ, mean over episodes)")
-    ax.set_title(f"energy by module ({n_episodes} episode(s))")
-    ax.legend(loc="upper right", fontsize="small")
+    by_module, by_backend, n_episodes = energy_breakdown(trace)
+    fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * max(len(by_module), len(by_backend), 3) + 1.4))
+    for ax, values, what in ((axes[0], by_module, "module"), (axes[1], by_backend, "backend")):
+        names = [n for n in values if values[n] > 0]
+        ax.barh(names, [values[n] for n in names], color="tab:blue" if what == "module"
+                else "tab:orange")
+        ax.set_xscale("log")
+        ax.invert_yaxis()
+        ax.set_xlabel("energy per episode (J, log scale)")
+        ax.set_title(f"by {what}")
+        for y, n in enumerate(names):
+            ax.annotate(f"{values[n]:.3g} J", (values[n], y), xytext=(3, 0),
+                        textcoords="offset points", va="center", fontsize="small")
+    fig.suptitle(f"energy per episode, mean of {n_episodes} episode(s)")
     fig.tight_layout()
+    return fig
+
+
+def plot_energy(trace_path: Path, out_png: Path) -> None:
+    """``breakdown_figure`` of a run's trace, written atomically."""
+    import matplotlib.pyplot as plt
+
+    fig = breakdown_figure(pq.read_table(trace_path))
     with atomic_path(out_png) as tmp:
-        fig.savefig(tmp, format="png")
+        fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

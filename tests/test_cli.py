@@ -8,15 +8,16 @@ import pytest
 from neuralbrain.cli import main
 
 CARTPOLE = """
-agent = "random"
 seed = 1
+edges = ["env.obs -> policy.obs", "policy.action -> action"]
 [env]
 id = "CartPole-v1"
 max_episode_steps = 20
 [run]
 episodes = 2
 progress = false
-[policy]
+[modules.policy]
+type = "random_policy"
 backend = "cpu"
 """
 
@@ -43,7 +44,7 @@ def test_run_json_summary_and_files(config, tmp_path, capsys):
     [
         (["--set", "policy.backend=rram2"], "unknown backend 'rram2'"),
         (["--set", "policy.colour=red"],
-         r"\[policy\] has unknown key\(s\) \['colour'\]: expected some of \['backend'\]"),
+         r"\[modules.policy\] has unknown key\(s\) \['colour'\]: expected some of \['backend'\]"),
         (["--set", "seed=abc"], "seed = 'abc': expected an integer"),
         (["--set", "env.id=NoSuchEnv-v0"], "unknown env 'NoSuchEnv-v0'"),
     ],
@@ -62,13 +63,20 @@ def test_missing_config_file(tmp_path, capsys):
     assert "does not exist" in capsys.readouterr().err
 
 
-def test_lists_backends_and_envs(capsys):
+def test_lists_backends_envs_modules_and_tasks(capsys):
     assert main(["backends", "--json"]) == 0
     names = [row["name"] for row in json.loads(capsys.readouterr().out)]
     assert "cpu" in names
     assert main(["envs", "--json"]) == 0
     ids = [row["id"] for row in json.loads(capsys.readouterr().out)]
     assert all(i.startswith("neuralbrain/") for i in ids)
+    assert main(["modules", "--json"]) == 0
+    modules = {row["type"]: row for row in json.loads(capsys.readouterr().out)}
+    assert modules["llm_planner"]["outputs"] == {"plan": "Plan"}
+    assert "oracle" in modules  # a plugin's module, through its entry point
+    assert main(["tasks", "--json"]) == 0
+    tasks = [row["task"] for row in json.loads(capsys.readouterr().out)]
+    assert {"lsm_nmnist", "insensor_nmnist", "es_cartpole"} <= set(tasks)
 
 
 def test_console_entry_point_runs_without_traceback(config, tmp_path):

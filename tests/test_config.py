@@ -9,11 +9,10 @@ from neuralbrain.config import (
     apply_overrides,
     build,
     dumps_toml,
-    load_experiment,
     load_toml,
     parse_override,
 )
-from neuralbrain.errors import ConfigError, UnknownNameError
+from neuralbrain.errors import ConfigError
 
 
 @dataclass(frozen=True)
@@ -83,13 +82,3 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("a = [1,\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_toml(bad)
-
-
-def test_experiment_rejects_unknown_agent_and_backend(tmp_path):
-    path = tmp_path / "e.toml"
-    path.write_text('agent = "scripted_pickr"\n')
-    with pytest.raises(UnknownNameError, match="did you mean 'scripted_picker'"):
-        load_experiment(path)
-    path.write_text('agent = "scripted_picker"\n[hardware.nosuch]\n')
-    with pytest.raises(UnknownNameError, match="unknown backend 'nosuch'"):
-        load_experiment(path)

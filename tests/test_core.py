@@ -5,8 +5,8 @@ from dataclasses import dataclass
 import numpy as np
 import pytest
 
-from neuralbrain.core import Agent, Module, module_seed
-from neuralbrain.errors import ConfigError, UnknownNameError
+from neuralbrain.core import Agent, Module, Needs, check_graph, module_seed
+from neuralbrain.errors import CapabilityError, ConfigError, UnknownNameError
 
 
 @dataclass(frozen=True)
@@ -143,3 +143,56 @@ def test_recurrent_edges_deliver_the_previous_step_without_a_cycle():
     assert agent.act(None, {}) == 0
     with pytest.raises(ConfigError, match="env ports cannot be delayed"):
         Agent({"c": Counter(LinearConfig())}, [("env.obs@prev", "c.last"), ("c.count", "action")])
+
+
+def test_an_optional_input_left_unwired_receives_none():
+    class Greeter(Module):
+        inputs = {"obs": object, "name": str}
+        optional = frozenset({"name"})
+        outputs = {"action": str}
+        Config = LinearConfig
+
+        def step(self, inputs):
+            return {"action": f"hello {inputs['name']}"}
+
+    agent = Agent({"g": Greeter(LinearConfig())}, [("env.obs", "g.obs"), ("g.action", "action")])
+    agent.reset(0)
+    assert agent.act(None, {}) == "hello None"
+    with pytest.raises(ConfigError, match=r"input\(s\) \['obs'\] have no edge"):
+        Agent({"g": Greeter(LinearConfig())}, [("g.action", "action")])
+
+
+def test_the_graph_is_checked_on_classes_before_any_module_exists():
+    ports = {"features": Features, "policy": Policy}
+    graph = check_graph({n: c.inputs for n, c in ports.items()},
+                        {n: c.outputs for n, c in ports.items()},
+                        [("env.obs", "features.obs"), ("features.features", "policy.features"),
+                         ("policy.action", "action")])
+    assert graph.order == ("features", "policy") and graph.action == "policy.action"
+
+
+def test_bind_spaces_reaches_every_module():
+    seen = []
+
+    class Spy(Policy):
+        def bind_spaces(self, observation_space, action_space):
+            seen.append((observation_space, action_space))
+
+    agent = Agent({"features": Features(), "policy": Spy(LinearConfig())},
+                  [("env.obs", "features.obs"), ("features.features", "policy.features"),
+                   ("policy.action", "action")])
+    agent.bind_spaces("obs-space", "action-space")
+    assert seen == [("obs-space", "action-space")]
+
+
+def test_a_module_on_a_backend_lacking_an_action_it_books_is_refused_when_built():
+    class Counter(Policy):
+        requires = {"backend": Needs(actions={"alu_op"})}
+
+    with pytest.raises(CapabilityError, match=r"module 'Counter': backend = 'rram' does not "
+                       r"price action 'alu_op'.*backends that do: \[.*'cpu'.*\]"):
+        Counter(LinearConfig(backend="rram"))
+    module = Counter(LinearConfig())
+    with pytest.raises(CapabilityError, match="'alu_op'"):
+        module.to("rram")
+    assert module.backend.name == "cpu"

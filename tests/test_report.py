@@ -5,20 +5,17 @@ from html.parser import HTMLParser
 import pytest
 
 from neuralbrain.cli import main
-from neuralbrain.config import experiment_from_dict
 from neuralbrain.errors import DataError
 from neuralbrain.report import compare_runs, summarize, write_report
-from neuralbrain.runner import run_episodes
+from neuralbrain.runner import load_agent, run
 
 
 @pytest.fixture(scope="module")
 def runs(tmp_path_factory):
     root = tmp_path_factory.mktemp("runs")
     for name, episodes in (("a", 2), ("b", 3)):
-        cfg = experiment_from_dict({
-            "agent": "random", "seed": 0, "env": {"id": "CartPole-v1", "max_episode_steps": 15},
-            "run": {"episodes": episodes, "progress": False}})
-        run_episodes(cfg, root / name)
+        agent = load_agent("random_debug", overrides=["env.max_episode_steps=15"])
+        run(agent, episodes, out=root / name, seed=0)
     return root / "a", root / "b"
 
 
@@ -41,7 +38,7 @@ def test_report_is_self_contained_and_states_the_figures(runs):
     assert not re.search(r'(src|href)="(?!data:)', page)
     s = summarize(runs[0])
     assert s["episodes"] == 2 and s["backends"] == {"policy": "cpu"}
-    assert "agent = &quot;random&quot;" in page
+    assert "type = &quot;random_policy&quot;" in page
 
 
 def test_compare_gives_ratios_per_module(runs):
@@ -64,3 +61,29 @@ def test_not_a_run_directory(tmp_path, capsys):
     with pytest.raises(DataError, match="expected a run directory"):
         summarize(tmp_path)
     assert main(["report", str(tmp_path)]) == 2
+
+
+def test_energy_is_broken_down_by_module_and_by_backend(tmp_path, capsys):
+    from neuralbrain.energy import Cost, Ledger
+    from neuralbrain.trace import TraceRecorder
+
+    perception, planner = Ledger(), Ledger()
+    recorder = TraceRecorder(("perception", "planner"))
+    for step in range(2):  # one module on two backends, one far costlier than the other
+        perception.book("conv1", Cost(2e-6), backend="in_sensor")
+        perception.book("conv2", Cost(3e-6), backend="neuromorphic")
+        planner.book("mpgemm", Cost(0.5), backend="lut")
+        recorder.record_step(0, step, 0.1 * step, {"perception": perception, "planner": planner},
+                             {"perception": "neuromorphic", "planner": "lut"})
+    recorder.finish_episode(0, 0, 2, 0.0, True, None)
+    recorder.write(tmp_path)
+    s = summarize(tmp_path)
+    assert s["energy_j_per_episode_by_backend"] == pytest.approx(
+        {"in_sensor": 4e-6, "neuromorphic": 6e-6, "lut": 1.0})
+    assert s["energy_j_per_episode_by_module_backend"]["perception"] == pytest.approx(
+        {"in_sensor": 4e-6, "neuromorphic": 6e-6})
+    assert s["backends"]["perception"] == "in_sensor+neuromorphic"
+    assert main(["report", str(tmp_path), "--json"]) == 0
+    printed = json.loads(capsys.readouterr().out)
+    assert set(printed["energy_j_per_episode_by_backend"]) == {"in_sensor", "neuromorphic", "lut"}
+    assert "in_sensor 4e-06 J" in write_report(tmp_path).read_text()

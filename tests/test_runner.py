@@ -3,61 +3,64 @@ import math
 import pyarrow.parquet as pq
 import pytest
 
-from neuralbrain.config import experiment_from_dict
-from neuralbrain.errors import ConfigError, UnknownNameError
-from neuralbrain.runner import run_episodes
+from neuralbrain.config import config_from_dict, load_config
+from neuralbrain.control.random_policy import RandomPolicy
+from neuralbrain.errors import CheckpointError, ConfigError, UnknownNameError
+from neuralbrain.runner import load_agent, run
 
 
-def _cfg(**env):
-    return experiment_from_dict({
-        "agent": "random", "seed": 4,
+def _agent(episodes=2, **env):
+    return load_agent(config_from_dict({
+        "seed": 4,
         "env": {"id": "CartPole-v1", "max_episode_steps": 30, **env},
-        "run": {"episodes": 2, "progress": False},
-    })
+        "run": {"episodes": episodes, "progress": False},
+        "modules": {"policy": {"type": "random_policy"}},
+        "edges": ["env.obs -> policy.obs", "policy.action -> action"],
+    }))
 
 
-def test_run_writes_schema_and_exact_totals(tmp_path):
-    summary = run_episodes(_cfg(), tmp_path)
-    assert summary.episodes == 2 and summary.errors == 0
-    trace = pq.read_table(tmp_path / "trace.parquet").to_pylist()
-    episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
+def test_run_in_memory_writes_nothing_and_returns_both_tables(tmp_path, monkeypatch):
+    monkeypatch.chdir(tmp_path)
+    result = run(_agent())
+    assert list(tmp_path.iterdir()) == [] and result.out is None
+    episodes, trace = result.episodes.to_pylist(), result.trace.to_pylist()
     assert [e["seed"] for e in episodes] == [4, 5]
     for ep in episodes:
         rows = [r for r in trace if r["episode"] == ep["episode"]]
         assert len(rows) == ep["steps"]
         assert math.fsum(r["energy_j"] for r in rows) == ep["energy_j"] > 0
         assert {r["backend"] for r in rows} == {"cpu"}
-    assert (tmp_path / "config.toml").read_text().startswith('agent = "random"')
+    assert result.summary()["episodes"] == 2
+
+
+def test_run_writes_schema_and_exact_totals(tmp_path):
+    result = run(_agent(), out=tmp_path)
+    trace = pq.read_table(tmp_path / "trace.parquet")
+    episodes = pq.read_table(tmp_path / "episodes.parquet")
+    assert trace.equals(result.trace) and episodes.equals(result.episodes)
+    assert (tmp_path / "config.toml").read_text().startswith("seed = 4")
     assert (tmp_path / "energy.png").exists()
 
 
-def test_same_seed_same_trace(tmp_path):
-    run_episodes(_cfg(), tmp_path / "a")
-    run_episodes(_cfg(), tmp_path / "b")
-    for name in ("trace.parquet", "episodes.parquet"):
-        assert pq.read_table(tmp_path / "a" / name).equals(pq.read_table(tmp_path / "b" / name))
+def test_same_seed_same_trace():
+    assert run(_agent()).trace.equals(run(_agent()).trace)
 
 
-def test_resolved_config_reloads_to_the_same_experiment(tmp_path):
-    from neuralbrain.config import load_experiment
-
-    cfg = _cfg()
-    run_episodes(cfg, tmp_path)
-    again = load_experiment(tmp_path / "config.toml")
-    assert again.to_dict() == cfg.to_dict()
+def test_resolved_config_reloads_to_the_same_agent(tmp_path):
+    agent = _agent()
+    run(agent, out=tmp_path)
+    assert load_config(tmp_path / "config.toml").to_dict() == agent.config.to_dict()
 
 
 def test_unknown_env_and_env_kwargs_are_config_errors(tmp_path):
     with pytest.raises(UnknownNameError, match="unknown env 'CartPol-v1'"):
-        run_episodes(experiment_from_dict({"agent": "random", "env": {"id": "CartPol-v1"}}), tmp_path)
+        run(_agent(id="CartPol-v1"), out=tmp_path)
     with pytest.raises(ConfigError, match=r"unknown key\(s\) \['wind'\] for CartPole-v1"):
-        run_episodes(_cfg(wind=3), tmp_path)
+        run(_agent(wind=3), out=tmp_path)
     assert not (tmp_path / "trace.parquet").exists()
 
 
 def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, monkeypatch):
-    from neuralbrain_agents.random_agent import RandomPolicy
-
     calls = {"n": 0}
     real_step = RandomPolicy.step
 
@@ -68,12 +71,8 @@ def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, mo
         return real_step(self, inputs)
 
     monkeypatch.setattr(RandomPolicy, "step", step_then_interrupt)
-    cfg = experiment_from_dict({
-        "agent": "random", "seed": 0, "env": {"id": "CartPole-v1", "max_episode_steps": 30},
-        "run": {"episodes": 5, "progress": False},
-    })
     with pytest.raises(KeyboardInterrupt):
-        run_episodes(cfg, tmp_path)
+        run(_agent(episodes=5), out=tmp_path)
     episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
     trace = pq.read_table(tmp_path / "trace.parquet").to_pylist()
     assert 1 <= len(episodes) < 5
@@ -83,8 +82,6 @@ def test_interrupted_run_keeps_complete_files_for_finished_episodes(tmp_path, mo
 
 
 def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monkeypatch):
-    from neuralbrain_agents.random_agent import RandomPolicy
-
     calls = {"n": 0}
     real_step = RandomPolicy.step
 
@@ -95,23 +92,20 @@ def test_a_crash_mid_episode_marks_it_failed_and_the_run_goes_on(tmp_path, monke
         return real_step(self, inputs)
 
     monkeypatch.setattr(RandomPolicy, "step", step_then_crash)
-    summary = run_episodes(_cfg(), tmp_path)
+    result = run(_agent(), out=tmp_path)
     episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
-    assert summary.errors == 1
+    assert result.summary()["errors"] == 1
     assert episodes[0]["error"] == "RuntimeError: simulated module crash"
     assert episodes[0]["success"] is False and episodes[0]["steps"] == 2
     assert episodes[1]["error"] is None
 
 
 def test_bad_input_mid_episode_is_recorded_then_stops_the_run(tmp_path, monkeypatch):
-    from neuralbrain.errors import CheckpointError
-    from neuralbrain_agents.random_agent import RandomPolicy
-
     def missing_model(self, inputs):
         raise CheckpointError("the model file is missing")
 
     monkeypatch.setattr(RandomPolicy, "step", missing_model)
     with pytest.raises(CheckpointError, match="model file is missing"):
-        run_episodes(_cfg(), tmp_path)
+        run(_agent(), out=tmp_path)
     episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
     assert [e["error"] for e in episodes] == ["CheckpointError: the model file is missing"]

@@ -1,14 +1,15 @@
 """Pick and place skills as small state machines over end-effector targets (pure numpy).
 
 A skill is made from a call string and the facts it needs (where the cubes and the tray
-are, in world coordinates: from the env's privileged ``info`` now, from perception later):
+are, in world coordinates, from the env's privileged ``info`` or from perception, and the
+env's ``Workspace``):
 
     skill = make_skill("pick(cube_2)", facts)
     while not (skill.done or skill.failed):
         obs, ... = env.step(skill.step(obs["proprio"]))
 
-Each ``step(proprio)`` reads the tool tip (``proprio[7:10]``) and the holding flag
-(``proprio[11]``) and returns the 4-float action ``(x, y, z, gripper)`` of DigitPick: the
+Each ``step(proprio)`` reads the tool tip and the holding flag (``arm.Proprio``) and returns
+the 4-float action ``(x, y, z, gripper)`` of DigitPick: the
 next Cartesian target, at most ``speed_m_per_step`` from the tip along a straight line to
 the current waypoint, and the suction command (+1 on / -1 off).
 
@@ -22,8 +23,8 @@ Valid calls (parsed exactly, no spaces): ``pick(cube_<i>)``, ``place(tray)``,
   the four quadrants), lower until the cube is ``release_gap_m`` above the tray floor,
   release, retreat upwards.
 - ``place(table)``: as ``place(tray)`` onto the free table spot nearest to the tip (a
-  deterministic grid search inside ``facts.table_region`` and the arm's reach
-  (``facts.reach_xy_m`` from the base at the origin) keeping clear of every other
+  deterministic grid search inside the workspace's ``table_region`` and the arm's reach
+  (``reach_xy_m`` from the base at the origin) keeping clear of every other
   cube and of the tray).
 
 Cost: ``Skill.ops_per_step`` (= ``OPS_PER_STEP``) counts the arithmetic of one ``step``:
@@ -42,6 +43,7 @@ from typing import Any
 
 import numpy as np
 
+from neuralbrain.control.arm import Proprio, Workspace
 from neuralbrain.errors import ConfigError, ShapeError
 
 SKILL_FORMS = ("pick(cube_<i>)", "place(tray)", "place(table)")
@@ -75,18 +77,13 @@ def parse_skill_call(text: str) -> SkillCall:
 
 @dataclass(frozen=True)
 class SceneFacts:
-    """What a skill needs to know about the scene (world frame, metres)."""
+    """What a skill needs to know about the scene (world frame, metres): where the cubes and
+    the tray are, which cube is held, and the env's fixed ``Workspace``."""
 
     cube_positions: np.ndarray
     tray_position: np.ndarray
+    workspace: Workspace
     holding: int = -1
-    cube_size_m: float = 0.06
-    tray_inner_half_m: float = 0.08
-    tray_outer_half_m: float = 0.09
-    tray_floor_m: float = 0.01
-    table_z_m: float = 0.0
-    table_region: tuple[float, float, float, float] = (0.38, 0.72, -0.24, 0.24)
-    reach_xy_m: float = 0.74  # place(table) spots within this distance of the base (origin)
 
     def __post_init__(self) -> None:
         cubes = np.asarray(self.cube_positions, dtype=np.float64)
@@ -99,20 +96,25 @@ class SceneFacts:
             raise ConfigError(
                 f"SceneFacts.holding={self.holding}: expected -1 or a cube index < {len(cubes)}"
             )
-        if not self.cube_size_m > 0:
-            raise ConfigError(f"SceneFacts.cube_size_m={self.cube_size_m}: expected > 0")
+        if not isinstance(self.workspace, Workspace):
+            raise ConfigError(f"SceneFacts.workspace = {self.workspace!r}: expected an "
+                              "arm.Workspace (DigitPick gives it in info['workspace'])")
         object.__setattr__(self, "cube_positions", cubes)
         object.__setattr__(self, "tray_position", tray)
 
     @classmethod
-    def from_info(cls, info: Mapping[str, Any], **geometry: Any) -> SceneFacts:
-        """Facts from a DigitPick ``info`` dict (plus scene geometry keywords)."""
+    def from_info(cls, info: Mapping[str, Any]) -> SceneFacts:
+        """Facts from a DigitPick ``info`` dict (privileged: the true cube positions)."""
         return cls(
             cube_positions=np.asarray(info["cube_positions"]),
             tray_position=np.asarray(info["tray_position"]),
+            workspace=info["workspace"],
             holding=int(info.get("holding", -1)),
-            **geometry,
         )
+
+    @property
+    def cube_size_m(self) -> float:
+        return self.workspace.cube_size_m
 
     def resting_on(self, i: int) -> list[int]:
         """Indices of the cubes whose centre sits about one cube size above cube ``i``."""
@@ -192,10 +194,8 @@ class Skill:
 
     def step(self, proprio: np.ndarray) -> np.ndarray:
         """The next action ``(x, y, z, gripper)`` as float32 (holds still once finished)."""
-        p = np.asarray(proprio, dtype=np.float64)
-        if p.shape != (12,):
-            raise ShapeError(f"proprio of shape {p.shape}: expected (12,) from DigitPick")
-        tip, holding = p[7:10], p[11] > 0.5
+        arm = Proprio.from_vector(proprio)
+        tip, holding = arm.tip, arm.holding
         cfg = self.config
         if self.status == "running" and self.steps == 0 and self.requires_free and holding:
             self._fail("already holding a cube")
@@ -250,13 +250,14 @@ def _travel_height(facts: SceneFacts, cfg: SkillConfig, exclude: int) -> float:
     keep = np.ones(len(c), dtype=bool)
     if 0 <= exclude < len(c):
         keep[exclude] = False
-    top = float(c[keep, 2].max()) + facts.cube_size_m / 2 if keep.any() else facts.table_z_m
+    top = (float(c[keep, 2].max()) + facts.cube_size_m / 2 if keep.any()
+           else facts.workspace.table_z_m)
     return max(cfg.min_travel_z_m, top + facts.cube_size_m + cfg.clearance_m)
 
 
 def _tray_slot(facts: SceneFacts) -> tuple[np.ndarray | None, int]:
     t, s = facts.tray_position, facts.cube_size_m
-    q = facts.tray_inner_half_m - s / 2 - 0.005
+    q = facts.workspace.tray_inner_half_m - s / 2 - 0.005
     slots = t[:2] + np.array([[0, 0], [q, q], [q, -q], [-q, q], [-q, -q]])
     others = (
         np.delete(facts.cube_positions, facts.holding, axis=0)
@@ -273,7 +274,7 @@ def _tray_slot(facts: SceneFacts) -> tuple[np.ndarray | None, int]:
 
 def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarray | None, int]:
     s = facts.cube_size_m
-    x0, x1, y0, y1 = facts.table_region
+    x0, x1, y0, y1 = facts.workspace.table_region
     xs = np.arange(x0, x1 + 1e-9, 0.75 * s)
     ys = np.arange(y0, y1 + 1e-9, 0.75 * s)
     grid = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1).reshape(-1, 2)
@@ -286,8 +287,8 @@ def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarra
     if len(others):
         d = np.hypot(grid[:, None, 0] - others[None, :, 0], grid[:, None, 1] - others[None, :, 1])
         free &= d.min(axis=1) >= 1.9 * s
-    free &= np.hypot(grid[:, 0], grid[:, 1]) <= facts.reach_xy_m
-    margin = facts.tray_outer_half_m + 0.75 * s
+    free &= np.hypot(grid[:, 0], grid[:, 1]) <= facts.workspace.reach_xy_m
+    margin = facts.workspace.tray_outer_half_m + 0.75 * s
     t = facts.tray_position
     free &= (np.abs(grid[:, 0] - t[0]) > margin) | (np.abs(grid[:, 1] - t[1]) > margin)
     ops = 6 * len(grid) * (len(others) + 1)
@@ -338,11 +339,11 @@ def make_skill(
     travel = _travel_height(f, config, exclude=f.holding)
     if sc.arg == "tray":
         spot, ops = _tray_slot(f)
-        floor = f.tray_position[2] + f.tray_floor_m
+        floor = f.tray_position[2] + f.workspace.tray_floor_m
         where = "the tray is full"
     else:
         spot, ops = _table_spot(f, tip_xy)
-        floor = f.table_z_m
+        floor = f.workspace.table_z_m
         where = "no free spot on the table"
     release_z = floor + s + config.release_gap_m
     if spot is None:

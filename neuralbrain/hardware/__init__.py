@@ -1,11 +1,18 @@
-"""Simulated hardware backends. One file per backend, one registry line each (below)."""
+"""Simulated hardware backends. One file per backend, one registry line each (below).
+
+Another package adds a backend without touching this one: a ``Backend`` subclass and an
+entry point in its ``pyproject.toml``::
+
+    [project.entry-points."neuralbrain.backends"]
+    my_chip = "my_package.my_chip:MyChipBackend"
+"""
 
 from __future__ import annotations
 
 from neuralbrain.hardware.base import Backend
 from neuralbrain.registry import Registry
 
-BACKENDS: Registry[type[Backend]] = Registry("backend")
+BACKENDS: Registry[type[Backend]] = Registry("backend", group="neuralbrain.backends")
 
 BACKENDS.register("cpu", "neuralbrain.hardware.cpu:CpuBackend", tags=("digital", "reference"))
 BACKENDS.register(

@@ -1,4 +1,5 @@
-"""Every agent config has a ``_debug`` twin, and every twin trains and runs from the CLI."""
+"""Every config has a ``_debug`` twin, and every twin trains and runs (agents) or trains and
+evaluates (tasks) from the CLI."""
 
 from __future__ import annotations
 
@@ -9,8 +10,7 @@ import pyarrow.parquet as pq
 import pytest
 
 from neuralbrain.cli import main
-from neuralbrain.config import load_experiment
-from neuralbrain.core import Agent, agent_class
+from neuralbrain.config import AgentConfig, load_config
 
 CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
 DEBUG = sorted(CONFIGS.glob("*_debug.toml"))
@@ -24,14 +24,14 @@ def test_every_config_has_a_debug_twin():
 
 @pytest.mark.parametrize("config", DEBUG, ids=[p.stem for p in DEBUG])
 def test_debug_twin_trains_and_runs(config, tmp_path, capsys, data_root):
-    cfg = load_experiment(config)
-    cls = agent_class(cfg.agent)
+    cfg = load_config(config)
+    trained = not isinstance(cfg, AgentConfig) or any(s.task for s in cfg.modules.values())
     checkpoint = None
-    if cls.train.__func__ is not Agent.train.__func__:
+    if trained:
         checkpoint = tmp_path / "ck"
         assert main(["train", str(config), "--out", str(checkpoint)]) == 0
     capsys.readouterr()
-    if cfg.env is not None:
+    if isinstance(cfg, AgentConfig):
         args = ["run", str(config), "--episodes", "1", "--out", str(tmp_path / "run"), "--json"]
         if checkpoint is not None:
             args += ["--checkpoint", str(checkpoint)]
@@ -41,9 +41,7 @@ def test_debug_twin_trains_and_runs(config, tmp_path, capsys, data_root):
         episodes = pq.read_table(tmp_path / "run" / "episodes.parquet").to_pylist()
         assert episodes[0]["energy_j"] > 0
     else:
-        args = ["eval", str(config), "--split", "test", "--json"]
-        if checkpoint is not None:
-            args += ["--checkpoint", str(checkpoint)]
-        assert main(args) == 0
+        assert main(["eval", str(config), "--split", "test", "--json",
+                     "--checkpoint", str(checkpoint)]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report, f"{config.name}: eval printed nothing"

@@ -35,7 +35,7 @@ def test_debug_picker_solves_digitpick_and_writes_the_schema(run_dir):
         times = [r["sim_time_s"] for r in mine]
         assert times == sorted(times) and times[-1] > 0
     assert (run_dir / "energy.png").stat().st_size > 1000
-    assert "[control.skills]" in (run_dir / "config.toml").read_text()
+    assert "[modules.control.skills]" in (run_dir / "config.toml").read_text()
 
 
 def test_same_seed_gives_an_identical_trace(run_dir, tmp_path):

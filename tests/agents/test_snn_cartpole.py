@@ -10,20 +10,17 @@ import pyarrow.parquet as pq
 import pytest
 
 from neuralbrain.cli import main
-from neuralbrain.config import load_experiment
+from neuralbrain.config import load_config
 from neuralbrain.control import snn_policy
 from neuralbrain.control.es import Adam, centered_ranks, es_gradient
 from neuralbrain.control.snn_policy import Layout, SnnPolicy, lif_layer, policy_forward
 from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
-from neuralbrain_agents.snn_cartpole import (
-    SnnCartPole,
-    load_checkpoint,
-    rollout_returns,
-    spike_code,
-)
+from neuralbrain.runner import load_agent
+from neuralbrain_agents.snn_cartpole import load_checkpoint, rollout_returns, spike_code
 
 ROOT = Path(__file__).resolve().parents[2]
 DEBUG = ROOT / "agents" / "configs" / "snn_cartpole_debug.toml"
+TASK = ROOT / "agents" / "configs" / "es_cartpole_debug.toml"
 FULL = ROOT / "agents" / "configs" / "snn_cartpole.toml"
 
 
@@ -116,11 +113,11 @@ def test_module_runs_on_the_neuromorphic_backend():
 
 
 def test_training_simulator_agrees_with_the_env_and_module():
-    cfg = load_experiment(DEBUG)
+    cfg = load_config(TASK)
     code, _ = spike_code(cfg)
-    pcfg = cfg.modules.policy
+    pcfg = cfg.params.policy
     layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
-    agent = SnnCartPole.from_config(cfg, None)  # untrained weights from cfg.seed
+    agent = load_agent(DEBUG)  # untrained: the initial weights drawn from the task's seed
     theta = layout.init(pcfg, np.random.default_rng([cfg.seed, 0]))
     env = gymnasium.make(cfg.env.id, max_episode_steps=60, **cfg.env.kwargs)
     lengths = []
@@ -169,29 +166,37 @@ def test_debug_config_trains_resumes_and_runs_through_the_cli(tmp_path, capsys):
     half = ["--set", "train.time_budget_s=600", "--set", "train.max_generations=2"]
     assert main(["train", str(DEBUG), "--out", str(ck2), *half]) == 0
     assert main(["train", str(DEBUG), "--out", str(ck2), "--resume", *fixed]) == 0
-    cfg = load_experiment(DEBUG)
-    a, meta_a = load_checkpoint(ck, cfg)
-    b, meta_b = load_checkpoint(ck2, cfg)
+    cfg = load_config(TASK)
+    a, meta_a = load_checkpoint(ck / "policy", cfg)
+    b, meta_b = load_checkpoint(ck2 / "policy", cfg)
     assert meta_a["generation"] == meta_b["generation"] == 4
     np.testing.assert_array_equal(a["mu"], b["mu"])
     np.testing.assert_array_equal(a["best"], b["best"])
 
     # a checkpoint from another network shape is refused, naming both fingerprints
     capsys.readouterr()
-    other = ["policy.n_hidden=5"]
-    assert main(["run", str(DEBUG), "--checkpoint", str(ck), "--out", str(run), "--set", *other]) == 2
+    other = 'policy.task_set=["policy.n_hidden=5"]'
+    assert main(["run", str(DEBUG), "--checkpoint", str(ck), "--out", str(run), "--set", other]) == 2
     err = capsys.readouterr().err
-    assert "fingerprint" in err and "policy" in err and "snn_cartpole_debug.toml" in err
+    assert "fingerprint" in err and "policy" in err and "es_cartpole_debug.toml" in err
     with pytest.raises(CheckpointError, match="fingerprint"):
-        load_checkpoint(ck, load_experiment(DEBUG, other))
+        load_checkpoint(ck / "policy", load_config(TASK, ["policy.n_hidden=5"]))
     with pytest.raises(CheckpointError, match="no snn_cartpole.npz"):
         load_checkpoint(tmp_path / "nothing", cfg)
 
 
+def test_a_policy_bound_to_another_spike_code_is_refused(tmp_path):
+    with pytest.raises(ConfigError, match=r"observations of shape \(8, 48\).*trained on \(8, 64\)"):
+        from neuralbrain.runner import run
+
+        run(load_agent(DEBUG, overrides=["env.n_per_dim=12"]), 1)
+
+
 def test_configs_load_and_reject_the_events_mode():
-    cfg = load_experiment(FULL)
-    assert cfg.modules.policy.backend == "cpu" and cfg.modules.train.time_budget_s <= 600
+    cfg = load_config(FULL)
+    assert cfg.modules["policy"].config.backend == "cpu"
+    assert load_config(cfg.task_of("policy").source).params.train.time_budget_s <= 600
     with pytest.raises(ConfigError, match="spikes"):
-        spike_code(load_experiment(DEBUG, ["env.observation=events"]))
+        spike_code(load_config(TASK, ["env.observation=events"]))
     with pytest.raises(ConfigError, match="pairs"):
-        load_experiment(DEBUG, ["train.pairs=0"])
+        load_config(TASK, ["train.pairs=0"])

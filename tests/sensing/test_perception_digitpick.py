@@ -8,7 +8,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralbrain.config import load_experiment
+from neuralbrain.config import load_config
 from neuralbrain.sensing.perception import Perception
 
 pytest.importorskip("pybullet")
@@ -25,11 +25,11 @@ def test_cubes_found_and_located_in_two_scenes(monkeypatch, tmp_path):
     import gymnasium as gym
 
     import neuralbrain_envs  # noqa: F401
-    from neuralbrain_agents.insensor import InsensorNMNIST
+    from neuralbrain.sensing.snn.task import InsensorNMNIST
 
-    debug = load_experiment("agents/configs/insensor_nmnist_debug.toml")
+    debug = load_config("agents/configs/insensor_nmnist_debug.toml")
     InsensorNMNIST.train(debug, tmp_path, root.parent, False)
-    pcfg = load_experiment("agents/configs/insensor_nmnist.toml").modules.perception
+    pcfg = load_config("agents/configs/insensor_nmnist.toml").params.perception
     module = Perception(replace(pcfg, weights=str(tmp_path / "snn.npz")))
     env = gym.make("neuralbrain/DigitPick-v0", image_size=pcfg.sensor_width)
     seen = 0

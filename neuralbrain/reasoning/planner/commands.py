@@ -17,6 +17,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--facts", type=Path, required=True,
                    help='JSON file: a list of atoms, e.g. ["shows(cube_1, 3)", "reachable(cube_1)"]')
     p.add_argument("--backend", default="cpu", help="hardware backend (cpu, lut, ...)")
+    p.add_argument("--reasoner-backend", default="logic_grid",
+                   help="backend of the GL reasoner that decides feasibility (logic_grid, cpu)")
     p.add_argument("--model", default="", help="llama GGUF file (default: shipped SmolLM2-135M)")
     p.add_argument("--mode", default="score", choices=("score", "generate"),
                    help="score: SayCan skill scoring; generate: grammar-constrained decoding")
@@ -44,6 +46,9 @@ def read_facts(path: Path) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from neuralbrain.reasoning.affordances import explore, gl_feasibility
+    from neuralbrain.reasoning.gl.module import Config as ReasonerConfig
+    from neuralbrain.reasoning.gl.module import SceneReasoner
     from neuralbrain.reasoning.planner.planner import LlmPlanner, PlannerConfig
 
     facts = read_facts(args.facts)
@@ -51,11 +56,20 @@ def cmd_plan(args: argparse.Namespace) -> int:
                         max_steps=args.max_steps, temperature=args.temperature)
     planner = LlmPlanner(cfg)
     planner.reset(args.seed)
-    result = planner.plan(args.instruction, facts)
+    # the reasoner decides what can run, on its own backend (its ledger: its energy)
+    reasoner = SceneReasoner(ReasonerConfig(backend=args.reasoner_backend,
+                                            horizon=args.max_steps))
+    reasoner.reset(args.seed)
+    affordances = explore(facts, args.max_steps, gl_feasibility(reasoner.checker),
+                          f"gl:{reasoner.config.theory}")
+    result = planner.plan(args.instruction, facts, affordances)
+    reasoner_j = reasoner.ledger.total.energy_j
     if args.json:
-        print(json.dumps(result.to_json()))
+        print(json.dumps({**result.to_json(), "reasoner_energy_j": reasoner_j,
+                          "reasoner_backend": args.reasoner_backend}))
     else:
         print("plan:", ", ".join(result.plan) or "(empty)")
         print(f"{result.tokens} tokens at {result.tokens_per_s:.1f} tok/s on {args.backend}, "
-              f"{result.energy_j:.3g} J (feasibility: {result.feasibility})")
+              f"{result.energy_j:.3g} J; feasibility by {result.feasibility} on "
+              f"{args.reasoner_backend}, {reasoner_j:.3g} J")
     return 0

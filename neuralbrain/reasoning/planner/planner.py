@@ -7,11 +7,11 @@ Affordances", CoRL 2022). At plan step ``t`` every skill call ``s`` of the scene
 
 with ``p_LLM`` the model's probability of the text ``s + "\\n"`` as the next line of the plan,
 normalized over the candidates (a softmax of their summed token log-likelihoods), and
-``feasible`` 0/1 from the feasibility function (``scene.feasibility_function``: the GL
-reasoner's ``feasible`` when present, else the stand-in rules). The best call is appended and
-the loop stops at ``done()`` or after ``max_steps``. The prompt lists the facts as sentences
-(digits also spelled out) and the instruction: grounding "the seven" to ``cube_2`` is the
-LLM's job; nothing parses the instruction.
+``feasible`` 0/1 as the reasoner decided it (``payloads.Affordances``: the verdict on every
+call after every feasible prefix, computed by the ``reasoner`` module and booked on its
+backend). The best call is appended and the loop stops at ``done()`` or after ``max_steps``.
+The prompt lists the facts as sentences (digits also spelled out) and the instruction:
+grounding "the seven" to ``cube_2`` is the LLM's job; nothing parses the instruction.
 
 Generation mode: the model writes the plan line by line, each line masked by a trie of the
 sentences of the skill calls that are valid and feasible in the reached state
@@ -20,6 +20,8 @@ else sampled from the ``reset(seed)`` generator.
 
 All products run on the module's backend and are booked in its ledger; ``plan`` returns
 the energy of that call.
+
+As a module (``llm_planner``) it plans when ``reasoning.planning.PlanningModule`` says.
 """
 
 from __future__ import annotations
@@ -32,19 +34,16 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain.core import Module
+from neuralbrain.core import Needs
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.payloads import Affordances, Facts, Plan, Request
 from neuralbrain.reasoning.planner.constrained import CharTrie, mask_logits
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
 from neuralbrain.reasoning.planner.llama import LlamaModel
-from neuralbrain.reasoning.planner.scene import (
-    Scene,
-    apply_skill,
-    feasibility_function,
-    parse_facts,
-)
+from neuralbrain.reasoning.planner.scene import Scene, parse_facts
 from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
+from neuralbrain.reasoning.planning import PlanningModule
 
 MODES = ("score", "generate")
 
@@ -117,7 +116,8 @@ class PlanResult:
 
 
 @lru_cache(maxsize=2)
-def _load(path: str) -> tuple[GGUFModel, GGUFTokenizer]:
+def load_model(path: str) -> tuple[GGUFModel, GGUFTokenizer]:
+    """The GGUF model and its tokenizer (``""``: the shipped SmolLM2), read once per process."""
     model = load_gguf(path or None)
     return model, GGUFTokenizer(model.metadata)
 
@@ -136,29 +136,34 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-class LlmPlanner(Module):
-    """A planning module: instruction + facts -> skill calls (see the module docstring)."""
+class LlmPlanner(PlanningModule):
+    """A planning module: request + facts + affordances -> skill calls (module docstring)."""
 
     Config = PlannerConfig
-    inputs = {"instruction": str, "facts": list}
-    outputs = {"plan": list}
+    requires = {"backend": Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})}
 
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
-        self.gguf, self.tok = _load(self.config.model_path)
+        self.gguf, self.tok = load_model(self.config.model_path)
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
-        self.feasible, self.feasibility_source = feasibility_function()
 
     def on_backend_change(self) -> None:
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
 
-    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
-        return {"plan": self.plan(inputs["instruction"], inputs["facts"]).plan}
+    def make_plan(self, request: Request, facts: Facts, affordances: Affordances) -> Plan:
+        return Plan(tuple(self.plan(request.text, facts.atoms, affordances).plan))
 
     # -- planning -----------------------------------------------------------------------
-    def plan(self, instruction: str, facts: Sequence[str]) -> PlanResult:
+    def plan(self, instruction: str, facts: Sequence[str], affordances: Affordances) -> PlanResult:
+        """Plan for ``instruction`` in the scene ``facts``, feasibility from ``affordances``
+        (which must look at least ``max_steps`` calls ahead)."""
         if not isinstance(instruction, str) or not instruction.strip():
             raise DataError(f"instruction {instruction!r}: expected a non-empty request")
+        if affordances.horizon < self.config.max_steps:
+            raise ConfigError(
+                f"the affordances look {affordances.horizon} call(s) ahead and the planner "
+                f"plans up to max_steps = {self.config.max_steps}: raise the reasoner's horizon")
+        self.affordances = affordances
         scene = parse_facts(facts)
         prompt = self.tok.encode(build_prompt(self.tok, instruction, scene))
         if len(prompt) + 16 * self.config.max_steps > self.lm.n_ctx:
@@ -196,7 +201,7 @@ class LlmPlanner(Module):
             ledger=result_ledger,
             tokens=self._tokens,
             seconds=seconds,
-            feasibility=self.feasibility_source,
+            feasibility=affordances.source,
             mode=self.config.mode,
         )
 
@@ -232,7 +237,6 @@ class LlmPlanner(Module):
         last_base = self.lm.forward(base_prompt)[-1]
         self._tokens += len(base_prompt)
         self.lm.select("main")
-        facts = scene.facts
         plan: list[str] = []
         steps: list[dict[str, dict[str, Any]]] = []
         skills = scene.skills()
@@ -241,7 +245,7 @@ class LlmPlanner(Module):
             last = self._advance(head)
             self.lm.select("calib")
             last_base = self._advance(head)
-            feas = {s: self.feasible(s, facts) for s in skills}
+            feas = {s: self.affordances.check(s, tuple(plan)) for s in skills}
             live = [s for s in skills if feas[s][0]]
             texts = [f" {scene.say(s)}.\n" for s in live]
             lp_base = np.array(self.score_candidates(last_base, texts))
@@ -264,7 +268,6 @@ class LlmPlanner(Module):
             if best == "done()":
                 break
             plan.append(best)
-            facts = apply_skill(facts, best)
             text = f" {scene.say(best)}.\n"
             last = self._advance(text)
             self.lm.select("calib")
@@ -273,12 +276,11 @@ class LlmPlanner(Module):
         return plan, steps
 
     def _generate_loop(self, scene: Scene, last: np.ndarray):
-        facts = scene.facts
         plan: list[str] = []
         steps: list[dict[str, dict[str, Any]]] = []
         strings = self.tok.token_strings()
         for i in range(1, self.config.max_steps + 1):
-            allowed = [s for s in scene.skills() if self.feasible(s, facts)[0]]
+            allowed = [s for s in scene.skills() if self.affordances.check(s, tuple(plan))[0]]
             if not allowed:
                 break
             # Each allowed line is a skill's sentence; the trie only admits these lines, so
@@ -302,10 +304,10 @@ class LlmPlanner(Module):
                 last = self.lm.forward([tid])[-1]
                 self._tokens += 1
             call = lines[line]
+            why = self.affordances.check(call, tuple(plan))[1]
             steps.append({call: {"llm_logprob": round(logprob, 4), "feasible": True,
-                                 "why": self.feasible(call, facts)[1], "text": line.strip()}})
+                                 "why": why, "text": line.strip()}})
             if call == "done()":
                 break
             plan.append(call)
-            facts = apply_skill(facts, call)
         return plan, steps

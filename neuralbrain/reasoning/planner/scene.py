@@ -1,4 +1,4 @@
-"""Ground facts about the scene, the skill calls they allow, and a swappable feasibility check.
+"""Ground facts about the scene, the skill calls they allow, and the scene in words.
 
 Facts are ground atoms written as strings, ``"shows(cube_2, 7)"``, ``"reachable(cube_2)"``.
 Objects are declared by ``shows(OBJ, DIGIT)`` or ``object(OBJ)``; places by ``location(L)``
@@ -6,27 +6,14 @@ Objects are declared by ``shows(OBJ, DIGIT)`` or ``object(OBJ)``; places by ``lo
 offered. Any other atom whose first argument is not a declared object or place is an error
 naming it (``facts naming unknown objects``).
 
-Skills: ``pick(OBJ)``, ``place(LOCATION)``, ``done()``.
-
-Feasibility (SayCan's affordance term, Ahn et al., "Do As I Can, Not As I Say", 2022) is a
-function ``feasible(skill_call, facts) -> (bool, explanation)``. ``feasibility_function()``
-returns the GL reasoner's ``neuralbrain.reasoning.gl.agent.feasible`` (DigitPick theory,
-adapted by ``_via_gl``) when it is importable, otherwise ``rule_feasible`` below, a small
-documented rule check that can be swapped in:
-
-- ``pick(o)``: ``o`` is a declared object, ``reachable(o)`` holds, nothing rests on it
-  (``on(x, o)``), nothing is held, and ``o`` has not been placed yet (``placed(o, l)``);
-- ``place(l)``: ``l`` is a declared place and some ``holding(o)`` holds;
-- ``done()``: nothing is held and something has been placed (``placed(o, l)``).
-
-The planner adds ``holding(o)`` after a ``pick(o)``, and replaces it by ``placed(o, l)`` after
-a ``place(l)``, so the check sees the state the plan has reached.
+Skills: ``pick(OBJ)``, ``place(LOCATION)``, ``done()``. Which of them can run is the
+reasoner's answer (``neuralbrain.reasoning.affordances``); how the planner says them is here.
 """
 
 from __future__ import annotations
 
 import re
-from collections.abc import Callable, Sequence
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from neuralbrain.errors import DataError
@@ -37,9 +24,6 @@ _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
 OBJECT_DECL = ("shows", "object")
 PLACE_DECL = ("location", "container")
-STATE = ("holding",)
-
-Feasibility = Callable[[str, Sequence[str]], tuple[bool, str]]
 
 
 @dataclass(frozen=True)
@@ -156,101 +140,3 @@ def parse_facts(facts: Sequence[str]) -> Scene:
                 f"shows(...)/object(...) ({sorted(objects)}) or a place ({sorted(places)})"
             )
     return Scene(atoms, tuple(objects), digits, tuple(places))
-
-
-def rule_feasible(skill: str, facts: Sequence[str]) -> tuple[bool, str]:
-    """The stand-in affordance check (rules in the module docstring)."""
-    scene = parse_facts(facts)
-    call = parse_atom(skill)
-    held = [a.args[0] for a in scene.atoms if a.pred == "holding" and a.args]
-    reach = {a.args[0] for a in scene.atoms if a.pred == "reachable" and a.args}
-    if call.pred == "pick" and len(call.args) == 1:
-        o = call.args[0]
-        if o not in scene.objects:
-            return False, f"{o} is not an object in the scene"
-        if held:
-            return False, f"the gripper already holds {held[0]}"
-        if o not in reach:
-            return False, f"{o} is not reachable"
-        above = [a.args[0] for a in scene.atoms if a.pred == "on" and a.args[1:] == (o,)]
-        if above:
-            return False, f"{o} is covered by {above[0]}"
-        done = [a for a in scene.atoms if a.pred == "placed" and a.args[0] == o]
-        if done:
-            return False, f"{o} was already placed in the {done[0].args[1]}"
-        return True, f"{o} is reachable and the gripper is empty"
-    if call.pred == "place" and len(call.args) == 1:
-        p = call.args[0]
-        if p not in scene.places:
-            return False, f"{p} is not a place in the scene"
-        if not held:
-            return False, "the gripper holds nothing"
-        return True, f"the gripper holds {held[0]} and {p} is a place"
-    if call.pred == "done" and not call.args:
-        if held:
-            return False, f"the gripper still holds {held[0]}"
-        if not any(a.pred == "placed" for a in scene.atoms):
-            return False, "nothing has been placed yet"
-        return True, "the gripper is empty and an object was placed"
-    return False, f"{skill!r} is not a skill: expected pick(OBJECT), place(PLACE) or done()"
-
-
-GL_RELATIONS = ("shows", "on", "reachable", "holding", "heard", "location")
-
-
-def feasibility_function() -> tuple[Feasibility, str]:
-    """GL's DigitPick ``feasible`` when the GL reasoner is installed, else ``rule_feasible``.
-
-    Returns the function and which one it is (``"gl"`` or ``"rules"``).
-    """
-    try:
-        from neuralbrain.reasoning.gl.agent import feasible as gl_feasible
-    except ImportError:
-        return rule_feasible, "rules"
-    return _via_gl(gl_feasible), "gl"
-
-
-def _via_gl(gl_feasible: Callable) -> Feasibility:
-    """Adapt GL's ``feasible(skill, facts) -> (bool, proof dict)`` to the planner's state.
-
-    GL's DigitPick theory knows pick/place over shows/on/reachable/holding/heard/location;
-    the planner's own bookkeeping stays here: declared places become ``location(p)`` facts, a
-    placed object is done (not picked again), and ``done()``, which the theory lacks, uses the
-    rule check.
-    """
-
-    def feasible(skill: str, facts: Sequence[str]) -> tuple[bool, str]:
-        call = parse_atom(skill)
-        if call.pred not in ("pick", "place"):
-            return rule_feasible(skill, facts)
-        scene = parse_facts(facts)
-        placed = {a.args[0]: a.args[1] for a in scene.atoms if a.pred == "placed"}
-        if call.pred == "pick" and call.args and call.args[0] in placed:
-            return False, f"{call.args[0]} was already placed in the {placed[call.args[0]]}"
-        gl_facts = [str(a) for a in scene.atoms if a.pred in GL_RELATIONS]
-        gl_facts += [f"location({p})" for p in scene.places]
-        ok, exp = gl_feasible(skill, gl_facts)
-        if ok:
-            proof = exp.get("proof", {})
-            return True, f"GL proof by rule {proof.get('rule')}"
-        fails = "; ".join(str(w.get("fails")) for w in exp.get("why_not", []))
-        return False, f"GL: {fails}"
-
-    return feasible
-
-
-def apply_skill(facts: Sequence[str], skill: str) -> list[str]:
-    """The facts after ``skill`` ran: pick adds holding(o) (and lifts o off what it was on);
-    place turns holding(o) into placed(o, l)."""
-    call = parse_atom(skill)
-    if call.pred == "done":
-        return list(facts)
-    atoms = [parse_atom(f) for f in facts]
-    held = [a.args[0] for a in atoms if a.pred == "holding" and a.args]
-    out = [f for f, a in zip(facts, atoms, strict=True) if a.pred != "holding"
-           and not (call.pred == "pick" and a.pred == "on" and a.args[:1] == call.args)]
-    if call.pred == "pick":
-        out.append(f"holding({call.args[0]})")
-    elif call.pred == "place" and held:
-        out.append(f"placed({held[0]}, {call.args[0]})")
-    return out

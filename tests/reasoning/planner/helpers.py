@@ -18,7 +18,17 @@ def model_path_or_skip():
 
 def shipped_model_and_tokenizer():
     """The shipped GGUF and its tokenizer, loaded once per test session (cached)."""
-    from neuralbrain.reasoning.planner.planner import _load
+    from neuralbrain.reasoning.planner.planner import load_model
 
     model_path_or_skip()
-    return _load("")
+    return load_model("")
+
+
+def gl_affordances(facts, horizon=2, backend="cpu"):
+    """What the reasoner module would hand the planner for ``facts`` (GL, ``horizon`` deep)."""
+    from neuralbrain.reasoning.affordances import explore, gl_feasibility
+    from neuralbrain.reasoning.gl.module import Config, SceneReasoner
+
+    reasoner = SceneReasoner(Config(backend=backend, horizon=horizon))
+    reasoner.reset(0)
+    return explore(facts, horizon, gl_feasibility(reasoner.checker), "gl:digitpick")

@@ -1,4 +1,4 @@
-"""In-sensor SNN digit reader (``insensor_nmnist``): train and evaluate on N-MNIST.
+"""Task ``insensor_nmnist``: train and evaluate the in-sensor SNN digit reader on N-MNIST.
 
     events -> [conv1 + LIF: in_sensor] -> [conv2 + LIF, fc: neuromorphic] -> digit
 
@@ -28,16 +28,14 @@ from __future__ import annotations
 
 import json
 import time
-from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from typing import Any
 
 import numpy as np
 
 from neuralbrain.atomic import atomic_path, atomic_write_text
-from neuralbrain.config import ExperimentConfig, load_task
-from neuralbrain.core import Agent, Module
+from neuralbrain.config import TaskConfig
+from neuralbrain.core import Task
 from neuralbrain.errors import CheckpointError, ConfigError
 from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 from neuralbrain.sensing.perception import Config as PerceptionConfig
@@ -93,7 +91,7 @@ class InsensorConfig:
     train: TrainSection = field(default_factory=TrainSection)
 
 
-def _transform(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
+def event_counts(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
     return EventCounts(snn.time_steps, (snn.width, snn.height, 2), pcfg.window_us)
 
 
@@ -111,7 +109,7 @@ def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarra
     """Binned recordings of ``split``: real N-MNIST under ``root``; without a data root, the
     embedded digits through the saccade emulator (said on stdout). ``train.max_real`` keeps a
     seeded subset of either."""
-    counts, tcfg = _transform(cfg.perception.snn, cfg.perception), cfg.train
+    counts, tcfg = event_counts(cfg.perception.snn, cfg.perception), cfg.train
     if root is None:
         print(f"no data root: {split} recordings are {EMBEDDED_SOURCE}", flush=True)
         images, labels = embedded_digits(split)
@@ -201,7 +199,7 @@ def cube_recordings(
     pick = rng.integers(0, len(images), n)
     camera = SceneSaccade(pcfg.saccade)
     dx, dy = camera.mean_offset_px()
-    counts = _transform(pcfg.snn, pcfg)
+    counts = event_counts(pcfg.snn, pcfg)
     det = pcfg.detect
     x = np.zeros((n, pcfg.snn.time_steps, 2, pcfg.snn.height, pcfg.snn.width), np.uint8)
     for i, k in enumerate(pick):
@@ -218,14 +216,16 @@ def cube_recordings(
     return x, labels[pick].astype(np.int64)
 
 
-class InsensorNMNIST(Agent):
-    """Train / evaluate the in-sensor SNN on N-MNIST (see the module docstring)."""
+class InsensorNMNIST(Task):
+    """Train / evaluate the in-sensor SNN on N-MNIST (see the module docstring); without a
+    data root it trains on the embedded digits."""
 
     Config = InsensorConfig
+    needs_data = False
 
     @classmethod
-    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        mc: InsensorConfig = cfg.modules
+    def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+        mc: InsensorConfig = cfg.params
         out = Path(out)
         snn, tcfg = mc.perception.snn, mc.train
         if resume and (out / "report.json").is_file():
@@ -240,7 +240,7 @@ class InsensorNMNIST(Agent):
             xc, yc = cube_recordings(images, labels, tcfg.cubes, mc.perception, tcfg.seed)
             x, y = np.concatenate([x, xc]), np.concatenate([y, yc])
         if tcfg.emulated:
-            xe, ye = _emulated(mnist_root, tcfg, _transform(snn, mc.perception))
+            xe, ye = _emulated(mnist_root, tcfg, event_counts(snn, mc.perception))
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         log = lambda s: print(s, flush=True)  # noqa: E731
         params = fit(x, y, snn, tcfg, log=log)
@@ -267,9 +267,9 @@ class InsensorNMNIST(Agent):
 
     @classmethod
     def evaluate(
-        cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None, split: str
+        cls, cfg: TaskConfig, checkpoint: Path | None, data_root: Path | None, split: str
     ) -> dict:
-        mc: InsensorConfig = cfg.modules
+        mc: InsensorConfig = cfg.params
         pcfg = mc.perception
         if checkpoint is not None:
             path = Path(checkpoint)
@@ -300,146 +300,3 @@ class InsensorNMNIST(Agent):
             "energy_per_sample_j": total.energy_j / max(len(y), 1),
             "latency_per_sample_s": total.latency_s / max(len(y), 1),
         }
-
-
-# -- the picker: in-sensor perception driving the IK skills ---------------------------------
-NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
-
-
-def instruction_digit(text: str) -> int | None:
-    """The digit a text instruction names ("put the 4 in the tray", "move the four cube")."""
-    import re
-
-    for token in re.findall(r"[a-z]+|\d", str(text).lower()):
-        if token.isdigit():
-            return int(token)
-        if token in NUMBER_WORDS:
-            return NUMBER_WORDS.index(token)
-    return None
-
-
-@dataclass(frozen=True)
-class CpuModuleConfig:
-    backend: str = "cpu"
-
-
-class PerceivedFacts(Module):
-    """Scene facts for the scripted planner from what perception saw (not from ``info``).
-
-    Cubes are the detections, in detection order; the target is the detection reading the
-    digit the text instruction names (highest confidence); no stacks are perceived
-    (``on_top_of`` all -1); ``holding`` is the cube last picked while the proprio "holding"
-    flag is on. Privileged, stated: ``tray_position`` comes from ``info`` (the tray is not
-    perceived). Perception runs once per episode, at its first step (the scene only changes
-    when the arm moves the cube it picked), so its cost appears in the trace at step 0.
-    """
-
-    Config = CpuModuleConfig
-    inputs = {"detections": list, "obs": object, "info": dict}
-    outputs = {"facts": dict}
-
-    def step(self, inputs):
-        dets = inputs["detections"]
-        obs, info = inputs["obs"], inputs["info"]
-        digit = instruction_digit(obs["instruction"])
-        self.charge("alu_op", 4 * max(len(dets), 1), op="facts")
-        half = 0.03
-        located = [d for d in dets if d[3] is not None]
-        if not located:
-            # nothing seen: a pick below the tool tip, which grasps air and fails the episode
-            tip = np.asarray(obs["proprio"], np.float64)[7:10]
-            located = [(-1, 0.0, (0.0, 0.0), (tip[0], tip[1], 2 * half))]
-        cands = [j for j, d in enumerate(located) if d[0] == digit]
-        # the digit not read anywhere: the most confident cube (a guess the env will judge)
-        target = max(cands or range(len(located)), key=lambda j: located[j][1])
-        dets = located
-        positions = [(d[3][0], d[3][1], d[3][2] - half) for d in dets]
-        holding = target if float(np.asarray(obs["proprio"])[11]) > 0.5 else -1
-        return {"facts": {
-            "target_cube": target,
-            "on_top_of": [-1] * len(dets),
-            "holding": holding,
-            "cube_positions": np.asarray(positions, np.float64).reshape(-1, 3),
-            "tray_position": np.asarray(info["tray_position"]),
-        }}
-
-
-class OncePerception(Perception):
-    """``Perception`` that looks once per episode and repeats its detections afterwards."""
-
-    def reset(self, seed: int = 0) -> None:
-        super().reset(seed)
-        self._seen: list | None = None
-
-    def step(self, inputs):
-        if getattr(self, "_seen", None) is None:
-            self._seen = super().step(inputs)["detections"]
-        return {"detections": self._seen}
-
-
-@dataclass(frozen=True)
-class InsensorPickerConfig:
-    perception: PerceptionConfig = field(default_factory=PerceptionConfig)
-    facts: CpuModuleConfig = field(default_factory=CpuModuleConfig)
-    planner: CpuModuleConfig = field(default_factory=CpuModuleConfig)
-    control: Any = None
-    perception_task: str = "agents/configs/insensor_nmnist.toml"  # how `train` trains the SNN
-
-    def __post_init__(self) -> None:
-        from neuralbrain_agents.scripted_picker import ControlConfig
-
-        if self.control is None:
-            object.__setattr__(self, "control", ControlConfig())
-        elif isinstance(self.control, Mapping):
-            from neuralbrain.config import build
-
-            object.__setattr__(self, "control", build(ControlConfig, self.control, "control"))
-
-
-def train_perception(cfg: ExperimentConfig, out: Path, data_root: Path | None,
-                     resume: bool) -> dict:
-    """Train the perception SNN of an agent as its ``perception_task`` (an ``insensor_nmnist``
-    config) says, without the unconstrained twin the task can also train for comparison: the
-    agent runs the SNN only (the twin is trained after it, so its weights are the same)."""
-    task = load_task(cfg, "perception_task", ("insensor_nmnist",))
-    task = replace(task, modules=replace(
-        task.modules, train=replace(task.modules.train, reference=False)))
-    return InsensorNMNIST.train(task, out, data_root, resume)
-
-class InsensorPicker(Agent):
-    """DigitPick solved from the event camera: in-sensor SNN perception -> perceived facts ->
-    scripted plan -> IK skills (``neuralbrain run``; no oracle facts)."""
-
-    Config = InsensorPickerConfig
-
-    @classmethod
-    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
-        return train_perception(cfg, out, data_root, resume)
-
-    @classmethod
-    def from_config(cls, cfg: ExperimentConfig, checkpoint: Path | None = None) -> InsensorPicker:
-        from neuralbrain_agents.scripted_picker import ScriptedPlanner, SkillControl
-
-        m = cfg.modules
-        pcfg = m.perception
-        if checkpoint is not None:
-            pcfg = replace(pcfg, weights=str(Path(checkpoint) / CHECKPOINT))
-        modules = {
-            "perception": OncePerception(pcfg, cfg.hardware),
-            "facts": PerceivedFacts(m.facts, cfg.hardware),
-            "planner": ScriptedPlanner(m.planner, cfg.hardware),
-            "control": SkillControl(m.control, cfg.hardware),
-        }
-        edges = [
-            ("env.obs", "perception.obs"),
-            ("env.info", "perception.info"),
-            ("perception.detections", "facts.detections"),
-            ("env.obs", "facts.obs"),
-            ("env.info", "facts.info"),
-            ("facts.facts", "planner.facts"),
-            ("planner.plan", "control.plan"),
-            ("facts.facts", "control.facts"),
-            ("env.obs", "control.obs"),
-            ("control.action", "action"),
-        ]
-        return cls(modules, edges)

@@ -1,4 +1,5 @@
-"""``lsm_nmnist``, ``lsm_fsdd``, ``lsm_zeroshot``: the resistive-memory LSM encoders and heads.
+"""Tasks ``lsm_nmnist``, ``lsm_fsdd``, ``lsm_zeroshot``: the resistive-memory LSM encoders and
+heads.
 
 After Lin et al., "Resistive memory-based zero-shot liquid state machine for multimodal event
 data learning", Nature Computational Science (2025). Read top to bottom:
@@ -43,8 +44,8 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.atomic import atomic_path
-from neuralbrain.config import ExperimentConfig, to_dict
-from neuralbrain.core import Agent, module_seed
+from neuralbrain.config import TaskConfig, to_dict
+from neuralbrain.core import Task, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.memory import lsm, names, projection, readout, tasks
 from neuralbrain.memory.metrics import accuracy_report, wilson
@@ -120,9 +121,9 @@ class ZeroShotConfig:
 
 
 # -- encoding ------------------------------------------------------------------------------
-def make_reservoir(cfg: ExperimentConfig, name: str) -> lsm.LiquidStateMachine:
+def make_reservoir(cfg: TaskConfig, name: str) -> lsm.LiquidStateMachine:
     """The reservoir of table ``name``; weights from the experiment seed and the name."""
-    res_cfg = getattr(cfg.modules, name)
+    res_cfg = getattr(cfg.params, name)
     return lsm.LiquidStateMachine(res_cfg, cfg.hardware, seed=module_seed(cfg.seed, name))
 
 
@@ -154,13 +155,13 @@ def encode(
 
 
 # -- checkpoints ---------------------------------------------------------------------------
-def _model_dict(cfg: ExperimentConfig) -> dict[str, Any]:
+def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     def strip(d: Any) -> Any:
         if isinstance(d, dict):
             return {k: strip(v) for k, v in d.items() if k != "backend"}
         return d
 
-    out = {"agent": cfg.agent, "seed": cfg.seed, **strip(to_dict(cfg.modules))}
+    out = {"task": cfg.task, "seed": cfg.seed, **strip(to_dict(cfg.params))}
     if not out.get("names", {"enabled": True})["enabled"]:
         del out["names"]
     # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
@@ -171,12 +172,12 @@ def _model_dict(cfg: ExperimentConfig) -> dict[str, Any]:
     return out
 
 
-def fingerprint(cfg: ExperimentConfig) -> str:
+def fingerprint(cfg: TaskConfig) -> str:
     text = json.dumps(_model_dict(cfg), sort_keys=True)
     return hashlib.sha256(text.encode()).hexdigest()[:16]
 
 
-def save_checkpoint(out: Path, cfg: ExperimentConfig, arrays: dict[str, np.ndarray],
+def save_checkpoint(out: Path, cfg: TaskConfig, arrays: dict[str, np.ndarray],
                     report: dict) -> Path:
     meta = {"fingerprint": fingerprint(cfg), "config": _model_dict(cfg),
             "source": str(cfg.source), "report": report}
@@ -188,10 +189,10 @@ def save_checkpoint(out: Path, cfg: ExperimentConfig, arrays: dict[str, np.ndarr
     return path
 
 
-def load_checkpoint(checkpoint: Path | None, cfg: ExperimentConfig) -> tuple[dict, dict]:
+def load_checkpoint(checkpoint: Path | None, cfg: TaskConfig) -> tuple[dict, dict]:
     """(arrays, meta) of a checkpoint trained with this config, else ``CheckpointError``."""
     if checkpoint is None:
-        raise CheckpointError(f"agent {cfg.agent!r}: pass --checkpoint DIR (a training output)")
+        raise CheckpointError(f"task {cfg.task!r}: pass --checkpoint DIR (a training output)")
     path = Path(checkpoint)
     file = path / CHECKPOINT if path.is_dir() else path
     if not file.is_file():
@@ -208,8 +209,8 @@ def load_checkpoint(checkpoint: Path | None, cfg: ExperimentConfig) -> tuple[dic
         diff = sorted(_diff_keys(theirs, mine))
         raise CheckpointError(
             f"checkpoint {str(file)!r} was trained with config {meta.get('source')!r} "
-            f"(agent {theirs.get('agent')!r}, fingerprint {meta.get('fingerprint')}), not with "
-            f"{str(cfg.source)!r} (agent {cfg.agent!r}, fingerprint {fp}); they differ in "
+            f"(task {theirs.get('task')!r}, fingerprint {meta.get('fingerprint')}), not with "
+            f"{str(cfg.source)!r} (task {cfg.task!r}, fingerprint {fp}); they differ in "
             f"{diff[:8]}"
         )
     return arrays, meta
@@ -228,38 +229,38 @@ def _prefixed(prefix: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarra
     return {f"{prefix}/{k}": v for k, v in params.items()}
 
 
-def _unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+def unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
     return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
 
 
-# -- the agents ----------------------------------------------------------------------------
-class _LsmClassifier(Agent):
+# -- the tasks -----------------------------------------------------------------------------
+class _LsmClassifier(Task):
     """Reservoir + readout trained on one modality (``_data`` and ``features`` per task)."""
 
     @classmethod
-    def features(cls, cfg: ExperimentConfig, reservoir: lsm.LiquidStateMachine,
+    def features(cls, cfg: TaskConfig, reservoir: lsm.LiquidStateMachine,
                  binned: np.ndarray) -> np.ndarray:
         """The readout's input for binned recordings (use this to run a trained readout)."""
-        r = cfg.modules.readout
+        r = cfg.params.readout
         return encode(reservoir, binned, r.n_windows, include_inputs=r.include_inputs)
 
     @classmethod
-    def _data(cls, cfg: ExperimentConfig, root: Path, split: str) -> tuple[np.ndarray, ...]:
+    def _data(cls, cfg: TaskConfig, root: Path, split: str) -> tuple[np.ndarray, ...]:
         raise NotImplementedError
 
     @classmethod
-    def _train_data(cls, cfg: ExperimentConfig, root: Path) -> tuple[np.ndarray, np.ndarray, Any]:
+    def _train_data(cls, cfg: TaskConfig, root: Path) -> tuple[np.ndarray, np.ndarray, Any]:
         """(x, y, groups): ``groups`` = (speakers, held-out mask) when x holds every split."""
         x, y, _ = cls._data(cfg, root, "train")
         return x, y, None
 
     @classmethod
-    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+    def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         out = Path(out)
         if resume and (out / CHECKPOINT).is_file():
             return load_checkpoint(out, cfg)[1]["report"]
         root = tasks.resolve_root(data_root)
-        m = cfg.modules
+        m = cfg.params
         x, y, groups = cls._train_data(cfg, root)
         res = make_reservoir(cfg, "reservoir")
         feats = cls.features(cfg, res, x)
@@ -271,7 +272,7 @@ class _LsmClassifier(Agent):
         head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
         losses = head.fit(feats, y, progress=True)
         train_acc = float(np.mean(head.predict(feats) == y))
-        report = {"agent": cfg.agent, "backend": res.backend.name, "n_train": int(y.size),
+        report = {"task": cfg.task, "backend": res.backend.name, "n_train": int(y.size),
                   "train_accuracy": train_acc, "final_loss": losses[-1],
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
                   "train_energy_j": res.ledger.total.energy_j, **extra}
@@ -280,16 +281,16 @@ class _LsmClassifier(Agent):
         return report
 
     @classmethod
-    def evaluate(cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None,
+    def evaluate(cls, cfg: TaskConfig, checkpoint: Path | None, data_root: Path | None,
                  split: str) -> dict:
         arrays, _ = load_checkpoint(checkpoint, cfg)
         root = tasks.resolve_root(data_root)
-        m = cfg.modules
+        m = cfg.params
         x, y, source = cls._data(cfg, root, tasks.check_split(split))
         res = make_reservoir(cfg, "reservoir")
         feats = cls.features(cfg, res, x)
         head = readout.Readout(m.readout, feats.shape[1], 10)
-        head.load_state(_unprefixed("readout", arrays))
+        head.load_state(unprefixed("readout", arrays))
         report = accuracy_report(head.predict(feats), y)
         return {**report, "split": split, "source": source, "backend": res.backend.name,
                 "energy_j_per_sample": res.ledger.total.energy_j / max(len(y), 1)}
@@ -302,13 +303,13 @@ class LsmNmnist(_LsmClassifier):
 
     @classmethod
     def _data(cls, cfg, root, split):
-        return tasks.nmnist(root, split, cfg.modules.vision)
+        return tasks.nmnist(root, split, cfg.params.vision)
 
     @classmethod
     def _train_data(cls, cfg, root):
-        x, y, _ = tasks.nmnist(root, "train", cfg.modules.vision, augment=True)
-        if cfg.modules.vision.emulated_mnist:
-            xe, ye = tasks.emulated_mnist(root, cfg.modules.vision, seed=cfg.seed)
+        x, y, _ = tasks.nmnist(root, "train", cfg.params.vision, augment=True)
+        if cfg.params.vision.emulated_mnist:
+            xe, ye = tasks.emulated_mnist(root, cfg.params.vision, seed=cfg.seed)
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         return x, y, None
 
@@ -321,18 +322,18 @@ class LsmFsdd(_LsmClassifier):
 
     @classmethod
     def features(cls, cfg, reservoir, binned):
-        r = cfg.modules.readout
-        return encode(reservoir, binned, r.n_windows, cfg.modules.audio,
+        r = cfg.params.readout
+        return encode(reservoir, binned, r.n_windows, cfg.params.audio,
                       include_inputs=r.include_inputs)
 
     @classmethod
     def _data(cls, cfg, root, split):
-        x, y, _, source = tasks.fsdd(root, split, cfg.modules.audio)
+        x, y, _, source = tasks.fsdd(root, split, cfg.params.audio)
         return x, y, source
 
     @classmethod
     def _train_data(cls, cfg, root):
-        audio = cfg.modules.audio
+        audio = cfg.params.audio
         if not (audio.report_loso and not audio.holdout_speaker):
             return super()._train_data(cfg, root)
         # Leave-one-speaker-out needs every recording: bin them all once, keep the split mask
@@ -341,13 +342,13 @@ class LsmFsdd(_LsmClassifier):
 
 
 def leave_one_speaker_out(
-    cfg: ExperimentConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray
+    cfg: TaskConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray
 ) -> dict:
     """Accuracy on each speaker of a readout trained on all the others (all takes)."""
     loso = {}
     for speaker in sorted(set(speakers)):
         test = speakers == speaker
-        head = readout.Readout(cfg.modules.readout, feats.shape[1], 10,
+        head = readout.Readout(cfg.params.readout, feats.shape[1], 10,
                                seed=module_seed(cfg.seed, "readout"))
         head.fit(feats[~test], y[~test])
         report = accuracy_report(head.predict(feats[test]), y[test])
@@ -359,16 +360,16 @@ def leave_one_speaker_out(
             "leave_one_speaker_out_ci95": list(wilson(int(k), int(n)))}
 
 
-class LsmZeroShot(Agent):
+class LsmZeroShot(Task):
     """Image and audio LSMs with contrastive projections; retrieval of unseen digits."""
 
     Config = ZeroShotConfig
 
     @classmethod
-    def split_features(cls, cfg: ExperimentConfig, root: Path, split: str, train: bool = False):
+    def split_features(cls, cfg: TaskConfig, root: Path, split: str, train: bool = False):
         """(image features, labels, audio features, labels, source) of the real recordings of
         ``split``; ``train`` adds the configured training copies (shifts, emulated digits)."""
-        m = cfg.modules
+        m = cfg.params
         xi, yi, src_i = tasks.nmnist(root, split, m.vision, augment=train)
         if train and m.vision.emulated_mnist:
             xe, ye = tasks.emulated_mnist(root, m.vision, seed=cfg.seed)
@@ -379,12 +380,12 @@ class LsmZeroShot(Agent):
         return fi, yi, fa, ya, f"{src_i}; {src_a}"
 
     @classmethod
-    def train(cls, cfg: ExperimentConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
+    def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         out = Path(out)
         if resume and (out / CHECKPOINT).is_file():
             return load_checkpoint(out, cfg)[1]["report"]
         root = tasks.resolve_root(data_root)
-        m = cfg.modules
+        m = cfg.params
         # the names first: a voice or font that does not exist fails in seconds, not minutes
         rendered = cls.rendered_names(cfg) if m.names.enabled and m.unseen_digits else None
         fi, yi, fa, ya, _ = cls.split_features(cfg, root, "train", train=True)
@@ -395,7 +396,7 @@ class LsmZeroShot(Agent):
         )
         ei_seen = pi.embed(fi[si])
         seen_top1 = projection.retrieval_top1(pa.embed(fa[sa]), ya[sa], ei_seen, yi[si])
-        report = {"agent": cfg.agent, "n_image_train": int(si.sum()),
+        report = {"task": cfg.task, "n_image_train": int(si.sum()),
                   "n_audio_train": int(sa.sum()), "final_loss": losses[-1],
                   "seen_train_top1": seen_top1}
         out.mkdir(parents=True, exist_ok=True)
@@ -418,12 +419,12 @@ class LsmZeroShot(Agent):
                 "names/image_mean": names.domain_mean(image_seen)}
 
     @classmethod
-    def rendered_names(cls, cfg: ExperimentConfig) -> tuple[np.ndarray, ...]:
+    def rendered_names(cls, cfg: TaskConfig) -> tuple[np.ndarray, ...]:
         """Every digit's spoken and typeset name through the cochlea / saccade emulator and
         the reservoirs: (audio features, labels, image features, labels)."""
         from neuralbrain.sensing.datasets import EmulatedNMNIST
 
-        m = cfg.modules
+        m = cfg.params
         digits = np.arange(10)
         waves, ya = names.spoken(digits, m.names)
         xa = np.stack([tasks.audio_to_binned(w, 8000, m.audio) for w in waves])
@@ -435,11 +436,11 @@ class LsmZeroShot(Agent):
         return fa, ya, fi, yi
 
     @classmethod
-    def evaluate(cls, cfg: ExperimentConfig, checkpoint: Path | None, data_root: Path | None,
+    def evaluate(cls, cfg: TaskConfig, checkpoint: Path | None, data_root: Path | None,
                  split: str) -> dict:
         arrays, _ = load_checkpoint(checkpoint, cfg)
         root = tasks.resolve_root(data_root)
-        m = cfg.modules
+        m = cfg.params
         if not m.unseen_digits:
             return cls._evaluate_heard(cfg, arrays, root, tasks.check_split(split))
         fi, yi, fa, ya, source = cls.split_features(cfg, root, tasks.check_split(split))
@@ -481,18 +482,18 @@ class LsmZeroShot(Agent):
         }
 
     @classmethod
-    def audio_features(cls, cfg: ExperimentConfig, reservoir: lsm.LiquidStateMachine,
+    def audio_features(cls, cfg: TaskConfig, reservoir: lsm.LiquidStateMachine,
                        binned: np.ndarray) -> np.ndarray:
         """The audio projection's input for binned cochlea recordings."""
-        m = cfg.modules
+        m = cfg.params
         return encode(reservoir, binned, m.audio_n_windows, m.audio,
                       include_inputs=m.audio_include_inputs)
 
     @classmethod
-    def _evaluate_heard(cls, cfg: ExperimentConfig, arrays: dict, root: Path, split: str) -> dict:
+    def _evaluate_heard(cls, cfg: TaskConfig, arrays: dict, root: Path, split: str) -> dict:
         """No unseen digits: every spoken recording of ``split`` is matched to the image
         prototypes stored at training (what the Neural Brain listener does)."""
-        m = cfg.modules
+        m = cfg.params
         xa, ya, _, source = tasks.fsdd(root, split, m.audio)
         reservoir = make_reservoir(cfg, "audio_reservoir")
         fa = cls.audio_features(cfg, reservoir, xa)
@@ -506,7 +507,7 @@ def load_projection(cfg: projection.Config, arrays: dict, prefix: str,
                     n_features: int) -> projection.Projection:
     """The ``prefix`` projection head of a checkpoint, shapes checked against ``cfg``."""
     head = projection.Projection(cfg, n_features, np.random.default_rng(0), prefix)
-    state = _unprefixed(prefix, arrays)
+    state = unprefixed(prefix, arrays)
     for k, v in head.params.items():
         if k not in state or state[k].shape != v.shape:
             raise CheckpointError(f"checkpoint {prefix}/{k}: expected shape {v.shape}")

@@ -1,4 +1,4 @@
-"""The insensor_nmnist agent: `neuralbrain train/eval` on the debug config, and bad input."""
+"""The insensor_nmnist task: `neuralbrain train/eval` on the debug config, and bad input."""
 
 from __future__ import annotations
 
@@ -7,9 +7,9 @@ import json
 import numpy as np
 import pytest
 
-from neuralbrain.config import load_experiment
-from neuralbrain.core import agent_class
+from neuralbrain.config import load_config
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.tasks import TASKS
 from tests.conftest import data_root_or_skip
 
 DEBUG = "agents/configs/insensor_nmnist_debug.toml"
@@ -18,32 +18,32 @@ DEBUG = "agents/configs/insensor_nmnist_debug.toml"
 @pytest.mark.data
 def test_debug_train_then_eval_on_two_backends(tmp_path):
     root = data_root_or_skip("nmnist")
-    cfg = load_experiment(DEBUG)
-    agent = agent_class(cfg.agent)
-    report = agent.train(cfg, tmp_path, root.parent, resume=False)
+    cfg = load_config(DEBUG)
+    task = TASKS.get(cfg.task)
+    report = task.train(cfg, tmp_path, root.parent, resume=False)
     assert report["n_train"] == 60 and 0 <= report["heldout_accuracy"] <= 1
     assert (tmp_path / "snn.npz").is_file() and (tmp_path / "snn.nir").is_file()
     assert json.loads((tmp_path / "report.json").read_text()) == report
-    fast = load_experiment(DEBUG, ["train.max_real=40"])
-    res = agent.evaluate(fast, tmp_path, root.parent, "test")
+    fast = load_config(DEBUG, ["train.max_real=40"])
+    res = task.evaluate(fast, tmp_path, root.parent, "test")
     assert set(res) >= {"accuracy", "n", "per_class"} and res["n"] > 0
     assert res["backends"] == {"layer1": "in_sensor", "layers2+": "neuromorphic"}
-    cpu = load_experiment(
+    cpu = load_config(
         DEBUG, ["perception.backend=cpu", "perception.sensor_backend=cpu"]
     )
-    res_cpu = agent.evaluate(cpu, tmp_path, root.parent, "test")
+    res_cpu = task.evaluate(cpu, tmp_path, root.parent, "test")
     assert abs(res_cpu["accuracy"] - res["accuracy"]) <= 0.05  # quantization only
     assert res_cpu["energy_per_sample_j"] > 2 * res["energy_per_sample_j"]
 
 
 def test_without_a_data_root_it_trains_on_the_embedded_digits(tmp_path, capsys):
-    cfg = load_experiment(DEBUG, ["train.max_real=30"])
-    report = agent_class(cfg.agent).train(cfg, tmp_path, None, resume=False)
+    cfg = load_config(DEBUG, ["train.max_real=30"])
+    report = TASKS.get(cfg.task).train(cfg, tmp_path, None, resume=False)
     assert report["n_train"] == 30 and report["n_heldout"] == 30
     from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 
     assert EMBEDDED_SOURCE in capsys.readouterr().out  # says what it trains on
-    again = agent_class(cfg.agent).train(cfg, tmp_path / "again", None, resume=False)
+    again = TASKS.get(cfg.task).train(cfg, tmp_path / "again", None, resume=False)
     assert again["heldout_accuracy"] == report["heldout_accuracy"]  # seeded
 
 
@@ -54,26 +54,26 @@ def test_emulated_recordings_can_avoid_every_mnist_image(tmp_path, capsys):
     only_nmnist.mkdir()
     (only_nmnist / "nmnist").symlink_to(nmnist.resolve())
     args = ["train.max_real=20", "train.cubes=8", "train.emulated=8"]
-    agent = agent_class("insensor_nmnist")
+    task = TASKS.get("insensor_nmnist")
     with pytest.raises(DataError, match="t10k-images"):
-        agent.train(load_experiment(DEBUG, args), tmp_path / "a", only_nmnist, resume=False)
-    cfg = load_experiment(DEBUG, [*args, "train.digit_source=embedded"])
-    report = agent.train(cfg, tmp_path / "b", only_nmnist, resume=False)
+        task.train(load_config(DEBUG, args), tmp_path / "a", only_nmnist, resume=False)
+    cfg = load_config(DEBUG, [*args, "train.digit_source=embedded"])
+    report = task.train(cfg, tmp_path / "b", only_nmnist, resume=False)
     assert report["n_train"] == 20 + 8 + 8
     with pytest.raises(ConfigError, match="digit_source = 'cifar'"):
-        load_experiment(DEBUG, ["train.digit_source=cifar"])
+        load_config(DEBUG, ["train.digit_source=cifar"])
 
 
 def test_missing_data_and_checkpoint_are_named(tmp_path):
-    cfg = load_experiment(DEBUG)
-    agent = agent_class(cfg.agent)
+    cfg = load_config(DEBUG)
+    task = TASKS.get(cfg.task)
     with pytest.raises(CheckpointError, match="no snn.npz"):
-        agent.evaluate(cfg, tmp_path, None, "test")
+        task.evaluate(cfg, tmp_path, None, "test")
     np.savez(tmp_path / "snn.npz", x=np.zeros(1))
     with pytest.raises(CheckpointError, match="conv1.w is missing"):
-        agent.evaluate(cfg, tmp_path, None, "test")
+        task.evaluate(cfg, tmp_path, None, "test")
     with pytest.raises(DataError, match="no N-MNIST recordings under"):
-        agent.train(cfg, tmp_path / "out", tmp_path, resume=False)  # a root without nmnist/
-    too_big = load_experiment(DEBUG, ["perception.snn.conv1_kernel=7"])
+        task.train(cfg, tmp_path / "out", tmp_path, resume=False)  # a root without nmnist/
+    too_big = load_config(DEBUG, ["perception.snn.conv1_kernel=7"])
     with pytest.raises(ConfigError, match="kernel = 7 does not fit the in-sensor pixel"):
-        agent.evaluate(too_big, None, None, "test")
+        task.evaluate(too_big, None, None, "test")

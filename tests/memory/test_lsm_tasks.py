@@ -1,4 +1,4 @@
-"""The LSM agents end to end on their _debug configs: train, evaluate, checkpoints, bad input."""
+"""The LSM tasks end to end on their _debug configs: train, evaluate, checkpoints, bad input."""
 
 from __future__ import annotations
 
@@ -9,11 +9,11 @@ import numpy as np
 import pytest
 from scipy.io import wavfile
 
-from neuralbrain.config import load_experiment
-from neuralbrain.core import agent_class
+from neuralbrain.config import load_config
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.sensing.readers import write_nmnist
 from neuralbrain.sensing.saccade import Saccades
+from neuralbrain.tasks import TASKS
 from tests.conftest import data_root_or_skip
 
 CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
@@ -54,38 +54,38 @@ def root(tmp_path_factory) -> Path:
 
 
 def _cfg(name: str, *overrides: str):
-    return load_experiment(CONFIGS / f"{name}.toml", list(overrides))
+    return load_config(CONFIGS / f"{name}.toml", list(overrides))
 
 
 @pytest.mark.parametrize("name", ["lsm_nmnist_debug", "lsm_fsdd_debug"])
 def test_classifiers_train_and_evaluate(name, root, tmp_path):
     cfg = _cfg(name)
-    agent = agent_class(cfg.agent)
-    report = agent.train(cfg, tmp_path / "ck", root, resume=False)
+    task = TASKS.get(cfg.task)
+    report = task.train(cfg, tmp_path / "ck", root, resume=False)
     assert (tmp_path / "ck" / "lsm.npz").is_file()
     assert 0.0 <= report["train_accuracy"] <= 1.0 and report["n_train"] > 0
-    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    out = task.evaluate(cfg, tmp_path / "ck", root, "test")
     json.dumps(out)  # the CLI prints it as JSON
     assert set(out) >= {"accuracy", "n", "per_class", "ci95"}
     assert out["n"] > 0 and out["ci95"][0] <= out["accuracy"] <= out["ci95"][1]
-    again = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    again = task.evaluate(cfg, tmp_path / "ck", root, "test")
     assert again["accuracy"] == out["accuracy"]  # same seed, same spikes, same answer
     # resume with the same config returns the stored report instead of retraining
-    assert agent.train(cfg, tmp_path / "ck", root, resume=True) == report
+    assert task.train(cfg, tmp_path / "ck", root, resume=True) == report
 
 
 def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     cfg = _cfg("lsm_zeroshot_debug")
-    agent = agent_class(cfg.agent)
-    report = agent.train(cfg, tmp_path / "ck", root, resume=False)
+    task = TASKS.get(cfg.task)
+    report = task.train(cfg, tmp_path / "ck", root, resume=False)
     assert report["n_image_train"] > 0 and report["n_audio_train"] > 0
-    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    out = task.evaluate(cfg, tmp_path / "ck", root, "test")
     assert 0.0 <= out["zero_shot_top1"] <= 1.0
     assert out["unseen_digits"] == [8, 9] and out["n"] > 0
     assert out["method"] == "names" and 0.0 <= out["zero_shot_top1_contrastive"] <= 1.0
-    assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded end to end
+    assert task.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded end to end
     # the anchors are stored for every digit (row d = digit d), unit-norm, in each sense
-    from neuralbrain_agents.lsm import load_checkpoint
+    from neuralbrain.memory.lsm_tasks import load_checkpoint
 
     arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
     for sense in ("audio", "image"):
@@ -95,30 +95,30 @@ def test_zero_shot_trains_on_seen_and_scores_unseen(root, tmp_path):
     only = _synthetic_root(tmp_path / "only89")
     for f in [*only.glob("nmnist/Train/[0-7]/*"), *only.glob("fsdd/recordings/[0-7]_*")]:
         f.unlink()
-    out_only = agent.evaluate(cfg, tmp_path / "ck", only, "all")
+    out_only = task.evaluate(cfg, tmp_path / "ck", only, "all")
     assert out_only["seen_digits_top1"] is None and 0.0 <= out_only["zero_shot_top1"] <= 1.0
     # without names the configured retrieval is the projections' own
     plain = _cfg("lsm_zeroshot_debug", "names.enabled=false")
-    agent.train(plain, tmp_path / "plain", root, resume=False)
-    out_plain = agent.evaluate(plain, tmp_path / "plain", root, "test")
+    task.train(plain, tmp_path / "plain", root, resume=False)
+    out_plain = task.evaluate(plain, tmp_path / "plain", root, "test")
     assert out_plain["method"] == "contrastive"
     assert out_plain["zero_shot_top1"] == out_plain["zero_shot_top1_contrastive"]
 
 
 def test_crossmodal_matches_spoken_digits_to_image_prototypes(root, tmp_path):
     cfg = _cfg("lsm_crossmodal_debug")
-    agent = agent_class(cfg.agent)
-    agent.train(cfg, tmp_path / "ck", root, resume=False)
-    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    task = TASKS.get(cfg.task)
+    task.train(cfg, tmp_path / "ck", root, resume=False)
+    out = task.evaluate(cfg, tmp_path / "ck", root, "test")
     assert set(out) >= {"accuracy", "n", "per_class", "ci95"} and out["n"] > 0
-    assert agent.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded
+    assert task.evaluate(cfg, tmp_path / "ck", root, "test") == out  # seeded
     # the match is the nearest prototype: moving one prototype onto a query's embedding
     # makes that query heard as the prototype's digit
-    from neuralbrain_agents.lsm import HeardDigit, load_checkpoint
+    from neuralbrain.memory.lsm_tasks import HeardDigit, load_checkpoint
 
     arrays = load_checkpoint(tmp_path / "ck", cfg)[0]
     features = np.abs(np.random.default_rng(0).normal(size=(1, arrays["audio/mean"].size)))
-    heard = HeardDigit.from_arrays(cfg.modules.projection, arrays, features.shape[1])
+    heard = HeardDigit.from_arrays(cfg.params.projection, arrays, features.shape[1])
     target = (int(heard(features)[0]) + 1) % 10
     k = int(np.flatnonzero(heard.digits == target)[0])
     heard.protos = heard.protos.copy()
@@ -133,51 +133,51 @@ def test_zero_shot_config_needs_seen_digits():
 
 def test_checkpoint_from_another_config_names_both(root, tmp_path):
     cfg = _cfg("lsm_nmnist_debug")
-    agent_class(cfg.agent).train(cfg, tmp_path / "ck", root, resume=False)
+    TASKS.get(cfg.task).train(cfg, tmp_path / "ck", root, resume=False)
     other = _cfg("lsm_nmnist_debug", "reservoir.threshold=4.0")
     with pytest.raises(CheckpointError, match=r"lsm_nmnist_debug.toml.*reservoir.threshold"):
-        agent_class(other.agent).evaluate(other, tmp_path / "ck", root, "test")
+        TASKS.get(other.task).evaluate(other, tmp_path / "ck", root, "test")
     fsdd = _cfg("lsm_fsdd_debug")
     with pytest.raises(CheckpointError, match="'lsm_nmnist'.*'lsm_fsdd'"):
-        agent_class(fsdd.agent).evaluate(fsdd, tmp_path / "ck", root, "test")
+        TASKS.get(fsdd.task).evaluate(fsdd, tmp_path / "ck", root, "test")
     # the backend is not part of the model: a cpu-trained readout runs on rram
     on_rram = _cfg("lsm_nmnist_debug", "reservoir.backend=rram")
-    assert agent_class(on_rram.agent).evaluate(on_rram, tmp_path / "ck", root, "test")["n"] > 0
+    assert TASKS.get(on_rram.task).evaluate(on_rram, tmp_path / "ck", root, "test")["n"] > 0
 
 
 def test_test_folder_is_used_for_the_test_split(tmp_path):
     base = _synthetic_root(tmp_path / "data", n_per_class=2, test_folder=True)
     cfg = _cfg("lsm_nmnist_debug")
-    agent = agent_class(cfg.agent)
-    agent.train(cfg, tmp_path / "ck", base, resume=False)
-    out = agent.evaluate(cfg, tmp_path / "ck", base, "test")
+    task = TASKS.get(cfg.task)
+    task.train(cfg, tmp_path / "ck", base, resume=False)
+    out = task.evaluate(cfg, tmp_path / "ck", base, "test")
     assert out["n"] == 20 and "Test" in out["source"]
 
 
 def test_bad_input_is_named(root, tmp_path, monkeypatch):
     cfg = _cfg("lsm_nmnist_debug")
-    agent = agent_class(cfg.agent)
+    task = TASKS.get(cfg.task)
     with pytest.raises(DataError, match="is not a folder"):
-        agent.train(cfg, tmp_path / "ck", tmp_path / "nowhere", resume=False)
+        task.train(cfg, tmp_path / "ck", tmp_path / "nowhere", resume=False)
     monkeypatch.delenv("NEURALBRAIN_DATA", raising=False)
     with pytest.raises(DataError, match="NEURALBRAIN_DATA"):
-        agent.train(cfg, tmp_path / "ck", None, resume=False)
+        task.train(cfg, tmp_path / "ck", None, resume=False)
     with pytest.raises(CheckpointError, match="no lsm.npz"):
-        agent.evaluate(cfg, tmp_path / "empty", root, "test")
+        task.evaluate(cfg, tmp_path / "empty", root, "test")
     with pytest.raises(ConfigError, match=r"n_inputs = 64: expected vision.crop\^2 = 256"):
         _cfg("lsm_nmnist_debug", "reservoir.n_inputs=64")
     with pytest.raises(DataError, match="split 'dev'"):
-        agent.train(cfg, tmp_path / "ck", root, resume=False)
-        agent.evaluate(cfg, tmp_path / "ck", root, "dev")
+        task.train(cfg, tmp_path / "ck", root, resume=False)
+        task.evaluate(cfg, tmp_path / "ck", root, "dev")
 
 
 @pytest.mark.data
 def test_debug_config_on_real_nmnist(tmp_path):
     root = data_root_or_skip("nmnist").parent
     cfg = _cfg("lsm_nmnist_debug")
-    agent = agent_class(cfg.agent)
-    agent.train(cfg, tmp_path / "ck", root, resume=False)
-    out = agent.evaluate(cfg, tmp_path / "ck", root, "test")
+    task = TASKS.get(cfg.task)
+    task.train(cfg, tmp_path / "ck", root, resume=False)
+    out = task.evaluate(cfg, tmp_path / "ck", root, "test")
     assert out["n"] == 40 and out["accuracy"] > 0.2  # 10 classes, 40 training recordings
     assert "real N-MNIST" in out["source"]
 
@@ -185,7 +185,7 @@ def test_debug_config_on_real_nmnist(tmp_path):
 def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
     cfg = _cfg("lsm_fsdd_debug", "audio.report_loso=true", "audio.max_samples=0",
                "audio.n_steps=260")
-    report = agent_class(cfg.agent).train(cfg, tmp_path / "ck", root, resume=False)
+    report = TASKS.get(cfg.task).train(cfg, tmp_path / "ck", root, resume=False)
     loso = report["leave_one_speaker_out"]
     assert set(loso) == {"ann", "bob"} and all(r["n"] == 70 for r in loso.values())
     assert report["n_train"] == 40  # the checkpoint's readout saw takes 5-6 only
@@ -193,26 +193,26 @@ def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
     assert lo <= report["leave_one_speaker_out_mean"] <= hi
     held = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=bob", "audio.max_samples=20",
                 "audio.n_steps=260")
-    agent_class(held.agent).train(held, tmp_path / "ck2", root, resume=False)
-    out = agent_class(held.agent).evaluate(held, tmp_path / "ck2", root, "test")
+    TASKS.get(held.task).train(held, tmp_path / "ck2", root, resume=False)
+    out = TASKS.get(held.task).evaluate(held, tmp_path / "ck2", root, "test")
     assert out["n"] == 20 and "'bob' held out" in out["source"]
     with pytest.raises(DataError, match="no such speaker"):
         bad = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=carol")
-        agent_class(bad.agent).train(bad, tmp_path / "ck3", root, resume=False)
+        TASKS.get(bad.task).train(bad, tmp_path / "ck3", root, resume=False)
 
 
 def test_breakdown_weights_are_part_of_the_model(root, tmp_path):
     cfg = _cfg("lsm_nmnist_debug", "reservoir.backend=rram", "hardware.rram.weights=breakdown")
-    agent = agent_class(cfg.agent)
-    agent.train(cfg, tmp_path / "ck", root, resume=False)
-    assert agent.evaluate(cfg, tmp_path / "ck", root, "test")["backend"] == "rram"
+    task = TASKS.get(cfg.task)
+    task.train(cfg, tmp_path / "ck", root, resume=False)
+    assert task.evaluate(cfg, tmp_path / "ck", root, "test")["backend"] == "rram"
     ideal = _cfg("lsm_nmnist_debug", "reservoir.backend=rram")
     with pytest.raises(CheckpointError, match="hardware.rram"):
-        agent.evaluate(ideal, tmp_path / "ck", root, "test")
+        task.evaluate(ideal, tmp_path / "ck", root, "test")
 
 
 def test_fingerprint_ignores_a_disabled_names_table_only():
-    from neuralbrain_agents.lsm import fingerprint
+    from neuralbrain.memory.lsm_tasks import fingerprint
 
     base = _cfg("lsm_zeroshot_debug", "names.enabled=false")
     other_voices = _cfg("lsm_zeroshot_debug", "names.enabled=false", 'names.voices=["en"]')

@@ -1,0 +1,102 @@
+"""``listener``: the digit spoken in ``obs["audio"]``: cochlea -> LSM reservoir -> decision.
+
+Trained by an ``lsm_zeroshot`` task (``lsm_crossmodal.toml``, the default) or an ``lsm_fsdd``
+task. With ``lsm_zeroshot`` the reservoir's features go through the contrastive audio
+projection and the heard digit is the image prototype the embedding lands nearest to
+(``lsm_tasks.HeardDigit``): what was heard is matched with what digits look like to the
+event camera. With ``lsm_fsdd`` a linear readout classifies the features instead. Either way
+the reservoir, features and weights are exactly those the checkpoint was trained with; this
+module runs them once per episode, on its own backend. Untrained (no checkpoint: trained
+without data), it hears nothing in silence and refuses a spoken request with a
+``CheckpointError`` that says what is missing.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, replace
+from typing import Any
+
+import numpy as np
+
+from neuralbrain.core import Module, Needs, Trained
+from neuralbrain.errors import CheckpointError
+from neuralbrain.memory import lsm_tasks, readout
+
+AUDIO_RATE_HZ = 8000  # the audio observation: FSDD recordings at 8 kHz
+
+
+@dataclass(frozen=True)
+class Config:
+    backend: str = "rram"
+
+
+class Listener(Module):
+    """Cochlea -> LSM reservoir -> the digit heard (see the module docstring)."""
+
+    Config = Config
+    inputs = {"obs": object}
+    outputs = {"heard": int}
+    requires = {"backend": Needs(ops={"lif_reservoir", "matmul"})}
+    tasks = ("lsm_zeroshot", "lsm_fsdd")
+
+    def __init__(self, config: Config, hardware: Mapping[str, Any] | None,
+                 trained: Trained) -> None:
+        super().__init__(config, hardware)
+        task = trained.task
+        self.crossmodal = task.task == "lsm_zeroshot"
+        table = "audio_reservoir" if self.crossmodal else "reservoir"
+        reservoir_cfg = replace(getattr(task.params, table), backend=config.backend)
+        self.task = task.replace_params(**{table: reservoir_cfg})
+        self.reservoir = lsm_tasks.make_reservoir(self.task, table)
+        self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
+        self.decide = None
+        if trained.checkpoint is not None:
+            arrays = lsm_tasks.load_checkpoint(trained.checkpoint, task)[0]
+            silence = np.zeros((1, task.params.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
+            features = self._features(silence).shape[1]
+            if self.crossmodal:
+                heard = lsm_tasks.HeardDigit.from_arrays(task.params.projection, arrays, features)
+                self.decide = lambda x: heard(x, self._matmul)
+            else:
+                head = readout.Readout(task.params.readout, features, 10)
+                head.load_state(lsm_tasks.unprefixed("readout", arrays))
+                self.decide = head.predict
+        self.ledger.reset()
+
+    def _matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The projection's products on this module's backend (booked with the reservoir's)."""
+        return self.run("matmul", np.asarray(x, np.float32), np.asarray(w, np.float32))
+
+    def _features(self, binned: np.ndarray) -> np.ndarray:
+        cls = lsm_tasks.LsmZeroShot if self.crossmodal else lsm_tasks.LsmFsdd
+        features = cls.audio_features if self.crossmodal else cls.features
+        return features(self.task, self.reservoir, binned)
+
+    def on_backend_change(self) -> None:
+        self.reservoir.to(self.backend.name)
+
+    def devices(self) -> list:
+        return [self.backend, self.reservoir.backend]
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.reservoir.reset(seed)
+        self.heard: int | None = None
+        self.done = False
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        if not self.done:
+            self.done = True
+            audio = np.asarray(inputs["obs"]["audio"], np.float64)
+            if np.abs(audio).max() > 0:
+                from neuralbrain.memory.tasks import audio_to_binned
+
+                if self.decide is None:
+                    raise CheckpointError(
+                        "a spoken instruction needs the trained listener, and the checkpoint "
+                        "has none (it was trained without data): run `neuralbrain train CONFIG "
+                        "--out CK` with $NEURALBRAIN_DATA holding fsdd/ and pass --checkpoint CK")
+                binned = audio_to_binned(audio, AUDIO_RATE_HZ, self.task.params.audio)
+                self.heard = int(self.decide(self._features(binned[None]))[0])
+        return {"heard": self.heard}
