@@ -115,9 +115,10 @@ ACTIONS: Mapping[str, Action] = {a.name: a for a in (
 class EnergyTable:
     """Unit energies of a backend's primitive actions, in joules, with where they come from.
 
-    ``energy_j`` maps an action name (``"mac"``, ``"dram_byte"``, ...) to joules per action;
-    ``source`` cites the paper or datasheet; ``notes`` states any assumption the source does
-    not cover.
+    ``energy_j`` maps an action of ``ACTIONS`` (``"mac_fp32"``, ``"dram_read_byte"``, ...) to
+    joules per action (any other name is refused); ``latency_s`` gives seconds per action for
+    some of them (0 for the others); ``source`` cites the paper or datasheet; ``notes`` states
+    any assumption the source does not cover.
     """
 
     energy_j: Mapping[str, float]
@@ -149,7 +150,7 @@ class EnergyTable:
     def cost(
         self, latency_s: float = 0.0, bytes_moved: int = 0, ops: int | None = None, **counts: float
     ) -> Cost:
-        """Price ``counts`` of actions, e.g. ``table.cost(mac=1e6, dram_byte=4e3, ops=1e6)``.
+        """Price ``counts`` of actions, e.g. ``table.cost(mac_fp32=1e6, dram_read_byte=4e3, ops=1e6)``.
 
         ``ops`` is the number of primitive operations to report; by default the sum of the
         counts (pass it explicitly when some counts are bytes rather than operations).

@@ -37,7 +37,7 @@ from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.reasoning.planner.constrained import CharTrie, mask_logits
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
-from neuralbrain.reasoning.planner.llama import LlamaModel
+from neuralbrain.reasoning.planner.llama import NEEDS, LlamaModel
 from neuralbrain.reasoning.planner.scene import (
     Scene,
     apply_skill,
@@ -87,7 +87,7 @@ class PlannerConfig:
 @dataclass
 class PlanResult:
     """A plan, the per-step candidate scores, and what producing it cost (``ledger``: the
-    backend ops of this plan, booked by op name)."""
+    backend ops of this plan, booked by op name and backend)."""
 
     plan: list[str]
     scores: list[dict[str, dict[str, Any]]]
@@ -142,6 +142,7 @@ class LlmPlanner(Module):
     Config = PlannerConfig
     inputs = {"instruction": str, "facts": list}
     outputs = {"plan": list}
+    requires = {"backend": NEEDS}
 
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
@@ -185,8 +186,8 @@ class LlmPlanner(Module):
         # The plan's own ledger is returned; the module ledger books the same ops for the run.
         result_ledger = Ledger()
         for booking in plan_ledger.drain():
-            self.ledger.book(booking.op, booking.cost)
-            result_ledger.book(booking.op, booking.cost)
+            self.ledger.book(booking.op, booking.cost, backend=booking.backend)
+            result_ledger.book(booking.op, booking.cost, backend=booking.backend)
         spent = result_ledger.total
         return PlanResult(
             plan=plan,
