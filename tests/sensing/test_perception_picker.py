@@ -33,7 +33,7 @@ def test_one_debug_episode_runs_with_perception_in_the_trace(tmp_path):
     tmp_path = tmp_path / "run"
     trace = pq.read_table(tmp_path / "trace.parquet").to_pydict()
     ops = {op for op, mod in zip(trace["op"], trace["module"], strict=True) if mod == "perception"}
-    assert {"conv1@in_sensor", "readout@in_sensor", "conv2@neuromorphic"} <= ops
+    assert {"conv1", "readout", "conv2"} <= ops
     perception_j = sum(
         e for e, mod in zip(trace["energy_j"], trace["module"], strict=True) if mod == "perception"
     )
