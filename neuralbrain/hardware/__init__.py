@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from neuralbrain.errors import CapabilityError
 from neuralbrain.hardware.base import Backend
 from neuralbrain.registry import Registry
 
@@ -30,6 +33,18 @@ def backends_with(op: str) -> list[str]:
 def backends_pricing(action: str) -> list[str]:
     """Names of the registered backends whose energy table prices ``action``."""
     return [name for name in BACKENDS if action in BACKENDS.get(name).energy_table.energy_j]
+
+
+def check_backend(backend: Backend, who: str, ops: Iterable[str] = (),
+                  actions: Iterable[str] = ()) -> None:
+    """Raise ``CapabilityError`` (one line) unless ``backend`` runs every op of ``ops`` and
+    prices every action of ``actions`` that ``who`` needs, naming the backends that do."""
+    for op in sorted(set(ops) - backend.capabilities):
+        raise CapabilityError(f"{who} needs op {op!r}, which backend {backend.name!r} cannot "
+                              f"run; backends that can: {backends_with(op)}")
+    for action in sorted(set(actions) - set(backend.energy_table.energy_j)):
+        raise CapabilityError(f"{who} books action {action!r}, which backend {backend.name!r} "
+                              f"does not price; backends that do: {backends_pricing(action)}")
 
 
 def make_backend(name: str, config: object = None, seed: int = 0) -> Backend:

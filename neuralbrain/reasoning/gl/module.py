@@ -3,10 +3,10 @@
 Input ports: ``facts`` (a list of scene facts such as ``"on(cube_2, cube_1)"``) and ``skill``
 (a skill call such as ``"pick(cube_1)"``). Output ports: ``feasible`` (bool) and
 ``explanation`` (the JSON dict of ``agent.feasible``: proof tree or failing premises, and
-the target cubes). Every message, unification and grid cycle is booked in ``self.ledger`` on
-``self.backend`` (``logic_grid`` by default; ``cpu`` prices them as ALU ops, see
-``costs.py``). The module keeps no state between steps: each step reasons over exactly the
-facts it is given.
+the target cubes). Every message, unification and grid cycle is booked in ``self.ledger`` as
+the actions ``message``, ``unify`` and ``block_cycle`` of ``self.backend`` (``logic_grid`` by
+default; ``cpu`` prices them as ALU ops), which must price them (``requires``). The module
+keeps no state between steps: each step reasons over exactly the facts it is given.
 """
 
 from __future__ import annotations
@@ -16,9 +16,10 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
-from neuralbrain.core import Module
+from neuralbrain.core import Module, Needs
 from neuralbrain.errors import ConfigError
 from neuralbrain.reasoning.gl.agent import Reasoner, ReasonerConfig, feasible
+from neuralbrain.reasoning.gl.blocks import GRID_ACTIONS
 from neuralbrain.reasoning.gl.mpl import theories_dir
 
 
@@ -49,6 +50,7 @@ class GLFeasibility(Module):
     Config = GLFeasibilityConfig
     inputs: Mapping[str, type] = {"facts": list, "skill": str}
     outputs: Mapping[str, type] = {"feasible": bool, "explanation": dict}
+    requires: Mapping[str, Needs] = {"backend": Needs(actions=GRID_ACTIONS)}
 
     def __init__(self, config: GLFeasibilityConfig | None = None,
                  hardware: Mapping[str, Any] | None = None) -> None:

@@ -39,8 +39,8 @@ import numpy as np
 
 from neuralbrain.core import Needs
 from neuralbrain.energy import Ledger
-from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
-from neuralbrain.hardware import BACKENDS
+from neuralbrain.errors import BudgetExceeded, ShapeError
+from neuralbrain.hardware import check_backend
 from neuralbrain.hardware.base import Backend, PlacedMatrix
 from neuralbrain.hardware.qmatrix import QWeight, quantize_act_q8
 from neuralbrain.reasoning.planner import ggml_numerics as ggml
@@ -49,18 +49,6 @@ from neuralbrain.reasoning.planner.gguf_model import GGUFModel, GGUFTensor
 # What a llama forward pass asks of its backend: weight products on the stored low-bit codes,
 # attention products on activations, the element-wise work as fp32 multiplies and adds.
 NEEDS = Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})
-
-
-def check_backend(backend: Backend) -> None:
-    """Raise ``CapabilityError`` unless ``backend`` offers everything in ``NEEDS``."""
-    missing = sorted(NEEDS.ops - backend.capabilities) + sorted(
-        NEEDS.actions - set(backend.energy_table.energy_j))
-    if missing:
-        able = [n for n in BACKENDS if NEEDS.ops <= BACKENDS.get(n).capabilities
-                and NEEDS.actions <= set(BACKENDS.get(n).energy_table.energy_j)]
-        raise CapabilityError(
-            f"backend {backend.name!r} lacks {missing}, which the llama forward pass needs; "
-            f"backends that have all of it: {able}")
 
 
 def concat_out(ws: list[QWeight]) -> QWeight:
@@ -195,7 +183,7 @@ class LlamaModel:
             raise ShapeError(f"n_ctx={n_ctx}: expected a positive context length")
         if numerics not in ("float", "llama.cpp"):
             raise ShapeError(f"numerics={numerics!r}: expected 'float' or 'llama.cpp'")
-        check_backend(backend)
+        check_backend(backend, "the llama forward pass", NEEDS.ops, NEEDS.actions)
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
