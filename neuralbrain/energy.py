@@ -130,11 +130,14 @@ class EnergyTable:
         if not self.source.strip():
             raise ConfigError("EnergyTable.source is empty: every energy figure needs a citation")
         unknown = sorted(set(self.energy_j) - set(ACTIONS))
-        if unknown or set(self.latency_s) - set(self.energy_j):
+        if unknown:
             raise ConfigError(
-                f"energy table prices {unknown or sorted(set(self.latency_s) - set(self.energy_j))}"
-                f", which are not priced actions of neuralbrain.energy.ACTIONS: expected some of "
-                f"{sorted(ACTIONS)}")
+                f"energy table prices {unknown}, which are not priced actions of "
+                f"neuralbrain.energy.ACTIONS: expected some of {sorted(ACTIONS)}")
+        unpriced = sorted(set(self.latency_s) - set(self.energy_j))
+        if unpriced:
+            raise ConfigError(f"energy table gives a latency for {unpriced} but no energy: "
+                              "expected latencies of priced actions only")
         for action, joules in {**self.energy_j, **self.latency_s}.items():
             if not (math.isfinite(joules) and joules >= 0):
                 raise ConfigError(f"EnergyTable[{action!r}]={joules!r}: expected a finite number >= 0")
