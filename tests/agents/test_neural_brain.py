@@ -44,7 +44,7 @@ def test_every_module_books_on_its_named_backend(default_trace):
     assert backends["memory"] == "rram"
     assert backends["reasoner"] == "logic_grid"
     ops = {(r["module"], r["op"]) for r in default_trace if r["energy_j"] > 0}
-    for module, op in [("perception", "conv1@in_sensor"), ("memory", "write"),
+    for module, op in [("perception", "conv1"), ("memory", "write"),
                        ("planner", "mpgemm"), ("control", "skill_step"), ("reasoner", "message")]:
         assert any(m == module and op in o for m, o in ops), f"{module}/{op} not in {sorted(ops)}"
 
