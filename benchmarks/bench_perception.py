@@ -122,7 +122,7 @@ def digitpick(pcfg, scenes: int, reach_m: float) -> dict:
             unseen_n += unseen
             cand = [
                 (np.hypot(*(np.asarray(w[:2]) - positions[i, :2])), j)
-                for j, (_, _, _, w) in enumerate(dets) if w is not None and j not in used
+                for j, w in enumerate(d.world for d in dets) if w is not None and j not in used
             ]
             if not cand or min(cand)[0] > 0.06:
                 missed += 1
@@ -130,7 +130,7 @@ def digitpick(pcfg, scenes: int, reach_m: float) -> dict:
             err, j = min(cand)
             used.add(j)
             errors.append(float(err))
-            ok = dets[j][0] == digit
+            ok = dets[j].digit == digit
             correct += ok
             unseen_ok += ok and unseen
         extra += len(dets) - len(used)
@@ -175,8 +175,8 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
             continue
         tried += 1
         m.reset(seed)
-        dets = [d for d in m.step({"obs": obs, "info": info})["detections"]
-                if d[0] == int(info["target_digit"]) and d[3] is not None]
+        dets = [d for d in m.step({"obs": obs, "info": info})["detections"].cubes
+                if d.digit == int(info["target_digit"]) and d.world is not None]
         if not dets:
             no_read += 1
         for use_perception in (True, False):
@@ -185,7 +185,7 @@ def pick_check(pcfg, episodes: int, max_steps: int = 400) -> dict:
             obs, info = env.reset(seed=seed)
             pos = np.array(info["cube_positions"], dtype=np.float64)
             if use_perception:
-                x, y, z = max(dets, key=lambda d: d[1])[3]
+                x, y, z = max(dets, key=lambda d: d.confidence).world
                 pos[target] = (x, y, z - info["workspace"].half)
             facts = SceneFacts(cube_positions=pos, tray_position=np.asarray(info["tray_position"]),
                                workspace=info["workspace"])

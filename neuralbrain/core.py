@@ -55,7 +55,7 @@ from typing import TYPE_CHECKING, Any, ClassVar
 import numpy as np
 
 from neuralbrain.energy import ACTIONS, Cost, Ledger
-from neuralbrain.errors import CapabilityError, ConfigError
+from neuralbrain.errors import ConfigError
 from neuralbrain.hardware import make_backend
 from neuralbrain.hardware.base import Backend
 
@@ -154,19 +154,11 @@ def check_requirements(name: str, cls: type[Module], config: Any) -> None:
     """Raise ``CapabilityError`` (one line: module, backend, what is missing, who has it) if
     a backend named in ``config`` lacks an op or an action module ``name`` needs. A backend
     field holding ``""`` means the module's main ``backend``."""
-    from neuralbrain.hardware import BACKENDS, backends_pricing, backends_with
+    from neuralbrain.hardware import BACKENDS, check_backend
 
     for field, needs in cls.requirements(config).items():
-        backend = getattr(config, field, None) or config.backend
-        caps = BACKENDS.get(backend)
-        for op in sorted(needs.ops - caps.capabilities):
-            raise CapabilityError(
-                f"module {name!r}: {field} = {backend!r} cannot run op {op!r}, which the module "
-                f"needs; backends that can: {backends_with(op)}")
-        for action in sorted(needs.actions - set(caps.energy_table.energy_j)):
-            raise CapabilityError(
-                f"module {name!r}: {field} = {backend!r} does not price action {action!r}, which "
-                f"the module books; backends that do: {backends_pricing(action)}")
+        backend = BACKENDS.get(getattr(config, field, None) or config.backend)
+        check_backend(backend, f"module {name!r}", needs.ops, needs.actions, field)
 
 
 @dataclass(frozen=True)

@@ -115,9 +115,10 @@ ACTIONS: Mapping[str, Action] = {a.name: a for a in (
 class EnergyTable:
     """Unit energies of a backend's primitive actions, in joules, with where they come from.
 
-    ``energy_j`` maps an action name (``"mac"``, ``"dram_byte"``, ...) to joules per action;
-    ``source`` cites the paper or datasheet; ``notes`` states any assumption the source does
-    not cover.
+    ``energy_j`` maps an action of ``ACTIONS`` (``"mac_fp32"``, ``"dram_read_byte"``, ...) to
+    joules per action (any other name is refused); ``latency_s`` gives seconds per action for
+    some of them (0 for the others); ``source`` cites the paper or datasheet; ``notes`` states
+    any assumption the source does not cover.
     """
 
     energy_j: Mapping[str, float]
@@ -129,11 +130,14 @@ class EnergyTable:
         if not self.source.strip():
             raise ConfigError("EnergyTable.source is empty: every energy figure needs a citation")
         unknown = sorted(set(self.energy_j) - set(ACTIONS))
-        if unknown or set(self.latency_s) - set(self.energy_j):
+        if unknown:
             raise ConfigError(
-                f"energy table prices {unknown or sorted(set(self.latency_s) - set(self.energy_j))}"
-                f", which are not priced actions of neuralbrain.energy.ACTIONS: expected some of "
-                f"{sorted(ACTIONS)}")
+                f"energy table prices {unknown}, which are not priced actions of "
+                f"neuralbrain.energy.ACTIONS: expected some of {sorted(ACTIONS)}")
+        unpriced = sorted(set(self.latency_s) - set(self.energy_j))
+        if unpriced:
+            raise ConfigError(f"energy table gives a latency for {unpriced} but no energy: "
+                              "expected latencies of priced actions only")
         for action, joules in {**self.energy_j, **self.latency_s}.items():
             if not (math.isfinite(joules) and joules >= 0):
                 raise ConfigError(f"EnergyTable[{action!r}]={joules!r}: expected a finite number >= 0")
@@ -149,7 +153,7 @@ class EnergyTable:
     def cost(
         self, latency_s: float = 0.0, bytes_moved: int = 0, ops: int | None = None, **counts: float
     ) -> Cost:
-        """Price ``counts`` of actions, e.g. ``table.cost(mac=1e6, dram_byte=4e3, ops=1e6)``.
+        """Price ``counts`` of actions, e.g. ``table.cost(mac_fp32=1e6, dram_read_byte=4e3, ops=1e6)``.
 
         ``ops`` is the number of primitive operations to report; by default the sum of the
         counts (pass it explicitly when some counts are bytes rather than operations).

@@ -64,8 +64,8 @@ def test_configs_are_found_by_name():
     (('"env.obs -> policy.obs"', '"env.obs -> policy.observation"'), ConfigError,
      r"edge env.obs -> policy.observation: policy has no input 'observation'"),
     (('backend = "cpu"', 'backend = "rram"'), CapabilityError,
-     r"module 'policy': backend = 'rram' does not price action 'alu_op', which the module "
-     r"books; backends that do: \[.*'cpu'.*\]"),
+     r"module 'policy': backend = 'rram' does not price action 'alu_op', which it books; "
+     r"backends that do: \[.*'cpu'.*\]"),
     (('"env.obs -> policy.obs", ', ''), ConfigError, r"input\(s\) \['obs'\] have no edge"),
     (('edges = [', 'edgs = ['), ConfigError, r"unknown top-level key\(s\) \['edgs'\]"),
     (('[modules.policy]', '[hardware.nosuch]\n[modules.policy]'), UnknownNameError,

@@ -10,10 +10,10 @@ from neuralbrain.trace import TRACE_SCHEMA, TraceRecorder, plot_energy
 def _record(recorder, episode, steps):
     ledgers = {"a": Ledger(), "b": Ledger()}
     for step in range(steps):
-        ledgers["a"].book("mvm", Cost(0.1 * (step + 1), 1e-3, 5, 8))
-        ledgers["a"].book("adc", Cost(1e-17, 0.0, 1, 0))
+        ledgers["a"].book("mvm", Cost(0.1 * (step + 1), 1e-3, 5, 8), backend="rram")
+        ledgers["a"].book("adc", Cost(1e-17, 0.0, 1, 0), backend="rram")
         if step % 2:
-            ledgers["b"].book("alu_op", Cost(0.3, 2e-3, 2, 0))
+            ledgers["b"].book("alu_op", Cost(0.3, 2e-3, 2, 0), backend="cpu")
         recorder.record_step(episode, step, step * 0.05, ledgers, {"a": "rram", "b": "cpu"})
 
 

@@ -20,9 +20,9 @@ One function, ``policy_forward``, implements these equations for both paths: the
 strategies trainer (a whole population at once, weights stacked along a leading axis,
 products by ``np.matmul``) and the ``SnnPolicy`` module used by ``neuralbrain run``, whose
 products are ``self.run("accumulate", spikes, w)`` on its backend so each synaptic event is
-booked in its ledger. The module also books one neuron update per neuron per bin (priced
-as the backend's ``neuron_update`` if its table has one, else as one ``mac``) and, on
-backends that price time steps (static power), ``T`` time steps per env step.
+booked in its ledger. The module also books one ``neuron_update`` per neuron per bin and
+``T`` ``time_step``s per env step (static power where the backend has any), so its backend
+must price both (``requires``).
 """
 
 from __future__ import annotations
@@ -34,7 +34,7 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from neuralbrain.core import Module
+from neuralbrain.core import Module, Needs
 from neuralbrain.errors import ConfigError, ShapeError
 
 Synapse = Callable[[np.ndarray, str], np.ndarray]
@@ -164,6 +164,8 @@ class SnnPolicy(Module):
     Config: ClassVar[type] = Config
     inputs: ClassVar[Mapping[str, type]] = {"obs": np.ndarray}
     outputs: ClassVar[Mapping[str, type]] = {"action": int}
+    requires: ClassVar[Mapping[str, Needs]] = {
+        "backend": Needs(ops={"accumulate"}, actions={"neuron_update", "time_step"})}
 
     def __init__(
         self, config: Config, n_in: int, theta: np.ndarray, hardware: Mapping[str, Any] | None = None
@@ -202,9 +204,6 @@ class SnnPolicy(Module):
             spikes, self._state, self.params, self._synapse, cfg.decay, cfg.threshold
         )
         bins = obs.shape[0]
-        table = self.backend.energy_table.energy_j
-        update = "neuron_update" if "neuron_update" in table else "mac"
-        self.charge(update, bins * (self.layout.n_hidden + self.layout.n_out), op="neuron_update")
-        if "time_step" in table:
-            self.charge("time_step", bins, op="time_step")
+        self.charge("neuron_update", bins * (self.layout.n_hidden + self.layout.n_out))
+        self.charge("time_step", bins)
         return {"action": int(np.argmax(scores[0]))}

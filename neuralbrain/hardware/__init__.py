@@ -9,6 +9,9 @@ entry point in its ``pyproject.toml``::
 
 from __future__ import annotations
 
+from collections.abc import Iterable
+
+from neuralbrain.errors import CapabilityError
 from neuralbrain.hardware.base import Backend
 from neuralbrain.registry import Registry
 
@@ -37,6 +40,20 @@ def backends_with(op: str) -> list[str]:
 def backends_pricing(action: str) -> list[str]:
     """Names of the registered backends whose energy table prices ``action``."""
     return [name for name in BACKENDS if action in BACKENDS.get(name).energy_table.energy_j]
+
+
+def check_backend(backend: type[Backend] | Backend, who: str, ops: Iterable[str] = (),
+                  actions: Iterable[str] = (), field: str = "backend") -> None:
+    """Raise ``CapabilityError`` (one line) unless ``backend`` (a class or an instance, given
+    as ``field`` of ``who``) runs every op of ``ops`` and prices every action of ``actions``
+    that ``who`` needs, naming what is missing and the backends that have it."""
+    for op in sorted(set(ops) - backend.capabilities):
+        raise CapabilityError(f"{who}: {field} = {backend.name!r} cannot run op {op!r}, which "
+                              f"it needs; backends that can: {backends_with(op)}")
+    for action in sorted(set(actions) - set(backend.energy_table.energy_j)):
+        raise CapabilityError(f"{who}: {field} = {backend.name!r} does not price action "
+                              f"{action!r}, which it books; backends that do: "
+                              f"{backends_pricing(action)}")
 
 
 def make_backend(name: str, config: object = None, seed: int = 0) -> Backend:

@@ -52,7 +52,7 @@ class Config:
 
 
 class Brian2Backend(Backend):
-    """The LIF reservoir on Brian2's runtime device (only the ``lif`` op)."""
+    """The LIF reservoir on Brian2's runtime device (only the ``lif_reservoir`` op)."""
 
     name = "brian2"
     capabilities = frozenset({"lif_reservoir"})

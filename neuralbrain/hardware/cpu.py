@@ -9,9 +9,14 @@ taken as 20 pJ/bit = 160 pJ per byte).
 Latency model: a single in-order core issuing one fp32 MAC per cycle at 1 GHz per lane with
 8-wide SIMD (an assumption; the paper gives energies only), so 1 MAC = 0.125 ns.
 
-Quantized weights (``mpgemm``). ``place`` of a block-quantized matrix (an object with
-``codes``, ``scale``, ``offset``, ``bits``, ``block``: the ``QWeight`` protocol of
-``hardware/lut.py``, e.g. the planner's GGUF Q4_1/Q8_0 tensors) keeps the dequantized float32
+Actions that are not matrix products, priced for the spiking, memory and logic modules that
+book them (each an assumption stated in ``CPU_TABLE``'s notes): a neuron update is one fp32
+MAC, a received spike one 32-bit address-event word read from DRAM, a stored weight one
+32-bit word written to DRAM, a time step nothing (static power is not modelled), and the
+logic grid's message and unification 16 and 24 ALU ops.
+
+Quantized weights (``mpgemm``). ``place`` of a ``QWeight`` (``hardware/qmatrix.py``: a
+block-quantized matrix, e.g. the planner's GGUF Q4_1/Q8_0 tensors) keeps the dequantized float32
 matrix for batched products and, with ``CpuConfig.act_bits=8``, the integer codes. Two numerics:
 
 - ``act_bits=0`` (default): ``x @ dequant(W)`` in float32 (BLAS), exact to float rounding;
@@ -44,8 +49,7 @@ import numpy as np
 from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_lif_operands, check_operand
-from neuralbrain.hardware.lut import quantize_q4  # noqa: F401  (the QWeight maker, for mpgemm users)
-from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, ggml_matmul, quantize_act_q8  # noqa: F401
+from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, QWeight, ggml_matmul
 
 MAC_PER_S = 8e9
 CACHE_BYTES = 1 << 20
@@ -55,7 +59,7 @@ def weight_read(nbytes: int, resident_bytes: int | None = None) -> dict[str, int
     """The energy-table counts of reading ``nbytes`` of weights, from the cache when the
     weights (``resident_bytes`` of them, default ``nbytes``) fit in it, else from DRAM."""
     fits = (nbytes if resident_bytes is None else resident_bytes) <= CACHE_BYTES
-    return {"sram_byte" if fits else "dram_byte": nbytes}
+    return {"sram_read_byte" if fits else "dram_read_byte": nbytes}
 
 def lif_cost(table: EnergyTable, x: np.ndarray, spikes: np.ndarray, w_in: np.ndarray,
              w_rec: np.ndarray) -> Cost:
@@ -69,29 +73,54 @@ def lif_cost(table: EnergyTable, x: np.ndarray, spikes: np.ndarray, w_in: np.nda
         latency_s=(adds + leaks) / MAC_PER_S,
         bytes_moved=w_in.nbytes + w_rec.nbytes + x.nbytes + spikes.nbytes,
         ops=adds + leaks,
-        add=adds,
-        mac=leaks,
+        add_fp32=adds,
+        mac_fp32=leaks,
         **weight_read(adds * w_in.itemsize, w_in.nbytes + w_rec.nbytes),
     )
 
 
+MAC_J = (3.7 + 0.9) * PJ
+ALU_J = 0.1 * PJ
+DRAM_BYTE_J = 160.0 * PJ
+ALU_OPS_PER_MESSAGE = 16
+ALU_OPS_PER_UNIFY = 24
+
 CPU_TABLE = EnergyTable(
     energy_j={
-        "mac": (3.7 + 0.9) * PJ,
-        "add": 0.9 * PJ,
-        "dram_byte": 160.0 * PJ,
-        "sram_byte": 12.5 * PJ,
-        "alu_op": 0.1 * PJ,
+        "mac_fp32": MAC_J,
+        "add_fp32": 0.9 * PJ,
+        "mult_fp32": 3.7 * PJ,
         "mac_int8": (0.2 + 0.1) * PJ,
-        "mult": 3.7 * PJ,
+        "alu_op": ALU_J,
+        "dram_read_byte": DRAM_BYTE_J,
+        "sram_read_byte": 12.5 * PJ,
+        "neuron_update": MAC_J,
+        "spike_event": 4 * DRAM_BYTE_J,
+        "weight_write": 4 * DRAM_BYTE_J,
+        "time_step": 0.0,
+        "message": ALU_OPS_PER_MESSAGE * ALU_J,
+        "unify": ALU_OPS_PER_UNIFY * ALU_J,
+        "block_cycle": 0.0,
     },
-    latency_s={"mac": 1 / MAC_PER_S, "add": 1 / MAC_PER_S, "alu_op": 1 / MAC_PER_S,
-               "mult": 1 / MAC_PER_S},
+    latency_s={"mac_fp32": 1 / MAC_PER_S, "add_fp32": 1 / MAC_PER_S, "mult_fp32": 1 / MAC_PER_S,
+               "alu_op": 1 / MAC_PER_S, "neuron_update": 1 / MAC_PER_S,
+               "message": ALU_OPS_PER_MESSAGE / MAC_PER_S, "unify": ALU_OPS_PER_UNIFY / MAC_PER_S,
+               "block_cycle": 0.0},
     source="M. Horowitz, Computing's energy problem, ISSCC 2014 (45 nm): fp32 mult 3.7 pJ, "
     "fp32 add 0.9 pJ, 8-bit mult 0.2 pJ, 32-bit add 0.1 pJ, 1 MB SRAM 100 pJ and DRAM "
     "1.3-2.6 nJ per 64-bit access (~20 pJ/bit)",
     notes="latency: 8 fp32 MACs per ns (1 GHz, 8-wide SIMD), an assumption; weights are read "
-    "once per product, from the 1 MB cache when they fit, else from DRAM",
+    "once per product, from the 1 MB cache when they fit, else from DRAM; memory accesses add "
+    "no latency (only arithmetic is timed). ASSUMPTIONS for the actions the source does not "
+    "price as such: neuron_update = one fp32 MAC (the leak multiply and the input add; the "
+    "threshold compare is neglected); spike_event = one 32-bit address-event word read from "
+    "DRAM (4 bytes; the 32-bit AER word is an assumption); weight_write = one 32-bit word "
+    "written to DRAM (4 bytes at the DRAM access energy); time_step = 0 J (Horowitz gives "
+    "dynamic energy only: static power is not modelled on this backend); message = 16 alu_op "
+    "(a term of ~8 nodes, two 32-bit words each, copied into a block's queue) and unify = 24 "
+    "alu_op (~8 pattern nodes, each a compare, a branch and a binding store), with the "
+    "latency of as many ALU ops; block_cycle = 0 J and 0 s (the core runs the grid's work one "
+    "op after the other, so its latency is already the sum of its ALU ops)",
 )
 
 
@@ -146,8 +175,8 @@ class CpuBackend(Backend):
         return int(self.config.act_bits)
 
     def place(self, w: Any) -> tuple[Any, Cost]:
-        """Quantized weights (``QWeight``-like) become a ``QuantMatrix``; floats as before."""
-        if not hasattr(w, "codes"):
+        """A ``QWeight`` becomes a ``QuantMatrix``; floats as before."""
+        if not isinstance(w, QWeight):
             return super().place(w)
         return QuantMatrix.from_qweight(w, with_codes=self.act_bits == 8), Cost()
 
@@ -167,7 +196,7 @@ class CpuBackend(Backend):
             wbytes = qm.w.nbytes
             cost = self.energy_table.cost(
                 latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes, ops=macs,
-                mac=macs, **weight_read(wbytes))
+                mac_fp32=macs, **weight_read(wbytes))
             return y.reshape(*lead, qm.n_out), cost
         ggml_order = bool(self.config.ggml_order)
         y = qm.product_a8(x2, ggml_order)
@@ -177,7 +206,7 @@ class CpuBackend(Backend):
         wbytes = qm.code_bytes if small else qm.w.nbytes
         cost = self.energy_table.cost(
             latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
-            ops=macs + 2 * x2.size, alu_op=2 * x2.size, **{"mac_int8" if small else "mac": macs},
+            ops=macs + 2 * x2.size, alu_op=2 * x2.size, **{"mac_int8" if small else "mac_fp32": macs},
             **weight_read(wbytes))
         return y.reshape(*lead, qm.n_out), cost
 
@@ -195,7 +224,7 @@ class CpuBackend(Backend):
             latency_s=macs / MAC_PER_S,
             bytes_moved=w.nbytes + x.nbytes + y.nbytes,
             ops=macs,
-            mac=macs,
+            mac_fp32=macs,
             **weight_read(w.nbytes),
         )
 
@@ -210,7 +239,7 @@ class CpuBackend(Backend):
             latency_s=adds / MAC_PER_S,
             bytes_moved=w.nbytes + y.nbytes,
             ops=adds,
-            add=adds,
+            add_fp32=adds,
             **weight_read(w.nbytes),
         )
 

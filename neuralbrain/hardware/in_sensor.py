@@ -131,11 +131,11 @@ def _table(cfg: InSensorConfig) -> EnergyTable:
             "output_convert": cfg.e_out_convert_pj * PJ,
             "spike_convert": cfg.e_spike_convert_pj * PJ,
             "mac_event": cfg.e_mac_event_pj * PJ,
-            "transfer_bit": cfg.e_bit_pj * PJ,
+            "link_bit": cfg.e_bit_pj * PJ,
             "conv_pixel": cfg.e_pix_pj * PJ,
             "conv_adc": cfg.e_adc_pj * PJ,
         },
-        latency_s={"output_convert": 0.0, "transfer_bit": 0.0},
+        latency_s={"output_convert": 0.0, "link_bit": 0.0},
         source=SOURCE,
         notes="per-bit link energy = 900 pJ / 12 bits and the 1-bit comparator priced as the "
         "P2M ADC are assumptions; row time 10 us is an assumption",

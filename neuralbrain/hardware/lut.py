@@ -60,7 +60,7 @@ import numpy as np
 from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_operand
-from neuralbrain.hardware.qmatrix import unpack_qweight
+from neuralbrain.hardware.qmatrix import QWeight, unpack_qweight
 
 K_GROUP = 4
 N_STORED = 1 << (K_GROUP - 1)  # 8 entries after symmetrization
@@ -81,7 +81,7 @@ LUT_TABLE = EnergyTable(
         "add_int32": 0.1 * PJ,
         "mac_fp32": (3.7 + 0.9) * PJ,
         "mac_int8": (0.2 + 0.1) * PJ,
-        "dram_byte": 160.0 * PJ,
+        "dram_read_byte": 160.0 * PJ,
     },
     latency_s={"lookup_fp32": 1 / LOOKUPS_PER_S, "lookup_int8": 1 / LOOKUPS_PER_S,
                "mac_fp32": 1 / MAC_PER_S, "mac_int8": 1 / MAC_PER_S},
@@ -118,55 +118,6 @@ class LutConfig:
 
 
 @dataclass(frozen=True)
-class QWeight:
-    """Low-bit block-quantized weights: ``W[o, i] = scale[o, i//block] * codes[o, i] + offset``.
-
-    ``codes`` uint8 ``(n_out, k_padded)`` with values in ``[0, 2**bits)``; ``scale``/``offset``
-    float32 ``(n_out, k_padded // block)``; ``n_in`` is the true input count (inputs past it are
-    zero padding). ``dequantize()`` returns the float32 ``(n_in, n_out)`` matrix of the
-    ``matmul`` convention, so ``mpgemm(x, qw) ~= x @ qw.dequantize()``. Any object with these
-    attributes (``n_in`` optional) is accepted, e.g. the planner's GGUF weights.
-    """
-
-    codes: np.ndarray
-    scale: np.ndarray
-    offset: np.ndarray
-    bits: int = 4
-    block: int = 32
-    n_in: int | None = None
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        return (self.n_in or self.codes.shape[1], self.codes.shape[0])
-
-    def dequantize(self) -> np.ndarray:
-        n_out, kp = self.codes.shape
-        c = self.codes.reshape(n_out, kp // self.block, self.block).astype(np.float32)
-        w = (c * self.scale[:, :, None] + self.offset[:, :, None]).reshape(n_out, kp)
-        return np.ascontiguousarray(w[:, : self.shape[0]].T)
-
-
-def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
-    """Asymmetric 4-bit block quantization (GGUF Q4_1 style) of a float ``(k, n)`` matrix.
-
-    Each run of ``block`` inputs of one output column gets ``scale = (max - min) / 15`` and
-    ``offset = min``; ``k`` is zero-padded up to a multiple of ``block``.
-    """
-    w = as_matrix(w, "w")
-    if block <= 0 or block % K_GROUP:
-        raise ConfigError(f"block={block}: expected a positive multiple of {K_GROUP}")
-    k, n = w.shape
-    kp = -(-k // block) * block
-    wt = np.zeros((n, kp), np.float32)
-    wt[:, :k] = w.T
-    b = wt.reshape(n, kp // block, block)
-    lo, hi = b.min(axis=2), b.max(axis=2)
-    scale = np.where(hi > lo, (hi - lo) / 15.0, 1.0).astype(np.float32)
-    codes = np.clip(np.rint((b - lo[:, :, None]) / scale[:, :, None]), 0, 15).astype(np.uint8)
-    return QWeight(codes.reshape(n, kp), scale, lo.astype(np.float32), 4, block, k)
-
-
-@dataclass(frozen=True)
 class LutWeight:
     """Weights placed on the LUT unit: bit planes of resolved table indices (see ``place``)."""
 
@@ -180,11 +131,11 @@ class LutWeight:
     n_out: int  # true output columns (N_pad rounds them up to a multiple of 16)
 
 
-def prepare(qw: Any) -> LutWeight:
+def prepare(qw: QWeight) -> LutWeight:
     """Re-lay ``qw``'s codes as bit planes of symmetric-table indices (offline, once)."""
     codes, scale, offset, bits, block = unpack_qweight(qw, group=K_GROUP)
     n_out, kp = codes.shape
-    n_in = int(getattr(qw, "n_in", None) or kp)
+    n_in = int(qw.n_in or kp)
     g = codes.reshape(n_out, kp // K_GROUP, K_GROUP).astype(np.uint8)
     n_pad = -(-n_out // 16) * 16
     planes = np.zeros((kp // K_GROUP, bits, n_pad), np.uint8)
@@ -412,13 +363,13 @@ class LutBackend(Backend):
             self.rel_tolerance = 0.05
 
     def place(self, w: Any) -> tuple[Any, Cost]:
-        """Quantized weights (a ``QWeight``-like object) become bit planes; floats stay float."""
-        if not hasattr(w, "codes"):
+        """A ``QWeight`` becomes bit planes; floats stay float."""
+        if not isinstance(w, QWeight):
             return super().place(w)
         lw = prepare(w)
         nbytes = _weight_bytes(lw)
         return lw, self.energy_table.cost(
-            latency_s=nbytes / 64e9, bytes_moved=nbytes, ops=1, dram_byte=nbytes
+            latency_s=nbytes / 64e9, bytes_moved=nbytes, ops=1, dram_read_byte=nbytes
         )
 
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
@@ -460,7 +411,7 @@ class LutBackend(Backend):
             + (c["accumulate_adds"] + c["precompute_adds"]) * e[add]
             + c["block_adds"] * e[add]
             + c["block_macs"] * e["mac_fp32"]
-            + wbytes * e["dram_byte"]
+            + wbytes * e["dram_read_byte"]
         )
         latency = c["lookups"] / LOOKUPS_PER_S + c["block_macs"] / MAC_PER_S
         ops = c["lookups"] + c["accumulate_adds"] + c["precompute_adds"] + c["block_adds"]

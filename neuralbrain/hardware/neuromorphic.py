@@ -21,8 +21,8 @@ Energy model (per inference)::
   whole die (Loihi: tens of mW for 128 cores); we scale down to the few cores a small SNN
   occupies. It is booked per time step as ``P_static * time_step_s`` by ``charge("time_step",
   T)``, which is also how a module books the latency of its time steps.
-- ``e_spike_in`` = 0.9 pJ per input event routed onto the chip (one AER packet written to a
-  core's input buffer, priced like one accumulate; assumption).
+- ``e_spike_in`` = 0.9 pJ per input event routed onto the chip (``spike_event``: one AER
+  packet written to a core's input buffer, priced like one accumulate; assumption).
 
 Latency model: the cores run synchronously, one ``time_step_s`` (default 1 us) per SNN time
 step; within a step, accumulates are spread over ``n_cores`` cores each doing one synaptic
@@ -103,7 +103,7 @@ def _table(cfg: NeuromorphicConfig) -> EnergyTable:
         energy_j={
             "synop": cfg.e_ac_pj * PJ,
             "neuron_update": cfg.e_update_pj * PJ,
-            "spike_in": cfg.e_spike_in_pj * PJ,
+            "spike_event": cfg.e_spike_in_pj * PJ,
             "time_step": cfg.static_power_w * cfg.time_step_s,
         },
         latency_s={"time_step": cfg.time_step_s},

@@ -1,5 +1,7 @@
-"""Block-quantized weight matrices on the ``cpu`` backend: layouts, 8-bit activation blocks and
-the numba kernels of the W4A8 / W8A8 products (the arithmetic is stated in ``cpu.py``).
+"""Block-quantized weights: ``QWeight`` (the one type of low-bit weights, made by
+``quantize_q4`` or read from a GGUF file) and, on the ``cpu`` backend, their layouts, 8-bit
+activation blocks and the numba kernels of the W4A8 / W8A8 products (the arithmetic is stated
+in ``cpu.py``).
 
 Kernels (numba, compiled once and cached on disk):
 
@@ -19,11 +21,13 @@ Kernels (numba, compiled once and cached on disk):
 from __future__ import annotations
 
 import math
+from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
-from neuralbrain.errors import ShapeError
+from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.hardware.base import as_matrix
 
 SMALL_M = 4  # up to this many rows, W4A8 products run the integer kernel (decode)
 TILE = 256  # output columns per tile of the fallback kernels (their partial sums stay in L1)
@@ -63,20 +67,68 @@ def has_vnni() -> bool:
 _HAS_VNNI: bool | None = None
 
 
-def unpack_qweight(qw: Any, group: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
+@dataclass(frozen=True)
+class QWeight:
+    """Low-bit block-quantized weights: ``W[o, i] = scale[o, i//block] * codes[o, i] + offset``.
+
+    ``codes`` uint8 ``(n_out, k_padded)`` with values in ``[0, 2**bits)``; ``scale``/``offset``
+    float32 ``(n_out, k_padded // block)``; ``n_in`` is the true input count (inputs past it are
+    zero padding). ``dequantize()`` returns the float32 ``(n_in, n_out)`` matrix of the
+    ``matmul`` convention, so ``mpgemm(x, qw) ~= x @ qw.dequantize()``. The one type of
+    quantized weights: ``place`` and ``mpgemm`` of the ``cpu`` and ``lut`` backends take it (the
+    planner's GGUF tensors are read into it), ``quantize_q4`` makes one from a float matrix.
+    """
+
+    codes: np.ndarray
+    scale: np.ndarray
+    offset: np.ndarray
+    bits: int = 4
+    block: int = 32
+    n_in: int | None = None
+
+    @property
+    def shape(self) -> tuple[int, int]:
+        return (self.n_in or self.codes.shape[1], self.codes.shape[0])
+
+    def dequantize(self) -> np.ndarray:
+        n_out, kp = self.codes.shape
+        c = self.codes.reshape(n_out, kp // self.block, self.block).astype(np.float32)
+        w = (c * self.scale[:, :, None] + self.offset[:, :, None]).reshape(n_out, kp)
+        return np.ascontiguousarray(w[:, : self.shape[0]].T)
+
+
+def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
+    """Asymmetric 4-bit block quantization (GGUF Q4_1 style) of a float ``(k, n)`` matrix.
+
+    Each run of ``block`` inputs of one output column gets ``scale = (max - min) / 15`` and
+    ``offset = min``; ``k`` is zero-padded up to a multiple of ``block``.
+    """
+    w = as_matrix(w, "w")
+    if block <= 0 or block % 4:  # the lut backend reads the codes in groups of 4
+        raise ConfigError(f"block={block}: expected a positive multiple of 4")
+    k, n = w.shape
+    kp = -(-k // block) * block
+    wt = np.zeros((n, kp), np.float32)
+    wt[:, :k] = w.T
+    b = wt.reshape(n, kp // block, block)
+    lo, hi = b.min(axis=2), b.max(axis=2)
+    scale = np.where(hi > lo, (hi - lo) / 15.0, 1.0).astype(np.float32)
+    codes = np.clip(np.rint((b - lo[:, :, None]) / scale[:, :, None]), 0, 15).astype(np.uint8)
+    return QWeight(codes.reshape(n, kp), scale, lo.astype(np.float32), 4, block, k)
+
+
+def unpack_qweight(qw: QWeight, group: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """(codes, scale, offset, bits, block) of a QWeight, checked: 2-D uint8 codes within
     ``bits``, ``k`` a multiple of the block and the block a multiple of ``group``, one scale
     and offset per block; else a ShapeError naming what was expected."""
-    try:
-        codes = np.asarray(qw.codes)
-        scale = np.asarray(qw.scale, np.float32)
-        offset = np.asarray(qw.offset, np.float32)
-        bits, block = int(qw.bits), int(qw.block)
-    except AttributeError as exc:
+    if not isinstance(qw, QWeight):
         raise ShapeError(
-            f"mpgemm weight of type {type(qw).__name__}: expected a QWeight (codes, scale, "
-            f"offset, bits, block), e.g. from neuralbrain.hardware.lut.quantize_q4 ({exc})"
-        ) from None
+            f"mpgemm weight of type {type(qw).__name__}: expected a QWeight, e.g. from "
+            "neuralbrain.hardware.qmatrix.quantize_q4")
+    codes = np.asarray(qw.codes)
+    scale = np.asarray(qw.scale, np.float32)
+    offset = np.asarray(qw.offset, np.float32)
+    bits, block = int(qw.bits), int(qw.block)
     if codes.ndim != 2 or codes.dtype != np.uint8:
         raise ShapeError(f"QWeight.codes {codes.dtype}{codes.shape}: expected 2-D uint8 codes")
     n_out, kp = codes.shape
@@ -130,10 +182,10 @@ class QuantMatrix:
         return codes + self.n_out * (self.n_in // self.block) * 8
 
     @classmethod
-    def from_qweight(cls, qw: Any, with_codes: bool) -> QuantMatrix:
+    def from_qweight(cls, qw: QWeight, with_codes: bool) -> QuantMatrix:
         codes, scale, offset, bits, block = unpack_qweight(qw)
         n_out, kp = codes.shape
-        n_in = int(getattr(qw, "n_in", None) or kp)
+        n_in = int(qw.n_in or kp)
         nb = kp // block
         c3 = codes.reshape(n_out, nb, block).astype(np.float32)
         w = np.ascontiguousarray(

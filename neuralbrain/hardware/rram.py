@@ -48,20 +48,21 @@ RRAM_TABLE = EnergyTable(
     energy_j={
         "adc_conversion": 2.0 * PJ,
         "dac_conversion": 0.15 * PJ,
-        "cell_program": 20.0 * PJ,
+        "weight_write": 20.0 * PJ,
         "neuron_update": 0.03 * PJ,
-        "read_joule": 1.0,
     },
     latency_s={"adc_conversion": 10e-9, "neuron_update": 1e-9},
     source="ADC: B. Murmann, ADC Performance Survey 1997-2024 (8-bit SAR near Walden FOM "
     "10 fJ/conv-step -> ~2.5 pJ, taken as 2 pJ at 8 bits, doubling per extra bit); cell "
     "programming: a 2 V, 100 uA compliance, 100 ns forming/SET pulse = 20 pJ (P. Yao et al., "
     "Nature 577, 641 (2020) use 100 uA-range compliance); neuron update: an 8-bit add, "
-    "0.03 pJ (M. Horowitz, ISSCC 2014, 45 nm); read energy V^2 G t from the device "
-    "parameters in RramBackend.Config (read_joule is 1 J per J, the already-computed figure)",
-    notes="DAC energy (0.15 pJ per conversion) and the ADC sharing (one ADC per 8 columns, "
-    "10 ns per conversion) are assumptions; read pulse width and read voltage are config "
-    "values (defaults 10 ns and 0.2 V, the read voltage used by Yao et al. 2020)",
+    "0.03 pJ (M. Horowitz, ISSCC 2014, 45 nm)",
+    notes="weight_write is one cell programmed; the read energy of an access, sum V^2 G t over "
+    "the driven cells, is not a unit price: _mvm computes it from the device parameters in "
+    "RramBackend.Config (read voltage, conductances, pulse width); DAC energy (0.15 pJ per "
+    "conversion) and the ADC sharing (one ADC per 8 columns, 10 ns per conversion) are "
+    "assumptions; read pulse width and read voltage are config values (defaults 10 ns and "
+    "0.2 V, the read voltage used by Yao et al. 2020)",
 )
 
 
@@ -212,7 +213,7 @@ class RramBackend(Backend):
             latency_s=written * 100e-9 / max(w.shape[1], 1),  # one row of cells per pulse
             bytes_moved=w.nbytes,
             ops=written,
-            cell_program=written,
+            weight_write=written,
         )
         return Crossbar(g_pos, g_neg, g_unit), cost
 

@@ -33,7 +33,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain.core import Module
+from neuralbrain.core import Module, Needs
 from neuralbrain.errors import ConfigError, ShapeError
 
 WEIGHT_FRACTION_BITS = 16
@@ -178,6 +178,7 @@ class LiquidStateMachine(Module):
     Config = Config
     inputs: Mapping[str, type] = {"binned": np.ndarray}
     outputs: Mapping[str, type] = {"spikes": np.ndarray}
+    requires: Mapping[str, Needs] = {"backend": Needs(ops={"lif_reservoir"})}
 
     def __init__(
         self, config: Config, hardware: Mapping[str, Any] | None = None, seed: int = 0

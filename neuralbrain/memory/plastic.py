@@ -19,8 +19,8 @@ centre of mass of the place cells above half their maximum), ``W^T v(p)`` recall
 was seen at ``p`` (with a confidence: the cosine between the recalled and the queried code).
 Forgetting a key (``W d <- 0``) is the same rule with a zero value.
 
-This module is pure numpy; the Module that books its reads and writes on a backend lives with
-the Neural Brain agent.
+This module is pure numpy; the module that books its reads and writes on a backend is
+``scene_memory``.
 """
 
 from __future__ import annotations
@@ -43,8 +43,6 @@ class PlasticMemoryConfig:
     grid: tuple[int, int] = (16, 16)
     sigma_m: float = 0.03
     eta: float = 1.0
-    backend: str = "cpu"
-    enabled: bool = True
 
     def __post_init__(self) -> None:
         for name in ("x_range_m", "y_range_m"):

@@ -199,13 +199,13 @@ def _front_ends(layer: InPixelLayer, backbone: str, size: int) -> tuple[dict, di
     conv = {
         "sensor_j": sensor.charge("conv_pixel", n_raw).energy_j
         + sensor.charge("conv_adc", n_raw).energy_j,
-        "link_j": sensor.charge("transfer_bit", n_raw * CONVENTIONAL_BITS).energy_j,
-        "first_layer_j": cpu.charge("mac", macs[0]).energy_j,
+        "link_j": sensor.charge("link_bit", n_raw * CONVENTIONAL_BITS).energy_j,
+        "first_layer_j": cpu.charge("mac_fp32", macs[0]).energy_j,
     }
     ins = {
         "sensor_j": sensor.charge("output_sense", n_o).energy_j
         + sensor.charge("spike_convert", n_o * t).energy_j,
-        "link_j": sensor.charge("transfer_bit", n_o * t).energy_j,
+        "link_j": sensor.charge("link_bit", n_o * t).energy_j,
         "first_layer_j": 0.0,  # inside sensor_j
     }
     backbone_per_rate_j = neuro.charge("synop", sum(macs[1:]) * t).energy_j

@@ -4,20 +4,22 @@
 runs its first layer on ``sensor_backend`` (``in_sensor``: the conv and its spiking
 nonlinearity inside the pixel array, P2M / Datta et al. ICASSP 2023) and the rest on
 ``backend`` (``neuromorphic``); both can be ``cpu``. Every product goes through a backend op
-and every cost is booked in ``self.ledger`` under ``"<op>@<backend>"`` (so the trace shows
-which backend paid for what, although a module has one ``backend`` column) with these ops:
+and every cost is booked in ``self.ledger`` under one of these ops, with the name of the
+backend that did the work (the same action is priced by whichever backend runs it; what each
+backend must price is checked when the module is built, see ``requirements``):
 
+- ``place``: storing the weights (free on the pixel array, the neuromorphic core and the cpu);
 - ``conv1`` / ``conv2`` / ``fc``: the synaptic products (``accumulate``) of each layer;
-- ``neurons``: LIF updates of the layers that run off-sensor (``neuron_update`` on a
-  neuromorphic table, one ``mac`` on the cpu's); in the pixel they are the comparator,
-  already priced by ``in_sensor.accumulate``;
-- ``readout``: the bits leaving the camera over the sensor-to-processor link, priced by
-  ``link_backend``'s ``transfer_bit`` (P2M's link energy): ``c1 * H1 * W1`` 1-bit spikes per
-  time step when layer 1 runs in the pixel, else every event as an ``aer_bits_per_event``
-  address-event word (32 bits: x, y, polarity, time; an assumption);
-- ``input``: receiving the events where layer 1 runs off-sensor: one ``spike_in`` per event
-  on a neuromorphic chip, the AER word written to DRAM (``dram_byte``) on the cpu;
-- ``time_steps``: static power and step latency of the neuromorphic cores (``time_step``).
+- ``neurons``: one ``neuron_update`` per neuron and time step of the layers that run
+  off-sensor; in the pixel they are the comparator, already priced by ``in_sensor``'s
+  ``accumulate``;
+- ``readout``: the bits leaving the camera over the sensor-to-processor link, ``link_bit`` on
+  ``link_backend`` (P2M's link energy): ``c1 * H1 * W1`` 1-bit spikes per time step when
+  layer 1 runs in the pixel, else every event as an ``aer_bits_per_event`` address-event
+  word (32 bits: x, y, polarity, time; an assumption);
+- ``input``: one ``spike_event`` per event received where layer 1 runs off-sensor;
+- ``time_steps``: one ``time_step`` per time step on ``backend`` (the static power and step
+  latency of neuromorphic cores; nothing on the cpu).
 
 Scene pipeline (``step``), for a camera looking down on cubes with digits on their tops:
 
@@ -39,22 +41,24 @@ Scene pipeline (``step``), for a camera looking down on cubes with digits on the
    matrices (``info["view_matrix"]``, ``info["projection_matrix"]``: OpenGL / PyBullet
    column-major 4x4, flattened) onto the plane ``z = plane_z_m`` to give world xyz.
 
-Detections are ``(digit, confidence, (u, v), (x, y, z) or None)`` tuples.
+Detections are ``payloads.Detection`` (digit, confidence, pixel (u, v), world (x, y, z) or
+None); ``step`` gives them as one ``payloads.Detections``.
 """
 
 from __future__ import annotations
 
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
-from neuralbrain.core import Module
+from neuralbrain.core import Module, Needs, check_requirements
 from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
-from neuralbrain.hardware import make_backend
+from neuralbrain.hardware import BACKENDS, make_backend
 from neuralbrain.hardware.base import Backend
+from neuralbrain.payloads import Detection, Detections
 from neuralbrain.sensing.events import check_events
 from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig, effective_weights, forward, softmax
@@ -213,9 +217,6 @@ class Config:
             )
 
 
-Detection = tuple[int, float, tuple[float, float], tuple[float, float, float] | None]
-
-
 def load_weights(path: str | Path, cfg: SNNConfig) -> dict[str, np.ndarray]:
     """Read an ``.npz`` of SNN parameters and check every shape against ``cfg``."""
     path = Path(path)
@@ -241,7 +242,20 @@ class Perception(Module):
 
     Config = Config
     inputs = {"obs": object, "info": dict}
-    outputs = {"detections": list}
+    outputs = {"detections": Detections}
+
+    @classmethod
+    def requirements(cls, config: Config) -> Mapping[str, Needs]:
+        """Layers 2+ on ``backend``; layer 1 on ``sensor_backend`` (in the pixels when that
+        backend has ``check_conv``, else fed with the events); the readout on ``link_backend``."""
+        sensor = BACKENDS.get(config.sensor_backend or config.backend)
+        in_pixel = "check_conv" in sensor.capabilities
+        return {
+            "backend": Needs(ops={"accumulate"}, actions={"neuron_update", "time_step"}),
+            "sensor_backend": Needs(ops={"accumulate"}, actions=set() if in_pixel else
+                                    {"spike_event", "neuron_update"}),
+            "link_backend": Needs(actions={"link_bit"}),
+        }
 
     def __init__(
         self,
@@ -263,11 +277,6 @@ class Perception(Module):
         self.counts = EventCounts(self.snn.time_steps, (34, 34, 2), config.window_us)
         self.camera = SceneSaccade(config.saccade)
         self.link = make_backend(config.link_backend, self.hardware.get(config.link_backend))
-        if "transfer_bit" not in self.link.energy_table.energy_j:
-            raise ConfigError(
-                f"perception.link_backend = {config.link_backend!r} does not price "
-                "'transfer_bit' (the sensor-to-processor link): expected e.g. 'in_sensor'"
-            )
         self._place()
 
     @classmethod
@@ -276,8 +285,6 @@ class Perception(Module):
         hardware: Mapping[str, Any] | None = None,
     ) -> Perception:
         """A module running the SNN of a NIR file (``snn.nir_io``) on ``config``'s backends."""
-        from dataclasses import replace
-
         from neuralbrain.sensing.snn.nir_io import import_nir
 
         params, snn = import_nir(path)
@@ -286,24 +293,23 @@ class Perception(Module):
     # -- backends ------------------------------------------------------------------------
     def _make_sensor(self, name: str) -> Backend:
         backend = make_backend(name, self.hardware.get(name))
-        check = getattr(backend, "check_conv", None)
-        if check is not None:
+        if "check_conv" in backend.capabilities:
             if self.snn.first_layer != "spiking":
                 raise ConfigError(
                     f"sensor_backend {name!r} computes a spiking first layer: snn.first_layer "
                     f"= {self.snn.first_layer!r}, expected 'spiking'"
                 )
-            check(self.snn.conv1_kernel, self.snn.in_channels, self.snn.conv1_channels,
-                  self.snn.conv1_stride)
+            backend.check_conv(self.snn.conv1_kernel, self.snn.in_channels,
+                               self.snn.conv1_channels, self.snn.conv1_stride)
         return backend
 
     def _place(self) -> None:
         w = effective_weights(self.params, self.snn)
-        self.placed = {
-            "conv1": self.sensor.place(w["conv1"])[0],
-            "conv2": self.backend.place(w["conv2"])[0],
-            "fc": self.backend.place(w["fc"])[0],
-        }
+        self.placed = {}
+        for layer, backend in (("conv1", self.sensor), ("conv2", self.backend),
+                               ("fc", self.backend)):
+            self.placed[layer], cost = backend.place(w[layer])
+            self.ledger.book("place", cost, backend=backend.name)
 
     def on_backend_change(self) -> None:
         if not self.config.sensor_backend:
@@ -312,6 +318,8 @@ class Perception(Module):
 
     def to_sensor(self, name: str) -> Perception:
         """Move the first layer onto backend ``name`` (``to`` moves the other layers)."""
+        check_requirements(type(self).__name__, type(self),
+                           replace(self.config, sensor_backend=name))
         self.sensor = self._make_sensor(name)
         self._place()
         return self
@@ -319,28 +327,24 @@ class Perception(Module):
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.sensor.reset(seed)
+        self.link.reset(seed)
+
+    def devices(self) -> list[Backend]:
+        return [self.backend, self.sensor, self.link]
 
     @property
     def in_pixel(self) -> bool:
-        return hasattr(self.sensor, "check_conv")
+        return "check_conv" in self.sensor.capabilities
 
     # -- booking -------------------------------------------------------------------------
     def _accumulate(self, backend: Backend, op: str, x: np.ndarray, w: Any) -> np.ndarray:
         y, cost = backend.accumulate(x, w)
-        self.ledger.book(f"{op}@{backend.name}", cost)
+        self.ledger.book(op, cost, backend=backend.name)
         return y
 
-    def _charge(self, backend: Backend, actions: tuple[str, ...], count: float, op: str) -> None:
-        """Book ``count`` of the first of ``actions`` that ``backend``'s table lists."""
-        if count <= 0:
-            return
-        for action in actions:
-            if action in backend.energy_table.energy_j:
-                self.ledger.book(f"{op}@{backend.name}", backend.charge(action, count))
-                return
-        raise ConfigError(
-            f"backend {backend.name!r} prices none of {list(actions)} (needed for {op!r})"
-        )
+    def _charge(self, backend: Backend, action: str, count: float, op: str) -> None:
+        """Book ``count`` ``action``s on ``backend`` under ``op``."""
+        self.ledger.book(op, backend.charge(action, count), backend=backend.name)
 
     # -- SNN -----------------------------------------------------------------------------
     def classify(self, counts: np.ndarray) -> np.ndarray:
@@ -359,19 +363,15 @@ class Perception(Module):
         n1 = h1 * w1 * snn.conv1_channels
         n_events = float(np.asarray(counts).sum())
         if self.in_pixel:
-            self._charge(self.link, ("transfer_bit",), n1 * steps, "readout")
+            self._charge(self.link, "link_bit", n1 * steps, "readout")
         else:
-            bits = n_events * self.config.aer_bits_per_event
-            self._charge(self.link, ("transfer_bit",), bits, "readout")
-            if "spike_in" in self.sensor.energy_table.energy_j:
-                self._charge(self.sensor, ("spike_in",), n_events, "input")
-            else:
-                self._charge(self.sensor, ("dram_byte",), bits / 8, "input")
-            self._charge(self.sensor, ("neuron_update", "mac"), n1 * steps, "neurons")
+            self._charge(self.link, "link_bit", n_events * self.config.aer_bits_per_event,
+                         "readout")
+            self._charge(self.sensor, "spike_event", n_events, "input")
+            self._charge(self.sensor, "neuron_update", n1 * steps, "neurons")
         n_off = h2 * w2 * snn.conv2_channels + snn.n_classes
-        self._charge(self.backend, ("neuron_update", "mac"), n_off * steps, "neurons")
-        if "time_step" in self.backend.energy_table.energy_j:
-            self._charge(self.backend, ("time_step",), steps, "time_steps")
+        self._charge(self.backend, "neuron_update", n_off * steps, "neurons")
+        self._charge(self.backend, "time_step", steps, "time_steps")
         self.last_record = rec
         return softmax(logits)
 
@@ -379,7 +379,7 @@ class Perception(Module):
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """``obs``: an event array of the configured sensor size, or an RGB frame (or a dict
         with ``"image"``) that the event camera looks at with saccades."""
-        return {"detections": self.detect(*self.events(inputs))}
+        return {"detections": Detections(tuple(self.detect(*self.events(inputs))))}
 
     def events(self, inputs: Mapping[str, Any]) -> tuple[np.ndarray, dict, Any, tuple]:
         """(events, info, sensor size or None, the saccades' mean offset in pixels) of a
@@ -430,7 +430,7 @@ class Perception(Module):
             digit = int(digit)
             u, v = u - offset_px[0], v - offset_px[1]
             world = pixel_to_world(u, v, info, size, cfg.detect.plane_z_m)
-            out.append((digit, float(p[digit]), (float(u), float(v)), world))
+            out.append(Detection(digit, float(p[digit]), (float(u), float(v)), world))
         return out
 
 

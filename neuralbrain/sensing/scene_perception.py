@@ -27,7 +27,7 @@ import numpy as np
 
 from neuralbrain.core import Trained
 from neuralbrain.errors import ConfigError
-from neuralbrain.payloads import Detection, Detections
+from neuralbrain.payloads import Detections
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception, find_blobs, pixel_to_world
 from neuralbrain.sensing.snn.task import CHECKPOINT
@@ -74,12 +74,8 @@ class ScenePerception(Perception):
                                    max_size_px=config.tray.max_size_px, keep_cut=True,
                                    plane_z_m=config.tray.rim_z_m)
 
-    def devices(self) -> list:
-        return [self.backend, self.sensor, self.link]
-
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
-        self.link.reset(seed)
         # the instruction image's saccades draw from their own stream: the scene's stay put
         self.glance_rng = np.random.default_rng([seed, 1])
         self.seen: Detections | None = None
@@ -99,7 +95,7 @@ class ScenePerception(Perception):
     def look(self, inputs: Mapping[str, Any]) -> Detections:
         """Saccades over the frame: every cube read and located, and the tray."""
         events, info, size, offset = self.events(inputs)
-        cubes = tuple(Detection(*d) for d in self.detect(events, info, size, offset))
+        cubes = tuple(self.detect(events, info, size, offset))
         tray = None
         blobs = find_blobs(events, size, self.tray_detect) if events.size and size else []
         if blobs:

@@ -13,6 +13,7 @@ import sys
 import numpy as np
 import pytest
 
+from neuralbrain.control.arm import Workspace
 from neuralbrain.control.skills import (
     OPS_PER_STEP,
     SceneFacts,
@@ -23,6 +24,8 @@ from neuralbrain.control.skills import (
 from neuralbrain.errors import ConfigError, ShapeError
 
 SIZE = 0.06
+WORKSPACE = Workspace(cube_size_m=SIZE, tray_inner_half_m=0.08, tray_outer_half_m=0.09,
+                      tray_floor_m=0.01, table_region=(0.44, 0.71, -0.22, 0.01), reach_xy_m=0.74)
 
 
 def facts(holding: int = -1, stacked: bool = False) -> SceneFacts:
@@ -32,9 +35,8 @@ def facts(holding: int = -1, stacked: bool = False) -> SceneFacts:
     return SceneFacts(
         cube_positions=cubes,
         tray_position=np.array([0.56, 0.165, 0.0]),
+        workspace=WORKSPACE,
         holding=holding,
-        cube_size_m=SIZE,
-        table_region=(0.44, 0.71, -0.22, 0.01),
     )
 
 
@@ -81,9 +83,8 @@ class PointArm:
         return SceneFacts(
             cube_positions=self.cubes.copy(),
             tray_position=f.tray_position,
+            workspace=f.workspace,
             holding=self.held,
-            cube_size_m=SIZE,
-            table_region=f.table_region,
         )
 
 
@@ -142,11 +143,12 @@ def test_make_skill_rejects_cube_out_of_range():
 
 def test_facts_validate_shapes_and_holding():
     with pytest.raises(ShapeError, match="cube_positions"):
-        SceneFacts(cube_positions=np.zeros((3, 2)), tray_position=np.zeros(3))
+        SceneFacts(cube_positions=np.zeros((3, 2)), tray_position=np.zeros(3), workspace=WORKSPACE)
     with pytest.raises(ShapeError, match="tray_position"):
-        SceneFacts(cube_positions=np.zeros((3, 3)), tray_position=np.zeros(2))
+        SceneFacts(cube_positions=np.zeros((3, 3)), tray_position=np.zeros(2), workspace=WORKSPACE)
     with pytest.raises(ConfigError, match="holding=5"):
-        SceneFacts(cube_positions=np.zeros((3, 3)), tray_position=np.zeros(3), holding=5)
+        SceneFacts(cube_positions=np.zeros((3, 3)), tray_position=np.zeros(3), workspace=WORKSPACE,
+                   holding=5)
     with pytest.raises(ConfigError, match="speed_m_per_step"):
         SkillConfig(speed_m_per_step=0.0)
 
@@ -166,7 +168,7 @@ def test_pick_then_place_in_tray_with_point_arm():
     assert place.done, place.reason
     assert arm.held == -1
     cube = arm.cubes[1]
-    assert np.all(np.abs(cube[:2] - f.tray_position[:2]) < f.tray_inner_half_m)
+    assert np.all(np.abs(cube[:2] - f.tray_position[:2]) < f.workspace.tray_inner_half_m)
     assert pick.ops_per_step == OPS_PER_STEP == 21 and isinstance(place.setup_ops, int)
 
 
@@ -190,7 +192,7 @@ def test_place_table_picks_a_free_spot_clear_of_cubes_and_tray():
     spot = place.phases[1].target[:2]
     others = np.delete(f2.cube_positions, 0, axis=0)
     assert np.min(np.linalg.norm(others[:, :2] - spot, axis=1)) >= 1.9 * SIZE
-    x0, x1, y0, y1 = f.table_region
+    x0, x1, y0, y1 = f.workspace.table_region
     assert x0 <= spot[0] <= x1 + 1e-9 and y0 <= spot[1] <= y1 + 1e-9
     run(place, arm)
     assert place.done, place.reason and arm.held == -1
@@ -199,12 +201,13 @@ def test_place_table_picks_a_free_spot_clear_of_cubes_and_tray():
 
 def test_place_table_fails_when_no_spot_is_free():
     f = facts(holding=0)
+    from dataclasses import replace
+
     tight = SceneFacts(
         cube_positions=f.cube_positions,
         tray_position=f.tray_position,
+        workspace=replace(WORKSPACE, table_region=(0.50, 0.50, -0.10, -0.10)),  # one spot, taken
         holding=0,
-        cube_size_m=SIZE,
-        table_region=(0.50, 0.50, -0.10, -0.10),  # one spot, occupied
     )
     sk = make_skill("place(table)", tight)
     assert sk.failed and "no free spot" in sk.reason

@@ -5,10 +5,11 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralbrain.energy import Cost
+from neuralbrain.energy import ACTIONS, Cost
 from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 from neuralbrain.hardware import BACKENDS, backends_with, make_backend
 from neuralbrain.hardware.base import OPS, Backend
+from neuralbrain.hardware.qmatrix import quantize_q4
 
 NAMES = BACKENDS.names()
 
@@ -41,6 +42,67 @@ def test_declares_its_contract(name):
     assert 0 <= cls.rel_tolerance < 1
 
 
+@pytest.mark.parametrize("name", NAMES)
+def test_prices_only_actions_of_the_vocabulary(name):
+    table = make_backend(name).energy_table
+    assert table.energy_j, "a backend prices at least one action"
+    assert set(table.energy_j) <= set(ACTIONS), set(table.energy_j) - set(ACTIONS)
+    assert set(table.latency_s) <= set(table.energy_j)
+
+
+def _lif_weights(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
+    return (rng.normal(0, 0.5, (12, 16)).astype(np.float32),
+            rng.normal(0, 0.2, (16, 16)).astype(np.float32))
+
+
+def _run_every_op(backend: Backend) -> list[Cost]:
+    """Run each op ``backend`` has once (and one ``charge``); the costs the calls returned."""
+    rng = np.random.default_rng(4)
+    x, w, spikes = _operands()
+    if "check_conv" in backend.capabilities:  # a pixel array holds at most a 5x5x3 kernel
+        x, w, spikes = x[:, :12], w[:12], spikes[:, :12]
+    costs = []
+    placed, cost = backend.place(w)
+    costs.append(cost)
+    if "matmul" in backend.capabilities:
+        costs.append(backend.matmul(x, placed)[1])
+    if "accumulate" in backend.capabilities:
+        costs.append(backend.accumulate(spikes, placed)[1])
+    if "mpgemm" in backend.capabilities:
+        xq, wq, _ = _operands(k=64, n=16)
+        qw, cost = backend.place(quantize_q4(wq))
+        costs += [cost, backend.mpgemm(xq, qw)[1]]
+    if "lif_reservoir" in backend.capabilities:
+        w_in, w_rec = _lif_weights(rng)
+        (p_in, c_in), (p_rec, c_rec) = backend.place(w_in), backend.place(w_rec)
+        x_lif = rng.poisson(0.6, size=(2, 5, 12)).astype(np.uint8)
+        costs += [c_in, c_rec, backend.lif_reservoir(x_lif, p_in, p_rec, 0.9, 1.0)[1]]
+    costs.append(backend.charge(sorted(backend.energy_table.energy_j)[0], 3))
+    return costs
+
+
+@pytest.mark.parametrize("name", NAMES)
+def test_spent_is_the_sum_of_the_returned_costs_and_reset_zeroes_it(name):
+    backend = make_backend(name, seed=2)
+    assert backend.spent == Cost()
+    costs = _run_every_op(backend)
+    want = sum(costs, Cost())
+    assert want.energy_j > 0
+    assert backend.spent.energy_j == pytest.approx(want.energy_j, rel=1e-12)
+    assert backend.spent.latency_s == pytest.approx(want.latency_s, rel=1e-12)
+    assert (backend.spent.ops, backend.spent.bytes_moved) == (want.ops, want.bytes_moved)
+    backend.reset(2)
+    assert backend.spent == Cost()
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "matmul" in BACKENDS.get(n).capabilities])
+def test_an_op_calling_another_counts_once_as_the_cost_it_returns(name):
+    x, w, _ = _operands(k=12)
+    backend = make_backend(name, seed=2)
+    _, cost = backend.matmul(x, w)  # unplaced: the backend places w itself (rram programs it)
+    assert backend.spent == cost
+
+
 @pytest.mark.parametrize("name", [n for n in NAMES if "matmul" in BACKENDS.get(n).capabilities])
 def test_matmul_is_close_to_exact_and_costs(name):
     x, w, _ = _operands()
@@ -52,7 +114,7 @@ def test_matmul_is_close_to_exact_and_costs(name):
     _check_cost(cost)
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "spiking" in BACKENDS.get(n).capabilities])
+@pytest.mark.parametrize("name", [n for n in NAMES if "accumulate" in BACKENDS.get(n).capabilities])
 def test_accumulate_is_close_to_exact_and_costs_only_active_inputs(name):
     _, w, spikes = _operands()
     backend = make_backend(name, seed=3)
@@ -66,9 +128,8 @@ def test_accumulate_is_close_to_exact_and_costs_only_active_inputs(name):
 
 @pytest.mark.parametrize("name", [n for n in NAMES if "mpgemm" in BACKENDS.get(n).capabilities])
 def test_mpgemm_matches_dequantized_product(name):
-    module = __import__(BACKENDS.get(name).__module__, fromlist=["quantize_q4"])
     x, w, _ = _operands(k=64, n=16)
-    qweight = module.quantize_q4(w)
+    qweight = quantize_q4(w)
     backend = make_backend(name, seed=3)
     y, cost = backend.mpgemm(x, qweight)
     assert _close(np.asarray(y), x @ qweight.dequantize(), BACKENDS.get(name).rel_tolerance)
@@ -88,7 +149,7 @@ def _lif_reference(x, w_in, w_rec, decay, threshold):
     return spikes
 
 
-@pytest.mark.parametrize("name", [n for n in NAMES if "lif" in BACKENDS.get(n).capabilities])
+@pytest.mark.parametrize("name", [n for n in NAMES if "lif_reservoir" in BACKENDS.get(n).capabilities])
 def test_lif_reservoir_follows_the_lif_equation_and_costs(name):
     rng = np.random.default_rng(0)
     x = rng.poisson(0.6, size=(2, 30, 12)).astype(np.uint8)
@@ -120,7 +181,7 @@ def test_same_seed_same_results(name):
         out = []
         if "matmul" in backend.capabilities:
             out.append(backend.matmul(x, backend.place(w)[0])[0])
-        if "spiking" in backend.capabilities:
+        if "accumulate" in backend.capabilities:
             out.append(backend.accumulate(spikes, backend.place(w)[0])[0])
         results.append(out)
     for a, b in zip(results[0], results[1], strict=True):
@@ -133,9 +194,12 @@ def test_missing_ops_raise_capability_error_naming_who_can(name):
     x, w, spikes = _operands()
     calls = {
         "matmul": lambda: backend.matmul(x, w),
-        "spiking": lambda: backend.accumulate(spikes, w),
+        "accumulate": lambda: backend.accumulate(spikes, w),
         "mpgemm": lambda: backend.mpgemm(x, w),
+        "lif_reservoir": lambda: backend.lif_reservoir(x[None], w, w, 0.9, 1.0),
+        "check_conv": lambda: backend.check_conv(3, 2, 8, 1),
     }
+    assert set(calls) == set(OPS)
     for op, call in calls.items():
         if op in backend.capabilities:
             continue

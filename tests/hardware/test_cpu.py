@@ -7,8 +7,8 @@ import pytest
 
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware import make_backend
-from neuralbrain.hardware.cpu import SMALL_M, CpuConfig, QuantMatrix, quantize_act_q8
-from neuralbrain.hardware.lut import QWeight, quantize_q4
+from neuralbrain.hardware.cpu import CPU_TABLE, CpuConfig
+from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, QWeight, quantize_act_q8, quantize_q4
 
 
 def _q4(seed: int = 0, k: int = 128, n: int = 300) -> tuple[np.ndarray, QWeight]:
@@ -50,6 +50,25 @@ def _ggml_reference(x: np.ndarray, qw: QWeight) -> np.ndarray:
 def test_config_is_validated():
     with pytest.raises(ConfigError, match="act_bits=4"):
         CpuConfig(act_bits=4)
+
+
+def test_module_actions_are_priced_as_the_arithmetic_and_memory_they_stand_for():
+    """The derivations stated in CPU_TABLE's notes (what modules charged on cpu before)."""
+    e, t = CPU_TABLE.energy_j, CPU_TABLE.latency_s
+    assert e["mac_fp32"] == pytest.approx(4.6e-12) and e["dram_read_byte"] == pytest.approx(160e-12)
+    assert e["neuron_update"] == e["mac_fp32"] and t["neuron_update"] == t["mac_fp32"]
+    assert e["spike_event"] == e["weight_write"] == pytest.approx(4 * e["dram_read_byte"])
+    assert e["message"] == pytest.approx(16 * e["alu_op"])
+    assert e["unify"] == pytest.approx(24 * e["alu_op"])
+    assert t["message"] == pytest.approx(16 * t["alu_op"])
+    assert t["unify"] == pytest.approx(24 * t["alu_op"])
+    assert e["time_step"] == e["block_cycle"] == t.get("block_cycle", 0.0) == 0.0
+
+
+def test_quantized_weights_are_placed_only_as_qweights():
+    backend = make_backend("cpu")
+    with pytest.raises(ShapeError, match="2-D"):  # a look-alike is taken for a float matrix
+        backend.place(type("Fake", (), {"codes": np.zeros((2, 32), np.uint8)})())
 
 
 def test_float_mpgemm_is_the_dequantized_product_and_prices_float_weights():

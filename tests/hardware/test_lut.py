@@ -14,8 +14,8 @@ from neuralbrain.hardware.lut import (
     lut_counts,
     mac_comparison,
     prepare,
-    quantize_q4,
 )
+from neuralbrain.hardware.qmatrix import QWeight, quantize_q4
 
 
 def _data(k=96, n=40, m=3, seed=0):
@@ -105,7 +105,6 @@ def test_portable_lookup_kernel_equals_the_compiled_one(monkeypatch, bits):
     import numba
 
     from neuralbrain.hardware import lut
-    from neuralbrain.hardware.lut import QWeight
 
     rng = np.random.default_rng(bits)
     k, n = 64, 40  # 40 outputs: padded to 48 lookup columns

@@ -5,7 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
-from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 from neuralbrain.hardware import make_backend
 from neuralbrain.memory.lsm import (
     WEIGHT_FRACTION_BITS,
@@ -64,15 +64,20 @@ def test_module_books_costs_keeps_weights_on_reset_and_moves_backend():
     x = np.random.default_rng(1).poisson(0.3, (4, 30, 64))
     s1 = m.step({"binned": x})["spikes"]
     assert s1.shape == (4, 30, 50) and s1.sum() > 100
-    booked = {b.op for b in m.ledger.drain()}
-    assert {"place", "lif_reservoir"} <= booked
+    booked = {(b.op, b.backend) for b in m.ledger.drain()}
+    assert booked == {("place", "cpu"), ("lif_reservoir", "cpu")}
     w = m.w_in.copy()
     m.reset(99)
     np.testing.assert_array_equal(m.w_in, w)
     np.testing.assert_array_equal(m.encode(x), s1)
+    with pytest.raises(CapabilityError, match="'LiquidStateMachine': backend = 'neuromorphic' "
+                                              "cannot run op 'lif_reservoir'.*'rram'"):
+        m.to("neuromorphic")
+    m.ledger.drain()
     m.to("rram")
     s2 = m.encode(x)
     assert m.backend.name == "rram" and s2.shape == s1.shape
+    assert {b.backend for b in m.ledger.drain()} == {"rram"}
     # the device's noise moves individual spikes, but each neuron keeps its firing rate
     rates1, rates2 = s1.sum(axis=(0, 1)), s2.sum(axis=(0, 1))
     assert np.corrcoef(rates1, rates2)[0, 1] > 0.8

@@ -7,8 +7,9 @@ import dataclasses
 import numpy as np
 import pytest
 
-from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
+from neuralbrain.errors import CapabilityError, CheckpointError, ConfigError, ShapeError
 from neuralbrain.hardware import make_backend
+from neuralbrain.payloads import Detections
 from neuralbrain.sensing.events import empty_events, make_events
 from neuralbrain.sensing.perception import (
     Config,
@@ -50,8 +51,9 @@ def test_swap_backends_same_answers_up_to_quantization_and_energy_in_the_trace()
         "in_sensor+neuromorphic": ("neuromorphic", "in_sensor"),
     }.items():
         m = _module(backend, sensor)
+        m.ledger.drain()  # the weights' placement
         probs = m.classify(x)
-        bookings = {b.op.split("@")[0]: b.cost for b in m.ledger.drain()}
+        bookings = {b.op: b.cost for b in m.ledger.drain()}
         runs[name] = (probs, m.last_record["s1"], bookings)
     ref_probs, ref_s1, cpu_book = runs["cpu"]
     assert ref_s1.mean() > 0.01  # the network is actually spiking
@@ -64,10 +66,54 @@ def test_swap_backends_same_answers_up_to_quantization_and_energy_in_the_trace()
     assert energy["in_sensor+neuromorphic"] * 2 < energy["cpu"]
     assert "readout" in runs["in_sensor+neuromorphic"][2] and "input" in cpu_book
     assert "time_steps" in runs["neuromorphic"][2]
+    assert cpu_book["time_steps"].energy_j == 0  # the cpu model has no static power
     m = _module("neuromorphic", "in_sensor")
+    m.ledger.drain()
     m.classify(x[:1])
-    ops = {b.op for b in m.ledger.drain()}
-    assert {"conv1@in_sensor", "conv2@neuromorphic", "readout@in_sensor"} <= ops
+    where = {(b.op, b.backend) for b in m.ledger.drain()}
+    assert where == {("conv1", "in_sensor"), ("readout", "in_sensor"), ("conv2", "neuromorphic"),
+                     ("fc", "neuromorphic"), ("neurons", "neuromorphic"),
+                     ("time_steps", "neuromorphic")}
+
+
+def test_the_same_work_is_priced_by_the_backend_that_does_it():
+    """Off-sensor layer 1: events cross the link as AER words, are received as spike events
+    and update layer-1 neurons on the sensor backend; layers 2+ update on the main backend."""
+    x = _counts(2)
+    m = _module("neuromorphic", "cpu")
+    m.ledger.drain()
+    m.classify(x)
+    got = {(b.op, b.backend): b.cost.energy_j for b in m.ledger.drain()}
+    cpu, neuro, link = (make_backend(n).energy_table for n in ("cpu", "neuromorphic", "in_sensor"))
+    events, steps = float(x.sum()), 2 * SNN.time_steps
+    h1, w1 = SNN.conv1_shape
+    h2, w2 = SNN.conv2_shape
+    n1, n_off = h1 * w1 * SNN.conv1_channels, h2 * w2 * SNN.conv2_channels + SNN.n_classes
+    assert got[("readout", "in_sensor")] == pytest.approx(events * 32 * link["link_bit"])
+    assert got[("input", "cpu")] == pytest.approx(events * cpu["spike_event"])
+    assert got[("neurons", "cpu")] == pytest.approx(n1 * steps * cpu["neuron_update"])
+    assert got[("neurons", "neuromorphic")] == pytest.approx(n_off * steps * neuro["neuron_update"])
+    assert got[("time_steps", "neuromorphic")] == pytest.approx(steps * neuro["time_step"])
+    assert {op for op, _ in got} == {"conv1", "conv2", "fc", "readout", "input", "neurons",
+                                     "time_steps"}
+
+
+def test_backends_that_cannot_price_the_work_are_refused_when_built():
+    cases = [
+        (dict(link_backend="cpu"), r"link_backend = 'cpu' does not price action 'link_bit'"),
+        (dict(backend="rram"), r"backend = 'rram' does not price action 'time_step'"),
+        (dict(sensor_backend="rram"), r"sensor_backend = 'rram' does not price action "
+                                      r"'spike_event'.*'cpu', 'neuromorphic'\]"),
+        (dict(backend="lut"), r"backend = 'lut' cannot run op 'accumulate'"),
+    ]
+    for fields, message in cases:
+        with pytest.raises(CapabilityError, match="module 'Perception': " + message):
+            Perception(Config(**fields), params=_params())
+    m = _module("neuromorphic", "in_sensor")
+    with pytest.raises(CapabilityError, match="sensor_backend = 'lut' cannot run op"):
+        m.to_sensor("lut")
+    with pytest.raises(CapabilityError, match="backend = 'rram' does not price"):
+        m.to("rram")
 
 
 def test_to_moves_the_off_sensor_layers_and_keeps_results():
@@ -94,7 +140,7 @@ def test_first_layer_that_does_not_fit_the_pixel_is_a_config_error():
 def test_bad_events_and_empty_streams():
     m = _module("neuromorphic", "in_sensor")
     info = {}
-    assert m.step({"obs": empty_events(), "info": info}) == {"detections": []}
+    assert m.step({"obs": empty_events(), "info": info}) == {"detections": Detections(())}
     outside = make_events(x=[3, 60], y=[3, 3], t=[0, 10], p=[1, 1])
     with pytest.raises(ShapeError, match="x=60, expected 0..33"):
         m.step({"obs": outside, "info": info})
@@ -143,9 +189,9 @@ def test_blobs_crops_and_detections():
     m = Perception(cfg, params=_params())
     m.reset(0)
     out = m.step({"obs": ev, "info": {}})["detections"]
-    assert len(out) == 2
-    for digit, conf, _uv, world in out:
-        assert 0 <= digit <= 9 and 0 < conf <= 1 and world is None
+    assert len(out.cubes) == 2 and out.tray is None
+    for d in out.cubes:
+        assert 0 <= d.digit <= 9 and 0 < d.confidence <= 1 and d.world is None
     # deterministic: the same input gives the same detections
     m.reset(0)
     assert m.step({"obs": ev, "info": {}})["detections"] == out

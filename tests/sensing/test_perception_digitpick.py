@@ -36,14 +36,14 @@ def test_cubes_found_and_located_in_two_scenes(monkeypatch, tmp_path):
     for seed in (11, 12):
         obs, info = env.reset(seed=seed)
         module.reset(seed)
-        dets = module.step({"obs": obs, "info": info})["detections"]
+        dets = module.step({"obs": obs, "info": info})["detections"].cubes
         covered = {i for i in info["on_top_of"] if i >= 0}
         pos = np.asarray(info["cube_positions"])
         for i in range(len(info["cube_digits"])):
             if i in covered:
                 continue
             seen += 1
-            err = min(np.hypot(*(np.asarray(d[3][:2]) - pos[i, :2])) for d in dets)
+            err = min(np.hypot(*(np.asarray(d.world[:2]) - pos[i, :2])) for d in dets)
             assert err < 0.03  # within the suction cup's reach of the top face
         assert len(dets) == len(info["cube_digits"]) - len(covered)
     assert seen > 0

@@ -10,7 +10,8 @@ Generation" (Sergeev, 2025), written from the paper's description only:
   functional terms, the prover's internal encoding (why: see that module).
 - ``blocks``: the grid of Logic Blocks (one per equation direction) exchanging term messages;
   ordered rewriting under a lexicographic path order; counters of messages, unifications
-  and critical-path cycles.
+  and critical-path cycles, booked as the actions ``message``, ``unify`` and ``block_cycle``
+  of a ``neuralbrain.hardware`` backend (``logic_grid`` or ``cpu``).
 - ``models``: the counterexample filter, a finite prefix of the standard model built from the
   theory's own definitions and induction declaration.
 - ``prover``: discovery (enumerate, canonicalise, filter, prove by rewriting and induction)
@@ -18,7 +19,5 @@ Generation" (Sergeev, 2025), written from the paper's description only:
 - ``checker``: the independent kernel that re-reads the theory and replays every step.
 - ``export``: the JSON proof graph (stable ids) and the HTML pages.
 - ``agent``: facts, Horn rules, queries with proof trees, ``feasible`` for DigitPick.
-- ``costs``: how the work is booked on a ``neuralbrain.hardware`` backend (``logic_grid``
-  or ``cpu``).
 - ``run`` / ``commands``: ``neuralbrain prove THEORY.mpl ...``.
 """

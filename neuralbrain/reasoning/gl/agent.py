@@ -11,9 +11,9 @@ on relations of lower strata, checked when rules are added), so a query's answer
 depend on rule order. Every derived fact keeps its provenance: the rule, the facts it used
 and the negated atoms that were checked absent, which is what ``explain`` returns as JSON.
 
-The work is charged on a ``neuralbrain.hardware`` backend and booked into a ``Ledger`` (see
-``costs.py`` for the prices on ``cpu``, where one inference is 16 + 24 ``alu_op`` per
-message and unification). ``run`` stops with ``BudgetExceeded`` when the step or time
+The work is charged on a ``neuralbrain.hardware`` backend as its ``message``, ``unify`` and
+``block_cycle`` actions and booked into a ``Ledger`` (``blocks.GridStats.book``); a reasoner
+without a backend books nothing. ``run`` stops with ``BudgetExceeded`` when the step or time
 budget is spent; it never returns a partial fixpoint as if it were complete.
 
 ``feasible(skill_call, facts)`` answers the DigitPick planner: the skill call
@@ -32,8 +32,7 @@ from pathlib import Path
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, ConfigError, UnknownNameError
 from neuralbrain.hardware.base import Backend
-from neuralbrain.reasoning.gl.blocks import GridStats
-from neuralbrain.reasoning.gl.costs import book_grid_work
+from neuralbrain.reasoning.gl.blocks import GridStats, check_grid_backend
 from neuralbrain.reasoning.gl.mpl import (
     And,
     Atom,
@@ -125,6 +124,7 @@ class Reasoner:
         ledger: Ledger | None = None,
         config: ReasonerConfig | None = None,
     ):
+        check_grid_backend(backend)
         self.theory = theory if isinstance(theory, Theory) else load_theory(theory)
         self.backend = backend
         self.ledger = ledger if ledger is not None else Ledger()
@@ -324,7 +324,7 @@ class Reasoner:
         s = self.stats
         delta = GridStats(s.messages - before.messages, s.unify - before.unify,
                           s.rewrites - before.rewrites, s.cycles - before.cycles)
-        book_grid_work(delta, self.backend, self.ledger, prefix="gl_agent")
+        delta.book(self.backend, self.ledger, "gl_agent")
 
     def facts(self) -> list[str]:
         """Every fact known after the fixpoint (base and derived), sorted."""

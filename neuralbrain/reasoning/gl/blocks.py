@@ -20,13 +20,31 @@ counters (``GridStats``) record what the parallel hardware would do: one message
 contacted, one unification per match attempt, and one *wave* (a sequence of cycles on the
 critical path) per term sent, whose length is 1 routing cycle plus the size of the largest
 pattern tried, because a block matches one term node per cycle.
+
+The counters are booked (``GridStats.book``) as the priced actions ``message``, ``unify`` and
+``block_cycle`` of whatever backend the reasoner runs on: the ``logic_grid`` prices the
+parallel hardware, the ``cpu`` the same work done one ALU op after another.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 
+from neuralbrain.energy import Cost, Ledger
+from neuralbrain.hardware import check_backend
+from neuralbrain.hardware.base import Backend
 from neuralbrain.reasoning.gl.terms import Term, match, size, substitute
+
+# The grid's work as priced actions (``neuralbrain.energy.ACTIONS``): what a reasoner's
+# backend must price.
+GRID_ACTIONS = frozenset({"message", "unify", "block_cycle"})
+
+
+def check_grid_backend(backend: Backend | None) -> None:
+    """Raise ``CapabilityError`` unless ``backend`` prices ``GRID_ACTIONS`` (``None``, a
+    reasoner that books nothing, passes)."""
+    if backend is not None:
+        check_backend(backend, "the GL reasoner", actions=GRID_ACTIONS)
 
 
 @dataclass
@@ -37,6 +55,20 @@ class GridStats:
     unify: int = 0
     rewrites: int = 0
     cycles: int = 0
+
+    def book(self, backend: Backend | None, ledger: Ledger, prefix: str) -> Cost:
+        """Charge the messages, unifications and cycles on ``backend`` as ``message``,
+        ``unify`` and ``block_cycle`` and book each (if any) in ``ledger`` under
+        ``prefix.action``; the total cost (nothing without a backend)."""
+        total = Cost()
+        if backend is None:
+            return total
+        for action, n in (("message", self.messages), ("unify", self.unify),
+                          ("block_cycle", self.cycles)):
+            if n:
+                total = total + ledger.book(f"{prefix}.{action}", backend.charge(action, n),
+                                            backend=backend.name)
+        return total
 
     def as_dict(self) -> dict[str, int]:
         return {

@@ -50,9 +50,9 @@ from neuralbrain.reasoning.gl.blocks import (
     LogicGrid,
     Order,
     Step,
+    check_grid_backend,
     derived_precedence,
 )
-from neuralbrain.reasoning.gl.costs import book_grid_work
 from neuralbrain.reasoning.gl.equations import (
     Equation,
     NotEquational,
@@ -172,9 +172,11 @@ class Prover:
         backend: Backend | None = None,
         ledger: Ledger | None = None,
     ):
+        check_grid_backend(backend)
         self.theory = theory
         self.config = config or ProverConfig()
-        self.backend, self.ledger = backend, ledger
+        self.backend = backend
+        self.ledger = ledger if ledger is not None else Ledger()
         self.functions = theory.functions()
         self.axioms: dict[str, Equation] = {}
         for st in theory.of_kind("axiom"):
@@ -204,7 +206,7 @@ class Prover:
         s, b = self.stats, self._booked
         delta = GridStats(s.messages - b.messages, s.unify - b.unify, s.rewrites - b.rewrites,
                           s.cycles - b.cycles)
-        book_grid_work(delta, self.backend, self.ledger)
+        delta.book(self.backend, self.ledger, "gl")
         self._booked = GridStats(**s.as_dict())
 
     # -- proofs -----------------------------------------------------------------------------

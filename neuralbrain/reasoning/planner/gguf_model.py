@@ -1,9 +1,9 @@
 """Read a llama-architecture GGUF file: hyper-parameters, tokenizer metadata, block-quantized weights.
 
 Everything goes through ``gguf.GGUFReader`` (the reference reader of the GGUF format, which
-memory-maps the file). Weights stay in their stored low-bit form (``BlockQuantWeight``: codes,
-per-block scale and offset) so that a backend with the ``"mpgemm"`` capability can compute on
-the codes; ``dequantize`` gives the float32 matrix for a plain ``matmul`` backend.
+memory-maps the file). Weights stay in their stored low-bit form
+(``neuralbrain.hardware.qmatrix.QWeight``: codes of shape ``(n_out, n_in)``, per-block scale
+and offset) so that a backend with the ``"mpgemm"`` capability computes on the codes.
 
 GGUF stores a linear layer as ``ne = [n_in, n_out]``: row ``o`` of the byte array holds the
 ``n_in`` weights of output ``o``, in blocks of 32. The block formats we read as codes:
@@ -29,6 +29,7 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.errors import DataError
+from neuralbrain.hardware.qmatrix import QWeight
 
 BLOCK = 32
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
@@ -53,37 +54,6 @@ class LlamaHParams:
         return self.d_model // self.n_head
 
 
-@dataclass(frozen=True)
-class BlockQuantWeight:
-    """A linear layer's weights as low-bit codes with per-block scale and offset.
-
-    ``codes`` is uint8 of shape ``(n_out, n_in)`` holding unsigned integers in
-    ``[0, 2**bits)``; ``scale`` and ``offset`` are float32 of shape ``(n_out, n_in // block)``.
-    The weight is ``W[o, i] = scale[o, i // block] * codes[o, i] + offset[o, i // block]``, and
-    the product a backend computes is ``x @ W.T`` (``dequantize()`` returns ``W.T``, the
-    ``(n_in, n_out)`` matrix of the ``matmul`` convention). This is the ``QWeight`` protocol
-    that the ``lut`` backend's ``mpgemm`` accepts.
-    """
-
-    codes: np.ndarray
-    scale: np.ndarray
-    offset: np.ndarray
-    bits: int
-    block: int = BLOCK
-
-    @property
-    def shape(self) -> tuple[int, int]:
-        """``(n_in, n_out)``: the shape of the matrix in the ``matmul`` convention."""
-        return (self.codes.shape[1], self.codes.shape[0])
-
-    def dequantize(self) -> np.ndarray:
-        """The float32 ``(n_in, n_out)`` matrix these codes stand for."""
-        n_out, n_in = self.codes.shape
-        c = self.codes.reshape(n_out, n_in // self.block, self.block).astype(np.float32)
-        w = c * self.scale[:, :, None] + self.offset[:, :, None]
-        return np.ascontiguousarray(w.reshape(n_out, n_in).T)
-
-
 @dataclass
 class GGUFTensor:
     """One stored tensor: its name, ggml type name, logical shape (n_out, n_in) and raw data."""
@@ -101,7 +71,7 @@ class GGUFTensor:
         out = dequantize(self.raw, GGMLQuantizationType[self.qtype])
         return np.asarray(out, dtype=np.float32).reshape(self.shape)
 
-    def block_quant(self) -> BlockQuantWeight:
+    def block_quant(self) -> QWeight:
         """The tensor as codes + scale + offset (see the module docstring for the layouts)."""
         if self.qtype in ("Q4_0", "Q4_1"):
             return _decode_q4(self.raw, self.qtype, self.shape)
@@ -253,7 +223,7 @@ def _check_tensors(model: GGUFModel) -> None:
             raise DataError(f"{model.path}: tensor {name} has shape {t.shape}: expected {shape}")
 
 
-def _decode_q4(raw: np.ndarray, qtype: str, shape: tuple[int, ...]) -> BlockQuantWeight:
+def _decode_q4(raw: np.ndarray, qtype: str, shape: tuple[int, ...]) -> QWeight:
     n_out, n_in = shape
     nb = n_in // BLOCK
     head = 4 if qtype == "Q4_1" else 2
@@ -265,10 +235,10 @@ def _decode_q4(raw: np.ndarray, qtype: str, shape: tuple[int, ...]) -> BlockQuan
         m = -8.0 * d
     qs = blocks[:, :, head:]
     codes = np.concatenate([qs & 0x0F, qs >> 4], axis=2).reshape(n_out, n_in)
-    return BlockQuantWeight(np.ascontiguousarray(codes), d, m.astype(np.float32), bits=4)
+    return QWeight(np.ascontiguousarray(codes), d, m.astype(np.float32), bits=4)
 
 
-def _decode_q8_0(raw: np.ndarray, shape: tuple[int, ...]) -> BlockQuantWeight:
+def _decode_q8_0(raw: np.ndarray, shape: tuple[int, ...]) -> QWeight:
     n_out, n_in = shape
     nb = n_in // BLOCK
     blocks = np.asarray(raw, dtype=np.uint8).reshape(n_out, nb, 34)
@@ -276,10 +246,10 @@ def _decode_q8_0(raw: np.ndarray, shape: tuple[int, ...]) -> BlockQuantWeight:
     q = blocks[:, :, 2:].copy().view(np.int8).astype(np.int16)
     # Offset binary: code = q + 128 in [0, 256), w = d * code - 128 d.
     codes = (q + 128).astype(np.uint8).reshape(n_out, n_in)
-    return BlockQuantWeight(codes, d, (-128.0 * d).astype(np.float32), bits=8)
+    return QWeight(codes, d, (-128.0 * d).astype(np.float32), bits=8)
 
 
-def requantize_q8(w: np.ndarray) -> BlockQuantWeight:
+def requantize_q8(w: np.ndarray) -> QWeight:
     """Asymmetric 8-bit block codes for a float ``(n_out, n_in)`` matrix (n_in % 32 == 0)."""
     n_out, n_in = w.shape
     if n_in % BLOCK:
@@ -288,4 +258,4 @@ def requantize_q8(w: np.ndarray) -> BlockQuantWeight:
     lo, hi = b.min(axis=2), b.max(axis=2)
     scale = np.where(hi > lo, (hi - lo) / 255.0, 1.0).astype(np.float32)
     codes = np.clip(np.rint((b - lo[:, :, None]) / scale[:, :, None]), 0, 255).astype(np.uint8)
-    return BlockQuantWeight(codes.reshape(n_out, n_in), scale, lo.astype(np.float32), bits=8)
+    return QWeight(codes.reshape(n_out, n_in), scale, lo.astype(np.float32), bits=8)

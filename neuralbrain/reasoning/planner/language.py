@@ -18,8 +18,9 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain.core import Module, Needs
+from neuralbrain.core import Module
 from neuralbrain.payloads import Request
+from neuralbrain.reasoning.planner.llama import NEEDS
 
 
 @dataclass(frozen=True)
@@ -40,7 +41,7 @@ class Language(Module):
     inputs = {"obs": object, "heard": int, "shown": int}
     optional = frozenset({"heard", "shown"})
     outputs = {"request": Request}
-    requires = {"backend": Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})}
+    requires = {"backend": NEEDS}
 
     def __init__(self, config: Config, hardware: Mapping[str, Any] | None = None) -> None:
         super().__init__(config, hardware)

@@ -16,14 +16,14 @@ llama.cpp):
 and ``logits = RMSNorm(x) * g_out @ E^T`` with ``E`` the output head (``output.weight``, or the
 token embedding when the file ties them, as SmolLM2 does).
 
-Weight products go to ``backend.mpgemm`` on the stored low-bit codes when the backend has the
-``"mpgemm"`` capability, otherwise to ``backend.matmul`` on float32 weights dequantized once at
-load. Attention's activation-by-activation products (``q k^T``, ``p v``) go to
-``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger``; the element-wise
-ops (norms, RoPE, softmax, SwiGLU, residual adds: O(d) per token against O(d^2) for the
-products) are counted in fp32 multiplies and adds (``elementwise_ops``) and charged to the
-backend's energy table under ``"elementwise"`` (actions ``mult_fp32``/``mult`` and
-``add_fp32``/``add``; a backend whose table lists neither leaves them unpriced).
+What the backend must offer is ``NEEDS`` (checked when the model is built; a module running
+the model declares it in its ``requires``). Weight products go to ``backend.mpgemm`` on the
+stored low-bit codes; attention's activation-by-activation products (``q k^T``, ``p v``) go
+to ``backend.matmul``. Every op's ``Cost`` is booked in the module's ``Ledger`` with the
+backend's name; the element-wise ops (norms, RoPE, softmax, SwiGLU, residual adds: O(d) per
+token against O(d^2) for the products) are counted in fp32 multiplies and adds
+(``elementwise_ops``) and charged as the actions ``mult_fp32`` and ``add_fp32`` under
+``"elementwise"``.
 ``numerics="llama.cpp"`` reproduces llama.cpp's x86 CPU arithmetic (for the comparison in
 ``benchmarks/compare_llama_cpp.py``): fp16 queries, keys, values and softmax weights, ggml's
 rounding of RoPE, softmax and SiLU (``ggml_numerics``), one attention product per head, and
@@ -37,21 +37,27 @@ from __future__ import annotations
 
 import numpy as np
 
+from neuralbrain.core import Needs
 from neuralbrain.energy import Ledger
-from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
+from neuralbrain.errors import BudgetExceeded, ShapeError
+from neuralbrain.hardware import check_backend
 from neuralbrain.hardware.base import Backend, PlacedMatrix
-from neuralbrain.hardware.qmatrix import quantize_act_q8
+from neuralbrain.hardware.qmatrix import QWeight, quantize_act_q8
 from neuralbrain.reasoning.planner import ggml_numerics as ggml
-from neuralbrain.reasoning.planner.gguf_model import BlockQuantWeight, GGUFModel, GGUFTensor
+from neuralbrain.reasoning.planner.gguf_model import GGUFModel, GGUFTensor
+
+# What a llama forward pass asks of its backend: weight products on the stored low-bit codes,
+# attention products on activations, the element-wise work as fp32 multiplies and adds.
+NEEDS = Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})
 
 
-def concat_out(ws: list[BlockQuantWeight]) -> BlockQuantWeight:
+def concat_out(ws: list[QWeight]) -> QWeight:
     """Stack layers that read the same input into one wider layer (outputs concatenated)."""
     bits = {w.bits for w in ws}
     if len(bits) != 1:  # mixed widths: widen to the largest so one code width holds all
         top = max(bits)
         ws = [_widen(w, top) for w in ws]
-    return BlockQuantWeight(
+    return QWeight(
         np.concatenate([w.codes for w in ws]),
         np.concatenate([w.scale for w in ws]),
         np.concatenate([w.offset for w in ws]),
@@ -60,42 +66,26 @@ def concat_out(ws: list[BlockQuantWeight]) -> BlockQuantWeight:
     )
 
 
-def _widen(w: BlockQuantWeight, bits: int) -> BlockQuantWeight:
+def _widen(w: QWeight, bits: int) -> QWeight:
     # Same values with codes in a wider range: code stays, scale/offset unchanged.
-    return BlockQuantWeight(w.codes, w.scale, w.offset, bits=bits, block=w.block)
+    return QWeight(w.codes, w.scale, w.offset, bits=bits, block=w.block)
 
 
 class Linear:
-    """One weight product ``x @ W.T`` on the backend, booked under ``op``.
+    """One weight product ``x @ W.T`` by ``mpgemm`` on the stored codes, booked as ``mpgemm``.
 
     ``tensors`` are GGUF tensors reading the same input; their outputs are concatenated (one
-    fused product). A backend with ``"mpgemm"`` gets the stored codes; otherwise the weights
-    are dequantized once by ``gguf`` and placed as a float32 matrix for ``matmul``.
+    fused product).
     """
 
-    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger,
-                 op: str) -> None:
-        self.backend, self.ledger, self.op = backend, ledger, op
-        if "mpgemm" in backend.capabilities:
-            self.kind = "mpgemm"
-            self.handle, cost = backend.place(concat_out([t.block_quant() for t in tensors]))
-        elif "matmul" in backend.capabilities:
-            self.kind = "matmul"
-            w = np.concatenate([t.dequantize() for t in tensors], axis=0)
-            self.handle, cost = backend.place(np.ascontiguousarray(w.T))
-        else:
-            raise CapabilityError(
-                f"backend {backend.name!r} has neither 'mpgemm' nor 'matmul': the LLM planner "
-                "needs one of them for its weight products"
-            )
-        ledger.book("place", cost)
+    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger) -> None:
+        self.backend, self.ledger = backend, ledger
+        self.handle, cost = backend.place(concat_out([t.block_quant() for t in tensors]))
+        ledger.book("place", cost, backend=backend.name)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
-        if self.kind == "mpgemm":
-            y, cost = self.backend.mpgemm(x, self.handle)
-        else:
-            y, cost = self.backend.matmul(x, self.handle)
-        self.ledger.book(self.kind, cost)
+        y, cost = self.backend.mpgemm(x, self.handle)
+        self.ledger.book("mpgemm", cost, backend=self.backend.name)
         return y
 
 
@@ -193,6 +183,7 @@ class LlamaModel:
             raise ShapeError(f"n_ctx={n_ctx}: expected a positive context length")
         if numerics not in ("float", "llama.cpp"):
             raise ShapeError(f"numerics={numerics!r}: expected 'float' or 'llama.cpp'")
+        check_backend(backend, "the llama forward pass", NEEDS.ops, NEEDS.actions)
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
@@ -206,7 +197,7 @@ class LlamaModel:
         tied = np.array_equal(self.embed.offset, -zero * self.embed.scale)
         self._embed_zero = zero if tied else None
         head_name = "output.weight" if "output.weight" in gguf.tensors else "token_embd.weight"
-        self.head = Linear([t(head_name)], backend, self.ledger, "head")
+        self.head = Linear([t(head_name)], backend, self.ledger)
         self.out_norm = t("output_norm.weight").dequantize()
         self.layers = []
         for i in range(hp.n_layer):
@@ -216,11 +207,10 @@ class LlamaModel:
             self.layers.append({
                 "attn_norm": t(p + "attn_norm.weight").dequantize(),
                 "ffn_norm": t(p + "ffn_norm.weight").dequantize(),
-                "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger,
-                              "qkv"),
-                "o": Linear([w["attn_output"]], backend, self.ledger, "o"),
-                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger, "ffn"),
-                "down": Linear([w["ffn_down"]], backend, self.ledger, "ffn"),
+                "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger),
+                "o": Linear([w["attn_output"]], backend, self.ledger),
+                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger),
+                "down": Linear([w["ffn_down"]], backend, self.ledger),
             })
         self._slots: dict[str, list] = {}
         self.slot = "main"
@@ -332,14 +322,9 @@ class LlamaModel:
 
     def _charge_elementwise(self, T: int, p1: int, out_rows: int) -> None:
         """Book the element-wise work of one forward on the backend (see ``elementwise_ops``)."""
-        table = self.backend.energy_table.energy_j
-        names = [next((a for a in cands if a in table), None)
-                 for cands in (("mult_fp32", "mult"), ("add_fp32", "add"))]
-        if None in names:  # the backend's table prices no fp32 multiply/add: left unpriced
-            return
         mults, adds = elementwise_ops(self.hp, T, p1, out_rows)
-        self.ledger.book("elementwise", self.backend.charge(names[0], mults)
-                         + self.backend.charge(names[1], adds))
+        self.ledger.book("elementwise", self.backend.charge("mult_fp32", mults)
+                         + self.backend.charge("add_fp32", adds), backend=self.backend.name)
 
     def _attend_grouped(self, li: int, q: np.ndarray, att: np.ndarray,
                         mask_rows: np.ndarray | None, scale: np.float32, p1: int) -> None:
@@ -372,5 +357,5 @@ class LlamaModel:
 
     def _matmul(self, a: np.ndarray, b: np.ndarray, op: str) -> np.ndarray:
         y, cost = self.backend.matmul(a, b)
-        self.ledger.book(op, cost)
+        self.ledger.book(op, cost, backend=self.backend.name)
         return y

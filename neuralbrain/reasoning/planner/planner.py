@@ -34,13 +34,12 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain.core import Needs
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.payloads import Affordances, Facts, Plan, Request
 from neuralbrain.reasoning.planner.constrained import CharTrie, mask_logits
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
-from neuralbrain.reasoning.planner.llama import LlamaModel
+from neuralbrain.reasoning.planner.llama import NEEDS, LlamaModel
 from neuralbrain.reasoning.planner.scene import Scene, parse_facts
 from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
 from neuralbrain.reasoning.planning import PlanningModule
@@ -86,7 +85,7 @@ class PlannerConfig:
 @dataclass
 class PlanResult:
     """A plan, the per-step candidate scores, and what producing it cost (``ledger``: the
-    backend ops of this plan, booked by op name)."""
+    backend ops of this plan, booked by op name and backend)."""
 
     plan: list[str]
     scores: list[dict[str, dict[str, Any]]]
@@ -140,7 +139,7 @@ class LlmPlanner(PlanningModule):
     """A planning module: request + facts + affordances -> skill calls (module docstring)."""
 
     Config = PlannerConfig
-    requires = {"backend": Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})}
+    requires = {"backend": NEEDS}
 
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
@@ -190,8 +189,8 @@ class LlmPlanner(PlanningModule):
         # The plan's own ledger is returned; the module ledger books the same ops for the run.
         result_ledger = Ledger()
         for booking in plan_ledger.drain():
-            self.ledger.book(booking.op, booking.cost)
-            result_ledger.book(booking.op, booking.cost)
+            self.ledger.book(booking.op, booking.cost, backend=booking.backend)
+            result_ledger.book(booking.op, booking.cost, backend=booking.backend)
         spent = result_ledger.total
         return PlanResult(
             plan=plan,

@@ -98,8 +98,8 @@ def event_counts(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
 def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     """The project's embedded scikit-learn digits (``sensing.datasets.embedded_digits``: every
     5th one is ``heldout``/``test``) at 28x28, as DigitPick shows them without data."""
+    from neuralbrain.sensing.cube_views import sklearn_to_28
     from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
-    from neuralbrain_envs.digits import sklearn_to_28
 
     images, labels = sklearn_digits("test" if split == "heldout" else split)
     return sklearn_to_28(images), labels
@@ -146,8 +146,7 @@ def cube_frame(digit28: np.ndarray, rng: np.random.Generator, size: int = 64) ->
     ``digit28`` in ink (the env's own texture) and a random sliver of side face."""
     from scipy import ndimage
 
-    from neuralbrain_envs.digits import cube_texture
-    from neuralbrain_envs.scene import TABLE_RGB
+    from neuralbrain.sensing.cube_views import TABLE_RGB, cube_texture
 
     side = int(rng.integers(CUBE_SIDE_PX[0], CUBE_SIDE_PX[1] + 1))
     tex = cube_texture(digit28).astype(np.float32) * TOP_GAIN

@@ -1,7 +1,7 @@
 import pytest
 
 from neuralbrain.energy import Ledger
-from neuralbrain.errors import BudgetExceeded, ConfigError, UnknownNameError
+from neuralbrain.errors import BudgetExceeded, CapabilityError, ConfigError, UnknownNameError
 from neuralbrain.hardware import make_backend
 from neuralbrain.reasoning.gl.agent import Reasoner, digitpick_reasoner, feasible
 from neuralbrain.reasoning.gl.mpl import theories_dir
@@ -116,3 +116,29 @@ def test_inference_is_booked(backend):
     feasible("pick(cube_2)", SCENE, r)
     assert ledger.total.energy_j > 0
     assert ledger.total.latency_s > 0
+    bookings = ledger.drain()
+    assert {(b.op, b.backend) for b in bookings} == {
+        (f"gl_agent.{a}", backend) for a in ("message", "unify", "block_cycle")}
+    table = make_backend(backend).energy_table
+    s = r.stats
+    assert ledger.total.energy_j == pytest.approx(
+        s.messages * table["message"] + s.unify * table["unify"] + s.cycles * table["block_cycle"])
+
+
+def test_cpu_prices_a_message_as_16_and_a_unification_as_24_alu_ops():
+    ledger = Ledger()
+    r = Reasoner(theories_dir() / "digitpick.mpl", make_backend("cpu"), ledger)
+    feasible("pick(cube_2)", SCENE, r)
+    alu = make_backend("cpu").energy_table["alu_op"]
+    n_alu = 16 * r.stats.messages + 24 * r.stats.unify
+    assert ledger.total.energy_j == pytest.approx(n_alu * alu)
+    assert ledger.total.latency_s == pytest.approx(n_alu / 8e9)
+
+
+def test_a_backend_that_cannot_price_the_grid_is_refused_and_none_books_nothing():
+    with pytest.raises(CapabilityError, match=r"GL reasoner: backend = 'rram' does not price "
+                                              r"action 'block_cycle'.*'cpu'.*'logic_grid'"):
+        Reasoner(theories_dir() / "digitpick.mpl", make_backend("rram"))
+    r = Reasoner(theories_dir() / "digitpick.mpl")
+    assert feasible("pick(cube_2)", SCENE, r)[0]
+    assert r.ledger.total.energy_j == 0 and r.ledger.drain() == []

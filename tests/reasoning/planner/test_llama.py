@@ -5,7 +5,7 @@ import pytest
 from gguf import GGMLQuantizationType
 from gguf.quants import dequantize
 
-from neuralbrain.errors import BudgetExceeded, ShapeError
+from neuralbrain.errors import BudgetExceeded, CapabilityError, ShapeError
 from neuralbrain.hardware import make_backend
 from neuralbrain.reasoning.planner.llama import LlamaModel
 
@@ -222,11 +222,24 @@ def test_elementwise_ops_are_priced_on_the_backend(gguf_model, tok, cpu_lm):
     cpu_lm.reset()
     cpu_lm.ledger.drain()
     cpu_lm.forward(ids)
-    booked = {b.op: b.cost for b in cpu_lm.ledger.drain()}
+    bookings = cpu_lm.ledger.drain()
+    assert {b.backend for b in bookings} == {"cpu"}
+    booked = {b.op: b.cost for b in bookings}
     assert booked["elementwise"].energy_j > 0 and booked["elementwise"].latency_s > 0
     mults, adds = elementwise_ops(gguf_model.hparams, len(ids), len(ids), 1)
     assert booked["elementwise"].ops == mults + adds
+    table = cpu_lm.backend.energy_table
+    assert booked["elementwise"].energy_j == pytest.approx(
+        mults * table["mult_fp32"] + adds * table["add_fp32"])
     # O(d) per token against O(d^2) for the weight products: a small share of the energy
     assert booked["elementwise"].energy_j < 0.1 * booked["mpgemm"].energy_j
     more = elementwise_ops(gguf_model.hparams, 2 * len(ids), 2 * len(ids), 1)
     assert more[0] > 2 * mults and more[1] > 2 * adds  # attention grows with the square
+
+
+def test_a_backend_without_the_ops_it_needs_is_refused_before_placing_weights(gguf_model):
+    with pytest.raises(CapabilityError, match=r"llama forward pass: backend = 'rram' cannot run "
+                                              r"op 'mpgemm'.*\['cpu', 'lut'\]"):
+        LlamaModel(gguf_model, make_backend("rram"), n_ctx=8)
+    with pytest.raises(CapabilityError, match="'neuromorphic' cannot run op 'matmul'"):
+        LlamaModel(gguf_model, make_backend("neuromorphic"), n_ctx=8)

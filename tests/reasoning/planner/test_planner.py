@@ -4,7 +4,7 @@ import json
 
 import pytest
 
-from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.errors import CapabilityError, ConfigError, DataError
 from neuralbrain.reasoning.planner.commands import read_facts
 from neuralbrain.reasoning.planner.planner import LlmPlanner, PlannerConfig
 from neuralbrain.reasoning.planner.scene import parse_facts
@@ -30,8 +30,10 @@ def test_scores_the_example_request(planner):
     feasible_p = sum(v["llm_p"] for v in first.values() if v["feasible"])
     assert feasible_p == pytest.approx(1.0, abs=1e-3)
     assert result.energy_j > 0 and result.tokens > 0 and result.feasibility == "gl:digitpick"
-    ops = {b.op for b in result.ledger.drain()}
+    bookings = result.ledger.drain()
+    ops = {b.op for b in bookings}
     assert {"mpgemm", "attn"} <= ops and "place" not in ops  # weights were placed at load
+    assert {b.backend for b in bookings} == {"cpu"}
     assert result.ledger.total.energy_j == pytest.approx(result.energy_j)
     out = result.to_json()
     assert json.loads(json.dumps(out))["plan"] == result.plan
@@ -49,6 +51,12 @@ def test_generate_mode_emits_only_valid_calls_and_is_seeded(planner):
     assert len(plans[0]) == 1
 
 
+def test_a_backend_without_mpgemm_is_refused_when_the_planner_is_built():
+    with pytest.raises(CapabilityError, match=r"'LlmPlanner': backend = 'rram' cannot run op "
+                                              r"'mpgemm'.*\['cpu', 'lut'\]"):
+        LlmPlanner(PlannerConfig(backend="rram"))
+
+
 def test_bad_input_is_named(planner, tmp_path):
     with pytest.raises(DataError, match="instruction ''"):
         planner.plan("", FACTS, AFFORDANCES)
@@ -56,6 +64,7 @@ def test_bad_input_is_named(planner, tmp_path):
         planner.plan("put it away", FACTS + ["reachable(cube_7)"], AFFORDANCES)
     with pytest.raises(DataError, match="context"):
         planner.plan("please " * 600, FACTS, AFFORDANCES)
+    planner.config = PlannerConfig(backend="cpu", n_ctx=512, max_steps=2)
     with pytest.raises(ConfigError, match="look 1 call.*max_steps = 2"):
         planner.plan("put the seven in the tray", FACTS, gl_affordances(FACTS, horizon=1))
     with pytest.raises(ConfigError, match="mode"):
