@@ -170,9 +170,11 @@ def breakdown_figure(trace: pa.Table):
     fig, axes = plt.subplots(1, 2, figsize=(10, 0.4 * max(len(by_module), len(by_backend), 3) + 1.4))
     for ax, values, what in ((axes[0], by_module, "module"), (axes[1], by_backend, "backend")):
         names = [n for n in values if values[n] > 0]
-        ax.barh(names, [values[n] for n in names], color="tab:blue" if what == "module"
-                else "tab:orange")
+        spent = [values[n] for n in names]
+        ax.barh(names, spent, color="tab:blue" if what == "module" else "tab:orange")
         ax.set_xscale("log")
+        if spent:  # bars start a decade below the smallest; room on the right for the labels
+            ax.set_xlim(min(spent) / 10, max(spent) * 30)
         ax.invert_yaxis()
         ax.set_xlabel("energy per episode (J, log scale)")
         ax.set_title(f"by {what}")

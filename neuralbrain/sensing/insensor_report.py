@@ -343,7 +343,7 @@ def report(spike_rate: float | None = None) -> dict:
         "accuracy_drop_pct": None,
         "accuracy_note": "ImageNet is not available offline; the N-MNIST gap between the "
         "in-sensor SNN and the same SNN without in-sensor constraints is reported by "
-        "`neuralbrain eval agents/configs/insensor_nmnist.toml` (see agents/insensor.py)",
+        "`neuralbrain eval agents/configs/insensor_nmnist.toml` (see neuralbrain/sensing/snn/task.py)",
         "assumptions": {
             "backbone_spike_rate": ref.spike_rate,
             "image_size": size,
