@@ -29,5 +29,4 @@ MODULES.register("rule_planner", "neuralbrain.reasoning.planning:RulePlanner")
 # action
 MODULES.register("plan_executor", "neuralbrain.control.executor:PlanExecutor")
 MODULES.register("skill_control", "neuralbrain.control.executor:SkillControl")
-MODULES.register("snn_policy", "neuralbrain.control.snn_policy:SnnPolicy")
 MODULES.register("random_policy", "neuralbrain.control.random_policy:RandomPolicy")

@@ -107,10 +107,18 @@ def test_a_trained_module_names_a_task_of_its_kind(tmp_path):
 
 
 @pytest.mark.parametrize("command", ["run", "train"])
-def test_the_cli_says_it_in_one_line_and_exits_2_before_anything_runs(tmp_path, capsys, command):
-    path = _write(tmp_path, AGENT.replace('backend = "cpu"', 'backend = "rram"'))
+@pytest.mark.parametrize("change, named", [
+    (('"random_policy"', '"random_polcy"'), "'random_polcy'"),
+    (('"policy.action -> action"', '"policy.actions -> action"'), "policy.actions -> action"),
+    (('"policy.action -> action"', '"policy.action -> planner.plan", "policy.action -> action"'),
+     "unknown module 'planner'"),
+    (('backend = "cpu"', 'backend = "rram"'), "'alu_op'"),
+])
+def test_the_cli_says_it_in_one_line_and_exits_2_before_anything_runs(tmp_path, capsys, command,
+                                                                      change, named):
+    path = _write(tmp_path, AGENT.replace(*change))
     out = tmp_path / "out"
     code = main([command, str(path), "--out", str(out)])
     err = capsys.readouterr().err
-    assert code == 2 and err.count("\n") == 1 and "'alu_op'" in err and "'policy'" in err
+    assert code == 2 and err.count("\n") == 1 and named in err, err
     assert not out.exists()
