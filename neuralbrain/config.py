@@ -480,6 +480,10 @@ def _module_spec(name: str, table: Any) -> ModuleSpec:
         raise ConfigError(f"[modules.{name}] is missing 'type': expected one of {MODULES.names()}")
     type_name = _coerce(str, table.pop("type"), f"modules.{name}.type")
     cls = MODULES.get(type_name)
+    clash = sorted({f.name for f in dataclasses.fields(cls.Config)} & set(SPEC_KEYS))
+    if clash:  # a plugin's module whose own keys would be read as the table's
+        raise ConfigError(f"module type {type_name!r}: its Config fields {clash} are reserved "
+                          f"for every [modules.NAME] table ({list(SPEC_KEYS)})")
     task = _coerce(str, table.pop("task", ""), f"modules.{name}.task")
     task_set = tuple(_coerce(list[str], table.pop("task_set", []), f"modules.{name}.task_set"))
     if cls.tasks and not task:

@@ -74,6 +74,8 @@ class Backend:
     energy_table: ClassVar[EnergyTable]
     rel_tolerance: ClassVar[float] = 0.0
     Config: ClassVar[type] = BackendConfig
+    # bits ``mpgemm`` rounds its activations to before the product (0: it keeps them float)
+    act_bits: ClassVar[int] = 0
 
     def __init_subclass__(cls, **kwargs: Any) -> None:
         super().__init_subclass__(**kwargs)

@@ -187,7 +187,7 @@ class LlamaModel:
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
-        self.round_acts = self.emulate and not getattr(backend, "act_bits", 0)
+        self.round_acts = self.emulate and not backend.act_bits
         self.hp, self.backend = hp, backend
         self.ledger = ledger if ledger is not None else Ledger()
         self.n_ctx = min(n_ctx, hp.n_ctx)
