@@ -32,7 +32,7 @@ def build_agent(cfg: AgentConfig, checkpoint: str | Path | None = None) -> Agent
         folder = Path(checkpoint) / name if checkpoint is not None else None
         trained = Trained(task, folder if folder is not None and folder.is_dir() else None)
         modules[name] = cls(spec.config, cfg.hardware, trained)
-    return Agent(modules, cfg.edges)
+    return Agent(modules, cfg.edges, cfg)
 
 
 def train_agent(cfg: AgentConfig, out: str | Path, data_root: Path | None,

@@ -278,9 +278,6 @@ class TaskConfig:
             out["hardware"] = to_dict(self.hardware)
         return {**out, **to_dict(self.params)}
 
-    def to_toml(self) -> str:
-        return dumps_toml(self.to_dict())
-
     def replace_params(self, **changes: Any) -> TaskConfig:
         return dataclasses.replace(self, params=dataclasses.replace(self.params, **changes))
 
@@ -318,6 +315,8 @@ class AgentConfig:
     run: RunConfig = field(default_factory=RunConfig)
     hardware: Mapping[str, Any] = field(default_factory=dict)
     source: Path | None = None
+    # each trained module's task config, resolved once on loading (derived from ``modules``)
+    tasks: Mapping[str, TaskConfig] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"seed": self.seed,
@@ -335,16 +334,7 @@ class AgentConfig:
 
     def task_of(self, name: str) -> TaskConfig | None:
         """The task config that trains module ``name`` (None for an untrained module)."""
-        spec = self.modules[name]
-        if not spec.task:
-            return None
-        return load_config(resolve_config(spec.task, self.source), spec.task_set, kind=TaskConfig)
-
-    def replace_module(self, name: str, **changes: Any) -> AgentConfig:
-        """A copy with module ``name``'s config fields changed."""
-        spec = self.modules[name]
-        new = dataclasses.replace(spec, config=dataclasses.replace(spec.config, **changes))
-        return dataclasses.replace(self, modules={**self.modules, name: new})
+        return self.tasks.get(name)
 
 
 AGENT_KEYS = ("seed", "edges", "env", "run", "hardware", "modules")
@@ -456,6 +446,7 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Agen
         raise ConfigError(f"{label}: [modules] is empty: expected at least one module")
     edges = tuple(_edge(e, f"edges[{i}]")
                   for i, e in enumerate(_coerce(list[str], raw.get("edges", []), "edges")))
+    tasks = {name: _task_of(name, spec, source) for name, spec in modules.items() if spec.task}
     cfg = AgentConfig(
         seed=_coerce(int, raw.get("seed", 0), "seed"),
         modules=modules,
@@ -464,9 +455,17 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Agen
         run=build(RunConfig, raw.get("run", {}), "run"),
         hardware=_hardware(raw.get("hardware", {})),
         source=source,
+        tasks=tasks,
     )
     check_agent(cfg)
     return cfg
+
+
+def _task_of(name: str, spec: ModuleSpec, source: Path | None) -> TaskConfig:
+    try:
+        return load_config(resolve_config(spec.task, source), spec.task_set, kind=TaskConfig)
+    except ConfigError as err:  # say which module named it
+        raise ConfigError(f"[modules.{name}] task = {spec.task!r}: {err}") from None
 
 
 def _module_spec(name: str, table: Any) -> ModuleSpec:

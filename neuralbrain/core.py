@@ -60,7 +60,7 @@ from neuralbrain.hardware import make_backend
 from neuralbrain.hardware.base import Backend
 
 if TYPE_CHECKING:
-    from neuralbrain.config import TaskConfig
+    from neuralbrain.config import AgentConfig, TaskConfig
 
 ENV_PORTS: Mapping[str, type] = {"obs": object, "info": dict}
 
@@ -259,8 +259,10 @@ def check_graph(
 class Agent:
     """Named modules wired as a checked graph (see the module docstring)."""
 
-    def __init__(self, modules: Mapping[str, Module], edges: Sequence[tuple[str, str]]) -> None:
+    def __init__(self, modules: Mapping[str, Module], edges: Sequence[tuple[str, str]],
+                 config: AgentConfig | None = None) -> None:
         self.modules = dict(modules)
+        self.config = config  # what it was built from (the runner takes env, seed, run from it)
         self.edges = [tuple(e) for e in edges]
         classes = {name: type(m) for name, m in self.modules.items()}
         self.graph = check_graph(

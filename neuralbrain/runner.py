@@ -105,9 +105,7 @@ def load_agent(config: str | Path | AgentConfig, checkpoint: str | Path | None =
 
     cfg = config if isinstance(config, AgentConfig) else load_config(config, overrides,
                                                                      kind=AgentConfig)
-    agent = build_agent(cfg, checkpoint)
-    agent.config = cfg
-    return agent
+    return build_agent(cfg, checkpoint)
 
 
 def run(
@@ -119,9 +117,9 @@ def run(
     progress: bool | None = None,
 ) -> RunResult:
     """Evaluate ``agent`` (from ``load_agent``) in its config's env (see the module docstring)."""
-    cfg: AgentConfig | None = getattr(agent, "config", None)
+    cfg = agent.config
     if cfg is None:
-        raise ConfigError("run: the agent has no config: build it with load_agent")
+        raise ConfigError("run: the agent has no config (env, seed): build it with load_agent")
     if cfg.env is None:
         raise ConfigError(f"{cfg.source or 'config'} has no [env] table: nothing to run the agent in")
     n_episodes = cfg.run.episodes if episodes is None else episodes
@@ -156,9 +154,10 @@ def run(
     finally:
         bar.close()
         env.close()
+    trace = recorder.finished_trace()
     if out is not None:
-        plot_energy(out / "trace.parquet", out / "energy.png")
-    return RunResult(recorder.episodes_table(), recorder.finished_trace(), out)
+        plot_energy(trace, out / "energy.png")
+    return RunResult(recorder.episodes_table(), trace, out)
 
 
 def _control_period_s(env: gymnasium.Env) -> float:

@@ -186,11 +186,11 @@ def breakdown_figure(trace: pa.Table):
     return fig
 
 
-def plot_energy(trace_path: Path, out_png: Path) -> None:
+def plot_energy(trace: pa.Table, out_png: Path) -> None:
     """``breakdown_figure`` of a run's trace, written atomically."""
     import matplotlib.pyplot as plt
 
-    fig = breakdown_figure(pq.read_table(trace_path))
+    fig = breakdown_figure(trace)
     with atomic_path(out_png) as tmp:
         fig.savefig(tmp, format="png", dpi=100)
     plt.close(fig)

@@ -55,7 +55,6 @@ def test_energy_plot_is_written(tmp_path):
     recorder = TraceRecorder(("a", "b"))
     _record(recorder, 0, 4)
     recorder.finish_episode(0, 0, 4, 0.0, False, None)
-    recorder.write(tmp_path)
-    plot_energy(tmp_path / "trace.parquet", tmp_path / "energy.png")
+    plot_energy(recorder.finished_trace(), tmp_path / "energy.png")
     assert (tmp_path / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*.tmp"))

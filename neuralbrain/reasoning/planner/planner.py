@@ -162,7 +162,6 @@ class LlmPlanner(PlanningModule):
             raise ConfigError(
                 f"the affordances look {affordances.horizon} call(s) ahead and the planner "
                 f"plans up to max_steps = {self.config.max_steps}: raise the reasoner's horizon")
-        self.affordances = affordances
         scene = parse_facts(facts)
         prompt = self.tok.encode(build_prompt(self.tok, instruction, scene))
         if len(prompt) + 16 * self.config.max_steps > self.lm.n_ctx:
@@ -180,9 +179,9 @@ class LlmPlanner(PlanningModule):
             self._tokens = len(prompt)
             if self.config.mode == "score":
                 base_prompt = self.tok.encode(build_prompt(self.tok, "", scene))
-                plan, scores = self._score_loop(scene, last, base_prompt)
+                plan, scores = self._score_loop(scene, affordances, last, base_prompt)
             else:
-                plan, scores = self._generate_loop(scene, last)
+                plan, scores = self._generate_loop(scene, affordances, last)
         finally:
             self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
@@ -226,7 +225,8 @@ class LlmPlanner(PlanningModule):
         self._tokens += len(ids)
         return self.lm.forward(ids)[-1]
 
-    def _score_loop(self, scene: Scene, last: np.ndarray, base_prompt: list[int]):
+    def _score_loop(self, scene: Scene, affordances: Affordances, last: np.ndarray,
+                    base_prompt: list[int]):
         # Calibration context: the same prompt without the request. Scoring each skill by
         # log p(say | prompt) - log p(say | prompt without request) removes the preference
         # the model has for some numbers, places and list positions regardless of the request
@@ -244,7 +244,7 @@ class LlmPlanner(PlanningModule):
             last = self._advance(head)
             self.lm.select("calib")
             last_base = self._advance(head)
-            feas = {s: self.affordances.check(s, tuple(plan)) for s in skills}
+            feas = {s: affordances.check(s, tuple(plan)) for s in skills}
             live = [s for s in skills if feas[s][0]]
             texts = [f" {scene.say(s)}.\n" for s in live]
             lp_base = np.array(self.score_candidates(last_base, texts))
@@ -274,12 +274,12 @@ class LlmPlanner(PlanningModule):
             self.lm.select("main")
         return plan, steps
 
-    def _generate_loop(self, scene: Scene, last: np.ndarray):
+    def _generate_loop(self, scene: Scene, affordances: Affordances, last: np.ndarray):
         plan: list[str] = []
         steps: list[dict[str, dict[str, Any]]] = []
         strings = self.tok.token_strings()
         for i in range(1, self.config.max_steps + 1):
-            allowed = [s for s in scene.skills() if self.affordances.check(s, tuple(plan))[0]]
+            allowed = [s for s in scene.skills() if affordances.check(s, tuple(plan))[0]]
             if not allowed:
                 break
             # Each allowed line is a skill's sentence; the trie only admits these lines, so
@@ -303,7 +303,7 @@ class LlmPlanner(PlanningModule):
                 last = self.lm.forward([tid])[-1]
                 self._tokens += 1
             call = lines[line]
-            why = self.affordances.check(call, tuple(plan))[1]
+            why = affordances.check(call, tuple(plan))[1]
             steps.append({call: {"llm_logprob": round(logprob, 4), "feasible": True,
                                  "why": why, "text": line.strip()}})
             if call == "done()":
