@@ -29,9 +29,11 @@ matrix for batched products and, with ``CpuConfig.act_bits=8``, the integer code
   blocks) ``s_x = fp16(d * sum_i q_i)``, as ggml's ``vec_dot_q4_1_q8_1``, and for tied
   formats (Q4_0, Q8_0: ``m = -2^(bits-1) d``) the codes are used signed and the offset term
   vanishes (``vec_dot_q8_0_q8_0``). Matrix-vector products (up to ``SMALL_M`` rows: decode)
-  run a numba kernel on the integer codes (``hardware/qmatrix.py``: on a CPU with AVX-512
-  VNNI, ggml's own ``vpdpbusd`` dot product, bit-exact with llama.cpp; else int16 partial
-  sums over 16 inputs); larger batches run the same arithmetic as a float32
+  run a numba kernel on the integer codes (``hardware/qmatrix.py``, kernel family chosen at
+  ``place`` by ``qmatrix.kernel_family()`` / ``$NEURALBRAIN_KERNELS``: avx512, ggml's own
+  ``vpdpbusd`` dot product, bit-exact with llama.cpp; avx2, ggml's AVX2 ``vpmaddubsw`` +
+  ``vpmaddwd`` dot product, bit-identical to avx512; portable, int16 partial sums over 16
+  inputs); larger batches run the same arithmetic as a float32
   BLAS product of the rounded activations plus the fp16-sum correction. Priced as run:
   the kernel as int8 MACs (Horowitz: 8-bit multiply 0.2 pJ + 32-bit add 0.1 pJ) reading the
   stored codes (one byte per weight as this backend lays them out) and 8 bytes of float32
@@ -49,7 +51,7 @@ import numpy as np
 from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_lif_operands, check_operand
-from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, QWeight, ggml_matmul
+from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, QWeight, ggml_matmul, placed_matrix
 
 MAC_PER_S = 8e9
 CACHE_BYTES = 1 << 20
@@ -175,14 +177,15 @@ class CpuBackend(Backend):
         return int(self.config.act_bits)
 
     def place(self, w: Any) -> tuple[Any, Cost]:
-        """A ``QWeight`` becomes a ``QuantMatrix``; floats as before."""
+        """A ``QWeight`` becomes a ``QuantMatrix`` (shared with an earlier placement of the
+        same weights, see ``qmatrix.placed_matrix``); floats as before."""
         if not isinstance(w, QWeight):
             return super().place(w)
-        return QuantMatrix.from_qweight(w, with_codes=self.act_bits == 8), Cost()
+        return placed_matrix(w, with_codes=self.act_bits == 8), Cost()
 
     def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
         """``x @ dequant(W)`` with float or 8-bit block activations (module docstring)."""
-        qm = qweight if isinstance(qweight, QuantMatrix) else QuantMatrix.from_qweight(
+        qm = qweight if isinstance(qweight, QuantMatrix) else placed_matrix(
             qweight, with_codes=self.act_bits == 8)
         x = check_operand(x, qm.n_in)
         lead = x.shape[:-1]

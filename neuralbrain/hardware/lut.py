@@ -25,7 +25,11 @@ measured by ``benchmarks/bench_planner.py`` and ``tests/hardware/test_lut.py``.
 Emulation. ``place`` re-lays the codes as bit planes (weight side, done once, as the paper's
 offline weight reinterpretation) holding per (group, plane, column) the 3-bit table index and
 the negate flag; ``mpgemm`` builds the tables (vectorized numpy) and runs the lookups in a
-numba kernel. In exact mode the result equals ``x @ dequant(W)`` up to float32 rounding.
+numba kernel. In exact mode the result equals ``x @ dequant(W)`` up to float32 rounding. The
+kernel's lookups come in three families (``kernel_family()``, ``$NEURALBRAIN_KERNELS``:
+avx512 > avx2 > portable), bit-identical to each other and to the Python reference
+``_kernel_py``. Placed weights are shared by every placement of the same weights
+(``prepared``), so a second model built on one GGUF does not re-lay them.
 
 Cost model (per ``mpgemm`` of M rows, K inputs, N outputs, ``bits`` planes):
 
@@ -52,6 +56,7 @@ Latency: an array of 32 lookup units at 1 GHz (an assumption), so 32 lookups per
 
 from __future__ import annotations
 
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -60,7 +65,12 @@ import numpy as np
 from neuralbrain.energy import PJ, Cost, EnergyTable
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, as_matrix, check_operand
-from neuralbrain.hardware.qmatrix import QWeight, unpack_qweight
+from neuralbrain.hardware.qmatrix import (
+    QWeight,
+    select_kernel_family,
+    unpack_qweight,
+    weight_key,
+)
 
 K_GROUP = 4
 N_STORED = 1 << (K_GROUP - 1)  # 8 entries after symmetrization
@@ -131,29 +141,33 @@ class LutWeight:
     n_out: int  # true output columns (N_pad rounds them up to a multiple of 16)
 
 
+# Resolved entry of each 4-bit group index (bit i = weight i's bit): the s_3 = +1 half is
+# stored (entry idx & 7); the other half reads the mirrored entry ~idx & 7 and negates (bit 3).
+_RESOLVE = np.array([i & 7 if i & 8 else (~i & 7) | 8 for i in range(16)], np.uint8)
+
+
 def prepare(qw: QWeight) -> LutWeight:
     """Re-lay ``qw``'s codes as bit planes of symmetric-table indices (offline, once)."""
     codes, scale, offset, bits, block = unpack_qweight(qw, group=K_GROUP)
     n_out, kp = codes.shape
     n_in = int(qw.n_in or kp)
-    g = codes.reshape(n_out, kp // K_GROUP, K_GROUP).astype(np.uint8)
+    # The 4 codes of a group as one little-endian uint32 (byte i = code i): plane b's index
+    # b_0 + 2 b_1 + 4 b_2 + 8 b_3 is ((g >> b) & 0x01010101) * 0x01020408 >> 24, because the
+    # product's byte 3 collects exactly the terms b_i * 2^i and the lower bytes (sums of at
+    # most 15) never carry into it.
+    g = np.ascontiguousarray(codes).view("<u4")  # (N, K/4)
     n_pad = -(-n_out // 16) * 16
     planes = np.zeros((kp // K_GROUP, bits, n_pad), np.uint8)
-    weights = (1 << np.arange(K_GROUP)).astype(np.uint8)
     for b in range(bits):
-        bit = (g >> b) & 1  # (N, G, 4)
-        idx = (bit * weights).sum(axis=2).astype(np.uint8)  # nibble, bit i = weight i's bit
-        hi = (idx & 8) != 0
-        # s_3 = +1 entries are stored; the others read the mirrored entry and negate.
-        resolved = np.where(hi, idx & 7, (~idx & 7) | 8).astype(np.uint8)
-        planes[:, b, :n_out] = resolved.T
+        idx = (((g >> np.uint32(b)) & np.uint32(0x01010101)) * np.uint32(0x01020408)) >> np.uint32(24)
+        planes[:, b, :n_out] = _RESOLVE[idx].T
     half = np.float32((2**bits - 1) / 2)
     dscale = np.zeros((kp // block, n_pad), np.float32)
     moff = np.zeros_like(dscale)
     dscale[:, :n_out] = scale.T
     moff[:, :n_out] = (offset + scale * half).T
     return LutWeight(
-        planes=np.ascontiguousarray(planes),
+        planes=planes,
         dscale=dscale,
         moff=moff,
         bits=bits,
@@ -162,6 +176,24 @@ def prepare(qw: QWeight) -> LutWeight:
         k_padded=kp,
         n_out=n_out,
     )
+
+
+# Prepared weights by ``weight_key``, kept while something (a placed model) holds them: a
+# second model built on the same weights (the planner and the language module each build one
+# from the same GGUF, with new QWeight objects) reuses the planes instead of re-laying them.
+# Prepared weights are read-only by contract (no kernel or backend writes into them).
+_PREPARED: weakref.WeakValueDictionary[bytes, LutWeight] = weakref.WeakValueDictionary()
+
+
+def prepared(qw: QWeight) -> LutWeight:
+    """``prepare(qw)``, or the LutWeight already prepared from the same weights."""
+    if not isinstance(qw, QWeight):
+        return prepare(qw)  # raises the ShapeError that names what was expected
+    key = weight_key(qw)
+    lw = _PREPARED.get(key)
+    if lw is None:
+        lw = _PREPARED[key] = prepare(qw)
+    return lw
 
 
 # Sign matrix: entry j (bit i of j set -> +x_i) with x_3 always +.
@@ -189,52 +221,81 @@ def build_tables(x: np.ndarray, table_bits: int, block: int) -> tuple[np.ndarray
     return np.ascontiguousarray(q.reshape(m, k // K_GROUP, N_STORED)), scale
 
 
-def _kernel_py(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma: no cover
-    """Lookup-accumulate kernel (compiled by numba in ``_kernel``; see the module docstring).
+# The CPU features each family's lookups need (see ``kernel_family``).
+LUT_NEEDS = {"avx512": ("avx512f",), "avx2": ("avx2",), "portable": ()}
+
+
+def kernel_family() -> str:
+    """The family of the lookup kernel ``mpgemm`` runs now: ``avx512`` (one ``vpermps`` over
+    the 16-entry table per plane and 16 columns), ``avx2`` (``vpermps`` on 8 lanes over the 8
+    stored entries, the mirrored half by flipping the sign bit) or ``portable`` (indexing).
+    All give the same values summed in the same order, so bit-identical results. Chosen by
+    ``$NEURALBRAIN_KERNELS`` (``auto``: the fastest this CPU runs), see
+    ``qmatrix.select_kernel_family``."""
+    return select_kernel_family(LUT_NEEDS, "the lut backend's lookups")
+
+
+def _make_kernel(family: str):
+    """The lookup-accumulate kernel of ``family`` as a Python function (see the module
+    docstring); ``_kernel`` compiles it with numba, and ``_kernel_py`` (family "reference",
+    which calls ``_lookup16_py`` directly) runs it as plain Python, the reference the compiled
+    families are tested against.
 
     ``planes[g, b, n]`` is the resolved index (3-bit entry, bit 3 = negate) of plane ``b``.
     The shift by 2^(b-1) that the hardware applies to plane ``b``'s lookups is folded into a
     per-plane copy of the 8 stored entries (and their negations, the mirrored half), which is
     exact in floating point. For each group the planes' lookups of 16 columns are summed as
-    ``((l0 + l1) + (l2 + l3))`` (8 planes: two such halves added), then accumulated; on a CPU
-    with AVX-512 the 16 lookups of one plane are one ``vpermps`` over the 16-entry table
-    (``_lookup16``), else plain indexing: same values, same order.
+    ``((l0 + l1) + (l2 + l3))`` (8 planes: two such halves added), then accumulated, whatever
+    the instructions that do the lookups.
     """
-    m_rows = tables.shape[0]
-    bits, n_pad = planes.shape[1], planes.shape[2]
-    n_blocks = dscale.shape[0]
-    tile = 512
-    acc = np.zeros(tile, np.float32)
-    tb = np.empty(bits * 16, np.float32)
-    flat = planes.reshape(-1)
-    for m in range(m_rows):
-        for n0 in range(0, n_pad, tile):
-            width = min(tile, n_pad - n0)
-            for n in range(n0, n0 + width):
-                out[m, n] = 0.0
-            for blk in range(n_blocks):
-                acc[:] = 0.0
-                for gg in range(gpb):
-                    g = blk * gpb + gg
-                    f = np.float32(0.5)
-                    for b in range(bits):
-                        for j in range(8):
-                            v = tables[m, g, j] * f
-                            tb[b * 16 + j] = v
-                            tb[b * 16 + j + 8] = -v
-                        f *= np.float32(2.0)
-                    base = g * bits * n_pad + n0
-                    for n in range(0, width, 16):
-                        _lookup16(tb, flat, base + n, n_pad, bits, acc, n)
-                ts = tscale[m, blk]
-                xs = xsum[m, blk]
-                for n in range(width):
-                    out[m, n0 + n] += dscale[blk, n0 + n] * (acc[n] * ts) + moff[blk, n0 + n] * xs
-    return out
+
+    def kernel(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma: no cover
+        m_rows = tables.shape[0]
+        bits, n_pad = planes.shape[1], planes.shape[2]
+        n_blocks = dscale.shape[0]
+        tile = 512
+        acc = np.zeros(tile, np.float32)
+        tb = np.empty(bits * 16, np.float32)
+        flat = planes.reshape(-1)
+        for m in range(m_rows):
+            for n0 in range(0, n_pad, tile):
+                width = min(tile, n_pad - n0)
+                for n in range(n0, n0 + width):
+                    out[m, n] = 0.0
+                for blk in range(n_blocks):
+                    acc[:] = 0.0
+                    for gg in range(gpb):
+                        g = blk * gpb + gg
+                        f = np.float32(0.5)
+                        for b in range(bits):
+                            for j in range(8):
+                                v = tables[m, g, j] * f
+                                tb[b * 16 + j] = v
+                                tb[b * 16 + j + 8] = -v
+                            f *= np.float32(2.0)
+                        base = g * bits * n_pad + n0
+                        # family is a constant of this closure: numba compiles one branch only
+                        for n in range(0, width, 16):
+                            if family == "avx512":
+                                _lookup16_avx512(tb, flat, base + n, n_pad, bits, acc, n)
+                            elif family == "avx2":
+                                _lookup16_avx2(tb, flat, base + n, n_pad, bits, acc, n)
+                            elif family == "portable":
+                                _lookup16_portable(tb, flat, base + n, n_pad, bits, acc, n)
+                            else:
+                                _lookup16_py(tb, flat, base + n, n_pad, bits, acc, n)
+                    ts = tscale[m, blk]
+                    xs = xsum[m, blk]
+                    for n in range(width):
+                        out[m, n0 + n] += (dscale[blk, n0 + n] * (acc[n] * ts)
+                                           + moff[blk, n0 + n] * xs)
+        return out
+
+    return kernel
 
 
 def _lookup16_py(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
-    """Portable lookups of 16 columns over all planes (same order as the vpermps version)."""
+    """Lookups of 16 columns over all planes by indexing (the order every family keeps)."""
     for c in range(16):
         if bits == 4:
             s = (tb[flat[off + c]] + tb[16 + flat[off + stride + c]]) + (
@@ -251,11 +312,19 @@ def _lookup16_py(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - co
         acc[a0 + c] += s
 
 
-def _vperm_lookup16():
-    """``_lookup16`` with AVX-512 ``vpermps``: 16 table lookups of one plane per instruction.
+_kernel_py = _make_kernel("reference")
 
-    Used for 4- and 8-bit codes (the widths whose sum tree it spells out); others fall back
-    to indexing inside the same numba function.
+
+def _vector_lookup16(family: str):
+    """``_lookup16`` with vector permutes, for 4- and 8-bit codes (the widths whose sum tree
+    it spells out; others fall back to indexing inside the same numba function).
+
+    ``family`` "avx512": one ``vpermps`` (``llvm.x86.avx512.permvar.sf.512``) looks up the
+    16 columns of one plane in the 16-entry table (index bit 3 reads the negated half).
+    "avx2": per 8 columns, ``vpermps`` on 8 lanes (``llvm.x86.avx2.permps``, which reads index
+    bits 0..2) over the 8 stored entries, and index bit 3 moved to the float sign bit and
+    xor-ed in: the negated entries are exact sign flips of the stored ones, so the values
+    (and the sums, in the same tree) are bit-identical.
     """
     import numba
     from llvmlite import ir
@@ -263,6 +332,7 @@ def _vperm_lookup16():
     from numba.extending import intrinsic
 
     portable = numba.njit(inline="always")(_lookup16_py)
+    lanes = 16 if family == "avx512" else 8
 
     def make(n: int):
         @intrinsic
@@ -272,32 +342,43 @@ def _vperm_lookup16():
             def codegen(context, builder, signature, args):
                 tb_v, flat_v, off_v, stride_v, acc_v, a0_v = args
                 i8, i32, f32 = ir.IntType(8), ir.IntType(32), ir.FloatType()
-                v16f, v16i, v16b = ir.VectorType(f32, 16), ir.VectorType(i32, 16), ir.VectorType(i8, 16)
+                vf, vi = ir.VectorType(f32, lanes), ir.VectorType(i32, lanes)
+                vb = ir.VectorType(i8, lanes)
                 tbp = context.make_array(signature.args[0])(context, builder, tb_v).data
                 fp = context.make_array(signature.args[1])(context, builder, flat_v).data
                 ap = context.make_array(signature.args[4])(context, builder, acc_v).data
-                name = "llvm.x86.avx512.permvar.sf.512"
+                name = ("llvm.x86.avx512.permvar.sf.512" if family == "avx512"
+                        else "llvm.x86.avx2.permps")
                 perm = builder.module.globals.get(name) or ir.Function(
-                    builder.module, ir.FunctionType(v16f, [v16f, v16i]), name)
+                    builder.module, ir.FunctionType(vf, [vf, vi]), name)
 
-                def look(b):
+                def look(b, col):
                     table = builder.load(builder.bitcast(
-                        builder.gep(tbp, [ir.Constant(ir.IntType(64), 16 * b)]), v16f.as_pointer()),
+                        builder.gep(tbp, [ir.Constant(ir.IntType(64), 16 * b)]), vf.as_pointer()),
                         align=4)
                     at = builder.add(off_v, builder.mul(stride_v, ir.Constant(stride_v.type, b)))
-                    idx = builder.load(builder.bitcast(builder.gep(fp, [at]), v16b.as_pointer()),
-                                       align=1)
-                    return builder.call(perm, [table, builder.zext(idx, v16i)])
+                    at = builder.add(at, ir.Constant(at.type, col))
+                    idx = builder.zext(builder.load(
+                        builder.bitcast(builder.gep(fp, [at]), vb.as_pointer()), align=1), vi)
+                    v = builder.call(perm, [table, idx])
+                    if family == "avx512":
+                        return v
+                    # bit 3 (negate) to bit 31, the float's sign
+                    sign = builder.and_(builder.shl(idx, ir.Constant(vi, [28] * lanes)),
+                                        ir.Constant(vi, [-(1 << 31)] * lanes))
+                    return builder.bitcast(builder.xor(builder.bitcast(v, vi), sign), vf)
 
-                def tree(lo, hi):  # ((l0 + l1) + (l2 + l3)) over planes lo..hi-1
+                def tree(lo, hi, col):  # ((l0 + l1) + (l2 + l3)) over planes lo..hi-1
                     if hi - lo == 1:
-                        return look(lo)
+                        return look(lo, col)
                     mid = (lo + hi) // 2
-                    return builder.fadd(tree(lo, mid), tree(mid, hi))
+                    return builder.fadd(tree(lo, mid, col), tree(mid, hi, col))
 
-                s = tree(0, n)
-                dst = builder.bitcast(builder.gep(ap, [a0_v]), v16f.as_pointer())
-                builder.store(builder.fadd(builder.load(dst, align=4), s), dst, align=4)
+                for col in range(0, 16, lanes):
+                    s = tree(0, n, col)
+                    at = builder.add(a0_v, ir.Constant(a0_v.type, col))
+                    dst = builder.bitcast(builder.gep(ap, [at]), vf.as_pointer())
+                    builder.store(builder.fadd(builder.load(dst, align=4), s), dst, align=4)
                 return context.get_dummy_value()
 
             return sig, codegen
@@ -317,30 +398,31 @@ def _vperm_lookup16():
     return lookup16
 
 
-def _has_avx512() -> bool:
-    try:
-        from llvmlite import binding
-
-        return bool(binding.get_host_cpu_features().get("avx512f"))
-    except Exception:  # no LLVM feature query: portable kernel
-        return False
-
-
-_KERNEL = None
+# The per-family lookups the kernels call, module globals (set by ``_kernel``) rather than
+# closure variables: numba keys its disk cache on the kernel's bytecode and pickled closure
+# values, which must not change from one process to the next (a numba function object does).
+_lookup16_avx512: Any = None
+_lookup16_avx2: Any = None
+_lookup16_portable: Any = None
+_KERNELS: dict[str, Any] = {}
 
 
-def _kernel():
-    global _KERNEL, _lookup16
-    if _KERNEL is None:
+def _kernel(family: str):
+    """The compiled kernel of ``family`` (compiled once, cached on disk)."""
+    global _lookup16_avx512, _lookup16_avx2, _lookup16_portable
+    if family not in _KERNELS:
         import numba
 
-        _lookup16 = _vperm_lookup16() if _has_avx512() else numba.njit(inline="always")(
-            _lookup16_py)
-        _KERNEL = numba.njit(cache=True, nogil=True)(_kernel_py)
-    return _KERNEL
-
-
-_lookup16 = None
+        if family not in LUT_NEEDS:
+            raise ValueError(f"no lut kernel for family {family!r}")
+        if family == "avx512" and _lookup16_avx512 is None:
+            _lookup16_avx512 = _vector_lookup16("avx512")
+        elif family == "avx2" and _lookup16_avx2 is None:
+            _lookup16_avx2 = _vector_lookup16("avx2")
+        elif family == "portable" and _lookup16_portable is None:
+            _lookup16_portable = numba.njit(inline="always")(_lookup16_py)
+        _KERNELS[family] = numba.njit(cache=True, nogil=True)(_make_kernel(family))
+    return _KERNELS[family]
 
 
 class LutBackend(Backend):
@@ -366,7 +448,7 @@ class LutBackend(Backend):
         """A ``QWeight`` becomes bit planes; floats stay float."""
         if not isinstance(w, QWeight):
             return super().place(w)
-        lw = prepare(w)
+        lw = prepared(w)
         nbytes = _weight_bytes(lw)
         return lw, self.energy_table.cost(
             latency_s=nbytes / 64e9, bytes_moved=nbytes, ops=1, dram_read_byte=nbytes
@@ -383,7 +465,7 @@ class LutBackend(Backend):
         )
 
     def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
-        lw = qweight if isinstance(qweight, LutWeight) else prepare(qweight)
+        lw = qweight if isinstance(qweight, LutWeight) else prepared(qweight)
         x = check_operand(x, lw.n_in)
         lead = x.shape[:-1]
         x2 = np.ascontiguousarray(x.reshape(-1, lw.n_in), dtype=np.float32)
@@ -395,8 +477,8 @@ class LutBackend(Backend):
         tables, tscale = build_tables(x2, self.config.table_bits, lw.block)
         xsum = x2.reshape(m, -1, lw.block).sum(axis=2, dtype=np.float32)
         out = np.empty((m, lw.planes.shape[2]), np.float32)
-        _kernel()(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum,
-                  lw.block // K_GROUP, out)
+        _kernel(kernel_family())(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum,
+                                 lw.block // K_GROUP, out)
         out = out[:, : lw.n_out]
         return out.reshape(*lead, lw.n_out), self._cost(m, lw, x2.nbytes + out.nbytes)
 

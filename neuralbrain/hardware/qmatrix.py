@@ -3,16 +3,22 @@
 activation blocks and the numba kernels of the W4A8 / W8A8 products (the arithmetic is stated
 in ``cpu.py``).
 
-Kernels (numba, compiled once and cached on disk):
+Kernels (numba, compiled once and cached on disk), in three families chosen by
+``kernel_family()`` (``$NEURALBRAIN_KERNELS``: ``auto``, the default, takes the first this CPU
+runs of avx512 > avx2 > portable; naming a family forces it, and one the CPU lacks is a
+ConfigError):
 
-- ``_vnni_kernel``: ggml's own x86 dot product, written with LLVM intrinsics: per output and
-  block of 32, ``vpdpbusd`` (AVX-512 VNNI) gives eight int32 lane sums of four unsigned-code
-  x signed-activation products, the lanes become floats and are fused-multiply-added into
-  eight float accumulators with ``d_w * d_x``; the offset term ``m * s`` is fused-multiply-
-  added into a scalar; the result is ``hsum_float_8(lanes) + summs``. Same order as
-  ``ggml_vec_dot_q4_1_q8_1`` / ``vec_dot_q8_0_q8_0`` (and tinyBLAS's Q8_0 path), so it is
-  both the fast kernel and bit-exact with llama.cpp. Used when the CPU has AVX-512 VNNI/VL.
-- Without VNNI: ``_a8_kernel`` (int16 partial sums over 16 inputs, tile-major codes: fast,
+- ``_rows_kernel``: ggml's own x86 dot product, written with LLVM intrinsics: per output and
+  block of 32, eight int32 lane sums of four unsigned-code x signed-activation products, the
+  lanes become floats and are fused-multiply-added into eight float accumulators with
+  ``d_w * d_x``; the offset term ``m * s`` is fused-multiply-added into a scalar; the result
+  is ``hsum_float_8(lanes) + summs``. Same order as ``ggml_vec_dot_q4_1_q8_1`` /
+  ``vec_dot_q8_0_q8_0`` (and tinyBLAS's Q8_0 path), so it is both the fast kernel and
+  bit-exact with llama.cpp. The lanes come from ``vpdpbusd`` (family avx512: AVX-512 VNNI/VL)
+  or from ``vpmaddubsw`` + ``vpmaddwd`` (family avx2: AVX2 and FMA, ggml's AVX2 path); both
+  are exact integer sums (``_dot_block`` shows that no int16 sum saturates), so the two
+  families give bit-identical results.
+- portable: ``_a8_kernel`` (int16 partial sums over 16 inputs, tile-major codes: fast,
   float sums in its own order) and ``_ggml_kernel`` (same lanes and order as ggml, slower).
 - ``ggml_matmul``: a float product summed like ggml's AVX-512 f16 kernels (tinyBLAS for
   batches, ``ggml_vec_dot_f16`` for one row), for ``CpuConfig(ggml_order=True)``.
@@ -20,7 +26,10 @@ Kernels (numba, compiled once and cached on disk):
 
 from __future__ import annotations
 
+import hashlib
 import math
+import os
+import weakref
 from dataclasses import dataclass
 from typing import Any
 
@@ -50,21 +59,84 @@ def quantize_act_q8(x: np.ndarray, block: int = 32) -> tuple[np.ndarray, np.ndar
     return q.reshape(m, k), d.astype(np.float16).astype(np.float32), s.astype(np.float32)
 
 
-def has_vnni() -> bool:
-    """Whether this CPU has AVX-512 VNNI and VL (the ``vpdpbusd`` kernel's instructions)."""
-    global _HAS_VNNI
-    if _HAS_VNNI is None:
-        try:
+KERNELS_ENV = "NEURALBRAIN_KERNELS"
+KERNEL_FAMILIES = ("avx512", "avx2", "portable")  # fastest first: what "auto" tries in turn
+
+# The CPU features each family's W4A8 kernel needs (``vpdpbusd`` on 256-bit registers for
+# avx512; ``vpmaddubsw``/``vpmaddwd`` and fused multiply-adds for avx2).
+W4A8_NEEDS = {"avx512": ("avx512vnni", "avx512vl"), "avx2": ("avx2", "fma"), "portable": ()}
+
+
+def target_cpu_features() -> frozenset[str]:
+    """The x86 features numba compiles for: ``NUMBA_CPU_FEATURES`` when set (numba then
+    targets those, not the host's), else the host CPU's as LLVM reports them; empty when LLVM
+    cannot be asked (only the portable kernels are then chosen)."""
+    global _HOST_FEATURES
+    try:
+        from numba.core import config
+
+        if config.CPU_FEATURES is not None:
+            return frozenset(f[1:] for f in config.CPU_FEATURES.split(",") if f.startswith("+"))
+        if _HOST_FEATURES is None:
             from llvmlite import binding
 
-            feats = binding.get_host_cpu_features()
-            _HAS_VNNI = bool(feats.get("avx512vnni") and feats.get("avx512vl"))
-        except Exception:  # no LLVM feature query: use the portable kernels
-            _HAS_VNNI = False
-    return _HAS_VNNI
+            _HOST_FEATURES = frozenset(k for k, v in binding.get_host_cpu_features().items() if v)
+        return _HOST_FEATURES
+    except Exception:  # no numba/LLVM feature query: portable kernels only
+        return frozenset()
 
 
-_HAS_VNNI: bool | None = None
+_HOST_FEATURES: frozenset[str] | None = None
+
+
+def features_without_avx512() -> str:
+    """A ``NUMBA_CPU_FEATURES`` value for this CPU less every AVX-512 feature: set before numba
+    is imported, every kernel is compiled (and ``auto`` chooses) as on an AVX2-only CPU of
+    the same kind, which is how the avx2 families are tested and measured on an AVX-512
+    machine."""
+    from llvmlite import binding
+
+    feats = binding.get_host_cpu_features().flatten().split(",")
+    return ",".join("-" + f[1:] if "avx512" in f else f for f in feats if f)
+
+
+def usable_kernel_families(needs: dict[str, tuple[str, ...]]) -> list[str]:
+    """The families of ``KERNEL_FAMILIES`` (fastest first) whose ``needs`` this CPU has."""
+    feats = target_cpu_features()
+    return [f for f in KERNEL_FAMILIES if all(n in feats for n in needs[f])]
+
+
+def select_kernel_family(needs: dict[str, tuple[str, ...]], what: str) -> str:
+    """The kernel family ``what`` runs: ``$NEURALBRAIN_KERNELS`` (``auto`` when unset: the
+    first of ``KERNEL_FAMILIES`` whose ``needs`` this CPU has), or the family it names.
+
+    Raises ConfigError for an unknown value, or a family whose instructions the CPU lacks
+    (naming the family and the missing features), rather than run something else.
+    """
+    want = os.environ.get(KERNELS_ENV, "auto").strip().lower() or "auto"
+    if want != "auto" and want not in KERNEL_FAMILIES:
+        raise ConfigError(
+            f"{KERNELS_ENV}={want!r}: unknown kernel family; expected one of auto, "
+            f"{', '.join(KERNEL_FAMILIES)}"
+        )
+    usable = usable_kernel_families(needs)
+    if want == "auto":
+        return usable[0]
+    missing = [n for n in needs[want] if n not in target_cpu_features()]
+    if missing:
+        raise ConfigError(
+            f"{KERNELS_ENV}={want}: this CPU lacks {', '.join(missing)}, which the {want} "
+            f"kernels of {what} need; expected one of auto, {', '.join(usable)} here"
+        )
+    return want
+
+
+def kernel_family() -> str:
+    """The family of the cpu backend's W4A8 matrix-vector kernel placed now (``avx512``:
+    ``vpdpbusd``; ``avx2``: ``vpmaddubsw`` + ``vpmaddwd``, same integers and float order, so
+    bit-identical; ``portable``: plain loops in another float order); see
+    ``select_kernel_family``."""
+    return select_kernel_family(W4A8_NEEDS, "the cpu backend's W4A8 product")
 
 
 @dataclass(frozen=True)
@@ -117,6 +189,18 @@ def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
     return QWeight(codes.reshape(n, kp), scale, lo.astype(np.float32), 4, block, k)
 
 
+def weight_key(qw: QWeight) -> bytes:
+    """A digest of everything a QWeight holds (codes, scale, offset, bits, block, n_in), for
+    the backends' caches of placed weights: two QWeights with the same key are the same
+    weights, whichever objects hold them (a model built twice from one GGUF makes new ones)."""
+    h = hashlib.blake2b(digest_size=20)
+    codes = np.asarray(qw.codes)
+    h.update(repr((codes.dtype.str, codes.shape, int(qw.bits), int(qw.block), qw.n_in)).encode())
+    for a in (codes, np.asarray(qw.scale, np.float32), np.asarray(qw.offset, np.float32)):
+        h.update(np.ascontiguousarray(a).data)
+    return h.digest()
+
+
 def unpack_qweight(qw: QWeight, group: int = 1) -> tuple[np.ndarray, np.ndarray, np.ndarray, int, int]:
     """(codes, scale, offset, bits, block) of a QWeight, checked: 2-D uint8 codes within
     ``bits``, ``k`` a multiple of the block and the block a multiple of ``group``, one scale
@@ -153,19 +237,21 @@ class QuantMatrix:
     ``w``: the dequantized float32 matrix (float and batched products); ``offset_t``
     ``(n_blocks, n_out)`` the block offsets (the fp16-sum correction of batched W4A8
     products); ``tied``: the offset is ``-2^(bits-1) * scale`` (Q4_0, Q8_0). With codes
-    (``act_bits=8``), ``layout`` is ``"rows"`` (VNNI kernel: unsigned codes ``(n_out, n_in)``
-    in element order, ``d``/``m`` ``(n_out, n_blocks)``, ``m`` zero when tied, the zero point
-    taken off through the activations' lane sums) or ``"tiles"`` (fallback kernels: codes
+    (``act_bits=8``), ``family`` is the kernel family chosen when it was placed
+    (``kernel_family()``) and ``layout`` follows from it: ``"rows"`` for avx512 and avx2
+    (ggml's dot product: unsigned codes ``(n_out, n_in)`` in element order, 4-bit ones two
+    per byte, ``d``/``m`` ``(n_out, n_blocks)``, ``m`` zero when tied, the zero point taken
+    off through the activations' lane sums) or ``"tiles"`` for portable (codes
     ``(n_tiles, n_in, TILE)``, signed ``c - 2^(bits-1)`` when tied, ``d``/``m``
     ``(n_blocks, n_out_padded)``).
     """
 
     def __init__(self, w: np.ndarray, offset_t: np.ndarray, bits: int, block: int, tied: bool,
                  codes: np.ndarray | None = None, d: np.ndarray | None = None,
-                 m: np.ndarray | None = None, layout: str = "") -> None:
+                 m: np.ndarray | None = None, layout: str = "", family: str = "") -> None:
         self.w, self.offset_t = w, offset_t
         self.bits, self.block, self.tied = bits, block, tied
-        self.codes, self.d, self.m, self.layout = codes, d, m, layout
+        self.codes, self.d, self.m, self.layout, self.family = codes, d, m, layout, family
         self.n_in, self.n_out = w.shape
 
     @property
@@ -175,7 +261,7 @@ class QuantMatrix:
     @property
     def code_bytes(self) -> int:
         """Bytes the integer kernel reads per product: the codes as laid out here (two 4-bit
-        codes per byte in the VNNI layout, else one byte each), plus the float32 block scale
+        codes per byte in the rows layout, else one byte each), plus the float32 block scale
         and offset."""
         packed = self.layout == "rows" and self.bits <= 4
         codes = self.n_in * self.n_out // (2 if packed else 1)
@@ -200,13 +286,14 @@ class QuantMatrix:
                 f"8-bit activation blocks need blocks of 32 inputs and no padding: got block="
                 f"{block}, k={kp} for {n_in} inputs"
             )
-        if has_vnni():
+        family = kernel_family()
+        if family != "portable":
             m = np.zeros_like(scale) if tied else offset
             if bits <= 4:  # ggml's Q4 byte layout: element j low nibble, element j + 16 high
                 c3 = codes.reshape(n_out, nb, 32)
                 codes = (c3[:, :, :16] | (c3[:, :, 16:] << 4)).reshape(n_out, nb * 16)
             return cls(*base, np.ascontiguousarray(codes), np.ascontiguousarray(scale),
-                       np.ascontiguousarray(m), "rows")
+                       np.ascontiguousarray(m), "rows", family)
         n_pad = -(-n_out // TILE) * TILE
         sc = (codes.astype(np.int16) - int(zero)).astype(np.int8) if tied else codes
         m = np.zeros((nb, n_pad), np.float32)
@@ -217,7 +304,7 @@ class QuantMatrix:
         tiles = np.ascontiguousarray(tiles.reshape(n_pad // TILE, TILE, kp).transpose(0, 2, 1))
         d = np.zeros((nb, n_pad), np.float32)
         d[:, :n_out] = scale.T
-        return cls(*base, tiles, d, m, "tiles")
+        return cls(*base, tiles, d, m, "tiles", family)
 
     def product_a8(self, x: np.ndarray, ggml_order: bool = False) -> np.ndarray:
         """``x`` (M, n_in) float32 through 8-bit activation blocks (``cpu.py`` docstring)."""
@@ -230,8 +317,12 @@ class QuantMatrix:
             # quantize_act_q8): one compiled call per product
             out = np.empty((rows, self.n_out), np.float32)
             z = (1 << (self.bits - 1)) if self.tied else 0
-            _vnni_kernel(self.bits <= 4)(np.ascontiguousarray(x, np.float32), z, self.codes,
-                                         self.d, self.m, out)
+            packed = self.bits <= 4
+            # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _avx2_block), so
+            # its lane sums take off (z - 128) sum(q) instead of z sum(q)
+            zl = z - 128 if self.family == "avx2" and not packed else z
+            _rows_kernel(packed, self.family)(np.ascontiguousarray(x, np.float32), z, zl,
+                                              self.codes, self.d, self.m, out)
             return out
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.tied:
@@ -252,6 +343,25 @@ class QuantMatrix:
         return y
 
 
+# QuantMatrices by (weight_key, with codes, kernel family), kept while something (a placed
+# model) holds them: a second model built on the same weights (the planner and the language
+# module each build one from the same GGUF, with new QWeight objects) reuses them. Placed
+# matrices are read-only by contract (no kernel or backend writes into them).
+_PLACED: weakref.WeakValueDictionary[tuple, QuantMatrix] = weakref.WeakValueDictionary()
+
+
+def placed_matrix(qw: QWeight, with_codes: bool) -> QuantMatrix:
+    """``QuantMatrix.from_qweight(qw, with_codes)``, or the one already made from the same
+    weights for the same kernel family."""
+    if not isinstance(qw, QWeight):
+        return QuantMatrix.from_qweight(qw, with_codes)  # raises the ShapeError naming the type
+    key = (weight_key(qw), with_codes, kernel_family() if with_codes else "")
+    qm = _PLACED.get(key)
+    if qm is None:
+        qm = _PLACED[key] = QuantMatrix.from_qweight(qw, with_codes)
+    return qm
+
+
 def ggml_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
     """``x @ w`` (float32) summed like ggml's AVX-512 f16 kernels (see the module docstring)."""
     x2 = np.ascontiguousarray(x, np.float32)
@@ -263,27 +373,61 @@ def ggml_matmul(x: np.ndarray, w: np.ndarray) -> np.ndarray:
 # -- kernels ---------------------------------------------------------------------------------
 _KERNELS: dict[str, Any] = {}
 
+# The intrinsics and helpers the kernels call are module globals, set once by ``_helpers``.
+# Why not closure variables: numba keys its disk cache on a kernel's bytecode and the pickled
+# values of its closure, and an intrinsic or dispatcher pickles differently in every process,
+# so such a kernel would be compiled anew (and another cache file written) in every process.
+# The kernels' closures hold plain constants only and pick a helper by comparing them; numba
+# drops the branches not taken before compiling, so no instruction of another family is emitted.
+_fma32: Any = None
+_f16: Any = None
+_block_avx512_packed: Any = None
+_block_avx512_bytes: Any = None
+_block_avx2_packed: Any = None
+_block_avx2_bytes: Any = None
 
-def _fma32():
-    """A numba intrinsic for the float32 fused multiply-add (``llvm.fma.f32``)."""
-    if "fma32" not in _KERNELS:
-        from llvmlite import ir
-        from numba import types
-        from numba.extending import intrinsic
 
-        @intrinsic
-        def fma32(typingctx, a, b, c):  # pragma: no cover - compiled
-            sig = types.float32(types.float32, types.float32, types.float32)
+def _helpers() -> None:
+    """Define the module-global intrinsics and helpers (numba imported lazily, once)."""
+    global _fma32, _f16, _block_avx512_packed, _block_avx512_bytes, _block_avx2_packed
+    global _block_avx2_bytes
+    if _fma32 is not None:
+        return
+    import numba
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
 
-            def codegen(context, builder, signature, args):
-                f = ir.FloatType()
-                fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f] * 3))
-                return builder.call(fn, args)
+    @intrinsic
+    def fma32(typingctx, a, b, c):  # pragma: no cover - compiled
+        """The float32 fused multiply-add (``llvm.fma.f32``)."""
+        sig = types.float32(types.float32, types.float32, types.float32)
 
-            return sig, codegen
+        def codegen(context, builder, signature, args):
+            f = ir.FloatType()
+            fn = builder.module.declare_intrinsic("llvm.fma", [f], ir.FunctionType(f, [f] * 3))
+            return builder.call(fn, args)
 
-        _KERNELS["fma32"] = fma32
-    return _KERNELS["fma32"]
+        return sig, codegen
+
+    @numba.njit(cache=True, nogil=True, boundscheck=False)
+    def f16(v):  # pragma: no cover - compiled
+        # round a float32 to the nearest fp16 value (ties to even), kept as float32
+        a = abs(v)
+        if a == 0.0:
+            return np.float32(0.0)
+        if a >= np.float32(65520.0):
+            return np.float32(np.inf) if v > 0 else np.float32(-np.inf)
+        e = math.frexp(a)[1] - 1  # a in [2^e, 2^(e+1))
+        quantum = 2.0 ** (max(e, -14) - 10)
+        r = np.float32(np.rint(np.float64(a) / quantum) * quantum)
+        return r if v > 0 else -r
+
+    _fma32, _f16 = fma32, f16
+    _block_avx512_packed = _dot_block("avx512", True)
+    _block_avx512_bytes = _dot_block("avx512", False)
+    _block_avx2_packed = _dot_block("avx2", True)
+    _block_avx2_bytes = _dot_block("avx2", False)
 
 
 def _intrinsic_fn(module: Any, name: str, fnty: Any) -> Any:
@@ -295,89 +439,113 @@ def _intrinsic_fn(module: Any, name: str, fnty: Any) -> Any:
     return fn
 
 
-def _vnni_block(packed: bool):
-    """``acc[0:8] = fma(dd, float(vpdpbusd(codes[ci:ci+32], q[qi:qi+32]) - zq[zi:zi+8]), acc)``;
-    ``packed``: the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``)."""
-    key = f"vnni_block_{packed}"
-    if key not in _KERNELS:
-        from llvmlite import ir
-        from numba import types
-        from numba.extending import intrinsic
+def _dot_block(family: str, packed: bool):
+    """The intrinsic ``acc[0:8] = fma(dd, float(lanes - zq[zi:zi+8]), acc)`` of one block of
+    32 codes ``codes[ci:]`` and 32 int8 activations ``q[qi:]``, where lane ``j`` is the exact
+    integer ``sum_{i<4} c[4j+i] q[4j+i]`` (ggml's ``mul_sum_us8_pairs_float``); ``packed``:
+    the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``).
 
-        @intrinsic
-        def vnni_block(typingctx, codes, ci, q, qi, zq, zi, dd, acc):  # pragma: no cover
-            sig = types.void(codes, ci, q, qi, zq, zi, dd, acc)
+    ``family`` "avx512": one ``vpdpbusd`` (AVX-512 VNNI on 256-bit registers) gives the lanes.
+    "avx2" (ggml's AVX2 path): ``vpmaddubsw`` (unsigned x signed bytes, adjacent pairs summed
+    to int16 with saturation) then ``vpmaddwd`` with ones (adjacent int16 pairs to int32).
+    Neither sum saturates, so the lanes are the same integers and the result is bit-identical:
+    4-bit codes (0..15) times activations (-127..127) pair to at most 2 * 15 * 127 = 3810;
+    8-bit codes are taken signed, ``s = c - 128``, and multiplied as ``|s|`` (at most 128)
+    times ``q`` with the sign of ``s`` (ggml's ``mul_sum_i8_pairs``), pairing to at most
+    2 * 128 * 127 = 32512 < 2^15 -- so the caller's ``zq`` takes off ``(z - 128) sum(q)``.
+    """
+    from llvmlite import ir
+    from numba import types
+    from numba.extending import intrinsic
 
-            def codegen(context, builder, signature, args):
-                codes_v, ci_v, q_v, qi_v, zq_v, zi_v, dd_v, acc_v = args
-                i32, f32 = ir.IntType(32), ir.FloatType()
-                v8i32, v8f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8)
+    @intrinsic
+    def dot_block(typingctx, codes, ci, q, qi, zq, zi, dd, acc):  # pragma: no cover
+        sig = types.void(codes, ci, q, qi, zq, zi, dd, acc)
 
-                def ptr(k, val, idx):
-                    ary = context.make_array(signature.args[k])(context, builder, val)
-                    return builder.gep(ary.data, [idx])
+        def codegen(context, builder, signature, args):
+            codes_v, ci_v, q_v, qi_v, zq_v, zi_v, dd_v, acc_v = args
+            i8, i16, i32, f32 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.FloatType()
+            v32i8, v16i16 = ir.VectorType(i8, 32), ir.VectorType(i16, 16)
+            v8i32, v8f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8)
 
-                def load(p, ty, align):
-                    return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
+            def ptr(k, val, idx):
+                ary = context.make_array(signature.args[k])(context, builder, val)
+                return builder.gep(ary.data, [idx])
 
-                if packed:  # low nibbles are elements 0..15, high nibbles 16..31
-                    v16i8 = ir.VectorType(ir.IntType(8), 16)
-                    raw = load(ptr(0, codes_v, ci_v), v16i8, 1)
-                    lo = builder.and_(raw, ir.Constant(v16i8, [15] * 16))
-                    hi = builder.lshr(raw, ir.Constant(v16i8, [4] * 16))
-                    both = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 32),
-                                                                      list(range(32))))
-                    c = builder.bitcast(both, v8i32)
-                else:
-                    c = load(ptr(0, codes_v, ci_v), v8i32, 1)  # 32 bytes as 8 x i32
-                qq = load(ptr(2, q_v, qi_v), v8i32, 1)
-                z = load(ptr(4, zq_v, zi_v), v8i32, 4)
+            def load(p, ty, align):
+                return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
+
+            if packed:  # low nibbles are elements 0..15, high nibbles 16..31
+                v16i8 = ir.VectorType(i8, 16)
+                raw = load(ptr(0, codes_v, ci_v), v16i8, 1)
+                lo = builder.and_(raw, ir.Constant(v16i8, [15] * 16))
+                hi = builder.lshr(raw, ir.Constant(v16i8, [4] * 16))
+                c = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 32), list(range(32))))
+            else:
+                c = load(ptr(0, codes_v, ci_v), v32i8, 1)
+            qq = load(ptr(2, q_v, qi_v), v32i8, 1)
+            if family == "avx512":
                 dp = _intrinsic_fn(builder.module, "llvm.x86.avx512.vpdpbusd.256",
                                    ir.FunctionType(v8i32, [v8i32] * 3))
-                lanes = builder.sub(builder.call(dp, [ir.Constant(v8i32, None), c, qq]), z)
-                ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
-                                             ir.Constant(i32, 0))
-                ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
-                                             ir.Constant(v8i32, [0] * 8))
-                pa = builder.bitcast(ptr(7, acc_v, ir.Constant(ir.IntType(64), 0)),
-                                     v8f32.as_pointer())
-                fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
-                                    ir.FunctionType(v8f32, [v8f32] * 3))
-                acc = builder.load(pa, align=4)
-                builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
-                              align=4)
-                return context.get_dummy_value()
+                lanes = builder.call(dp, [ir.Constant(v8i32, None), builder.bitcast(c, v8i32),
+                                          builder.bitcast(qq, v8i32)])
+            else:
+                if packed:
+                    u, sq = c, qq
+                else:  # s = c - 128 as int8; |s| as unsigned bytes, q carrying the sign of s
+                    sc = builder.xor(c, ir.Constant(v32i8, [0x80] * 32))
+                    neg = builder.icmp_signed("<", sc, ir.Constant(v32i8, None))
+                    zero = ir.Constant(v32i8, None)
+                    u = builder.select(neg, builder.sub(zero, sc), sc)  # -(-128) wraps to 0x80
+                    sq = builder.select(neg, builder.sub(zero, qq), qq)
+                mubs = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.ub.sw",
+                                     ir.FunctionType(v16i16, [v32i8, v32i8]))
+                mwd = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.wd",
+                                    ir.FunctionType(v8i32, [v16i16, v16i16]))
+                pairs = builder.call(mubs, [u, sq])
+                lanes = builder.call(mwd, [pairs, ir.Constant(v16i16, [1] * 16)])
+            z = load(ptr(4, zq_v, zi_v), v8i32, 4)
+            lanes = builder.sub(lanes, z)
+            ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
+                                         ir.Constant(i32, 0))
+            ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
+                                         ir.Constant(v8i32, [0] * 8))
+            pa = builder.bitcast(ptr(7, acc_v, ir.Constant(ir.IntType(64), 0)),
+                                 v8f32.as_pointer())
+            fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
+                                ir.FunctionType(v8f32, [v8f32] * 3))
+            acc = builder.load(pa, align=4)
+            builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
+                          align=4)
+            return context.get_dummy_value()
 
-            return sig, codegen
+        return sig, codegen
 
-        _KERNELS[key] = vnni_block
-    return _KERNELS[key]
+    return dot_block
 
 
-def _vnni_kernel(packed: bool):
-    """ggml's dot product per (row, output) with ``vpdpbusd`` lanes (module docstring)."""
-    key = f"vnni_{packed}"
+def _rows_kernel(packed: bool, family: str):
+    """ggml's dot product per (row, output) on the rows layout (module docstring): the lanes
+    of each block from ``_dot_block`` of ``family`` ("avx512" or "avx2"), then the same float
+    operations in the same order for both, so their results are bit-identical.
+
+    Kernel arguments: ``x`` (M, k) float32, quantized here per block as ``quantize_act_q8``;
+    ``z`` the zero point of tied codes (0 when untied: the offset term ``m * s`` is used);
+    ``zl`` the multiple of each lane's activation sum taken off the lanes (``z``, or
+    ``z - 128`` for avx2 8-bit codes); ``codes``, ``d``, ``m`` as ``QuantMatrix``; ``out``.
+    """
+    key = f"rows_{family}_{packed}"
     if key not in _KERNELS:
         import numba
 
-        fma32, vnni_block = _fma32(), _vnni_block(packed)
+        if family not in ("avx512", "avx2"):
+            raise ValueError(f"no rows kernel for family {family!r}")
+        _helpers()
         step = 16 if packed else 32
+        blk = f"{family}_{'packed' if packed else 'bytes'}"  # a plain constant: see _helpers
 
         @numba.njit(cache=True, nogil=True, boundscheck=False)
-        def f16(v):  # pragma: no cover - compiled
-            # round a float32 to the nearest fp16 value (ties to even), kept as float32
-            a = abs(v)
-            if a == 0.0:
-                return np.float32(0.0)
-            if a >= np.float32(65520.0):
-                return np.float32(np.inf) if v > 0 else np.float32(-np.inf)
-            e = math.frexp(a)[1] - 1  # a in [2^e, 2^(e+1))
-            quantum = 2.0 ** (max(e, -14) - 10)
-            r = np.float32(np.rint(np.float64(a) / quantum) * quantum)
-            return r if v > 0 else -r
-
-        @numba.njit(cache=True, nogil=True, boundscheck=False)
-        def vnni(x, z, codes, d, m, out):  # pragma: no cover - compiled
+        def rows_kernel(x, z, zl, codes, d, m, out):  # pragma: no cover - compiled
             rows, k = x.shape
             n_out = codes.shape[0]
             nb = k // 32
@@ -399,28 +567,36 @@ def _vnni_kernel(packed: bool):
                         qi = np.int32(np.rint(x[r, i] * inv))
                         qr[i] = qi
                         qs += qi
-                    dx[b] = f16(d32)
-                    sx[b] = f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
-                    if z != 0:
+                    dx[b] = _f16(d32)
+                    sx[b] = _f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
+                    if zl != 0:
                         for lane in range(8):
                             ls = 0
                             for e in range(4):
                                 ls += np.int32(qr[b * 32 + 4 * lane + e])
-                            zr[b * 8 + lane] = z * ls
+                            zr[b * 8 + lane] = zl * ls
                 for o in range(n_out):
                     acc[:] = 0.0
                     summs = np.float32(0.0)
                     row = codes[o]
                     for b in range(nb):
-                        vnni_block(row, b * step, qr, b * 32, zr, b * 8, d[o, b] * dx[b], acc)
-                        summs = fma32(m[o, b], sx[b], summs)
+                        dd = d[o, b] * dx[b]
+                        if blk == "avx512_packed":
+                            _block_avx512_packed(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                        elif blk == "avx512_bytes":
+                            _block_avx512_bytes(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                        elif blk == "avx2_packed":
+                            _block_avx2_packed(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                        else:
+                            _block_avx2_bytes(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                        summs = _fma32(m[o, b], sx[b], summs)
                     r0 = acc[4] + acc[0]
                     r1 = acc[5] + acc[1]
                     r2 = acc[6] + acc[2]
                     r3 = acc[7] + acc[3]
                     out[r, o] = ((r0 + r2) + (r1 + r3)) + summs
 
-        _KERNELS[key] = vnni
+        _KERNELS[key] = rows_kernel
     return _KERNELS[key]
 
 
@@ -488,7 +664,7 @@ def _ggml_kernel():
     if "ggml" not in _KERNELS:
         import numba
 
-        fma32 = _fma32()
+        _helpers()
 
         @numba.njit(cache=True, nogil=True, boundscheck=False)
         def ggml(q, dx, sx, codes, d, m, out):  # pragma: no cover - compiled
@@ -516,9 +692,9 @@ def _ggml_kernel():
                                     acc[o] += np.int32(row[o]) * xi
                             for o in range(tile):
                                 dd = d[b, o0 + o] * db
-                                lanes[lane, o] = fma32(dd, np.float32(acc[o]), lanes[lane, o])
+                                lanes[lane, o] = _fma32(dd, np.float32(acc[o]), lanes[lane, o])
                         for o in range(tile):
-                            summs[o] = fma32(m[b, o0 + o], sb, summs[o])
+                            summs[o] = _fma32(m[b, o0 + o], sb, summs[o])
                     for o in range(tile):
                         r0 = lanes[4, o] + lanes[0, o]
                         r1 = lanes[5, o] + lanes[1, o]
@@ -536,7 +712,7 @@ def _ggml_matmul_kernel():
     if "ggml_mm" not in _KERNELS:
         import numba
 
-        fma32 = _fma32()
+        _helpers()
 
         @numba.njit(cache=True, nogil=True, boundscheck=False)
         def mm(x, w, out, single_row):  # pragma: no cover - compiled
@@ -551,14 +727,14 @@ def _ggml_matmul_kernel():
                         for c0 in range(0, k, 16):
                             a = (c0 // 16) % 4
                             for ln in range(min(16, k - c0)):
-                                acc[a, ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], acc[a, ln])
+                                acc[a, ln] = _fma32(x[i, c0 + ln], w[c0 + ln, j], acc[a, ln])
                         for ln in range(16):
                             lanes[ln] = (acc[0, ln] + acc[2, ln]) + (acc[1, ln] + acc[3, ln])
                     else:
                         lanes[:] = 0.0
                         for c0 in range(0, k, 16):
                             for ln in range(min(16, k - c0)):
-                                lanes[ln] = fma32(x[i, c0 + ln], w[c0 + ln, j], lanes[ln])
+                                lanes[ln] = _fma32(x[i, c0 + ln], w[c0 + ln, j], lanes[ln])
                     h = 8
                     while h >= 1:  # _mm512_reduce_add_ps: halves added pairwise
                         for ln in range(h):

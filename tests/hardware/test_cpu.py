@@ -182,21 +182,128 @@ def test_ggml_order_matmul_is_the_float_product(rows):
     np.testing.assert_array_equal(backend.matmul(x, w)[0], y)
 
 
-@pytest.mark.parametrize("vnni", [True, False])
-@pytest.mark.parametrize("ggml_order", [False, True])
-def test_every_kernel_computes_the_ggml_product(monkeypatch, vnni, ggml_order):
-    """The VNNI kernel (when the CPU has it) and the portable fallbacks agree with ggml."""
-    from neuralbrain.hardware import qmatrix
+def _w4a8_families() -> list[str]:
+    from neuralbrain.hardware.qmatrix import W4A8_NEEDS, usable_kernel_families
 
-    if vnni and not qmatrix.has_vnni():
-        pytest.skip("this CPU has no AVX-512 VNNI")
-    monkeypatch.setattr(qmatrix, "_HAS_VNNI", vnni)
+    return usable_kernel_families(W4A8_NEEDS)
+
+
+@pytest.mark.parametrize("family", ["avx512", "avx2", "portable"])
+@pytest.mark.parametrize("ggml_order", [False, True])
+def test_every_kernel_computes_the_ggml_product(monkeypatch, family, ggml_order):
+    """Every kernel family this CPU runs (forced by NEURALBRAIN_KERNELS) agrees with ggml."""
+    if family not in _w4a8_families():
+        pytest.skip(f"this CPU cannot run the {family} kernels")
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", family)
     backend = make_backend("cpu", CpuConfig(act_bits=8, ggml_order=ggml_order))
     rng = np.random.default_rng(7)
     for qw in (_q4(seed=7)[1], _tied(8, 8), _tied(9, 4)):
         placed, _ = backend.place(qw)
-        assert placed.layout == ("rows" if vnni else "tiles")
+        assert (placed.family, placed.layout) == (family, "tiles" if family == "portable"
+                                                  else "rows")
         x = rng.normal(size=(2, qw.codes.shape[1])).astype(np.float32)
         y, _ = backend.mpgemm(x, placed)
         want = _ggml_reference(x, qw)
         assert np.abs(y - want).max() <= 2e-6 * np.abs(want).max()
+
+
+def _extreme_qweights(rng, k: int, n: int) -> list[QWeight]:
+    """Q4_1, Q4_0, Q8_0 and untied 8-bit weights, some rows at the code extremes (every
+    int16 pair sum of vpmaddubsw at its largest) and the rest random."""
+    out = []
+    for bits, tied in ((4, False), (4, True), (8, True), (8, False)):
+        top = (1 << bits) - 1
+        codes = rng.integers(0, top + 1, size=(n, k), dtype=np.uint8)
+        codes[0], codes[-1] = top, 0
+        if n > 2:
+            codes[1, ::2] = top
+        scale = (rng.random((n, k // 32)) * 0.01 + 1e-3).astype(np.float32)
+        offset = (-float(1 << (bits - 1)) * scale if tied
+                  else rng.normal(size=scale.shape)).astype(np.float32)
+        out.append(QWeight(codes, scale, offset, bits, 32))
+    return out
+
+
+@pytest.mark.parametrize("rows, k, n", [(1, 32, 1), (1, 96, 17), (3, 128, 300), (4, 64, 9)])
+def test_w4a8_kernel_families_are_bit_identical(monkeypatch, rows, k, n):
+    """The avx2 lanes (vpmaddubsw + vpmaddwd) are the avx512 ones (vpdpbusd): same floats
+    out, bit for bit, also where the int16 pair sums are at their largest (codes at their
+    maximum against activations of +-127). k is always a whole number of 32-input blocks
+    (the W4A8 format), which is also the vector width."""
+    rng = np.random.default_rng(rows * 1000 + k + n)
+    x = rng.normal(size=(rows, k)).astype(np.float32)
+    x[0, :32] = np.where(np.arange(32) % 3, 5.0, -5.0)  # quantizes to +-127 exactly
+    fast = [f for f in _w4a8_families() if f != "portable"]
+    if len(fast) < 2:
+        pytest.skip(f"this CPU runs only {fast or 'no'} vector W4A8 kernels: nothing to compare")
+    for qw in _extreme_qweights(rng, k, n):
+        ys = {}
+        for family in fast:
+            monkeypatch.setenv("NEURALBRAIN_KERNELS", family)
+            backend = make_backend("cpu", CpuConfig(act_bits=8))
+            ys[family] = backend.mpgemm(x, backend.place(qw)[0])[0]
+        np.testing.assert_array_equal(ys["avx2"], ys["avx512"], err_msg=f"{qw.bits} bits")
+        want = _ggml_reference(x, qw)
+        assert np.abs(ys["avx2"] - want).max() <= 2e-6 * np.abs(want).max()
+
+
+def test_placed_matrices_are_shared_by_equal_weights(monkeypatch):
+    """A second placement of the same weights (new QWeight objects) reuses the matrix of the
+    same numerics and kernel family; other weights, numerics or families get their own."""
+    _, qw = _q4(seed=3)
+    again = QWeight(qw.codes.copy(), qw.scale.copy(), qw.offset.copy(), qw.bits, qw.block, qw.n_in)
+    a8 = make_backend("cpu", CpuConfig(act_bits=8))
+    first, _ = a8.place(qw)
+    assert a8.place(again)[0] is first
+    assert make_backend("cpu", CpuConfig(act_bits=8, ggml_order=True)).place(again)[0] is first
+    assert make_backend("cpu").place(again)[0] is not first  # float only: no codes
+    other = QWeight(qw.codes, qw.scale * 2, qw.offset, qw.bits, qw.block, qw.n_in)
+    assert a8.place(other)[0] is not first
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", "portable")
+    assert a8.place(again)[0].family == "portable"
+
+
+def test_avx2_w4a8_compiled_for_a_cpu_without_avx512(tmp_path):
+    """Compiled as on an AVX2-only CPU (numba told the host has no AVX-512), ``auto`` picks the
+    avx2 kernel, and its products are bit-identical to this CPU's fastest kernel's (avx512
+    here, when it has VNNI)."""
+    import os
+    import subprocess
+    import sys
+
+    from neuralbrain.hardware.qmatrix import features_without_avx512
+
+    if "avx2" not in _w4a8_families():
+        pytest.skip("this CPU has no AVX2 and FMA")
+    rng = np.random.default_rng(12)
+    x = rng.normal(size=(2, 96)).astype(np.float32)
+    qws = _extreme_qweights(rng, 96, 40)
+    backend = make_backend("cpu", CpuConfig(act_bits=8))
+    want = [backend.mpgemm(x, backend.place(qw)[0])[0] for qw in qws]
+    np.savez(tmp_path / "in.npz", x=x, bits=[qw.bits for qw in qws],
+             **{f"{name}{i}": a for i, qw in enumerate(qws)
+                for name, a in (("codes", qw.codes), ("scale", qw.scale), ("offset", qw.offset))})
+    child = (
+        "import sys, numpy as np\n"
+        "from neuralbrain.hardware import make_backend, qmatrix\n"
+        "from neuralbrain.hardware.cpu import CpuConfig\n"
+        "from neuralbrain.hardware.qmatrix import QWeight\n"
+        "d = np.load(sys.argv[1])\n"
+        "print(qmatrix.kernel_family())\n"
+        "b = make_backend('cpu', CpuConfig(act_bits=8))\n"
+        "outs = {}\n"
+        "for i, bits in enumerate(d['bits']):\n"
+        "    qw = QWeight(d[f'codes{i}'], d[f'scale{i}'], d[f'offset{i}'], int(bits))\n"
+        "    outs[f'y{i}'] = b.mpgemm(d['x'], b.place(qw)[0])[0]\n"
+        "np.savez(sys.argv[2], **outs)\n"
+    )
+    env = {**os.environ, "NUMBA_CPU_FEATURES": features_without_avx512(),
+           "NEURALBRAIN_KERNELS": "auto"}
+    run = subprocess.run([sys.executable, "-c", child, str(tmp_path / "in.npz"),
+                          str(tmp_path / "out.npz")], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["avx2"]
+    got = np.load(tmp_path / "out.npz")
+    for i, (qw, y) in enumerate(zip(qws, want, strict=True)):
+        np.testing.assert_array_equal(got[f"y{i}"], y, err_msg=f"{qw.bits} bits")

@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import itertools
+import os
 
 import numpy as np
 import pytest
@@ -98,26 +99,146 @@ def test_bad_inputs_are_named():
         prepare(type(qw)(qw.codes, qw.scale, qw.offset, bits=2))
 
 
-@pytest.mark.parametrize("bits", [4, 8, 3])
-def test_portable_lookup_kernel_equals_the_compiled_one(monkeypatch, bits):
-    """The vpermps lookups (AVX-512) and plain indexing give the same values in the same
-    order; 3-bit codes take the generic path in both."""
-    import numba
+def _lut_families():
+    from neuralbrain.hardware.lut import LUT_NEEDS
+    from neuralbrain.hardware.qmatrix import usable_kernel_families
 
+    return usable_kernel_families(LUT_NEEDS)
+
+
+def _random_qweight(rng, bits: int, k: int, n: int) -> QWeight:
+    return QWeight(rng.integers(0, 1 << bits, (n, k), dtype=np.uint8),
+                   rng.random((n, k // 32), dtype=np.float32),
+                   rng.normal(size=(n, k // 32)).astype(np.float32), bits)
+
+
+@pytest.mark.parametrize("table_bits", [0, 8])
+@pytest.mark.parametrize("bits, m, k, n", [
+    (4, 1, 64, 40),  # 40 outputs: padded to 48 lookup columns
+    (4, 3, 96, 17),  # fewer columns than one 16-column step
+    (8, 2, 32, 33),
+    (3, 1, 64, 24),  # 3-bit codes: the generic path in every family
+    (4, 1, 32, 530),  # more columns than one 512-column tile
+])
+def test_every_kernel_family_equals_the_python_reference(table_bits, bits, m, k, n):
+    """Each family this CPU runs gives bit-identical results to the plain-Python kernel
+    (``_kernel_py`` with ``_lookup16_py``), exact and int8 tables alike."""
     from neuralbrain.hardware import lut
 
-    rng = np.random.default_rng(bits)
-    k, n = 64, 40  # 40 outputs: padded to 48 lookup columns
-    qw = QWeight(rng.integers(0, 1 << bits, (n, k), dtype=np.uint8),
-                 rng.random((n, 2), dtype=np.float32), rng.random((n, 2), dtype=np.float32), bits)
-    x = rng.normal(size=(2, k)).astype(np.float32)
-    y, _ = make_backend("lut").mpgemm(x, qw)
-    monkeypatch.setattr(lut, "_lookup16", numba.njit(inline="always")(lut._lookup16_py))
-    portable = numba.njit(lut._kernel_py)  # no disk cache: compiled against the patched global
+    rng = np.random.default_rng(100 * bits + k + n)
+    qw = _random_qweight(rng, bits, k, n)
     lw = prepare(qw)
-    tables, tscale = build_tables(x, 0, 32)
-    out = np.empty((2, lw.planes.shape[2]), np.float32)
-    portable(tables, tscale, lw.planes, lw.dscale, lw.moff, x.reshape(2, -1, 32).sum(axis=2),
-             8, out)
-    np.testing.assert_array_equal(out[:, :n], y)
-    assert np.abs(y - x @ qw.dequantize()).max() <= 1e-5 * np.abs(y).max()
+    x = rng.normal(size=(m, k)).astype(np.float32)
+    tables, tscale = build_tables(x, table_bits, 32)
+    xsum = x.reshape(m, -1, 32).sum(axis=2)
+    ref = np.full((m, lw.planes.shape[2]), np.nan, np.float32)
+    lut._kernel_py(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, ref)
+    want = x @ qw.dequantize()  # the reference is itself right (int8 tables: ~1% off)
+    assert np.abs(ref[:, :n] - want).max() <= (0.02 if table_bits else 1e-5) * np.abs(want).max()
+    families = _lut_families()
+    assert "portable" in families
+    for family in families:
+        out = np.full_like(ref, np.nan)
+        lut._kernel(family)(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, out)
+        np.testing.assert_array_equal(out, ref, err_msg=family)
+
+
+def test_backend_results_do_not_depend_on_the_forced_family(monkeypatch):
+    from neuralbrain.hardware import lut
+
+    x, w = _data(k=70, n=50)  # k padded to 96 inside the backend
+    qw = quantize_q4(w)
+    results = {}
+    for family in _lut_families():
+        monkeypatch.setenv("NEURALBRAIN_KERNELS", family)
+        assert lut.kernel_family() == family
+        results[family] = make_backend("lut").mpgemm(x, qw)[0]
+    for family, y in results.items():
+        np.testing.assert_array_equal(y, results["portable"], err_msg=family)
+
+
+def test_kernel_family_env_is_checked(monkeypatch):
+    from numba.core import config
+
+    from neuralbrain.hardware import lut, qmatrix
+
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", "sse9")
+    with pytest.raises(ConfigError, match="NEURALBRAIN_KERNELS='sse9': unknown kernel family"):
+        lut.kernel_family()
+    with pytest.raises(ConfigError, match="unknown kernel family"):
+        qmatrix.kernel_family()
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", "auto")
+    assert lut.kernel_family() == _lut_families()[0]
+    # a CPU with AVX2 and FMA only (numba told to compile for it): avx512 is refused by name
+    monkeypatch.setattr(config, "CPU_FEATURES", "+avx,+avx2,+fma,-avx512f")
+    assert lut.kernel_family() == qmatrix.kernel_family() == "avx2"
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", "avx512")
+    with pytest.raises(ConfigError, match="NEURALBRAIN_KERNELS=avx512: this CPU lacks avx512f"):
+        lut.kernel_family()
+    with pytest.raises(ConfigError, match="lacks avx512vnni, avx512vl"):
+        qmatrix.kernel_family()
+    monkeypatch.setattr(config, "CPU_FEATURES", "")
+    monkeypatch.setenv("NEURALBRAIN_KERNELS", "auto")
+    assert lut.kernel_family() == qmatrix.kernel_family() == "portable"
+
+
+def test_prepared_weights_are_shared_by_equal_weights():
+    """A second placement of the same weights (new QWeight objects, as a second model built
+    on one GGUF makes) reuses the planes; different weights do not."""
+    _, w = _data()
+    backend = make_backend("lut")
+    a, _ = backend.place(quantize_q4(w))
+    b, _ = make_backend("lut", LutConfig(table_bits=8)).place(quantize_q4(w))
+    c, _ = backend.place(quantize_q4(w + 1.0))
+    assert b is a and c is not a
+    assert not np.array_equal(c.planes, a.planes) or not np.array_equal(c.moff, a.moff)
+
+
+def test_avx2_lookups_compiled_for_a_cpu_without_avx512(tmp_path):
+    """Compiled as on an AVX2-only CPU (numba told the host has no AVX-512, so LLVM may not
+    use it anywhere), ``auto`` picks the avx2 lookups and they give the reference's bits."""
+    import subprocess
+    import sys
+
+    from neuralbrain.hardware import lut
+    from neuralbrain.hardware.qmatrix import features_without_avx512
+
+    if "avx2" not in _lut_families():
+        pytest.skip("this CPU has no AVX2")
+    rng = np.random.default_rng(11)
+    cases = []
+    for bits, k, n in ((4, 64, 40), (8, 32, 17)):
+        qw = _random_qweight(rng, bits, k, n)
+        x = rng.normal(size=(2, k)).astype(np.float32)
+        lw = prepare(qw)
+        tables, tscale = build_tables(x, 0, 32)
+        xsum = x.reshape(2, -1, 32).sum(axis=2)
+        ref = np.empty((2, lw.planes.shape[2]), np.float32)
+        lut._kernel_py(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, ref)
+        cases.append((qw, x, ref))
+    np.savez(tmp_path / "in.npz", **{f"{name}{i}": a for i, (qw, x, ref) in enumerate(cases)
+                                     for name, a in (("codes", qw.codes), ("scale", qw.scale),
+                                                     ("offset", qw.offset), ("x", x))},
+             bits=[c[0].bits for c in cases])
+    child = (
+        "import sys, numpy as np\n"
+        "from neuralbrain.hardware import lut, make_backend\n"
+        "from neuralbrain.hardware.qmatrix import QWeight\n"
+        "d = np.load(sys.argv[1])\n"
+        "print(lut.kernel_family())\n"
+        "outs = {}\n"
+        "for i, bits in enumerate(d['bits']):\n"
+        "    qw = QWeight(d[f'codes{i}'], d[f'scale{i}'], d[f'offset{i}'], int(bits))\n"
+        "    outs[f'y{i}'] = make_backend('lut').mpgemm(d[f'x{i}'], qw)[0]\n"
+        "np.savez(sys.argv[2], **outs)\n"
+    )
+    env = {**os.environ, "NUMBA_CPU_FEATURES": features_without_avx512(),
+           "NEURALBRAIN_KERNELS": "auto"}
+    run = subprocess.run([sys.executable, "-c", child, str(tmp_path / "in.npz"),
+                          str(tmp_path / "out.npz")], env=env, capture_output=True, text=True,
+                         timeout=600)
+    assert run.returncode == 0, run.stderr[-2000:]
+    assert run.stdout.split() == ["avx2"]
+    got = np.load(tmp_path / "out.npz")
+    for i, (qw, _, ref) in enumerate(cases):
+        np.testing.assert_array_equal(got[f"y{i}"], ref[:, : qw.codes.shape[0]])
