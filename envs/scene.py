@@ -2,13 +2,17 @@
 
 World frame: the table top is the plane z = 0, the KUKA iiwa's base sits at the origin and
 faces +x. Cubes (side ``cube_size_m``) stand in a strip on one side of the camera's view,
-the tray (a floor and four low walls) on the other; the side is drawn per episode. Cubes
-are visual meshes with explicit texture coordinates so that only the TOP face shows the
-digit (upright in the overhead camera, whose image "up" is world +x); the side and bottom
-faces all sample one plain border texel of the same texture.
+the tray (a floor and four low walls) on the other; the side is drawn per episode. A cube
+the task puts out of reach stands on the cubes' side too, past the strip's far end, where
+the camera still sees it but beyond the arm's ``place_reach_m``. Cubes are visual meshes
+with explicit texture coordinates so that only the TOP face shows the digit (upright in the
+overhead camera, whose image "up" is world +x); the side and bottom faces all sample one
+plain border texel of the same texture.
 
-``sample_layout`` is pure numpy (seeded by a ``np.random.Generator``); ``build_scene`` makes
-the bodies in a given ``BulletClient`` after ``resetSimulation``.
+``sample_layout`` is pure numpy (seeded by a ``np.random.Generator``) and places the cubes
+of a ``neuralbrain.reasoning.requests.Task`` (which digits, which stacks, which cube is out
+of reach); ``build_scene`` makes the bodies in a given ``BulletClient`` after
+``resetSimulation``.
 """
 
 from __future__ import annotations
@@ -19,6 +23,8 @@ from pathlib import Path
 
 import numpy as np
 
+from neuralbrain.errors import ConfigError
+from neuralbrain.reasoning.requests import Task
 from neuralbrain.sensing.cube_views import TABLE_RGB  # noqa: F401  (re-exported)
 from neuralbrain_envs import digits as D
 
@@ -33,8 +39,11 @@ class SceneGeometry:
     # cube strip across y for tray_side = +1 (mirrored for -1): keeps clear of the tray
     cube_y_range: tuple[float, float] = (-0.22, 0.01)
     min_cube_spacing_m: float = 0.11
-    # where place(table) may put a cube: the visible, reachable table (minus the tray)
-    place_region: tuple[float, float, float, float] = (0.38, 0.72, -0.24, 0.24)
+    # where place(table) may put a cube: the visible, reachable table (minus the tray). Not
+    # nearer the base than x = 0.42: with the tool pointing down the iiwa's wrist reaches its
+    # joint limit above (x < 0.42, |y| < 0.1) at travel heights (0.13 m and up; tip off by
+    # up to 2.5 cm at x = 0.38), so a cube set down there could not be carried away again.
+    place_region: tuple[float, float, float, float] = (0.42, 0.72, -0.24, 0.24)
     place_reach_m: float = 0.74
     tray_x_range: tuple[float, float] = (0.48, 0.64)
     tray_abs_y_m: float = 0.165
@@ -45,6 +54,7 @@ class SceneGeometry:
     camera_center_xy: tuple[float, float] = (0.56, 0.0)
     camera_height_m: float = 1.8
     camera_view_width_m: float = 0.55
+    far_view_margin_m: float = 0.01  # an unreachable cube's top face stays this far in view
     rest_tip_xyz: tuple[float, float, float] = (0.28, 0.0, 0.50)
     action_low: tuple[float, float, float] = (0.20, -0.40, 0.0)
     action_high: tuple[float, float, float] = (0.85, 0.40, 0.55)
@@ -69,57 +79,107 @@ class Layout:
     samples: tuple[int, ...]  # index of each cube's digit image in the bank
     positions: np.ndarray = field(repr=False)  # (n, 3) initial cube centres
     on_top_of: tuple[int, ...]  # initial support of each cube (-1 = table)
-    target: int  # index of the target cube
+    reachable: tuple[bool, ...]  # False: on the table, in view, beyond the arm's reach
     tray_position: np.ndarray = field(repr=False)  # (3,) tray floor centre at z = 0
     tray_side: int  # +1: tray at +y, cubes at -y; -1 mirrored
 
 
 def sample_layout(
     rng: np.random.Generator,
-    n_cubes: int,
+    task: Task,
     stack_prob: float,
     bank: D.DigitBank,
     geometry: SceneGeometry,
 ) -> Layout:
-    """Draw a scene: unique digits, non-overlapping cube spots, maybe one stacked pair."""
+    """Place ``task``'s cubes: its digits, its stacks, its unreachable cubes.
+
+    A cube resting on another (``task.on``) stands exactly one cube size above it; a cube
+    with ``reachable=False`` stands on the table in the camera's view but beyond
+    ``geometry.place_reach_m`` of the arm's base (``far_spot``); every other cube gets a spot
+    in the cube strip, clear of the others by ``min_cube_spacing_m``. Only for the
+    ``single`` kind, with probability ``stack_prob``, one cube is set on another (the random
+    stacking the scene always had, kept for the agents written against it); the other kinds
+    stack exactly as the task says.
+    """
     g = geometry
+    n = len(task.digits)
     tray_side = 1 if rng.random() < 0.5 else -1
     tray = np.array([rng.uniform(*g.tray_x_range), tray_side * g.tray_abs_y_m, 0.0])
-    digits = tuple(int(d) for d in rng.choice(10, size=n_cubes, replace=False))
-    samples = tuple(int(rng.choice(bank.by_class[d])) for d in digits)
-    stacked = n_cubes >= 2 and rng.random() < stack_prob
-    n_base = n_cubes - 1 if stacked else n_cubes
+    samples = tuple(int(rng.choice(bank.by_class[d])) for d in task.digits)
+    on = list(task.on)
+    if task.kind == "single" and n >= 2 and rng.random() < stack_prob:
+        top = int(rng.integers(n))
+        on[top] = int(rng.choice([i for i in range(n) if i != top]))
+    positions = np.zeros((n, 3))
+    spots: list[np.ndarray] = []
+    for i in range(n):
+        if not task.reachable[i]:
+            if on[i] >= 0 or any(s == i for s in on):
+                raise ConfigError(f"cube {i} of the task is out of reach and in a stack "
+                                  f"(on={task.on}): expected unreachable cubes alone")
+            spots.append(far_spot(rng, g, tray_side))
+            positions[i] = (*spots[-1], g.half)
+    base = [i for i in range(n) if on[i] < 0 and task.reachable[i]]
+    for i, p in zip(base, _strip_spots(rng, g, tray_side, len(base), spots), strict=True):
+        positions[i] = (p[0], p[1], g.half)
+    for i in range(n):  # each stacked cube: its chain's base spot, one cube per level
+        below, level = on[i], 0
+        while below >= 0:
+            level += 1
+            if level > n:
+                raise ConfigError(f"task supports {task.on}: expected chains, found a cycle")
+            root, below = below, on[below]
+        if level:
+            positions[i] = positions[root] + (0.0, 0.0, level * g.cube_size_m)
+    return Layout(task.digits, samples, positions, tuple(on), tuple(task.reachable), tray,
+                  tray_side)
+
+
+def _strip_spots(rng: np.random.Generator, g: SceneGeometry, tray_side: int, k: int,
+                 taken: list[np.ndarray]) -> list[np.ndarray]:
+    """``k`` cube spots in the strip, ``min_cube_spacing_m`` from each other and ``taken``."""
     x0, x1, y0, y1 = g.cube_region(tray_side)
     spots: list[np.ndarray] = []
     # Rejection sampling with a fixed budget; the region fits 5 spots with a wide margin,
     # and the fallback (a jittered grid) keeps the draw total even if the budget runs out.
     for _ in range(2000):
-        if len(spots) == n_base:
-            break
+        if len(spots) == k:
+            return spots
         p = np.array([rng.uniform(x0, x1), rng.uniform(y0, y1)])
-        if all(np.hypot(*(p - q)) >= g.min_cube_spacing_m for q in spots):
+        if all(np.hypot(*(p - q)) >= g.min_cube_spacing_m for q in (*spots, *taken)):
             spots.append(p)
-    if len(spots) < n_base:
-        gx, gy = np.meshgrid(np.linspace(x0, x1, 3), np.linspace(y0, y1, 2))
-        grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
-        spots = list(grid[rng.permutation(len(grid))[:n_base]])
-    positions = np.zeros((n_cubes, 3))
-    on_top = [-1] * n_cubes
-    for i in range(n_base):
-        positions[i] = (spots[i][0], spots[i][1], g.half)
-    if stacked:
-        below = int(rng.integers(n_base))
-        positions[n_base] = positions[below] + (0.0, 0.0, g.cube_size_m)
-        on_top[n_base] = below
-    # Shuffle cube indices so the stacked cube is not always the last one.
-    perm = rng.permutation(n_cubes)
-    inv = np.argsort(perm)
-    positions = positions[perm]
-    on_top = [(-1 if on_top[p] < 0 else int(inv[on_top[p]])) for p in perm]
-    digits = tuple(digits[p] for p in perm)
-    samples = tuple(samples[p] for p in perm)
-    target = int(rng.integers(n_cubes))
-    return Layout(digits, samples, positions, tuple(on_top), target, tray, tray_side)
+    gx, gy = np.meshgrid(np.linspace(x0, x1, 3), np.linspace(y0, y1, 2))
+    grid = np.stack([gx.ravel(), gy.ravel()], axis=1)
+    free = [p for p in grid if all(np.hypot(*(p - q)) >= g.min_cube_spacing_m for q in taken)]
+    return [free[j] for j in rng.permutation(len(free))[:k]]
+
+
+def far_spot(rng: np.random.Generator, g: SceneGeometry, tray_side: int) -> np.ndarray:
+    """A table spot (x, y) in the camera's view but out of the arm's reach, on the cubes' side.
+
+    The centre is at least ``place_reach_m`` plus half a cube from the base (the origin) and
+    the whole top face is in view with ``far_view_margin_m`` to spare (the face is a cube
+    closer to the camera than the table, so it looks larger); on the cubes' side of the view
+    (the tray is on the other) it clears the tray.
+    """
+    reach = g.place_reach_m + g.half
+    # the view's half width at the height of a cube top, less the margin
+    half_view = (g.camera_view_width_m / 2 - g.far_view_margin_m) * (
+        (g.camera_height_m - g.cube_size_m) / g.camera_height_m)
+    x_hi = g.camera_center_xy[0] + half_view - g.half
+    cy = g.camera_center_xy[1]
+    _, _, y0, y1 = g.cube_region(tray_side)
+    y0, y1 = max(y0, cy - half_view + g.half), min(y1, cy + half_view - g.half)
+    x_lo = float(np.sqrt(max(reach**2 - max(y0 * y0, y1 * y1), 0.0)))
+    if not x_lo < x_hi:
+        raise ConfigError(f"SceneGeometry: no table spot in view beyond the reach {reach:.3f} m "
+                          f"(view ends at x = {x_hi:.3f} m): expected a camera view past the reach")
+    for _ in range(1000):
+        p = np.array([rng.uniform(x_lo, x_hi), rng.uniform(y0, y1)])
+        if np.hypot(*p) >= reach:
+            return p
+    # the corner of the band farthest from the base is always beyond the reach
+    return np.array([x_hi, y0 if abs(y0) > abs(y1) else y1])
 
 
 def _cube_mesh(half: float) -> tuple[list, list, list, list]:

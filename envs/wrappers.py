@@ -1,8 +1,11 @@
 """Skill-level DigitPick: one action = one pick/place skill run to completion.
 
 ``DigitPickSkills`` wraps a ``DigitPickEnv`` with a ``Discrete`` action space over
-``pick(cube_0) .. pick(cube_{N-1})``, ``place(tray)``, ``place(table)`` (N = the largest
-cube count the env can draw). Each ``step(a)`` builds the skill from the current
+``pick(cube_0) .. pick(cube_{N-1})``, ``place(tray)``, ``place(table)``, ``cannot()`` (N =
+the largest cube count the env can draw). ``cannot()`` is the answer that the request cannot
+be done: one low-level step holding the arm still with the action's "cannot" element set,
+which ends the episode (a success only on an impossible task left untouched); it is always
+"done". Each other ``step(a)`` builds the skill from the current
 privileged facts (``env.scene_facts(info)``), runs it on the low-level env for at most
 ``max_skill_steps`` control steps or until the episode ends, and returns the last
 observation, the summed reward, and ``info`` extended with ``skill`` (the call),
@@ -26,8 +29,10 @@ import gymnasium as gym
 from gymnasium import spaces
 
 from neuralbrain.control.arm import Proprio
-from neuralbrain.control.skills import SkillConfig, make_skill
+from neuralbrain.control.skills import SkillConfig, arm_action, make_skill
 from neuralbrain.errors import ConfigError
+
+CANNOT_CALL = "cannot()"
 
 
 class DigitPickSkills(gym.Wrapper):
@@ -47,6 +52,7 @@ class DigitPickSkills(gym.Wrapper):
         self.skill_names = [f"pick(cube_{i})" for i in range(self.n_max)] + [
             "place(tray)",
             "place(table)",
+            CANNOT_CALL,
         ]
         self.action_space = spaces.Discrete(len(self.skill_names))
         self.max_skill_steps = max_skill_steps
@@ -71,6 +77,11 @@ class DigitPickSkills(gym.Wrapper):
         total, terminated, truncated, steps = 0.0, False, False, 0
         if a < self.n_max and a >= info["n_cubes"]:
             status, reason = "invalid", f"{call}: the scene has {info['n_cubes']} cubes"
+        elif call == CANNOT_CALL:
+            arm = Proprio.from_vector(obs["proprio"])
+            act = arm_action(arm.tip, 1.0 if arm.suction else -1.0, cannot=True)
+            obs, r, terminated, truncated, info = self.env.step(act)
+            total, steps, status, reason = float(r), 1, "done", ""
         else:
             tip_xy = Proprio.from_vector(obs["proprio"]).tip[:2]
             skill = make_skill(call, base.scene_facts(info), self.skill_config, tip_xy=tip_xy)

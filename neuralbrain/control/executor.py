@@ -5,6 +5,11 @@ skill that ended; ``skill_control`` runs the first call of a plan against given 
 (an oracle's, or perceived ones) and lets the planner replan every step. Both book the
 skills' arithmetic as integer ALU work on their backend (``Skill.setup_ops`` once,
 ``Skill.ops_per_step`` per step).
+
+A call ``cannot(...)`` (any text inside the parentheses: the reason) is no skill: it is the
+answer that the request cannot be done. Both modules answer it with one action that holds
+the arm still and sets DigitPick's "cannot" element (``skills.arm_action``), which ends the
+episode.
 """
 
 from __future__ import annotations
@@ -16,7 +21,7 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.control.arm import Proprio
-from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, make_skill
+from neuralbrain.control.skills import SceneFacts, Skill, SkillConfig, arm_action, make_skill
 from neuralbrain.core import Module, Needs
 from neuralbrain.errors import Error
 from neuralbrain.payloads import Plan, SceneMap, SkillReport
@@ -39,7 +44,8 @@ class PlanExecutor(Module):
     knows in name order. After ``place(table)`` (a cube moved aside) the arm first returns
     to where it started the episode, out of the camera's way, and reports ``rest`` done; only
     then does the plan go on or a new plan get asked for (``replan``: the plan ran out or a
-    skill failed).
+    skill failed). A ``cannot(reason)`` call is reported done at once (``SkillReport(call,
+    "done", None, tip, reason)``) with the action that says so.
     """
 
     Config = Config
@@ -78,8 +84,16 @@ class PlanExecutor(Module):
             report = SkillReport(REST, "done", None, tip)
         if self.resting:
             self.charge("alu_op", 3, op="skill_step")  # a straight move: one target per axis
-            action = np.append(self.home, -1.0)
-            return {"action": np.asarray(action, np.float32), "report": report, "replan": False}
+            return {"action": arm_action(self.home, -1.0), "report": report, "replan": False}
+        grip = 1.0 if arm.suction else -1.0
+        if (self.skill is None and report is None and self.index < len(plan.calls)
+                and is_cannot(plan.calls[self.index])):
+            # answered, not run (one report per step: a skill that just ended waits a step)
+            call = plan.calls[self.index]
+            self.index += 1
+            report = SkillReport(call, "done", None, tip, call[len("cannot("):-1])
+            return {"action": arm_action(arm.tip, grip, cannot=True), "report": report,
+                    "replan": self.index >= len(plan.calls)}
         if self.skill is None and self.index < len(plan.calls) and scene.tray is not None:
             self.call = plan.calls[self.index]
             try:
@@ -88,7 +102,7 @@ class PlanExecutor(Module):
                 report = SkillReport(self.call, "failed", None, tip, str(err))
                 self.index = len(plan.calls)
         if self.skill is None:  # nothing to do: hold still, suction as it is
-            action = np.append(arm.tip, 1.0 if arm.suction else -1.0)
+            action = arm_action(arm.tip, grip)
         else:
             action = self.skill.step(inputs["obs"]["proprio"])
             self.charge("alu_op", self.skill.ops_per_step, op="skill_step")
@@ -112,13 +126,19 @@ class PlanExecutor(Module):
         return skill
 
 
+def is_cannot(call: str) -> bool:
+    """Whether ``call`` is the answer ``cannot(...)`` (any reason inside the parentheses)."""
+    return call.startswith("cannot(") and call.endswith(")")
+
+
 def _picked(call: str) -> str:
     """The object a ``pick(...)`` call names ("" for other calls)."""
     return call[5:-1] if call.startswith("pick(") and call.endswith(")") else ""
 
 
 class SkillControl(Module):
-    """Executes the first call of the plan with an IK skill; starts the next when it ends."""
+    """Executes the first call of the plan with an IK skill; starts the next when it ends
+    (the first call ``cannot(...)``: the action reporting it, holding still)."""
 
     Config = Config
     inputs = {"plan": Plan, "scene": SceneFacts, "obs": object}
@@ -131,6 +151,10 @@ class SkillControl(Module):
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         proprio = inputs["obs"]["proprio"]
+        if is_cannot(inputs["plan"].calls[0]):  # the answer, not a skill: say it, hold still
+            arm = Proprio.from_vector(proprio)
+            self.skill = None
+            return {"action": arm_action(arm.tip, 1.0 if arm.suction else -1.0, cannot=True)}
         if self.skill is None or self.skill.done or self.skill.failed:
             tip_xy = Proprio.from_vector(proprio).tip[:2]
             self.skill = make_skill(inputs["plan"].calls[0], inputs["scene"], self.config.skills,

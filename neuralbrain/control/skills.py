@@ -9,9 +9,10 @@ env's ``Workspace``):
         obs, ... = env.step(skill.step(obs["proprio"]))
 
 Each ``step(proprio)`` reads the tool tip and the holding flag (``arm.Proprio``) and returns
-the 4-float action ``(x, y, z, gripper)`` of DigitPick: the
-next Cartesian target, at most ``speed_m_per_step`` from the tip along a straight line to
-the current waypoint, and the suction command (+1 on / -1 off).
+the 5-float action ``(x, y, z, gripper, cannot)`` of DigitPick (``arm_action``): the next
+Cartesian target, at most ``speed_m_per_step`` from the tip along a straight line to the
+current waypoint, the suction command (+1 on / -1 off) and 0 for "cannot" (a skill never
+reports that the request cannot be done; a planner's ``cannot(...)`` call does).
 
 Valid calls (parsed exactly, no spaces): ``pick(cube_<i>)``, ``place(tray)``,
 ``place(table)``.
@@ -19,9 +20,11 @@ Valid calls (parsed exactly, no spaces): ``pick(cube_<i>)``, ``place(tray)``,
 - ``pick(cube_i)``: rise to travel height, move above the cube, descend with suction on
   until the cube is held, lift. Fails at once if already holding or if another cube rests
   on cube i (unstack first); fails if the descent ends without a grip or the cube drops.
-- ``place(tray)``: (holding) rise, move above a free slot of the tray (centre first, then
-  the four quadrants), lower until the cube is ``release_gap_m`` above the tray floor,
-  release, retreat upwards.
+- ``place(tray)``: (holding) rise, move above the tray's centre, or above the top cube of
+  what the tray already holds (the tray is a stack: an ordered request builds one, first
+  cube at the bottom), lower until the cube is ``release_gap_m`` above the tray floor or
+  that cube's top, release, retreat upwards. Fails at once when the tray's stack is
+  ``TRAY_LEVELS`` high ("the tray is full").
 - ``place(table)``: as ``place(tray)`` onto the free table spot nearest to the tip (a
   deterministic grid search inside the workspace's ``table_region`` and the arm's reach
   (``reach_xy_m`` from the base at the origin) keeping clear of every other
@@ -48,8 +51,17 @@ from neuralbrain.errors import ConfigError, ShapeError
 
 SKILL_FORMS = ("pick(cube_<i>)", "place(tray)", "place(table)")
 OPS_PER_STEP = 21
+ACTION_SIZE = 5  # DigitPick's action: tip x, y, z, gripper, cannot
+TRAY_LEVELS = 3  # the tray takes a stack this high (DigitPick counts it in the tray)
 _PICK = re.compile(r"pick\(cube_(0|[1-9][0-9]*)\)")
 _PLACE = re.compile(r"place\((tray|table)\)")
+
+
+def arm_action(xyz, grip: float, cannot: bool = False) -> np.ndarray:
+    """DigitPick's action (float32, ``ACTION_SIZE``): tip target, gripper (+1 on, -1 off) and
+    the "cannot" report (1.0: the request cannot be done, 0.0: no report)."""
+    x, y, z = (float(v) for v in xyz)
+    return np.array([x, y, z, float(grip), 1.0 if cannot else 0.0], dtype=np.float32)
 
 
 @dataclass(frozen=True)
@@ -175,7 +187,7 @@ class Skill:
     ops_per_step: int = OPS_PER_STEP
     _k: int = 0
     _phase_steps: int = 0
-    _last: np.ndarray = field(default_factory=lambda: np.zeros(4, dtype=np.float32))
+    _last: np.ndarray = field(default_factory=lambda: np.zeros(ACTION_SIZE, dtype=np.float32))
 
     @property
     def done(self) -> bool:
@@ -193,7 +205,7 @@ class Skill:
         self.status, self.reason = "failed", f"{self.call}: {reason}"
 
     def step(self, proprio: np.ndarray) -> np.ndarray:
-        """The next action ``(x, y, z, gripper)`` as float32 (holds still once finished)."""
+        """The next action ``(x, y, z, gripper, 0)`` as float32 (holds still once finished)."""
         arm = Proprio.from_vector(proprio)
         tip, holding = arm.tip, arm.holding
         cfg = self.config
@@ -231,11 +243,11 @@ class Skill:
             self._phase_steps += 1
             scale = min(1.0, cfg.speed_m_per_step / dist) if dist > 0 else 0.0
             nxt = tip + delta * scale
-            self._last = np.array([nxt[0], nxt[1], nxt[2], ph.grip], dtype=np.float32)
+            self._last = arm_action(nxt, ph.grip)
             return self._last.copy()
         # finished: hold the tip where it is, keep the gripper as it was
         grip = self._last[3] if self.steps > 1 else (1.0 if holding else -1.0)
-        return np.array([tip[0], tip[1], tip[2], grip], dtype=np.float32)
+        return arm_action(tip, grip)
 
     def _advance(self) -> None:
         self._k += 1
@@ -255,21 +267,23 @@ def _travel_height(facts: SceneFacts, cfg: SkillConfig, exclude: int) -> float:
     return max(cfg.min_travel_z_m, top + facts.cube_size_m + cfg.clearance_m)
 
 
-def _tray_slot(facts: SceneFacts) -> tuple[np.ndarray | None, int]:
-    t, s = facts.tray_position, facts.cube_size_m
-    q = facts.workspace.tray_inner_half_m - s / 2 - 0.005
-    slots = t[:2] + np.array([[0, 0], [q, q], [q, -q], [-q, q], [-q, -q]])
-    others = (
-        np.delete(facts.cube_positions, facts.holding, axis=0)
-        if facts.holding >= 0
-        else (facts.cube_positions)
-    )
-    ops = 0
-    for slot in slots:
-        ops += 6 * len(others)
-        if len(others) == 0 or np.min(np.hypot(*(others[:, :2] - slot).T)) >= 1.05 * s:
-            return slot, ops
-    return None, ops
+def _tray_slot(facts: SceneFacts) -> tuple[np.ndarray | None, float, int]:
+    """Where ``place(tray)`` lets go: (x, y) and the height of the surface the cube lands on
+    (the tray floor, or the top of the tray's top cube); None when the stack is full."""
+    t, s, ws = facts.tray_position, facts.cube_size_m, facts.workspace
+    floor = t[2] + ws.tray_floor_m
+    c = facts.cube_positions
+    inside = np.all(np.abs(c[:, :2] - t[:2]) < ws.tray_inner_half_m, axis=1)
+    if facts.holding >= 0:
+        inside[facts.holding] = False
+    ops = 5 * len(c)
+    if not inside.any():
+        return t[:2].copy(), floor, ops
+    top = int(np.flatnonzero(inside)[np.argmax(c[inside, 2])])
+    surface = float(c[top, 2]) + s / 2
+    if surface > floor + (TRAY_LEVELS - 0.5) * s:  # the top cube is at the last level
+        return None, surface, ops
+    return c[top, :2].copy(), surface, ops + len(c)
 
 
 def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarray | None, int]:
@@ -338,9 +352,8 @@ def make_skill(
         return sk
     travel = _travel_height(f, config, exclude=f.holding)
     if sc.arg == "tray":
-        spot, ops = _tray_slot(f)
-        floor = f.tray_position[2] + f.workspace.tray_floor_m
-        where = "the tray is full"
+        spot, floor, ops = _tray_slot(f)
+        where = f"the tray is full (a stack {TRAY_LEVELS} high)"
     else:
         spot, ops = _table_spot(f, tip_xy)
         floor = f.workspace.table_z_m

@@ -15,9 +15,12 @@ import pytest
 
 from neuralbrain.control.arm import Workspace
 from neuralbrain.control.skills import (
+    ACTION_SIZE,
     OPS_PER_STEP,
+    TRAY_LEVELS,
     SceneFacts,
     SkillConfig,
+    arm_action,
     make_skill,
     parse_skill_call,
 )
@@ -158,8 +161,10 @@ def test_pick_then_place_in_tray_with_point_arm():
     arm = PointArm(f)
     cfg = SkillConfig()
     pick = make_skill("pick(cube_1)", f, cfg)
-    run(pick, arm)
+    acts = run(pick, arm)
     assert pick.done, pick.reason
+    # DigitPick's action: tip target, gripper, and never the "cannot" report
+    assert all(a.shape == (ACTION_SIZE,) and a.dtype == np.float32 and a[4] == 0.0 for a in acts)
     assert arm.held == 1
     assert arm.tip[2] >= pick.travel_z - cfg.tolerance_m
     assert arm.max_move <= cfg.speed_m_per_step + 1e-6
@@ -242,3 +247,45 @@ def test_skills_do_not_import_pybullet():
         "sys.exit(1 if any(m.startswith('pybullet') for m in sys.modules) else 0)"
     )
     assert subprocess.run([sys.executable, "-c", code], timeout=60).returncode == 0
+
+
+TRAY = np.array([0.56, 0.165, 0.0])
+
+
+def in_tray(levels: int, holding: bool = True) -> SceneFacts:
+    """Cube 0 held over the table (or resting there), cubes 1.. stacked ``levels`` high in
+    the tray, slightly off its centre as a real stack would be."""
+    floor = TRAY[2] + WORKSPACE.tray_floor_m
+    cubes = [[0.50, -0.10, 0.30 if holding else 0.03]]
+    cubes += [[TRAY[0] + 0.01, TRAY[1] - 0.005, floor + SIZE / 2 + k * SIZE] for k in range(levels)]
+    return SceneFacts(np.array(cubes), TRAY, WORKSPACE, holding=0 if holding else -1)
+
+
+def test_place_tray_lands_on_the_floor_of_an_empty_tray():
+    place = make_skill("place(tray)", in_tray(0), SkillConfig(release_gap_m=0.012))
+    lower = place.phases[2]
+    assert lower.name == "lower"
+    assert np.allclose(lower.target, [*TRAY[:2], WORKSPACE.tray_floor_m + SIZE + 0.012])
+
+
+@pytest.mark.parametrize("levels", [1, 2])
+def test_place_tray_stacks_on_the_top_cube_of_the_tray(levels):
+    f = in_tray(levels)
+    place = make_skill("place(tray)", f, SkillConfig(release_gap_m=0.012))
+    top = f.cube_positions[levels]
+    lower = place.phases[2]
+    assert np.allclose(lower.target[:2], top[:2])  # right above the stack, not beside it
+    assert lower.target[2] == pytest.approx(top[2] + SIZE / 2 + SIZE + 0.012)
+    # carried over everything, the held cube's bottom clears the stack's top
+    assert place.travel_z - SIZE > top[2] + SIZE / 2
+
+
+def test_place_tray_fails_when_the_stack_is_full():
+    sk = make_skill("place(tray)", in_tray(TRAY_LEVELS))
+    assert sk.failed and "the tray is full" in sk.reason and str(TRAY_LEVELS) in sk.reason
+
+
+def test_arm_action_layout():
+    a = arm_action((0.5, -0.1, 0.2), -1.0, cannot=True)
+    assert a.dtype == np.float32 and a.tolist() == pytest.approx([0.5, -0.1, 0.2, -1.0, 1.0])
+    assert arm_action(np.zeros(3), 1.0)[4] == 0.0

@@ -68,6 +68,8 @@ def test_seeded_reset_and_trajectory_are_reproducible():
         space = a.action_space
         space.seed(7)
         actions = [space.sample() for _ in range(12)]
+        for act in actions:
+            act[4] = -1.0  # no "cannot" report: that would end the episode at once
         actions[6][3] = 1.0  # suction on for a while
         b.reset(seed=99)  # b ran another episode first: must not matter
         b.step(actions[0])
@@ -90,7 +92,9 @@ def test_observation_and_info_contents_text_mode():
             obs, info = env.reset(seed=seed)
             n = info["n_cubes"]
             counts.add(n)
-            assert set(obs) == {"image", "proprio", "instruction", "audio", "instruction_image"}
+            assert set(obs) == {"image", "proprio", "instruction", "audio", "instruction_image",
+                                "depth"}
+            assert obs["depth"].shape == (128, 128) and obs["depth"].dtype == np.float32
             assert obs["image"].shape == (128, 128, 3) and obs["image"].dtype == np.uint8
             assert obs["proprio"].shape == (12,) and obs["proprio"].dtype == np.float32
             assert not obs["audio"].any() and not obs["instruction_image"].any()
@@ -103,7 +107,9 @@ def test_observation_and_info_contents_text_mode():
             phrasings.add(text.replace(str(d), "#").replace(WORDS[d], "#"))
             assert info["sim_time_s"] == 0.0 and not info["is_success"]
             assert np.array_equal(env.render(), obs["image"])
-            obs, r, term, trunc, info = env.step(np.array([0.5, 0.0, 0.3, -1.0], np.float32))
+            assert text == info["request"] and info["task_kind"] == "single"
+            assert info["goal_tray"] == [d] and info["goal_cannot"] == "" and info["tray_stack"] == []
+            obs, r, term, trunc, info = env.step(np.array([0.5, 0.0, 0.3, -1.0, 0.0], np.float32))
             assert info["sim_time_s"] == pytest.approx(1 / 24) and r == 0.0 and not term
         assert counts <= {3, 4, 5} and len(counts) >= 2
         assert len(phrasings) >= 4
@@ -200,10 +206,10 @@ def test_bad_action_is_a_shape_error():
     env = DigitPickEnv(digit_source="sklearn")
     try:
         env.reset(seed=0)
-        with pytest.raises(ShapeError, match="4 finite floats"):
-            env.step(np.array([0.5, 0.0, np.nan, 1.0]))
-        with pytest.raises(ShapeError, match="4 finite floats"):
-            env.step(np.zeros(3))
+        with pytest.raises(ShapeError, match="5 finite floats"):
+            env.step(np.array([0.5, 0.0, np.nan, 1.0, 0.0]))
+        with pytest.raises(ShapeError, match="5 finite floats"):
+            env.step(np.zeros(4))  # the action before "cannot" was added
     finally:
         env.close()
     env.close()  # closing twice is harmless
@@ -306,7 +312,7 @@ def test_two_envs_coexist_each_with_its_own_client():
         oa, _ = a.reset(seed=1)
         ob, _ = b.reset(seed=2)
         assert a._client._client != b._client._client
-        act = np.array([0.5, 0.1, 0.3, -1.0], np.float32)
+        act = np.array([0.5, 0.1, 0.3, -1.0, 0.0], np.float32)
         for _ in range(3):
             oa2, *_ = a.step(act)
         b.close()  # closing one leaves the other running

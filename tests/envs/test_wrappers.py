@@ -64,13 +64,14 @@ def test_skills_wrapper_contract_and_invalid_pick():
         DigitPickEnv(digit_source="sklearn", n_cubes=3, render_mode="rgb_array"), max_skill_steps=15
     )
     try:
-        assert env.action_space == gym.spaces.Discrete(5)
+        assert env.action_space == gym.spaces.Discrete(6)
         assert env.skill_names == [
             "pick(cube_0)",
             "pick(cube_1)",
             "pick(cube_2)",
             "place(tray)",
             "place(table)",
+            "cannot()",
         ]
         with warnings.catch_warnings():
             warnings.simplefilter("ignore", UserWarning)
@@ -83,6 +84,10 @@ def test_skills_wrapper_contract_and_invalid_pick():
         assert "skill_ops" not in info  # the world's own controller: priced nowhere
         with pytest.raises(ConfigError, match="expected an int in"):
             env.step(7)
+        # the answer "cannot" on a possible task: one step, the episode ends, a failure
+        obs, r, term, trunc, info = env.step(5)
+        assert info["skill_status"] == "done" and info["skill_steps"] == 1
+        assert term and r == 0.0 and info["cannot_reported"] and not info["is_success"]
     finally:
         env.close()
     env5 = DigitPickSkills(DigitPickEnv(digit_source="sklearn", min_cubes=3, max_cubes=5))
@@ -111,5 +116,36 @@ def test_skills_drive_the_low_level_env_directly():
         assert info["holding"] == i and obs["proprio"][11] == 1.0
         assert info["cube_positions"][i, 2] > 0.15  # lifted
         assert np.isclose(info["sim_time_s"], skill.steps / 24, atol=1 / 24)
+    finally:
+        env.close()
+
+
+def _solve(env, seed: int):
+    _, info = env.reset(seed=seed)
+    start, calls = info, []
+    for _ in range(12):
+        calls.append(scripted_calls(info)[0])
+        _, r, term, trunc, info = env.step(env.skill_names.index(calls[-1]))
+        if term or trunc:
+            break
+    return start, info, r, term, calls
+
+
+def test_scripted_solution_builds_a_three_stack_and_unstacks_two():
+    # seed 0 asks for three digits in order; covered seed 0 has its target under two cubes
+    env = DigitPickSkills(DigitPickEnv(digit_source="sklearn", task="ordered", image_size=64))
+    try:
+        start, info, r, term, calls = _solve(env, 0)
+        goal = [start["cube_digits"].index(d) for d in start["goal_tray"]]
+        assert len(goal) == 3 and calls == [c for g in goal for c in (f"pick(cube_{g})", "place(tray)")]
+        assert term and r == 1.0 and info["tray_stack"] == goal
+    finally:
+        env.close()
+    env = DigitPickSkills(DigitPickEnv(digit_source="sklearn", task="covered", image_size=64))
+    try:
+        start, info, r, term, calls = _solve(env, 0)
+        assert start["on_top_of"].count(-1) == start["n_cubes"] - 2  # a stack three high
+        assert calls[:4] == ["pick(cube_2)", "place(table)", "pick(cube_1)", "place(table)"]
+        assert term and r == 1.0 and info["tray_stack"] == [start["target_cube"]]
     finally:
         env.close()
