@@ -24,11 +24,11 @@ measured by ``benchmarks/bench_planner.py`` and ``tests/hardware/test_lut.py``.
 
 Emulation. ``place`` re-lays the codes as bit planes (weight side, done once, as the paper's
 offline weight reinterpretation) holding per (group, plane, column) the 3-bit table index and
-the negate flag; ``mpgemm`` builds the tables (vectorized numpy) and runs the lookups in a
-numba kernel. In exact mode the result equals ``x @ dequant(W)`` up to float32 rounding. The
-kernel's lookups come in three families (``kernel_family()``, ``$NEURALBRAIN_KERNELS``:
-avx512 > avx2 > portable), bit-identical to each other and to the Python reference
-``_kernel_py``. Placed weights are shared by every placement of the same weights
+the negate flag, two columns per byte; ``mpgemm`` builds the tables (vectorized numpy) and
+runs the lookups in a numba kernel. In exact mode the result equals ``x @ dequant(W)`` up
+to float32 rounding. The kernel's lookups come in three families (``kernel_family()``,
+``$NEURALBRAIN_KERNELS``: avx512 > avx2 > portable), bit-identical to each other and to the
+Python reference ``_kernel_py``. Placed weights are shared by every placement of the same weights
 (``prepared``), so a second model built on one GGUF does not re-lay them.
 
 Cost model (per ``mpgemm`` of M rows, K inputs, N outputs, ``bits`` planes):
@@ -74,6 +74,15 @@ from neuralbrain.hardware.qmatrix import (
 
 K_GROUP = 4
 N_STORED = 1 << (K_GROUP - 1)  # 8 entries after symmetrization
+TILE = 512  # at most this many output columns are accumulated at a time (sums stay in L1)
+
+
+def _tile_width(n_pad: int) -> int:
+    """Columns per tile: ``n_pad`` split into equal tiles of at most TILE columns, rounded up
+    to 32 (576 columns are 2 x 288, not 512 + a 64-column tail that pays the per-group
+    overhead for little work)."""
+    per_tile = -(-n_pad // -(-n_pad // TILE))
+    return -(-per_tile // 32) * 32
 PRECOMPUTE_ADDS = 3 + 3 + (N_STORED - 1)  # see the module docstring
 LOOKUPS_PER_S = 32e9
 MAC_PER_S = 8e9
@@ -131,14 +140,18 @@ class LutConfig:
 class LutWeight:
     """Weights placed on the LUT unit: bit planes of resolved table indices (see ``place``)."""
 
-    planes: np.ndarray  # uint8 (K/4, bits, N_pad): low 3 bits = entry index, bit 3 = negate
+    # uint8, flat: per tile of ``tile`` columns (the last may be narrower), per (group, plane),
+    # the tile's resolved 4-bit indices (low 3 bits = entry, bit 3 = negate), two per byte:
+    # byte j of each 16 holds column j of its 32 (low nibble) and column j + 16 (high)
+    planes: np.ndarray
     dscale: np.ndarray  # float32 (n_blocks, N_pad): the block scale d (0 in padded columns)
     moff: np.ndarray  # float32 (n_blocks, N_pad): m + d (2^bits - 1) / 2
     bits: int
     block: int
     n_in: int
     k_padded: int
-    n_out: int  # true output columns (N_pad rounds them up to a multiple of 16)
+    n_out: int  # true output columns (N_pad rounds them up to a multiple of 32)
+    tile: int  # columns per tile of ``planes`` (``_tile_width``)
 
 
 # Resolved entry of each 4-bit group index (bit i = weight i's bit): the s_3 = +1 half is
@@ -156,11 +169,21 @@ def prepare(qw: QWeight) -> LutWeight:
     # product's byte 3 collects exactly the terms b_i * 2^i and the lower bytes (sums of at
     # most 15) never carry into it.
     g = np.ascontiguousarray(codes).view("<u4")  # (N, K/4)
-    n_pad = -(-n_out // 16) * 16
-    planes = np.zeros((kp // K_GROUP, bits, n_pad), np.uint8)
+    n_pad = -(-n_out // 32) * 32
+    full = np.zeros((kp // K_GROUP, bits, n_pad), np.uint8)
     for b in range(bits):
         idx = (((g >> np.uint32(b)) & np.uint32(0x01010101)) * np.uint32(0x01020408)) >> np.uint32(24)
-        planes[:, b, :n_out] = _RESOLVE[idx].T
+        full[:, b, :n_out] = _RESOLVE[idx].T
+    # Two indices per byte (half the bytes the lookups stream): per 32 columns, byte j holds
+    # column j in its low nibble and column j + 16 in its high nibble, so one 16-byte load
+    # gives 16 consecutive columns' indices by masking and the next 16 by shifting.
+    pairs = full.reshape(kp // K_GROUP, bits, n_pad // 32, 2, 16)
+    packed = (pairs[:, :, :, 0] | (pairs[:, :, :, 1] << 4)).reshape(kp // K_GROUP, bits, n_pad // 2)
+    # Tile-major: the kernel runs one tile of columns through every group before the next,
+    # so each tile's bytes are laid out in the order it reads them (one forward stream).
+    tile = _tile_width(n_pad)
+    planes = np.concatenate([packed[:, :, n0 // 2 : min(n0 + tile, n_pad) // 2].reshape(-1)
+                             for n0 in range(0, n_pad, tile)])
     half = np.float32((2**bits - 1) / 2)
     dscale = np.zeros((kp // block, n_pad), np.float32)
     moff = np.zeros_like(dscale)
@@ -175,6 +198,7 @@ def prepare(qw: QWeight) -> LutWeight:
         n_in=n_in,
         k_padded=kp,
         n_out=n_out,
+        tile=tile,
     )
 
 
@@ -226,64 +250,74 @@ LUT_NEEDS = {"avx512": ("avx512f",), "avx2": ("avx2",), "portable": ()}
 
 
 def kernel_family() -> str:
-    """The family of the lookup kernel ``mpgemm`` runs now: ``avx512`` (one ``vpermps`` over
-    the 16-entry table per plane and 16 columns), ``avx2`` (``vpermps`` on 8 lanes over the 8
-    stored entries, the mirrored half by flipping the sign bit) or ``portable`` (indexing).
-    All give the same values summed in the same order, so bit-identical results. Chosen by
-    ``$NEURALBRAIN_KERNELS`` (``auto``: the fastest this CPU runs), see
-    ``qmatrix.select_kernel_family``."""
+    """The family of the lookup kernel ``mpgemm`` runs now: ``avx512`` (``vpermps`` over the
+    16-entry table of a plane, 16 columns per instruction), ``avx2`` (``vpermps`` on 8 lanes
+    over the 8 stored entries, the mirrored half by flipping the sign bit) or ``portable``
+    (indexing). All look up the same values and sum them in the same order, so their results
+    are bit-identical. Chosen by ``$NEURALBRAIN_KERNELS`` (``auto``: the fastest this CPU
+    runs), see ``qmatrix.select_kernel_family``."""
     return select_kernel_family(LUT_NEEDS, "the lut backend's lookups")
 
 
 def _make_kernel(family: str):
     """The lookup-accumulate kernel of ``family`` as a Python function (see the module
     docstring); ``_kernel`` compiles it with numba, and ``_kernel_py`` (family "reference",
-    which calls ``_lookup16_py`` directly) runs it as plain Python, the reference the compiled
+    which calls ``_lookup32_py`` directly) runs it as plain Python, the reference the compiled
     families are tested against.
 
-    ``planes[g, b, n]`` is the resolved index (3-bit entry, bit 3 = negate) of plane ``b``.
-    The shift by 2^(b-1) that the hardware applies to plane ``b``'s lookups is folded into a
-    per-plane copy of the 8 stored entries (and their negations, the mirrored half), which is
-    exact in floating point. For each group the planes' lookups of 16 columns are summed as
-    ``((l0 + l1) + (l2 + l3))`` (8 planes: two such halves added), then accumulated, whatever
-    the instructions that do the lookups.
+    ``planes`` holds per (group, plane) the resolved indices (3-bit entry, bit 3 = negate) of
+    the columns, two per byte (``LutWeight``). The shift by 2^(b-1) that the hardware applies
+    to plane ``b``'s lookups is folded into a per-plane copy of the 8 stored entries (and
+    their negations, the mirrored half), which is exact in floating point; these copies are
+    made once per activation row for all groups (``tb``), not again for each tile of columns.
+    For each group and
+    column the planes' lookups are summed as ``((l0 + l1) + (l2 + l3))`` (8 planes: two such
+    halves added), then accumulated, whatever instructions do the lookups.
     """
 
-    def kernel(tables, tscale, planes, dscale, moff, xsum, gpb, out):  # pragma: no cover
-        m_rows = tables.shape[0]
-        bits, n_pad = planes.shape[1], planes.shape[2]
-        n_blocks = dscale.shape[0]
-        tile = 512
+    def kernel(tables, tscale, planes, bits, tile, dscale, moff, xsum, gpb, out):  # pragma: no cover
+        m_rows, n_groups = tables.shape[0], tables.shape[1]
+        n_blocks, n_pad = dscale.shape
         acc = np.zeros(tile, np.float32)
-        tb = np.empty(bits * 16, np.float32)
-        flat = planes.reshape(-1)
+        tb = np.empty(n_groups * bits * 16, np.float32)
+        tbi = tb.view(np.int32)
         for m in range(m_rows):
+            for g in range(n_groups):
+                f = np.float32(0.5)
+                for b in range(bits):
+                    t0 = (g * bits + b) * 16
+                    for j in range(8):
+                        v = tables[m, g, j] * f
+                        tb[t0 + j] = v
+                        if family == "avx2" and (bits == 4 or bits == 8):
+                            # the bits its permutes xor back (_vector_lookup32)
+                            tbi[t0 + j + 8] = tbi[t0 + j] ^ (j << 28)
+                        else:
+                            tb[t0 + j + 8] = -v
+                    f *= np.float32(2.0)
             for n0 in range(0, n_pad, tile):
                 width = min(tile, n_pad - n0)
+                stride = width // 2  # bytes per (group, plane) row of this tile
+                tile_base = (n0 // 2) * n_groups * bits
                 for n in range(n0, n0 + width):
                     out[m, n] = 0.0
                 for blk in range(n_blocks):
                     acc[:] = 0.0
                     for gg in range(gpb):
                         g = blk * gpb + gg
-                        f = np.float32(0.5)
-                        for b in range(bits):
-                            for j in range(8):
-                                v = tables[m, g, j] * f
-                                tb[b * 16 + j] = v
-                                tb[b * 16 + j + 8] = -v
-                            f *= np.float32(2.0)
-                        base = g * bits * n_pad + n0
+                        t0 = g * bits * 16
+                        base = tile_base + g * bits * stride
                         # family is a constant of this closure: numba compiles one branch only
-                        for n in range(0, width, 16):
+                        for n in range(0, width, 32):
+                            at = base + n // 2
                             if family == "avx512":
-                                _lookup16_avx512(tb, flat, base + n, n_pad, bits, acc, n)
+                                _lookup32_avx512(tb, t0, planes, at, stride, bits, acc, n)
                             elif family == "avx2":
-                                _lookup16_avx2(tb, flat, base + n, n_pad, bits, acc, n)
+                                _lookup32_avx2(tb, t0, planes, at, stride, bits, acc, n)
                             elif family == "portable":
-                                _lookup16_portable(tb, flat, base + n, n_pad, bits, acc, n)
+                                _lookup32_portable(tb, t0, planes, at, stride, bits, acc, n)
                             else:
-                                _lookup16_py(tb, flat, base + n, n_pad, bits, acc, n)
+                                _lookup32_py(tb, t0, planes, at, stride, bits, acc, n)
                     ts = tscale[m, blk]
                     xs = xsum[m, blk]
                     for n in range(width):
@@ -294,79 +328,98 @@ def _make_kernel(family: str):
     return kernel
 
 
-def _lookup16_py(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
-    """Lookups of 16 columns over all planes by indexing (the order every family keeps)."""
-    for c in range(16):
+def _lookup32_py(tb_all, t0, flat, off, stride, bits, acc, a0):  # pragma: no cover
+    """Lookups of 32 columns over all planes by indexing (the order every family keeps):
+    column ``c``'s index in plane ``b`` is the low (c < 16) or high nibble of byte
+    ``off + b * stride + c % 16``; plane ``b``'s 16 entries are ``tb_all[t0 + 16 b:]``."""
+    tb = tb_all[t0:]
+    for c in range(32):
+        at = off + (c & 15)
+        sh = 4 * (c >> 4)
         if bits == 4:
-            s = (tb[flat[off + c]] + tb[16 + flat[off + stride + c]]) + (
-                tb[32 + flat[off + 2 * stride + c]] + tb[48 + flat[off + 3 * stride + c]])
+            s = (tb[(flat[at] >> sh) & 15] + tb[16 + ((flat[at + stride] >> sh) & 15)]) + (
+                tb[32 + ((flat[at + 2 * stride] >> sh) & 15)]
+                + tb[48 + ((flat[at + 3 * stride] >> sh) & 15)])
         elif bits == 8:
-            s = ((tb[flat[off + c]] + tb[16 + flat[off + stride + c]]) + (
-                tb[32 + flat[off + 2 * stride + c]] + tb[48 + flat[off + 3 * stride + c]])) + (
-                (tb[64 + flat[off + 4 * stride + c]] + tb[80 + flat[off + 5 * stride + c]]) + (
-                    tb[96 + flat[off + 6 * stride + c]] + tb[112 + flat[off + 7 * stride + c]]))
+            s = ((tb[(flat[at] >> sh) & 15] + tb[16 + ((flat[at + stride] >> sh) & 15)]) + (
+                tb[32 + ((flat[at + 2 * stride] >> sh) & 15)]
+                + tb[48 + ((flat[at + 3 * stride] >> sh) & 15)])) + (
+                (tb[64 + ((flat[at + 4 * stride] >> sh) & 15)]
+                 + tb[80 + ((flat[at + 5 * stride] >> sh) & 15)]) + (
+                    tb[96 + ((flat[at + 6 * stride] >> sh) & 15)]
+                    + tb[112 + ((flat[at + 7 * stride] >> sh) & 15)]))
         else:
             s = np.float32(0.0)
             for b in range(bits):
-                s += tb[16 * b + flat[off + b * stride + c]]
+                s += tb[16 * b + ((flat[at + b * stride] >> sh) & 15)]
         acc[a0 + c] += s
 
 
 _kernel_py = _make_kernel("reference")
 
 
-def _vector_lookup16(family: str):
-    """``_lookup16`` with vector permutes, for 4- and 8-bit codes (the widths whose sum tree
+def _vector_lookup32(family: str):
+    """``_lookup32`` with vector permutes, for 4- and 8-bit codes (the widths whose sum tree
     it spells out; others fall back to indexing inside the same numba function).
 
-    ``family`` "avx512": one ``vpermps`` (``llvm.x86.avx512.permvar.sf.512``) looks up the
-    16 columns of one plane in the 16-entry table (index bit 3 reads the negated half).
-    "avx2": per 8 columns, ``vpermps`` on 8 lanes (``llvm.x86.avx2.permps``, which reads index
-    bits 0..2) over the 8 stored entries, and index bit 3 moved to the float sign bit and
-    xor-ed in: the negated entries are exact sign flips of the stored ones, so the values
-    (and the sums, in the same tree) are bit-identical.
+    Per plane, the 16 bytes of the 32 columns are zero-extended to 32-bit lanes: the lanes
+    index the low-nibble columns as they are (the permutes read only the low index bits) and
+    the high-nibble columns once shifted right by 4.
+    ``family`` "avx512": ``vpermps`` on 16 lanes (``llvm.x86.avx512.permvar.sf.512``, index
+    bits 0..3) looks up 16 columns in the 16-entry table (bit 3 reads the negated half).
+    "avx2": ``vpermd`` on 8 lanes (``llvm.x86.avx2.permd``, index bits 0..2) over the 8
+    stored entries, then xor-ed with the index shifted left by 28, which puts the negate bit
+    on the float's sign bit (an exact negation) and entry bits ``j`` on bits 28..30; the
+    kernel stores this family's entries pre-xored with ``j << 28`` (in the mirrored half of
+    the plane's table, which it does not otherwise read), so those bits cancel and no mask is
+    needed. The values (and the sums, in the same tree) are bit-identical.
     """
     import numba
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
-    portable = numba.njit(inline="always")(_lookup16_py)
+    portable = numba.njit(inline="always")(_lookup32_py)
     lanes = 16 if family == "avx512" else 8
 
     def make(n: int):
         @intrinsic
-        def vperm(typingctx, tb, flat, off, stride, acc, a0):  # pragma: no cover
-            sig = types.void(tb, flat, off, stride, acc, a0)
+        def vperm(typingctx, tb, t0, flat, off, stride, acc, a0):  # pragma: no cover
+            sig = types.void(tb, t0, flat, off, stride, acc, a0)
 
             def codegen(context, builder, signature, args):
-                tb_v, flat_v, off_v, stride_v, acc_v, a0_v = args
+                tb_v, t0_v, flat_v, off_v, stride_v, acc_v, a0_v = args
                 i8, i32, f32 = ir.IntType(8), ir.IntType(32), ir.FloatType()
                 vf, vi = ir.VectorType(f32, lanes), ir.VectorType(i32, lanes)
                 vb = ir.VectorType(i8, lanes)
                 tbp = context.make_array(signature.args[0])(context, builder, tb_v).data
-                fp = context.make_array(signature.args[1])(context, builder, flat_v).data
-                ap = context.make_array(signature.args[4])(context, builder, acc_v).data
-                name = ("llvm.x86.avx512.permvar.sf.512" if family == "avx512"
-                        else "llvm.x86.avx2.permps")
+                fp = context.make_array(signature.args[2])(context, builder, flat_v).data
+                ap = context.make_array(signature.args[5])(context, builder, acc_v).data
+                if family == "avx512":
+                    name, vt, first = "llvm.x86.avx512.permvar.sf.512", vf, 0
+                else:  # the pre-xored entries (see the docstring), as integers
+                    name, vt, first = "llvm.x86.avx2.permd", vi, 8
                 perm = builder.module.globals.get(name) or ir.Function(
-                    builder.module, ir.FunctionType(vf, [vf, vi]), name)
+                    builder.module, ir.FunctionType(vt, [vt, vi]), name)
 
                 def look(b, col):
-                    table = builder.load(builder.bitcast(
-                        builder.gep(tbp, [ir.Constant(ir.IntType(64), 16 * b)]), vf.as_pointer()),
-                        align=4)
+                    """Plane ``b``'s values of the ``lanes`` columns from column ``col``."""
+                    at = builder.add(t0_v, ir.Constant(t0_v.type, 16 * b + first))
+                    table = builder.load(builder.bitcast(builder.gep(tbp, [at]), vt.as_pointer()),
+                                         align=4)
                     at = builder.add(off_v, builder.mul(stride_v, ir.Constant(stride_v.type, b)))
-                    at = builder.add(at, ir.Constant(at.type, col))
+                    at = builder.add(at, ir.Constant(at.type, col % 16))
                     idx = builder.zext(builder.load(
                         builder.bitcast(builder.gep(fp, [at]), vb.as_pointer()), align=1), vi)
+                    if col >= 16:  # the high nibbles
+                        idx = builder.lshr(idx, ir.Constant(vi, [4] * lanes))
                     v = builder.call(perm, [table, idx])
                     if family == "avx512":
                         return v
-                    # bit 3 (negate) to bit 31, the float's sign
-                    sign = builder.and_(builder.shl(idx, ir.Constant(vi, [28] * lanes)),
-                                        ir.Constant(vi, [-(1 << 31)] * lanes))
-                    return builder.bitcast(builder.xor(builder.bitcast(v, vi), sign), vf)
+                    # negate bit to the sign bit; the entry bits cancel the table's pre-xor
+                    # (bits of a low-nibble index above 3 are shifted out)
+                    sign = builder.shl(idx, ir.Constant(vi, [28] * lanes))
+                    return builder.bitcast(builder.xor(v, sign), vf)
 
                 def tree(lo, hi, col):  # ((l0 + l1) + (l2 + l3)) over planes lo..hi-1
                     if hi - lo == 1:
@@ -374,7 +427,7 @@ def _vector_lookup16(family: str):
                     mid = (lo + hi) // 2
                     return builder.fadd(tree(lo, mid, col), tree(mid, hi, col))
 
-                for col in range(0, 16, lanes):
+                for col in range(0, 32, lanes):
                     s = tree(0, n, col)
                     at = builder.add(a0_v, ir.Constant(a0_v.type, col))
                     dst = builder.bitcast(builder.gep(ap, [at]), vf.as_pointer())
@@ -387,40 +440,40 @@ def _vector_lookup16(family: str):
     vperm4, vperm8 = make(4), make(8)
 
     @numba.njit(inline="always")
-    def lookup16(tb, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
+    def lookup32(tb, t0, flat, off, stride, bits, acc, a0):  # pragma: no cover - compiled
         if bits == 4:
-            vperm4(tb, flat, off, stride, acc, a0)
+            vperm4(tb, t0, flat, off, stride, acc, a0)
         elif bits == 8:
-            vperm8(tb, flat, off, stride, acc, a0)
+            vperm8(tb, t0, flat, off, stride, acc, a0)
         else:
-            portable(tb, flat, off, stride, bits, acc, a0)
+            portable(tb, t0, flat, off, stride, bits, acc, a0)
 
-    return lookup16
+    return lookup32
 
 
 # The per-family lookups the kernels call, module globals (set by ``_kernel``) rather than
 # closure variables: numba keys its disk cache on the kernel's bytecode and pickled closure
 # values, which must not change from one process to the next (a numba function object does).
-_lookup16_avx512: Any = None
-_lookup16_avx2: Any = None
-_lookup16_portable: Any = None
+_lookup32_avx512: Any = None
+_lookup32_avx2: Any = None
+_lookup32_portable: Any = None
 _KERNELS: dict[str, Any] = {}
 
 
 def _kernel(family: str):
     """The compiled kernel of ``family`` (compiled once, cached on disk)."""
-    global _lookup16_avx512, _lookup16_avx2, _lookup16_portable
+    global _lookup32_avx512, _lookup32_avx2, _lookup32_portable
     if family not in _KERNELS:
         import numba
 
         if family not in LUT_NEEDS:
             raise ValueError(f"no lut kernel for family {family!r}")
-        if family == "avx512" and _lookup16_avx512 is None:
-            _lookup16_avx512 = _vector_lookup16("avx512")
-        elif family == "avx2" and _lookup16_avx2 is None:
-            _lookup16_avx2 = _vector_lookup16("avx2")
-        elif family == "portable" and _lookup16_portable is None:
-            _lookup16_portable = numba.njit(inline="always")(_lookup16_py)
+        if family == "avx512" and _lookup32_avx512 is None:
+            _lookup32_avx512 = _vector_lookup32("avx512")
+        elif family == "avx2" and _lookup32_avx2 is None:
+            _lookup32_avx2 = _vector_lookup32("avx2")
+        elif family == "portable" and _lookup32_portable is None:
+            _lookup32_portable = numba.njit(inline="always")(_lookup32_py)
         _KERNELS[family] = numba.njit(cache=True, nogil=True)(_make_kernel(family))
     return _KERNELS[family]
 
@@ -476,9 +529,9 @@ class LutBackend(Backend):
         m = x2.shape[0]
         tables, tscale = build_tables(x2, self.config.table_bits, lw.block)
         xsum = x2.reshape(m, -1, lw.block).sum(axis=2, dtype=np.float32)
-        out = np.empty((m, lw.planes.shape[2]), np.float32)
-        _kernel(kernel_family())(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum,
-                                 lw.block // K_GROUP, out)
+        out = np.empty((m, lw.dscale.shape[1]), np.float32)
+        _kernel(kernel_family())(tables, tscale, lw.planes, lw.bits, lw.tile, lw.dscale, lw.moff,
+                                 xsum, lw.block // K_GROUP, out)
         out = out[:, : lw.n_out]
         return out.reshape(*lead, lw.n_out), self._cost(m, lw, x2.nbytes + out.nbytes)
 

@@ -90,14 +90,14 @@ _HOST_FEATURES: frozenset[str] | None = None
 
 
 def features_without_avx512() -> str:
-    """A ``NUMBA_CPU_FEATURES`` value for this CPU less every AVX-512 feature: set before numba
-    is imported, every kernel is compiled (and ``auto`` chooses) as on an AVX2-only CPU of
-    the same kind, which is how the avx2 families are tested and measured on an AVX-512
-    machine."""
+    """A ``NUMBA_CPU_FEATURES`` value for this CPU less every AVX-512 feature and GFNI (which
+    the AVX2-only AMD EPYCs, Zen 1 to 3, lack too): set before numba is imported, every kernel
+    is compiled (and ``auto`` chooses) as on an AVX2-only CPU of the same kind, which is how
+    the avx2 families are tested and measured on an AVX-512 machine."""
     from llvmlite import binding
 
     feats = binding.get_host_cpu_features().flatten().split(",")
-    return ",".join("-" + f[1:] if "avx512" in f else f for f in feats if f)
+    return ",".join("-" + f[1:] if "avx512" in f or f[1:] == "gfni" else f for f in feats if f)
 
 
 def usable_kernel_families(needs: dict[str, tuple[str, ...]]) -> list[str]:

@@ -114,15 +114,15 @@ def _random_qweight(rng, bits: int, k: int, n: int) -> QWeight:
 
 @pytest.mark.parametrize("table_bits", [0, 8])
 @pytest.mark.parametrize("bits, m, k, n", [
-    (4, 1, 64, 40),  # 40 outputs: padded to 48 lookup columns
-    (4, 3, 96, 17),  # fewer columns than one 16-column step
+    (4, 1, 64, 40),  # 40 outputs: padded to 64 lookup columns
+    (4, 3, 96, 17),  # fewer columns than one 32-column step
     (8, 2, 32, 33),
     (3, 1, 64, 24),  # 3-bit codes: the generic path in every family
     (4, 1, 32, 530),  # more columns than one 512-column tile
 ])
 def test_every_kernel_family_equals_the_python_reference(table_bits, bits, m, k, n):
     """Each family this CPU runs gives bit-identical results to the plain-Python kernel
-    (``_kernel_py`` with ``_lookup16_py``), exact and int8 tables alike."""
+    (``_kernel_py`` with ``_lookup32_py``), exact and int8 tables alike."""
     from neuralbrain.hardware import lut
 
     rng = np.random.default_rng(100 * bits + k + n)
@@ -131,15 +131,15 @@ def test_every_kernel_family_equals_the_python_reference(table_bits, bits, m, k,
     x = rng.normal(size=(m, k)).astype(np.float32)
     tables, tscale = build_tables(x, table_bits, 32)
     xsum = x.reshape(m, -1, 32).sum(axis=2)
-    ref = np.full((m, lw.planes.shape[2]), np.nan, np.float32)
-    lut._kernel_py(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, ref)
+    ref = np.full((m, lw.dscale.shape[1]), np.nan, np.float32)
+    lut._kernel_py(tables, tscale, lw.planes, lw.bits, lw.tile, lw.dscale, lw.moff, xsum, 8, ref)
     want = x @ qw.dequantize()  # the reference is itself right (int8 tables: ~1% off)
     assert np.abs(ref[:, :n] - want).max() <= (0.02 if table_bits else 1e-5) * np.abs(want).max()
     families = _lut_families()
     assert "portable" in families
     for family in families:
         out = np.full_like(ref, np.nan)
-        lut._kernel(family)(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, out)
+        lut._kernel(family)(tables, tscale, lw.planes, lw.bits, lw.tile, lw.dscale, lw.moff, xsum, 8, out)
         np.testing.assert_array_equal(out, ref, err_msg=family)
 
 
@@ -213,8 +213,8 @@ def test_avx2_lookups_compiled_for_a_cpu_without_avx512(tmp_path):
         lw = prepare(qw)
         tables, tscale = build_tables(x, 0, 32)
         xsum = x.reshape(2, -1, 32).sum(axis=2)
-        ref = np.empty((2, lw.planes.shape[2]), np.float32)
-        lut._kernel_py(tables, tscale, lw.planes, lw.dscale, lw.moff, xsum, 8, ref)
+        ref = np.empty((2, lw.dscale.shape[1]), np.float32)
+        lut._kernel_py(tables, tscale, lw.planes, lw.bits, lw.tile, lw.dscale, lw.moff, xsum, 8, ref)
         cases.append((qw, x, ref))
     np.savez(tmp_path / "in.npz", **{f"{name}{i}": a for i, (qw, x, ref) in enumerate(cases)
                                      for name, a in (("codes", qw.codes), ("scale", qw.scale),
