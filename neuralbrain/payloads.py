@@ -23,12 +23,15 @@ Point = tuple[float, float, float]
 @dataclass(frozen=True)
 class Detection:
     """One object perception found: the digit it reads, how sure it is, where it is seen
-    (pixel u, v) and where that is in the world (None when the camera is not calibrated)."""
+    (pixel u, v), where that is in the world (None when the camera is not calibrated) and
+    the height of its top face above the table in metres (None when there is no depth
+    image; ``world`` then lies on perception's fixed plane, else on this height)."""
 
     digit: int
     confidence: float
     pixel: tuple[float, float]
     world: Point | None
+    height_m: float | None = None
 
 
 @dataclass(frozen=True)
