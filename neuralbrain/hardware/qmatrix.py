@@ -239,8 +239,11 @@ class QuantMatrix:
     products); ``tied``: the offset is ``-2^(bits-1) * scale`` (Q4_0, Q8_0). With codes
     (``act_bits=8``), ``family`` is the kernel family chosen when it was placed
     (``kernel_family()``) and ``layout`` follows from it: ``"rows"`` for avx512 and avx2
-    (ggml's dot product: unsigned codes ``(n_out, n_in)`` in element order, 4-bit ones two
-    per byte, ``d``/``m`` ``(n_out, n_blocks)``, ``m`` zero when tied, the zero point taken
+    (ggml's dot product: unsigned codes in element order, 4-bit ones two per byte, as
+    ``(n_out4, n_in)`` bytes where each 4 outputs' blocks sit side by side (block ``b`` of
+    outputs ``4t..4t+3`` at row ``4t``'s bytes ``4 b B`` to ``4 (b + 1) B``, ``B`` bytes a
+    block), ``d``/``m`` ``(n_out4, n_blocks)`` -- ``n_out4`` rounds ``n_out`` up to a
+    multiple of 4 with zero rows --, ``m`` zero when tied, the zero point taken
     off through the activations' lane sums) or ``"tiles"`` for portable (codes
     ``(n_tiles, n_in, TILE)``, signed ``c - 2^(bits-1)`` when tied, ``d``/``m``
     ``(n_blocks, n_out_padded)``).
@@ -292,8 +295,18 @@ class QuantMatrix:
             if bits <= 4:  # ggml's Q4 byte layout: element j low nibble, element j + 16 high
                 c3 = codes.reshape(n_out, nb, 32)
                 codes = (c3[:, :, :16] | (c3[:, :, 16:] << 4)).reshape(n_out, nb * 16)
-            return cls(*base, np.ascontiguousarray(codes), np.ascontiguousarray(scale),
-                       np.ascontiguousarray(m), "rows", family)
+            n4 = -(-n_out // 4) * 4  # the kernel takes 4 outputs at a time: zero rows pad
+
+            def padded(a: np.ndarray) -> np.ndarray:
+                out = np.zeros((n4, a.shape[1]), a.dtype)
+                out[:n_out] = a
+                return out
+
+            # ... and reads their 4 blocks of codes side by side: one forward stream
+            bb = codes.shape[1] // nb
+            quads = padded(codes).reshape(n4 // 4, 4, nb, bb).transpose(0, 2, 1, 3)
+            codes = np.ascontiguousarray(quads).reshape(n4, nb * bb)
+            return cls(*base, codes, padded(scale), padded(m), "rows", family)
         n_pad = -(-n_out // TILE) * TILE
         sc = (codes.astype(np.int16) - int(zero)).astype(np.int8) if tied else codes
         m = np.zeros((nb, n_pad), np.float32)
@@ -315,7 +328,7 @@ class QuantMatrix:
         if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
             # activation quantization fused into the kernel call (same rounding as
             # quantize_act_q8): one compiled call per product
-            out = np.empty((rows, self.n_out), np.float32)
+            out = np.empty((rows, self.codes.shape[0]), np.float32)
             z = (1 << (self.bits - 1)) if self.tied else 0
             packed = self.bits <= 4
             # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _avx2_block), so
@@ -323,7 +336,7 @@ class QuantMatrix:
             zl = z - 128 if self.family == "avx2" and not packed else z
             _rows_kernel(packed, self.family)(np.ascontiguousarray(x, np.float32), z, zl,
                                               self.codes, self.d, self.m, out)
-            return out
+            return out[:, : self.n_out]
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.tied:
             sx = np.zeros_like(dx)
@@ -440,10 +453,14 @@ def _intrinsic_fn(module: Any, name: str, fnty: Any) -> Any:
 
 
 def _dot_block(family: str, packed: bool):
-    """The intrinsic ``acc[0:8] = fma(dd, float(lanes - zq[zi:zi+8]), acc)`` of one block of
-    32 codes ``codes[ci:]`` and 32 int8 activations ``q[qi:]``, where lane ``j`` is the exact
-    integer ``sum_{i<4} c[4j+i] q[4j+i]`` (ggml's ``mul_sum_us8_pairs_float``); ``packed``:
-    the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``).
+    """The intrinsic ``dot_block(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc)``: for
+    the 4 outputs ``j`` whose 32 codes of one block start at flat index ``ci + j * row_len`` of
+    ``codes`` (any C-contiguous array), ``acc[8j:8j+8] = fma(dj, float(lanes_j - zq[zi:zi+8]),
+    acc[8j:8j+8])`` with the same 32 int8 activations ``q[qi:]``, where lane ``l`` is the
+    exact integer ``sum_{i<4} c[4l+i] q[4l+i]`` (ggml's ``mul_sum_us8_pairs_float``);
+    ``packed``: the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``).
+    Four outputs per call because each output's fused multiply-adds form one dependency chain
+    (ggml's order, kept); four chains side by side keep the core busy.
 
     ``family`` "avx512": one ``vpdpbusd`` (AVX-512 VNNI on 256-bit registers) gives the lanes.
     "avx2" (ggml's AVX2 path): ``vpmaddubsw`` (unsigned x signed bytes, adjacent pairs summed
@@ -459,12 +476,13 @@ def _dot_block(family: str, packed: bool):
     from numba.extending import intrinsic
 
     @intrinsic
-    def dot_block(typingctx, codes, ci, q, qi, zq, zi, dd, acc):  # pragma: no cover
-        sig = types.void(codes, ci, q, qi, zq, zi, dd, acc)
+    def dot_block(typingctx, codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc):  # pragma: no cover
+        sig = types.void(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc)
 
         def codegen(context, builder, signature, args):
-            codes_v, ci_v, q_v, qi_v, zq_v, zi_v, dd_v, acc_v = args
+            codes_v, ci_v, row_v, q_v, qi_v, zq_v, zi_v, d0_v, d1_v, d2_v, d3_v, acc_v = args
             i8, i16, i32, f32 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.FloatType()
+            i64 = ir.IntType(64)
             v32i8, v16i16 = ir.VectorType(i8, 32), ir.VectorType(i16, 16)
             v8i32, v8f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8)
 
@@ -475,48 +493,50 @@ def _dot_block(family: str, packed: bool):
             def load(p, ty, align):
                 return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
 
-            if packed:  # low nibbles are elements 0..15, high nibbles 16..31
-                v16i8 = ir.VectorType(i8, 16)
-                raw = load(ptr(0, codes_v, ci_v), v16i8, 1)
-                lo = builder.and_(raw, ir.Constant(v16i8, [15] * 16))
-                hi = builder.lshr(raw, ir.Constant(v16i8, [4] * 16))
-                c = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 32), list(range(32))))
-            else:
-                c = load(ptr(0, codes_v, ci_v), v32i8, 1)
-            qq = load(ptr(2, q_v, qi_v), v32i8, 1)
-            if family == "avx512":
-                dp = _intrinsic_fn(builder.module, "llvm.x86.avx512.vpdpbusd.256",
-                                   ir.FunctionType(v8i32, [v8i32] * 3))
-                lanes = builder.call(dp, [ir.Constant(v8i32, None), builder.bitcast(c, v8i32),
-                                          builder.bitcast(qq, v8i32)])
-            else:
-                if packed:
-                    u, sq = c, qq
-                else:  # s = c - 128 as int8; |s| as unsigned bytes, q carrying the sign of s
-                    sc = builder.xor(c, ir.Constant(v32i8, [0x80] * 32))
-                    neg = builder.icmp_signed("<", sc, ir.Constant(v32i8, None))
-                    zero = ir.Constant(v32i8, None)
-                    u = builder.select(neg, builder.sub(zero, sc), sc)  # -(-128) wraps to 0x80
-                    sq = builder.select(neg, builder.sub(zero, qq), qq)
-                mubs = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.ub.sw",
-                                     ir.FunctionType(v16i16, [v32i8, v32i8]))
-                mwd = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.wd",
-                                    ir.FunctionType(v8i32, [v16i16, v16i16]))
-                pairs = builder.call(mubs, [u, sq])
-                lanes = builder.call(mwd, [pairs, ir.Constant(v16i16, [1] * 16)])
-            z = load(ptr(4, zq_v, zi_v), v8i32, 4)
-            lanes = builder.sub(lanes, z)
-            ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
-                                         ir.Constant(i32, 0))
-            ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
-                                         ir.Constant(v8i32, [0] * 8))
-            pa = builder.bitcast(ptr(7, acc_v, ir.Constant(ir.IntType(64), 0)),
-                                 v8f32.as_pointer())
+            qq = load(ptr(3, q_v, qi_v), v32i8, 1)
+            z = load(ptr(5, zq_v, zi_v), v8i32, 4)
             fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
                                 ir.FunctionType(v8f32, [v8f32] * 3))
-            acc = builder.load(pa, align=4)
-            builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
-                          align=4)
+            zero8 = ir.Constant(v32i8, None)
+            for j, dd_v in enumerate((d0_v, d1_v, d2_v, d3_v)):
+                at = builder.add(ci_v, builder.mul(row_v, ir.Constant(row_v.type, j)))
+                if packed:  # low nibbles are elements 0..15, high nibbles 16..31
+                    v16i8 = ir.VectorType(i8, 16)
+                    raw = load(ptr(0, codes_v, at), v16i8, 1)
+                    lo = builder.and_(raw, ir.Constant(v16i8, [15] * 16))
+                    hi = builder.lshr(raw, ir.Constant(v16i8, [4] * 16))
+                    c = builder.shuffle_vector(lo, hi, ir.Constant(ir.VectorType(i32, 32),
+                                                                   list(range(32))))
+                else:
+                    c = load(ptr(0, codes_v, at), v32i8, 1)
+                if family == "avx512":
+                    dp = _intrinsic_fn(builder.module, "llvm.x86.avx512.vpdpbusd.256",
+                                       ir.FunctionType(v8i32, [v8i32] * 3))
+                    lanes = builder.call(dp, [ir.Constant(v8i32, None), builder.bitcast(c, v8i32),
+                                              builder.bitcast(qq, v8i32)])
+                else:
+                    if packed:
+                        u, sq = c, qq
+                    else:  # s = c - 128 as int8; |s| as unsigned bytes, q with the sign of s
+                        sc = builder.xor(c, ir.Constant(v32i8, [0x80] * 32))
+                        neg = builder.icmp_signed("<", sc, zero8)
+                        u = builder.select(neg, builder.sub(zero8, sc), sc)  # -(-128): 0x80
+                        sq = builder.select(neg, builder.sub(zero8, qq), qq)
+                    mubs = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.ub.sw",
+                                         ir.FunctionType(v16i16, [v32i8, v32i8]))
+                    mwd = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.wd",
+                                        ir.FunctionType(v8i32, [v16i16, v16i16]))
+                    pairs = builder.call(mubs, [u, sq])
+                    lanes = builder.call(mwd, [pairs, ir.Constant(v16i16, [1] * 16)])
+                lanes = builder.sub(lanes, z)
+                ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
+                                             ir.Constant(i32, 0))
+                ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
+                                             ir.Constant(v8i32, [0] * 8))
+                pa = builder.bitcast(ptr(11, acc_v, ir.Constant(i64, 8 * j)), v8f32.as_pointer())
+                acc = builder.load(pa, align=4)
+                builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
+                              align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -547,9 +567,9 @@ def _rows_kernel(packed: bool, family: str):
         @numba.njit(cache=True, nogil=True, boundscheck=False)
         def rows_kernel(x, z, zl, codes, d, m, out):  # pragma: no cover - compiled
             rows, k = x.shape
-            n_out = codes.shape[0]
+            n_out, row_len = codes.shape
             nb = k // 32
-            acc = np.zeros(8, np.float32)
+            acc = np.zeros(32, np.float32)  # 8 lanes for each of 4 outputs
             qr = np.empty(k, np.int8)
             zr = np.zeros(nb * 8, np.int32)
             dx = np.empty(nb, np.float32)
@@ -575,26 +595,39 @@ def _rows_kernel(packed: bool, family: str):
                             for e in range(4):
                                 ls += np.int32(qr[b * 32 + 4 * lane + e])
                             zr[b * 8 + lane] = zl * ls
-                for o in range(n_out):
+                # Four outputs per block call (the rows are padded to a multiple of 4): each
+                # keeps its own accumulators and ggml's order, so the same bits.
+                for o in range(0, n_out, 4):
                     acc[:] = 0.0
-                    summs = np.float32(0.0)
-                    row = codes[o]
+                    s0 = s1 = s2 = s3 = np.float32(0.0)
                     for b in range(nb):
-                        dd = d[o, b] * dx[b]
+                        db = dx[b]
+                        ci = o * row_len + b * 4 * step  # the 4 outputs' blocks side by side
+                        d0, d1, d2, d3 = d[o, b] * db, d[o + 1, b] * db, d[o + 2, b] * db, d[o + 3, b] * db
                         if blk == "avx512_packed":
-                            _block_avx512_packed(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                            _block_avx512_packed(codes, ci, step, qr, b * 32, zr, b * 8,
+                                                 d0, d1, d2, d3, acc)
                         elif blk == "avx512_bytes":
-                            _block_avx512_bytes(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                            _block_avx512_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
+                                                d0, d1, d2, d3, acc)
                         elif blk == "avx2_packed":
-                            _block_avx2_packed(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
+                            _block_avx2_packed(codes, ci, step, qr, b * 32, zr, b * 8,
+                                               d0, d1, d2, d3, acc)
                         else:
-                            _block_avx2_bytes(row, b * step, qr, b * 32, zr, b * 8, dd, acc)
-                        summs = _fma32(m[o, b], sx[b], summs)
-                    r0 = acc[4] + acc[0]
-                    r1 = acc[5] + acc[1]
-                    r2 = acc[6] + acc[2]
-                    r3 = acc[7] + acc[3]
-                    out[r, o] = ((r0 + r2) + (r1 + r3)) + summs
+                            _block_avx2_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
+                                              d0, d1, d2, d3, acc)
+                        sb = sx[b]
+                        s0 = _fma32(m[o, b], sb, s0)
+                        s1 = _fma32(m[o + 1, b], sb, s1)
+                        s2 = _fma32(m[o + 2, b], sb, s2)
+                        s3 = _fma32(m[o + 3, b], sb, s3)
+                    for i, summs in enumerate((s0, s1, s2, s3)):
+                        a = i * 8
+                        r0 = acc[a + 4] + acc[a]
+                        r1 = acc[a + 5] + acc[a + 1]
+                        r2 = acc[a + 6] + acc[a + 2]
+                        r3 = acc[a + 7] + acc[a + 3]
+                        out[r, o + i] = ((r0 + r2) + (r1 + r3)) + summs
 
         _KERNELS[key] = rows_kernel
     return _KERNELS[key]
