@@ -11,7 +11,19 @@ backend's int8-table deviation from the exact product (logits on the prompt), th
 token each backend's cost model books, and the LUT-vs-MAC energy/density model for the
 model's own GEMM shapes.
 
+Kernel families (``NEURALBRAIN_KERNELS``): ``--kernels avx2`` (or ``avx512``, ``portable``,
+``auto``) sets the variable before anything is imported, so ``cpu_w4a8`` and ``lut`` run that
+family; a comma-separated list (``--kernels avx512,avx2``) times each family in the same run
+and reports their ratios (``cpu`` float runs once: it is BLAS). The family each backend ran is
+printed and recorded (``*_kernels``). A forced family still sits in code that numba compiles
+for the host CPU (it may use AVX-512 around the forced kernels); ``--no-avx512`` makes numba
+compile everything as on this CPU without AVX-512 (``NUMBA_CPU_FEATURES``), so avx2 figures
+are those of an AVX2-only CPU of the same kind, except for numpy's BLAS, which picks its
+kernels at import: add ``OPENBLAS_CORETYPE=Haswell`` to the environment to pin it to its
+AVX2 kernels as well.
+
     python benchmarks/bench_planner.py [--model PATH] [--prompt-tokens 128] [--decode 32]
+        [--kernels avx512,avx2] [--no-avx512]
 
 Ends with one line of JSON.
 """
@@ -126,41 +138,86 @@ def _blas() -> str:
     return f"{info[0].get('internal_api')} {info[0].get('version')} {info[0].get('architecture')}"
 
 
+def _kernel_families(backend_name: str) -> str:
+    """The kernel family ``backend_name`` runs now (``cpu`` float: numpy's BLAS)."""
+    if backend_name == "cpu":
+        return "blas"
+    if backend_name == "lut":
+        from neuralbrain.hardware.lut import kernel_family
+    else:
+        from neuralbrain.hardware.qmatrix import kernel_family
+    return kernel_family()
+
+
 def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--model", default="")
     ap.add_argument("--prompt-tokens", type=int, default=128)
     ap.add_argument("--decode", type=int, default=32)
     ap.add_argument("--threads", type=int, default=1)
+    ap.add_argument("--kernels", default=os.environ.get("NEURALBRAIN_KERNELS", "auto"),
+                    help="kernel family or comma-separated families (auto, avx512, avx2, "
+                    "portable): NEURALBRAIN_KERNELS for cpu_w4a8 and lut")
+    ap.add_argument("--no-avx512", action="store_true",
+                    help="numba compiles as on this CPU without AVX-512 (NUMBA_CPU_FEATURES)")
     args = ap.parse_args()
     os.environ.setdefault("NUMBA_NUM_THREADS", "1")
+    families = [f.strip() for f in args.kernels.split(",") if f.strip()] or ["auto"]
+    if args.no_avx512:
+        import sys
+
+        from neuralbrain.hardware.qmatrix import features_without_avx512
+
+        if "numba" in sys.modules:  # numba reads its target once, when imported
+            raise SystemExit("--no-avx512: numba was imported before the target could be set")
+        os.environ["NUMBA_CPU_FEATURES"] = features_without_avx512()
+    # Set before any kernel is placed or compiled; checked (a ConfigError names a family the
+    # CPU lacks) before anything is timed.
+    os.environ["NEURALBRAIN_KERNELS"] = families[0]
 
     from neuralbrain.hardware.lut import mac_comparison
     from neuralbrain.reasoning.planner.gguf_model import load_gguf
     from neuralbrain.reasoning.planner.tokenizer import GGUFTokenizer
 
+    for fam in families:  # an unknown family, or one this CPU lacks, stops here (ConfigError)
+        os.environ["NEURALBRAIN_KERNELS"] = fam
+        for name in ("cpu_w4a8", "lut"):
+            _kernel_families(name)
     gguf = load_gguf(args.model or None)
     tok = GGUFTokenizer(gguf.metadata)
     hp = gguf.hparams
     res: dict = {"model": gguf.path.name, "prompt_tokens": args.prompt_tokens,
-                 "decode_tokens": args.decode, "threads": args.threads, "blas": _blas()}
-    outs = {}
+                 "decode_tokens": args.decode, "threads": args.threads, "blas": _blas(),
+                 "kernels": families, "numba_target": "host without AVX-512"
+                 if args.no_avx512 else "host"}
+    print(f"BLAS: {res['blas']}; numba compiles for the {res['numba_target']}")
+    many = len(families) > 1
+    outs: dict = {}
     for threads, suffix in ((args.threads, ""), (2, "_2t")):
         # llama.cpp is timed before and after ours and its better figures kept: on a shared
         # machine a neighbour's load can start mid-run, and this keeps our ratios conservative.
         llc_before = bench_llama_cpp(str(gguf.path), tok, args.prompt_tokens, args.decode, threads)
-        for name in ("cpu", "cpu_w4a8", "lut"):
-            if suffix and name != "cpu":
-                continue  # the numba kernels are single-threaded: a 2-thread figure adds nothing
-            pre, dec, e_tok, share, out = bench_ours(gguf, tok, name, args.prompt_tokens,
-                                                      args.decode, threads)
-            res[f"{name}_prefill_tok_s{suffix}"] = round(pre, 1)
-            res[f"{name}_decode_tok_s{suffix}"] = round(dec, 1)
-            if not suffix:
-                res[f"{name}_model_j_per_prefill_token"] = e_tok
-                res[f"{name}_elementwise_energy_share"] = round(share, 4)
-                outs[name] = out
-            print(f"{name:>9} {threads}t: prefill {pre:8.1f} tok/s  decode {dec:6.1f} tok/s")
+        for fi, fam in enumerate(families):
+            os.environ["NEURALBRAIN_KERNELS"] = fam
+            tag = f"_{fam}" if many else ""
+            for name in ("cpu", "cpu_w4a8", "lut"):
+                if suffix and name != "cpu":
+                    continue  # the numba kernels are single-threaded: a 2-thread figure adds nothing
+                if fi and name == "cpu":
+                    continue  # float cpu is BLAS whatever the family: timed once
+                key = name + (tag if name != "cpu" else "")
+                kernels = _kernel_families(name)
+                pre, dec, e_tok, share, out = bench_ours(gguf, tok, name, args.prompt_tokens,
+                                                          args.decode, threads)
+                res[f"{key}_prefill_tok_s{suffix}"] = round(pre, 1)
+                res[f"{key}_decode_tok_s{suffix}"] = round(dec, 1)
+                if not suffix:
+                    res[f"{key}_kernels"] = kernels
+                    res[f"{key}_model_j_per_prefill_token"] = e_tok
+                    res[f"{key}_elementwise_energy_share"] = round(share, 4)
+                    outs[key] = out
+                print(f"{key:>16} {threads}t [{kernels:>8}]: prefill {pre:8.1f} tok/s  "
+                      f"decode {dec:6.1f} tok/s")
         llc = bench_llama_cpp(str(gguf.path), tok, args.prompt_tokens, args.decode, threads)
         if llc is not None:
             llc = (max(llc[0], llc_before[0]), max(llc[1], llc_before[1]))
@@ -170,14 +227,25 @@ def main() -> None:
             print(f"llama.cpp {threads}t: absent (pip install llama-cpp-python to compare)")
         else:
             print(f"llama.cpp {threads}t: prefill {llc[0]:8.1f} tok/s  decode {llc[1]:6.1f} tok/s")
-    res["lut_cpu_same_greedy_tokens"] = outs["cpu"] == outs["lut"]
+    first = f"_{families[0]}" if many else ""
+    res["lut_cpu_same_greedy_tokens"] = outs["cpu"] == outs[f"lut{first}"]
     res["cpu_w4a8_same_greedy_tokens_as_cpu"] = float(np.mean(
-        np.array(outs["cpu"]) == np.array(outs["cpu_w4a8"])))
-    for ours in ("cpu", "cpu_w4a8", "lut"):
+        np.array(outs["cpu"]) == np.array(outs[f"cpu_w4a8{first}"])))
+    if many:  # bit-identical families decode the same tokens
+        res["families_same_greedy_tokens"] = all(
+            outs[f"{n}_{f}"] == outs[f"{n}{first}"] for n in ("cpu_w4a8", "lut") for f in families)
+    ours = ["cpu"] + [f"{n}_{f}" if many else n for f in families for n in ("cpu_w4a8", "lut")]
+    for key in ours:
         for phase in ("prefill", "decode"):
             ref = res[f"llama_cpp_{phase}_tok_s"]
-            res[f"{ours}_{phase}_vs_llama_cpp"] = (
-                None if not ref else round(res[f"{ours}_{phase}_tok_s"] / ref, 3))
+            res[f"{key}_{phase}_vs_llama_cpp"] = (
+                None if not ref else round(res[f"{key}_{phase}_tok_s"] / ref, 3))
+    if many:  # the families against the first, in the same run (the peer may be absent)
+        for n in ("cpu_w4a8", "lut"):
+            for f in families[1:]:
+                for phase in ("prefill", "decode"):
+                    res[f"{n}_{phase}_{f}_vs_{families[0]}"] = round(
+                        res[f"{n}_{f}_{phase}_tok_s"] / res[f"{n}{first}_{phase}_tok_s"], 3)
     res.update(table_quant_deviation(gguf, tok))
     for tb, tag in ((0, "fp32"), (8, "int8")):
         per_layer = [mac_comparison(1, k, n, 4, tb) for k, n in (
@@ -189,10 +257,18 @@ def main() -> None:
         res[f"lut_{tag}_density_ratio_lut_over_mac"] = round(
             per_layer[0]["density_ratio_lut_over_mac"], 3)
     res["paper_lut_tc_gain_over_prior_lut"] = 1.44
-    print(f"cpu/llama.cpp prefill {res['cpu_prefill_vs_llama_cpp']}, decode "
-          f"{res['cpu_decode_vs_llama_cpp']}; cpu_w4a8 prefill "
-          f"{res['cpu_w4a8_prefill_vs_llama_cpp']}, decode {res['cpu_w4a8_decode_vs_llama_cpp']}; "
-          f"lut decode {res['lut_decode_vs_llama_cpp']}")
+    line = [f"cpu/llama.cpp prefill {res['cpu_prefill_vs_llama_cpp']}, decode "
+            f"{res['cpu_decode_vs_llama_cpp']}"]
+    for f in families:
+        w, lt = (f"cpu_w4a8_{f}", f"lut_{f}") if many else ("cpu_w4a8", "lut")
+        line.append(f"[{res[w + '_kernels']}] cpu_w4a8 prefill {res[w + '_prefill_vs_llama_cpp']}, "
+                    f"decode {res[w + '_decode_vs_llama_cpp']}; [{res[lt + '_kernels']}] lut "
+                    f"decode {res[lt + '_decode_vs_llama_cpp']}")
+    for f in families[1:]:
+        line.append(f"{f}/{families[0]} decode: cpu_w4a8 "
+                    f"{res[f'cpu_w4a8_decode_{f}_vs_{families[0]}']}, lut "
+                    f"{res[f'lut_decode_{f}_vs_{families[0]}']}")
+    print("; ".join(line))
     print(json.dumps(res))
 
 
