@@ -25,7 +25,6 @@ MODULES.register("listener", "neuralbrain.memory.listener:Listener")
 MODULES.register("reasoner", "neuralbrain.reasoning.gl.module:SceneReasoner")
 MODULES.register("language", "neuralbrain.reasoning.planner.language:Language")
 MODULES.register("llm_planner", "neuralbrain.reasoning.planner.planner:LlmPlanner")
-MODULES.register("rule_planner", "neuralbrain.reasoning.planning:RulePlanner")
 # action
 MODULES.register("plan_executor", "neuralbrain.control.executor:PlanExecutor")
 MODULES.register("skill_control", "neuralbrain.control.executor:SkillControl")

@@ -15,7 +15,6 @@ from typing import Literal
 import numpy as np
 
 from neuralbrain.control.arm import Workspace
-from neuralbrain.errors import ConfigError
 
 Point = tuple[float, float, float]
 
@@ -64,35 +63,13 @@ class Request:
 
 
 @dataclass(frozen=True)
-class Affordances:
-    """Which skill calls can run now, and after each sequence of calls a plan may make first.
+class TrayGoal:
+    """What the language model read from a request: the digits to put in the tray, stacked in
+    this order (bottom first); empty when the request names no cube. ``source`` names the
+    reader (``llm:score``, say)."""
 
-    ``verdicts[prefix][call] = (feasible, why)`` for every candidate ``call`` once the calls
-    of ``prefix`` have run (``()`` is now). Prefixes are explored up to ``horizon`` calls deep
-    along feasible calls only. ``source`` names what decided (the GL theory, say).
-    """
-
-    verdicts: Mapping[tuple[str, ...], Mapping[str, tuple[bool, str]]]
-    horizon: int
-    source: str
-
-    def calls(self, prefix: tuple[str, ...] = ()) -> list[str]:
-        """The candidate calls after ``prefix``, feasible or not, in a stable order."""
-        return list(self._after(prefix))
-
-    def check(self, call: str, prefix: tuple[str, ...] = ()) -> tuple[bool, str]:
-        """(feasible, why) of ``call`` once ``prefix`` has run."""
-        table = self._after(prefix)
-        if call not in table:
-            return False, f"{call!r} is not a skill call of this scene"
-        return table[call]
-
-    def _after(self, prefix: tuple[str, ...]) -> Mapping[str, tuple[bool, str]]:
-        if prefix not in self.verdicts:
-            raise ConfigError(
-                f"the reasoner looked {self.horizon} call(s) ahead, not along {list(prefix)}: "
-                "raise the reasoner's horizon to the planner's max_steps")
-        return self.verdicts[prefix]
+    tray: tuple[int, ...]
+    source: str = ""
 
 
 @dataclass(frozen=True)

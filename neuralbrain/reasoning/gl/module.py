@@ -1,21 +1,23 @@
-"""``reasoner``: the GL reasoner over the scene facts: the target, and what can be done.
+"""``reasoner``: the GL reasoner over the scene facts: what follows from them, and the plan.
 
-The module keeps the scene's facts asserted in a GL reasoner with the rules of ``theory``
-(``theories/digitpick.mpl`` by default): rules such as ``target(C) <- shows(C, D), heard(D)``
-and "a cube can be picked if it is reachable, nothing rests on it and the hand is empty"
-derive the cube the request asks for. Facts are asserted and retracted as the scene
-changes, and the rule engine runs only then. Out:
+The module keeps a GL reasoner with the rules of ``theory`` (``theories/digitpick.mpl`` by
+default) and asks it, for every state of the scene (``affordances.GLJudge``), which skills can
+run and what it derives about the cubes (``clear``, ``above``, ``largest``, ``one_more``, ...).
+It never reads the request: which cubes the request asks for is the goal the language model
+reads (``TrayGoal``, from ``llm_planner``). Out:
 
-- ``facts``: what the planner needs to see (``relevant``): the target cube, the places and
-  the held cube, plus ``target(c)``; while the requested cube is unseen, the cubes that may
-  cover it (``may_cover``) instead, so a plan can only move cubes aside;
-- ``affordances``: for those facts, which skill calls can run now and after each call a plan
-  may make first, ``horizon`` calls deep (``neuralbrain.reasoning.affordances``), decided by
-  a second reasoner over the same rules.
+- ``facts``: every fact it was given plus the derived ones, for the language model;
+- ``plan``: the skill calls that reach the goal from the facts (``neuralbrain.reasoning.goals``:
+  unstack, pick, stack in the tray, ``done()``, or ``cannot(...)`` with the reason), every
+  call checked by the reasoner. It plans when a goal first arrives and whenever ``replan``
+  asks (the executor's plan ran out or a skill failed), once the facts have settled
+  (``settling``: memory is looking at a changed scene), and when the plan is empty and the
+  facts changed; otherwise it hands on the same ``Plan`` object. Left unwired, ``replan``
+  asks at every step.
 
-Every message, unification and grid cycle of both reasoners is booked on this module's
-backend (``logic_grid``; ``cpu`` prices them as ALU work). The theory is parsed once, when
-the module is built; ``reset`` starts from the theory's own facts.
+Every message, unification and grid cycle is booked on this module's backend (``logic_grid``;
+``cpu`` prices them as ALU work). The theory is parsed once per process; each state is
+derived once per episode.
 """
 
 from __future__ import annotations
@@ -28,28 +30,29 @@ from typing import Any
 
 from neuralbrain.core import Module, Needs
 from neuralbrain.errors import ConfigError
-from neuralbrain.payloads import Affordances, Facts, Request
-from neuralbrain.reasoning.affordances import explore, gl_feasibility
+from neuralbrain.payloads import Facts, Plan, TrayGoal
+from neuralbrain.reasoning.affordances import GLJudge
 from neuralbrain.reasoning.gl.agent import Reasoner, ReasonerConfig
 from neuralbrain.reasoning.gl.mpl import Theory, load_theory, theories_dir
+from neuralbrain.reasoning.goals import plan_for
 
 
 @dataclass(frozen=True)
 class Config:
     """``theory``: a shipped theory name (``digitpick``) or a path to an ``.mpl`` file;
-    ``horizon``: how many calls ahead the affordances look (the planner's ``max_steps``)."""
+    ``max_calls``: the longest plan it hands on (the rest is planned after it ran)."""
 
     backend: str = "logic_grid"
     theory: str = "digitpick"
-    horizon: int = 2
+    max_calls: int = 16
     max_steps: int = 200_000
     max_seconds: float = 2.0
 
     def __post_init__(self) -> None:
         if not self.theory:
             raise ConfigError("reasoner.theory = '': expected a theory name or an .mpl path")
-        if not 1 <= self.horizon <= 8:
-            raise ConfigError(f"reasoner.horizon = {self.horizon}: expected 1..8")
+        if not 1 <= self.max_calls <= 64:
+            raise ConfigError(f"reasoner.max_calls = {self.max_calls}: expected 1..64")
         ReasonerConfig(self.max_steps, self.max_seconds)  # validates both budgets
 
     def theory_path(self) -> Path:
@@ -63,11 +66,12 @@ def _theory(path: Path) -> Theory:
 
 
 class SceneReasoner(Module):
-    """Facts + rules -> the target, the facts the planner needs, the affordances."""
+    """Facts + goal -> derived facts and the plan (see the module docstring)."""
 
     Config = Config
-    inputs = {"facts": Facts, "request": Request}
-    outputs = {"facts": Facts, "affordances": Affordances}
+    inputs = {"facts": Facts, "goal": TrayGoal, "replan": bool, "settling": bool}
+    optional = frozenset({"goal", "replan", "settling"})
+    outputs = {"facts": Facts, "plan": Plan}
     requires = {"backend": Needs(actions={"message", "unify", "block_cycle"})}
 
     def __init__(self, config: Config, hardware: Mapping[str, Any] | None = None) -> None:
@@ -75,65 +79,34 @@ class SceneReasoner(Module):
         self.theory = _theory(config.theory_path())
         self.budget = ReasonerConfig(config.max_steps, config.max_seconds)
 
-    def _reasoner(self) -> Reasoner:
-        return Reasoner(self.theory, self.backend, self.ledger, self.budget)
-
     def on_backend_change(self) -> None:
-        self.scene.backend = self.checker.backend = self.backend
+        self.judge.reasoner.backend = self.backend
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
-        self.scene, self.checker = self._reasoner(), self._reasoner()
-        self.given: set[str] = set()
-        self.out: dict[str, Any] = {"facts": Facts(()), "affordances": None}
+        self.judge = GLJudge(Reasoner(self.theory, self.backend, self.ledger, self.budget))
+        self.given: Facts | None = None
+        self.derived = Facts(())
+        self.plan = Plan()
+        self.planned_on: tuple[Facts, TrayGoal] | None = None
+        self.asked = False  # a plan was asked for: kept until there are facts to plan on
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         facts: Facts = inputs["facts"] or Facts(())
-        request: Request | None = inputs["request"]
-        digit = request.digit if request is not None else None
-        given = set(facts.atoms)
-        if digit is not None:  # the rules call the request's digit "heard", however it came
-            given.add(f"heard({digit})")
-        if given != self.given:
-            for fact in sorted(self.given - given):
-                self.scene.retract_fact(fact)
-            for fact in sorted(given - self.given):
-                self.scene.assert_fact(fact)
-            self.given = given
-            targets = [a["bindings"]["?c"] for a in self.scene.query("target(?c)")["answers"]]
-            covering = []
-            if not targets and digit is not None:
-                answers = self.scene.query("may_cover(?c)")["answers"]
-                covering = [a["bindings"]["?c"] for a in answers]
-            shown = Facts(tuple(relevant(list(facts.atoms), targets, digit is not None, covering)))
-            affordances = None
-            if any(a.startswith(("shows(", "object(")) for a in shown.atoms):
-                affordances = explore(shown.atoms, self.config.horizon,
-                                      gl_feasibility(self.checker), f"gl:{self.config.theory}")
-            self.out = {"facts": shown, "affordances": affordances}
-        return dict(self.out)
-
-
-def relevant(facts: list[str], targets: list[str], digit_known: bool,
-             covering: list[str]) -> list[str]:
-    """The facts the planner needs (``set_aside`` facts are for the reasoner only).
-
-    With a derived target: those about the target, the places and the held cube, plus
-    ``target(c)``. With a known digit but no cube showing it (it may be under another cube):
-    the places but not the tray (only the target belongs there), the held cube and the cubes
-    that may cover it (``covering``), so the plan can only move cubes aside; nothing at all
-    when no cube may cover it and none is held (the planner waits for the next look). Without
-    a known digit: all facts.
-    """
-    facts = [f for f in facts if not f.startswith("set_aside(")]
-    held = [f[len("holding("):-1] for f in facts if f.startswith("holding(")]
-    if not targets and not digit_known:
-        return facts
-    about = [*targets, *held] if targets else [*covering, *held]
-    if not about:
-        return []
-    keep = [f for f in facts if f.startswith("location(")
-            or any(f"({c}," in f or f"({c})" in f for c in about)]
-    if not targets:
-        return [f for f in keep if f != "location(tray)"]
-    return keep + [f"target({t})" for t in targets]
+        goal: TrayGoal | None = inputs["goal"]
+        if facts != self.given:
+            self.given = facts
+            shown = any(a.startswith("shows(") for a in facts.atoms)
+            extra = self.judge.derived(facts.atoms) if shown else []
+            self.derived = Facts((*facts.atoms, *extra))
+        self.asked = self.asked or inputs["replan"] is not False
+        new_goal = self.planned_on is None or self.planned_on[1] != goal
+        stuck = not self.plan.calls and (self.planned_on is None
+                                         or self.planned_on[0] != facts)
+        if (goal is not None and facts and (self.asked or stuck or new_goal)
+                and not inputs["settling"]):
+            self.plan = Plan(tuple(plan_for(goal, facts.atoms, self.judge,
+                                            self.config.max_calls)))
+            self.planned_on = (facts, goal)
+            self.asked = False
+        return {"facts": self.derived, "plan": self.plan}

@@ -11,21 +11,25 @@ from neuralbrain.errors import DataError
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p = subparsers.add_parser(
-        "plan", help="plan skill calls for a request with the GGUF LLM (SayCan scoring)"
-    )
+        "plan", help="plan skill calls for a request: the LLM reads the goal, GL plans for it")
     p.add_argument("instruction", help='the request, e.g. "put the seven in the tray"')
     p.add_argument("--facts", type=Path, required=True,
                    help='JSON file: a list of atoms, e.g. ["shows(cube_1, 3)", "reachable(cube_1)"]')
-    p.add_argument("--backend", default="cpu", help="hardware backend (cpu, lut, ...)")
+    p.add_argument("--backend", default="cpu", help="the LLM's hardware backend (cpu, lut, ...)")
     p.add_argument("--reasoner-backend", default="logic_grid",
-                   help="backend of the GL reasoner that decides feasibility (logic_grid, cpu)")
+                   help="backend of the GL reasoner that derives facts and plans (logic_grid, cpu)")
     p.add_argument("--model", default="", help="llama GGUF file (default: shipped SmolLM2-135M)")
     p.add_argument("--mode", default="score", choices=("score", "generate"),
-                   help="score: SayCan skill scoring; generate: grammar-constrained decoding")
-    p.add_argument("--max-steps", type=int, default=2, help="plan steps (default 2)")
+                   help="score: PMI-scored goal items; generate: grammar-constrained decoding")
+    p.add_argument("--max-steps", type=int, default=16,
+                   help="the longest plan, in skill calls (a covered cube needs 4 or more)")
+    p.add_argument("--heard", type=int, default=None,
+                   help="the digit of a spoken or shown request (0-9)")
     p.add_argument("--temperature", type=float, default=0.0,
                    help="generate mode: 0 = greedy, else sampled from --seed")
     p.add_argument("--seed", type=int, default=0)
+    p.add_argument("--explain", action="store_true",
+                   help="print each goal item's candidates and scores, and the derived facts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=cmd_plan)
 
@@ -46,30 +50,50 @@ def read_facts(path: Path) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
-    from neuralbrain.reasoning.affordances import explore, gl_feasibility
     from neuralbrain.reasoning.gl.module import Config as ReasonerConfig
     from neuralbrain.reasoning.gl.module import SceneReasoner
     from neuralbrain.reasoning.planner.planner import LlmPlanner, PlannerConfig
 
     facts = read_facts(args.facts)
-    cfg = PlannerConfig(backend=args.backend, model_path=args.model, mode=args.mode,
-                        max_steps=args.max_steps, temperature=args.temperature)
-    planner = LlmPlanner(cfg)
-    planner.reset(args.seed)
-    # the reasoner decides what can run, on its own backend (its ledger: its energy)
+    if args.heard is not None and not 0 <= args.heard <= 9:
+        raise DataError(f"--heard {args.heard}: expected a digit 0-9")
+    if not 1 <= args.max_steps <= 64:
+        raise DataError(f"--max-steps {args.max_steps}: expected 1..64 skill calls")
+    planner = LlmPlanner(PlannerConfig(backend=args.backend, model_path=args.model,
+                                       mode=args.mode, temperature=args.temperature))
     reasoner = SceneReasoner(ReasonerConfig(backend=args.reasoner_backend,
-                                            horizon=args.max_steps))
-    reasoner.reset(args.seed)
-    affordances = explore(facts, args.max_steps, gl_feasibility(reasoner.checker),
-                          f"gl:{reasoner.config.theory}")
-    result = planner.plan(args.instruction, facts, affordances)
-    reasoner_j = reasoner.ledger.total.energy_j
+                                            max_calls=args.max_steps))
+    result = plan_request(planner, reasoner, args.instruction, facts, args.heard, args.seed)
     if args.json:
-        print(json.dumps({**result.to_json(), "reasoner_energy_j": reasoner_j,
-                          "reasoner_backend": args.reasoner_backend}))
-    else:
-        print("plan:", ", ".join(result.plan) or "(empty)")
-        print(f"{result.tokens} tokens at {result.tokens_per_s:.1f} tok/s on {args.backend}, "
-              f"{result.energy_j:.3g} J; feasibility by {result.feasibility} on "
-              f"{args.reasoner_backend}, {reasoner_j:.3g} J")
+        print(json.dumps(result))
+        return 0
+    if args.explain:
+        print("facts (given and derived):", ", ".join(result["facts"]))
+        for i, step in enumerate(result["reading"]["steps"], 1):
+            ranked = sorted(step.items(), key=lambda kv: -kv[1].get("pmi", kv[1]["logprob"]))
+            print(f"goal item {i}: " + "  ".join(
+                f"{c}: " + "/".join(f"{k} {v:+.2f}" for k, v in s.items()) for c, s in ranked))
+    reading = result["reading"]
+    print("goal: tray <-", ", ".join(map(str, reading["goal"])) or "(nothing)")
+    print("plan:", ", ".join(result["plan"]) or "(empty)")
+    print(f"LLM: {reading['tokens']} tokens in {reading['seconds']:.2f} s on {args.backend}, "
+          f"{reading['energy_j']:.3g} J; reasoner on {args.reasoner_backend}: "
+          f"{result['reasoner_energy_j']:.3g} J")
     return 0
+
+
+def plan_request(planner, reasoner, instruction: str, facts: list[str], heard: int | None = None,
+                 seed: int = 0) -> dict:
+    """One request through the reasoner (derived facts), the LLM (goal) and the reasoner
+    (plan), as the agent runs them; everything each spent is booked in its own ledger."""
+    from neuralbrain.payloads import Facts
+
+    planner.reset(seed)
+    reasoner.reset(seed)
+    derived = reasoner.step({"facts": Facts(tuple(facts)), "goal": None, "replan": None,
+                             "settling": None})["facts"]
+    reading = planner.read(instruction, derived.atoms, heard)
+    plan = reasoner.step({"facts": Facts(tuple(facts)), "goal": reading.goal, "replan": True,
+                          "settling": None})["plan"]
+    return {"plan": list(plan.calls), "reading": reading.to_json(), "facts": list(derived),
+            "reasoner_energy_j": reasoner.ledger.total.energy_j}

@@ -35,6 +35,8 @@ which is how candidate continuations share one prompt prefill.
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 import numpy as np
 
 from neuralbrain.core import Needs
@@ -270,6 +272,28 @@ class LlamaModel:
 
     def forward(self, ids: list[int] | np.ndarray, all_logits: bool = False) -> np.ndarray:
         """Run ``ids`` after the cached positions; logits (T, vocab), or (1, vocab) for the last."""
+        return self._forward(ids, all_logits, None)
+
+    def forward_branches(self, branches: Sequence[Sequence[int]]) -> list[np.ndarray]:
+        """Run several continuations of the cached context in ONE forward; each branch sees
+        the cache and its own earlier tokens only (a block-diagonal causal mask, each branch's
+        positions counted from the end of the cache). Returns each branch's logits
+        (len, vocab); the cache is left as it was (the branches' keys are dropped)."""
+        branches = [list(b) for b in branches]
+        if not branches or any(not b for b in branches):
+            raise ShapeError("forward_branches: expected one or more non-empty token lists")
+        p0 = self.n_past
+        owner = np.concatenate([np.full(len(b), i) for i, b in enumerate(branches)])
+        offset = np.concatenate([np.arange(len(b)) for b in branches])
+        try:
+            logits = self._forward(np.concatenate(branches), True, (owner, offset))
+        finally:
+            self.n_past = p0
+        ends = np.cumsum([len(b) for b in branches])
+        return np.split(logits, ends[:-1])
+
+    def _forward(self, ids: list[int] | np.ndarray, all_logits: bool,
+                 branches: tuple[np.ndarray, np.ndarray] | None) -> np.ndarray:
         ids = np.asarray(ids, dtype=np.int64).reshape(-1)
         hp = self.hp
         T = len(ids)
@@ -283,12 +307,25 @@ class LlamaModel:
                 f"positions (model maximum {hp.n_ctx}): shorten the prompt or raise n_ctx"
             )
         p0, p1 = self.n_past, self.n_past + T
-        cos, sin = self.cos[p0:p1], self.sin[p0:p1]
+        if branches is None:
+            pos = np.arange(p0, p1)
+            # Causal mask over [0, p1): query t (position p0 + t) sees keys at positions <= p0 + t.
+            mask = np.arange(p1)[None, :] > (p0 + np.arange(T))[:, None]
+        else:  # branch tokens are stored one after the other; each sees the cache + its branch
+            owner, offset = branches
+            pos = p0 + offset
+            same = owner[:, None] == owner[None, :]
+            causal = offset[None, :] <= offset[:, None]
+            mask = np.ones((T, p1), dtype=bool)
+            mask[:, :p0] = False
+            mask[:, p0:] = ~(same & causal)
+            if int(pos.max()) >= self.n_ctx:
+                raise BudgetExceeded(f"a branch reaches position {int(pos.max())} beyond the "
+                                     f"context of {self.n_ctx}")
+        cos, sin = self.cos[pos], self.sin[pos]
         nh, nkv, hd = hp.n_head, hp.n_head_kv, hp.head_dim
         group = nh // nkv
         x = self.embed_tokens(ids)
-        # Causal mask over [0, p1): query t (position p0 + t) sees keys at positions <= p0 + t.
-        mask = np.arange(p1)[None, :] > (p0 + np.arange(T))[:, None]
         # rows ordered (head in group, t); None when nothing is masked (one new token)
         mask_rows = np.tile(mask, (group, 1)) if T > 1 else None
         scale = np.float32(1.0 / np.sqrt(hd))

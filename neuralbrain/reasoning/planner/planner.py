@@ -1,27 +1,38 @@
-"""The LLM planner: SayCan-style skill scoring and grammar-constrained plans from a GGUF LLM.
+"""The LLM planner: a GGUF LLM reads the request into a goal; the reasoner plans for it.
 
-Scoring mode (Ahn et al., "Do As I Can, Not As I Say: Grounding Language in Robotic
-Affordances", CoRL 2022). At plan step ``t`` every skill call ``s`` of the scene is scored
+LLM+P (Liu et al., "LLM+P: Empowering Large Language Models with Optimal Planning
+Proficiency", 2023): the language model makes every decision that depends on the request's
+words, which cubes and in what order, and a planner reaches that goal from the facts (here
+the GL reasoner, ``neuralbrain.reasoning.goals``). The model writes the goal as a line
 
-    score(s) = p_LLM(s | prompt, s_1..s_{t-1}) * feasible(s | facts, state)
+    Numbers: 3, 8.
 
-with ``p_LLM`` the model's probability of the text ``s + "\\n"`` as the next line of the plan,
-normalized over the candidates (a softmax of their summed token log-likelihoods), and
-``feasible`` 0/1 as the reasoner decided it (``payloads.Affordances``: the verdict on every
-call after every feasible prefix, computed by the ``reasoner`` module and booked on its
-backend). The best call is appended and the loop stops at ``done()`` or after ``max_steps``.
-The prompt lists the facts as sentences (digits also spelled out) and the instruction:
-grounding "the seven" to ``cube_2`` is the LLM's job; nothing parses the instruction.
+(the digits to stack in the tray, bottom first) after a chat prompt with the scene (the
+numbers on the cubes and what the reasoner derived about them: ``largest 8``, ``after 4 comes
+5``; ``scene.Scene.describe``), the request as given, and worked examples (``shots``) drawn
+from the training seeds (0-99) of the request family (``neuralbrain.reasoning.requests``).
 
-Generation mode: the model writes the plan line by line, each line masked by a trie of the
-sentences of the skill calls that are valid and feasible in the reached state
-(``constrained.CharTrie``), so it can only emit executable calls; greedy at temperature 0,
-else sampled from the ``reset(seed)`` generator.
+Two ways to decide each item of the line:
 
-All products run on the module's backend and are booked in its ledger; ``plan`` returns
-the energy of that call.
+- ``score`` (SayCan-style scoring, Ahn et al., CoRL 2022, over goal items): every candidate
+  digit is scored by its log-probability as the next item, minus its log-probability in the
+  same context without the request (domain-conditional PMI, Holtzman et al., "Surface Form
+  Competition", EMNLP 2021), which removes the model's preference for some digits whatever
+  the request says. The first item may be any digit (a request may name one no cube shows:
+  the reasoner then says ``cannot``); later items are digits of the scene not yet chosen
+  (the reasoner's feasibility, as in SayCan). The line stops when the best candidate's PMI
+  is below ``stop_pmi`` (chosen on validation seeds 100-999, never on the reported ones).
+- ``generate``: greedy (or sampled at ``temperature``) decoding masked to the same grammar,
+  without calibration: the model's own next token decides the digit and where the line ends.
 
-As a module (``llm_planner``) it plans when ``reasoning.planning.PlanningModule`` says.
+All candidates of a step are scored from one forward: each digit is one token, so the
+logits after the shared prefix score them all at once. The worked examples' prefix is run
+once per model and kept in the KV cache (two slots: with and without request); its energy
+is booked on the first plan. Every product runs on the module's backend and is booked in its
+ledger.
+
+As a module (``llm_planner``) it reads the goal once per episode, when the request and the
+first facts are there and the scene has settled; the reasoner plans and replans for it.
 """
 
 from __future__ import annotations
@@ -34,84 +45,70 @@ from typing import Any
 
 import numpy as np
 
+from neuralbrain.core import Module
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
-from neuralbrain.payloads import Affordances, Facts, Plan, Request
-from neuralbrain.reasoning.planner.constrained import CharTrie, mask_logits
+from neuralbrain.payloads import Facts, Request, TrayGoal
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
 from neuralbrain.reasoning.planner.llama import NEEDS, LlamaModel
 from neuralbrain.reasoning.planner.scene import Scene, parse_facts
 from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
-from neuralbrain.reasoning.planning import PlanningModule
 
 MODES = ("score", "generate")
-
-SYSTEM = (
-    "You control a robot arm. You turn a person's request into a plan, one step per line. "
-    "Find the cube whose number is the number the person asks for, pick it up, put it where "
-    "the person wants it, then stop."
-)
+SYSTEM = ("You help a robot arm. Read the person's request and write the numbers of the cubes "
+          "it wants in the tray, in the order the request names them.")
+ANSWER = "Numbers: "
+TRAIN_SEEDS = range(0, 100)  # worked examples come from here; validation 100-999; reports 1000+
 
 
 @dataclass(frozen=True)
 class PlannerConfig:
-    """``model_path`` "" means the shipped SmolLM2-135M-Instruct; ``mode`` score|generate.
-
-    ``max_steps`` defaults to 2 (one pick, one place: the single-object requests of the
-    sorting task). With more steps the loop also scores ``done()``; the 135M model often
-    prefers another pick to stopping, so longer plans need a larger model.
-    """
+    """``model_path`` "" means the shipped SmolLM2-135M-Instruct; ``mode`` score|generate;
+    ``max_items``: the longest goal it writes; ``shots``: worked examples per request kind;
+    ``stop_pmi``: score mode ends the line when no candidate beats this PMI (nats)."""
 
     backend: str = "cpu"
     model_path: str = ""
     mode: str = "score"
-    max_steps: int = 2
-    n_ctx: int = 1024
+    max_items: int = 3
+    shots: int = 2
+    stop_pmi: float = 1.0
+    n_ctx: int = 2048
     temperature: float = 0.0
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
             raise ConfigError(f"PlannerConfig.mode={self.mode!r}: expected one of {MODES}")
-        if not (isinstance(self.max_steps, int) and 1 <= self.max_steps <= 16):
-            raise ConfigError(f"PlannerConfig.max_steps={self.max_steps!r}: expected 1..16")
+        if not (isinstance(self.max_items, int) and 1 <= self.max_items <= 5):
+            raise ConfigError(f"PlannerConfig.max_items={self.max_items!r}: expected 1..5")
+        if not (isinstance(self.shots, int) and 0 <= self.shots <= 5):
+            raise ConfigError(f"PlannerConfig.shots={self.shots!r}: expected 0..5")
         if not (isinstance(self.n_ctx, int) and self.n_ctx >= 64):
             raise ConfigError(f"PlannerConfig.n_ctx={self.n_ctx!r}: expected an int >= 64")
         if not (np.isfinite(self.temperature) and self.temperature >= 0):
             raise ConfigError(
-                f"PlannerConfig.temperature={self.temperature!r}: expected a number >= 0"
-            )
+                f"PlannerConfig.temperature={self.temperature!r}: expected a number >= 0")
+        if not np.isfinite(self.stop_pmi):
+            raise ConfigError(f"PlannerConfig.stop_pmi={self.stop_pmi!r}: expected a number")
 
 
 @dataclass
-class PlanResult:
-    """A plan, the per-step candidate scores, and what producing it cost (``ledger``: the
-    backend ops of this plan, booked by op name and backend)."""
+class GoalReading:
+    """The goal read from a request, the candidates of every item with their scores, and
+    what reading it cost (``ledger``: this reading's backend ops)."""
 
-    plan: list[str]
-    scores: list[dict[str, dict[str, Any]]]
+    goal: TrayGoal
+    steps: list[dict[str, dict[str, float]]]
     energy_j: float
     latency_s: float
     tokens: int
     seconds: float
-    feasibility: str
-    mode: str
     ledger: Ledger = field(default_factory=Ledger)
 
-    @property
-    def tokens_per_s(self) -> float:
-        return self.tokens / self.seconds if self.seconds > 0 else 0.0
-
     def to_json(self) -> dict[str, Any]:
-        return {
-            "plan": self.plan,
-            "scores": self.scores,
-            "tokens_per_s": round(self.tokens_per_s, 2),
-            "energy_j": self.energy_j,
-            "latency_s": self.latency_s,
-            "tokens": self.tokens,
-            "mode": self.mode,
-            "feasibility": self.feasibility,
-        }
+        return {"goal": list(self.goal.tray), "source": self.goal.source, "steps": self.steps,
+                "energy_j": self.energy_j, "latency_s": self.latency_s, "tokens": self.tokens,
+                "seconds": round(self.seconds, 4)}
 
 
 @lru_cache(maxsize=2)
@@ -121,192 +118,194 @@ def load_model(path: str) -> tuple[GGUFModel, GGUFTokenizer]:
     return model, GGUFTokenizer(model.metadata)
 
 
-def build_prompt(tok: GGUFTokenizer, instruction: str, scene: Scene) -> str:
-    """The chat prompt (system rules, the scene as sentences, the request), assistant turn open."""
-    user = f"Scene:\n{scene.describe()}\n\nRequest: {instruction.strip()}"
-    return tok.apply_chat_template(
-        [ChatMessage("system", SYSTEM), ChatMessage("user", user)], add_generation_prompt=True
-    )
-
-
 def log_softmax(logits: np.ndarray) -> np.ndarray:
     z = logits.astype(np.float64)
     z = z - z.max(axis=-1, keepdims=True)
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-class LlmPlanner(PlanningModule):
-    """A planning module: request + facts + affordances -> skill calls (module docstring)."""
+def user_turn(scene: Scene, request: str) -> str:
+    """The user's message: the scene in words, then the request as given."""
+    return f"{scene.describe()}\nRequest: {request.strip()}"
+
+
+@lru_cache(maxsize=4)
+def worked_examples(shots: int) -> tuple[tuple[str, str], ...]:
+    """``shots`` (user, answer) pairs per request kind from the training seeds, each scene
+    described with the facts the reasoner derives for it (computed here on ``cpu``: the
+    examples are part of the prompt, fixed once per process like the weights)."""
+    from neuralbrain.hardware import make_backend
+    from neuralbrain.reasoning.affordances import GLJudge
+    from neuralbrain.reasoning.gl.agent import digitpick_reasoner
+    from neuralbrain.reasoning.plan_suite import task_facts
+    from neuralbrain.reasoning.requests import KINDS, draw_task
+
+    judge = GLJudge(digitpick_reasoner(make_backend("cpu")))
+    taken = {k: 0 for k in KINDS}
+    out = []
+    for seed in TRAIN_SEEDS:
+        task = draw_task("mixed", np.random.default_rng(seed))
+        if taken[task.kind] >= shots:
+            continue
+        taken[task.kind] += 1
+        facts = task_facts(task)
+        scene = parse_facts(facts + judge.derived(facts))
+        digits = task.goal.tray or (task.named_digit,)
+        out.append((user_turn(scene, task.request), ANSWER + ", ".join(map(str, digits)) + "."))
+    return tuple(out)
+
+
+class LlmPlanner(Module):
+    """Request + facts -> the goal the request asks for (see the module docstring)."""
 
     Config = PlannerConfig
+    inputs = {"request": Request, "facts": Facts, "settling": bool}
+    optional = frozenset({"settling"})
+    outputs = {"goal": TrayGoal}
     requires = {"backend": NEEDS}
 
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
         self.gguf, self.tok = load_model(self.config.model_path)
+        self._build()
+
+    def _build(self) -> None:
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
+        self._prefix_len = 0  # the worked examples are not in the KV cache yet
 
     def on_backend_change(self) -> None:
-        self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
+        self._build()
 
-    def make_plan(self, request: Request, facts: Facts, affordances: Affordances) -> Plan:
-        return Plan(tuple(self.plan(request.text, facts.atoms, affordances).plan))
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.goal: TrayGoal | None = None
 
-    # -- planning -----------------------------------------------------------------------
-    def plan(self, instruction: str, facts: Sequence[str], affordances: Affordances) -> PlanResult:
-        """Plan for ``instruction`` in the scene ``facts``, feasibility from ``affordances``
-        (which must look at least ``max_steps`` calls ahead)."""
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        facts: Facts | None = inputs["facts"]
+        request: Request | None = inputs["request"]
+        if (self.goal is None and request is not None and facts
+                and any(a.startswith("shows(") for a in facts.atoms) and not inputs["settling"]):
+            self.goal = self.read(request.text, facts.atoms, request.digit).goal
+        return {"goal": self.goal}
+
+    # -- reading ------------------------------------------------------------------------
+    def _messages(self) -> list[ChatMessage]:
+        msgs = [ChatMessage("system", SYSTEM)]
+        for user, answer in worked_examples(self.config.shots):
+            msgs += [ChatMessage("user", user), ChatMessage("assistant", answer)]
+        return msgs
+
+    def _prefix(self) -> None:
+        """Run the system prompt and worked examples once into both KV-cache slots."""
+        if self._prefix_len:
+            return
+        text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
+        ids = self.tok.encode(text)
+        for slot in ("base", "main"):
+            self.lm.select(slot)
+            self.lm.reset()
+            self.lm.forward(ids)
+        self._prefix_text, self._prefix_len = text, len(ids)
+        self._tokens += 2 * len(ids)
+
+    def _turn(self, scene: Scene, request: str) -> list[int]:
+        full = self.tok.apply_chat_template(
+            [*self._messages(), ChatMessage("user", user_turn(scene, request))],
+            add_generation_prompt=True)
+        return self.tok.encode(full[len(self._prefix_text):] + ANSWER)
+
+    def read(self, instruction: str, facts: Sequence[str],
+             heard: int | None = None) -> GoalReading:
+        """The goal ``instruction`` asks for in the scene ``facts`` (which should include the
+        reasoner's derived facts). ``heard``: the digit a spoken or shown request gave, said
+        to the model after the request's text."""
         if not isinstance(instruction, str) or not instruction.strip():
             raise DataError(f"instruction {instruction!r}: expected a non-empty request")
-        if affordances.horizon < self.config.max_steps:
-            raise ConfigError(
-                f"the affordances look {affordances.horizon} call(s) ahead and the planner "
-                f"plans up to max_steps = {self.config.max_steps}: raise the reasoner's horizon")
         scene = parse_facts(facts)
-        prompt = self.tok.encode(build_prompt(self.tok, instruction, scene))
-        if len(prompt) + 16 * self.config.max_steps > self.lm.n_ctx:
-            raise DataError(
-                f"the prompt is {len(prompt)} tokens; with {self.config.max_steps} plan steps it "
-                f"needs more than the context of {self.lm.n_ctx} tokens: shorten the instruction "
-                "or the facts, or raise n_ctx"
-            )
-        plan_ledger = Ledger()
-        self.lm.set_ledger(plan_ledger)
+        if heard is not None:
+            instruction = f"{instruction.strip()} (the number is {heard})"
+        ledger = Ledger()
+        self.lm.set_ledger(ledger)
+        self._tokens = 0
         t0 = time.perf_counter()
         try:
-            self.lm.reset()
-            last = self.lm.forward(prompt)[-1]
-            self._tokens = len(prompt)
-            if self.config.mode == "score":
-                base_prompt = self.tok.encode(build_prompt(self.tok, "", scene))
-                plan, scores = self._score_loop(scene, affordances, last, base_prompt)
-            else:
-                plan, scores = self._generate_loop(scene, affordances, last)
+            self._prefix()
+            turn = self._turn(scene, instruction)
+            base_turn = self._turn(scene, "")
+            if self._prefix_len + len(turn) + 4 * self.config.max_items > self.lm.n_ctx:
+                raise DataError(
+                    f"the prompt is {self._prefix_len + len(turn)} tokens; with "
+                    f"{self.config.max_items} goal items it needs more than the context of "
+                    f"{self.lm.n_ctx} tokens: shorten the request or raise n_ctx")
+            digits, steps = self._read_items(scene, turn, base_turn)
         finally:
             self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
-        # The plan's own ledger is returned; the module ledger books the same ops for the run.
-        result_ledger = Ledger()
-        for booking in plan_ledger.drain():
-            self.ledger.book(booking.op, booking.cost, backend=booking.backend)
-            result_ledger.book(booking.op, booking.cost, backend=booking.backend)
-        spent = result_ledger.total
-        return PlanResult(
-            plan=plan,
-            scores=scores,
-            energy_j=spent.energy_j,
-            latency_s=spent.latency_s,
-            ledger=result_ledger,
-            tokens=self._tokens,
-            seconds=seconds,
-            feasibility=affordances.source,
-            mode=self.config.mode,
-        )
+        result = Ledger()
+        for b in ledger.drain():  # the module's ledger books the same ops for the run
+            self.ledger.book(b.op, b.cost, backend=b.backend)
+            result.book(b.op, b.cost, backend=b.backend)
+        spent = result.total
+        goal = TrayGoal(tuple(digits), f"llm:{self.config.mode}")
+        return GoalReading(goal, steps, spent.energy_j, spent.latency_s, self._tokens, seconds,
+                           result)
 
-    def score_candidates(self, last_logits: np.ndarray, candidates: Sequence[str]) -> list[float]:
-        """Sum of token log-probabilities of each candidate text after the cached context."""
-        base = self.lm.n_past
-        first = log_softmax(last_logits)
-        out = []
-        for cand in candidates:
-            ids = self.tok.encode(cand)
-            lp = float(first[ids[0]])
-            if len(ids) > 1:
-                logits = self.lm.forward(ids[:-1], all_logits=True)
-                self._tokens += len(ids) - 1
-                lps = log_softmax(logits)
-                lp += float(sum(lps[i, ids[i + 1]] for i in range(len(ids) - 1)))
-                self.lm.truncate(base)
-            out.append(lp)
-        return out
-
-    def _advance(self, text: str) -> np.ndarray:
-        ids = self.tok.encode(text)
+    def _forward(self, slot: str, ids: list[int]) -> np.ndarray:
+        self.lm.select(slot)
         self._tokens += len(ids)
-        return self.lm.forward(ids)[-1]
+        return log_softmax(self.lm.forward(ids)[-1])
 
-    def _score_loop(self, scene: Scene, affordances: Affordances, last: np.ndarray,
-                    base_prompt: list[int]):
-        # Calibration context: the same prompt without the request. Scoring each skill by
-        # log p(say | prompt) - log p(say | prompt without request) removes the preference
-        # the model has for some numbers, places and list positions regardless of the request
-        # (domain-conditional PMI, Holtzman et al., "Surface Form Competition", EMNLP 2021).
-        self.lm.select("calib")
-        self.lm.reset()
-        last_base = self.lm.forward(base_prompt)[-1]
-        self._tokens += len(base_prompt)
-        self.lm.select("main")
-        plan: list[str] = []
-        steps: list[dict[str, dict[str, Any]]] = []
-        skills = scene.skills()
-        for i in range(1, self.config.max_steps + 1):
-            head = f"Step {i}:"
-            last = self._advance(head)
-            self.lm.select("calib")
-            last_base = self._advance(head)
-            feas = {s: affordances.check(s, tuple(plan)) for s in skills}
-            live = [s for s in skills if feas[s][0]]
-            texts = [f" {scene.say(s)}.\n" for s in live]
-            lp_base = np.array(self.score_candidates(last_base, texts))
-            self.lm.select("main")
-            lp = np.array(self.score_candidates(last, texts))
-            pmi = lp - lp_base
-            p = np.exp(pmi - pmi.max()) if live else pmi
-            p = p / p.sum() if live else p
-            table: dict[str, dict[str, Any]] = {}
-            for s in skills:
-                table[s] = {"llm_logprob": None, "llm_pmi": None, "llm_p": None,
-                            "feasible": False, "why": feas[s][1], "score": 0.0}
-            for s, a, b, ps in zip(live, lp, pmi, p, strict=True):
-                table[s].update(llm_logprob=round(float(a), 4), llm_pmi=round(float(b), 4),
-                                llm_p=round(float(ps), 4), feasible=True, score=round(float(ps), 4))
-            steps.append(table)
-            if not live:
-                break  # nothing feasible: the plan ends here
-            best = live[int(np.argmax(p))]
-            if best == "done()":
+    def _read_items(self, scene: Scene, turn: list[int], base_turn: list[int]):
+        tok = self.tok
+        digit_ids = [tok.encode(str(d))[0] for d in range(10)]
+        comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
+        scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
+        score = self.config.mode == "score"
+        for slot in ("main", "base"):
+            self.lm.select(slot)
+            self.lm.truncate(self._prefix_len)
+        lp = self._forward("main", turn)
+        lp_base = self._forward("base", base_turn) if score else None
+        chosen: list[int] = []
+        steps: list[dict[str, dict[str, float]]] = []
+        lp_stop = lp_more = 0.0  # generate mode: the model's "." and "," after an item
+        for k in range(self.config.max_items):
+            pool = [d for d in (range(10) if k == 0 else scene_digits) if d not in chosen]
+            if not pool:
                 break
-            plan.append(best)
-            text = f" {scene.say(best)}.\n"
-            last = self._advance(text)
-            self.lm.select("calib")
-            last_base = self._advance(text)
-            self.lm.select("main")
-        return plan, steps
-
-    def _generate_loop(self, scene: Scene, affordances: Affordances, last: np.ndarray):
-        plan: list[str] = []
-        steps: list[dict[str, dict[str, Any]]] = []
-        strings = self.tok.token_strings()
-        for i in range(1, self.config.max_steps + 1):
-            allowed = [s for s in scene.skills() if affordances.check(s, tuple(plan))[0]]
-            if not allowed:
-                break
-            # Each allowed line is a skill's sentence; the trie only admits these lines, so
-            # the text decodes to exactly one valid, feasible skill call.
-            lines = {f" {scene.say(s)}.\n": s for s in allowed}
-            trie = CharTrie(list(lines), strings, self.tok.special_ids)
-            last = self._advance(f"Step {i}:")
-            line = ""
-            logprob = 0.0
-            while not trie.is_complete(line):
-                ids = trie.allowed_tokens(line)
-                lp = log_softmax(mask_logits(last, ids))
-                if self.config.temperature > 0:
-                    q = np.exp((lp - lp.max()) / self.config.temperature)
-                    q /= q.sum()
-                    tid = int(self.rng.choice(len(q), p=q))
+            table = {str(d): {"logprob": round(float(lp[digit_ids[d]]), 4)} for d in pool}
+            if score:
+                pmi = {d: float(lp[digit_ids[d]] - lp_base[digit_ids[d]]) for d in pool}
+                for d in pool:
+                    table[str(d)]["pmi"] = round(pmi[d], 4)
+                best = max(pool, key=pmi.__getitem__)
+                steps.append(table)
+                if k > 0 and pmi[best] < self.config.stop_pmi:
+                    break
+            else:
+                if k > 0:  # the model's own choice between "," (more) and "." (end)
+                    table["."] = {"logprob": round(float(lp_stop), 4)}
+                    table[","] = {"logprob": round(float(lp_more), 4)}
+                    steps.append(table)
+                    if lp_stop >= lp_more:
+                        break
                 else:
-                    tid = int(np.argmax(lp))
-                logprob += float(lp[tid])
-                line += strings[tid]
-                last = self.lm.forward([tid])[-1]
-                self._tokens += 1
-            call = lines[line]
-            why = affordances.check(call, tuple(plan))[1]
-            steps.append({call: {"llm_logprob": round(logprob, 4), "feasible": True,
-                                 "why": why, "text": line.strip()}})
-            if call == "done()":
+                    steps.append(table)
+                best = self._pick(pool, [float(lp[digit_ids[d]]) for d in pool])
+            chosen.append(best)
+            if k + 1 == self.config.max_items:
                 break
-            plan.append(call)
-        return plan, steps
+            lp = self._forward("main", [digit_ids[best]])
+            lp_stop, lp_more = lp[dot], lp[comma]
+            lp = self._forward("main", [comma, space])
+            if score:
+                self._forward("base", [digit_ids[best]])
+                lp_base = self._forward("base", [comma, space])
+        return chosen, steps
+
+    def _pick(self, pool: list[int], logprobs: list[float]) -> int:
+        if self.config.temperature <= 0:
+            return pool[int(np.argmax(logprobs))]
+        z = np.asarray(logprobs) / self.config.temperature
+        p = np.exp(z - z.max())
+        return pool[int(self.rng.choice(len(pool), p=p / p.sum()))]

@@ -4,10 +4,10 @@ Facts are ground atoms written as strings, ``"shows(cube_2, 7)"``, ``"reachable(
 Objects are declared by ``shows(OBJ, DIGIT)`` or ``object(OBJ)``; places by ``location(L)``
 (or ``container(L)``); when no place is declared the defaults ``tray, table, bin, box`` are
 offered. Any other atom whose first argument is not a declared object or place is an error
-naming it (``facts naming unknown objects``).
+naming it (``facts naming unknown objects``), and so are facts that contradict each other: a
+cube on itself, a cycle of ``on``, a cube resting on two, two cubes held.
 
-Skills: ``pick(OBJ)``, ``place(LOCATION)``, ``done()``. Which of them can run is the
-reasoner's answer (``neuralbrain.reasoning.affordances``); how the planner says them is here.
+Which skill calls can run is the reasoner's answer (``neuralbrain.reasoning.affordances``).
 """
 
 from __future__ import annotations
@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from neuralbrain.errors import DataError
 
-DEFAULT_PLACES = ("tray", "table", "bin", "box")
+DEFAULT_PLACES = ("tray", "table")
 _ATOM = re.compile(r"^\s*([a-z_][a-zA-Z0-9_]*)\s*\((.*)\)\s*$")
 _NAME = re.compile(r"^[A-Za-z0-9_]+$")
 NUMBER_WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
@@ -64,44 +64,36 @@ class Scene:
     def facts(self) -> list[str]:
         return [str(a) for a in self.atoms]
 
-    def skills(self) -> list[str]:
-        """Every syntactically valid skill call in this scene."""
-        return [f"pick({o})" for o in self.objects] + [f"place({p})" for p in self.places] + [
-            "done()"
-        ]
-
-    def say(self, skill: str) -> str:
-        """The skill in words, as SayCan scores it: what the call does in this scene."""
-        call = parse_atom(skill)
-        if call.pred == "pick":
-            o = call.args[0]
-            d = self.digits.get(o)
-            if d is None:
-                return f"pick up {o}"
-            word = f" ({NUMBER_WORDS[int(d)]})" if d.isdigit() and len(d) == 1 else ""
-            return f"pick up the cube showing the number {d}{word}, which is {o}"
-        if call.pred == "place":
-            p = call.args[0]
-            return f"put it {'on' if p == 'table' else 'in'} the {p}"
-        return "stop, the request is done"
+    def about(self, pred: str) -> list[tuple[str, ...]]:
+        """The arguments of every atom of ``pred``."""
+        return [a.args for a in self.atoms if a.pred == pred]
 
     def describe(self) -> str:
-        """The facts as plain sentences for the prompt (digits also spelled out)."""
-        lines = []
-        reach = {a.args[0] for a in self.atoms if a.pred == "reachable" and a.args}
-        for o in self.objects:
-            d = self.digits.get(o)
-            what = f"{o} is a cube showing the number {d}" if d is not None else f"{o} is an object"
-            if d is not None and d.isdigit() and len(d) == 1:
-                what += f" ({NUMBER_WORDS[int(d)]})"
-            what += "; it is reachable" if o in reach else "; it is out of reach"
-            lines.append(f"- {what}.")
-        lines.append("- Places: " + ", ".join(self.places) + ".")
-        other = [str(a) for a in self.atoms if a.pred not in ("shows", "object", "reachable",
-                                                               *PLACE_DECL)]
-        if other:
-            lines.append("- Also true: " + ", ".join(other) + ".")
+        """What the language model is told: the numbers on the cubes (also spelled out) and
+        what the reasoner derived about them (``largest``, ``smallest_even``, ``one_more``, ...),
+        as short sentences. Where the cubes are and what rests on what is the reasoner's
+        business, not the request's, so it is not told."""
+        shown = [(o, self.digits[o]) for o in self.objects if o in self.digits]
+        lines = ["Cubes: " + ", ".join(_number(d) for _, d in shown) + "."]
+        digit = dict(shown)
+        derived = [f"{FACT_WORDS[p]} {digit[args[0]]}" for p in FACT_WORDS
+                   for args in self.about(p) if args[0] in digit]
+        if derived:
+            lines.append("Facts: " + ", ".join(derived) + ".")
+        after = [f"after {b} comes {digit[a]}" for a, b in self.about("one_more") if a in digit]
+        if after:
+            lines.append("Neighbours: " + ", ".join(after) + ".")
         return "\n".join(lines)
+
+
+# derived facts and how the prompt says them ("largest 8")
+FACT_WORDS = {"largest": "largest", "smallest": "smallest", "largest_even": "largest even",
+              "smallest_even": "smallest even", "largest_odd": "largest odd",
+              "smallest_odd": "smallest odd"}
+
+
+def _number(d: str) -> str:
+    return f"{d} ({NUMBER_WORDS[int(d)]})" if d.isdigit() and len(d) == 1 else d
 
 
 def parse_facts(facts: Sequence[str]) -> Scene:
@@ -139,4 +131,31 @@ def parse_facts(facts: Sequence[str]) -> Scene:
                 f"fact {str(a)!r} names unknown object {a.args[0]!r}: expected one declared by "
                 f"shows(...)/object(...) ({sorted(objects)}) or a place ({sorted(places)})"
             )
+    _check_consistent(atoms)
     return Scene(atoms, tuple(objects), digits, tuple(places))
+
+
+def _check_consistent(atoms: tuple[Atom, ...]) -> None:
+    """Name facts that cannot all be true of one scene (see the module docstring)."""
+    below: dict[str, str] = {}
+    for a in atoms:
+        if a.pred != "on" or len(a.args) != 2:
+            continue
+        top, under = a.args
+        if top == under:
+            raise DataError(f"fact {str(a)!r}: a cube cannot rest on itself")
+        if below.get(top, under) != under:
+            raise DataError(f"facts say {top} rests on both {below[top]} and {under}: "
+                            "expected one support per cube")
+        below[top] = under
+    for start in below:
+        seen, c = [start], below[start]
+        while c in below:
+            if c in seen:
+                raise DataError("facts put cubes on each other in a cycle: "
+                                + " on ".join([*seen[seen.index(c):], c]))
+            seen.append(c)
+            c = below[c]
+    held = [a.args[0] for a in atoms if a.pred == "holding" and a.args]
+    if len(set(held)) > 1:
+        raise DataError(f"facts say the gripper holds {sorted(set(held))}: expected one cube")

@@ -1,38 +1,49 @@
-"""The reasoner module: the target, the facts the planner needs, and the affordances."""
+"""The reasoner module: derived facts for the language model, and the plan for its goal."""
 
 from __future__ import annotations
 
 import pytest
 
 from neuralbrain.errors import ConfigError
-from neuralbrain.payloads import Facts, Request
-from neuralbrain.reasoning.gl.module import Config, SceneReasoner, relevant
+from neuralbrain.payloads import Facts, Plan, TrayGoal
+from neuralbrain.reasoning.gl.module import Config, SceneReasoner
 
 SCENE = ("location(tray)", "location(table)", "shows(cube_1, 3)", "shows(cube_2, 7)",
          "on(cube_2, cube_1)", "reachable(cube_1)", "reachable(cube_2)")
 
 
-def _step(module, facts=SCENE, digit=7):
-    return module.step({"facts": Facts(facts), "request": Request(digit, "")})
+def _step(module, facts=SCENE, goal=None, replan=None, settling=None):
+    return module.step({"facts": Facts(facts), "goal": goal, "replan": replan,
+                        "settling": settling})
 
 
-def test_target_facts_and_affordances_two_calls_ahead():
+def test_derived_facts_are_added_and_the_request_is_not_read():
     m = SceneReasoner(Config())
     m.reset(0)
     out = _step(m)
-    assert out["facts"].atoms == ("location(tray)", "location(table)", "shows(cube_2, 7)",
-                                  "on(cube_2, cube_1)", "reachable(cube_2)", "target(cube_2)")
-    aff = out["affordances"]
-    assert aff.check("pick(cube_2)") == (True, "GL proof by rule pick_when_reachable_and_clear")
-    assert not aff.check("place(tray)")[0]
-    assert not aff.check("done()")[0]
-    assert aff.check("place(tray)", ("pick(cube_2)",))[0]
-    assert not aff.check("pick(cube_2)", ("pick(cube_2)",))[0]  # the hand is full
-    with pytest.raises(ConfigError, match="looked 2 call"):
-        aff.check("done()", ("pick(cube_2)", "place(tray)"))
+    assert out["facts"].atoms[:len(SCENE)] == SCENE
+    derived = set(out["facts"].atoms[len(SCENE):])
+    assert {"clear(cube_2)", "above(cube_2, cube_1)", "largest(cube_2)", "smallest(cube_1)",
+            "largest_odd(cube_2)", "smallest_odd(cube_1)", "one_more(cube_1, 2)"} <= derived
+    assert not any(f.startswith(("clear(cube_1)", "even")) for f in derived)
+    assert out["plan"] == Plan()  # no goal yet: nothing to plan
 
 
-def test_work_is_booked_on_the_backend_and_only_when_the_facts_change():
+def test_the_plan_for_a_goal_unstacks_first_and_waits_while_settling():
+    m = SceneReasoner(Config())
+    m.reset(0)
+    out = _step(m, goal=TrayGoal((3,)))
+    assert out["plan"].calls == ("pick(cube_2)", "place(table)", "pick(cube_1)", "place(tray)",
+                                 "done()")
+    assert _step(m, goal=TrayGoal((3,)), replan=False)["plan"] is out["plan"]
+    moved = (*SCENE[:4], "reachable(cube_1)", "reachable(cube_2)")
+    settling = _step(m, moved, TrayGoal((3,)), replan=True, settling=True)["plan"]
+    assert settling is out["plan"]  # the scene is changing: wait for the new facts
+    again = _step(m, moved, TrayGoal((3,)), replan=False)["plan"]
+    assert again.calls == ("pick(cube_1)", "place(tray)", "done()")
+
+
+def test_work_is_booked_on_the_backend_and_each_state_derived_once():
     m = SceneReasoner(Config())
     m.reset(0)
     _step(m)
@@ -50,26 +61,11 @@ def test_the_same_input_gives_the_same_output():
     a, b = SceneReasoner(Config()), SceneReasoner(Config())
     a.reset(0)
     b.reset(0)
-    assert _step(a) == _step(b)
+    assert _step(a, goal=TrayGoal((7,))) == _step(b, goal=TrayGoal((7,)))
 
 
 def test_config_is_validated():
     with pytest.raises(ConfigError, match="max_steps"):
         Config(max_steps=0)
-    with pytest.raises(ConfigError, match="horizon"):
-        Config(horizon=0)
-
-
-def test_planner_facts_while_the_requested_cube_is_unseen():
-    facts = ["location(tray)", "location(table)", "shows(cube_0, 3)", "reachable(cube_0)",
-             "set_aside(cube_0)", "shows(cube_1, 8)", "reachable(cube_1)"]
-    # only cubes that may cover it, and not the tray: the plan can only move cube_1 aside
-    assert relevant(facts, [], True, ["cube_1"]) == [
-        "location(table)", "shows(cube_1, 8)", "reachable(cube_1)"]
-    assert relevant(facts, [], True, []) == []  # nothing can hide it: wait for the next look
-    held = [*facts, "holding(cube_0)"]
-    assert "holding(cube_0)" in relevant(held, [], True, [])  # a held cube must go somewhere
-    assert relevant(facts, ["cube_1"], True, []) == [
-        "location(tray)", "location(table)", "shows(cube_1, 8)", "reachable(cube_1)",
-        "target(cube_1)"]
-    assert relevant(facts, [], False, []) == [f for f in facts if not f.startswith("set_aside")]
+    with pytest.raises(ConfigError, match="max_calls"):
+        Config(max_calls=0)

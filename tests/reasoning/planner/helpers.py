@@ -22,13 +22,3 @@ def shipped_model_and_tokenizer():
 
     model_path_or_skip()
     return load_model("")
-
-
-def gl_affordances(facts, horizon=2, backend="cpu"):
-    """What the reasoner module would hand the planner for ``facts`` (GL, ``horizon`` deep)."""
-    from neuralbrain.reasoning.affordances import explore, gl_feasibility
-    from neuralbrain.reasoning.gl.module import Config, SceneReasoner
-
-    reasoner = SceneReasoner(Config(backend=backend, horizon=horizon))
-    reasoner.reset(0)
-    return explore(facts, horizon, gl_feasibility(reasoner.checker), "gl:digitpick")

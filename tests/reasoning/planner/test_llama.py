@@ -243,3 +243,17 @@ def test_a_backend_without_the_ops_it_needs_is_refused_before_placing_weights(gg
         LlamaModel(gguf_model, make_backend("rram"), n_ctx=8)
     with pytest.raises(CapabilityError, match="'neuromorphic' cannot run op 'matmul'"):
         LlamaModel(gguf_model, make_backend("neuromorphic"), n_ctx=8)
+
+
+def test_branches_in_one_forward_equal_each_branch_on_its_own(cpu_lm, tok):
+    cpu_lm.reset()
+    cpu_lm.forward(tok.encode("The robot puts the cube showing seven in the tray. Numbers:"))
+    start = cpu_lm.n_past
+    branches = [tok.encode(" 7."), tok.encode(" 3, 8."), tok.encode(" 1, 2, 9.")]
+    together = cpu_lm.forward_branches(branches)
+    assert cpu_lm.n_past == start  # the branches leave the cache as it was
+    for ids, logits in zip(branches, together, strict=True):
+        cpu_lm.truncate(start)
+        np.testing.assert_allclose(logits, cpu_lm.forward(ids, all_logits=True), atol=2e-4)
+    with pytest.raises(ShapeError, match="non-empty"):
+        cpu_lm.forward_branches([[1], []])
