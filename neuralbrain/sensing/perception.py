@@ -37,12 +37,19 @@ Scene pipeline (``step``), for a camera looking down on cubes with digits on the
    size) around its centre are mapped onto the 34x34 N-MNIST grid and binned into T time
    steps (polarities swapped if ``invert_polarity``);
 4. the SNN reads the digit (softmax confidence);
-5. the pixel centre (u, v) is back-projected through the camera's view and projection
+5. the height of the cube's top face: when the observation has a ``depth`` image (DigitPick:
+   float (H, W), height above the table in metres of the surface each pixel sees, on the
+   image's pixel grid), the median of it over a square of ``DEPTH_WINDOW_FRAC`` times the
+   blob's side around the blob centre (inside the top face, so a centre a few pixels off or
+   a neighbour's edge in the window does not move it); None without depth;
+6. the pixel centre (u, v) is back-projected through the camera's view and projection
    matrices (``info["view_matrix"]``, ``info["projection_matrix"]``: OpenGL / PyBullet
-   column-major 4x4, flattened) onto the plane ``z = plane_z_m`` to give world xyz.
+   column-major 4x4, flattened) onto the plane of that height (the top of a pile stands
+   higher than the fixed ``z = plane_z_m`` and, seen in perspective, farther out), or onto
+   ``z = plane_z_m`` without depth, to give world xyz.
 
 Detections are ``payloads.Detection`` (digit, confidence, pixel (u, v), world (x, y, z) or
-None); ``step`` gives them as one ``payloads.Detections``.
+None, top height or None); ``step`` gives them as one ``payloads.Detections``.
 """
 
 from __future__ import annotations
@@ -62,6 +69,10 @@ from neuralbrain.payloads import Detection, Detections
 from neuralbrain.sensing.events import check_events
 from neuralbrain.sensing.snn.frames import EventCounts
 from neuralbrain.sensing.snn.model import SNNConfig, effective_weights, forward, softmax
+
+# Side of the depth window around a blob centre, as a fraction of the blob's side: half the
+# blob keeps the window on the top face even when the centre is off by a quarter of a side.
+DEPTH_WINDOW_FRAC = 0.5
 
 
 @dataclass(frozen=True)
@@ -378,8 +389,10 @@ class Perception(Module):
     # -- scene ---------------------------------------------------------------------------
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         """``obs``: an event array of the configured sensor size, or an RGB frame (or a dict
-        with ``"image"``) that the event camera looks at with saccades."""
-        return {"detections": Detections(tuple(self.detect(*self.events(inputs))))}
+        with ``"image"``, and optionally ``"depth"``) that the event camera looks at with
+        saccades."""
+        cubes = self.detect(*self.events(inputs), depth=depth_of(inputs))
+        return {"detections": Detections(tuple(cubes))}
 
     def events(self, inputs: Mapping[str, Any]) -> tuple[np.ndarray, dict, Any, tuple]:
         """(events, info, sensor size or None, the saccades' mean offset in pixels) of a
@@ -402,12 +415,20 @@ class Perception(Module):
         info: Mapping[str, Any],
         sensor_size: tuple[int, int, int] | None = None,
         offset_px: tuple[float, float] = (0.0, 0.0),
+        depth: np.ndarray | None = None,
     ) -> list[Detection]:
         """Detections in one event stream (see the module docstring); ``offset_px`` is the
-        camera's mean saccade offset, removed from the reported pixel positions."""
+        camera's mean saccade offset, removed from the reported pixel positions; ``depth``
+        (None: none) the height image (H, W) of the sensor's pixels, giving each cube's top
+        height and the plane it is projected on."""
         cfg = self.config
         size = sensor_size or (cfg.sensor_width, cfg.sensor_height, 2)
         check_events(events, size, "perception events")
+        if depth is not None:
+            depth = np.asarray(depth, np.float64)
+            if depth.shape != (size[1], size[0]):
+                raise ShapeError(f"perception depth shape {depth.shape}: expected (H, W) = "
+                                 f"{(size[1], size[0])}, the sensor's pixel grid")
         if events.size == 0:
             return []
         blobs = find_blobs(events, size, cfg.detect)
@@ -426,12 +447,31 @@ class Perception(Module):
         if cfg.detect.distinct_digits:
             digits = distinct_reading(probs)
         out: list[Detection] = []
-        for (u, v, _), p, digit in zip(blobs, probs, digits, strict=True):
+        for (u, v, side), p, digit in zip(blobs, probs, digits, strict=True):
             digit = int(digit)
             u, v = u - offset_px[0], v - offset_px[1]
-            world = pixel_to_world(u, v, info, size, cfg.detect.plane_z_m)
-            out.append(Detection(digit, float(p[digit]), (float(u), float(v)), world))
+            height = None if depth is None else surface_height(depth, u, v, side)
+            plane = cfg.detect.plane_z_m if height is None else height
+            world = pixel_to_world(u, v, info, size, plane)
+            out.append(Detection(digit, float(p[digit]), (float(u), float(v)), world, height))
         return out
+
+
+def depth_of(inputs: Mapping[str, Any]) -> np.ndarray | None:
+    """A step's ``obs["depth"]`` (None when the obs is no dict or has no depth)."""
+    obs = inputs.get("obs")
+    return obs.get("depth") if isinstance(obs, Mapping) else None
+
+
+def surface_height(depth: np.ndarray, u: float, v: float, side: float) -> float:
+    """The median of ``depth`` (H, W) over the square of side ``DEPTH_WINDOW_FRAC * side``
+    (at least one pixel) centred on pixel (u, v), clipped to the image."""
+    h, w = depth.shape
+    # a blob at the border, less the saccades' mean offset, may centre just outside
+    col, row = min(max(int(round(u)), 0), w - 1), min(max(int(round(v)), 0), h - 1)
+    r = max(0, int(round(DEPTH_WINDOW_FRAC * side / 2)))
+    window = depth[max(0, row - r):row + r + 1, max(0, col - r):col + r + 1]
+    return float(np.median(window))
 
 
 def distinct_reading(probs: np.ndarray) -> np.ndarray:

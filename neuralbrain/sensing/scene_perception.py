@@ -3,9 +3,11 @@
 ``ScenePerception`` is ``sensing.perception.Perception`` (the SNN, its backends, cube
 detection and reading; see there) run as an agent's eyes:
 
-- it looks (three saccades over the frame, every cube read) only when asked: at a step where
-  the ``look`` input is not ``False`` (memory decides; unwired, it looks at every step), or,
-  with ``once``, at the first step of an episode only, repeating what it saw afterwards;
+- it looks (three saccades over the frame, every cube read; with ``obs["depth"]`` also the
+  height of each cube's top, the plane its pixel is projected on) only when asked: at a step
+  where the ``look`` input is not ``False`` (memory decides; unwired, it looks at every
+  step), or, with ``once``, at the first step of an episode only, repeating what it saw
+  afterwards;
 - the same events also show the tray: the largest square blob of cube-detection's kind but of
   tray size (``[tray]``, allowed to touch the image border), projected to the world like the
   cubes;
@@ -29,7 +31,7 @@ from neuralbrain.core import Trained
 from neuralbrain.errors import ConfigError
 from neuralbrain.payloads import Detections
 from neuralbrain.sensing.perception import Config as PerceptionConfig
-from neuralbrain.sensing.perception import Perception, find_blobs, pixel_to_world
+from neuralbrain.sensing.perception import Perception, depth_of, find_blobs, pixel_to_world
 from neuralbrain.sensing.snn.task import CHECKPOINT
 
 
@@ -95,7 +97,7 @@ class ScenePerception(Perception):
     def look(self, inputs: Mapping[str, Any]) -> Detections:
         """Saccades over the frame: every cube read and located, and the tray."""
         events, info, size, offset = self.events(inputs)
-        cubes = tuple(self.detect(events, info, size, offset))
+        cubes = tuple(self.detect(events, info, size, offset, depth=depth_of(inputs)))
         tray = None
         blobs = find_blobs(events, size, self.tray_detect) if events.size and size else []
         if blobs:
