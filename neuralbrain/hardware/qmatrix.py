@@ -114,21 +114,27 @@ def select_kernel_family(needs: dict[str, tuple[str, ...]], what: str) -> str:
     (naming the family and the missing features), rather than run something else.
     """
     want = os.environ.get(KERNELS_ENV, "auto").strip().lower() or "auto"
+    # asked on every product: remembered per (value, features, kernel) once found valid
+    key = (want, target_cpu_features(), what)
+    if key in _CHOSEN:
+        return _CHOSEN[key]
     if want != "auto" and want not in KERNEL_FAMILIES:
         raise ConfigError(
             f"{KERNELS_ENV}={want!r}: unknown kernel family; expected one of auto, "
             f"{', '.join(KERNEL_FAMILIES)}"
         )
     usable = usable_kernel_families(needs)
-    if want == "auto":
-        return usable[0]
-    missing = [n for n in needs[want] if n not in target_cpu_features()]
+    missing = [n for n in needs[want] if n not in key[1]] if want != "auto" else []
     if missing:
         raise ConfigError(
             f"{KERNELS_ENV}={want}: this CPU lacks {', '.join(missing)}, which the {want} "
             f"kernels of {what} need; expected one of auto, {', '.join(usable)} here"
         )
-    return want
+    _CHOSEN[key] = usable[0] if want == "auto" else want
+    return _CHOSEN[key]
+
+
+_CHOSEN: dict[tuple, str] = {}
 
 
 def kernel_family() -> str:
