@@ -6,7 +6,10 @@ number per kind, seeds from ``--first-seed``, never used while developing: promp
 as ``neuralbrain plan`` runs it (``commands.plan_request``: the GL reasoner derives facts on
 ``logic_grid``, the LLM reads the goal, the reasoner plans for it). Policies:
 
-- ``score-cpu``, ``score-lut``: PMI-scored goal items, LLM on ``cpu`` (float32) / ``lut``;
+- ``score-cpu``, ``score-cpu-w4a8``, ``score-lut``: PMI-scored goal items, the LLM on
+  ``cpu`` (float32 activations over the dequantized weights), ``cpu`` with 8-bit activation
+  blocks on the same 4-bit codes (``CpuConfig(act_bits=8)``, llama.cpp's numerics) and
+  ``lut``;
 - ``generate-cpu``: grammar-constrained greedy decoding of the goal line;
 - ``random``: a feasible call uniformly at random each step (the reasoner's verdicts);
 - ``first``: the first feasible call each step.
@@ -26,8 +29,9 @@ import time
 
 import numpy as np
 
-LLM_POLICIES = {"score-cpu": ("score", "cpu"), "score-lut": ("score", "lut"),
-                "generate-cpu": ("generate", "cpu")}
+# policy: (mode, backend, activation bits of the cpu backend: 0 float32, 8 W4A8)
+LLM_POLICIES = {"score-cpu": ("score", "cpu", 0), "score-cpu-w4a8": ("score", "cpu", 8),
+                "score-lut": ("score", "lut", 0), "generate-cpu": ("generate", "cpu", 0)}
 ALL = (*LLM_POLICIES, "random", "first")
 
 
@@ -45,8 +49,11 @@ def run_policy(policy: str, suite, kinds) -> dict:
     llm_j = gl_j = 0.0
     t0 = time.perf_counter()
     if policy in LLM_POLICIES:
-        mode, backend = LLM_POLICIES[policy]
-        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode))
+        from neuralbrain.hardware.cpu import CpuConfig
+
+        mode, backend, bits = LLM_POLICIES[policy]
+        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode),
+                             {"cpu": CpuConfig(act_bits=bits)})
         reasoner = SceneReasoner(ReasonerConfig(backend="logic_grid"))
         planner.read("put the 1 in the tray", ["shows(cube_0, 1)"])  # load, compile, prefix
         t0 = time.perf_counter()

@@ -72,7 +72,7 @@ def test_lists_backends_envs_modules_and_tasks(capsys):
     assert all(i.startswith("neuralbrain/") for i in ids)
     assert main(["modules", "--json"]) == 0
     modules = {row["type"]: row for row in json.loads(capsys.readouterr().out)}
-    assert modules["llm_planner"]["outputs"] == {"plan": "Plan"}
+    assert modules["llm_planner"]["outputs"] == {"goal": "TrayGoal"}
     assert "oracle" in modules  # a plugin's module, through its entry point
     assert main(["tasks", "--json"]) == 0
     tasks = [row["task"] for row in json.loads(capsys.readouterr().out)]

@@ -1,5 +1,5 @@
 """The Neural Brain agent: energy booked on the backend that did the work, backend swaps touch
-only their module's rows, memory saves looks, modules swapped by editing the TOML only."""
+only their module's rows, memory saves looks, modules dropped by editing the TOML only."""
 
 from __future__ import annotations
 
@@ -87,27 +87,22 @@ def test_without_plastic_memory_the_camera_looks_every_step(checkpoint, default_
     assert looks(ablated) == max(r["step"] for r in ablated) + 1 > 1
 
 
-def test_modules_are_dropped_or_replaced_by_editing_the_toml_only(checkpoint, tmp_path):
+def test_a_module_is_dropped_by_editing_the_toml_only(checkpoint, tmp_path):
     text = CONFIG.read_text()
-    # no listener: its table and its two edges go; language reads text requests alone
+    # no listener: its table and its two edges go; language passes written requests alone
     without = text.replace('  "env.obs -> listener.obs",\n', "").replace(
         '  "listener.heard -> language.heard",\n', "")
     without = without[:without.index("[modules.listener]")] + without[
         without.index("[modules.reasoner]"):]
-    # the LLM planner replaced by the rule planner, which plans from the affordances alone
-    rules = without.replace('type = "llm_planner"', 'type = "rule_planner"')
-    path = tmp_path / "no_listener_rule_planner.toml"
-    path.write_text(rules)
+    path = tmp_path / "no_listener.toml"
+    path.write_text(without)
     out = tmp_path / "run"
     assert main(["run", str(path), "--checkpoint", str(checkpoint), "--out", str(out),
-                 "--episodes", "1", "--json"]) == 0
+                 *SHORT, "--json"]) == 0
     episodes = pq.read_table(out / "episodes.parquet").to_pylist()
     trace = pq.read_table(out / "trace.parquet").to_pylist()
     assert "listener" not in {r["module"] for r in trace} and episodes[0]["error"] is None
-    planner = [r for r in trace if r["module"] == "planner" and r["energy_j"] > 0]
-    assert {(r["op"], r["backend"]) for r in planner} == {("plan", "cpu")}  # no LLM: compares
-    skills = [r for r in trace if r["module"] == "control" and r["op"] == "skill_setup"]
-    assert skills  # the rule planner's plans were executed
+    assert any(r["module"] == "planner" and r["op"] == "mpgemm" for r in trace)
 
 
 def test_trains_and_runs_without_data_and_says_speech_needs_the_listener(tmp_path, monkeypatch):

@@ -16,9 +16,9 @@ The work is charged on a ``neuralbrain.hardware`` backend as its ``message``, ``
 without a backend books nothing. ``run`` stops with ``BudgetExceeded`` when the step or time
 budget is spent; it never returns a partial fixpoint as if it were complete.
 
-``feasible(skill_call, facts)`` answers the DigitPick planner: the skill call
-(``pick(cube_1)``, ``place(tray)``, ``place(table)``) is itself an atom of the DigitPick
-theory (``theories/digitpick.mpl``), true when the skill can run now.
+With the DigitPick theory (``digitpick_reasoner``; ``theories/digitpick.mpl``) a skill call
+(``pick(cube_1)``, ``place(tray)``) is itself an atom, true when the skill can run now
+(``neuralbrain.reasoning.affordances.GLJudge`` asks it).
 """
 
 from __future__ import annotations
@@ -446,49 +446,9 @@ def _show(f: Fact) -> str:
 
 # -- DigitPick ------------------------------------------------------------------------------
 
-_SKILL_RE = re.compile(r"^\s*([A-Za-z_]\w*)\s*\(\s*([A-Za-z_0-9]\w*)\s*\)\s*$")
-DIGITPICK_SKILLS = ("pick", "place")
-
-
 def digitpick_reasoner(
     backend: Backend | None = None, ledger: Ledger | None = None
 ) -> Reasoner:
     """A reasoner loaded with ``theories/digitpick.mpl``."""
     return Reasoner(theories_dir() / "digitpick.mpl", backend, ledger)
 
-
-def feasible(
-    skill_call: str,
-    facts: Iterable[str],
-    reasoner: Reasoner | None = None,
-) -> tuple[bool, dict]:
-    """Can ``skill_call`` (``pick(cube_i)``, ``place(tray)``, ``place(table)``) run now?
-
-    ``facts`` describe the scene (``shows(cube_1, 3)``, ``on(cube_2, cube_1)``,
-    ``reachable(cube_1)``, ``heard(7)``, ``holding(cube_1)``). Returns the verdict and a JSON
-    explanation: the proof tree when feasible, the failing premise per rule otherwise, and
-    the target cubes (those showing the heard digit).
-    """
-    m = _SKILL_RE.match(skill_call) if isinstance(skill_call, str) else None
-    if m is None:
-        raise ConfigError(f"skill call {skill_call!r}: expected 'pick(cube_i)' or 'place(tray)'")
-    skill, arg = m.groups()
-    if skill not in DIGITPICK_SKILLS:
-        raise UnknownNameError("skill", skill, DIGITPICK_SKILLS)
-    r = reasoner if reasoner is not None else digitpick_reasoner()
-    saved = set(r.base)
-    try:
-        for f in facts:
-            r.assert_fact(f)
-        atom = (skill, arg)
-        r.parse_fact(atom)
-        exp = r.explain(atom)
-        targets = [a["bindings"]["?c"] for a in r.query("target(?c)")["answers"]]
-        exp["skill"] = f"{skill}({arg})"
-        exp["targets"] = targets
-        if skill == "pick":
-            exp["is_target"] = arg in targets
-        return bool(exp["holds"]), exp
-    finally:
-        r.base = saved
-        r._dirty = True

@@ -255,6 +255,20 @@ class LlamaModel:
             (self.k_cache, self.v_cache), self.n_past = self._new_cache(), 0
         self.slot = slot
 
+    def copy_to(self, slot: str, start: int = 0) -> None:
+        """Make ``slot`` hold this slot's context: positions ``start`` to ``n_past`` are copied
+        (the earlier ones must already be equal there), so a context shared by two slots is
+        computed once."""
+        if slot == self.slot or not 0 <= start <= self.n_past:
+            raise ShapeError(f"copy_to({slot!r}, {start}): expected another slot and "
+                             f"0 <= start <= n_past={self.n_past}")
+        if slot not in self._slots:
+            self._slots[slot] = [*self._new_cache(), 0]
+        k, v, _ = self._slots[slot]
+        k[:, :, start:self.n_past] = self.k_cache[:, :, start:self.n_past]
+        v[:, :, start:self.n_past] = self.v_cache[:, :, start:self.n_past]
+        self._slots[slot][2] = self.n_past
+
     def truncate(self, n: int) -> None:
         """Forget every position from ``n`` on (keeps the prefix's keys and values)."""
         if not 0 <= n <= self.n_past:

@@ -196,23 +196,30 @@ class LlmPlanner(Module):
         return msgs
 
     def _prefix(self) -> None:
-        """Run the system prompt and worked examples once into both KV-cache slots."""
+        """Run the system prompt and worked examples once, into both KV-cache slots."""
         if self._prefix_len:
             return
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
         ids = self.tok.encode(text)
-        for slot in ("base", "main"):
-            self.lm.select(slot)
-            self.lm.reset()
-            self.lm.forward(ids)
+        self.lm.select("main")
+        self.lm.reset()
+        self.lm.forward(ids)
+        self.lm.copy_to("base")
         self._prefix_text, self._prefix_len = text, len(ids)
-        self._tokens += 2 * len(ids)
+        self._tokens += len(ids)
 
-    def _turn(self, scene: Scene, request: str) -> list[int]:
+    def _turn(self, scene: Scene, request: str) -> tuple[list[int], list[int], list[int]]:
+        """The user turn split where the request starts: (scene, request + answer start,
+        answer start alone), so the scene is computed once for both contexts."""
         full = self.tok.apply_chat_template(
             [*self._messages(), ChatMessage("user", user_turn(scene, request))],
-            add_generation_prompt=True)
-        return self.tok.encode(full[len(self._prefix_text):] + ANSWER)
+            add_generation_prompt=True)[len(self._prefix_text):]
+        cut = full.index("Request:") + len("Request:")
+        bare = self.tok.apply_chat_template(
+            [*self._messages(), ChatMessage("user", user_turn(scene, ""))],
+            add_generation_prompt=True)[len(self._prefix_text):]
+        enc = self.tok.encode
+        return enc(full[:cut]), enc(full[cut:] + ANSWER), enc(bare[cut:] + ANSWER)
 
     def read(self, instruction: str, facts: Sequence[str],
              heard: int | None = None) -> GoalReading:
@@ -231,13 +238,13 @@ class LlmPlanner(Module):
         try:
             self._prefix()
             turn = self._turn(scene, instruction)
-            base_turn = self._turn(scene, "")
-            if self._prefix_len + len(turn) + 4 * self.config.max_items > self.lm.n_ctx:
+            n_prompt = self._prefix_len + len(turn[0]) + len(turn[1])
+            if n_prompt + 4 * self.config.max_items > self.lm.n_ctx:
                 raise DataError(
-                    f"the prompt is {self._prefix_len + len(turn)} tokens; with "
+                    f"the prompt is {n_prompt} tokens; with "
                     f"{self.config.max_items} goal items it needs more than the context of "
                     f"{self.lm.n_ctx} tokens: shorten the request or raise n_ctx")
-            digits, steps = self._read_items(scene, turn, base_turn)
+            digits, steps = self._read_items(scene, *turn)
         finally:
             self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
@@ -250,20 +257,25 @@ class LlmPlanner(Module):
         return GoalReading(goal, steps, spent.energy_j, spent.latency_s, self._tokens, seconds,
                            result)
 
-    def _forward(self, slot: str, ids: list[int]) -> np.ndarray:
+    def _forward(self, slot: str, ids: list[int], rows: bool = False) -> np.ndarray:
+        """Log-probabilities after ``ids`` in ``slot`` (after each of them when ``rows``)."""
         self.lm.select(slot)
         self._tokens += len(ids)
-        return log_softmax(self.lm.forward(ids)[-1])
+        out = log_softmax(self.lm.forward(ids, all_logits=rows))
+        return out if rows else out[-1]
 
-    def _read_items(self, scene: Scene, turn: list[int], base_turn: list[int]):
+    def _read_items(self, scene: Scene, shared: list[int], turn: list[int],
+                    base_turn: list[int]):
         tok = self.tok
         digit_ids = [tok.encode(str(d))[0] for d in range(10)]
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         score = self.config.mode == "score"
-        for slot in ("main", "base"):
-            self.lm.select(slot)
-            self.lm.truncate(self._prefix_len)
+        self.lm.select("main")
+        self.lm.truncate(self._prefix_len)
+        self._forward("main", shared)
+        if score:  # the calibration context: the same scene, no request
+            self.lm.copy_to("base", self._prefix_len)
         lp = self._forward("main", turn)
         lp_base = self._forward("base", base_turn) if score else None
         chosen: list[int] = []
@@ -295,12 +307,12 @@ class LlmPlanner(Module):
             chosen.append(best)
             if k + 1 == self.config.max_items:
                 break
-            lp = self._forward("main", [digit_ids[best]])
-            lp_stop, lp_more = lp[dot], lp[comma]
-            lp = self._forward("main", [comma, space])
+            # the item, then ", " for the next one: one forward; the row after the item holds
+            # the model's own choice between "," and "." (generate mode)
+            rows = self._forward("main", [digit_ids[best], comma, space], rows=True)
+            lp_stop, lp_more, lp = rows[0][dot], rows[0][comma], rows[-1]
             if score:
-                self._forward("base", [digit_ids[best]])
-                lp_base = self._forward("base", [comma, space])
+                lp_base = self._forward("base", [digit_ids[best], comma, space])
         return chosen, steps
 
     def _pick(self, pool: list[int], logprobs: list[float]) -> int:

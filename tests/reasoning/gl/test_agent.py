@@ -3,7 +3,7 @@ import pytest
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, CapabilityError, ConfigError, UnknownNameError
 from neuralbrain.hardware import make_backend
-from neuralbrain.reasoning.gl.agent import Reasoner, digitpick_reasoner, feasible
+from neuralbrain.reasoning.gl.agent import Reasoner, digitpick_reasoner
 from neuralbrain.reasoning.gl.mpl import theories_dir
 
 SCENE = [
@@ -12,59 +12,44 @@ SCENE = [
     "on(cube_2, cube_1)",
     "reachable(cube_1)",
     "reachable(cube_2)",
-    "heard(7)",
 ]
 
 
-def test_target_is_the_cube_showing_the_heard_digit():
+def _answers(r, query, var="?c"):
+    return sorted(a["bindings"][var] for a in r.query(query)["answers"])
+
+
+def test_what_the_numbers_say_is_derived_with_a_proof():
     r = digitpick_reasoner()
-    for f in SCENE:
+    for f in [*SCENE, "shows(cube_3, 4)", "shows(cube_4, 8)"]:
         r.assert_fact(f)
-    res = r.query("target(?c)")
-    assert [a["bindings"]["?c"] for a in res["answers"]] == ["cube_2"]
-    proof = res["answers"][0]["proof"]
-    assert proof["rule"] == "target_shows_heard_digit"
-    assert {p["fact"] for p in proof["premises"]} == {"shows(cube_2, 7)", "heard(7)"}
+    assert _answers(r, "largest(?c)") == ["cube_4"] and _answers(r, "smallest(?c)") == ["cube_1"]
+    assert _answers(r, "smallest_even(?c)") == ["cube_3"]
+    assert _answers(r, "largest_odd(?c)") == ["cube_2"]
+    assert _answers(r, "one_more(?c, 6)") == ["cube_2"]
+    proof = r.query("largest(cube_4)")["answers"][0]["proof"]
+    assert proof["rule"] == "largest_unless_bigger_shown"
+    assert "bigger_shown(cube_4)" in proof["absent"]
 
 
-def test_a_cube_the_agent_set_aside_covers_nothing():
+def test_piles_clear_cubes_and_picks():
     r = digitpick_reasoner()
-    for f in ["shows(cube_1, 3)", "shows(cube_2, 8)", "reachable(cube_1)", "reachable(cube_2)",
-              "heard(5)"]:
+    for f in [*SCENE, "shows(cube_3, 4)", "on(cube_3, cube_2)", "reachable(cube_3)"]:
         r.assert_fact(f)
-    assert r.query("target(?c)")["answers"] == []  # nobody has seen a 5: it may be under one
-    covering = lambda: sorted(a["bindings"]["?c"] for a in r.query("may_cover(?c)")["answers"])  # noqa: E731
-    assert covering() == ["cube_1", "cube_2"]
-    r.assert_fact("set_aside(cube_1)")
-    assert covering() == ["cube_2"]
-
-
-def test_pick_feasibility_with_explanations():
-    ok, why = feasible("pick(cube_2)", SCENE)
-    assert ok and why["is_target"] and why["proof"]["rule"] == "pick_when_reachable_and_clear"
-    assert "covered(cube_2)" in why["proof"]["absent"]
-    ok, why = feasible("pick(cube_1)", SCENE)
-    assert not ok and not why["is_target"]
-    assert "covered(cube_1) holds" in why["why_not"][0]["fails"]
-    assert "on(cube_2, cube_1)" in why["why_not"][0]["fails"]
-    ok, why = feasible("pick(cube_1)", ["shows(cube_1, 3)"])
-    assert not ok and "reachable" in why["why_not"][0]["fails"]
+    assert _answers(r, "above(?a, cube_1)", "?a") == ["cube_2", "cube_3"]
+    assert _answers(r, "clear(?c)") == ["cube_3"] and _answers(r, "pick(?c)") == ["cube_3"]
+    why = r.explain("pick(cube_1)")
+    assert not why["holds"] and "covered(cube_1) holds" in why["why_not"][0]["fails"]
 
 
 def test_place_needs_a_held_cube_and_pick_an_empty_hand():
-    assert not feasible("place(tray)", SCENE)[0]
-    assert feasible("place(tray)", [*SCENE, "holding(cube_2)"])[0]
-    assert feasible("place(table)", [*SCENE, "holding(cube_2)"])[0]
-    assert not feasible("pick(cube_2)", [*SCENE, "holding(cube_1)"])[0]
-
-
-def test_feasible_is_pure():
-    a = feasible("pick(cube_2)", SCENE)
-    b = feasible("pick(cube_2)", SCENE)
-    assert a == b
     r = digitpick_reasoner()
-    feasible("pick(cube_2)", SCENE, r)
-    assert r.facts() == ["location(table)", "location(tray)"]
+    for f in SCENE:
+        r.assert_fact(f)
+    assert not r.query("place(tray)")["holds"]
+    r.assert_fact("holding(cube_2)")
+    assert r.query("place(tray)")["holds"] and r.query("place(table)")["holds"]
+    assert not r.query("pick(cube_1)")["holds"]  # the hand is full
 
 
 def test_assert_retract_and_add_rule():
@@ -86,7 +71,7 @@ def test_bad_input_is_reported():
     with pytest.raises(ConfigError, match="ill-typed"):
         r.assert_fact("shows(tray, 3)")
     with pytest.raises(ConfigError, match="Digit"):
-        r.assert_fact("heard(12)")
+        r.assert_fact("shows(cube_1, 12)")
     with pytest.raises(UnknownNameError, match="did you mean 'reachable'"):
         r.assert_fact("reachble(cube_1)")
     with pytest.raises(ConfigError, match="range restriction"):
@@ -94,10 +79,6 @@ def test_bad_input_is_reported():
     with pytest.raises(ConfigError, match="stratified"):
         r.add_rule("(rule loop (forall ((c Cube)) (implies (and (reachable c) (not (pick c))) "
                    "(pick c))))")
-    with pytest.raises(UnknownNameError):
-        feasible("throw(cube_1)", SCENE)
-    with pytest.raises(ConfigError):
-        feasible("pick cube_1", SCENE)
 
 
 def test_budget_exhaustion_raises():
@@ -109,11 +90,17 @@ def test_budget_exhaustion_raises():
         r.run(max_steps=10)
 
 
+def _ask(r, atom):
+    for f in SCENE:
+        r.assert_fact(f)
+    return r.query(atom)["holds"]
+
+
 @pytest.mark.parametrize("backend", ["cpu", "logic_grid"])
 def test_inference_is_booked(backend):
     ledger = Ledger()
     r = Reasoner(theories_dir() / "digitpick.mpl", make_backend(backend), ledger)
-    feasible("pick(cube_2)", SCENE, r)
+    _ask(r, "pick(cube_2)")
     assert ledger.total.energy_j > 0
     assert ledger.total.latency_s > 0
     bookings = ledger.drain()
@@ -128,7 +115,7 @@ def test_inference_is_booked(backend):
 def test_cpu_prices_a_message_as_16_and_a_unification_as_24_alu_ops():
     ledger = Ledger()
     r = Reasoner(theories_dir() / "digitpick.mpl", make_backend("cpu"), ledger)
-    feasible("pick(cube_2)", SCENE, r)
+    _ask(r, "pick(cube_2)")
     alu = make_backend("cpu").energy_table["alu_op"]
     n_alu = 16 * r.stats.messages + 24 * r.stats.unify
     assert ledger.total.energy_j == pytest.approx(n_alu * alu)
@@ -140,5 +127,5 @@ def test_a_backend_that_cannot_price_the_grid_is_refused_and_none_books_nothing(
                                               r"action 'block_cycle'.*'cpu'.*'logic_grid'"):
         Reasoner(theories_dir() / "digitpick.mpl", make_backend("rram"))
     r = Reasoner(theories_dir() / "digitpick.mpl")
-    assert feasible("pick(cube_2)", SCENE, r)[0]
+    assert _ask(r, "pick(cube_2)")
     assert r.ledger.total.energy_j == 0 and r.ledger.drain() == []
