@@ -72,7 +72,18 @@ def summarize(run: Path) -> dict[str, Any]:
             m: math.fsum(latency[module_col == m]) / max(steps, 1) for m in modules
         },
         "backends": {m: "+".join(b) for m, b in by_module_backend.items()},
+        "success_rate_by_task": _by_task(episodes),
     }
+
+
+def _by_task(episodes: list[dict]) -> dict[str, dict[str, float]]:
+    """Success per kind of task (episodes of envs that draw one; empty otherwise)."""
+    kinds = sorted({e["task"] for e in episodes if e.get("task") is not None})
+    out = {}
+    for kind in kinds:
+        mine = [e["success"] for e in episodes if e.get("task") == kind]
+        out[kind] = {"episodes": len(mine), "success_rate": sum(mine) / len(mine)}
+    return out
 
 
 def _png(fig: Any) -> str:

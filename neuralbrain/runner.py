@@ -138,10 +138,11 @@ def run(
     try:
         for episode in range(n_episodes):
             episode_seed = first_seed + episode
-            steps, ret, success, error = _episode(env, agent, recorder, episode, episode_seed)
+            steps, ret, success, error, task = _episode(env, agent, recorder, episode,
+                                                        episode_seed)
             fatal = isinstance(error, Error)
             message = None if error is None else f"{type(error).__name__}: {error}"
-            recorder.finish_episode(episode, episode_seed, steps, ret, success, message)
+            recorder.finish_episode(episode, episode_seed, steps, ret, success, message, task)
             if out is not None:
                 recorder.write(out)
             if fatal:  # bad input (a missing model, a wrong checkpoint): stop with its message
@@ -169,8 +170,9 @@ def _control_period_s(env: gymnasium.Env) -> float:
 
 def _episode(
     env: gymnasium.Env, agent: Any, recorder: TraceRecorder, episode: int, seed: int
-) -> tuple[int, float, bool, Exception | None]:
-    """One episode; returns (steps, return, success, the exception that ended it or None)."""
+) -> tuple[int, float, bool, Exception | None, str | None]:
+    """One episode; returns (steps, return, success, the exception that ended it or None, the
+    kind of task the env drew for it: ``info["task_kind"]`` when the env reports one)."""
     steps, ret = 0, 0.0
     terminated = truncated = False
     info: dict[str, Any] = {}
@@ -189,9 +191,14 @@ def _episode(
     except KeyboardInterrupt:
         raise
     except Exception as err:  # a crash fails this episode; the caller decides about the run
-        return steps, ret, False, err
+        return steps, ret, False, err, _task(info)
     if "is_success" in info:
         success = bool(info["is_success"])
     else:  # envs without a success flag (CartPole): surviving to the time limit
         success = bool(truncated and not terminated)
-    return steps, ret, success, None
+    return steps, ret, success, None, _task(info)
+
+
+def _task(info: dict[str, Any]) -> str | None:
+    kind = info.get("task_kind")
+    return None if kind is None else str(kind)

@@ -39,7 +39,7 @@ TRACE_SCHEMA = pa.schema(
     ]
 )
 EPISODE_COLUMNS = (
-    "episode", "seed", "steps", "return", "success", "energy_j", "latency_s", "error",
+    "episode", "seed", "steps", "return", "success", "energy_j", "latency_s", "error", "task",
 )
 
 
@@ -83,9 +83,11 @@ class TraceRecorder:
                 cols["bytes_moved"].append(moved)
 
     def finish_episode(
-        self, episode: int, seed: int, steps: int, ret: float, success: bool, error: str | None
+        self, episode: int, seed: int, steps: int, ret: float, success: bool, error: str | None,
+        task: str | None = None,
     ) -> dict:
-        """Close the episode: its totals are the fsum of its own trace rows."""
+        """Close the episode: its totals are the fsum of its own trace rows; ``task``: the
+        kind of task the env drew (None when it draws none)."""
         start, end = self._episode_start, len(self.columns["episode"])
         energy = self.columns["energy_j"][start:end]
         latency = self.columns["latency_s"][start:end]
@@ -99,6 +101,7 @@ class TraceRecorder:
             "energy_j": math.fsum(energy),
             "latency_s": math.fsum(latency),
             "error": error,
+            "task": task,
         }
         for module in self.modules:
             row[f"energy_j_{module}"] = math.fsum(
@@ -125,6 +128,7 @@ class TraceRecorder:
             ("energy_j", pa.float64()),
             ("latency_s", pa.float64()),
             ("error", pa.string()),
+            ("task", pa.string()),
         ] + [(f"energy_j_{m}", pa.float64()) for m in self.modules]
         schema = pa.schema(fields)
         data = {name: [row[name] for row in self.episodes] for name in schema.names}
