@@ -30,7 +30,7 @@ from neuralbrain.reasoning.planner.scene import Scene, parse_atom, parse_facts
 # The relations the theory knows as input facts; derived ones it computes itself.
 GL_INPUTS = ("shows", "on", "in", "reachable", "holding", "location")
 DERIVED = ("clear", "above", "largest", "smallest", "largest_even", "smallest_even",
-           "largest_odd", "smallest_odd", "one_more")
+           "largest_odd", "smallest_odd", "one_more", "one_less")
 SKILL_ATOMS = {"pick": "pick(?x)", "place": "place(?x)"}
 
 
@@ -85,7 +85,7 @@ class GLJudge:
                        for verb, q in SKILL_ATOMS.items()}
                 derived = []
                 for rel in DERIVED:
-                    arity = 2 if rel in ("above", "one_more") else 1
+                    arity = 2 if rel in ("above", "one_more", "one_less") else 1
                     q = f"{rel}(?a, ?b)" if arity == 2 else f"{rel}(?a)"
                     for ans in r.query(q)["answers"]:
                         b = ans["bindings"]

@@ -86,6 +86,31 @@ class Scene:
         return "\n".join(lines)
 
 
+    def relation_phrases(self) -> list[tuple[str, str]]:
+        """(phrase, object) for every derived fact about a cube, in the words a request may
+        use for it: ``largest(c)`` is "the largest number" and "the biggest number",
+        ``one_more(c, 4)`` "one more than four", "the number after the four" and "the number
+        that comes after 4"; ``one_less`` likewise with "less" and "before"."""
+        out = []
+        for pred, phrases in RELATION_WORDS.items():
+            out += [(p, args[0]) for args in self.about(pred) for p in phrases]
+        for pred, (more, order) in (("one_more", ("more", "after")),
+                                    ("one_less", ("less", "before"))):
+            for c, d in self.about(pred):
+                if d.isdigit() and len(d) == 1:
+                    w = NUMBER_WORDS[int(d)]
+                    out += [(f"one {more} than {w}", c), (f"the number {order} the {w}", c),
+                            (f"the number that comes {order} {d}", c)]
+        return out
+
+
+# derived facts in a request's words (``Scene.relation_phrases``)
+RELATION_WORDS = {
+    "largest": ("the largest number", "the biggest number"),
+    "smallest": ("the smallest number", "the lowest number"),
+    "largest_even": ("the largest even number",), "smallest_even": ("the smallest even number",),
+    "largest_odd": ("the largest odd number",), "smallest_odd": ("the smallest odd number",),
+}
 # derived facts and how the prompt says them ("largest 8")
 FACT_WORDS = {"largest": "largest", "smallest": "smallest", "largest_even": "largest even",
               "smallest_even": "smallest even", "largest_odd": "largest odd",

@@ -41,6 +41,7 @@
 (relation largest_odd (Cube))     ; (largest_odd c): c shows the largest odd number
 (relation smallest_odd (Cube))    ; (smallest_odd c): c shows the smallest odd number
 (relation one_more (Cube Digit))  ; (one_more c d): c shows the number one more than d
+(relation one_less (Cube Digit))  ; (one_less c d): c shows the number one less than d
 
 (fact (location tray))
 (fact (location table))
@@ -158,3 +159,5 @@
   (forall ((c Cube)) (implies (and (odd_cube c) (not (smaller_odd c))) (smallest_odd c))))
 (rule one_more_by_succ
   (forall ((c Cube) (x Digit) (y Digit)) (implies (and (shows c y) (succ x y)) (one_more c x))))
+(rule one_less_by_succ
+  (forall ((c Cube) (x Digit) (y Digit)) (implies (and (shows c x) (succ x y)) (one_less c y))))
