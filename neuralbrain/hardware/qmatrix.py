@@ -558,7 +558,8 @@ def _rows_kernel(packed: bool, family: str):
     Kernel arguments: ``x`` (M, k) float32, quantized here per block as ``quantize_act_q8``;
     ``z`` the zero point of tied codes (0 when untied: the offset term ``m * s`` is used);
     ``zl`` the multiple of each lane's activation sum taken off the lanes (``z``, or
-    ``z - 128`` for avx2 8-bit codes); ``codes``, ``d``, ``m`` as ``QuantMatrix``; ``out``.
+    ``z - 128`` for avx2 8-bit codes); ``codes``, ``d``, ``m`` as ``QuantMatrix`` (rows
+    padded to a multiple of 4, taken 4 at a time); ``out`` (M, rows of ``codes``).
     """
     key = f"rows_{family}_{packed}"
     if key not in _KERNELS:
