@@ -69,6 +69,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
         return 0
     if args.explain:
         print("facts (given and derived):", ", ".join(result["facts"]))
+        phrases = sorted(result["reading"]["phrases"].items(),
+                         key=lambda kv: -kv[1]["pmi_per_token"])[:5]
+        if phrases:
+            print("relation phrases (mean PMI per token, best 5): " + ", ".join(
+                f"{p!r} {v['pmi_per_token']:+.2f}" for p, v in phrases))
         for i, step in enumerate(result["reading"]["steps"], 1):
             ranked = sorted(step.items(), key=lambda kv: -kv[1].get("pmi", kv[1]["logprob"]))
             print(f"goal item {i}: " + "  ".join(

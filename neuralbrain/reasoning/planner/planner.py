@@ -111,8 +111,9 @@ class PlannerConfig:
 
 @dataclass
 class GoalReading:
-    """The goal read from a request, the candidates of every item with their scores, and
-    what reading it cost (``ledger``: this reading's backend ops)."""
+    """The goal read from a request, the candidates of every item with their scores (and of
+    the relation phrases, when scored), and what reading it cost (``ledger``: this reading's
+    backend ops)."""
 
     goal: TrayGoal
     steps: list[dict[str, dict[str, float]]]
@@ -121,9 +122,11 @@ class GoalReading:
     tokens: int
     seconds: float
     ledger: Ledger = field(default_factory=Ledger)
+    phrases: dict[str, dict[str, float]] = field(default_factory=dict)
 
     def to_json(self) -> dict[str, Any]:
         return {"goal": list(self.goal.tray), "source": self.goal.source, "steps": self.steps,
+                "phrases": self.phrases,
                 "energy_j": self.energy_j, "latency_s": self.latency_s, "tokens": self.tokens,
                 "seconds": round(self.seconds, 4)}
 
@@ -299,11 +302,10 @@ class LlmPlanner(Module):
                     f"the prompt is {n_prompt} tokens; with "
                     f"{self.config.max_items} goal items it needs more than the context of "
                     f"{self.lm.n_ctx} tokens: shorten the request or raise n_ctx")
-            first, phrase_steps = (self._read_relation(scene, instruction)
-                                   if self.config.relations and self.config.mode == "score"
-                                   else (None, []))
+            first, phrases = (self._read_relation(scene, instruction)
+                              if self.config.relations and self.config.mode == "score"
+                              else (None, {}))
             digits, steps = self._read_items(scene, *turn, first=first)
-            steps = phrase_steps + steps
         finally:
             self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
@@ -314,7 +316,7 @@ class LlmPlanner(Module):
         spent = result.total
         goal = TrayGoal(tuple(digits), f"llm:{self.config.mode}")
         return GoalReading(goal, steps, spent.energy_j, spent.latency_s, self._tokens, seconds,
-                           result)
+                           result, phrases)
 
     def _forward(self, slot: str, ids: list[int], rows: bool = False) -> np.ndarray:
         """Log-probabilities after ``ids`` in ``slot`` (after each of them when ``rows``)."""
@@ -330,7 +332,7 @@ class LlmPlanner(Module):
         ``relation_pmi``. Returns (its digit or None, the step table)."""
         phrases = scene.relation_phrases()
         if not phrases:
-            return None, []
+            return None, {}
         msgs = [ChatMessage("system", PHRASE_SYSTEM)]
         for user, answer in phrase_examples(self.config.shots):
             msgs += [ChatMessage("user", user), ChatMessage("assistant", answer)]
@@ -366,8 +368,8 @@ class LlmPlanner(Module):
                  for (p, _), m in zip(phrases, mean, strict=True)}
         best = int(np.argmax(mean))
         if mean[best] < self.config.relation_pmi:
-            return None, [table]
-        return int(scene.digits[phrases[best][1]]), [table]
+            return None, table
+        return int(scene.digits[phrases[best][1]]), table
 
     def _read_items(self, scene: Scene, shared: list[int], turn: list[int],
                     base_turn: list[int], first: int | None = None):

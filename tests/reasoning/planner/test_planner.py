@@ -47,6 +47,16 @@ def test_a_covered_cube_is_read_and_uncovered_first(planner, reasoner):
     assert json.loads(json.dumps(out))["plan"] == out["plan"]
 
 
+def test_a_relation_is_read_through_the_reasoners_phrases(planner, reasoner):
+    facts = ["location(tray)", "location(table)", "shows(cube_0, 6)", "shows(cube_1, 3)",
+             "shows(cube_2, 8)", "shows(cube_3, 5)"] + [f"reachable(cube_{i})" for i in range(4)]
+    out = plan_request(planner, reasoner, "the tray needs the smallest odd number.", facts)
+    assert out["reading"]["goal"] == [3]
+    phrases = out["reading"]["phrases"]
+    assert max(phrases, key=lambda p: phrases[p]["pmi_per_token"]) == "the smallest odd number"
+    assert out["plan"] == ["pick(cube_1)", "place(tray)", "done()"]
+
+
 def test_the_reading_is_booked_on_the_llm_backend_only(planner):
     reading = planner.read("put the 3 in the tray", FACTS)
     bookings = reading.ledger.drain()
