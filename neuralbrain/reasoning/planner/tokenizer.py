@@ -71,7 +71,6 @@ class GGUFTokenizer:
         self.bos_id = _opt_int(metadata.get("tokenizer.ggml.bos_token_id"))
         self.eos_id = _opt_int(metadata.get("tokenizer.ggml.eos_token_id"))
         self.chat_template = metadata.get("tokenizer.chat_template")
-        self._strings: list[str] | None = None
 
     @property
     def vocab_size(self) -> int:
@@ -83,15 +82,6 @@ class GGUFTokenizer:
 
     def decode(self, ids: Sequence[int], skip_special: bool = False) -> str:
         return self._tok.decode([int(i) for i in ids], skip_special_tokens=skip_special)
-
-    def token_strings(self) -> list[str]:
-        """The text each token id decodes to on its own (cached; used by constrained decoding)."""
-        if self._strings is None:
-            dec = self._tok.decoder
-            self._strings = [
-                t if i in self.special_ids else dec.decode([t]) for i, t in enumerate(self.tokens)
-            ]
-        return self._strings
 
     def apply_chat_template(
         self, messages: Sequence[ChatMessage], add_generation_prompt: bool = True
