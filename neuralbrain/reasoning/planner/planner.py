@@ -39,7 +39,9 @@ is booked on the first plan. Every product runs on the module's backend and is b
 ledger.
 
 As a module (``llm_planner``) it reads the goal once per episode, when the request and the
-first facts are there and the scene has settled; the reasoner plans and replans for it.
+first facts are there and the scene has settled (a scene without a cube gives the empty
+goal, which the reasoner answers with ``cannot(empty_scene)``); the reasoner plans and
+replans for it.
 """
 
 from __future__ import annotations
@@ -241,9 +243,11 @@ class LlmPlanner(Module):
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         facts: Facts | None = inputs["facts"]
         request: Request | None = inputs["request"]
-        if (self.goal is None and request is not None and facts
-                and any(a.startswith("shows(") for a in facts.atoms) and not inputs["settling"]):
-            self.goal = self.read(request.text, facts.atoms, request.digit).goal
+        if self.goal is None and request is not None and facts and not inputs["settling"]:
+            if any(a.startswith(("shows(", "object(")) for a in facts.atoms):
+                self.goal = self.read(request.text, facts.atoms, request.digit).goal
+            else:  # nothing seen: no cube can be meant; the reasoner says cannot(empty_scene)
+                self.goal = TrayGoal((), "nothing seen")
         return {"goal": self.goal}
 
     # -- reading ------------------------------------------------------------------------

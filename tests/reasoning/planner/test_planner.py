@@ -91,6 +91,24 @@ def test_generate_mode_is_seeded_and_writes_the_grammar(planner):
         planner.config = PlannerConfig(backend="cpu")
 
 
+def test_as_a_module_it_reads_once_and_an_empty_scene_is_a_clear_cannot(planner, reasoner):
+    from neuralbrain.payloads import Facts, Request
+
+    planner.reset(0)
+    request = Request(None, "put the 3 in the tray")
+    goal = planner.step({"request": request, "facts": Facts(tuple(FACTS)), "settling": None})
+    assert goal["goal"].tray == (3,)
+    moved = planner.step({"request": request, "facts": Facts(("shows(cube_9, 1)",)),
+                          "settling": None})
+    assert moved["goal"] is goal["goal"]  # read once per episode
+    planner.reset(1)
+    empty = Facts(("location(table)",))
+    nothing = planner.step({"request": request, "facts": empty, "settling": None})["goal"]
+    reasoner.reset(0)
+    plan = reasoner.step({"facts": empty, "goal": nothing, "replan": None, "settling": None})
+    assert nothing.tray == () and plan["plan"].calls == ("cannot(empty_scene)",)
+
+
 def test_a_backend_without_mpgemm_is_refused_when_the_planner_is_built():
     with pytest.raises(CapabilityError, match=r"'LlmPlanner': backend = 'rram' cannot run op "
                                               r"'mpgemm'.*\['cpu', 'lut'\]"):
