@@ -151,11 +151,10 @@ def user_turn(scene: Scene, request: str) -> str:
     return f"{scene.describe()}\nRequest: {request.strip()}"
 
 
-@lru_cache(maxsize=4)
-def worked_examples(shots: int) -> tuple[tuple[str, str], ...]:
-    """``shots`` (user, answer) pairs per request kind from the training seeds, each scene
-    described with the facts the reasoner derives for it (computed here on ``cpu``: the
-    examples are part of the prompt, fixed once per process like the weights)."""
+def training_scenes(shots: int):
+    """``shots`` (task, scene with the reasoner's derived facts) per request kind from the
+    training seeds (computed here on ``cpu``: worked examples are part of the prompt, fixed
+    once per process like the weights)."""
     from neuralbrain.hardware import make_backend
     from neuralbrain.reasoning.affordances import GLJudge
     from neuralbrain.reasoning.gl.agent import digitpick_reasoner
@@ -164,17 +163,20 @@ def worked_examples(shots: int) -> tuple[tuple[str, str], ...]:
 
     judge = GLJudge(digitpick_reasoner(make_backend("cpu")))
     taken = {k: 0 for k in KINDS}
-    out = []
     for seed in TRAIN_SEEDS:
         task = draw_task("mixed", np.random.default_rng(seed))
-        if taken[task.kind] >= shots:
-            continue
-        taken[task.kind] += 1
-        facts = task_facts(task)
-        scene = parse_facts(facts + judge.derived(facts))
-        digits = task.goal.tray or (task.named_digit,)
-        out.append((user_turn(scene, task.request), ANSWER + ", ".join(map(str, digits)) + "."))
-    return tuple(out)
+        if taken[task.kind] < shots:
+            taken[task.kind] += 1
+            facts = task_facts(task)
+            yield task, parse_facts(facts + judge.derived(facts))
+
+
+@lru_cache(maxsize=4)
+def worked_examples(shots: int) -> tuple[tuple[str, str], ...]:
+    """(user, answer) pairs of ``training_scenes``: the scene and request, the goal line."""
+    return tuple((user_turn(scene, task.request),
+                  ANSWER + ", ".join(map(str, task.goal.tray or (task.named_digit,))) + ".")
+                 for task, scene in training_scenes(shots))
 
 
 PHRASE_SYSTEM = ("You help a robot arm. Copy the words of the person's request that name the "
@@ -187,24 +189,12 @@ def phrase_examples(shots: int) -> tuple[tuple[str, str], ...]:
     """``shots`` (request, words naming its first cube) pairs per request kind from the
     training seeds: the longest of the cube's relation phrases, numeral or number word that
     the request contains (labels made from the seed's ground truth, for the prompt only)."""
-    from neuralbrain.hardware import make_backend
-    from neuralbrain.reasoning.affordances import GLJudge
-    from neuralbrain.reasoning.gl.agent import digitpick_reasoner
-    from neuralbrain.reasoning.plan_suite import cube, task_facts
+    from neuralbrain.reasoning.plan_suite import cube
     from neuralbrain.reasoning.planner.scene import NUMBER_WORDS
-    from neuralbrain.reasoning.requests import KINDS, draw_task
 
-    judge = GLJudge(digitpick_reasoner(make_backend("cpu")))
-    taken = {k: 0 for k in KINDS}
     out = []
-    for seed in TRAIN_SEEDS:
-        task = draw_task("mixed", np.random.default_rng(seed))
-        if taken[task.kind] >= shots:
-            continue
-        taken[task.kind] += 1
+    for task, scene in training_scenes(shots):
         d = (task.goal.tray or (task.named_digit,))[0]
-        facts = task_facts(task)
-        scene = parse_facts(facts + judge.derived(facts))
         owner = cube(task.digits.index(d)) if d in task.digits else None
         words = [p for p, c in scene.relation_phrases() if c == owner] + [str(d),
                                                                           NUMBER_WORDS[d]]
