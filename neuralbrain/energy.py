@@ -29,12 +29,20 @@ NJ = 1e-9
 
 @dataclass(frozen=True, slots=True)
 class Cost:
-    """What one op cost: energy (J), latency (s), primitive operations, bytes moved."""
+    """What one op cost: energy (J), latency (s), primitive operations, bytes moved.
+
+    ``parts`` optionally splits the cost of one op into named sub-ops, for a backend whose op
+    is several kinds of work (a tensor-parallel product: ``gemm``, ``reduce_scatter``,
+    ``all_gather``); they add up to the whole (latencies as their shares of the critical
+    path), and ``Ledger.book`` books each under its own name. Sums of costs drop the split,
+    and two costs with the same totals are equal however they are split.
+    """
 
     energy_j: float = 0.0
     latency_s: float = 0.0
     ops: int = 0
     bytes_moved: int = 0
+    parts: tuple[tuple[str, Cost], ...] = field(default=(), compare=False)
 
     def __post_init__(self) -> None:
         for name in ("energy_j", "latency_s"):
@@ -43,6 +51,23 @@ class Cost:
                 raise ConfigError(f"Cost.{name}={value!r}: expected a finite number >= 0")
         if self.ops < 0 or self.bytes_moved < 0:
             raise ConfigError(f"Cost(ops={self.ops}, bytes_moved={self.bytes_moved}): expected >= 0")
+        if self.parts:
+            whole = sum((part for _, part in self.parts), ZERO)
+            if not (math.isclose(whole.energy_j, self.energy_j, rel_tol=1e-9, abs_tol=1e-30)
+                    and math.isclose(whole.latency_s, self.latency_s, rel_tol=1e-9, abs_tol=1e-30)
+                    and (whole.ops, whole.bytes_moved) == (self.ops, self.bytes_moved)):
+                raise ConfigError(f"Cost parts {[name for name, _ in self.parts]} add up to "
+                                  f"{whole}: expected the whole {self.without_parts()}")
+
+    @classmethod
+    def of_parts(cls, parts: dict[str, Cost]) -> Cost:
+        """The cost made of the named ``parts`` (their sum, keeping the split)."""
+        whole = sum(parts.values(), ZERO)
+        return cls(whole.energy_j, whole.latency_s, whole.ops, whole.bytes_moved,
+                   tuple(parts.items()))
+
+    def without_parts(self) -> Cost:
+        return Cost(self.energy_j, self.latency_s, self.ops, self.bytes_moved)
 
     def __add__(self, other: Cost) -> Cost:
         return Cost(
@@ -88,7 +113,7 @@ ACTIONS: Mapping[str, Action] = {a.name: a for a in (
     Action("sram_read_byte", "byte", "one byte read from on-chip SRAM"),
     Action("dram_read_byte", "byte", "one byte read from off-chip DRAM"),
     Action("weight_write", "weight", "one stored weight written (a cell programmed, a word stored)"),
-    Action("link_bit", "bit", "one bit sent from the sensor to the processor"),
+    Action("link_bit", "bit", "one bit sent over a link (sensor to processor, device to device)"),
     # spiking hardware
     Action("spike_event", "event", "one address-event received and decoded by a processor"),
     Action("synop", "op", "one synaptic accumulate triggered by a spike"),
@@ -187,9 +212,11 @@ class Ledger:
         self.total: Cost = ZERO
 
     def book(self, op: str, cost: Cost, *, backend: str) -> Cost:
-        """Record ``cost`` under ``op`` on ``backend`` and hand it back (calls can be chained)."""
-        key = (op, backend)
-        self._pending[key] = self._pending.get(key, ZERO) + cost
+        """Record ``cost`` under ``op`` on ``backend`` and hand it back (calls can be chained);
+        a cost split into ``parts`` is booked part by part, each under its own name."""
+        for name, part in cost.parts or ((op, cost),):
+            key = (name, backend)
+            self._pending[key] = self._pending.get(key, ZERO) + part
         self.total = self.total + cost
         return cost
 

@@ -62,3 +62,17 @@ def test_ledger_books_per_op_and_backend_and_drains():
 def test_a_booking_must_name_its_backend():
     with pytest.raises(TypeError, match="backend"):
         Ledger().book("mvm", Cost(1e-9))  # type: ignore[call-arg]
+
+
+def test_a_cost_split_into_parts_is_booked_part_by_part():
+    gemm, comm = Cost(2e-9, 1e-6, 10, 40), Cost(1e-9, 5e-7, 0, 8)
+    whole = Cost.of_parts({"gemm": gemm, "reduce_scatter": comm})
+    assert whole == gemm + comm and dict(whole.parts) == {"gemm": gemm, "reduce_scatter": comm}
+    ledger = Ledger()
+    ledger.book("mpgemm", whole, backend="t3")
+    ledger.book("attn", comm, backend="t3")
+    booked = {b.op: b.cost for b in ledger.drain()}
+    assert booked == {"gemm": gemm, "reduce_scatter": comm, "attn": comm}
+    assert ledger.total == whole + comm
+    with pytest.raises(ConfigError, match=r"parts \['gemm'\] add up to"):
+        Cost(1e-9, 1e-6, 10, 40, parts=(("gemm", gemm),))
