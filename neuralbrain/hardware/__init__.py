@@ -23,6 +23,7 @@ BACKENDS.register(
 )
 BACKENDS.register("in_sensor", "neuralbrain.hardware.in_sensor:InSensorBackend", tags=("analog",))
 BACKENDS.register("lut", "neuralbrain.hardware.lut:LutBackend", tags=("digital", "mpgemm"))
+BACKENDS.register("t3", "neuralbrain.hardware.t3:T3Backend", tags=("digital", "parallel"))
 BACKENDS.register("rram", "neuralbrain.hardware.rram:RramBackend", tags=("analog",))
 BACKENDS.register(
     "brian2", "neuralbrain.hardware.brian2_backend:Brian2Backend", tags=("simulator",)

@@ -33,6 +33,11 @@ Ops:
   from ``v = 0`` and no spikes: ``v_t = decay * v'_{t-1} + x_t @ w_in + s_{t-1} @ w_rec``,
   ``s_t = v_t >= threshold``, ``v'_t = v_t * (1 - s_t)`` (reset to zero). Returns the spikes
   ``s`` as uint8 (batch, steps, n).
+- ``tensor_parallel``: the backend is several devices working on one product (``t3``):
+  ``place_parallel(parts, split)`` shards a layer over them Megatron-style ("column": the
+  ``parts``, read by one fused product, by output features; "row": the one part by input
+  features, its partial sums reduced across the devices) and returns a handle ``mpgemm``
+  takes; ``tp`` is the number of devices. A model that knows its layers asks for the split.
 - ``check_conv(kernel, in_channels, out_channels, stride)``: for backends that compute a
   convolution inside the pixel array, raise ``ConfigError`` unless such a layer fits; having
   it means ``accumulate`` runs in the pixels (its outputs leave the sensor as spikes).
@@ -57,8 +62,8 @@ import numpy as np
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 
-OPS = ("matmul", "accumulate", "mpgemm", "lif_reservoir", "check_conv")
-COUNTED = ("place", "matmul", "accumulate", "mpgemm", "lif_reservoir", "charge")
+OPS = ("matmul", "accumulate", "mpgemm", "lif_reservoir", "check_conv", "tensor_parallel")
+COUNTED = ("place", "place_parallel", "matmul", "accumulate", "mpgemm", "lif_reservoir", "charge")
 
 
 @dataclass(frozen=True)
@@ -118,6 +123,10 @@ class Backend:
     ) -> tuple[np.ndarray, Cost]:
         """Spikes of a LIF reservoir driven by ``x`` (see the module docstring)."""
         raise self._missing("lif_reservoir")
+
+    def place_parallel(self, parts: list[Any], split: str) -> tuple[Any, Cost]:
+        """Shard a layer over the devices of a tensor-parallel backend (module docstring)."""
+        raise self._missing("tensor_parallel")
 
     def check_conv(self, kernel: int, in_channels: int, out_channels: int, stride: int) -> None:
         """Raise ``ConfigError`` unless the conv layer fits the pixel array (in-pixel backends)."""

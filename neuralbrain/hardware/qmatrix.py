@@ -175,6 +175,26 @@ class QWeight:
         return np.ascontiguousarray(w[:, : self.shape[0]].T)
 
 
+def concat_out(ws: list[QWeight]) -> QWeight:
+    """Stack layers that read the same input into one wider layer (outputs concatenated)."""
+    bits = {w.bits for w in ws}
+    if len(bits) != 1:  # mixed widths: widen to the largest so one code width holds all
+        top = max(bits)
+        ws = [_widen(w, top) for w in ws]
+    return QWeight(
+        np.concatenate([w.codes for w in ws]),
+        np.concatenate([w.scale for w in ws]),
+        np.concatenate([w.offset for w in ws]),
+        bits=ws[0].bits,
+        block=ws[0].block,
+    )
+
+
+def _widen(w: QWeight, bits: int) -> QWeight:
+    # Same values with codes in a wider range: code stays, scale/offset unchanged.
+    return QWeight(w.codes, w.scale, w.offset, bits=bits, block=w.block)
+
+
 def quantize_q4(w: np.ndarray, block: int = 32) -> QWeight:
     """Asymmetric 4-bit block quantization (GGUF Q4_1 style) of a float ``(k, n)`` matrix.
 

@@ -198,6 +198,7 @@ def test_missing_ops_raise_capability_error_naming_who_can(name):
         "mpgemm": lambda: backend.mpgemm(x, w),
         "lif_reservoir": lambda: backend.lif_reservoir(x[None], w, w, 0.9, 1.0),
         "check_conv": lambda: backend.check_conv(3, 2, 8, 1),
+        "tensor_parallel": lambda: backend.place_parallel([quantize_q4(w)], "row"),
     }
     assert set(calls) == set(OPS)
     for op, call in calls.items():

@@ -41,10 +41,10 @@ import numpy as np
 
 from neuralbrain.core import Needs
 from neuralbrain.energy import Ledger
-from neuralbrain.errors import BudgetExceeded, ShapeError
+from neuralbrain.errors import BudgetExceeded, ConfigError, ShapeError
 from neuralbrain.hardware import check_backend
 from neuralbrain.hardware.base import Backend, PlacedMatrix
-from neuralbrain.hardware.qmatrix import QWeight, quantize_act_q8
+from neuralbrain.hardware.qmatrix import concat_out, quantize_act_q8
 from neuralbrain.reasoning.planner import ggml_numerics as ggml
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, GGUFTensor
 
@@ -53,42 +53,44 @@ from neuralbrain.reasoning.planner.gguf_model import GGUFModel, GGUFTensor
 NEEDS = Needs(ops={"mpgemm", "matmul"}, actions={"mult_fp32", "add_fp32"})
 
 
-def concat_out(ws: list[QWeight]) -> QWeight:
-    """Stack layers that read the same input into one wider layer (outputs concatenated)."""
-    bits = {w.bits for w in ws}
-    if len(bits) != 1:  # mixed widths: widen to the largest so one code width holds all
-        top = max(bits)
-        ws = [_widen(w, top) for w in ws]
-    return QWeight(
-        np.concatenate([w.codes for w in ws]),
-        np.concatenate([w.scale for w in ws]),
-        np.concatenate([w.offset for w in ws]),
-        bits=ws[0].bits,
-        block=ws[0].block,
-    )
-
-
-def _widen(w: QWeight, bits: int) -> QWeight:
-    # Same values with codes in a wider range: code stays, scale/offset unchanged.
-    return QWeight(w.codes, w.scale, w.offset, bits=bits, block=w.block)
-
-
 class Linear:
     """One weight product ``x @ W.T`` by ``mpgemm`` on the stored codes, booked as ``mpgemm``.
 
     ``tensors`` are GGUF tensors reading the same input; their outputs are concatenated (one
-    fused product).
+    fused product). ``split`` ("column" or "row") is how a tensor-parallel backend shards the
+    layer (Megatron: the products producing heads or hidden units by output features, those
+    reading them back by input features); other backends place it whole.
     """
 
-    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger) -> None:
+    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger,
+                 split: str | None = None) -> None:
         self.backend, self.ledger = backend, ledger
-        self.handle, cost = backend.place(concat_out([t.block_quant() for t in tensors]))
+        parts = [t.block_quant() for t in tensors]
+        if split and "tensor_parallel" in backend.capabilities:
+            self.handle, cost = backend.place_parallel(parts, split)
+        else:
+            self.handle, cost = backend.place(concat_out(parts))
         ledger.book("place", cost, backend=backend.name)
 
     def __call__(self, x: np.ndarray) -> np.ndarray:
         y, cost = self.backend.mpgemm(x, self.handle)
         self.ledger.book("mpgemm", cost, backend=self.backend.name)
         return y
+
+
+def check_tensor_parallel(hp, tp: int) -> None:
+    """Raise ConfigError unless ``tp`` ranks can each own whole heads: ``tp`` must divide the
+    attention heads, the KV heads and the feed-forward size, in whole 32-input blocks."""
+    sizes = {"attention heads": hp.n_head, "KV heads": hp.n_head_kv,
+             "feed-forward units": hp.d_ff, "hidden size": hp.d_model}
+    for what, n in sizes.items():
+        if n % tp:
+            raise ConfigError(f"tp={tp} does not divide the model's {n} {what}: expected a "
+                              f"tp that divides {', '.join(f'{v} {k}' for k, v in sizes.items())}")
+    for what, k in (("attention output", hp.n_head * hp.head_dim), ("feed-forward", hp.d_ff)):
+        if (k // tp) % 32:
+            raise ConfigError(f"tp={tp} splits the {k} inputs of the {what} layer into slices "
+                              f"of {k // tp}: expected whole blocks of 32")
 
 
 def q8_activations(x: np.ndarray, block: int = 32) -> np.ndarray:
@@ -186,6 +188,8 @@ class LlamaModel:
         if numerics not in ("float", "llama.cpp"):
             raise ShapeError(f"numerics={numerics!r}: expected 'float' or 'llama.cpp'")
         check_backend(backend, "the llama forward pass", NEEDS.ops, NEEDS.actions)
+        if "tensor_parallel" in backend.capabilities:
+            check_tensor_parallel(hp, backend.tp)
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
@@ -209,10 +213,11 @@ class LlamaModel:
             self.layers.append({
                 "attn_norm": t(p + "attn_norm.weight").dequantize(),
                 "ffn_norm": t(p + "ffn_norm.weight").dequantize(),
-                "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger),
-                "o": Linear([w["attn_output"]], backend, self.ledger),
-                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger),
-                "down": Linear([w["ffn_down"]], backend, self.ledger),
+                "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger,
+                              "column"),
+                "o": Linear([w["attn_output"]], backend, self.ledger, "row"),
+                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger, "column"),
+                "down": Linear([w["ffn_down"]], backend, self.ledger, "row"),
             })
         self._slots: dict[str, list] = {}
         self.slot = "main"

@@ -111,7 +111,7 @@ def test_as_a_module_it_reads_once_and_an_empty_scene_is_a_clear_cannot(planner,
 
 def test_a_backend_without_mpgemm_is_refused_when_the_planner_is_built():
     with pytest.raises(CapabilityError, match=r"'LlmPlanner': backend = 'rram' cannot run op "
-                                              r"'mpgemm'.*\['cpu', 'lut'\]"):
+                                              r"'mpgemm'.*\['cpu', 'lut', 't3'\]"):
         LlmPlanner(PlannerConfig(backend="rram"))
 
 
