@@ -414,7 +414,8 @@ def _env_config(raw: Any) -> EnvConfig:
     )
 
 
-def _hardware(raw: Any) -> dict[str, Any]:
+def hardware_configs(raw: Any) -> dict[str, Any]:
+    """``[hardware.<backend>]`` tables -> each backend's ``Config`` (unknown keys are errors)."""
     from neuralbrain.hardware import BACKENDS
 
     return {backend: build(BACKENDS.get(backend).Config, table, f"hardware.{backend}")
@@ -453,7 +454,7 @@ def config_from_dict(raw: Mapping[str, Any], source: Path | None = None) -> Agen
         edges=edges,
         env=_env_config(raw["env"]) if "env" in raw else None,
         run=build(RunConfig, raw.get("run", {}), "run"),
-        hardware=_hardware(raw.get("hardware", {})),
+        hardware=hardware_configs(raw.get("hardware", {})),
         source=source,
         tasks=tasks,
     )
@@ -524,6 +525,6 @@ def _task_config(raw: Mapping[str, Any], source: Path | None) -> TaskConfig:
         seed=_coerce(int, raw.get("seed", 0), "seed"),
         params=params,
         env=_env_config(raw["env"]) if "env" in raw else None,
-        hardware=_hardware(raw.get("hardware", {})),
+        hardware=hardware_configs(raw.get("hardware", {})),
         source=source,
     )

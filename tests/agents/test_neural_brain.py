@@ -130,3 +130,12 @@ def test_a_tray_size_range_that_cannot_hold_is_named():
 
     with pytest.raises(ConfigError, match="tray.min_size_px = 200, max_size_px = 160"):
         load_config(CONFIG, ["perception.tray.min_size_px=200"])
+
+
+def test_the_planner_runs_tensor_parallel_on_t3(checkpoint, tmp_path):
+    trace = _run(checkpoint, tmp_path / "t3", "--set", "planner.backend=t3",
+                 "--set", "hardware.t3.device=lut")
+    planner = {(r["op"], r["backend"]) for r in trace if r["module"] == "planner"
+               and r["energy_j"] > 0}
+    assert {("gemm", "t3"), ("reduce_scatter", "t3"), ("all_gather", "t3")} <= planner
+    assert {b for _, b in planner} == {"t3"}

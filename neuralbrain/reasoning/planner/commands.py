@@ -16,6 +16,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--facts", type=Path, required=True,
                    help='JSON file: a list of atoms, e.g. ["shows(cube_1, 3)", "reachable(cube_1)"]')
     p.add_argument("--backend", default="cpu", help="the LLM's hardware backend (cpu, lut, ...)")
+    p.add_argument("--hardware", action="append", default=[], metavar="BACKEND.KEY=VALUE",
+                   help="a backend setting, as [hardware.BACKEND] in an agent TOML, e.g. "
+                   "t3.tp=3 or t3.device=lut (repeatable)")
     p.add_argument("--reasoner-backend", default="logic_grid",
                    help="backend of the GL reasoner that derives facts and plans (logic_grid, cpu)")
     p.add_argument("--model", default="", help="llama GGUF file (default: shipped SmolLM2-135M)")
@@ -50,6 +53,7 @@ def read_facts(path: Path) -> list[str]:
 
 
 def cmd_plan(args: argparse.Namespace) -> int:
+    from neuralbrain.config import apply_overrides, hardware_configs
     from neuralbrain.reasoning.gl.module import Config as ReasonerConfig
     from neuralbrain.reasoning.gl.module import SceneReasoner
     from neuralbrain.reasoning.planner.planner import LlmPlanner, PlannerConfig
@@ -59,8 +63,9 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise DataError(f"--heard {args.heard}: expected a digit 0-9")
     if not 1 <= args.max_steps <= 64:
         raise DataError(f"--max-steps {args.max_steps}: expected 1..64 skill calls")
+    hardware = hardware_configs(apply_overrides({}, args.hardware))
     planner = LlmPlanner(PlannerConfig(backend=args.backend, model_path=args.model,
-                                       mode=args.mode, temperature=args.temperature))
+                                       mode=args.mode, temperature=args.temperature), hardware)
     reasoner = SceneReasoner(ReasonerConfig(backend=args.reasoner_backend,
                                             max_calls=args.max_steps))
     result = plan_request(planner, reasoner, args.instruction, facts, args.heard, args.seed)
