@@ -24,6 +24,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "neuralbrain.sensing.insensor_commands",
     "neuralbrain.reasoning.gl.commands",
     "neuralbrain.reasoning.planner.commands",
+    "neuralbrain.hardware.t3_commands",
 )
 
 
