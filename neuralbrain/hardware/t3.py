@@ -44,6 +44,7 @@ heads split evenly (as ``place_parallel`` requires).
 
 from __future__ import annotations
 
+import functools
 from dataclasses import dataclass
 from typing import Any
 
@@ -156,9 +157,23 @@ def ring_all_gather(held: list[np.ndarray]) -> np.ndarray:
     return np.concatenate([have[0][c] for c in range(p)], axis=-1)
 
 
+@functools.lru_cache(maxsize=4096)
+def _runs_of(key: bytes) -> tuple[tuple[slice, slice], ...]:
+    cols = np.frombuffer(key, np.int64)
+    breaks = np.flatnonzero(np.diff(cols) != 1) + 1
+    starts, stops = np.r_[0, breaks], np.r_[breaks, len(cols)]
+    return tuple((slice(int(cols[a]), int(cols[b - 1]) + 1), slice(int(a), int(b)))
+                 for a, b in zip(starts, stops, strict=True))
+
+
+def _runs(cols: np.ndarray) -> tuple[tuple[slice, slice], ...]:
+    """``cols`` as (output slice, shard slice) pairs, one per contiguous run."""
+    return _runs_of(np.asarray(cols, np.int64).tobytes())
+
+
 def _chunks(n: int, p: int) -> list[tuple[int, int]]:
     edges = np.linspace(0, n, p + 1).round().astype(int)
-    return list(zip(edges[:-1].tolist(), edges[1:].tolist()))
+    return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
 def _out_rows(qw: QWeight, rows: np.ndarray) -> QWeight:
@@ -236,10 +251,10 @@ class T3Backend(Backend):
             cols, shards = [], []
             for r in range(tp):
                 sel = [np.arange(s + r * n // tp, s + (r + 1) * n // tp)
-                       for s, n in zip(starts, sizes)]
+                       for s, n in zip(starts, sizes, strict=True)]
                 cols.append(np.concatenate(sel))
                 shards.append(concat_out([_out_rows(p, x - s) for p, x, s in
-                                          zip(parts, sel, starts)]))
+                                          zip(parts, sel, starts, strict=True)]))
             bits = max(p.bits for p in parts)
             return self._place(Sharded("column", (), tuple(cols), parts[0].shape[0],
                                        sum(sizes), bits), shards)
@@ -258,7 +273,7 @@ class T3Backend(Backend):
 
     def _place(self, layout: Sharded, parts: list[Any]) -> tuple[Sharded, Cost]:
         handles, cost = [], Cost()
-        for rank, part in zip(self.ranks, parts):
+        for rank, part in zip(self.ranks, parts, strict=True):
             if part is None:
                 handles.append(None)
                 continue
@@ -292,18 +307,20 @@ class T3Backend(Backend):
         x2 = x.reshape(-1, w.n_in)
         m = x2.shape[0]
         if w.split == "row":
-            outs = [getattr(r, op)(x2[:, s], h) for r, s, h in zip(self.ranks, w.index, w.shards)]
+            outs = [getattr(r, op)(x2[:, s], h)
+                    for r, s, h in zip(self.ranks, w.index, w.shards, strict=True)]
             y = ring_all_gather(ring_reduce_scatter([o for o, _ in outs]))
             sched = simulate(Gemm(m, w.n_out, w.n_in // self.tp, w.weight_bits, 4), self.tp,
                              self.device, self.link, self.config.scheme)
             return y.reshape(*lead, w.n_out), self._row_cost([c for _, c in outs], sched, m, w)
         y = np.empty((m, w.n_out), np.float32)
         energy, ops, moved, slowest = 0.0, 0, 0, 0.0
-        for rank, cols, h in zip(self.ranks, w.index, w.shards):
+        for rank, cols, h in zip(self.ranks, w.index, w.shards, strict=True):
             if h is None:
                 continue
             yr, c = getattr(rank, op)(x2, h)
-            y[:, cols] = yr
+            for dst, src in _runs(cols):  # contiguous runs: slices copy much faster
+                y[:, dst] = yr[:, src]
             energy, ops, moved = energy + c.energy_j, ops + c.ops, moved + c.bytes_moved
             alone = simulate(Gemm(m, len(cols), w.n_in, w.weight_bits, 4), 1, self.device,
                              self.link, self.config.scheme)
