@@ -7,7 +7,8 @@ paper's convention: "30% faster" = 1.30) and the DRAM traffic T3-MCA saves again
 Headline aggregates (``geomean_speedup``, ``max_speedup``, ``dram_traffic_reduction_*``) are
 over the models the abstract's 30% / 47% / 22% refer to (Mega-GPT-2, T-NLG); the ~500B models
 have their own ``*_500b`` keys (the abstract's 29%). A geomean reduction is ``1 -
-geomean(bytes_t3mca / bytes_sequential)``.
+geomean(bytes_t3mca / bytes_sequential)``. ``sensitivity`` repeats the headline with the link
+at 150 GB/s per direction and with 2048 / 8192 tokens, to show what the assumptions weigh.
 """
 
 from __future__ import annotations
@@ -49,38 +50,16 @@ def build_report(tokens: int | None = None) -> dict:
     tokens = tpp.TOKENS if tokens is None else tokens
     if isinstance(tokens, bool) or not isinstance(tokens, int) or tokens < 1:
         raise ConfigError(f"--tokens {tokens!r}: expected an integer >= 1 (rows of each GEMM)")
-    rows = []
-    for model in tpp.MODELS:
-        for tp in model.tp_degrees:
-            for name, direction, k_mult in tpp.SUBLAYERS:
-                g = tpp.sublayer_gemm(model, tp, k_mult, tokens)
-                sched = {s: tm.simulate(g, tp, tpp.PAPER_GPU, tpp.PAPER_LINK, s)
-                         for s in tm.SCHEMES}
-                seq = sched["sequential"]
-                rows.append({
-                    "model": model.name, "group": model.group, "tp": tp, "sublayer": name,
-                    "pass": direction, "m": g.m, "n": g.n, "k": g.k,
-                    "gemm_s": seq.gemm_s, "comm_s": seq.comm_s,
-                    "time_s": {s: sched[s].total_s for s in tm.SCHEMES},
-                    "speedup": {s: seq.total_s / sched[s].total_s for s in SPEEDUP_SCHEMES},
-                    "dram_bytes": {s: sched[s].dram_bytes for s in tm.SCHEMES},
-                    "dram_traffic_reduction": 1.0 - sched["t3_mca"].dram_bytes / seq.dram_bytes,
-                    "link_bytes": seq.link_bytes,
-                })
-
-    def aggregate(group: str) -> dict:
-        sel = [r for r in rows if r["group"] == group]
-        ratio = [sel_r["dram_bytes"]["t3_mca"] / sel_r["dram_bytes"]["sequential"]
-                 for sel_r in sel]
-        return {
-            "geomean_speedup": {s: _geomean([r["speedup"][s] for r in sel])
-                                for s in SPEEDUP_SCHEMES},
-            "max_speedup": {s: max(r["speedup"][s] for r in sel) for s in SPEEDUP_SCHEMES},
-            "dram_traffic_reduction_geomean": 1.0 - _geomean(ratio),
-            "dram_traffic_reduction_max": max(r["dram_traffic_reduction"] for r in sel),
-        }
-
-    head, big = aggregate("headline"), aggregate("500B")
+    rows = _rows(tokens, tpp.PAPER_GPU, tpp.PAPER_LINK)
+    head, big = _aggregate(rows, "headline"), _aggregate(rows, "500B")
+    # How the headline moves with the two assumptions that matter most (not used above).
+    sens = {
+        "link_150GBps_per_direction": _aggregate(
+            _rows(tokens, tpp.PAPER_GPU, tm.Link(tpp.PAPER_LINK.bytes_per_s * 2,
+                                                 tpp.PAPER_LINK.latency_s)), "headline"),
+        "tokens_2048": _aggregate(_rows(2048, tpp.PAPER_GPU, tpp.PAPER_LINK), "headline"),
+        "tokens_8192": _aggregate(_rows(8192, tpp.PAPER_GPU, tpp.PAPER_LINK), "headline"),
+    }
     return {
         **head,
         "geomean_speedup_500b": big["geomean_speedup"],
@@ -94,7 +73,44 @@ def build_report(tokens: int | None = None) -> dict:
             "models_500b": [m.name for m in tpp.MODELS if m.group == "500B"],
         },
         "assumptions": ASSUMPTIONS,
+        "sensitivity": sens,
         "sublayers": rows,
+    }
+
+
+def _rows(tokens: int, device, link) -> list[dict]:
+    from neuralbrain.hardware import t3_model as tm
+    from neuralbrain.hardware import t3_paper as tpp
+
+    rows = []
+    for model in tpp.MODELS:
+        for tp in model.tp_degrees:
+            for name, direction, k_mult in tpp.SUBLAYERS:
+                g = tpp.sublayer_gemm(model, tp, k_mult, tokens)
+                sched = {s: tm.simulate(g, tp, device, link, s) for s in tm.SCHEMES}
+                seq = sched["sequential"]
+                rows.append({
+                    "model": model.name, "group": model.group, "tp": tp, "sublayer": name,
+                    "pass": direction, "m": g.m, "n": g.n, "k": g.k,
+                    "gemm_s": seq.gemm_s, "comm_s": seq.comm_s,
+                    "time_s": {s: sched[s].total_s for s in tm.SCHEMES},
+                    "speedup": {s: seq.total_s / sched[s].total_s for s in SPEEDUP_SCHEMES},
+                    "dram_bytes": {s: sched[s].dram_bytes for s in tm.SCHEMES},
+                    "dram_traffic_reduction": 1.0 - sched["t3_mca"].dram_bytes / seq.dram_bytes,
+                    "link_bytes": seq.link_bytes,
+                })
+    return rows
+
+
+def _aggregate(rows: list[dict], group: str) -> dict:
+    sel = [r for r in rows if r["group"] == group]
+    ratio = [r["dram_bytes"]["t3_mca"] / r["dram_bytes"]["sequential"] for r in sel]
+    return {
+        "geomean_speedup": {s: _geomean([r["speedup"][s] for r in sel])
+                            for s in SPEEDUP_SCHEMES},
+        "max_speedup": {s: max(r["speedup"][s] for r in sel) for s in SPEEDUP_SCHEMES},
+        "dram_traffic_reduction_geomean": 1.0 - _geomean(ratio),
+        "dram_traffic_reduction_max": max(r["dram_traffic_reduction"] for r in sel),
     }
 
 
@@ -148,6 +164,14 @@ def _table(rep: dict) -> str:
                  f"{p['dram_traffic_reduction_geomean']:.0%}), max "
                  f"{rep['dram_traffic_reduction_max']:5.1%} (paper "
                  f"{p['dram_traffic_reduction_max']:.0%})")
+    for key, label in (("link_150GBps_per_direction", "if the link were 150 GB/s per direction"),
+                       ("tokens_2048", "with M = 2048 tokens"),
+                       ("tokens_8192", "with M = 8192 tokens")):
+        a = rep["sensitivity"][key]
+        lines.append(f"  sensitivity, {label}: geomean ideal {a['geomean_speedup']['ideal']:.3f}, "
+                     f"t3 {a['geomean_speedup']['t3']:.3f}, "
+                     f"t3_mca {a['geomean_speedup']['t3_mca']:.3f}, "
+                     f"DRAM -{a['dram_traffic_reduction_geomean']:.1%}")
     return "\n".join(lines)
 
 

@@ -77,6 +77,8 @@ GEMM+RS writes by ``1/tp``, as the paper reports (Sec. 6.2, Fig. 18). Link bytes
 
 from __future__ import annotations
 
+import bisect
+import itertools
 import math
 from dataclasses import dataclass
 from functools import lru_cache
@@ -366,7 +368,8 @@ def _gemm_events(times: tuple[float, ...], t0: float, tp: int) -> tuple[Event, .
     return tuple(Event(f"dev{d}", "gemm", a, b) for d in range(tp) for a, b in out)
 
 
-def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float, mca: bool):
+def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float,
+           mca: bool) -> tuple[float, list, list]:
     """T3's fused GEMM + ring RS on one rank: wave by wave, steps triggered as stages end.
 
     Returns the RS end time and the GEMM and link events (rank-0 lanes)."""
@@ -376,15 +379,9 @@ def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float, mca: bool):
     step_end: list[float] = []
     pending: list[tuple[float, float]] = []  # (trigger time, burst bytes) not yet applied
     gemm_ev, link_ev = [], []
-    wave_spans: list[tuple[float, float, float]] = []  # (start, end, phi)
+    # under MCA the GEMM is never delayed, so its wave boundaries are known in advance
+    bounds = list(itertools.accumulate(w.times))
     t = 0.0
-
-    def phi_at(time: float) -> float:
-        for a, b, p in wave_spans:
-            if a <= time < b:
-                return p
-        return 0.0
-
     next_stage = 0
     for i in range(n_waves):
         start, end = t, t + w.times[i]
@@ -394,7 +391,6 @@ def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float, mca: bool):
                 _, burst = pending.pop(0)
                 end += phi[i] * burst / hbm
         gemm_ev.append(("dev", "gemm", start, end))
-        wave_spans.append((start, end, phi[i]))
         t = end
         while next_stage < tp and w.stage_wave[next_stage] <= i:
             stage_end[next_stage] = end
@@ -405,8 +401,9 @@ def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float, mca: bool):
             st = max(stage_end[s], step_end[-1] if step_end else 0.0)
             burst = (c if s >= 1 else 0.0) + NMC_UPDATE_DRAM_COST * c
             if mca:
-                # the communication gets the DRAM time the GEMM's wave at that moment leaves
-                p = phi_at(st) if st < t else (phi[i + 1] if i + 1 < n_waves else 0.0)
+                # the communication gets the DRAM time left by the wave running when it starts
+                j = bisect.bisect_right(bounds, st)
+                p = phi[j] if j < n_waves else 0.0
                 dur = max(step, burst / (hbm * (1.0 - min(p, MCA_MAX_GEMM_SHARE))))
             else:
                 dur = max(step, burst / hbm)

@@ -22,6 +22,8 @@ def test_report_keys_and_rows(report):
     for key in ("dram_traffic_reduction_geomean", "dram_traffic_reduction_max"):
         assert 0 < report[key] < 1 and 0 < report["paper"][key] < 1
     assert report["assumptions"] and all(isinstance(a, str) for a in report["assumptions"])
+    for sens in report["sensitivity"].values():
+        assert sens["geomean_speedup"]["t3_mca"] > 1
     # 2 models x 2 TP degrees + 2 models x 1, four sublayers each (forward and backward)
     assert len(report["sublayers"]) == 24
     assert {r["pass"] for r in report["sublayers"]} == {"fwd", "bwd"}
