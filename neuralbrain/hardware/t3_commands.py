@@ -128,8 +128,8 @@ ASSUMPTIONS: list[str] = [
     "share for inputs (half of L2 with write-back outputs, all of it with T3's uncached outputs).",
     "Baseline RS: CU reductions pipelined behind the transfers except the last (3C / HBM).",
     "T3 (no MCA): each ring step injects its DRAM work at once (DMA read C, op-and-store 2C of "
-    "bank time), served FCFS before the GEMM; the wave in progress waits phi x burst / HBM, "
-    "phi = its DRAM time / its duration.",
+    "bank time), served FCFS before the GEMM; a wave that streams an operand from DRAM waits "
+    "the whole burst / HBM, one with its operands in L2 does not wait.",
     "T3-MCA: GEMM requests first; communication uses the DRAM time left, at least 10% "
     "(starvation limit); the GEMM is never delayed.",
     "DRAM bytes: GEMM reads from the tile model; RS/AG counts of reads and writes per the "

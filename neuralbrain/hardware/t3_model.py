@@ -48,13 +48,16 @@ Schemes (the paper's configurations, Sec. 5.3):
   communication, but DRAM is shared without arbitration: every step injects its DRAM work
   at once (DMA read ``C`` for steps >= 1, and the update ``C`` whose op-and-store occupies the
   bank for a read and a write, ``2C``; ASSUMPTION), which FCFS memory queues serve ahead of
-  the GEMM's requests (Sec. 6.1, Fig. 17: RS bursts block the GEMM's read phases). The wave
-  in progress is delayed by ``phi_w * burst / B_hbm`` where ``phi_w = min(1, (R_w + W_w) /
-  B_hbm / t_wave)`` is the fraction of the wave the GEMM spends on DRAM (a compute-bound wave
-  with its inputs in L2 barely notices; a read-heavy one waits for the whole burst).
+  the GEMM's requests (Sec. 6.1, Fig. 17: RS bursts block the GEMM's read phases). A GEMM
+  that streams an operand from DRAM (one not resident in L2) issues reads all through its
+  K loop, and its few K-slices of buffered operands last far less than a burst, so the wave
+  in progress waits the whole ``burst / B_hbm``; a GEMM whose operands sit in L2 only writes
+  to DRAM (posted writes) and does not wait (Sec. 6.1: the small OP GEMMs suffer least).
 - ``t3_mca``: plus memory-controller arbitration (Sec. 4.5): the GEMM's requests go first and
   communication only uses the DRAM time the GEMM leaves, so the GEMM is never delayed and a
-  step lasts ``max(t_step, burst / (B_hbm (1 - phi_w)))``.
+  step lasts ``max(t_step, burst / (B_hbm (1 - phi_w)))``, with ``phi_w = min(0.9, (R_w +
+  W_w) / B_hbm / t_wave)`` the DRAM share of the wave running when the step starts (0.9:
+  ASSUMPTION, the starvation limit of Sec. 4.5 leaves communication at least 10%).
 
 ``tp = 1``: no communication; every scheme is the GEMM alone.
 
@@ -235,6 +238,7 @@ class _Waves:
     reads: float
     writes: float
     stage_wave: tuple[int, ...]  # stage s (1/tp of the tiles) ends with this wave
+    streams: bool  # an operand is re-read from DRAM every wave (not resident in L2)
 
 
 def _waves(g: Gemm, dev: Device, tp: int, l2_inputs: float) -> _Waves:
@@ -270,7 +274,8 @@ def _waves(g: Gemm, dev: Device, tp: int, l2_inputs: float) -> _Waves:
         times.append(max(t_c, (rd + wr) / dev.hbm_bytes_per_s))
         dram.append(rd + wr)
     stage_wave = tuple((-(-(s + 1) * tiles // tp) - 1) // cus for s in range(tp))
-    return _Waves(tuple(times), tuple(dram), reads, float(out_total), stage_wave)
+    return _Waves(tuple(times), tuple(dram), reads, float(out_total), stage_wave,
+                  not (a_resident and w_resident))
 
 
 def _check(gemm: Gemm, tp: int, device: Device, link: Link, scheme: str) -> None:
@@ -389,7 +394,7 @@ def _fused(w: _Waves, tp: int, c: float, step: float, hbm: float,
             pending.sort()
             while pending and pending[0][0] < end:
                 _, burst = pending.pop(0)
-                end += phi[i] * burst / hbm
+                end += burst / hbm if w.streams else 0.0
         gemm_ev.append(("dev", "gemm", start, end))
         t = end
         while next_stage < tp and w.stage_wave[next_stage] <= i:

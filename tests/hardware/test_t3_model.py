@@ -150,3 +150,14 @@ def test_bad_input_is_one_line_error_naming_the_value(call, err, match):
     with pytest.raises(err, match=match) as info:
         call()
     assert "\n" not in str(info.value) and "expected" in str(info.value)
+
+
+def test_unarbitrated_bursts_hurt_gemms_that_stream_from_dram_only():
+    # Sec. 6.1 / Fig. 17: without MCA the RS bursts block a read-heavy GEMM (FC-2, its weights
+    # do not fit in L2) but hardly the small OP GEMM, whose operands stay in L2.
+    tnlg = tpp.MODELS[1]
+    op, fc2 = tpp.sublayer_gemm(tnlg, 8, 1), tpp.sublayer_gemm(tnlg, 8, 4)
+    t = {(name, s): simulate(g, 8, scheme=s).total_s
+         for name, g in (("op", op), ("fc2", fc2)) for s in ("t3", "t3_mca")}
+    assert t["op", "t3"] == pytest.approx(t["op", "t3_mca"])
+    assert t["fc2", "t3"] > 1.05 * t["fc2", "t3_mca"]
