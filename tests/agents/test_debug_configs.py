@@ -15,6 +15,18 @@ from neuralbrain.config import AgentConfig, load_config
 CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
 DEBUG = sorted(CONFIGS.glob("*_debug.toml"))
 
+# Held-out floors of the learning tasks' debug twins on the real data (test split, scored
+# once): what each reached on 2026-12-04 (in brackets), less about 30% of it, and above
+# chance (10 digits: 0.1; zero-shot between two unseen digits: 0.5). A change that costs more
+# than that margin is a regression to look at, not noise: every run is seeded.
+FLOORS = {
+    "insensor_nmnist_debug": ("accuracy", 0.14),   # [0.191 of 204]
+    "lsm_nmnist_debug": ("accuracy", 0.40),        # [0.575 of 40]
+    "lsm_fsdd_debug": ("accuracy", 0.25),          # [0.375 of 40]
+    "lsm_crossmodal_debug": ("accuracy", 0.28),    # [0.395 of 200]
+    "lsm_zeroshot_debug": ("zero_shot_top1", 0.8),  # [1.0 of 40]
+}
+
 
 def test_every_config_has_a_debug_twin():
     full = [p for p in CONFIGS.glob("*.toml") if not p.stem.endswith("_debug")]
@@ -45,3 +57,6 @@ def test_debug_twin_trains_and_runs(config, tmp_path, capsys, data_root):
                      "--checkpoint", str(checkpoint)]) == 0
         report = json.loads(capsys.readouterr().out)
         assert report, f"{config.name}: eval printed nothing"
+        if config.stem in FLOORS:
+            metric, floor = FLOORS[config.stem]
+            assert report[metric] >= floor, f"{config.stem}: {metric} {report[metric]} < {floor}"

