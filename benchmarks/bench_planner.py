@@ -26,7 +26,7 @@ import: add ``OPENBLAS_CORETYPE=Haswell`` to the environment to pin it to its AV
 as well.
 
     python benchmarks/bench_planner.py [--model PATH] [--prompt-tokens 128] [--decode 32]
-        [--kernels avx512,avx2] [--no-avx512] [--repeat 2]
+        [--kernels avx512,avx2] [--no-avx512] [--repeat 2] [--deviation-only]
 
 Ends with one line of JSON.
 """
@@ -122,13 +122,13 @@ def table_quant_deviation(gguf, tok, n: int = 24) -> dict:
 
     ids = _prompt_ids(tok, n)
     ref = LlamaModel(gguf, make_backend("cpu"), n_ctx=n).forward(ids, all_logits=True)
-    q = LlamaModel(gguf, make_backend("lut", LutConfig(table_bits=8)), n_ctx=n).forward(
-        ids, all_logits=True
-    )
-    return {
-        "lut_int8_logit_max_rel_dev": float(np.abs(q - ref).max() / np.abs(ref).max()),
-        "lut_int8_top1_agreement": float(np.mean(q.argmax(1) == ref.argmax(1))),
-    }
+    out = {"deviation_tokens": n}
+    for tb, tag in ((0, "exact"), (8, "int8")):
+        q = LlamaModel(gguf, make_backend("lut", LutConfig(table_bits=tb)), n_ctx=n).forward(
+            ids, all_logits=True)
+        out[f"lut_{tag}_logit_max_rel_dev"] = float(np.abs(q - ref).max() / np.abs(ref).max())
+        out[f"lut_{tag}_top1_agreement"] = float(np.mean(q.argmax(1) == ref.argmax(1)))
+    return out
 
 
 def _blas() -> str:
@@ -166,6 +166,9 @@ def main() -> None:
                     "portable): NEURALBRAIN_KERNELS for cpu_w4a8 and lut")
     ap.add_argument("--no-avx512", action="store_true",
                     help="numba compiles as on this CPU without AVX-512 (NUMBA_CPU_FEATURES)")
+    ap.add_argument("--deviation-only", action="store_true",
+                    help="only the lut backend's logit deviation from float32 cpu (exact and "
+                    "int8 tables, 24 prompt tokens), as JSON")
     ap.add_argument("--repeat", type=int, default=1,
                     help="time each (family, backend) this many times, interleaved, and keep "
                     "the best figures (as for llama.cpp)")
@@ -194,6 +197,9 @@ def main() -> None:
             _kernel_families(name)
     gguf = load_gguf(args.model or None)
     tok = GGUFTokenizer(gguf.metadata)
+    if args.deviation_only:  # the lut backend's logits against float32 cpu, nothing timed
+        print(json.dumps(table_quant_deviation(gguf, tok)))
+        return
     hp = gguf.hparams
     res: dict = {"model": gguf.path.name, "prompt_tokens": args.prompt_tokens,
                  "decode_tokens": args.decode, "threads": args.threads, "blas": _blas(),
