@@ -16,32 +16,36 @@ Functional model
     (``check_conv`` raises ``ConfigError`` otherwise, and ``place`` refuses a weight matrix
     with more rows or columns than that).
 
-Energy model (per output activation, P2M's energy table as we recall it; the paper's own
-column for the P2M design and for the conventional baseline, 22 nm GF FD-SOI). RECALLED, NOT
-VERIFIED: the table could not be consulted offline (the stored copies of P2M -- PubMed
-35999235, DOAJ, arXiv listings of 2203.04737 -- and of the ICASSP 2023 paper hold their
-abstracts only), so each value below is as remembered, and the ICASSP paper's own table (it
-may price the spiking pixel and the link differently) is unknown to us::
+Energy model (per output activation, 22 nm GF FD-SOI: the node both P2M abstracts state)::
 
     in-sensor:     E = n_out * (e_out_sense + e_convert) + n_bits_out * e_bit
+    event pixel:   E = n_products * e_mac_event + n_out * T * (e_spike_convert + e_leak)
     conventional:  E = n_pixel_values * (e_pix + e_adc) + n_pixel_values * N_b * e_bit
 
-- ``e_out_sense`` 148 pJ: sensing plus the in-pixel analog multiply-accumulate of one output
-  (P2M "sensing energy" of the P2M column). Spread over the k*k*c_in = 75 products of P2M's
-  5x5x3 layer, that is ``e_mac_event`` = 148/75 = 1.97 pJ per analog product, which is what
-  an event pixel spends per (event, output channel) pair in ``accumulate``.
-- ``e_out_convert`` 41.9 pJ per multi-bit output conversion (P2M in-pixel single-slope ADC,
-  ``p2m_adc_bits`` = 8 bits), charged by ``matmul`` (P2M's multi-bit activations).
-- ``e_spike_convert`` per 1-bit spike decision, charged by ``accumulate`` (the ICASSP 2023
-  spiking readout): a single-slope converter spends its energy ramping through ``2**bits``
-  clock steps, so a 1-bit decision costs ``41.9 pJ * 2**1 / 2**8`` = 0.33 pJ. ASSUMPTION:
-  the paper does not price its comparator separately; energy proportional to ramp steps is
-  our model.
-- ``e_bit`` 75 pJ per bit leaving the sensor: P2M's 900 pJ communication energy per 12-bit
-  pixel value, divided by 12 (ASSUMPTION: the cost is per bit of the MIPI-type link).
-- ``e_pix`` 312 pJ and ``e_adc`` 86.14 pJ: the conventional sensor's sensing and 12-bit ADC
-  energy per pixel value (P2M baseline column); used for the conventional reference in
-  ``neuralbrain insensor report`` and booked by nothing in this backend's ops.
+Where each constant comes from (``CONSTANTS`` holds the same, one ``Constant`` each, and
+``neuralbrain insensor report`` prints it): what could be read offline of the group's papers
+is their abstracts and one figure caption -- the stored copies of P2M (Sci. Rep. 12:14396,
+nature.com s41598-022-17934-1 and its figure 3 page), Neuromorphic-P2M (Kaiser et al.,
+Front. Neuroinform. 17:1144301, 2023, frontiersin.org and PMC10192623) and the P2M co-design
+paper (Kaiser & Jaiswal, arXiv 2310.16844) stop after the abstract or the opening of the
+introduction: no methods section, energy table or network table of any of them. So:
+
+- verified: the fan-in of one analog output, ``p2m_macs_per_output`` = 75 (P2M, Fig. 3(c)
+  caption: the analog convolution "when 75 pixels are activated simultaneously"), which with
+  ``max_kernel`` = 5 and ``max_in_channels`` = 3 is 5*5*3 = 75; the node (22 nm FD-SOI).
+- ASSUMPTION (recalled from the P2M energy table, not verified), each with the range the
+  report sweeps: ``e_out_sense`` 148 pJ (sensing plus in-pixel MAC of one output),
+  ``e_out_convert`` 41.9 pJ (one in-pixel single-slope conversion, ``p2m_adc_bits`` = 8),
+  ``e_pix`` 312 pJ and ``e_adc`` 86.14 pJ (conventional sensing and 12-bit ADC per pixel
+  value), ``e_bit`` 75 pJ per bit leaving the sensor (a recalled 900 pJ per 12-bit value,
+  spread per bit).
+- ASSUMPTION (our model): ``e_mac_event`` = e_out_sense / 75 = 1.97 pJ per (event, output
+  channel) product, the output energy spread evenly over the verified fan-in; a 1-bit spike
+  decision ``e_spike_convert`` = e_out_convert * 2 / 2**p2m_adc_bits = 0.33 pJ (a
+  single-slope converter's energy taken proportional to its ramp steps); leakage
+  ``e_leak`` = 0 pJ per output and time step (2310.16844's abstract names the capacitor's
+  limited charge retention as a limit on integration time, i.e. a functional limit; its
+  energy is not known to us and is swept from 0 to one spike decision).
 
 Latency model: the pixel array computes all outputs of a row in parallel; rows are read out
 one after the other at ``row_time_s`` (default 10 us, a typical rolling-shutter row time:
@@ -67,14 +71,67 @@ from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.hardware.base import Backend, check_operand
 from neuralbrain.hardware.neuromorphic import QuantizedWeights, quantize_symmetric
 
-SOURCE = (
+P2M = (
     "G. Datta et al., P2M: a processing-in-pixel-in-memory paradigm for resource-constrained "
-    "TinyML applications, Sci. Rep. 12:14396 (2022), energy table (P2M vs baseline, 22 nm): "
-    "sensing 148 / 312 pJ, ADC 41.9 / 86.14 pJ, communication 900 pJ per pixel value "
-    "(recalled, not verified offline); "
-    "G. Datta et al., In-sensor & neuromorphic computing are all you need for energy "
-    "efficient computer vision, ICASSP 2023 (spiking in-pixel readout)"
+    "TinyML applications, Sci. Rep. 12:14396 (2022)"
 )
+P2M_FIG3 = (
+    f"{P2M}, Fig. 3(c) caption, https://www.nature.com/articles/s41598-022-17934-1/figures/3: "
+    "analog convolution 'when 75 pixels are activated simultaneously'"
+)
+NEUROMORPHIC_P2M = (
+    "M. A.-A. Kaiser et al., Neuromorphic-P2M: processing-in-pixel-in-memory paradigm for "
+    "neuromorphic image sensors, Front. Neuroinform. 17:1144301 (2023), abstract"
+)
+P2M_CODESIGN = (
+    "M. A.-A. Kaiser, A. R. Jaiswal, Hardware-algorithm co-design enabling P2M for "
+    "neuromorphic vision sensors, arXiv:2310.16844, abstract"
+)
+RECALLED = (
+    "ASSUMPTION: recalled from the P2M energy table (Sci. Rep. 12:14396), not verified: the "
+    "offline copies of P2M, Neuromorphic-P2M and arXiv:2310.16844 hold abstracts only"
+)
+SOURCE = (
+    f"{P2M} (energy table values recalled, not verified offline; fan-in 75 from Fig. 3(c)); "
+    "G. Datta et al., In-sensor & neuromorphic computing are all you need for energy "
+    "efficient computer vision, ICASSP 2023 (spiking in-pixel readout); every constant with "
+    "its source or its assumption range in neuralbrain.hardware.in_sensor.CONSTANTS"
+)
+
+
+@dataclass(frozen=True)
+class Constant:
+    """One constant of the in-sensor cost model with where it comes from.
+
+    Either ``assumption`` is False and ``source`` names the paper, section, table or figure
+    it was read from, or ``assumption`` is True and ``low <= value <= high`` is the range
+    over which the report sweeps it (``source`` then says what the assumption rests on).
+    """
+
+    name: str
+    value: float
+    unit: str
+    source: str
+    assumption: bool
+    low: float | None = None
+    high: float | None = None
+
+    def __post_init__(self) -> None:
+        if not self.source.strip():
+            raise ConfigError(f"constant {self.name}: empty source, expected a citation or "
+                              "the reason for its assumption")
+        bounded = self.low is not None and self.high is not None
+        if self.assumption and not (bounded and self.low <= self.value <= self.high):
+            raise ConfigError(
+                f"constant {self.name} = {self.value!r} is an assumption: expected a "
+                f"sensitivity range low <= value <= high (got {self.low!r}..{self.high!r})"
+            )
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"value": self.value, "unit": self.unit, "source": self.source,
+                "assumption": self.assumption, "range": [self.low, self.high]
+                if self.assumption else None}
+
 
 BAYER_FACTOR = 4.0 / 3.0
 CONVENTIONAL_BITS = 12
@@ -96,6 +153,7 @@ class InSensorConfig:
     e_pix_pj: float = 312.0
     e_adc_pj: float = 86.14
     p2m_macs_per_output: int = 75
+    e_leak_pj: float = 0.0
     row_time_s: float = 10e-6
 
     def __post_init__(self) -> None:
@@ -107,7 +165,8 @@ class InSensorConfig:
             raise ConfigError(f"in_sensor.weight_bits = {self.weight_bits}: expected 2..16")
         if not 0 <= self.noise_rel < 1:
             raise ConfigError(f"in_sensor.noise_rel = {self.noise_rel!r}: expected 0 <= x < 1")
-        for name in ("e_out_sense_pj", "e_out_convert_pj", "e_bit_pj", "e_pix_pj", "e_adc_pj"):
+        for name in ("e_out_sense_pj", "e_out_convert_pj", "e_bit_pj", "e_pix_pj", "e_adc_pj",
+                     "e_leak_pj"):
             if not getattr(self, name) >= 0:
                 raise ConfigError(f"in_sensor.{name} = {getattr(self, name)!r}: expected >= 0")
         if not self.row_time_s > 0:
@@ -124,12 +183,66 @@ class InSensorConfig:
         return self.e_out_sense_pj / self.p2m_macs_per_output
 
 
+# An unverified recalled value is swept over a factor of 2 each way (ASSUMPTION: a bracket
+# wide enough for a misremembered table entry or another design point of the same circuit).
+RECALL_FACTOR = 2.0
+
+
+def constants(cfg: InSensorConfig | None = None) -> dict[str, Constant]:
+    """Every constant of ``cfg``'s cost model with its source, or its assumption and range."""
+    cfg = cfg or InSensorConfig()
+    f = RECALL_FACTOR
+
+    def recalled(name: str, value: float, unit: str, what: str) -> Constant:
+        return Constant(name, value, unit, f"{RECALLED}; {what}", True, value / f, value * f)
+
+    return {c.name: c for c in (
+        Constant("p2m_macs_per_output", cfg.p2m_macs_per_output, "products", P2M_FIG3, False),
+        Constant("technology_node_nm", 22.0, "nm", f"{NEUROMORPHIC_P2M} (GF22nm FD-SOI); {P2M}",
+                 False),
+        recalled("e_out_sense_pj", cfg.e_out_sense_pj, "pJ/output",
+                 "sensing plus the in-pixel analog MAC of one output"),
+        recalled("e_out_convert_pj", cfg.e_out_convert_pj, "pJ/conversion",
+                 "one in-pixel single-slope ADC conversion"),
+        Constant("p2m_adc_bits", cfg.p2m_adc_bits, "bits",
+                 f"{RECALLED}; resolution of the in-pixel single-slope ADC", True, 6, 10),
+        recalled("e_pix_pj", cfg.e_pix_pj, "pJ/pixel value",
+                 "conventional sensor: sensing one pixel value"),
+        recalled("e_adc_pj", cfg.e_adc_pj, "pJ/conversion",
+                 "conventional sensor: one 12-bit column ADC conversion"),
+        Constant("e_bit_pj", cfg.e_bit_pj, "pJ/bit",
+                 f"{RECALLED}; a recalled 900 pJ per 12-bit pixel value sent off the sensor, "
+                 "spread per bit (ASSUMPTION: the link costs the same per bit whatever it "
+                 "carries); swept from a tenth (a short on-package link) to twice that",
+                 True, cfg.e_bit_pj / 10, cfg.e_bit_pj * f),
+        Constant("e_mac_event_pj", cfg.e_mac_event_pj, "pJ/product",
+                 "ASSUMPTION (our model): e_out_sense_pj spread evenly over the verified fan-in "
+                 "p2m_macs_per_output; range follows e_out_sense_pj",
+                 True, cfg.e_mac_event_pj / f, cfg.e_mac_event_pj * f),
+        Constant("e_spike_convert_pj", cfg.e_spike_convert_pj, "pJ/comparison",
+                 "ASSUMPTION (our model): a 1-bit decision is 2 of the 2**p2m_adc_bits ramp "
+                 "steps of the in-pixel single-slope ADC; range: p2m_adc_bits 6..10 and "
+                 "e_out_convert_pj x/ 2",
+                 True, cfg.e_spike_convert_pj * 2**cfg.p2m_adc_bits / 2**10 / f,
+                 cfg.e_spike_convert_pj * 2**cfg.p2m_adc_bits / 2**6 * f),
+        Constant("e_leak_pj", cfg.e_leak_pj, "pJ/output/step",
+                 f"ASSUMPTION: not priced (0). {P2M_CODESIGN} states the MAC capacitor's "
+                 "limited charge retention bounds the integration time (a functional limit); "
+                 "its energy is unknown to us and swept from 0 to one spike decision",
+                 True, 0.0, max(cfg.e_leak_pj, cfg.e_spike_convert_pj)),
+        Constant("row_time_s", cfg.row_time_s, "s",
+                 "ASSUMPTION: a typical rolling-shutter row time (latency only, no energy)",
+                 True, cfg.row_time_s / 10, cfg.row_time_s * 10),
+    )}
+
+
 def _table(cfg: InSensorConfig) -> EnergyTable:
     return EnergyTable(
         energy_j={
             "output_sense": cfg.e_out_sense_pj * PJ,
             "output_convert": cfg.e_out_convert_pj * PJ,
-            "spike_convert": cfg.e_spike_convert_pj * PJ,
+            # leakage over one time step is paid per output, like the comparison
+            "spike_convert": (cfg.e_spike_convert_pj + cfg.e_leak_pj) * PJ,
             "mac_event": cfg.e_mac_event_pj * PJ,
             "link_bit": cfg.e_bit_pj * PJ,
             "conv_pixel": cfg.e_pix_pj * PJ,
@@ -137,9 +250,12 @@ def _table(cfg: InSensorConfig) -> EnergyTable:
         },
         latency_s={"output_convert": 0.0, "link_bit": 0.0},
         source=SOURCE,
-        notes="per-bit link energy = 900 pJ / 12 bits and the 1-bit comparator priced as the "
-        "P2M ADC are assumptions; row time 10 us is an assumption",
+        notes="every energy but the fan-in (75, P2M Fig. 3(c)) is an ASSUMPTION with a "
+        "sensitivity range: see CONSTANTS and `neuralbrain insensor report`",
     )
+
+
+CONSTANTS = constants()
 
 
 class InSensorBackend(Backend):

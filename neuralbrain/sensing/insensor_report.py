@@ -66,7 +66,12 @@ from dataclasses import asdict, dataclass, field
 
 from neuralbrain.errors import ConfigError, UnknownNameError
 from neuralbrain.hardware import make_backend
-from neuralbrain.hardware.in_sensor import BAYER_FACTOR, CONVENTIONAL_BITS, bandwidth_reduction
+from neuralbrain.hardware.in_sensor import (
+    BAYER_FACTOR,
+    CONVENTIONAL_BITS,
+    InSensorConfig,
+    bandwidth_reduction,
+)
 
 PAPER = {
     "bandwidth_reduction_min": 12.0,
@@ -187,9 +192,11 @@ REFERENCE_WHY = {
 }
 
 
-def _front_ends(layer: InPixelLayer, backbone: str, size: int) -> tuple[dict, dict, float]:
+def _front_ends(
+    layer: InPixelLayer, backbone: str, size: int, sensor_config: InSensorConfig | None = None
+) -> tuple[dict, dict, float]:
     """Energies (J) of everything but the backbone, and the backbone energy per unit rate."""
-    sensor = make_backend("in_sensor")
+    sensor = make_backend("in_sensor", sensor_config)
     neuro = make_backend("neuromorphic")
     cpu = make_backend("cpu")
     t = layer.time_steps
@@ -213,12 +220,14 @@ def _front_ends(layer: InPixelLayer, backbone: str, size: int) -> tuple[dict, di
 
 
 def energy_breakdown(
-    layer: InPixelLayer, backbone: str, size: int = 224, spike_rate: float = SPIKE_RATE
+    layer: InPixelLayer, backbone: str, size: int = 224, spike_rate: float = SPIKE_RATE,
+    sensor_config: InSensorConfig | None = None,
 ) -> dict[str, float]:
-    """Energies in joules of the conventional and in-sensor systems (module docstring)."""
+    """Energies in joules of the conventional and in-sensor systems (module docstring);
+    ``sensor_config`` replaces the ``in_sensor`` constants (for the sensitivity sweeps)."""
     _check_backbone(backbone)
     _check_rate(spike_rate)
-    conv, ins, per_rate = _front_ends(layer, backbone, size)
+    conv, ins, per_rate = _front_ends(layer, backbone, size, sensor_config)
     conv["backbone_j"] = ins["backbone_j"] = per_rate * spike_rate
     e_conv, e_ins = sum(conv.values()), sum(ins.values())
     return {

@@ -205,6 +205,8 @@ class Config:
     backend: str = "neuromorphic"
     sensor_backend: str = "in_sensor"
     link_backend: str = "in_sensor"
+    # ASSUMPTION: one 32-bit AER word per event; its range (12 address bits .. the 40-bit
+    # N-MNIST file record) and sources: neuralbrain.sensing.insensor_link.LINK_CONSTANTS
     aer_bits_per_event: int = 32
     weights: str = ""
     window_us: float = 306_000.0

@@ -72,3 +72,55 @@ def test_bad_config():
         InSensorConfig(max_kernel=0)
     with pytest.raises(ConfigError, match="noise_rel"):
         InSensorConfig(noise_rel=2.0)
+
+
+def test_every_constant_cites_a_source_or_is_an_assumption_with_a_range():
+    from neuralbrain.hardware.in_sensor import CONSTANTS, InSensorBackend
+
+    assert CONSTANTS, "no constants registered"
+    for name, c in CONSTANTS.items():
+        assert c.source.strip(), name
+        if c.assumption:
+            assert c.low is not None and c.high is not None, name
+            assert c.low <= c.value <= c.high, name
+            assert "ASSUMPTION" in c.source, name
+        else:  # a verified constant names where it was read
+            assert any(w in c.source for w in ("Fig.", "abstract", "Table", "Sec")), name
+    # every priced energy of the table rests on a listed constant
+    cfg = InSensorConfig()
+    for field in ("e_out_sense_pj", "e_out_convert_pj", "e_bit_pj", "e_pix_pj", "e_adc_pj",
+                  "e_leak_pj", "p2m_adc_bits", "p2m_macs_per_output"):
+        assert CONSTANTS[field].value == getattr(cfg, field), field
+    assert set(InSensorBackend.energy_table.energy_j) == {
+        "output_sense", "output_convert", "spike_convert", "mac_event", "link_bit",
+        "conv_pixel", "conv_adc"}
+
+
+def test_verified_fan_in_matches_the_pixel_limits():
+    from neuralbrain.hardware.in_sensor import CONSTANTS
+
+    c = CONSTANTS["p2m_macs_per_output"]
+    assert not c.assumption and "75 pixels" in c.source
+    cfg = InSensorConfig()
+    assert c.value == cfg.max_kernel**2 * cfg.max_in_channels == 75
+
+
+def test_constants_follow_the_config_and_bad_constants_are_refused():
+    from neuralbrain.hardware.in_sensor import Constant, constants
+
+    assert constants(InSensorConfig(e_bit_pj=10.0))["e_bit_pj"].value == 10.0
+    with pytest.raises(ConfigError, match="empty source"):
+        Constant("x", 1.0, "pJ", " ", False)
+    with pytest.raises(ConfigError, match="x = 5.0 is an assumption: expected a sensitivity"):
+        Constant("x", 5.0, "pJ", "ASSUMPTION: guess", True, 1.0, 2.0)
+    with pytest.raises(ConfigError, match="expected a sensitivity range"):
+        Constant("x", 5.0, "pJ", "ASSUMPTION: guess", True)
+
+
+def test_leakage_is_paid_per_output_and_step():
+    counts = np.zeros((4, 32), np.float32)
+    base = make_backend("in_sensor").accumulate(counts, _w())[1].energy_j
+    leaky = make_backend("in_sensor", InSensorConfig(e_leak_pj=0.5)).accumulate(counts, _w())[1]
+    assert leaky.energy_j - base == pytest.approx(4 * 8 * 0.5 * PJ)
+    with pytest.raises(ConfigError, match="e_leak_pj = -1"):
+        InSensorConfig(e_leak_pj=-1.0)

@@ -119,3 +119,41 @@ def test_report_keys_and_the_cli(capsys):
     text = capsys.readouterr().out
     assert "paper 2.32" in text and f"ours {r['energy_ratio']:.3g}" in text
     assert "missing to reproduce" in text
+
+
+def test_report_cites_every_constant_and_restates_the_comparisons(capsys):
+    from neuralbrain.sensing.insensor_commands import build_report
+
+    r = build_report()
+    for name, c in r["constants"].items():
+        assert c["source"].strip(), name
+        assert not c["assumption"] or c["range"][0] <= c["value"] <= c["range"][1], name
+    assert {"e_bit_pj", "aer_bits_per_event", "in_sensor_bits_per_output"} <= set(r["constants"])
+    assert r["icassp_restated"]["ours"] == pytest.approx(r["energy_ratio"])
+    assert r["p2m_reproduction"]["reproduced"] is False
+    assert r["p2m_reproduction"]["paper"]["backend_energy_ratio"] == 2.0
+    assert r["link_sensitivity"] is None and "--checkpoint" in r["link_sensitivity_note"]
+    assert _run_cli(["insensor", "report"]) == 0
+    text = capsys.readouterr().out
+    assert "ASSUMPTION" in text and "Neuromorphic-P2M" in text and "2.32x restated" in text
+
+
+def test_report_with_a_checkpoint_measures_the_link_sensitivity(tmp_path, capsys):
+    import numpy as np
+
+    from neuralbrain.config import load_config
+    from neuralbrain.sensing.snn.model import init_params
+
+    snn = load_config("insensor_nmnist").params.perception.snn
+    np.savez(tmp_path / "snn.npz", **init_params(snn, 0))
+    argv = ["insensor", "report", "--json", "--checkpoint", str(tmp_path), "--samples", "2"]
+    assert _run_cli(argv) == 0
+    out = json.loads(capsys.readouterr().out)
+    s = out["link_sensitivity"]
+    assert s["samples"] == 2
+    assert s["by_e_bit_pj"]["75"] == pytest.approx(s["measured_ratio"])
+    assert out["p2m_reproduction"]["analogue"]["backend_energy_ratio"] > 0
+    with pytest.raises(Error, match="samples = 0"):
+        _run_cli(["insensor", "report", "--checkpoint", str(tmp_path), "--samples", "0"])
+    with pytest.raises(Error, match="do not exist"):
+        _run_cli(["insensor", "report", "--checkpoint", str(tmp_path / "nope")])
