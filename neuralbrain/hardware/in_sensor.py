@@ -16,7 +16,8 @@ Functional model
     (``check_conv`` raises ``ConfigError`` otherwise, and ``place`` refuses a weight matrix
     with more rows or columns than that).
 
-Energy model (per output activation, 22 nm GF FD-SOI: the node both P2M abstracts state)::
+Energy model (per output activation, GF 22 nm FD-SOI: the node of Neuromorphic-P2M's
+abstract and of P2M's Fig. 3 caption)::
 
     in-sensor:     E = n_out * (e_out_sense + e_convert) + n_bits_out * e_bit
     event pixel:   E = n_products * e_mac_event + n_out * T * (e_spike_convert + e_leak)
@@ -32,7 +33,8 @@ introduction: no methods section, energy table or network table of any of them. 
 
 - verified: the fan-in of one analog output, ``p2m_macs_per_output`` = 75 (P2M, Fig. 3(c)
   caption: the analog convolution "when 75 pixels are activated simultaneously"), which with
-  ``max_kernel`` = 5 and ``max_in_channels`` = 3 is 5*5*3 = 75; the node (22 nm FD-SOI).
+  ``max_kernel`` = 5 and ``max_in_channels`` = 3 is 5*5*3 = 75 (that split of the 75 is
+  our reading); the node (22 nm FD-SOI).
 - ASSUMPTION (recalled from the P2M energy table, not verified), each with the range the
   report sweeps: ``e_out_sense`` 148 pJ (sensing plus in-pixel MAC of one output),
   ``e_out_convert`` 41.9 pJ (one in-pixel single-slope conversion, ``p2m_adc_bits`` = 8),
@@ -52,10 +54,12 @@ one after the other at ``row_time_s`` (default 10 us, a typical rolling-shutter 
 ASSUMPTION), so an op over ``rows`` patch rows costs ``ceil(rows / patches_per_row)`` row
 times, approximated here by ``sqrt(rows)`` rows for a square output map.
 
-Bandwidth (P2M eq. for the bandwidth reduction, with a 1-bit spiking readout for T steps):
+Bandwidth (the bandwidth reduction as we recall P2M's equation -- ASSUMPTION, not verified --
+with a 1-bit spiking readout for T steps):
 ``BR = (N_i * (4/3) * N_b) / (N_o * b_out * T)`` where ``N_i = H*W*3`` colour values, 4/3 is
 the Bayer RGGB factor (4 photosites per 3 colour values), ``N_b`` = 12 bits per conventional
-value, ``N_o = (H/s)*(W/s)*c_o`` outputs of ``b_out`` bits (1 for spikes).
+value, ``N_o = (H/s)*(W/s)*c_o`` outputs of ``b_out`` bits (1 for spikes). ``N_b`` and the
+Bayer factor are listed in ``CONSTANTS`` as assumptions (module constants: not swept).
 """
 
 from __future__ import annotations
@@ -198,8 +202,17 @@ def constants(cfg: InSensorConfig | None = None) -> dict[str, Constant]:
 
     return {c.name: c for c in (
         Constant("p2m_macs_per_output", cfg.p2m_macs_per_output, "products", P2M_FIG3, False),
-        Constant("technology_node_nm", 22.0, "nm", f"{NEUROMORPHIC_P2M} (GF22nm FD-SOI); {P2M}",
+        Constant("technology_node_nm", 22.0, "nm",
+                 f"{NEUROMORPHIC_P2M} (GF22nm FD-SOI); {P2M_FIG3} (GlobalFoundries 22 nm FD-SOI)",
                  False),
+        Constant("conventional_bits", CONVENTIONAL_BITS, "bits/pixel value",
+                 f"{RECALLED}; the conventional sensor's ADC resolution (a module constant: "
+                 "not swept by the report)", True, 10, 14),
+        Constant("bayer_factor", BAYER_FACTOR, "photosites/colour value",
+                 "ASSUMPTION (our model of P2M's bandwidth equation, recalled): an RGGB Bayer "
+                 "mosaic reads 4 photosites for every 3 colour values; 1 if the sensor sent "
+                 "one value per colour (a module constant: not swept by the report)",
+                 True, 1.0, BAYER_FACTOR),
         recalled("e_out_sense_pj", cfg.e_out_sense_pj, "pJ/output",
                  "sensing plus the in-pixel analog MAC of one output"),
         recalled("e_out_convert_pj", cfg.e_out_convert_pj, "pJ/conversion",
