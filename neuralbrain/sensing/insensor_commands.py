@@ -161,6 +161,10 @@ def _print_link(r: dict[str, Any] | None, note: str | None) -> None:
     print(f"  link share of the energy: cpu {share['cpu'] * 100:.0f} %, in-sensor "
           f"{share['in_sensor'] * 100:.0f} %; ratio over the link assumption ranges "
           f"x{lo:.2f} .. x{hi:.2f}")
+    a = r["in_sensor_address_coded"]
+    if a["ratio"] is not None:
+        print(f"  in-pixel spikes as {a['bits_per_spike']}-bit addresses instead of a bitmap: "
+              f"{a['link_bits_per_sample']:.0f} bits/sample, x{a['ratio']:.2f} (not booked)")
     print("  by e_bit (pJ/bit): " + ", ".join(
         f"{k}: x{v:.2f}" for k, v in r["by_e_bit_pj"].items()))
     print("  by AER word (bits): " + ", ".join(

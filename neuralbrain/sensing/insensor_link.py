@@ -28,7 +28,9 @@ Where the link constants come from (``LINK_CONSTANTS``; ``e_bit`` is in
 - ``in_sensor_bits_per_output`` = 1: the in-pixel output is one comparator decision (a binary
   spike, Datta et al. ICASSP 2023's spiking readout) per output and time step, sent as a
   dense bitmap with no addresses: our model (ASSUMPTION; a bitmap cannot send fewer bits per
-  output, and an address-coded readout of the spikes only is not modelled).
+  output). ``in_sensor_address_coded`` shows the alternative the bookings do not use: only
+  the spikes, each as a ceil(log2(N_1))-bit address (cheaper when fewer than 1 in that many
+  outputs spike per step).
 """
 
 from __future__ import annotations
@@ -60,7 +62,8 @@ LINK_CONSTANTS = {c.name: c for c in (
         "in_sensor_bits_per_output", 1, "bits/output/step",
         "ASSUMPTION (our model): one binary comparator decision per in-pixel output and time "
         "step (Datta et al., ICASSP 2023, spiking in-pixel readout) sent as a dense bitmap; "
-        "a bitmap cannot use fewer bits, an address-coded readout is not modelled",
+        "a bitmap cannot use fewer bits; the address-coded alternative is reported beside it "
+        "(link_sensitivity.in_sensor_address_coded), not booked",
         True, 1, 1,
     ),
 )}
@@ -122,8 +125,12 @@ def measure(pcfg: Any, params: Mapping[str, np.ndarray], counts: np.ndarray) -> 
     for name, (backend, sensor) in CONFIGS.items():
         m = Perception(replace(pcfg, backend=backend, sensor_backend=sensor), params=params)
         m.reset(0)
+        spikes1 = 0.0
         for i in range(0, n, 64):
             m.classify(x[i : i + 64].astype(np.float32))
+            spikes1 += float(np.asarray(m.last_record["s1"]).sum())
+        if name == "in_sensor+neuromorphic":
+            out["in_pixel_spikes_per_sample"] = spikes1 / n
         booked: dict[str, float] = {}
         for b in m.ledger.drain():
             key = f"{b.backend}/{b.op}"
@@ -176,6 +183,13 @@ def link_sensitivity(
             f"{measured_ratio:.6g}: the counts do not match the bookings"
         )
     free = ratio(0.0, aer.value)
+    # the in-pixel spikes sent as addresses instead of a bitmap (time step implied by the frame)
+    addr_bits = math.ceil(math.log2(measured["in_pixel_outputs"]))
+    spikes = measured.get("in_pixel_spikes_per_sample")
+    addressed = None if spikes is None else (
+        (cpu_other + n_ev * aer.value * e_bit_now * 1e-12)
+        / (ins_other + spikes * addr_bits * e_bit_now * 1e-12)
+    )
     e_bit_c = CONSTANTS["e_bit_pj"]
     corners = [ratio(v, b) for v in (e_bit_c.low, e_bit_c.high) for b in (aer.low, aer.high)]
     return {
@@ -185,6 +199,12 @@ def link_sensitivity(
         "link_carries": 1.0 - (free - 1.0) / (measured_ratio - 1.0)
         if measured_ratio != 1.0 else 0.0,
         "ratio_range_over_link_assumptions": [min(corners), max(corners)],
+        "in_sensor_address_coded": {
+            "bits_per_spike": addr_bits,
+            "spikes_per_sample": spikes,
+            "link_bits_per_sample": None if spikes is None else spikes * addr_bits,
+            "ratio": addressed,
+        },
         "link_share_of_energy": {"cpu": cpu_link / (cpu_link + cpu_other),
                                  "in_sensor": ins_link / (ins_link + ins_other)},
         "per_sample_j": {"cpu_link": cpu_link, "cpu_other": cpu_other,

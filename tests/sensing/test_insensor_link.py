@@ -68,6 +68,7 @@ def test_sensitivity_reproduces_the_measured_ratio_and_moves_the_right_way():
                if 7.5 <= row["e_bit_pj"] <= 150)
     assert s["link_share_of_energy"]["cpu"] == pytest.approx(
         1000 * 32 * E_BIT_J / (1000 * 32 * E_BIT_J + 5e-6))
+    assert s["in_sensor_address_coded"]["ratio"] is None  # no spike count measured
     assert s["link_carries"] == pytest.approx(
         1 - (s["ratio_free_link"] - 1) / (s["measured_ratio"] - 1))
 
@@ -99,6 +100,13 @@ def test_measure_books_the_three_configurations_on_the_same_samples():
         x.sum() / 3 * 32 * E_BIT_J)
     s = link_sensitivity(m)  # the ledger and the formula agree on real bookings
     assert s["measured_ratio"] > 0
+    addr = s["in_sensor_address_coded"]
+    assert addr["bits_per_spike"] == 12  # 4096 in-pixel outputs
+    assert 0 <= m["in_pixel_spikes_per_sample"] <= 16 * 16 * 16 * 2
+    assert addr["link_bits_per_sample"] == pytest.approx(m["in_pixel_spikes_per_sample"] * 12)
+    # fewer bits on the in-sensor side can only raise the ratio, and vice versa
+    bitmap_bits = 16 * 16 * 16 * 2
+    assert (addr["ratio"] >= s["measured_ratio"]) == (addr["link_bits_per_sample"] <= bitmap_bits)
     assert measure(pcfg, params, x) == m  # deterministic
     with pytest.raises(ConfigError, match=r"counts of shape \(2, 34, 34\)"):
         measure(pcfg, params, x[0, 0])
