@@ -1,0 +1,149 @@
+"""``neuralbrain export CONFIG --checkpoint CK --nir OUT.nir``: a trained spiking model as NIR.
+
+CONFIG is a task config or an agent config (then the module to export is the only spiking
+one, or ``--module NAME``, and its checkpoint is ``CK/NAME`` as ``neuralbrain train`` lays it
+out). The models and the module that writes each graph (node semantics in their docstrings
+and in ``neuralbrain.nir_lif``):
+
+=================  =======================================  ===================================
+task               model                                    graph
+=================  =======================================  ===================================
+insensor_nmnist    the in-sensor SNN (``snn.npz``)          ``sensing/snn/nir_io.py``
+lsm_nmnist,        the LSM reservoir and its readout        ``memory/lsm_nir.py``
+lsm_fsdd           (``lsm.npz``; reservoir from the seed)
+es_cartpole        the CartPole spiking policy              ``control/snn_policy_nir.py``
+                   (``snn_cartpole.npz``)
+=================  =======================================  ===================================
+
+The file is written atomically. ``--json`` prints one object: the path, the model, the
+nodes with their NIR types and the deviations from NIR the graph documents.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+from pathlib import Path
+from typing import Any
+
+from neuralbrain.errors import CheckpointError, ConfigError
+
+EXPORTERS = ("insensor_nmnist", "lsm_nmnist", "lsm_fsdd", "es_cartpole")
+DEVIATIONS = {
+    "insensor_nmnist": [
+        "reset by subtraction: NIR 1.0 LIF resets to v_reset; nodes carry metadata "
+        "reset = 'subtract' (a consumer reading only the fields resets to zero)",
+    ],
+    "lsm_nmnist": [
+        "readout (log1p of windowed spike counts, then linear) is in metadata: NIR has no "
+        "windowing or logarithm",
+    ],
+    "es_cartpole": [
+        "reset by subtraction: carried in metadata reset = 'subtract'",
+        "score tie-break v_out/threshold is not in the graph (output = spike count)",
+    ],
+}
+DEVIATIONS["lsm_fsdd"] = DEVIATIONS["lsm_nmnist"]
+
+
+def add_commands(subparsers: argparse._SubParsersAction) -> None:
+    p = subparsers.add_parser(
+        "export", help="write a trained spiking model as a NIR graph (--nir OUT.nir)")
+    p.add_argument("config", help="task or agent TOML: a path or an installed config name")
+    p.add_argument("--checkpoint", type=Path, required=True,
+                   help="the --out folder of `neuralbrain train CONFIG`")
+    p.add_argument("--nir", type=Path, required=True, help="the .nir file to write")
+    p.add_argument("--module", default=None,
+                   help="agent configs: the module to export (default: the only spiking one)")
+    p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
+                   help="override a config value (repeatable)")
+    p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.set_defaults(func=cmd_export)
+
+
+def _task_of(cfg: Any, checkpoint: Path, module: str | None) -> tuple[Any, Path]:
+    """The task config and checkpoint folder to export (agents: one of their modules)."""
+    from neuralbrain.config import AgentConfig
+
+    if not isinstance(cfg, AgentConfig):
+        if module is not None:
+            raise ConfigError(f"--module {module!r} is for agent configs: this is a "
+                              f"{cfg.task!r} task config")
+        return cfg, checkpoint
+    spiking = {name: cfg.task_of(name) for name in cfg.modules
+               if cfg.task_of(name) is not None and cfg.task_of(name).task in EXPORTERS}
+    if module is None:
+        if len(spiking) != 1:
+            raise ConfigError(f"agent has spiking modules {sorted(spiking)}: expected --module "
+                              "NAME naming one" if spiking else
+                              "agent has no module trained by an exportable task: expected one "
+                              f"trained by {list(EXPORTERS)}")
+        module = next(iter(spiking))
+    if module not in spiking:
+        raise ConfigError(f"--module {module!r}: expected one of {sorted(spiking)}")
+    return spiking[module], checkpoint / module
+
+
+def export_graph(cfg: Any, checkpoint: Path) -> Any:
+    """The NIR graph of a task config's model trained into ``checkpoint``."""
+    import numpy as np
+
+    if cfg.task not in EXPORTERS:
+        raise ConfigError(f"task {cfg.task!r} has no spiking model to export: expected one of "
+                          f"{list(EXPORTERS)}")
+    if not Path(checkpoint).exists():
+        raise CheckpointError(f"checkpoint {str(checkpoint)!r} does not exist (train first)")
+    if cfg.task == "insensor_nmnist":
+        from neuralbrain.sensing.snn.nir_io import to_nir
+        from neuralbrain.sensing.snn.task import CHECKPOINT
+
+        file = checkpoint / CHECKPOINT if checkpoint.is_dir() else checkpoint
+        if not file.is_file():
+            raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
+        try:
+            with np.load(file) as data:
+                params = {k: data[k] for k in data.files}
+        except (OSError, ValueError) as err:
+            raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+        return to_nir(params, cfg.params.perception.snn)
+    if cfg.task in ("lsm_nmnist", "lsm_fsdd"):
+        from neuralbrain.memory import lsm_nir, lsm_tasks
+
+        arrays, _ = lsm_tasks.load_checkpoint(checkpoint, cfg)
+        res = lsm_tasks.make_reservoir(cfg, "reservoir")
+        return lsm_nir.to_nir(res.w_in, res.w_rec, res.config, cfg.params.readout,
+                              lsm_tasks.unprefixed("readout", arrays))
+    # es_cartpole: the trained module, built through the module registry (no agents import)
+    from neuralbrain.control import snn_policy_nir
+    from neuralbrain.core import Trained
+    from neuralbrain.modules import MODULES
+
+    cls = MODULES.get("snn_cartpole_policy")
+    policy = cls(cls.Config(), cfg.hardware, Trained(cfg, Path(checkpoint)))
+    return snn_policy_nir.to_nir(policy.params, policy.config, n_steps=policy.code.n_steps)
+
+
+def cmd_export(args: argparse.Namespace) -> int:
+    from neuralbrain.config import load_config
+    from neuralbrain.nir_lif import write_graph
+
+    if args.nir.suffix != ".nir":
+        raise ConfigError(f"--nir {str(args.nir)!r}: expected a file name ending in .nir")
+    cfg = load_config(args.config, args.overrides)
+    task, checkpoint = _task_of(cfg, Path(args.checkpoint), args.module)
+    graph = export_graph(task, checkpoint)
+    path = write_graph(graph, args.nir)
+    summary = {
+        "nir": str(path), "task": task.task, "model": graph.metadata.get("model"),
+        "dt_s": graph.metadata.get("dt_s"),
+        "nodes": {name: type(node).__name__ for name, node in graph.nodes.items()},
+        "edges": [list(e) for e in graph.edges], "deviations": DEVIATIONS[task.task],
+    }
+    if args.json:
+        print(json.dumps(summary, sort_keys=True))
+    else:
+        chain = ", ".join(f"{k} ({v})" for k, v in summary["nodes"].items())
+        print(f"{task.task}: wrote {path}\nnodes: {chain}")
+        for dev in summary["deviations"]:
+            print(f"deviation: {dev}")
+    return 0
