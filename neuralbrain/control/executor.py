@@ -151,10 +151,14 @@ class SkillControl(Module):
 
     def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
         proprio = inputs["obs"]["proprio"]
-        if is_cannot(inputs["plan"].calls[0]):  # the answer, not a skill: say it, hold still
+        calls = inputs["plan"].calls
+        if not calls or is_cannot(calls[0]):
+            # nothing left to do (the goal holds), or the answer cannot(...): hold still,
+            # saying it in the second case
             arm = Proprio.from_vector(proprio)
             self.skill = None
-            return {"action": arm_action(arm.tip, 1.0 if arm.suction else -1.0, cannot=True)}
+            grip = 1.0 if arm.suction else -1.0
+            return {"action": arm_action(arm.tip, grip, cannot=bool(calls))}
         if self.skill is None or self.skill.done or self.skill.failed:
             tip_xy = Proprio.from_vector(proprio).tip[:2]
             self.skill = make_skill(inputs["plan"].calls[0], inputs["scene"], self.config.skills,

@@ -60,3 +60,11 @@ def test_skill_control_answers_cannot_then_runs_skills_again():
     assert a.shape == (ACTION_SIZE,) and a[4] == 1.0 and np.allclose(a[:3], TIP) and a[3] == -1.0
     a = sc.step({"plan": Plan(("pick(cube_0)",)), "scene": facts, "obs": obs()})["action"]
     assert a.shape == (ACTION_SIZE,) and a[4] == 0.0
+
+
+def test_skill_control_holds_still_once_nothing_is_left_to_do():
+    """An empty plan (the goal already holds) is not an error: the arm stays where it is."""
+    sc = module(SkillControl)
+    facts = SceneFacts(np.array([[0.5, -0.1, 0.03]]), np.array([0.56, 0.165, 0.0]), WORKSPACE)
+    a = sc.step({"plan": Plan(()), "scene": facts, "obs": obs(suction=True)})["action"]
+    assert np.allclose(a[:3], TIP) and a[3] == 1.0 and a[4] == 0.0  # still, no "cannot"
