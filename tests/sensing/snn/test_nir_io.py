@@ -27,8 +27,14 @@ def test_round_trip_gives_identical_spikes_on_our_backends(tmp_path, backend, se
     params = _params(cfg)
     path = export_nir(params, cfg, tmp_path / "snn.nir")
     graph = nir.read(path)
-    assert [type(graph.nodes[k]).__name__ for k in ("conv1", "lif1", "fc")] == [
-        "Conv2d", "LIF", "Affine"]
+    assert [type(graph.nodes[k]).__name__ for k in ("conv1", "lif1", "fc", "mean")] == [
+        "Conv2d", "LIF", "Affine", "I"]
+    lif1 = graph.nodes["lif1"]
+    # NIR's v > v_threshold fires where our u >= 1.0 does; reset to 0 in the fields, by
+    # subtraction in the metadata (the deviation NIR 1.0 cannot avoid)
+    assert np.all(lif1.v_threshold == np.nextafter(np.float32(1.0), np.float32(0)))
+    assert np.all(lif1.v_reset == 0) and lif1.metadata["reset"] == "subtract"
+    np.testing.assert_allclose(1 - graph.metadata["dt_s"] / lif1.tau, 0.85, rtol=1e-6)
     x = np.random.default_rng(0).poisson(0.3, size=(3, 8, 2, 34, 34)).astype(np.float32)
     pcfg = Config(backend=backend, sensor_backend=sensor)
     original = Perception(Config(backend=backend, sensor_backend=sensor, snn=cfg), params=params)
@@ -39,6 +45,44 @@ def test_round_trip_gives_identical_spikes_on_our_backends(tmp_path, backend, se
     for layer in ("s1", "s2"):
         np.testing.assert_array_equal(original.last_record[layer], loaded.last_record[layer])
     np.testing.assert_allclose(p1, p2, rtol=1e-5, atol=1e-6)
+
+
+def test_mean_node_is_the_time_mean_readout():
+    """``fc -> mean (I)`` at the Euler step: the value after T steps is mean_t(fc), our logits."""
+    from neuralbrain.sensing.snn.model import forward
+
+    cfg = SNNConfig(time_steps=5)
+    params = _params(cfg)
+    graph = to_nir(params, cfg)
+    x = np.random.default_rng(1).poisson(0.3, size=(2, 5, 2, 34, 34)).astype(np.float32)
+    logits, rec = forward(params, x, cfg)
+    s2 = rec["s2"].reshape(2, 5, -1)  # our (h, w, c) flatten order
+    fc = s2 @ params["fc.w"] + params["fc.b"]
+    gain = float(graph.nodes["mean"].r[0]) * graph.metadata["dt_s"]
+    v = np.zeros((2, cfg.n_classes))
+    for t in range(5):
+        v = v + gain * fc[:, t]  # NIR I: dv/dt = r I, one Euler step
+    np.testing.assert_allclose(v, logits, rtol=1e-5, atol=1e-6)
+
+
+def test_graph_from_before_the_readout_node_still_loads():
+    cfg = SNNConfig()
+    params = _params(cfg)
+    graph = to_nir(params, cfg)
+    del graph.nodes["mean"]
+    graph.edges = [e for e in graph.edges if "mean" not in e] + [("fc", "output")]
+    back, back_cfg = from_nir(graph)
+    assert back_cfg == cfg
+    np.testing.assert_array_equal(back["fc.w"], params["fc.w"])
+
+
+def test_a_reset_to_zero_graph_is_refused():
+    cfg = SNNConfig()
+    graph = to_nir(_params(cfg), cfg)
+    for name in ("lif1", "lif2"):
+        graph.nodes[name].metadata = {}  # NIR's own meaning: reset to v_reset = 0
+    with pytest.raises(ConfigError, match="'lif1' resets to zero"):
+        from_nir(graph)
 
 
 def test_if_neurons_and_bad_graphs(tmp_path):
