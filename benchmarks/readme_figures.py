@@ -55,6 +55,7 @@ def _t3_planner(r: dict, tp: int, scheme: str) -> str:
 
 T3 = ("neuralbrain", "t3", "report", "--json")
 T3_GPU = ("python", "benchmarks/bench_t3.py")
+INSENSOR = ("neuralbrain", "insensor", "report", "--json")
 FIGURES = (
     Figure("| T3-MCA geomean / max |", T3, lambda r: [f"**{_pair(r, 'speedup', 't3_mca')}**"]),
     Figure("| Ideal overlap geomean / max |", T3, lambda r: [_pair(r, "speedup", "ideal")]),
@@ -76,6 +77,16 @@ FIGURES = (
                    f"int8 tables: {sci(r['lut_int8_logit_max_rel_dev'])}",
                    f"top-1 {round(r['lut_int8_top1_agreement'] * r['deviation_tokens'])}/"
                    f"{r['deviation_tokens']} ({100 * r['lut_int8_top1_agreement']:.1f}%)"]),
+    Figure("| paper: total energy 2.32x lower |", INSENSOR, lambda r: [
+        f"{r['energy_ratio']:.2f}x for the reference fixed in advance",
+        "ratio spans {:.2f}x-{:.2f}x".format(*r["icassp_restated"]["range_over_assumptions"]),
+        "the link price moves it most: {:.2f}x-{:.2f}x".format(*sorted(
+            r["icassp_restated"]["one_at_a_time"]["e_bit_pj"][k]
+            for k in ("ratio_at_low", "ratio_at_high"))),
+        "0.2}: {:.2f}x-{:.1f}x".format(*r["energy_ratio_range"])]),
+    Figure("| paper: bandwidth reduction 12x-96x |", INSENSOR, lambda r: [
+        f"| {r['bandwidth_reduction_min']:.0f}x (stride 2, 16 channels, T=1) to "
+        f"{r['bandwidth_reduction_max']:.0f}x (stride 4, 8 channels, T=1)"]),
     Figure("| paper GPU | 1 | - |", T3_GPU, lambda r: [_t3_planner(r, 1, "sequential")], False),
     Figure("| paper GPU | 3 | sequential |", T3_GPU,
            lambda r: [_t3_planner(r, 3, "sequential")], False),
