@@ -83,7 +83,7 @@ FIGURES = (
         "the link price moves it most: {:.2f}x-{:.2f}x".format(*sorted(
             r["icassp_restated"]["one_at_a_time"]["e_bit_pj"][k]
             for k in ("ratio_at_low", "ratio_at_high"))),
-        "0.2}: {:.2f}x-{:.1f}x".format(*r["energy_ratio_range"])]),
+        "0.2}}: {:.2f}x-{:.1f}x".format(*r["energy_ratio_range"])]),
     Figure("| paper: bandwidth reduction 12x-96x |", INSENSOR, lambda r: [
         f"| {r['bandwidth_reduction_min']:.0f}x (stride 2, 16 channels, T=1) to "
         f"{r['bandwidth_reduction_max']:.0f}x (stride 4, 8 channels, T=1)"]),
