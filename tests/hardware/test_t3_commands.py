@@ -48,13 +48,38 @@ def test_headline_goals_reached(report):
                - paper["dram_traffic_reduction_geomean"]) <= 0.03
 
 
-def test_known_gaps_stay_what_the_report_says(report):
-    # Not reached (see the report): Ideal is ~5.4 points under the paper's 35% and T3 without
-    # arbitration ~5.0 points over its 20% (our FCFS contention is weaker than the paper's
-    # cycle-level one). Pin the direction so a change of the model shows up here.
-    assert report["geomean_speedup"]["ideal"] < report["paper"]["geomean_speedup"]["ideal"]
-    assert report["geomean_speedup"]["t3"] > report["paper"]["geomean_speedup"]["t3"]
-    assert report["geomean_speedup"]["t3"] <= report["geomean_speedup"]["t3_mca"]
+def test_ideal_within_five_points_t3_gap_as_reported(report):
+    ours, paper = report["geomean_speedup"], report["paper"]["geomean_speedup"]
+    # Ideal-GEMM-RS-Overlap as max(GEMM, whole RS) + AG: 1.301 against 1.35, within 5 points
+    assert abs(ours["ideal"] - paper["ideal"]) <= 0.05
+    assert ours["ideal"] < paper["ideal"]
+    # Not reached: T3 without arbitration 1.250 against 1.20, 5.0 points over (the 5-point band
+    # is missed by less than 0.01 point): our contention model is milder than the paper's
+    # cycle-level DRAM queues. Pin the direction and size so a change of the model shows here.
+    assert paper["t3"] < ours["t3"] <= paper["t3"] + 0.06
+    assert ours["t3"] <= ours["t3_mca"]
+
+
+def test_rs_nmc_speedup_is_below_the_papers(report):
+    # our baseline RS exposes one CU reduction (3C / HBM): NMC saves 3.2% / 1.5% of the RS at
+    # TP 8 / 16, the paper's RS 7% / 3% (its simulated RCCL reductions cost more)
+    ours, paper = report["rs_nmc_speedup"], report["paper"]["rs_nmc_speedup"]
+    assert set(ours) == {"tp8", "tp16"}
+    assert 1.0 < ours["tp16"] < ours["tp8"] < paper["tp8"]
+    assert ours["tp16"] < paper["tp16"]
+
+
+def test_every_paper_figure_has_its_provenance(report):
+    prov, paper = report["paper_provenance"], report["paper"]
+    for key, where in prov.items():
+        head, _, sub = key.partition(".")
+        assert head in paper and (not sub or sub in paper[head]), key
+        assert "abstract" in where or "via summary" in where
+    # the figures the abstract gives were checked against it
+    for key in ("geomean_speedup.t3_mca", "max_speedup.t3_mca",
+                "dram_traffic_reduction_geomean", "dram_traffic_reduction_max",
+                "geomean_speedup_500b.t3_mca"):
+        assert prov[key].startswith("abstract")
 
 
 def test_cli_json_is_one_object(capsys):
