@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import copy
 import dataclasses
+import datetime
 import math
 import tomllib
 import types
@@ -34,15 +35,40 @@ T = TypeVar("T")
 
 
 # -- reading ---------------------------------------------------------------------------------
+MAX_TOML_BYTES = 4 * 2**20  # a config is a few kB; anything this big is not one
+
+
 def load_toml(path: str | Path) -> dict[str, Any]:
-    """Parse a TOML file, turning a missing file or a syntax error into a ``ConfigError``."""
+    """Parse a TOML file; every way it can be bad is a one-line ``ConfigError``.
+
+    Refused: a missing file, a file over ``MAX_TOML_BYTES`` (checked before reading), bytes
+    that are not UTF-8, invalid TOML, and nesting so deep that ``tomllib`` would recurse
+    past Python's stack limit (``[[[[...`` thousands deep).
+    """
     path = Path(path)
     if not path.is_file():
         raise ConfigError(f"config file {str(path)!r} does not exist: expected a TOML file")
+    size = path.stat().st_size
+    if size > MAX_TOML_BYTES:
+        raise ConfigError(
+            f"{path}: {size} bytes, expected a TOML config of at most {MAX_TOML_BYTES} bytes"
+        )
     try:
-        return tomllib.loads(path.read_text(encoding="utf-8"))
+        text = path.read_bytes().decode("utf-8")
+    except UnicodeDecodeError as err:
+        raise ConfigError(
+            f"{path}: byte {err.start} is not UTF-8 (0x{err.object[err.start]:02x}); expected "
+            "UTF-8 TOML text"
+        ) from None
+    try:
+        return tomllib.loads(text)
     except tomllib.TOMLDecodeError as err:
         raise ConfigError(f"{path}: invalid TOML: {err}") from None
+    except RecursionError:
+        raise ConfigError(
+            f"{path}: arrays or inline tables nested too deeply to parse; expected a config "
+            "nested a few levels"
+        ) from None
 
 
 def parse_override(text: str) -> tuple[list[str], Any]:
@@ -186,47 +212,67 @@ def to_dict(obj: Any) -> Any:
 
 
 # -- writing TOML ----------------------------------------------------------------------------
+_INT64 = (-(2**63), 2**63 - 1)
+
+
 def dumps_toml(data: Mapping[str, Any]) -> str:
-    """Serialize nested dicts of TOML-able values (``None`` values are left out)."""
-    lines: list[str] = []
-    _dump_table(data, [], lines)
-    return "\n".join(lines).strip() + "\n"
+    """Serialize nested mappings of TOML-able values with ``tomli_w`` (valid TOML 1.0).
+
+    Accepted: str (any Unicode, control characters escaped), bool, int in the 64-bit range
+    TOML allows, float (``nan``/``inf`` included), ``Path`` (as a string), date/time values,
+    lists/tuples of these and nested mappings with string keys (any Unicode). A key whose
+    value is ``None`` is left out (TOML has no null; absent means "the default", which is
+    ``None`` wherever a config field may be ``None``). ``None`` inside a list cannot be
+    written without changing the list, so it is a ``ConfigError`` naming its key path, as is
+    any other value TOML cannot hold. Whatever this returns, ``tomllib.loads`` reads back.
+    """
+    import tomli_w
+
+    return tomli_w.dumps(_toml_table(data, ""))
 
 
-def _is_table(value: Any) -> bool:
-    return isinstance(value, Mapping)
+def _toml_table(data: Mapping[str, Any], where: str) -> dict[str, Any]:
+    out: dict[str, Any] = {}
+    for key, value in data.items():
+        if not isinstance(key, str):
+            raise ConfigError(
+                f"cannot write key {key!r} ({type(key).__name__}) at {where or 'top level'} "
+                "to TOML: expected a string key"
+            )
+        if value is None:
+            continue
+        out[key] = _toml_value(value, f"{where}.{key}" if where else key)
+    return out
 
 
-def _dump_table(data: Mapping[str, Any], path: list[str], lines: list[str]) -> None:
-    scalars = [(k, v) for k, v in data.items() if not _is_table(v) and v is not None]
-    tables = [(k, v) for k, v in data.items() if _is_table(v)]
-    if path and (scalars or not tables):
-        lines.append("")
-        lines.append("[" + ".".join(_key(p) for p in path) + "]")
-    for key, value in scalars:
-        lines.append(f"{_key(key)} = {_value(value)}")
-    for key, value in tables:
-        _dump_table(value, [*path, key], lines)
-
-
-def _key(key: str) -> str:
-    bare = key.replace("_", "").replace("-", "").isalnum()
-    return key if bare else '"' + key.replace("\\", "\\\\").replace('"', '\\"') + '"'
-
-
-def _value(value: Any) -> str:
-    if isinstance(value, bool):
-        return "true" if value else "false"
-    if isinstance(value, int | float):
-        if isinstance(value, float) and not math.isfinite(value):
-            return "nan" if math.isnan(value) else ("inf" if value > 0 else "-inf")
-        return repr(value)
-    if isinstance(value, str | Path):
-        text = str(value).replace("\\", "\\\\").replace('"', '\\"').replace("\n", "\\n")
-        return f'"{text}"'
+def _toml_value(value: Any, where: str) -> Any:
+    if isinstance(value, Mapping):
+        return _toml_table(value, where)
+    if isinstance(value, bool | float | str | datetime.date | datetime.time):
+        return value
+    if isinstance(value, int):
+        if not _INT64[0] <= value <= _INT64[1]:
+            raise ConfigError(
+                f"cannot write {where} = {value} to TOML: expected an integer in the 64-bit "
+                f"range [{_INT64[0]}, {_INT64[1]}]"
+            )
+        return value
+    if isinstance(value, Path):
+        return str(value)
     if isinstance(value, list | tuple):
-        return "[" + ", ".join(_value(v) for v in value if v is not None) + "]"
-    raise ConfigError(f"cannot write {value!r} ({type(value).__name__}) to TOML")
+        items = []
+        for i, v in enumerate(value):
+            if v is None:
+                raise ConfigError(
+                    f"cannot write {where}[{i}] = None to TOML: TOML has no null; expected a "
+                    "list without None"
+                )
+            items.append(_toml_value(v, f"{where}[{i}]"))
+        return items
+    raise ConfigError(
+        f"cannot write {where} = {value!r} ({type(value).__name__}) to TOML: expected a str, "
+        "bool, int, float, date/time, Path, list or table"
+    )
 
 
 # -- experiments -----------------------------------------------------------------------------

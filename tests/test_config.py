@@ -82,3 +82,55 @@ def test_missing_file_and_bad_toml(tmp_path):
     bad.write_text("a = [1,\n")
     with pytest.raises(ConfigError, match="invalid TOML"):
         load_toml(bad)
+
+
+# -- the writer: valid TOML for everything it accepts (issue #17) ---------------------------
+def test_writer_non_ascii_keys_and_control_characters_round_trip(tmp_path):
+    import tomllib
+
+    data = {
+        "modules": {"caméra": {"gain": 1.5, "nom": "œil\x00\x07\t\x1f\x7f\"\\ fin"}},
+        "Ω": [1, 2], "a b": {"c.d": "e"}, "nan": float("inf"), "multi": "a\nb\r\nc",
+    }
+    text = dumps_toml(data)
+    assert tomllib.loads(text) == data
+    path = tmp_path / "c.toml"
+    path.write_text(text, encoding="utf-8")
+    assert load_toml(path) == data
+
+
+def test_writer_leaves_out_none_in_tables_and_refuses_none_in_lists():
+    import tomllib
+
+    assert tomllib.loads(dumps_toml({"env": {"id": "x", "max_episode_steps": None}})) == {
+        "env": {"id": "x"}
+    }
+    with pytest.raises(ConfigError, match=r"run\.seeds\[1\] = None .* expected a list without"):
+        dumps_toml({"run": {"seeds": [1, None, 3]}})
+
+
+def test_writer_refuses_what_toml_cannot_hold():
+    with pytest.raises(ConfigError, match=r"a = 18446744073709551616 .* 64-bit"):
+        dumps_toml({"a": 2**64})
+    with pytest.raises(ConfigError, match=r"b\.c = \{1, 2\} \(set\)"):
+        dumps_toml({"b": {"c": {1, 2}}})
+    with pytest.raises(ConfigError, match="expected a string key"):
+        dumps_toml({1: "x"})
+
+
+def test_loader_refuses_non_utf8_deep_nesting_and_huge_files(tmp_path, monkeypatch):
+    import neuralbrain.config as config
+
+    bad = tmp_path / "bin.toml"
+    bad.write_bytes(b"a = 1\n\xff\xfe")
+    with pytest.raises(ConfigError, match=r"bin.toml: byte 6 is not UTF-8 \(0xff\)"):
+        load_toml(bad)
+    deep = tmp_path / "deep.toml"
+    deep.write_text("a = " + "[" * 50_000)
+    with pytest.raises(ConfigError, match="nested too deeply"):
+        load_toml(deep)
+    monkeypatch.setattr(config, "MAX_TOML_BYTES", 10)
+    big = tmp_path / "big.toml"
+    big.write_text("a = 123456789\n")
+    with pytest.raises(ConfigError, match="14 bytes, expected a TOML config of at most 10"):
+        load_toml(big)
