@@ -12,8 +12,11 @@ NIR file describes:
    ``neuralbrain.nir_lif``) gives ``reset_mechanism="subtract"`` with the converter's own
    ``beta`` and threshold (``honour_reset=False`` keeps snnTorch's reset to zero: what a
    consumer that reads only the NIR fields runs);
-2. ``nir.I`` (the integrator ``dv/dt = r I`` our time-mean readout uses), which snnTorch
-   does not import, becomes ``Integrator``: ``v[t] = v[t-1] + dt r I[t]``;
+2. ``nir.I`` (the integrator ``dv/dt = r I`` our time-mean readout and the policy's spike
+   count use), ``nir.LI`` (the policy's output potential) and ``nir.Scale``, which snnTorch
+   does not import, become ``Integrator`` (``v[t] = v[t-1] + dt r I[t]``), ``Leak``
+   (``v[t] = (1 - dt/tau) v[t-1] + (dt/tau) r I[t]``, forward Euler as for ``LIF``) and a
+   product;
 3. ``nir.Flatten``'s ``start_dim`` counts NIR's dimensions, which exclude the batch; the
    stock import passes it to ``torch.nn.Flatten`` unchanged, which then also flattens the
    batch, so here it is shifted by one;
@@ -86,6 +89,43 @@ def _integrator_class() -> type:
     return Integrator
 
 
+def _leak_class() -> type:
+    import torch
+
+    class Leak(torch.nn.Module):
+        """NIR ``LI`` by forward Euler: ``v[t] = (1 - dt/tau) v[t-1] + (dt/tau) r I[t]``."""
+
+        def __init__(self, node: nir.LI, dt: float) -> None:
+            super().__init__()
+            tau = np.asarray(node.tau)
+            if np.any(np.asarray(node.v_leak) != 0):
+                raise ConfigError("NIR LI with v_leak != 0: expected 0")
+            self.register_buffer("decay", torch.as_tensor(1 - dt / tau))
+            self.register_buffer("gain", torch.as_tensor(dt / tau * np.asarray(node.r)))
+            self.v: torch.Tensor | None = None
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            step = self.gain * x
+            self.v = step if self.v is None or self.v.shape != x.shape else (
+                self.decay * self.v + step)
+            return self.v
+
+        def reset_mem(self) -> None:
+            self.v = None
+
+    class Product(torch.nn.Module):
+        """NIR ``Scale``: ``y = x * scale``."""
+
+        def __init__(self, scale: np.ndarray) -> None:
+            super().__init__()
+            self.register_buffer("scale", torch.as_tensor(np.asarray(scale)))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return x * self.scale
+
+    return Leak, Product
+
+
 def _cast_class() -> type:
     import torch
 
@@ -120,6 +160,7 @@ def to_snntorch(
         raise ConfigError(f"NIR graph dt_s = {dt}: snnTorch's import steps at {SNNTORCH_DT_S} s")
     convert = import_nir._nir_to_snntorch_module
     integrator = _integrator_class()
+    leak, product = _leak_class()
 
     def lif(node: nir.LIF) -> torch.nn.Module:
         mod = convert(node, init_hidden=True)
@@ -144,6 +185,8 @@ def to_snntorch(
         nir.LIF: lif,
         nir.Flatten: flatten,
         nir.I: lambda n: integrator(np.asarray(n.r), dt),
+        nir.LI: lambda n: leak(n, dt),
+        nir.Scale: lambda n: product(n.scale),
     }
     return nirtorch.nir_to_torch(graph, node_map, dtype=getattr(torch, dtype))
 

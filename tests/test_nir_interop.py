@@ -25,6 +25,7 @@ else:
     torch = pytest.importorskip("torch")
 
 from neuralbrain.control import snn_policy  # noqa: E402
+from neuralbrain.control.snn_policy_nir import env_step_scores  # noqa: E402
 from neuralbrain.control.snn_policy_nir import to_nir as policy_to_nir  # noqa: E402
 from neuralbrain.memory import lsm  # noqa: E402
 from neuralbrain.memory.lsm_nir import from_nir as lsm_from_nir  # noqa: E402
@@ -140,13 +141,14 @@ def test_threshold_shift_is_exact_at_the_threshold():
 
 def test_policy_exact_in_snntorch_on_fixed_point():
     """The CartPole policy graph with dyadic weights (``u < 2 theta`` throughout, where
-    snnTorch's subtractive reset is ours): spikes equal over 12 env steps of 8 bins with the
-    membranes carried over, as the policy runs."""
+    snnTorch's subtractive reset is ours): spikes and scores equal over 12 env steps of 8
+    bins with the membranes carried over, as the policy runs."""
     pcfg = snn_policy.Config(n_hidden=6, n_actions=2, dt_s=0.0025, tau_mem_s=0.0025 / np.log(4 / 3))
     assert np.isclose(pcfg.decay, 0.75)
-    rng = np.random.default_rng(2)
-    params = {"w_in": rng.integers(-2, 3, size=(4, 6)) / 8.0, "b_h": np.zeros(6),
-              "w_out": rng.integers(-1, 3, size=(6, 2)) / 8.0, "b_o": np.full(2, 0.125)}
+    rng = np.random.default_rng(3)  # potentials peak at 1.86 and 1.45 < 2 theta
+    params = {"w_in": rng.integers(-1, 4, size=(4, 6)) / 8.0,
+              "w_out": rng.integers(0, 4, size=(6, 2)) / 8.0,
+              "b_h": np.full(6, 0.125), "b_o": np.array([0.125, 0.25])}
     params = {k: np.asarray(v, np.float32) for k, v in params.items()}
     pcfg = snn_policy.Config(n_hidden=6, n_actions=2, dt_s=pcfg.dt_s, tau_mem_s=pcfg.tau_mem_s)
     spikes = (rng.random((3, 12 * 8, 4)) < 0.5).astype(np.float32)
@@ -154,16 +156,25 @@ def test_policy_exact_in_snntorch_on_fixed_point():
     def synapse(s, name):
         return s @ params[name]
 
-    _, (v_h, v_o), s_h = snn_policy.policy_forward(
-        spikes, (np.zeros((3, 6), np.float32), np.zeros((3, 2), np.float32)), params, synapse,
-        np.float32(0.75), pcfg.threshold)
-    cur_o = s_h @ params["w_out"] + params["b_o"]
-    s_o, _ = snn_policy.lif_layer(cur_o, np.zeros((3, 2), np.float32), np.float32(0.75), 1.0)
+    state = (np.zeros((3, 6), np.float32), np.zeros((3, 2), np.float32))
+    scores, hidden, out_spikes = [], [], []
+    for k in range(12):  # env steps of 8 bins, membranes carried over
+        chunk = spikes[:, 8 * k : 8 * (k + 1)]
+        v_o = state[1]
+        score, state, s_h = snn_policy.policy_forward(
+            chunk, state, params, synapse, pcfg.decay, pcfg.threshold)
+        s_o, _ = snn_policy.lif_layer(s_h @ params["w_out"] + params["b_o"], v_o, pcfg.decay,
+                                      pcfg.threshold)
+        scores.append(score)
+        hidden.append(s_h)
+        out_spikes.append(s_o)
     graph = policy_to_nir(params, pcfg, n_steps=8)
     out, theirs = run_steps(to_snntorch(graph), spikes, ["hidden", "out"])
-    np.testing.assert_array_equal(theirs["hidden"], s_h)
-    np.testing.assert_array_equal(theirs["out"], s_o)
-    np.testing.assert_array_equal(out[:, -1], s_o.sum(1))  # count = the output spike count
+    np.testing.assert_array_equal(theirs["hidden"], np.concatenate(hidden, 1))
+    np.testing.assert_array_equal(theirs["out"], np.concatenate(out_spikes, 1))
+    assert 0.05 < theirs["out"].mean() < 0.9
+    # the graph's read-out [count, v_out / theta] gives the policy's scores, env step by step
+    np.testing.assert_allclose(env_step_scores(out, 8), np.stack(scores, 1), atol=1e-5)
 
 
 @pytest.mark.data

@@ -5,22 +5,25 @@ The policy's two LIF layers (``v = beta v + I``, ``s = [v >= theta]``, ``v <- v 
 15:8122, 2024; node semantics in ``neuralbrain.nir_lif``)::
 
     input (n_in) -> w_in (Affine W_in^T, b_h) -> hidden (LIF) -> w_out (Affine W_out^T, b_o)
-        -> out (LIF) -> count (I, r = 1/dt) -> output (n_actions)
+        -> out (LIF) -> count (I, r = 1/dt) -> count_out (Linear [1; 0]) -> score -> output
+    w_out -> charge (LI) -> charge_out (Linear [0; 1/theta]) -> score (Scale 1, 2A values)
+    out -> reset (Scale -theta) -> charge
 
 ``hidden`` and ``out``: ``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``, ``v_threshold
 = nextafter(theta, -inf)`` (float32: exactly our ``>=``), ``v_reset = 0`` with
 ``metadata["reset"] = "subtract"``, the deviation NIR 1.0 cannot avoid (it has no reset by
-subtraction; ``nir_lif`` says what a consumer ignoring it runs). ``count`` integrates the
-output spikes (Euler step ``dt r s = s``): its value is the running output spike count.
+subtraction; ``nir_lif`` says what a consumer ignoring it runs).
 
-Two parts of the policy are not NIR and are documented in the graph's metadata instead:
-
-- the score is ``count + v_out / theta`` (the charge left on the output membrane breaks
-  ties); NIR nodes expose spikes, not membrane potentials, so the graph's output is the
-  count alone, and an action from it can differ from ours only when two counts tie;
-- one env step is ``n_steps`` time bins (metadata ``bins_per_env_step``) and the membranes
-  carry over between env steps, so a consumer runs the graph continuously and takes the
-  action of env step ``k`` from the count gained over bins ``k*n_steps .. (k+1)*n_steps - 1``.
+The score ``count + v_out / theta`` is in the graph. ``count`` integrates the output spikes
+(Euler step ``dt r s = s``): the running spike count. NIR nodes expose spikes, not membrane
+potentials, so ``charge`` rebuilds ``v_out``: an ``LI`` with the output layer's ``tau`` and
+``r`` (Euler: ``c = beta c + I``) fed by the output layer's current and by ``-theta`` times its
+spikes (``reset``), i.e. ``c[t] = beta c[t-1] + I[t] - theta s[t]``, which is our reset-by-
+subtraction potential ``v_out[t]``. ``output`` (2 x n_actions values) is ``[count, v_out /
+theta]``. The one thing left to the consumer, documented in the metadata: one env step is
+``n_steps`` time bins (``bins_per_env_step``) and the membranes carry over between env steps,
+so the graph runs continuously and the score of env step ``k`` is ``count[end of k] -
+count[end of k-1] + charge[end of k]``; ``action = argmax`` of it (``env_step_scores``).
 """
 
 from __future__ import annotations
@@ -34,7 +37,11 @@ from neuralbrain.control.snn_policy import Config, Layout
 from neuralbrain.errors import ConfigError
 from neuralbrain.nir_lif import DT_S, graph_dt, lif_node, read_graph, read_lif, require_nodes, write_graph
 
-CHAIN = ("input", "w_in", "hidden", "w_out", "out", "count", "output")
+CHAIN = ("input", "w_in", "hidden", "w_out", "out")
+EDGES = (("input", "w_in"), ("w_in", "hidden"), ("hidden", "w_out"), ("w_out", "out"),
+         ("out", "count"), ("count", "count_out"), ("count_out", "score"),
+         ("w_out", "charge"), ("out", "reset"), ("reset", "charge"), ("charge", "charge_out"),
+         ("charge_out", "score"), ("score", "output"))
 
 
 def to_nir(
@@ -49,35 +56,43 @@ def to_nir(
     if w_out.shape != (n_h, cfg.n_actions) or n_h != cfg.n_hidden:
         raise ConfigError(f"policy weights {w_in.shape}, {w_out.shape}: expected (n_in, "
                           f"{cfg.n_hidden}) and ({cfg.n_hidden}, {cfg.n_actions})")
-    f32 = lambda a: np.ascontiguousarray(a, np.float32).reshape(np.shape(a))  # noqa: E731
+    f32 = lambda a: np.ascontiguousarray(a, np.float32)  # noqa: E731
+    n_a = cfg.n_actions
+    eye = np.eye(n_a, dtype=np.float32)
+    out_lif = lif_node(cfg.decay, cfg.threshold, (n_a,), "subtract", dt)
     nodes = {
         "input": nir.Input(input_type=np.array([n_in])),
         "w_in": nir.Affine(weight=f32(w_in.T), bias=f32(params["b_h"]).reshape(-1)),
         "hidden": lif_node(cfg.decay, cfg.threshold, (n_h,), "subtract", dt),
         "w_out": nir.Affine(weight=f32(w_out.T), bias=f32(params["b_o"]).reshape(-1)),
-        "out": lif_node(cfg.decay, cfg.threshold, (cfg.n_actions,), "subtract", dt),
-        "count": nir.I(r=np.full(cfg.n_actions, 1.0 / dt, np.float32),
-                       metadata={"readout": "output spike count (score without v_out/theta)"}),
-        "output": nir.Output(output_type=np.array([cfg.n_actions])),
+        "out": out_lif,
+        "count": nir.I(r=np.full(n_a, 1.0 / dt, np.float32)),
+        "count_out": nir.Linear(weight=np.vstack([eye, 0 * eye])),
+        "charge": nir.LI(tau=out_lif.tau.copy(), r=out_lif.r.copy(), v_leak=f32(np.zeros(n_a))),
+        "reset": nir.Scale(scale=np.full(n_a, -cfg.threshold, np.float32)),
+        "charge_out": nir.Linear(weight=np.vstack([0 * eye, eye / np.float32(cfg.threshold)])),
+        "score": nir.Scale(scale=np.ones(2 * n_a, np.float32)),
+        "output": nir.Output(output_type=np.array([2 * n_a])),
     }
     meta = {"dt_s": dt, "producer": "neuralbrain", "model": "snn_policy",
             "policy_dt_s": cfg.dt_s, "tau_mem_s": cfg.tau_mem_s,
-            "score": "count + v_out / threshold (the v_out term is not in the graph)",
+            "output": "[count, v_out / threshold]: score of env step k = count[end k] - "
+                      "count[end k-1] + v_out[end k] / threshold; action = argmax",
             "state": "membranes carry over between env steps"}
     if n_steps is not None:
         meta["bins_per_env_step"] = int(n_steps)
-    return nir.NIRGraph(nodes=nodes, edges=list(zip(CHAIN[:-1], CHAIN[1:], strict=True)),
-                        metadata=meta)
+    return nir.NIRGraph(nodes=nodes, edges=list(EDGES), metadata=meta)
 
 
 def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], Config]:
-    """Parameters and ``snn_policy.Config`` of a graph of the shape ``to_nir`` writes.
+    """Parameters and ``snn_policy.Config`` of a graph of the shape ``to_nir`` writes (the
+    score nodes are the policy's fixed read-out and are not read back).
 
     The config's ``tau_mem_s`` is ``-dt_s / ln(beta)`` at the graph's ``policy_dt_s`` (our
     default ``dt_s`` when absent), so ``Config.decay`` is the graph's ``beta``.
     """
     lif = (nir.LIF, nir.IF)
-    types = (nir.Input, nir.Affine, lif, nir.Affine, lif, nir.I, nir.Output)
+    types = (nir.Input, nir.Affine, lif, nir.Affine, lif)
     require_nodes(graph, dict(zip(CHAIN, types, strict=True)))
     n = graph.nodes
     dt = graph_dt(graph)
@@ -103,6 +118,20 @@ def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], Config]:
     params = {"w_in": w_in, "b_h": np.asarray(n["w_in"].bias, np.float32).reshape(-1),
               "w_out": w_out, "b_o": np.asarray(n["w_out"].bias, np.float32).reshape(-1)}
     return params, cfg
+
+
+def env_step_scores(outputs: np.ndarray, n_steps: int) -> np.ndarray:
+    """The policy's scores (batch, env steps, A) from the graph's outputs (batch, bins, 2A) of
+    a continuous run: ``count[end k] - count[end k-1] + v_out[end k] / theta``."""
+    y = np.asarray(outputs)
+    if y.ndim != 3 or y.shape[2] % 2 or y.shape[1] % n_steps:
+        raise ConfigError(f"policy graph outputs have shape {y.shape}: expected (batch, a "
+                          f"multiple of {n_steps} bins, 2 * n_actions)")
+    n_a = y.shape[2] // 2
+    ends = y[:, n_steps - 1 :: n_steps]
+    count = ends[..., :n_a]
+    before = np.concatenate([np.zeros_like(count[:, :1]), count[:, :-1]], axis=1)
+    return count - before + ends[..., n_a:]
 
 
 def flat_params(params: dict[str, np.ndarray], layout: Layout) -> np.ndarray:

@@ -17,8 +17,8 @@ def test_round_trip_gives_identical_actions(tmp_path):
     theta = layout.init(cfg, np.random.default_rng(5))  # a seed whose policy uses both actions
     policy = SnnPolicy(cfg, 64, theta)
     graph = to_nir(policy.params, cfg, n_steps=8)
-    assert [type(graph.nodes[k]).__name__ for k in ("w_in", "hidden", "out", "count")] == [
-        "Affine", "LIF", "LIF", "I"]
+    assert [type(graph.nodes[k]).__name__ for k in ("w_in", "hidden", "out", "count", "charge")
+            ] == ["Affine", "LIF", "LIF", "I", "LI"]
     assert graph.nodes["hidden"].metadata["reset"] == "subtract"
     params, back = from_nir(nir.read(export_nir(graph, tmp_path / "policy.nir")))
     assert back.threshold == cfg.threshold and np.float32(back.decay) == np.float32(cfg.decay)
