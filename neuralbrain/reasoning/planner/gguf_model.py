@@ -16,12 +16,22 @@ In both 4-bit formats byte ``j`` of ``qs`` holds element ``j`` in its low nibble
 ``j + 16`` in its high nibble (ggml's layout). Any other type is dequantized by
 ``gguf.quants.dequantize`` and re-blocked to 8-bit codes (``requantize_q8``; deviation ~0.4%
 of the block range) for code-level backends.
+
+A GGUF is an untrusted file: before ``GGUFReader`` maps it, ``check_layout`` walks the header
+with explicit bounds (every string, array and count against the bytes left, at most
+``MAX_GGUF_KV`` metadata keys, ``MAX_GGUF_TENSORS`` tensors, arrays nested
+``MAX_GGUF_ARRAY_DEPTH`` deep) and checks each tensor's offset and byte size against the file
+size, so a truncated or forged file is a one-line ``DataError`` naming the tensor, its byte
+range and the file size, before any tensor byte is read. The hyper-parameters must then be
+positive integers of the declared kind, and the layer count must fit the tensors present.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import mmap
+import struct
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -33,6 +43,159 @@ from neuralbrain.hardware.qmatrix import QWeight
 
 BLOCK = 32
 MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
+MAX_GGUF_KV = 1 << 16
+MAX_GGUF_TENSORS = 1 << 20
+MAX_GGUF_ARRAY_DEPTH = 4
+_GGUF_HEADER = 24  # magic, version u32, n_tensors u64, n_kv u64
+# GGUF metadata value types -> fixed byte size (8 = string, 9 = array: variable size).
+_GGUF_SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
+_GGUF_STRING, _GGUF_ARRAY = 8, 9
+
+
+@dataclass(frozen=True)
+class TensorSpan:
+    """Where one tensor's bytes lie in a GGUF file (absolute offsets)."""
+
+    name: str
+    qtype: int
+    dims: tuple[int, ...]
+    start: int
+    nbytes: int
+
+
+class _Cursor:
+    """Bounded little-endian reads over a mapped file; any overrun is a ``DataError``."""
+
+    def __init__(self, buf: Any, path: Path):
+        self.buf, self.path, self.pos, self.size = buf, path, 0, len(buf)
+
+    def need(self, n: int, what: str) -> None:
+        if n < 0 or self.pos + n > self.size:
+            raise DataError(
+                f"{self.path}: {what} at byte {self.pos} needs {n} bytes, the file has "
+                f"{self.size - self.pos} left of {self.size}; expected a complete GGUF "
+                "(truncated or corrupted?)"
+            )
+
+    def unpack(self, fmt: str, what: str) -> int:
+        n = struct.calcsize(fmt)
+        self.need(n, what)
+        (v,) = struct.unpack_from("<" + fmt, self.buf, self.pos)
+        self.pos += n
+        return v
+
+    def string(self, what: str) -> bytes:
+        n = self.unpack("Q", f"length of {what}")
+        self.need(n, f"{what} of {n} bytes")
+        out = bytes(self.buf[self.pos : self.pos + n])
+        self.pos += n
+        return out
+
+    def skip_value(self, vtype: int, what: str, depth: int = 0) -> None:
+        if vtype in _GGUF_SCALAR:
+            self.need(_GGUF_SCALAR[vtype], what)
+            self.pos += _GGUF_SCALAR[vtype]
+        elif vtype == _GGUF_STRING:
+            n = self.unpack("Q", f"length of {what}")
+            self.need(n, f"{what} of {n} bytes")
+            self.pos += n
+        elif vtype == _GGUF_ARRAY:
+            if depth >= MAX_GGUF_ARRAY_DEPTH:
+                raise DataError(
+                    f"{self.path}: {what} nests arrays deeper than {MAX_GGUF_ARRAY_DEPTH}"
+                )
+            etype = self.unpack("I", f"element type of {what}")
+            count = self.unpack("Q", f"length of {what}")
+            least = _GGUF_SCALAR.get(etype, 8 if etype == _GGUF_STRING else 12)
+            self.need(count * least, f"{what}: {count} elements of type {etype}")
+            if etype in _GGUF_SCALAR:
+                self.pos += count * least
+            else:
+                for _ in range(count):
+                    self.skip_value(etype, what, depth + 1)
+        else:
+            raise DataError(
+                f"{self.path}: {what} has value type {vtype} at byte {self.pos - 4}; expected "
+                f"a GGUF type 0..12"
+            )
+
+
+def check_layout(path: Path) -> list[TensorSpan]:
+    """Walk a GGUF header with bounds checks; every tensor must lie inside the file.
+
+    Returns the tensors' spans. Raises ``DataError`` naming the file, the field or tensor,
+    the value found and what was expected. Only the header is read (through ``mmap``).
+    """
+    from gguf.constants import GGML_QUANT_SIZES, GGMLQuantizationType
+
+    with open(path, "rb") as fh:
+        size = fh.seek(0, 2)
+        if size < _GGUF_HEADER:
+            raise DataError(
+                f"{path}: {size} bytes, expected a GGUF header of at least {_GGUF_HEADER} bytes"
+            )
+        with mmap.mmap(fh.fileno(), 0, access=mmap.ACCESS_READ) as buf:
+            cur = _Cursor(buf, path)
+            cur.pos = 4
+            version = cur.unpack("I", "version")
+            if version not in (2, 3):
+                raise DataError(f"{path}: GGUF version {version}, expected 2 or 3")
+            n_tensors = cur.unpack("Q", "tensor count")
+            n_kv = cur.unpack("Q", "metadata key count")
+            for what, n, most in (("tensors", n_tensors, MAX_GGUF_TENSORS),
+                                  ("metadata keys", n_kv, MAX_GGUF_KV)):
+                if n > most:
+                    raise DataError(f"{path}: header declares {n} {what}, expected at most {most}")
+            alignment = 32
+            for i in range(n_kv):
+                key = cur.string(f"metadata key {i}")
+                vtype = cur.unpack("I", f"type of metadata key {key[:60]!r}")
+                if key == b"general.alignment" and vtype == 4:
+                    alignment = cur.unpack("I", "general.alignment")
+                    if alignment == 0 or alignment & (alignment - 1):
+                        raise DataError(
+                            f"{path}: general.alignment={alignment}, expected a power of two"
+                        )
+                else:
+                    cur.skip_value(vtype, f"metadata value of {key[:60]!r}")
+            infos = []
+            for i in range(n_tensors):
+                name = cur.string(f"name of tensor {i}").decode("utf-8", "replace")
+                n_dims = cur.unpack("I", f"dimension count of tensor {name!r}")
+                if not 1 <= n_dims <= 4:
+                    raise DataError(f"{path}: tensor {name!r} has {n_dims} dims, expected 1..4")
+                dims = tuple(cur.unpack("Q", f"dims of tensor {name!r}") for _ in range(n_dims))
+                qtype = cur.unpack("I", f"type of tensor {name!r}")
+                offset = cur.unpack("Q", f"offset of tensor {name!r}")
+                infos.append((name, dims, qtype, offset))
+            data_start = -(-cur.pos // alignment) * alignment
+    spans = []
+    for name, dims, qtype, offset in infos:
+        try:
+            block, type_size = GGML_QUANT_SIZES[GGMLQuantizationType(qtype)]
+        except (ValueError, KeyError):
+            raise DataError(
+                f"{path}: tensor {name!r} has ggml type {qtype}, expected one of "
+                f"{sorted(int(t) for t in GGML_QUANT_SIZES)}"
+            ) from None
+        if dims[0] % block:
+            raise DataError(
+                f"{path}: tensor {name!r} of type {GGMLQuantizationType(qtype).name} has rows of "
+                f"{dims[0]} values, expected a multiple of its block of {block}"
+            )
+        count = 1
+        for d in dims:
+            count *= d
+        nbytes = count // block * type_size
+        start = data_start + offset
+        if offset % alignment or start + nbytes > size:
+            raise DataError(
+                f"{path}: tensor {name!r} ({GGMLQuantizationType(qtype).name} {list(dims)}) at "
+                f"bytes {start}..{start + nbytes} (offset {offset}); expected data "
+                f"{alignment}-byte aligned and inside the file of {size} bytes"
+            )
+        spans.append(TensorSpan(name, qtype, dims, start, nbytes))
+    return spans
 
 
 @dataclass(frozen=True)
@@ -129,7 +292,43 @@ def _field(reader: Any, key: str, path: Path, required: bool = True) -> Any:
         if required:
             raise DataError(f"{path}: GGUF metadata key {key!r} is missing (expected in a llama GGUF)")
         return None
-    return f.contents()
+    try:
+        return f.contents()
+    except Exception as exc:  # gguf decodes the raw parts here: a forged field fails inside
+        raise DataError(
+            f"{path}: GGUF metadata key {key!r} does not decode ({type(exc).__name__}); "
+            "expected a well-formed value"
+        ) from None
+
+
+def _count(reader: Any, key: str, path: Path, required: bool = True, lo: int = 1) -> int | None:
+    """A positive integer hyper-parameter (``lo``..2**31)."""
+    v = _field(reader, key, path, required)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | np.integer) or not lo <= v <= 2**31:
+        raise DataError(f"{path}: {key}={v!r}, expected an integer in [{lo}, {2**31}]")
+    return int(v)
+
+
+def _real(reader: Any, key: str, path: Path, required: bool = True) -> float | None:
+    """A positive finite float hyper-parameter."""
+    v = _field(reader, key, path, required)
+    if v is None:
+        return None
+    if isinstance(v, bool) or not isinstance(v, int | float | np.number) or \
+            not np.isfinite(v) or not v > 0:
+        raise DataError(f"{path}: {key}={v!r}, expected a finite number > 0")
+    return float(v)
+
+
+def _strings(reader: Any, key: str, path: Path, required: bool = True) -> list[str] | None:
+    v = _field(reader, key, path, required)
+    if v is None:
+        return None
+    if not isinstance(v, list) or not all(isinstance(x, str) for x in v):
+        raise DataError(f"{path}: {key} is {type(v).__name__}, expected a list of strings")
+    return v
 
 
 def load_gguf(path: str | Path | None = None) -> GGUFModel:
@@ -141,6 +340,7 @@ def load_gguf(path: str | Path | None = None) -> GGUFModel:
         magic = fh.read(4)
     if magic != b"GGUF":
         raise DataError(f"{path}: starts with {magic!r}, expected the GGUF magic b'GGUF'")
+    check_layout(path)
     from gguf import GGUFReader
 
     try:
@@ -153,27 +353,38 @@ def load_gguf(path: str | Path | None = None) -> GGUFModel:
     arch = _field(reader, "general.architecture", path)
     if arch != "llama":
         raise DataError(f"{path}: architecture {arch!r} is not supported: expected 'llama'")
-    n_head = int(_field(reader, "llama.attention.head_count", path))
-    d_model = int(_field(reader, "llama.embedding_length", path))
-    rope_dims = _field(reader, "llama.rope.dimension_count", path, required=False)
-    if rope_dims is not None and int(rope_dims) != d_model // n_head:
+    n_head = _count(reader, "llama.attention.head_count", path)
+    d_model = _count(reader, "llama.embedding_length", path)
+    if d_model % n_head:
+        raise DataError(
+            f"{path}: llama.embedding_length={d_model} is not a multiple of "
+            f"llama.attention.head_count={n_head}; expected whole heads"
+        )
+    rope_dims = _count(reader, "llama.rope.dimension_count", path, required=False)
+    if rope_dims is not None and rope_dims != d_model // n_head:
         raise DataError(
             f"{path}: llama.rope.dimension_count={rope_dims}: expected the full head size "
             f"{d_model // n_head} (partial RoPE is not supported)"
         )
-    tokens = _field(reader, "tokenizer.ggml.tokens", path)
+    tokens = _strings(reader, "tokenizer.ggml.tokens", path)
+    n_layer = _count(reader, "llama.block_count", path)
+    if 9 * n_layer + 2 > len(reader.tensors):
+        raise DataError(
+            f"{path}: llama.block_count={n_layer} needs {9 * n_layer + 2} tensors, the file has "
+            f"{len(reader.tensors)}"
+        )
     hp = LlamaHParams(
-        n_layer=int(_field(reader, "llama.block_count", path)),
+        n_layer=n_layer,
         d_model=d_model,
-        d_ff=int(_field(reader, "llama.feed_forward_length", path)),
+        d_ff=_count(reader, "llama.feed_forward_length", path),
         n_head=n_head,
-        n_head_kv=int(_field(reader, "llama.attention.head_count_kv", path, False) or n_head),
-        rope_base=float(_field(reader, "llama.rope.freq_base", path, False) or 10000.0),
-        rms_eps=float(_field(reader, "llama.attention.layer_norm_rms_epsilon", path)),
-        n_ctx=int(_field(reader, "llama.context_length", path)),
+        n_head_kv=_count(reader, "llama.attention.head_count_kv", path, False) or n_head,
+        rope_base=_real(reader, "llama.rope.freq_base", path, False) or 10000.0,
+        rms_eps=_real(reader, "llama.attention.layer_norm_rms_epsilon", path),
+        n_ctx=_count(reader, "llama.context_length", path),
         vocab=len(tokens),
     )
-    meta: dict[str, Any] = {"tokenizer.ggml.tokens": tokens}
+    meta: dict[str, Any] = {"tokenizer.ggml.tokens": tokens, "neuralbrain.path": str(path)}
     for key in (
         "tokenizer.ggml.model",
         "tokenizer.ggml.pre",

@@ -72,3 +72,98 @@ def test_non_llama_architecture_is_rejected(tmp_path):
     w.close()
     with pytest.raises(DataError, match="architecture 'gpt2'.*expected 'llama'"):
         load_gguf(path)
+
+
+# -- untrusted GGUF files: offsets and sizes checked before any tensor read (issue #17) ------
+def _tiny(tmp_path, **kw):
+    from .helpers import tiny_llama
+
+    path = tmp_path / "tiny.gguf"
+    tiny_llama(path, np.random.default_rng(0), **kw)
+    return path
+
+
+def test_tiny_llama_loads_and_its_spans_tile_the_data(tmp_path):
+    from neuralbrain.reasoning.planner.gguf_model import check_layout
+
+    path = _tiny(tmp_path)
+    spans = check_layout(path)
+    model = load_gguf(path)
+    assert {s.name for s in spans} == set(model.tensors)
+    by_name = {s.name: s for s in spans}
+    for name, t in model.tensors.items():
+        assert t.raw.nbytes == by_name[name].nbytes  # our size agrees with GGUFReader's
+    last = max(s.start + s.nbytes for s in spans)
+    assert last <= path.stat().st_size
+    assert model.metadata["neuralbrain.path"] == str(path)
+
+
+def _patch_tensor_offset(path, name, new_offset):
+    """Rewrite the u64 offset field of tensor ``name`` in place (its last 8 info bytes)."""
+    raw = bytearray(path.read_bytes())
+    key = name.encode()
+    i = raw.index(len(key).to_bytes(8, "little") + key) + 8 + len(key)
+    n_dims = int.from_bytes(raw[i:i + 4], "little")
+    off_at = i + 4 + 8 * n_dims + 4
+    raw[off_at:off_at + 8] = new_offset.to_bytes(8, "little")
+    path.write_bytes(bytes(raw))
+
+
+def test_tensor_offset_past_the_end_is_refused_before_reading(tmp_path, monkeypatch):
+    path = _tiny(tmp_path)
+    _patch_tensor_offset(path, "blk.1.ffn_down.weight", 1 << 40)
+    import gguf
+
+    def never(*a, **k):
+        raise AssertionError("GGUFReader must not be reached")
+
+    monkeypatch.setattr(gguf, "GGUFReader", never)
+    with pytest.raises(DataError, match=(
+            r"tiny.gguf: tensor 'blk.1.ffn_down.weight' \(F32 \[96, 64\]\) at bytes \d+\.\.\d+ "
+            r"\(offset 1099511627776\); expected data 32-byte aligned and inside the file of "
+            r"\d+ bytes")):
+        load_gguf(path)
+
+
+def test_truncation_anywhere_is_a_one_line_data_error(tmp_path):
+    path = _tiny(tmp_path)
+    full = path.read_bytes()
+    cut = tmp_path / "cut.gguf"
+    for n in (0, 3, 23, 24, 100, 1000, len(full) // 2, len(full) - 1):
+        cut.write_bytes(full[:n])
+        with pytest.raises(DataError, match="cut.gguf") as e:
+            load_gguf(cut)
+        assert "\n" not in str(e.value)
+
+
+def test_header_counts_larger_than_the_file_are_refused(tmp_path):
+    path = _tiny(tmp_path)
+    raw = bytearray(path.read_bytes())
+    raw[16:24] = (1 << 40).to_bytes(8, "little")  # n_kv
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"declares 1099511627776 metadata keys, expected at most 65536"):
+        load_gguf(path)
+    raw[16:24] = (5000).to_bytes(8, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"tiny.gguf: .* needs \d+ bytes, the file has \d+ left"):
+        load_gguf(path)
+
+
+def test_hyper_parameters_must_be_positive_and_fit_the_tensors(tmp_path):
+    import gguf
+
+    path = _tiny(tmp_path, layers=1)
+    reader_fields = gguf.GGUFReader(path).fields
+    assert int(reader_fields["llama.block_count"].contents()) == 1
+    raw = bytearray(path.read_bytes())
+    key = b"llama.block_count"
+    i = raw.index(len(key).to_bytes(8, "little") + key) + 8 + len(key) + 4  # after the type
+    raw[i:i + 4] = (1000).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"llama.block_count=1000 needs 9002 tensors, the file "
+                                        r"has 12"):
+        load_gguf(path)
+    raw[i:i + 4] = (0).to_bytes(4, "little")
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"llama.block_count=0, expected an integer in \[1, "):
+        load_gguf(path)

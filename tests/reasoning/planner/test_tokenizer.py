@@ -50,3 +50,78 @@ def test_chat_template_renders_chatml(tok):
     assert text.startswith("<|im_start|>system\n")
     assert "<|im_start|>user\nhello<|im_end|>\n" in text
     assert text.endswith("<|im_start|>assistant\n")
+
+
+# -- the chat template is untrusted code: it renders in jinja2's sandbox (issue #17) --------
+def _tok_with_template(template):
+    from neuralbrain.reasoning.planner.tokenizer import GGUFTokenizer
+
+    return GGUFTokenizer({
+        "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.tokens": ["a", "b", "ab", "<s>"],
+        "tokenizer.ggml.merges": ["a b"], "tokenizer.ggml.bos_token_id": 3,
+        "tokenizer.chat_template": template, "neuralbrain.path": "/models/evil.gguf",
+    })
+
+
+HI = [ChatMessage("user", "hi")]
+
+
+def test_sandbox_renders_an_ordinary_template():
+    t = _tok_with_template(
+        "{{ bos_token }}{% for m in messages %}[{{ m.role }}] {{ m.content | upper }}"
+        "{% if loop.last %}.{% endif %}{% endfor %}{% if add_generation_prompt %}>{% endif %}"
+    )
+    assert t.apply_chat_template(HI) == "<s>[user] HI.>"
+
+
+@pytest.mark.parametrize("template", [
+    # the classic escapes: from a string or a dict to object, its subclasses, os, builtins
+    "{{ ''.__class__.__mro__[1].__subclasses__() }}",
+    "{{ messages.__class__.__init__.__globals__ }}",
+    "{{ raise_exception.__globals__['__builtins__'] }}",
+    "{{ cycler.__init__.__globals__.os.popen('id').read() }}",
+    # mutation of what the caller passed in (the immutable sandbox)
+    "{{ messages.append({'role': 'x'}) }}",
+    "{{ messages[0].update({'content': 'pwned'}) }}",
+])
+def test_sandbox_refuses_attribute_access_and_mutation(template):
+    from neuralbrain.errors import DataError
+
+    t = _tok_with_template(template)
+    with pytest.raises(DataError, match=r"^/models/evil.gguf: tokenizer.chat_template ") as e:
+        t.apply_chat_template(HI)
+    assert "\n" not in str(e.value)
+    assert e.value.__cause__ is None and e.value.__context__ is not None  # raised from None
+
+
+@pytest.mark.parametrize("template, why", [
+    ("{% for i in range(100000) %}{% for j in range(100000) %}{% endfor %}{% endfor %}",
+     "range.. loops exceed"),
+    ("{{ 'x' * 10**9 }}", "exceeds"),
+    ("{{ 9 ** 99999999 }}", "too large"),
+    ("{% for i in range(99999) %}{{ 'abcdefghijklmnop' }}{% endfor %}", "renders more than"),
+    ("{{ 1 / 0 }}", "ZeroDivisionError"),
+    ("{{ raise_exception('no system role') }}", "no system role"),
+    ("{{ nope.x }}", "UndefinedError"),
+    ("{% for %}", "TemplateSyntaxError"),
+])
+def test_templates_that_would_hang_explode_or_fail_are_data_errors(template, why):
+    from neuralbrain.errors import DataError
+
+    with pytest.raises(DataError, match=why):
+        _tok_with_template(template).apply_chat_template(HI)
+
+
+def test_template_size_and_type_and_special_ids_are_checked():
+    from neuralbrain.errors import DataError
+    from neuralbrain.reasoning.planner import tokenizer
+
+    with pytest.raises(DataError, match=f"characters, expected at most {tokenizer.MAX_TEMPLATE_CHARS}"):
+        _tok_with_template("x" * (tokenizer.MAX_TEMPLATE_CHARS + 1)).apply_chat_template(HI)
+    with pytest.raises(DataError, match="chat_template is a int, expected a string"):
+        _tok_with_template(7)
+    with pytest.raises(DataError, match=r"bos_token_id=99, expected an id in 0..3"):
+        tokenizer.GGUFTokenizer({
+            "tokenizer.ggml.model": "gpt2", "tokenizer.ggml.tokens": ["a", "b", "ab", "<s>"],
+            "tokenizer.ggml.merges": ["a b"], "tokenizer.ggml.bos_token_id": 99,
+        })
