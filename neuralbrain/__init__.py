@@ -6,6 +6,7 @@ For notebooks::
     agent = nb.load_agent("agents/configs/neural_brain.toml", checkpoint="CK")
     res = nb.run(agent, episodes=10)   # res.episodes, res.trace: pyarrow tables
     res.trace.to_pandas().groupby("backend").energy_j.sum()
+    res = nb.read_run("runs/demo")     # a run directory read back (either trace layout)
 
 Nothing is imported until used (this package is also imported at interpreter start by the
 Gymnasium registration hook, ``neuralbrain.plugins``).
@@ -15,11 +16,11 @@ from __future__ import annotations
 
 from typing import Any
 
-__all__ = ["load_agent", "load_config", "run", "__version__"]
+__all__ = ["load_agent", "load_config", "read_run", "run", "__version__"]
 
 
 def __getattr__(name: str) -> Any:
-    if name in ("load_agent", "run"):
+    if name in ("load_agent", "read_run", "run"):
         from neuralbrain import runner
 
         return getattr(runner, name)

@@ -64,7 +64,8 @@ def cmd_run(args: argparse.Namespace) -> int:
 
     agent = load_agent(args.config, args.checkpoint, args.overrides)
     out = args.out or Path("runs") / Path(args.config).stem
-    result = run(agent, args.episodes, out=out, progress=False if args.json else None)
+    result = run(agent, args.episodes, out=out, progress=False if args.json else None,
+                 workers=args.workers)
     summary = result.summary()
     if args.json:
         _print_json(summary)
@@ -238,6 +239,8 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--episodes", type=int, default=None, help="number of episodes ([run].episodes)")
     p.add_argument("--out", type=Path, default=None, help="run directory (default runs/<config>)")
     p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
+    p.add_argument("--workers", type=int, default=1,
+                   help="processes to spread the episodes over (same traces as 1; default 1)")
     p.add_argument("--json", action="store_true", help="print a JSON summary")
     p.set_defaults(func=cmd_run)
 

@@ -20,20 +20,17 @@ from pathlib import Path
 from typing import Any
 
 import numpy as np
-import pyarrow.parquet as pq
 
 from neuralbrain.atomic import atomic_write_text
 from neuralbrain.errors import DataError
+from neuralbrain.trace import read_run_tables
 
 
 def _read_run(run: Path) -> tuple[list[dict], Any, str]:
-    for name in ("episodes.parquet", "trace.parquet"):
-        if not (run / name).is_file():
-            raise DataError(f"{run}: no {name}: expected a run directory written by `neuralbrain run`")
-    episodes = pq.read_table(run / "episodes.parquet").to_pylist()
+    episodes_table, trace = read_run_tables(run)  # either trace layout
+    episodes = episodes_table.to_pylist()
     if not episodes:
         raise DataError(f"{run}/episodes.parquet has no episodes")
-    trace = pq.read_table(run / "trace.parquet")
     config = (run / "config.toml").read_text() if (run / "config.toml").is_file() else ""
     return episodes, trace, config
 

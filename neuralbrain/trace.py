@@ -7,22 +7,37 @@ its main backend). A module that booked nothing in a step still gets one row wit
 its main backend and zero cost, so every module appears at every step. ``episodes.parquet`` has one row per
 episode (``EPISODE_COLUMNS`` plus ``energy_j_<module>`` per module). Episode totals are the
 correctly rounded sums (``math.fsum``) of the episode's trace rows, so summing the trace
-reproduces them exactly whatever the order. Both files are rewritten atomically after every
-episode, so an interrupted run leaves complete files for the episodes that finished.
+reproduces them exactly whatever the order.
+
+Layout on disk (schema version 2): ``trace.parquet`` and ``episodes.parquet`` are folders,
+each a Parquet dataset of numbered parts ``part-<first episode, 8 digits>.parquet`` plus a
+``_common_metadata`` file (the schema and the run's metadata: ``SCHEMA_VERSION_KEY``, config
+hash, package version, seed, backends per module). ``TraceRecorder.write`` appends one part
+to each folder for the episodes finished since its last call and never touches a part
+already written, so writing N episodes costs O(N). Each part is written atomically, the
+trace part before the episodes part: an episodes part is the commit mark of its trace part,
+and an interrupted run (Ctrl-C, kill -9) leaves every finished episode readable. pyarrow
+(``pq.read_table(run / "trace.parquet")``), polars and DuckDB (``run/trace.parquet/*.parquet``)
+read a folder as one table in episode order; ``read_run_tables`` also reads the single-file
+layout of schema version 1 and drops a trace part whose episodes part was never written.
 """
 
 from __future__ import annotations
 
+import json
 import math
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyarrow as pa
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 
 from neuralbrain.atomic import atomic_path
 from neuralbrain.energy import Ledger
+from neuralbrain.errors import DataError
 
 TRACE_SCHEMA = pa.schema(
     [
@@ -41,16 +56,50 @@ TRACE_SCHEMA = pa.schema(
 EPISODE_COLUMNS = (
     "episode", "seed", "steps", "return", "success", "energy_j", "latency_s", "error", "task",
 )
+SCHEMA_VERSION = 2
+SCHEMA_VERSION_KEY = "neuralbrain.schema_version"
+TRACE_NAME, EPISODES_NAME = "trace.parquet", "episodes.parquet"
+COMMON_METADATA = "_common_metadata"
+
+
+def part_name(first_episode: int) -> str:
+    """The file name of the part whose first episode is ``first_episode`` (zero-padded, so
+    names sort in episode order)."""
+    return f"part-{first_episode:08d}.parquet"
+
+
+def episodes_schema(modules: tuple[str, ...] | list[str]) -> pa.Schema:
+    """The schema of ``episodes.parquet`` for an agent with these modules."""
+    fields = [
+        ("episode", pa.int32()),
+        ("seed", pa.int64()),
+        ("steps", pa.int32()),
+        ("return", pa.float64()),
+        ("success", pa.bool_()),
+        ("energy_j", pa.float64()),
+        ("latency_s", pa.float64()),
+        ("error", pa.string()),
+        ("task", pa.string()),
+    ] + [(f"energy_j_{m}", pa.float64()) for m in modules]
+    return pa.schema(fields)
 
 
 @dataclass
 class TraceRecorder:
-    """Collects trace rows step by step and writes the two Parquet files."""
+    """Collects trace rows step by step and appends them to the two Parquet datasets.
+
+    ``metadata``: the run's key-value metadata (str -> str), stored with the schema version in
+    every part and in ``_common_metadata``.
+    """
 
     modules: tuple[str, ...]
+    metadata: Mapping[str, str] = field(default_factory=dict)
     columns: dict[str, list] = field(default_factory=lambda: {f.name: [] for f in TRACE_SCHEMA})
     episodes: list[dict] = field(default_factory=list)
     _episode_start: int = 0
+    _written_rows: int = 0  # trace rows already in parts
+    _written_episodes: int = 0  # episode rows already in parts
+    _prepared: Path | None = None  # the run directory whose folders this recorder set up
 
     def record_step(
         self,
@@ -111,41 +160,140 @@ class TraceRecorder:
         self._episode_start = end
         return row
 
-    def trace_table(self) -> pa.Table:
-        return pa.table(self.columns, schema=TRACE_SCHEMA)
+    def _schema(self, schema: pa.Schema) -> pa.Schema:
+        return schema.with_metadata(
+            {SCHEMA_VERSION_KEY: str(SCHEMA_VERSION), **{str(k): str(v) for k, v in self.metadata.items()}})
+
+    def trace_table(self, start: int = 0, end: int | None = None) -> pa.Table:
+        """Trace rows ``start:end`` (all recorded rows by default, unfinished ones included)."""
+        cols = {name: values[start:end] for name, values in self.columns.items()}
+        return pa.table(cols, schema=self._schema(TRACE_SCHEMA))
 
     def finished_trace(self) -> pa.Table:
         """The rows of finished episodes only (what ``write`` writes)."""
-        return self.trace_table().slice(0, self._episode_start)
+        return self.trace_table(0, self._episode_start)
 
-    def episodes_table(self) -> pa.Table:
-        fields = [
-            ("episode", pa.int32()),
-            ("seed", pa.int64()),
-            ("steps", pa.int32()),
-            ("return", pa.float64()),
-            ("success", pa.bool_()),
-            ("energy_j", pa.float64()),
-            ("latency_s", pa.float64()),
-            ("error", pa.string()),
-            ("task", pa.string()),
-        ] + [(f"energy_j_{m}", pa.float64()) for m in self.modules]
-        schema = pa.schema(fields)
-        data = {name: [row[name] for row in self.episodes] for name in schema.names}
-        return pa.table(data, schema=schema)
+    def episodes_table(self, start: int = 0, end: int | None = None) -> pa.Table:
+        """Episode rows ``start:end`` (all finished episodes by default)."""
+        schema = self._schema(episodes_schema(self.modules))
+        rows = self.episodes[start:end]
+        return pa.table({name: [row[name] for row in rows] for name in schema.names}, schema=schema)
+
+    def prepare(self, out: Path) -> None:
+        """Set up ``out/trace.parquet/`` and ``out/episodes.parquet/`` for a new run: remove
+        what an earlier run left there (either layout), write each ``_common_metadata``."""
+        out = Path(out)
+        for name in (TRACE_NAME, EPISODES_NAME):
+            path = out / name
+            if path.is_dir():
+                shutil.rmtree(path)
+            elif path.exists():
+                path.unlink()
+            path.mkdir(parents=True)
+        self.adopt(out)
+        write_common_metadata(self._schema(TRACE_SCHEMA), out / TRACE_NAME)
+        write_common_metadata(self._schema(episodes_schema(self.modules)), out / EPISODES_NAME)
+
+    def adopt(self, out: Path) -> None:
+        """Append to folders another recorder prepared (a worker of a parallel run)."""
+        self._prepared = Path(out)
 
     def write(self, out: Path) -> None:
-        """Write ``trace.parquet`` and ``episodes.parquet`` under ``out``, atomically each.
-
-        Only rows of finished episodes are written, so both files always agree.
-        """
-        write_parquet(self.finished_trace(), out / "trace.parquet")
-        write_parquet(self.episodes_table(), out / "episodes.parquet")
+        """Append one part to each dataset under ``out`` holding the episodes finished since
+        the last call (nothing when there are none); ``prepare`` it first if this recorder
+        has not. Parts are atomic, the trace part first; no part is ever rewritten."""
+        out = Path(out)
+        if self._prepared != out:
+            self.prepare(out)
+        if self._written_episodes == len(self.episodes):
+            return
+        name = part_name(self.episodes[self._written_episodes]["episode"])
+        write_parquet(self.trace_table(self._written_rows, self._episode_start),
+                      out / TRACE_NAME / name)
+        write_parquet(self.episodes_table(self._written_episodes), out / EPISODES_NAME / name)
+        self._written_rows, self._written_episodes = self._episode_start, len(self.episodes)
 
 
 def write_parquet(table: pa.Table, path: Path) -> None:
+    """``table`` to ``path`` atomically (temp file + rename)."""
     with atomic_path(path) as tmp:
         pq.write_table(table, tmp)
+
+
+def write_common_metadata(schema: pa.Schema, folder: Path) -> None:
+    """The dataset's ``_common_metadata`` (schema and key-value metadata), atomically."""
+    with atomic_path(folder / COMMON_METADATA) as tmp:
+        pq.write_metadata(schema, tmp)
+
+
+def _parts(folder: Path) -> dict[str, Path]:
+    return {p.name: p for p in folder.glob("part-*.parquet")}
+
+
+def _read_dataset(files: list[Path], folder: Path) -> pa.Table:
+    common = folder / COMMON_METADATA
+    schema = pq.read_schema(common) if common.is_file() else None
+    if not files:
+        if schema is None:
+            raise DataError(f"{folder}: no parts and no {COMMON_METADATA}: expected a dataset "
+                            "written by `neuralbrain run`")
+        return schema.empty_table()
+    table = ds.dataset([str(f) for f in files], format="parquet", schema=schema).to_table()
+    return table if schema is None else table.replace_schema_metadata(schema.metadata)
+
+
+def read_run_tables(run: Path) -> tuple[pa.Table, pa.Table]:
+    """``(episodes, trace)`` of a run directory, in episode order, in either layout: the
+    folders of schema version 2 (only episodes whose episodes part exists: a trace part left
+    by a run killed between its two writes is ignored) or the single files of version 1."""
+    run = Path(run)
+    ep_path, tr_path = run / EPISODES_NAME, run / TRACE_NAME
+    for path in (ep_path, tr_path):
+        if not path.exists():
+            raise DataError(f"{run}: no {path.name}: expected a run directory written by "
+                            "`neuralbrain run`")
+    if ep_path.is_file() and tr_path.is_file():
+        return pq.read_table(ep_path), pq.read_table(tr_path)
+    if not (ep_path.is_dir() and tr_path.is_dir()):
+        raise DataError(f"{run}: {EPISODES_NAME} and {TRACE_NAME} must both be files (schema 1) "
+                        "or both folders (schema 2)")
+    episode_parts, trace_parts = _parts(ep_path), _parts(tr_path)
+    names = sorted(n for n in episode_parts if n in trace_parts)
+    episodes = _read_dataset([episode_parts[n] for n in names], ep_path)
+    trace = _read_dataset([trace_parts[n] for n in names], tr_path)
+    return episodes, trace
+
+
+def read_run_metadata(run: Path) -> dict[str, str]:
+    """The run's key-value metadata (schema version, config hash, ...); for a version-1 run
+    without any, ``{SCHEMA_VERSION_KEY: "1"}``."""
+    path = Path(run) / TRACE_NAME
+    source = path / COMMON_METADATA if path.is_dir() else path
+    if not source.is_file():
+        raise DataError(f"{run}: no {TRACE_NAME}: expected a run directory written by "
+                        "`neuralbrain run`")
+    raw = pq.read_schema(source).metadata or {}
+    meta = {k.decode(): v.decode() for k, v in raw.items() if not k.startswith(b"ARROW:")}
+    meta.setdefault(SCHEMA_VERSION_KEY, "1")
+    return meta
+
+
+def run_metadata(config_toml: str, seed: int, backends: Mapping[str, str]) -> dict[str, str]:
+    """The metadata a run writes with its traces: config hash (sha256 of the resolved TOML),
+    package version, first seed and each module's main backend (JSON)."""
+    import hashlib
+    from importlib.metadata import PackageNotFoundError, version
+
+    try:
+        package = version("neuralbrain")
+    except PackageNotFoundError:  # running from a source tree that is not installed
+        package = "unknown"
+    return {
+        "neuralbrain.config_sha256": hashlib.sha256(config_toml.encode()).hexdigest(),
+        "neuralbrain.version": package,
+        "neuralbrain.seed": str(seed),
+        "neuralbrain.backends": json.dumps(dict(backends), sort_keys=True),
+    }
 
 
 def energy_breakdown(trace: pa.Table) -> tuple[dict[str, float], dict[str, float], int]:

@@ -86,3 +86,14 @@ def test_console_entry_point_runs_without_traceback(config, tmp_path):
     )
     assert proc.returncode == 2
     assert "Traceback" not in proc.stderr and "unknown backend 'tpu'" in proc.stderr
+
+
+def test_run_with_two_workers_writes_the_same_traces(config, tmp_path, capsys):
+    for name, workers in (("one", "1"), ("two", "2")):
+        assert main(["run", str(config), "--episodes", "3", "--workers", workers,
+                     "--out", str(tmp_path / name), "--json"]) == 0
+    capsys.readouterr()
+    for name in ("trace.parquet", "episodes.parquet"):
+        assert pq.read_table(tmp_path / "two" / name).equals(pq.read_table(tmp_path / "one" / name))
+    assert main(["run", str(config), "--workers", "0", "--out", str(tmp_path / "bad")]) == 2
+    assert "workers = 0: expected an integer >= 1" in capsys.readouterr().err

@@ -1,4 +1,11 @@
+import hashlib
+import json
 import math
+import os
+import signal
+import subprocess
+import sys
+import time
 
 import pyarrow.parquet as pq
 import pytest
@@ -6,7 +13,8 @@ import pytest
 from neuralbrain.config import config_from_dict, load_config
 from neuralbrain.control.random_policy import RandomPolicy
 from neuralbrain.errors import CheckpointError, ConfigError, UnknownNameError
-from neuralbrain.runner import load_agent, run
+from neuralbrain.runner import load_agent, read_run, run
+from neuralbrain.trace import read_run_metadata
 
 
 def _agent(episodes=2, **env):
@@ -109,3 +117,63 @@ def test_bad_input_mid_episode_is_recorded_then_stops_the_run(tmp_path, monkeypa
         run(_agent(), out=tmp_path)
     episodes = pq.read_table(tmp_path / "episodes.parquet").to_pylist()
     assert [e["error"] for e in episodes] == ["CheckpointError: the model file is missing"]
+
+
+def test_two_workers_give_the_rows_of_one_worker(tmp_path):
+    serial = run(_agent(), 5, out=tmp_path / "serial")
+    parallel = run(_agent(), 5, out=tmp_path / "parallel", workers=2)
+    assert parallel.episodes.equals(serial.episodes) and parallel.trace.equals(serial.trace)
+    for result in (serial, parallel):
+        assert read_run(result.out).trace.equals(serial.trace)
+        assert read_run(result.out).episodes.equals(serial.episodes)
+    rows = parallel.trace.to_pylist()
+    for ep in parallel.episodes.to_pylist():  # the same sums: each episode's total is its rows'
+        assert math.fsum(r["energy_j"] for r in rows if r["episode"] == ep["episode"]) == ep["energy_j"]
+    assert read_run_metadata(tmp_path / "parallel") == read_run_metadata(tmp_path / "serial")
+    assert run(_agent(), 3, workers=2).trace.equals(run(_agent(), 3).trace)  # in memory too
+
+
+def test_run_metadata_names_config_version_seed_and_backends(tmp_path):
+    run(_agent(), 1, out=tmp_path, seed=9)
+    meta = read_run_metadata(tmp_path)
+    assert meta["neuralbrain.schema_version"] == "2" and meta["neuralbrain.seed"] == "9"
+    assert json.loads(meta["neuralbrain.backends"]) == {"policy": "cpu"}
+    config = (tmp_path / "config.toml").read_text().encode()
+    assert meta["neuralbrain.config_sha256"] == hashlib.sha256(config).hexdigest()
+    assert meta["neuralbrain.version"]
+
+
+def test_bad_worker_count(tmp_path):
+    with pytest.raises(ConfigError, match="workers = 0: expected an integer >= 1"):
+        run(_agent(), out=tmp_path, workers=0)
+
+
+KILLED_RUN = """
+import sys
+from neuralbrain.config import config_from_dict
+from neuralbrain.runner import load_agent, read_run, run
+from neuralbrain.trace import read_run_metadata
+agent = load_agent(config_from_dict({
+    "seed": 0, "env": {"id": "CartPole-v1", "max_episode_steps": 20},
+    "run": {"progress": False}, "modules": {"policy": {"type": "random_policy"}},
+    "edges": ["env.obs -> policy.obs", "policy.action -> action"]}))
+run(agent, 100000, out=sys.argv[1])
+"""
+
+
+def test_kill_9_loses_no_finished_episode(tmp_path):
+    proc = subprocess.Popen([sys.executable, "-c", KILLED_RUN, str(tmp_path)])
+    try:
+        deadline = time.monotonic() + 120
+        while len(list((tmp_path / "episodes.parquet").glob("part-*"))) < 5:
+            assert proc.poll() is None and time.monotonic() < deadline
+            time.sleep(0.05)
+    finally:
+        os.kill(proc.pid, signal.SIGKILL)
+        proc.wait()
+    result = read_run(tmp_path)
+    episodes = result.episodes.to_pylist()
+    assert len(episodes) >= 5
+    assert [e["episode"] for e in episodes] == list(range(len(episodes)))
+    assert sum(e["steps"] for e in episodes) == result.trace.num_rows
+    assert [e["episode"] for e in episodes] == sorted(set(result.trace["episode"].to_pylist()))

@@ -1,10 +1,20 @@
 import math
 
+import pyarrow.dataset as ds
 import pyarrow.parquet as pq
 import pytest
 
 from neuralbrain.energy import Cost, Ledger
-from neuralbrain.trace import TRACE_SCHEMA, TraceRecorder, plot_energy
+from neuralbrain.trace import (
+    COMMON_METADATA,
+    SCHEMA_VERSION_KEY,
+    TRACE_SCHEMA,
+    TraceRecorder,
+    part_name,
+    plot_energy,
+    read_run_metadata,
+    read_run_tables,
+)
 
 
 def _record(recorder, episode, steps):
@@ -58,3 +68,65 @@ def test_energy_plot_is_written(tmp_path):
     plot_energy(recorder.finished_trace(), tmp_path / "energy.png")
     assert (tmp_path / "energy.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
     assert not list(tmp_path.glob(".*.tmp"))
+
+
+def _stats(folder):
+    return {p.name: (p.stat().st_ino, p.stat().st_mtime_ns, p.stat().st_size)
+            for p in folder.iterdir()}
+
+
+def test_each_write_appends_one_part_and_rewrites_nothing(tmp_path):
+    recorder = TraceRecorder(("a", "b"), {"neuralbrain.seed": "7"})
+    seen = {}
+    for episode in range(4):
+        _record(recorder, episode, 3)
+        recorder.finish_episode(episode, episode, 3, 0.0, False, None)
+        recorder.write(tmp_path)
+        for name in ("trace.parquet", "episodes.parquet"):
+            now = _stats(tmp_path / name)
+            before = seen.get(name, {})
+            assert {k: now[k] for k in before} == before  # no part rewritten
+            assert set(now) - set(before) == ({part_name(episode)} if before else
+                                              {part_name(0), COMMON_METADATA})
+            seen[name] = now
+    recorder.write(tmp_path)  # nothing finished since: nothing written
+    assert _stats(tmp_path / "trace.parquet") == seen["trace.parquet"]
+    episodes, trace = read_run_tables(tmp_path)
+    assert episodes["episode"].to_pylist() == [0, 1, 2, 3]
+    assert trace.equals(recorder.finished_trace())
+    assert pq.read_table(tmp_path / "trace.parquet").equals(trace)  # pyarrow reads the folder
+    assert ds.dataset(tmp_path / "episodes.parquet").to_table().num_rows == 4
+    meta = read_run_metadata(tmp_path)
+    assert meta[SCHEMA_VERSION_KEY] == "2" and meta["neuralbrain.seed"] == "7"
+    part = pq.read_schema(tmp_path / "trace.parquet" / part_name(2)).metadata
+    assert part[SCHEMA_VERSION_KEY.encode()] == b"2"
+
+
+def test_a_trace_part_without_its_episodes_part_is_not_read(tmp_path):
+    recorder = TraceRecorder(("a", "b"))
+    for episode in range(3):
+        _record(recorder, episode, 2)
+        recorder.finish_episode(episode, episode, 2, 0.0, False, None)
+        recorder.write(tmp_path)
+    (tmp_path / "episodes.parquet" / part_name(2)).unlink()  # killed between the two writes
+    episodes, trace = read_run_tables(tmp_path)
+    assert episodes["episode"].to_pylist() == [0, 1]
+    assert set(trace["episode"].to_pylist()) == {0, 1}
+
+
+def test_the_single_file_layout_of_schema_1_still_reads(tmp_path):
+    recorder = TraceRecorder(("a", "b"))
+    _record(recorder, 0, 3)
+    recorder.finish_episode(0, 0, 3, 0.0, True, None)
+    pq.write_table(recorder.finished_trace().replace_schema_metadata(None), tmp_path / "trace.parquet")
+    pq.write_table(recorder.episodes_table().replace_schema_metadata(None),
+                   tmp_path / "episodes.parquet")
+    episodes, trace = read_run_tables(tmp_path)
+    assert trace.equals(recorder.finished_trace()) and episodes.num_rows == 1
+    assert read_run_metadata(tmp_path)[SCHEMA_VERSION_KEY] == "1"
+    recorder2 = TraceRecorder(("a", "b"))  # a new run over an old directory replaces it
+    _record(recorder2, 0, 1)
+    recorder2.finish_episode(0, 0, 1, 0.0, True, None)
+    recorder2.write(tmp_path)
+    assert (tmp_path / "trace.parquet").is_dir()
+    assert read_run_tables(tmp_path)[1].num_rows == 3  # one step: a books two ops, b idles
