@@ -15,8 +15,12 @@ es_cartpole        the CartPole spiking policy              ``control/snn_policy
                    (``snn_cartpole.npz``)
 =================  =======================================  ===================================
 
-The file is written atomically. ``--json`` prints one object: the path, the model, the
-nodes with their NIR types and the deviations from NIR the graph documents.
+Reset by subtraction (the SNN, the policy) is written as standard NIR nodes by default
+(``--reset-form graph``: exact) or as ``LIF`` nodes with ``metadata["reset"] = "subtract"``
+(``--reset-form lif``: a documented deviation, for toolchains that map ``LIF`` nodes onto
+hardware); see ``neuralbrain.nir_lif``. The file is written atomically. ``--json`` prints one
+object: the path, the model, the nodes with their NIR types and the deviations from NIR the
+graph documents.
 """
 
 from __future__ import annotations
@@ -29,21 +33,26 @@ from typing import Any
 from neuralbrain.errors import CheckpointError, ConfigError
 
 EXPORTERS = ("insensor_nmnist", "lsm_nmnist", "lsm_fsdd", "es_cartpole")
+LIF_RESET = ("reset by subtraction: NIR 1.0 LIF resets to v_reset; the LIF nodes carry "
+             "metadata reset = 'subtract' (a consumer reading only the fields resets to zero)")
 DEVIATIONS = {
-    "insensor_nmnist": [
-        "reset by subtraction: NIR 1.0 LIF resets to v_reset; nodes carry metadata "
-        "reset = 'subtract' (a consumer reading only the fields resets to zero)",
-    ],
+    "insensor_nmnist": [],
     "lsm_nmnist": [
         "readout (log1p of windowed spike counts, then linear) is in metadata: NIR has no "
         "windowing or logarithm",
     ],
     "es_cartpole": [
-        "reset by subtraction: carried in metadata reset = 'subtract'",
-        "score tie-break v_out/threshold is not in the graph (output = spike count)",
+        "one env step = bins_per_env_step bins, run continuously: the score of env step k is "
+        "count[end k] - count[end k-1] + v_out[end k]/threshold from the output [count, "
+        "v_out/threshold]",
     ],
 }
 DEVIATIONS["lsm_fsdd"] = DEVIATIONS["lsm_nmnist"]
+
+
+def _deviations(task: str, reset_form: str) -> list[str]:
+    lif = reset_form == "lif" and task in ("insensor_nmnist", "es_cartpole")
+    return ([LIF_RESET] if lif else []) + DEVIATIONS[task]
 
 
 def add_commands(subparsers: argparse._SubParsersAction) -> None:
@@ -53,6 +62,11 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--checkpoint", type=Path, required=True,
                    help="the --out folder of `neuralbrain train CONFIG`")
     p.add_argument("--nir", type=Path, required=True, help="the .nir file to write")
+    p.add_argument("--reset-form", choices=("graph", "lif"), default="graph",
+                   help="reset by subtraction (SNN, policy) as standard NIR nodes (graph: LI, "
+                   "Threshold, Scale on a cycle; exact) or as LIF nodes with metadata reset = "
+                   "'subtract' (lif: what LIF-mapping toolchains take; NIR's own LIF resets to "
+                   "0)")
     p.add_argument("--module", default=None,
                    help="agent configs: the module to export (default: the only spiking one)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -84,7 +98,7 @@ def _task_of(cfg: Any, checkpoint: Path, module: str | None) -> tuple[Any, Path]
     return spiking[module], checkpoint / module
 
 
-def export_graph(cfg: Any, checkpoint: Path) -> Any:
+def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> Any:
     """The NIR graph of a task config's model trained into ``checkpoint``."""
     import numpy as np
 
@@ -105,7 +119,7 @@ def export_graph(cfg: Any, checkpoint: Path) -> Any:
                 params = {k: data[k] for k in data.files}
         except (OSError, ValueError) as err:
             raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
-        return to_nir(params, cfg.params.perception.snn)
+        return to_nir(params, cfg.params.perception.snn, reset_form=reset_form)
     if cfg.task in ("lsm_nmnist", "lsm_fsdd"):
         from neuralbrain.memory import lsm_nir, lsm_tasks
 
@@ -120,7 +134,8 @@ def export_graph(cfg: Any, checkpoint: Path) -> Any:
 
     cls = MODULES.get("snn_cartpole_policy")
     policy = cls(cls.Config(), cfg.hardware, Trained(cfg, Path(checkpoint)))
-    return snn_policy_nir.to_nir(policy.params, policy.config, n_steps=policy.code.n_steps)
+    return snn_policy_nir.to_nir(policy.params, policy.config, n_steps=policy.code.n_steps,
+                                 reset_form=reset_form)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
@@ -131,13 +146,13 @@ def cmd_export(args: argparse.Namespace) -> int:
         raise ConfigError(f"--nir {str(args.nir)!r}: expected a file name ending in .nir")
     cfg = load_config(args.config, args.overrides)
     task, checkpoint = _task_of(cfg, Path(args.checkpoint), args.module)
-    graph = export_graph(task, checkpoint)
+    graph = export_graph(task, checkpoint, args.reset_form)
     path = write_graph(graph, args.nir)
     summary = {
         "nir": str(path), "task": task.task, "model": graph.metadata.get("model"),
         "dt_s": graph.metadata.get("dt_s"),
         "nodes": {name: type(node).__name__ for name, node in graph.nodes.items()},
-        "edges": [list(e) for e in graph.edges], "deviations": DEVIATIONS[task.task],
+        "edges": [list(e) for e in graph.edges], "deviations": _deviations(task.task, args.reset_form),
     }
     if args.json:
         print(json.dumps(summary, sort_keys=True))

@@ -16,11 +16,11 @@ Our neurons (``sensing/snn/model.py``, ``control/snn_policy.py``, ``memory/lsm.p
     u[t] = beta v[t-1] + I[t],   s[t] = [u[t] >= theta],   v[t] = u[t] - theta s[t]  (subtract)
                                                            or v[t] = 0 where s[t]    (zero)
 
-so each is exported as ``nir.LIF`` with, at the step ``DT_S`` recorded in the graph's
+so ``lif_node`` writes a ``nir.LIF`` with, at the step ``DT_S`` recorded in the graph's
 metadata (``dt_s``)::
 
     tau = dt / (1 - beta)     (the float nearest it for which 1 - dt/tau rounds to beta)
-    r = tau / dt              (input gain (dt/tau) r = 1: our I enters unscaled)
+    r = tau / dt              (the float for which the input gain (dt/tau) r is exactly 1)
     v_leak = 0
     v_threshold = nextafter(theta, -inf)   in the dtype the model computes in
     v_reset = 0
@@ -31,13 +31,27 @@ fires on exactly our spikes for a consumer computing in that dtype (float32 for 
 the policy, float64 for the LSM). A consumer in a narrower dtype rounds the shifted threshold
 back to ``theta`` and then differs from us only where ``u == theta`` exactly.
 
-Reset: ``v_reset = 0`` is exact for the reset-to-zero LSM. NIR 1.0 has no reset by
-subtraction (its LIF always sets ``v`` to ``v_reset``), so for the SNN and the CartPole
-policy this is the documented deviation: their nodes carry ``metadata["reset"] =
-"subtract"``, which a consumer must honour to run our network (snnTorch: ``Leaky(...,
-reset_mechanism="subtract")``, see ``neuralbrain.nir_torch``); a consumer that reads only
-the NIR fields resets to zero instead. ``beta = 1`` (no leak) is exported as ``nir.IF`` with
-``r = 1/dt`` (``v[t] = v[t-1] + I[t]``) and the same threshold and reset.
+Reset: ``v_reset = 0`` is exact for the reset-to-zero LSM. NIR 1.0's LIF cannot reset by
+subtraction (it always sets ``v`` to ``v_reset``), so a ``LIF`` node of the SNN or the
+CartPole policy (their exporters' ``reset_form="lif"``) is a documented deviation: it
+carries ``metadata["reset"] = "subtract"``, which a consumer must honour to run our network
+(snnTorch: ``Leaky(..., reset_mechanism="subtract")``, see ``neuralbrain.nir_torch``); one
+that reads only the fields resets to zero instead. ``beta = 1`` (no leak) is a ``nir.IF``
+with ``r = 1/dt`` (``v[t] = v[t-1] + I[t]``), same threshold and reset. The exporters'
+default for those models, ``reset_form="graph"``, needs no such deviation:
+
+reset by subtraction in standard NIR nodes (``subtractive_nodes``). With the pre-reset
+potential ``u[t] = beta (u[t-1] - theta s[t-1]) + I[t] = beta u[t-1] + I[t] - beta theta
+s[t-1]`` our neuron is::
+
+    NAME (LI: tau, r as above, v_leak = 0; beta = 1: I, r = 1/dt)
+        -> NAME_spike (Threshold: nextafter(theta, -inf))
+    NAME_spike -> NAME_reset (Scale: -beta theta) -> NAME      (a cycle: the previous step's s)
+
+The cycle carries the previous step's spikes, as every cycle in a discrete-time run of a
+NIR graph does (nirtorch's executor, and the LSM's recurrence). Nothing rides on metadata,
+but a consumer must run ``LI``, ``Threshold``, ``Scale`` and cycles (snnTorch's own import
+maps none of the three) and hardware that maps ``LIF`` nodes to its neurons cannot map it.
 
 Importing inverts this: ``beta = 1 - dt/tau`` (``dt`` from the graph's metadata, else
 ``DT_S``), ``theta = nextafter(v_threshold, +inf)``; an input gain ``(dt/tau) r`` other than 1
@@ -91,6 +105,99 @@ def euler_tau(beta: float, dt: float = DT_S, dtype: type = np.float32) -> np.flo
     return tau0
 
 
+def euler_r(tau: np.floating, dt: float = DT_S, dtype: type = np.float32) -> np.floating:
+    """``r = tau / dt`` as the ``dtype`` value nearest it for which the input gain ``(dt / tau)
+    r``, computed in ``dtype``, is exactly 1 (the nearest value when no neighbour is)."""
+    one, step, tau = dtype(1.0), dtype(dt), dtype(tau)
+    r0 = dtype(tau / step)
+    up = down = r0
+    for _ in range(64):
+        for cand in (down, up):
+            if step / tau * cand == one:
+                return cand
+        up, down = np.nextafter(up, dtype(np.inf)), np.nextafter(down, dtype(0))
+    return r0
+
+
+def subtractive_nodes(
+    name: str, beta: float, threshold: float, shape: tuple[int, ...], dt: float = DT_S,
+    dtype: type = np.float32,
+) -> tuple[dict[str, nir.NIRNode], list[tuple[str, str]]]:
+    """Our reset-by-subtraction LIF in standard NIR nodes (module docstring): the nodes and
+    the edges among them; the layer's input enters ``name``, its spikes leave ``name_spike``."""
+    if not 0 <= beta <= 1:
+        raise ConfigError(f"beta = {beta}: expected 0 <= beta <= 1")
+    if not threshold > 0:
+        raise ConfigError(f"threshold = {threshold}: expected > 0")
+    full = lambda v: np.full(shape, v, dtype)  # noqa: E731
+    meta = {"beta": float(beta), "threshold": float(threshold), "reset": "subtract"}
+    if beta == 1:  # no leak: NIR's integrator, v[t] = v[t-1] + dt r I[t] with r = 1/dt
+        potential: nir.NIRNode = nir.I(r=full(1.0 / dt), metadata=meta)
+    else:
+        tau = euler_tau(beta, dt, dtype)
+        potential = nir.LI(tau=full(tau), r=full(euler_r(tau, dt, dtype)), v_leak=full(0.0),
+                           metadata=meta)
+    nodes = {
+        name: potential,
+        f"{name}_spike": nir.Threshold(threshold=full(strict_threshold(threshold, dtype))),
+        f"{name}_reset": nir.Scale(scale=full(-dtype(beta) * dtype(threshold))),
+    }
+    edges = [(name, f"{name}_spike"), (f"{name}_spike", f"{name}_reset"), (f"{name}_reset", name)]
+    return nodes, edges
+
+
+def use_subtractive_nodes(
+    nodes: dict[str, nir.NIRNode], edges: list[tuple[str, str]], name: str, dt: float = DT_S,
+    dtype: type = np.float32,
+) -> list[tuple[str, str]]:
+    """Replace the ``lif_node`` ``name`` (reset by subtraction) of a graph being built by its
+    ``subtractive_nodes`` in place; returns the edges, the layer's spikes now leaving
+    ``name_spike``."""
+    p = read_lif(nodes[name], name, dt)
+    if p.reset != "subtract":
+        raise ConfigError(f"NIR node {name!r} resets to zero: the graph form is for neurons "
+                          "that reset by subtraction")
+    group, inner = subtractive_nodes(name, p.beta, p.threshold, p.shape, dt, dtype)
+    nodes.update(group)
+    return [(f"{name}_spike", b) if a == name else (a, b) for a, b in edges] + inner
+
+
+def read_subtractive(graph: nir.NIRGraph, name: str, dt: float = DT_S) -> LifParams:
+    """Our ``beta``, ``theta`` of the ``subtractive_nodes`` group ``name`` of ``graph``."""
+    nodes = graph.nodes
+    spike, reset = f"{name}_spike", f"{name}_reset"
+    require_nodes(graph, {name: (nir.LI, nir.I), spike: nir.Threshold, reset: nir.Scale})
+    for edge in ((name, spike), (spike, reset), (reset, name)):
+        if edge not in [tuple(e) for e in graph.edges]:
+            raise ConfigError(f"NIR graph has no edge {edge}: expected the cycle {name} -> "
+                              f"{spike} -> {reset} -> {name}")
+    li = nodes[name]
+    r = _one(li.r, "r", name)
+    dtype = np.asarray(li.r).dtype.type
+    if isinstance(li, nir.I):
+        if not math.isclose(r * dt, 1.0, rel_tol=1e-4):
+            raise ConfigError(f"NIR node {name!r}: I r = {r} at dt = {dt}: expected r = 1/dt")
+        beta = 1.0
+    else:
+        tau = _one(li.tau, "tau", name)
+        if _one(li.v_leak, "v_leak", name) != 0 or not math.isclose(r * dt / tau, 1.0,
+                                                                      rel_tol=1e-4):
+            raise ConfigError(f"NIR node {name!r}: v_leak = {float(li.v_leak.flat[0])}, "
+                              f"r*dt/tau = {r * dt / tau:.6g}: expected 0 and 1")
+        beta = float(dtype(1.0) - dtype(dt) / dtype(tau))
+    theta = inclusive_threshold(_one(nodes[spike].threshold, "threshold", spike), dtype)
+    scale = _one(nodes[reset].scale, "scale", reset)
+    if not math.isclose(scale, -beta * theta, rel_tol=1e-5):
+        raise ConfigError(f"NIR node {reset!r}: scale = {scale:.6g}: expected -beta * threshold "
+                          f"= {-beta * theta:.6g} (reset by subtraction)")
+    meta = li.metadata if isinstance(li.metadata, dict) else {}
+    if meta.get("beta") is not None and np.float32(meta["beta"]) == np.float32(beta):
+        beta = float(meta["beta"])
+    if meta.get("threshold") is not None and np.float32(meta["threshold"]) == np.float32(theta):
+        theta = float(meta["threshold"])
+    return LifParams(beta, theta, "subtract", tuple(int(v) for v in np.shape(li.r)))
+
+
 def lif_node(
     beta: float, threshold: float, shape: tuple[int, ...], reset: Reset,
     dt: float = DT_S, dtype: type = np.float32,
@@ -108,7 +215,7 @@ def lif_node(
         return nir.IF(r=full(1.0 / dt), v_threshold=v_thr, v_reset=full(0.0), metadata=meta)
     tau = euler_tau(beta, dt, dtype)
     return nir.LIF(
-        tau=full(tau), r=full(tau / dtype(dt)), v_leak=full(0.0), v_threshold=v_thr,
+        tau=full(tau), r=full(euler_r(tau, dt, dtype)), v_leak=full(0.0), v_threshold=v_thr,
         v_reset=full(0.0), metadata=meta,
     )
 

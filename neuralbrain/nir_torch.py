@@ -13,9 +13,10 @@ NIR file describes:
    ``beta`` and threshold (``honour_reset=False`` keeps snnTorch's reset to zero: what a
    consumer that reads only the NIR fields runs);
 2. ``nir.I`` (the integrator ``dv/dt = r I`` our time-mean readout and the policy's spike
-   count use), ``nir.LI`` (the policy's output potential) and ``nir.Scale``, which snnTorch
-   does not import, become ``Integrator`` (``v[t] = v[t-1] + dt r I[t]``), ``Leak``
-   (``v[t] = (1 - dt/tau) v[t-1] + (dt/tau) r I[t]``, forward Euler as for ``LIF``) and a
+   count use), ``nir.LI`` (the policy's output potential, the graph form of reset by
+   subtraction), ``nir.Threshold`` and ``nir.Scale``, which snnTorch does not import, become
+   ``Integrator`` (``v[t] = v[t-1] + dt r I[t]``), ``Leak`` (``v[t] = (1 - dt/tau) v[t-1] +
+   (dt/tau) r I[t]``, forward Euler as for ``LIF``), ``Fire`` (``[x > threshold]``) and a
    product;
 3. ``nir.Flatten``'s ``start_dim`` counts NIR's dimensions, which exclude the batch; the
    stock import passes it to ``torch.nn.Flatten`` unchanged, which then also flattens the
@@ -100,8 +101,9 @@ def _leak_class() -> type:
             tau = np.asarray(node.tau)
             if np.any(np.asarray(node.v_leak) != 0):
                 raise ConfigError("NIR LI with v_leak != 0: expected 0")
+            # in the node's dtype, as snnTorch computes a LIF's beta
             self.register_buffer("decay", torch.as_tensor(1 - dt / tau))
-            self.register_buffer("gain", torch.as_tensor(dt / tau * np.asarray(node.r)))
+            self.register_buffer("gain", torch.as_tensor(dt / tau * np.asarray(node.r, tau.dtype)))
             self.v: torch.Tensor | None = None
 
         def forward(self, x: torch.Tensor) -> torch.Tensor:
@@ -113,6 +115,16 @@ def _leak_class() -> type:
         def reset_mem(self) -> None:
             self.v = None
 
+    class Fire(torch.nn.Module):
+        """NIR ``Threshold``: ``z = [x > threshold]``."""
+
+        def __init__(self, threshold: np.ndarray) -> None:
+            super().__init__()
+            self.register_buffer("threshold", torch.as_tensor(np.asarray(threshold)))
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return (x > self.threshold).to(x.dtype)
+
     class Product(torch.nn.Module):
         """NIR ``Scale``: ``y = x * scale``."""
 
@@ -123,7 +135,7 @@ def _leak_class() -> type:
         def forward(self, x: torch.Tensor) -> torch.Tensor:
             return x * self.scale
 
-    return Leak, Product
+    return Leak, Product, Fire
 
 
 def _cast_class() -> type:
@@ -160,7 +172,7 @@ def to_snntorch(
         raise ConfigError(f"NIR graph dt_s = {dt}: snnTorch's import steps at {SNNTORCH_DT_S} s")
     convert = import_nir._nir_to_snntorch_module
     integrator = _integrator_class()
-    leak, product = _leak_class()
+    leak, product, fire = _leak_class()
 
     def lif(node: nir.LIF) -> torch.nn.Module:
         mod = convert(node, init_hidden=True)
@@ -187,6 +199,7 @@ def to_snntorch(
         nir.I: lambda n: integrator(np.asarray(n.r), dt),
         nir.LI: lambda n: leak(n, dt),
         nir.Scale: lambda n: product(n.scale),
+        nir.Threshold: lambda n: fire(n.threshold),
     }
     return nirtorch.nir_to_torch(graph, node_map, dtype=getattr(torch, dtype))
 

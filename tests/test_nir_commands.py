@@ -28,8 +28,12 @@ def test_cartpole_policy_from_task_and_agent_configs(tmp_path, capsys):
     capsys.readouterr()
     out = _export(capsys, str(CONFIGS / "snn_cartpole_debug.toml"), "--checkpoint", str(ck),
                   "--nir", str(tmp_path / "agent.nir"))
-    assert out["task"] == "es_cartpole" and out["nodes"]["hidden"] == "LIF"
-    assert out["nodes"]["count"] == "I" and len(out["deviations"]) == 2
+    assert out["task"] == "es_cartpole" and out["nodes"]["hidden"] == "LI"
+    assert out["nodes"]["hidden_spike"] == "Threshold" and out["nodes"]["count"] == "I"
+    assert len(out["deviations"]) == 1  # the env-step protocol
+    lif = _export(capsys, str(CONFIGS / "snn_cartpole_debug.toml"), "--checkpoint", str(ck),
+                  "--nir", str(tmp_path / "lif.nir"), "--reset-form", "lif")
+    assert lif["nodes"]["hidden"] == "LIF" and "reset by subtraction" in lif["deviations"][0]
     task = _export(capsys, str(CONFIGS / "es_cartpole_debug.toml"), "--checkpoint",
                    str(ck / "policy"), "--nir", str(tmp_path / "task.nir"))
     a, _ = from_nir(read_graph(out["nir"]))
@@ -51,7 +55,9 @@ def test_insensor_snn_export_matches_the_checkpoint(tmp_path, capsys, monkeypatc
     capsys.readouterr()
     out = _export(capsys, config, "--checkpoint", str(tmp_path / "ck"), "--nir",
                   str(tmp_path / "snn.nir"))
-    assert [out["nodes"][k] for k in ("conv1", "lif1", "mean")] == ["Conv2d", "LIF", "I"]
+    assert [out["nodes"][k] for k in ("conv1", "lif1", "lif1_spike", "mean")] == [
+        "Conv2d", "LI", "Threshold", "I"]
+    assert out["deviations"] == []
     params, cfg = import_nir(out["nir"])
     with np.load(tmp_path / "ck" / "snn.npz") as data:
         np.testing.assert_array_equal(params["fc.w"], data["fc.w"])

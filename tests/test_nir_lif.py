@@ -93,3 +93,20 @@ def test_files_are_written_atomically_and_bad_files_named(tmp_path):
     (tmp_path / "junk.nir").write_bytes(b"not hdf5")
     with pytest.raises(CheckpointError, match="not a readable NIR file"):
         read_graph(tmp_path / "junk.nir")
+
+
+def test_subtractive_nodes_round_trip_and_are_checked():
+    from neuralbrain.nir_lif import read_subtractive, subtractive_nodes
+
+    nodes, edges = subtractive_nodes("lif", 0.8, 1.0, (3,))
+    assert [type(n).__name__ for n in nodes.values()] == ["LI", "Threshold", "Scale"]
+    assert ("lif_reset", "lif") in edges
+    graph = nir.NIRGraph(nodes=dict(nodes), edges=edges, type_check=False)
+    p = read_subtractive(graph, "lif")
+    assert (p.beta, p.threshold, p.reset, p.shape) == (0.8, 1.0, "subtract", (3,))
+    graph.nodes["lif_reset"].scale = np.full(3, -1.0, np.float32)  # -theta: not ours
+    with pytest.raises(ConfigError, match="expected -beta"):
+        read_subtractive(graph, "lif")
+    graph = nir.NIRGraph(nodes=dict(nodes), edges=edges[:2], type_check=False)
+    with pytest.raises(ConfigError, match="no edge"):
+        read_subtractive(graph, "lif")

@@ -9,10 +9,12 @@ The policy's two LIF layers (``v = beta v + I``, ``s = [v >= theta]``, ``v <- v 
     w_out -> charge (LI) -> charge_out (Linear [0; 1/theta]) -> score (Scale 1, 2A values)
     out -> reset (Scale -theta) -> charge
 
-``hidden`` and ``out``: ``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``, ``v_threshold
-= nextafter(theta, -inf)`` (float32: exactly our ``>=``), ``v_reset = 0`` with
-``metadata["reset"] = "subtract"``, the deviation NIR 1.0 cannot avoid (it has no reset by
-subtraction; ``nir_lif`` says what a consumer ignoring it runs).
+``hidden`` and ``out`` are, with ``reset_form="graph"`` (the default), the standard-node form
+of ``nir_lif.subtractive_nodes`` (``LI`` -> ``Threshold`` at ``nextafter(theta, -inf)``, a
+``Scale`` by ``-beta theta`` on a cycle back; their spikes leave ``hidden_spike`` and
+``out_spike``): exactly our neurons. With ``reset_form="lif"`` they are ``nir.LIF`` nodes
+(``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``, the same threshold, ``v_reset = 0``)
+with ``metadata["reset"] = "subtract"``, the deviation NIR's LIF cannot avoid.
 
 The score ``count + v_out / theta`` is in the graph. ``count`` integrates the output spikes
 (Euler step ``dt r s = s``): the running spike count. NIR nodes expose spikes, not membrane
@@ -35,7 +37,17 @@ import numpy as np
 
 from neuralbrain.control.snn_policy import Config, Layout
 from neuralbrain.errors import ConfigError
-from neuralbrain.nir_lif import DT_S, graph_dt, lif_node, read_graph, read_lif, require_nodes, write_graph
+from neuralbrain.nir_lif import (
+    DT_S,
+    graph_dt,
+    lif_node,
+    read_graph,
+    read_lif,
+    read_subtractive,
+    require_nodes,
+    use_subtractive_nodes,
+    write_graph,
+)
 
 CHAIN = ("input", "w_in", "hidden", "w_out", "out")
 EDGES = (("input", "w_in"), ("w_in", "hidden"), ("hidden", "w_out"), ("w_out", "out"),
@@ -46,8 +58,11 @@ EDGES = (("input", "w_in"), ("w_in", "hidden"), ("hidden", "w_out"), ("w_out", "
 
 def to_nir(
     params: dict[str, np.ndarray], cfg: Config, n_steps: int | None = None, dt: float = DT_S,
+    reset_form: str = "graph",
 ) -> nir.NIRGraph:
     """The policy (``params``: ``w_in``, ``b_h``, ``w_out``, ``b_o``) as a NIR graph."""
+    if reset_form not in ("graph", "lif"):
+        raise ConfigError(f"reset_form = {reset_form!r}: expected 'graph' or 'lif'")
     missing = [k for k in ("w_in", "b_h", "w_out", "b_o") if k not in params]
     if missing:
         raise ConfigError(f"policy parameters lack {missing}: expected w_in, b_h, w_out, b_o")
@@ -81,7 +96,12 @@ def to_nir(
             "state": "membranes carry over between env steps"}
     if n_steps is not None:
         meta["bins_per_env_step"] = int(n_steps)
-    return nir.NIRGraph(nodes=nodes, edges=list(EDGES), metadata=meta)
+    meta["reset_form"] = reset_form
+    edges = list(EDGES)
+    if reset_form == "graph":
+        for name in ("hidden", "out"):
+            edges = use_subtractive_nodes(nodes, edges, name, dt)
+    return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
 
 def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], Config]:
@@ -91,12 +111,13 @@ def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], Config]:
     The config's ``tau_mem_s`` is ``-dt_s / ln(beta)`` at the graph's ``policy_dt_s`` (our
     default ``dt_s`` when absent), so ``Config.decay`` is the graph's ``beta``.
     """
-    lif = (nir.LIF, nir.IF)
+    lif = (nir.LIF, nir.IF, nir.LI, nir.I)
     types = (nir.Input, nir.Affine, lif, nir.Affine, lif)
     require_nodes(graph, dict(zip(CHAIN, types, strict=True)))
     n = graph.nodes
     dt = graph_dt(graph)
-    hidden, out = read_lif(n["hidden"], "hidden", dt), read_lif(n["out"], "out", dt)
+    hidden, out = (read_subtractive(graph, k, dt) if isinstance(n[k], (nir.LI, nir.I))
+                   else read_lif(n[k], k, dt) for k in ("hidden", "out"))
     if (hidden.beta, hidden.threshold) != (out.beta, out.threshold):
         raise ConfigError("NIR nodes hidden and out differ in tau/threshold: expected one LIF type")
     for name, p in (("hidden", hidden), ("out", out)):

@@ -16,10 +16,14 @@ def test_round_trip_gives_identical_actions(tmp_path):
     layout = Layout(64, cfg.n_hidden, cfg.n_actions)
     theta = layout.init(cfg, np.random.default_rng(5))  # a seed whose policy uses both actions
     policy = SnnPolicy(cfg, 64, theta)
-    graph = to_nir(policy.params, cfg, n_steps=8)
+    graph = to_nir(policy.params, cfg, n_steps=8, reset_form="lif")
     assert [type(graph.nodes[k]).__name__ for k in ("w_in", "hidden", "out", "count", "charge")
             ] == ["Affine", "LIF", "LIF", "I", "LI"]
     assert graph.nodes["hidden"].metadata["reset"] == "subtract"
+    exact = to_nir(policy.params, cfg, n_steps=8)
+    assert [type(exact.nodes[k]).__name__ for k in ("hidden", "hidden_spike", "hidden_reset")
+            ] == ["LI", "Threshold", "Scale"]
+    assert from_nir(exact)[1] == from_nir(graph)[1]
     params, back = from_nir(nir.read(export_nir(graph, tmp_path / "policy.nir")))
     assert back.threshold == cfg.threshold and np.float32(back.decay) == np.float32(cfg.decay)
     again = SnnPolicy(back, 64, flat_params(params, layout))
@@ -39,7 +43,7 @@ def test_bad_inputs_are_named():
         to_nir({k: v for k, v in params.items() if k != "b_o"}, cfg)
     with pytest.raises(ConfigError, match="expected \\(n_in, 5\\)"):
         to_nir(params, Config(n_hidden=5))
-    graph = to_nir(params, cfg)
+    graph = to_nir(params, cfg, reset_form="lif")
     graph.nodes["out"].metadata = {"reset": "zero", "beta": cfg.decay, "threshold": 1.0}
     with pytest.raises(ConfigError, match="'out' resets to zero"):
         from_nir(graph)

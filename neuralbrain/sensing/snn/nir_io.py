@@ -1,16 +1,27 @@
 """Export the in-sensor SNN to NIR (Neuromorphic Intermediate Representation) and load it back.
 
 The neurons follow ``neuralbrain.nir_lif`` (NIR 1.0, Pedersen et al., Nat. Commun. 15:8122,
-2024): each LIF layer ``u = beta v + I, s = [u >= theta], v = u - theta s`` is a ``nir.LIF``
-with ``tau = dt/(1-beta)``, ``r = tau/dt``, ``v_leak = 0``, ``v_threshold =
-nextafter(theta, -inf)`` (float32: NIR's ``>`` there fires exactly where our ``>=`` does),
-``v_reset = 0`` and ``metadata["reset"] = "subtract"``: NIR 1.0 cannot say "reset by
-subtraction", so that is the one deviation, carried in metadata (``nir_lif`` says what a
-consumer that ignores it runs instead). ``beta = 1`` exports ``nir.IF``.
+2024). Each LIF layer ``u = beta v + I, s = [u >= theta], v = u - theta s`` (reset by
+subtraction) is written in one of two forms:
 
-Graph (C, H, W layout as NIR and PyTorch use; ``dt_s`` and ``time_steps`` in the metadata)::
+- ``reset_form="graph"`` (the default): standard NIR nodes that mean exactly our neuron,
+  ``nir_lif.subtractive_nodes``: ``lifN`` an ``LI`` (``tau = dt/(1-beta)``, ``r = tau/dt``),
+  ``lifN_spike`` a ``Threshold`` at ``nextafter(theta, -inf)`` (float32: NIR's ``>`` fires
+  exactly where our ``>=`` does), ``lifN_reset`` a ``Scale`` by ``-beta theta`` on a cycle
+  back into ``lifN``; the layer's spikes leave ``lifN_spike``. No deviation, and nothing in
+  metadata that a consumer must know; it needs a consumer that runs ``LI``, ``Threshold``,
+  ``Scale`` and cycles.
+- ``reset_form="lif"``: one ``nir.LIF`` per layer, same ``tau``, ``r``, threshold, ``v_leak =
+  0``, ``v_reset = 0`` and ``metadata["reset"] = "subtract"``: NIR's LIF cannot reset by
+  subtraction, so that is a documented deviation (``nir_lif`` says what a consumer reading
+  only the fields runs); it is the form a toolchain that maps ``LIF`` nodes onto hardware
+  neurons can take. ``beta = 1`` exports ``nir.IF`` here, and ``nir.I`` in place of the
+  ``LI`` in the graph form.
 
-    input (2, 34, 34) -> conv1 (Conv2d) -> lif1 (LIF) -> conv2 (Conv2d) -> lif2 (LIF)
+Graph (C, H, W layout as NIR and PyTorch use; ``dt_s`` and ``time_steps`` in the metadata;
+``lifN`` stands for the neuron nodes of either form)::
+
+    input (2, 34, 34) -> conv1 (Conv2d) -> lif1 -> conv2 (Conv2d) -> lif2
         -> flatten -> fc (Affine W3, b3) -> mean (I, r = 1/(T dt)) -> output (10)
 
 The readout ``logits = mean_t (W3 s2[t] + b3)`` is explicit: ``mean`` is NIR's integrator
@@ -26,19 +37,37 @@ other graphs raise ``ConfigError`` naming the node.
 from __future__ import annotations
 
 from pathlib import Path
+from typing import Literal
 
 import nir
 import numpy as np
 
 from neuralbrain.errors import ConfigError
-from neuralbrain.nir_lif import DT_S, graph_dt, lif_node, read_graph, read_lif, require_nodes, write_graph
+from neuralbrain.nir_lif import (
+    DT_S,
+    graph_dt,
+    lif_node,
+    read_graph,
+    read_lif,
+    read_subtractive,
+    require_nodes,
+    use_subtractive_nodes,
+    write_graph,
+)
 from neuralbrain.sensing.snn.model import SNNConfig, effective_weights
 
 CHAIN = ("input", "conv1", "lif1", "conv2", "lif2", "flatten", "fc", "mean", "output")
+ResetForm = Literal["graph", "lif"]
+RESET_FORMS = ("graph", "lif")
 
 
-def to_nir(params: dict[str, np.ndarray], cfg: SNNConfig, dt: float = DT_S) -> nir.NIRGraph:
+def to_nir(
+    params: dict[str, np.ndarray], cfg: SNNConfig, dt: float = DT_S,
+    reset_form: ResetForm = "graph",
+) -> nir.NIRGraph:
     """The SNN as a NIR graph (see the module docstring)."""
+    if reset_form not in RESET_FORMS:
+        raise ConfigError(f"reset_form = {reset_form!r}: expected one of {list(RESET_FORMS)}")
     if cfg.first_layer != "spiking":
         raise ConfigError("snn.first_layer = 'analog' has no spiking first layer to export")
     w = effective_weights(params, cfg)
@@ -72,16 +101,20 @@ def to_nir(params: dict[str, np.ndarray], cfg: SNNConfig, dt: float = DT_S) -> n
         "output": nir.Output(output_type=np.array([cfg.n_classes])),
     }
     edges = list(zip(CHAIN[:-1], CHAIN[1:], strict=True))
+    if reset_form == "graph":
+        for name in ("lif1", "lif2"):
+            edges = use_subtractive_nodes(nodes, edges, name, dt)
     return nir.NIRGraph(
         nodes=nodes, edges=edges,
         metadata={"dt_s": dt, "time_steps": cfg.time_steps, "producer": "neuralbrain",
-                  "model": "insensor_snn", "readout_step": cfg.time_steps},
+                  "model": "insensor_snn", "readout_step": cfg.time_steps,
+                  "reset_form": reset_form},
     )
 
 
 def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], SNNConfig]:
     """Parameters and config of a graph of the shape ``to_nir`` writes."""
-    lif = (nir.LIF, nir.IF)
+    lif = (nir.LIF, nir.IF, nir.LI, nir.I)
     types = [nir.Input, nir.Conv2d, lif, nir.Conv2d, lif, nir.Flatten, nir.Affine, nir.I,
              nir.Output]
     want = dict(zip(CHAIN, types, strict=True))
@@ -92,7 +125,8 @@ def from_nir(graph: nir.NIRGraph) -> tuple[dict[str, np.ndarray], SNNConfig]:
     dt = graph_dt(graph)
     c_in, height, width = (int(v) for v in np.asarray(n["input"].input_type["input"]))
     w1, w2, fc = (np.asarray(n[k].weight, np.float32) for k in ("conv1", "conv2", "fc"))
-    l1, l2 = read_lif(n["lif1"], "lif1", dt), read_lif(n["lif2"], "lif2", dt)
+    l1, l2 = (read_subtractive(graph, k, dt) if isinstance(n[k], (nir.LI, nir.I))
+              else read_lif(n[k], k, dt) for k in ("lif1", "lif2"))
     if (l1.beta, l1.threshold) != (l2.beta, l2.threshold):
         raise ConfigError("NIR nodes lif1 and lif2 differ in tau/threshold: expected one LIF type")
     for name, p in (("lif1", l1), ("lif2", l2)):
@@ -134,9 +168,12 @@ def _stride(node: nir.Conv2d) -> int:
     return int(s[0])
 
 
-def export_nir(params: dict[str, np.ndarray], cfg: SNNConfig, path: str | Path) -> Path:
+def export_nir(
+    params: dict[str, np.ndarray], cfg: SNNConfig, path: str | Path,
+    reset_form: ResetForm = "graph",
+) -> Path:
     """Write the SNN as a ``.nir`` (HDF5) file, atomically."""
-    return write_graph(to_nir(params, cfg), path)
+    return write_graph(to_nir(params, cfg, reset_form=reset_form), path)
 
 
 def import_nir(path: str | Path) -> tuple[dict[str, np.ndarray], SNNConfig]:

@@ -21,19 +21,29 @@ def _params(cfg: SNNConfig) -> dict[str, np.ndarray]:
     return p
 
 
-@pytest.mark.parametrize("backend,sensor", [("cpu", "cpu"), ("neuromorphic", "in_sensor")])
-def test_round_trip_gives_identical_spikes_on_our_backends(tmp_path, backend, sensor):
+@pytest.mark.parametrize("backend,sensor,form", [("cpu", "cpu", "graph"),
+                                                 ("neuromorphic", "in_sensor", "lif")])
+def test_round_trip_gives_identical_spikes_on_our_backends(tmp_path, backend, sensor, form):
     cfg = SNNConfig(beta=0.85, conv2_channels=24)
     params = _params(cfg)
-    path = export_nir(params, cfg, tmp_path / "snn.nir")
+    path = export_nir(params, cfg, tmp_path / "snn.nir", reset_form=form)
     graph = nir.read(path)
-    assert [type(graph.nodes[k]).__name__ for k in ("conv1", "lif1", "fc", "mean")] == [
-        "Conv2d", "LIF", "Affine", "I"]
-    lif1 = graph.nodes["lif1"]
-    # NIR's v > v_threshold fires where our u >= 1.0 does; reset to 0 in the fields, by
-    # subtraction in the metadata (the deviation NIR 1.0 cannot avoid)
-    assert np.all(lif1.v_threshold == np.nextafter(np.float32(1.0), np.float32(0)))
-    assert np.all(lif1.v_reset == 0) and lif1.metadata["reset"] == "subtract"
+    below_one = np.nextafter(np.float32(1.0), np.float32(0))
+    if form == "lif":
+        assert [type(graph.nodes[k]).__name__ for k in ("conv1", "lif1", "fc", "mean")] == [
+            "Conv2d", "LIF", "Affine", "I"]
+        lif1 = graph.nodes["lif1"]
+        # NIR's v > v_threshold fires where our u >= 1.0 does; reset to 0 in the fields, by
+        # subtraction in the metadata (the deviation NIR's LIF cannot avoid)
+        assert np.all(lif1.v_threshold == below_one)
+        assert np.all(lif1.v_reset == 0) and lif1.metadata["reset"] == "subtract"
+    else:
+        assert [type(graph.nodes[k]).__name__ for k in ("lif1", "lif1_spike", "lif1_reset")] == [
+            "LI", "Threshold", "Scale"]
+        assert np.all(graph.nodes["lif1_spike"].threshold == below_one)
+        np.testing.assert_allclose(graph.nodes["lif1_reset"].scale, -0.85, rtol=1e-6)
+        assert ("lif1_reset", "lif1") in graph.edges and ("lif1_spike", "conv2") in graph.edges
+        lif1 = graph.nodes["lif1"]
     np.testing.assert_allclose(1 - graph.metadata["dt_s"] / lif1.tau, 0.85, rtol=1e-6)
     x = np.random.default_rng(0).poisson(0.3, size=(3, 8, 2, 34, 34)).astype(np.float32)
     pcfg = Config(backend=backend, sensor_backend=sensor)
@@ -78,7 +88,7 @@ def test_graph_from_before_the_readout_node_still_loads():
 
 def test_a_reset_to_zero_graph_is_refused():
     cfg = SNNConfig()
-    graph = to_nir(_params(cfg), cfg)
+    graph = to_nir(_params(cfg), cfg, reset_form="lif")
     for name in ("lif1", "lif2"):
         graph.nodes[name].metadata = {}  # NIR's own meaning: reset to v_reset = 0
     with pytest.raises(ConfigError, match="'lif1' resets to zero"):
@@ -87,8 +97,13 @@ def test_a_reset_to_zero_graph_is_refused():
 
 def test_if_neurons_and_bad_graphs(tmp_path):
     cfg = SNNConfig(beta=1.0)
-    params, back = from_nir(to_nir(_params(cfg), cfg))
-    assert back.beta == 1.0
+    for form in ("graph", "lif"):
+        graph = to_nir(_params(cfg), cfg, reset_form=form)
+        assert type(graph.nodes["lif1"]).__name__ == {"graph": "I", "lif": "IF"}[form]
+        params, back = from_nir(graph)
+        assert back.beta == 1.0 and back.threshold == 1.0
+    with pytest.raises(ConfigError, match="reset_form = 'soft'"):
+        to_nir(_params(cfg), cfg, reset_form="soft")  # type: ignore[arg-type]
     graph = to_nir(_params(cfg), cfg)
     del graph.nodes["lif2"]
     with pytest.raises(ConfigError, match="no node 'lif2'"):
