@@ -24,14 +24,25 @@ Parsing checks everything a user can get wrong and raises ``MPLError`` (a
 ``neuralbrain.errors.DataError``) whose message starts with ``file:line:col``: unbalanced
 parentheses, unknown forms, undefined symbols, wrong arity, ill-typed atoms, a variable used
 at two sorts, an induction declaration whose step is not a functional relation ``(S S)``.
+
+Limits, since a theory may come from outside: a text of at most ``MAX_MPL_CHARS`` characters
+(a file is refused by its size before it is read), lists nested at most ``MAX_MPL_DEPTH``
+deep (the reader of formulas recurses), and integer literals of at most
+``MAX_MPL_INT_DIGITS`` ASCII digits (so every literal is an int64). Each is an ``MPLError``.
 """
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 
 from neuralbrain.errors import DataError
+
+MAX_MPL_CHARS = 1_000_000
+MAX_MPL_DEPTH = 64
+MAX_MPL_INT_DIGITS = 18
+_INT = re.compile(r"-?[0-9]{1," + str(MAX_MPL_INT_DIGITS) + "}")
 
 
 class MPLError(DataError):
@@ -61,7 +72,13 @@ def _err(src: str, node: Sym | SList | tuple[int, int], msg: str) -> MPLError:
 
 
 def read_sexprs(text: str, src: str = "<mpl>") -> list[SList | Sym]:
-    """Tokenize and read ``text`` into S-expressions with 1-based line/column positions."""
+    """Tokenize and read ``text`` into S-expressions with 1-based line/column positions.
+
+    At most ``MAX_MPL_CHARS`` characters and ``MAX_MPL_DEPTH`` nested lists (``MPLError``).
+    """
+    if len(text) > MAX_MPL_CHARS:
+        raise _err(src, (1, 1), f"{len(text)} characters, expected an MPL text of at most "
+                   f"{MAX_MPL_CHARS}")
     stack: list[tuple[list, int, int]] = []
     top: list = []
     line, col, i, n = 1, 1, 0, len(text)
@@ -78,6 +95,9 @@ def read_sexprs(text: str, src: str = "<mpl>") -> list[SList | Sym]:
                 i += 1
             continue
         if ch == "(":
+            if len(stack) >= MAX_MPL_DEPTH:
+                raise _err(src, (line, col), f"lists nested more than {MAX_MPL_DEPTH} deep; "
+                           "expected formulas nested at most that deep")
             stack.append(([], line, col))
             i, col = i + 1, col + 1
             continue
@@ -200,7 +220,8 @@ class Theory:
 
 
 def _is_int(name: str) -> bool:
-    return name.lstrip("-").isdigit()
+    # ASCII digits only ("²".isdigit() is true, int("²") fails), at most 18 of them.
+    return _INT.fullmatch(name) is not None
 
 
 _KEYWORDS = {"sort", "constant", "relation", "axiom", "rule", "theorem", "fact", "induction"}
@@ -455,6 +476,11 @@ def load_theory(path: str | Path) -> Theory:
     """Read and parse an MPL file (``DataError`` if it is missing or unreadable)."""
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > 4 * MAX_MPL_CHARS:  # UTF-8: at most 4 bytes a character
+            raise DataError(
+                f"MPL theory {str(p)!r} is {size} bytes, expected at most {4 * MAX_MPL_CHARS}"
+            )
         text = p.read_text(encoding="utf-8")
     except OSError as e:
         raise DataError(f"cannot read MPL theory {str(p)!r}: {e.strerror}") from None

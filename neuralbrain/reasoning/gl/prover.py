@@ -32,11 +32,19 @@ theorem id or ``IH``), direction, position and substitution, so the independent 
 stable across runs and machines. Everything is deterministic: fixed enumeration order,
 lowest-block-id-wins rewriting, no randomness and no threads, so the output is the same
 whatever the core count.
+
+Limits (``ProverConfig``): the time budget ``budget_s``, ``max_rewrites``, and a memory cap
+``max_memory_mb`` on the growth of the resident set during a run (a theory from outside can
+make the term tables explode). Whichever is hit first ends the run with
+``budget_exhausted`` and ``exhausted_by`` naming it; what was proved until then is kept.
+Only a run that hits none of them is reproducible bit for bit: where the time and memory
+limits fall depends on the machine.
 """
 
 from __future__ import annotations
 
 import hashlib
+import os
 import time
 from collections.abc import Callable
 from dataclasses import dataclass, field
@@ -87,6 +95,11 @@ class ProverConfig:
     model_cap: int = 100_000  # numerals above this are outside the model's prefix
     budget_s: float = 30.0
     max_rewrites: int = 5_000_000
+    # Memory cap: the growth of the process's resident set during one run, in MiB. The
+    # term tables grow with max_term_size (an untrusted theory with many functions can
+    # make them explode long before the time budget ends). Measured every
+    # _MEMORY_EVERY budget checks from /proc/self/statm (Linux) or the peak RSS elsewhere.
+    max_memory_mb: float = 1024.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -102,6 +115,10 @@ class ProverConfig:
             raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
         if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
             raise ConfigError(f"ProverConfig.max_rewrites={self.max_rewrites!r}: expected > 0")
+        if not (isinstance(self.max_memory_mb, int | float) and self.max_memory_mb > 0):
+            raise ConfigError(
+                f"ProverConfig.max_memory_mb={self.max_memory_mb!r}: expected MiB > 0"
+            )
 
 
 @dataclass
@@ -140,6 +157,7 @@ class ProofRun:
     theorems: list[Theorem] = field(default_factory=list)
     unproved: list[dict] = field(default_factory=list)
     budget_exhausted: bool = False
+    exhausted_by: str | None = None  # "time", "rewrites" or "memory" when budget_exhausted
     candidates: int = 0
     attempts: int = 0
     seconds: float = 0.0
@@ -148,6 +166,23 @@ class ProofRun:
 
 class _OutOfBudget(Exception):
     pass
+
+
+_MEMORY_EVERY = 1024
+_PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
+
+
+def resident_bytes() -> int:
+    """The process's resident set now (Linux ``/proc``), else its peak (``getrusage``)."""
+    try:
+        with open("/proc/self/statm", "rb") as fh:
+            return int(fh.read().split()[1]) * _PAGE
+    except (OSError, ValueError, IndexError):
+        import resource
+        import sys
+
+        peak = resource.getrusage(resource.RUSAGE_SELF).ru_maxrss
+        return peak if sys.platform == "darwin" else peak * 1024
 
 
 def theorem_id(lhs: Term, rhs: Term) -> str:
@@ -194,11 +229,28 @@ class Prover:
             self.rules[name] = (eq.lhs, eq.rhs)
         self.theorems: list[Theorem] = []
         self._deadline = float("inf")
+        self._rss0 = 0
+        self._checks = 0
+        self._exhausted_by: str | None = None
         self._booked = GridStats()
 
     # -- budget and booking -----------------------------------------------------------------
+    def _start_budget(self, deadline: float) -> None:
+        self._deadline = deadline
+        self._rss0 = resident_bytes()
+        self._exhausted_by = None
+
     def _check_budget(self) -> None:
-        if time.perf_counter() > self._deadline or self.stats.rewrites > self.config.max_rewrites:
+        if time.perf_counter() > self._deadline:
+            self._exhausted_by = "time"
+            raise _OutOfBudget
+        if self.stats.rewrites > self.config.max_rewrites:
+            self._exhausted_by = "rewrites"
+            raise _OutOfBudget
+        self._checks += 1
+        if self._checks % _MEMORY_EVERY == 0 and \
+                resident_bytes() - self._rss0 > self.config.max_memory_mb * 2**20:
+            self._exhausted_by = "memory"
             raise _OutOfBudget
 
     def book(self) -> None:
@@ -373,7 +425,10 @@ class Prover:
                 f"prove a list of theorems with --targets instead"
             )
         t0 = time.perf_counter()
-        self._deadline = t0 + cfg.budget_s if deadline is None else deadline
+        if deadline is None:
+            self._start_budget(t0 + cfg.budget_s)
+        else:
+            self._deadline = deadline
         run = ProofRun()
         fps = self._models()
         sorts = list(fps)
@@ -475,6 +530,10 @@ class Prover:
                 retry_deferred(len(deferred))
         except _OutOfBudget:
             run.budget_exhausted = True
+        except MemoryError:  # the allocator gave up before the RSS check saw it coming
+            run.budget_exhausted, self._exhausted_by = True, "memory"
+        if run.budget_exhausted:
+            run.exhausted_by = self._exhausted_by
         run.theorems = list(self.theorems)
         run.seconds = time.perf_counter() - t0
         run.stats = self.stats.as_dict()
@@ -529,7 +588,7 @@ class Prover:
     def prove_targets(self, targets: list[tuple[str, object]]) -> ProofRun:
         """Prove each named target statement, discovering lemmas only while some remain."""
         t0 = time.perf_counter()
-        self._deadline = t0 + self.config.budget_s
+        self._start_budget(t0 + self.config.budget_s)
         pending: list[tuple[str, Equation]] = []
         unproved: list[dict] = []
         for name, formula in targets:
@@ -570,10 +629,15 @@ class Prover:
                 run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline)
         except _OutOfBudget:
             run.budget_exhausted = True
+        except MemoryError:
+            run.budget_exhausted, self._exhausted_by = True, "memory"
+        if run.budget_exhausted:
+            run.exhausted_by = self._exhausted_by
         for name, eq in pending:
             if name not in proved:
                 sorts = {s for _, s in eq.sorts}
-                why = "not proved within budget" if run.budget_exhausted else "not proved"
+                why = (f"not proved within budget ({run.exhausted_by} limit reached)"
+                       if run.budget_exhausted else "not proved")
                 missing = sorted(s for s in sorts if s not in self.theory.inductions)
                 if missing:
                     why += (f" (an inductive proof is impossible: the theory declares no "

@@ -87,6 +87,7 @@ def prove_file(
         "peak_mb": round(peak_mb(), 1),
         "unproved": run.unproved,
         "budget_exhausted": run.budget_exhausted,
+        "exhausted_by": run.exhausted_by,  # "time", "rewrites" or "memory" (or None)
         "rejected": report.rejected,
         "candidates": run.candidates,
         "attempts": run.attempts,

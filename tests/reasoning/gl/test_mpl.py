@@ -46,3 +46,37 @@ def test_missing_file_is_a_data_error(tmp_path):
 def test_parsing_twice_gives_the_same_theory():
     text = (theories_dir() / "peano.mpl").read_text()
     assert parse_theory(text) == parse_theory(text)
+
+
+# -- limits for theories from outside (issue #17) --------------------------------------------
+def test_nesting_deeper_than_the_limit_is_an_mpl_error_not_a_recursion_error():
+    from neuralbrain.reasoning.gl import mpl
+
+    deep = "(axiom a " + "(not " * 100_000 + "(= 0 0)" + ")" * 100_001
+    with pytest.raises(mpl.MPLError, match=r"^<mpl>:1:\d+: lists nested more than 64 deep"):
+        mpl.parse_theory(deep)
+    ok = "(sort N) (constant 0 N) (axiom a " + "(not " * 60 + "(= 0 0)" + ")" * 61
+    assert len(mpl.parse_theory(ok).statements) == 1
+
+
+def test_text_and_file_size_limits(tmp_path, monkeypatch):
+    from neuralbrain.reasoning.gl import mpl
+
+    monkeypatch.setattr(mpl, "MAX_MPL_CHARS", 100)
+    with pytest.raises(mpl.MPLError, match="101 characters, expected an MPL text of at most 100"):
+        mpl.parse_theory("(sort N)" + " " * 93)
+    big = tmp_path / "big.mpl"
+    big.write_text(";" * 401)
+    read = []
+    monkeypatch.setattr(type(big), "read_text", lambda *a, **k: read.append(1))
+    with pytest.raises(DataError, match=r"big.mpl' is 401 bytes, expected at most 400"):
+        mpl.load_theory(big)
+    assert read == []  # refused before reading
+
+
+@pytest.mark.parametrize("literal", ["9" * 5000, "²", "1" * 19])
+def test_integer_literals_are_ascii_and_int64(literal):
+    from neuralbrain.reasoning.gl import mpl
+
+    with pytest.raises(mpl.MPLError, match=r"^<mpl>:1:\d+: "):
+        mpl.parse_theory(f"(sort D (integers 0 {literal}))")

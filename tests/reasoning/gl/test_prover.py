@@ -137,3 +137,34 @@ def test_a_target_already_discovered_is_not_proved_twice():
     assert len(ids) == len(set(ids))
     doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
     assert check_document(doc, text).ok
+
+
+# -- the memory cap beside the time budget (issue #17) ---------------------------------------
+def test_memory_cap_stops_discovery_and_says_so(monkeypatch):
+    from neuralbrain.reasoning.gl import prover as prover_mod
+
+    rss = iter(range(0, 10**12, 2**20))  # grows 1 MiB per look
+    monkeypatch.setattr(prover_mod, "resident_bytes", lambda: next(rss))
+    monkeypatch.setattr(prover_mod, "_MEMORY_EVERY", 1)
+    theory = load_theory(PEANO_PATH)
+    run = Prover(theory, ProverConfig(max_memory_mb=20, budget_s=600)).discover()
+    assert run.budget_exhausted and run.exhausted_by == "memory"
+    assert run.seconds < 60  # stopped by memory, not by the 600 s budget
+    with_target = parse_theory(
+        "(theorem add_comm (forall ((a N) (b N) (c N)) (implies (+ a b c) (+ b a c))))",
+        base=theory)
+    targets = [(st.name, st.formula) for st in with_target.of_kind("theorem")]
+    assert targets
+    theory = with_target
+    rss = iter(range(0, 10**12, 2**20))
+    res = Prover(theory, ProverConfig(max_memory_mb=3)).prove_targets(targets)
+    assert res.exhausted_by == "memory"
+    assert any("memory limit reached" in u["reason"] for u in res.unproved)
+
+
+def test_time_budget_is_named_too_and_memory_cap_is_validated():
+    theory = load_theory(PEANO_PATH)
+    run = Prover(theory, ProverConfig(budget_s=1e-6)).discover()
+    assert run.budget_exhausted and run.exhausted_by == "time"
+    with pytest.raises(ConfigError, match=r"max_memory_mb=0: expected MiB > 0"):
+        ProverConfig(max_memory_mb=0)
