@@ -16,9 +16,9 @@ sums as a one-worker run, because an episode depends on its seed only.
 Nothing is written unless ``out`` is given. Then the resolved config is written first, as
 ``config.toml``; every finished episode appends one part to ``trace.parquet/`` and to
 ``episodes.parquet/`` (see ``neuralbrain.trace``: nothing written is rewritten, and a Ctrl-C
-or kill -9 loses no finished episode); ``energy.png`` comes at the end; nothing is written
-outside ``out``. ``read_run(out)`` reads a run directory back (either trace layout). An
-exception from the env or the agent mid-episode marks that episode failed (its ``error``
+or kill -9 loses no finished episode); ``energy.png`` comes at the end (unless
+``plot=False``); nothing is written outside ``out``. ``read_run(out)`` reads a run
+directory back (either trace layout). An exception from the env or the agent mid-episode marks that episode failed (its ``error``
 column says why) and keeps its rows; after a crash the run goes on with a fresh env, after a
 neuralbrain ``Error`` (bad input: a missing model, a wrong checkpoint) it stops with that
 error. A worker process that dies mid-episode fails that episode the same way.
@@ -142,8 +142,10 @@ def run(
     seed: int | None = None,
     progress: bool | None = None,
     workers: int = 1,
+    plot: bool = True,
 ) -> RunResult:
-    """Evaluate ``agent`` (from ``load_agent``) in its config's env (see the module docstring)."""
+    """Evaluate ``agent`` (from ``load_agent``) in its config's env (see the module docstring);
+    ``plot=False``: no ``energy.png`` (a sweep's runs leave it to ``neuralbrain report``)."""
     cfg = agent.config
     if cfg is None:
         raise ConfigError("run: the agent has no config (env, seed): build it with load_agent")
@@ -178,7 +180,7 @@ def run(
         bar.close()
         env.close()
     trace = recorder.finished_trace()
-    if out is not None:
+    if out is not None and plot:
         plot_energy(trace, out / "energy.png")
     return RunResult(recorder.episodes_table(), trace, out)
 
