@@ -18,10 +18,11 @@ Nothing is written unless ``out`` is given. Then the resolved config is written 
 ``episodes.parquet/`` (see ``neuralbrain.trace``: nothing written is rewritten, and a Ctrl-C
 or kill -9 loses no finished episode); ``energy.png`` comes at the end (unless
 ``plot=False``); nothing is written outside ``out``. ``read_run(out)`` reads a run
-directory back (either trace layout). An exception from the env or the agent mid-episode marks that episode failed (its ``error``
-column says why) and keeps its rows; after a crash the run goes on with a fresh env, after a
-neuralbrain ``Error`` (bad input: a missing model, a wrong checkpoint) it stops with that
-error. A worker process that dies mid-episode fails that episode the same way.
+directory back (either trace layout). An exception from the env or the agent mid-episode
+marks that episode failed (its ``error`` column says why) and keeps its rows; after a crash
+the run goes on with a fresh env, after a neuralbrain ``Error`` (bad input: a missing model,
+a wrong checkpoint) it stops with that error. A worker process that dies mid-episode fails
+that episode the same way.
 """
 
 from __future__ import annotations
