@@ -67,6 +67,12 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
                    "Threshold, Scale on a cycle; exact) or as LIF nodes with metadata reset = "
                    "'subtract' (lif: what LIF-mapping toolchains take; NIR's own LIF resets to "
                    "0)")
+    p.add_argument("--check", type=int, default=0, metavar="N",
+                   help="then run the written file in snnTorch beside our simulator on N inputs "
+                   "and report the spike agreement (needs the [interop] extra; see "
+                   "neuralbrain.nir_check)")
+    p.add_argument("--data-root", type=Path, default=None,
+                   help="dataset root for --check (default: $NEURALBRAIN_DATA)")
     p.add_argument("--module", default=None,
                    help="agent configs: the module to export (default: the only spiking one)")
     p.add_argument("--set", dest="overrides", action="append", default=[], metavar="KEY=VALUE",
@@ -98,8 +104,9 @@ def _task_of(cfg: Any, checkpoint: Path, module: str | None) -> tuple[Any, Path]
     return spiking[module], checkpoint / module
 
 
-def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> Any:
-    """The NIR graph of a task config's model trained into ``checkpoint``."""
+def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> tuple[Any, Any]:
+    """The NIR graph of a task config's model trained into ``checkpoint``, and the model
+    (SNN parameters, None for the LSM, the policy module) for ``--check``."""
     import numpy as np
 
     if cfg.task not in EXPORTERS:
@@ -119,14 +126,14 @@ def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> Any:
                 params = {k: data[k] for k in data.files}
         except (OSError, ValueError) as err:
             raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
-        return to_nir(params, cfg.params.perception.snn, reset_form=reset_form)
+        return to_nir(params, cfg.params.perception.snn, reset_form=reset_form), params
     if cfg.task in ("lsm_nmnist", "lsm_fsdd"):
         from neuralbrain.memory import lsm_nir, lsm_tasks
 
         arrays, _ = lsm_tasks.load_checkpoint(checkpoint, cfg)
         res = lsm_tasks.make_reservoir(cfg, "reservoir")
         return lsm_nir.to_nir(res.w_in, res.w_rec, res.config, cfg.params.readout,
-                              lsm_tasks.unprefixed("readout", arrays))
+                              lsm_tasks.unprefixed("readout", arrays)), None
     # es_cartpole: the trained module, built through the module registry (no agents import)
     from neuralbrain.control import snn_policy_nir
     from neuralbrain.core import Trained
@@ -134,19 +141,39 @@ def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> Any:
 
     cls = MODULES.get("snn_cartpole_policy")
     policy = cls(cls.Config(), cfg.hardware, Trained(cfg, Path(checkpoint)))
-    return snn_policy_nir.to_nir(policy.params, policy.config, n_steps=policy.code.n_steps,
-                                 reset_form=reset_form)
+    graph = snn_policy_nir.to_nir(policy.params, policy.config, n_steps=policy.code.n_steps,
+                                  reset_form=reset_form)
+    return graph, policy
+
+
+def _check(task: Any, graph: Any, model: Any, args: argparse.Namespace) -> dict[str, Any]:
+    import os
+
+    from neuralbrain import nir_check
+
+    root = args.data_root
+    if root is None and os.environ.get("NEURALBRAIN_DATA"):
+        root = Path(os.environ["NEURALBRAIN_DATA"])
+    if task.task == "insensor_nmnist":
+        return nir_check.check_snn(graph, model, task, root, args.check)
+    if task.task == "es_cartpole":
+        return nir_check.check_policy(graph, model, task, args.check)
+    return nir_check.check_lsm(graph, task, root, args.check)
 
 
 def cmd_export(args: argparse.Namespace) -> int:
     from neuralbrain.config import load_config
-    from neuralbrain.nir_lif import write_graph
+    from neuralbrain.nir_lif import read_graph, write_graph
 
     if args.nir.suffix != ".nir":
         raise ConfigError(f"--nir {str(args.nir)!r}: expected a file name ending in .nir")
+    if args.check < 0:
+        raise ConfigError(f"--check {args.check}: expected a number of inputs >= 0")
+    if args.data_root is not None and not args.data_root.is_dir():
+        raise ConfigError(f"--data-root {str(args.data_root)!r} is not a directory")
     cfg = load_config(args.config, args.overrides)
     task, checkpoint = _task_of(cfg, Path(args.checkpoint), args.module)
-    graph = export_graph(task, checkpoint, args.reset_form)
+    graph, model = export_graph(task, checkpoint, args.reset_form)
     path = write_graph(graph, args.nir)
     summary = {
         "nir": str(path), "task": task.task, "model": graph.metadata.get("model"),
@@ -154,6 +181,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         "nodes": {name: type(node).__name__ for name, node in graph.nodes.items()},
         "edges": [list(e) for e in graph.edges], "deviations": _deviations(task.task, args.reset_form),
     }
+    if args.check:
+        summary["check"] = _check(task, read_graph(path), model, args)
     if args.json:
         print(json.dumps(summary, sort_keys=True))
     else:
@@ -161,4 +190,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{task.task}: wrote {path}\nnodes: {chain}")
         for dev in summary["deviations"]:
             print(f"deviation: {dev}")
+        if "check" in summary:
+            figures = ", ".join(f"{k} {v:.6g}" for k, v in summary["check"].items())
+            print(f"agreement run in snnTorch + nirtorch: {figures}")
     return 0

@@ -46,6 +46,24 @@ def test_cartpole_policy_from_task_and_agent_configs(tmp_path, capsys):
     assert cfg.n_hidden == 8
 
 
+def test_check_runs_the_written_file_in_snntorch(tmp_path, capsys):
+    """``--check N``: the policy drives its env N steps; the file, run in snnTorch + nirtorch,
+    spikes and acts as our policy does (graph form: equal up to float32 summation order)."""
+    import os
+
+    if not (os.environ.get("CI") or os.environ.get("NEURALBRAIN_REQUIRE_DATA") == "1"):
+        pytest.importorskip("snntorch")
+    ck = tmp_path / "ck"
+    config = str(CONFIGS / "es_cartpole_debug.toml")
+    assert main(["train", config, "--out", str(ck)]) == 0
+    capsys.readouterr()
+    out = _export(capsys, config, "--checkpoint", str(ck), "--nir", str(tmp_path / "p.nir"),
+                  "--check", "60")
+    check = out["check"]
+    assert check["env_steps"] == 60 and 0.02 < check["spike_rate"] < 0.6
+    assert min(check["hidden"], check["out"], check["decisions"]) >= 0.999
+
+
 def test_insensor_snn_export_matches_the_checkpoint(tmp_path, capsys, monkeypatch):
     from neuralbrain.sensing.snn.nir_io import import_nir
 
@@ -85,6 +103,9 @@ def test_bad_requests_say_what_was_expected(tmp_path, capsys):
     config = str(CONFIGS / "es_cartpole_debug.toml")
     assert main(["export", config, "--checkpoint", str(tmp_path), "--nir", "x.h5"]) == 2
     assert "expected a file name ending in .nir" in capsys.readouterr().err
+    assert main(["export", config, "--checkpoint", str(tmp_path), "--nir", "x.nir", "--check",
+                 "-1"]) == 2
+    assert "--check -1: expected a number of inputs >= 0" in capsys.readouterr().err
     assert main(["export", config, "--checkpoint", str(tmp_path / "none"), "--nir",
                  str(tmp_path / "x.nir")]) == 2
     assert "does not exist" in capsys.readouterr().err
