@@ -18,6 +18,10 @@ Events: ``x`` = channel, ``y`` = ear, ``t`` = microseconds on the device clock (
 When ``address_bytes``, ``tick_us``, ``n_channels`` or ``stereo`` are not given they are
 read from the file name as the NAS recordings name them: ``addr2b``/``addr4b``,
 ``ts02``/``ts1``, ``64ch``, ``mono``/``stereo``.
+
+A file over the recording size limit (``max_bytes``, else ``$NEURALBRAIN_MAX_FILE_BYTES``,
+else 2 GiB; see ``readers.py``) is refused before it is read. The format has no length
+field: a body that is not a whole number of records is a ``DataError`` naming the offset.
 """
 
 from __future__ import annotations
@@ -30,7 +34,7 @@ import numpy as np
 
 from neuralbrain.errors import DataError
 from neuralbrain.sensing.events import EVENT_DTYPE
-from neuralbrain.sensing.readers import atomic_write_bytes
+from neuralbrain.sensing.readers import atomic_write_bytes, check_file_size
 
 PathLike = str | os.PathLike
 
@@ -73,6 +77,7 @@ def read_aedat(
     tick_us: float | None = None,
     n_channels: int | None = None,
     stereo: bool | None = None,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
     """Read a NAS AEDAT recording -> ``EVENT_DTYPE`` events (see module docstring)."""
     given = {"address_bytes": address_bytes, "tick_us": tick_us, "n_channels": n_channels,
@@ -89,8 +94,11 @@ def read_aedat(
         bool(fmt["stereo"])
     if ab not in (2, 4):
         raise DataError(f"{path}: address_bytes={ab}, expected 2 or 4")
-    if not tick > 0:
-        raise DataError(f"{path}: tick_us={tick}, expected > 0")
+    if not tick > 0 or not np.isfinite(tick):
+        raise DataError(f"{path}: tick_us={tick}, expected a finite number > 0")
+    if nch <= 0:
+        raise DataError(f"{path}: n_channels={nch}, expected > 0")
+    check_file_size(path, max_bytes)
     try:
         raw = Path(path).read_bytes()
     except OSError as e:

@@ -18,18 +18,32 @@ N-MNIST format (Orchard et al. 2015, and the ``Read_Ndataset.m`` reader publishe
 Matlab reader and tonic's ``read_mnist_file`` add 2**13 us to the timestamps of that record and
 of every later one and drop the marker. We do the same (vectorized with a cumulative sum).
 The 1,000 real files here contain no marker, so the behaviour is pinned by a synthetic test.
+
+Recordings come from outside, so every reader is bounded:
+
+- a file larger than the size limit is refused by its size before a byte is read. The limit
+  is the reader's ``max_bytes`` argument, else ``$NEURALBRAIN_MAX_FILE_BYTES``, else
+  ``DEFAULT_MAX_FILE_BYTES`` (2 GiB); a gzip IDX file may not decompress beyond it either;
+- a length field that claims more bytes than the file holds is a ``DataError`` naming the
+  field, its value and the bytes there are: IDX dimensions, every RIFF chunk of a WAV file
+  (walked before scipy reads it, so no buffer is sized from a forged field), and an HDF5
+  dataset whose stored (uncompressed) size exceeds the file;
+- whatever a third-party parser (scipy's WAV reader, h5py) raises on a damaged file becomes
+  a one-line ``DataError`` naming the file.
 """
 
 from __future__ import annotations
 
-import gzip
+import math
 import os
+import struct
 import tempfile
+import zlib
 from pathlib import Path
 
 import numpy as np
 
-from neuralbrain.errors import DataError
+from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.sensing.events import EVENT_DTYPE, NMNIST_SENSOR_SIZE, make_events
 
 PathLike = str | os.PathLike
@@ -40,12 +54,69 @@ NMNIST_OVERFLOW_US = 2**13
 _NMNIST_WORD = np.dtype({"names": ["w"], "formats": [">u4"], "offsets": [1], "itemsize": 5})
 
 
-def _read_bytes(path: PathLike) -> bytes:
+DEFAULT_MAX_FILE_BYTES = 2 * 2**30
+MAX_FILE_BYTES_ENV = "NEURALBRAIN_MAX_FILE_BYTES"
+
+
+def max_file_bytes(max_bytes: int | None = None) -> int:
+    """The recording size limit: ``max_bytes``, else ``$NEURALBRAIN_MAX_FILE_BYTES``, else 2 GiB."""
+    if max_bytes is None:
+        raw = os.environ.get(MAX_FILE_BYTES_ENV)
+        if raw is None or not raw.strip():
+            return DEFAULT_MAX_FILE_BYTES
+        try:
+            max_bytes = int(raw)
+        except ValueError:
+            raise ConfigError(
+                f"{MAX_FILE_BYTES_ENV}={raw!r}: expected a whole number of bytes"
+            ) from None
+    if isinstance(max_bytes, bool) or not isinstance(max_bytes, int) or max_bytes <= 0:
+        raise ConfigError(f"max_bytes={max_bytes!r}: expected a whole number of bytes > 0")
+    return max_bytes
+
+
+def check_file_size(path: PathLike, max_bytes: int | None = None) -> int:
+    """The size of ``path``; ``DataError`` if it cannot be read or is over the size limit."""
+    size = _file_size(path)
+    limit = max_file_bytes(max_bytes)
+    if size > limit:
+        raise DataError(
+            f"{path}: {size} bytes, expected at most {limit} (the recording size limit: pass "
+            f"max_bytes= or set {MAX_FILE_BYTES_ENV})"
+        )
+    return size
+
+
+def _read_bytes(path: PathLike, max_bytes: int | None = None) -> bytes:
+    check_file_size(path, max_bytes)
     try:
         with open(path, "rb") as fh:
             return fh.read()
     except OSError as e:
         raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def _gunzip(raw: bytes, path: PathLike, limit: int) -> bytes:
+    """Decompress all gzip members of ``raw``, refusing output over ``limit`` bytes."""
+    out = bytearray()
+    data = raw
+    while data:
+        d = zlib.decompressobj(16 + zlib.MAX_WBITS)
+        try:
+            out += d.decompress(data, limit + 1 - len(out))
+        except zlib.error as e:
+            raise DataError(f"{path}: broken gzip stream ({e})") from None
+        if len(out) > limit:
+            raise DataError(
+                f"{path}: gzip stream inflates beyond {limit} bytes, expected at most that "
+                f"(the recording size limit: pass max_bytes= or set {MAX_FILE_BYTES_ENV})"
+            )
+        if not d.eof:
+            raise DataError(f"{path}: gzip stream ends early at {len(raw)} compressed bytes")
+        data = d.unused_data
+        if data and data[:2] != b"\x1f\x8b":
+            break  # trailing bytes that are not another member: gzip ignores them too
+    return bytes(out)
 
 
 def atomic_write_bytes(path: PathLike, data: bytes) -> None:
@@ -74,17 +145,15 @@ _IDX_DTYPES = {
 }
 
 
-def read_idx(path: PathLike) -> np.ndarray:
+def read_idx(path: PathLike, max_bytes: int | None = None) -> np.ndarray:
     """Read an IDX file (MNIST images/labels), raw or gzip-compressed (detected by magic).
 
     Returns an array of the stored shape and dtype in native byte order (uint8 for MNIST).
+    The file and its decompressed content are each limited to ``max_bytes`` (module docs).
     """
-    raw = _read_bytes(path)
+    raw = _read_bytes(path, max_bytes)
     if raw[:2] == b"\x1f\x8b":
-        try:
-            raw = gzip.decompress(raw)
-        except (OSError, EOFError) as e:
-            raise DataError(f"{path}: broken gzip stream ({e})") from None
+        raw = _gunzip(raw, path, max_file_bytes(max_bytes))
     if len(raw) < 4:
         raise DataError(f"{path}: {len(raw)} bytes, expected an IDX header of at least 4 bytes")
     if raw[0] != 0 or raw[1] != 0 or raw[2] not in _IDX_DTYPES:
@@ -97,7 +166,7 @@ def read_idx(path: PathLike) -> np.ndarray:
     if len(raw) < head:
         raise DataError(f"{path}: header needs {head} bytes for {ndim} dims, file has {len(raw)}")
     shape = tuple(int(d) for d in np.frombuffer(raw, ">u4", ndim, 4))
-    need = head + int(np.prod(shape, dtype=np.int64)) * dtype.itemsize
+    need = head + math.prod(shape) * dtype.itemsize  # exact: a forged shape cannot overflow
     if len(raw) != need:
         raise DataError(
             f"{path}: shape {shape} of {dtype} needs {need} bytes, file has {len(raw)} "
@@ -109,25 +178,58 @@ def read_idx(path: PathLike) -> np.ndarray:
 # --------------------------------------------------------------------------- WAV
 
 
-def read_wav(path: PathLike) -> tuple[int, np.ndarray]:
+def check_riff_chunks(path: PathLike, size: int) -> None:
+    """Walk the RIFF chunk headers of a WAV file: each chunk must fit in the file.
+
+    Reads only the 8-byte chunk headers. ``RIFF`` (little-endian) and ``RIFX`` (big-endian);
+    ``RF64`` (sizes in a ds64 chunk) is refused.
+    """
+    try:
+        with open(path, "rb") as fh:
+            head = fh.read(12)
+            if len(head) < 12 or head[8:12] != b"WAVE" or head[:4] not in (b"RIFF", b"RIFX"):
+                raise DataError(
+                    f"{path}: starts with {head[:4]!r}...{head[8:12]!r}, expected a "
+                    "'RIFF'/'RIFX' header with form 'WAVE' (RF64 is not supported)"
+                )
+            order = "<" if head[:4] == b"RIFF" else ">"
+            pos = 12
+            while pos + 8 <= size:
+                fh.seek(pos)
+                cid, n = struct.unpack(order + "4sI", fh.read(8))
+                if pos + 8 + n > size:
+                    raise DataError(
+                        f"{path}: chunk {cid!r} at byte {pos} declares {n} bytes, the file has "
+                        f"{size - pos - 8} after its header; expected the chunk inside the file"
+                    )
+                pos += 8 + n + (n & 1)
+    except OSError as e:
+        raise DataError(f"{path}: cannot read ({e.strerror or e})") from None
+
+
+def read_wav(path: PathLike, max_bytes: int | None = None) -> tuple[int, np.ndarray]:
     """Read a PCM or float WAV file -> ``(rate_hz, samples)`` as float32 in [-1, 1].
 
     Integer PCM is scaled by its full scale (int16 / 32768, uint8 centred on 128, ...).
-    Mono gives shape ``(n,)``, multi-channel ``(n, channels)``.
+    Mono gives shape ``(n,)``, multi-channel ``(n, channels)``. Size limit and chunk checks:
+    see the module docstring.
     """
     import warnings
 
     from scipy.io import wavfile
 
-    size = _file_size(path)
+    size = check_file_size(path, max_bytes)
     if size == 0:
         raise DataError(f"{path}: empty file, expected a RIFF/WAVE header")
+    check_riff_chunks(path, size)
     try:
         with warnings.catch_warnings():
             warnings.simplefilter("error")  # scipy warns on truncated chunks: make it an error
             rate, data = wavfile.read(path)
-    except (ValueError, OSError, EOFError, wavfile.WavFileWarning) as e:
-        raise DataError(f"{path}: not a readable WAV file ({e})") from None
+    except Exception as e:  # scipy's parser on a damaged file: ValueError, ZeroDivisionError...
+        raise DataError(
+            f"{path}: not a readable WAV file ({type(e).__name__}: {_one_line(e)})"
+        ) from None
     if data.dtype == np.uint8:
         out = (data.astype(np.float32) - 128.0) / 128.0
     elif data.dtype.kind == "i":
@@ -139,6 +241,10 @@ def read_wav(path: PathLike) -> tuple[int, np.ndarray]:
     else:
         raise DataError(f"{path}: unsupported WAV sample type {data.dtype}")
     return int(rate), np.clip(out, -1.0, 1.0)
+
+
+def _one_line(e: BaseException) -> str:
+    return " ".join(str(e).split())[:300]
 
 
 def _file_size(path: PathLike) -> int:
@@ -183,7 +289,8 @@ def decode_nmnist(
     else:
         index = None
     w, h, _ = sensor_size
-    bad = np.flatnonzero((x >= w) | (y >= h)) if x.max() >= w or y.max() >= h else ()
+    bad = np.flatnonzero((x >= w) | (y >= h)) if x.size and (x.max() >= w or y.max() >= h) \
+        else ()
     if len(bad):
         i = int(bad[0]) if index is None else int(index[bad[0]])
         raise DataError(
@@ -207,9 +314,15 @@ def decode_nmnist(
 
 
 def read_nmnist(
-    path: PathLike, sensor_size: tuple[int, int, int] = NMNIST_SENSOR_SIZE
+    path: PathLike,
+    sensor_size: tuple[int, int, int] = NMNIST_SENSOR_SIZE,
+    max_bytes: int | None = None,
 ) -> np.ndarray:
-    """Read one original N-MNIST (or N-Caltech101 with its sensor size) ``.bin`` recording."""
+    """Read one original N-MNIST (or N-Caltech101 with its sensor size) ``.bin`` recording.
+
+    Files over the size limit (module docstring) are refused before they are read.
+    """
+    check_file_size(path, max_bytes)
     try:
         raw = np.fromfile(path, np.uint8)
     except OSError as e:
@@ -254,15 +367,43 @@ NTIDIGITS_CHANNELS = 64
 NTIDIGITS_SPLITS = ("train", "test")
 
 
-def _open_h5(path: PathLike):
+def _open_h5(path: PathLike, max_bytes: int | None = None):
     import h5py
 
-    if _file_size(path) == 0:
+    if check_file_size(path, max_bytes) == 0:
         raise DataError(f"{path}: empty file, expected an N-TIDIGITS HDF5 file")
     try:
         return h5py.File(path, "r")
-    except OSError as e:
-        raise DataError(f"{path}: not a readable HDF5 file ({e})") from None
+    except Exception as e:  # h5py raises OSError, and others on a damaged superblock
+        raise DataError(
+            f"{path}: not a readable HDF5 file ({type(e).__name__}: {_one_line(e)})"
+        ) from None
+
+
+def _h5_read(ds, path: PathLike, what: str, max_bytes: int | None = None) -> np.ndarray:
+    """Read a whole HDF5 dataset after checking its declared size against the file.
+
+    An uncompressed dataset cannot hold more bytes than the file; a compressed one is
+    limited by the recording size limit.
+    """
+    shape = getattr(ds, "shape", None)
+    dtype = getattr(ds, "dtype", None)
+    if shape is None or dtype is None:
+        raise DataError(f"{path}: {what} is a group, expected a dataset")
+    nbytes = math.prod(shape) * dtype.itemsize
+    size = _file_size(path)
+    limit = max_file_bytes(max_bytes) if ds.compression else size
+    if nbytes > limit:
+        raise DataError(
+            f"{path}: {what} declares shape {shape} of {dtype} = {nbytes} bytes, expected at "
+            f"most {limit} ({'the size limit' if ds.compression else 'the file size'})"
+        )
+    try:
+        return np.asarray(ds[()])
+    except Exception as e:  # h5py on damaged storage: OSError, ValueError, TypeError...
+        raise DataError(
+            f"{path}: {what} cannot be read ({type(e).__name__}: {_one_line(e)})"
+        ) from None
 
 
 def _split_name(split: str) -> str:
@@ -283,14 +424,32 @@ def _keys_from(h5, path: PathLike, split: str) -> list[str]:
     labels = h5[name]
     if not hasattr(labels, "shape") or labels.ndim != 1:
         raise DataError(f"{path}: {name!r} must be a 1-D dataset of sample keys")
-    return [k.decode() if isinstance(k, bytes) else str(k) for k in labels[()]]
+    keys = _h5_read(labels, path, repr(name))
+    try:
+        return [k.decode() if isinstance(k, bytes) else str(k) for k in keys]
+    except UnicodeDecodeError as e:
+        raise DataError(f"{path}: {name!r} holds a key that is not UTF-8 ({e.reason})") from None
 
 
-def ntidigits_keys(path: PathLike, split: str = "train") -> list[str]:
+def ntidigits_keys(
+    path: PathLike, split: str = "train", max_bytes: int | None = None
+) -> list[str]:
     """Sample keys of a split (e.g. ``"man-im-a-7557"``: the spoken digits are the last part)."""
     split = _split_name(split)
-    with _open_h5(path) as h5:
-        return _keys_from(h5, path, split)
+    with _open_h5(path, max_bytes) as h5:
+        return _guard_h5(path, lambda: _keys_from(h5, path, split))
+
+
+def _guard_h5(path: PathLike, read):  # noqa: ANN001, ANN202
+    """Run ``read``; what h5py raises on a damaged file (not our DataError) becomes one."""
+    try:
+        return read()
+    except DataError:
+        raise
+    except Exception as e:
+        raise DataError(
+            f"{path}: damaged HDF5 structure ({type(e).__name__}: {_one_line(e)})"
+        ) from None
 
 
 def _ntidigits_sample(h5, path: PathLike, split: str, key: str) -> np.ndarray:
@@ -302,8 +461,8 @@ def _ntidigits_sample(h5, path: PathLike, split: str, key: str) -> np.ndarray:
         raise DataError(
             f"{where}: no dataset under {split}_addresses/ and {split}_timestamps/"
         ) from None
-    addr = np.asarray(a_ds[()])
-    ts = np.asarray(t_ds[()])
+    addr = _h5_read(a_ds, path, f"{split}_addresses/{key}")
+    ts = _h5_read(t_ds, path, f"{split}_timestamps/{key}")
     if addr.ndim != 1 or ts.ndim != 1 or addr.shape != ts.shape:
         raise DataError(
             f"{where}: addresses shape {addr.shape} and timestamps shape {ts.shape}; "
@@ -333,7 +492,7 @@ def _ntidigits_sample(h5, path: PathLike, split: str, key: str) -> np.ndarray:
 
 
 def read_ntidigits(
-    path: PathLike, sample_id: str | int = 0, split: str = "train"
+    path: PathLike, sample_id: str | int = 0, split: str = "train", max_bytes: int | None = None
 ) -> np.ndarray:
     """Read one recording from the N-TIDIGITS HDF5 file (layout of tonic's ``NTIDIGITS18``).
 
@@ -341,15 +500,20 @@ def read_ntidigits(
     Returns events with ``x`` = channel (0..63), ``y`` = 0, ``t`` in us, ``p`` = 1.
     """
     split = _split_name(split)
-    with _open_h5(path) as h5:
-        keys = _keys_from(h5, path, split)
-        if isinstance(sample_id, int | np.integer):
-            if not 0 <= sample_id < len(keys):
-                raise DataError(
-                    f"{path}: {split} sample index {sample_id} out of range 0..{len(keys) - 1}"
-                )
-            sample_id = keys[int(sample_id)]
-        return _ntidigits_sample(h5, path, split, str(sample_id))
+    with _open_h5(path, max_bytes) as h5:
+
+        def read() -> np.ndarray:
+            keys = _keys_from(h5, path, split)
+            sid = sample_id
+            if isinstance(sid, int | np.integer):
+                if not 0 <= sid < len(keys):
+                    raise DataError(
+                        f"{path}: {split} sample index {sid} out of range 0..{len(keys) - 1}"
+                    )
+                sid = keys[int(sid)]
+            return _ntidigits_sample(h5, path, split, str(sid))
+
+        return _guard_h5(path, read)
 
 
 def write_ntidigits(

@@ -90,3 +90,22 @@ def test_real_nas_files(data_dir):
         hist = np.bincount(ev["x"][ev["y"] == 0], minlength=64)
         peak[tone] = 16 + int(np.argmax(hist[16:]))  # skip the broadband top (channels < 16)
     assert peak["523Hz_stereo"] < peak["130Hz_mono"] - 6
+
+
+def test_size_limit_refuses_before_reading(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    path = tmp_path / "x_64ch_addr2b_ts1_mono.aedat"
+    path.write_bytes(bytes(6 * 10))
+
+    def no_read(*a, **k):
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(Path, "read_bytes", no_read)
+    with pytest.raises(DataError, match=r"mono.aedat: 60 bytes, expected at most 59 \(the "
+                                        r"recording size limit"):
+        read_aedat(path, max_bytes=59)
+    monkeypatch.undo()
+    assert read_aedat(path, max_bytes=60).size == 10
+    with pytest.raises(DataError, match=r"tick_us=nan, expected a finite number > 0"):
+        read_aedat(path, tick_us=float("nan"))

@@ -249,3 +249,99 @@ def test_ntidigits_wrong_layout(tmp_path):
     (tmp_path / "junk.hdf5").write_bytes(b"not hdf5 at all")
     with pytest.raises(DataError, match="junk.hdf5"):
         read_ntidigits(tmp_path / "junk.hdf5")
+
+
+# ------------------------------------------------------------------ limits (issue #17)
+
+
+def _wav(tmp_path, name="a.wav", n=100):
+    path = tmp_path / name
+    wavfile.write(path, 8000, (np.arange(n) * 50).astype(np.int16))
+    return path
+
+
+def test_size_limit_refuses_before_reading(tmp_path, monkeypatch):
+    from neuralbrain.sensing import readers
+
+    nm = tmp_path / "a.bin"
+    write_nmnist(nm, make_events([1, 2], [3, 4], [10, 20], [0, 1]))
+    (tmp_path / "a.idx").write_bytes(_idx_bytes(np.zeros((4, 4), np.uint8)))
+    wav = _wav(tmp_path)
+
+    def no_read(*a, **k):
+        raise AssertionError("the file was read")
+
+    monkeypatch.setattr(np, "fromfile", no_read)
+    with pytest.raises(DataError, match=r"a.bin: 10 bytes, expected at most 9 \(the recording "
+                                        r"size limit: pass max_bytes= or set NEURALBRAIN_MAX_"):
+        read_nmnist(nm, max_bytes=9)
+    monkeypatch.undo()
+    with pytest.raises(DataError, match=r"a.idx: 28 bytes, expected at most 27"):
+        read_idx(tmp_path / "a.idx", max_bytes=27)
+    assert read_idx(tmp_path / "a.idx", max_bytes=28).shape == (4, 4)
+    monkeypatch.setenv(readers.MAX_FILE_BYTES_ENV, "50")
+    with pytest.raises(DataError, match=r"a.wav: 244 bytes, expected at most 50"):
+        read_wav(wav)
+    assert read_wav(wav, max_bytes=244)[1].shape == (100,)  # the argument beats the variable
+    monkeypatch.setenv(readers.MAX_FILE_BYTES_ENV, "lots")
+    from neuralbrain.errors import ConfigError
+
+    with pytest.raises(ConfigError, match="NEURALBRAIN_MAX_FILE_BYTES='lots': expected a whole"):
+        read_wav(wav)
+
+
+def test_wav_chunk_longer_than_the_file_is_a_data_error(tmp_path):
+    path = _wav(tmp_path)
+    raw = bytearray(path.read_bytes())
+    at = raw.index(b"data")
+    raw[at + 4:at + 8] = struct.pack("<I", 0xFFFFFFF0)  # a 4 GB data chunk in a 244-byte file
+    path.write_bytes(bytes(raw))
+    with pytest.raises(DataError, match=r"a.wav: chunk b'data' at byte 36 declares 4294967280 "
+                                        r"bytes, the file has 200 after its header"):
+        read_wav(path)
+    path.write_bytes(b"RF64" + bytes(raw[4:]))
+    with pytest.raises(DataError, match="RF64 is not supported"):
+        read_wav(path)
+
+
+def test_idx_dimensions_beyond_the_file_and_gzip_bombs(tmp_path):
+    huge = bytes([0, 0, 0x08, 3]) + struct.pack(">III", 2**32 - 1, 2**32 - 1, 2**32 - 1)
+    (tmp_path / "h.idx").write_bytes(huge + b"\0" * 8)
+    with pytest.raises(DataError, match=r"shape \(4294967295, 4294967295, 4294967295\) of uint8 "
+                                        r"needs 79228162458924105385300197391 bytes, file has 24"):
+        read_idx(tmp_path / "h.idx")
+    bomb = tmp_path / "bomb.idx.gz"
+    bomb.write_bytes(gzip.compress(_idx_bytes(np.zeros((1000, 1000), np.uint8))))
+    assert bomb.stat().st_size < 5000
+    with pytest.raises(DataError, match=r"bomb.idx.gz: gzip stream inflates beyond 100000 bytes"):
+        read_idx(bomb, max_bytes=100_000)
+    assert read_idx(bomb).shape == (1000, 1000)
+    two = tmp_path / "two.gz"  # two gzip members, as gzip.decompress reads them
+    data = _idx_bytes(np.arange(6, dtype=np.uint8).reshape(2, 3))
+    two.write_bytes(gzip.compress(data[:7]) + gzip.compress(data[7:]))
+    np.testing.assert_array_equal(read_idx(two), np.arange(6).reshape(2, 3))
+    cut = tmp_path / "cut.gz"
+    cut.write_bytes(gzip.compress(data)[:-12])
+    with pytest.raises(DataError, match="cut.gz: gzip stream ends early"):
+        read_idx(cut)
+
+
+def test_hdf5_dataset_declared_larger_than_the_file(tmp_path):
+    import h5py
+
+    path = tmp_path / "n.hdf5"
+    write_ntidigits(path, {"man-a-1": make_events([1, 2], 0, [10, 20], 1)})
+    with h5py.File(path, "a") as h5:
+        del h5["train_addresses"]["man-a-1"]
+        h5["train_addresses"].create_dataset("man-a-1", shape=(10**10,), dtype=np.uint8)
+    assert path.stat().st_size < 100_000  # never written: HDF5 allocates storage late
+    with pytest.raises(DataError, match=r"train_addresses/man-a-1 declares shape \(10000000000,\) "
+                                        r"of uint8 = 10000000000 bytes, expected at most \d+ "
+                                        r"\(the file size\)"):
+        read_ntidigits(path, 0)
+
+
+def test_nmnist_of_only_overflow_markers_is_empty_not_a_crash(tmp_path):
+    path = tmp_path / "m.bin"
+    path.write_bytes(bytes([0, 240, 0, 0, 0]) * 3)
+    assert read_nmnist(path).size == 0
