@@ -5,8 +5,8 @@ Needs the ``[interop]`` extra (``pip install -e ".[interop]"``: torch, snnTorch,
 (``_nir_to_snntorch_module``: ``LIF`` -> ``snn.Leaky(beta = 1 - dt/tau, threshold =
 v_threshold, reset_mechanism="zero")`` with its fixed ``dt = 1e-4`` s) and wires them with
 ``nirtorch.nir_to_torch``. ``to_snntorch`` uses those same node converters and that wiring,
-and changes three things, each a place where the stock import does not run the graph the
-NIR file describes:
+and changes four things, each a place where the stock import does not run the graph the
+NIR file describes (on our graphs it stops at the first ``I`` node: "Unknown node type"):
 
 1. ``metadata["reset"] = "subtract"`` on a ``LIF`` node (our deviation from NIR 1.0, see
    ``neuralbrain.nir_lif``) gives ``reset_mechanism="subtract"`` with the converter's own
@@ -28,12 +28,14 @@ NIR file describes:
    recurses into sub-graphs instead of handing them to the node map, and the sub-graph it
    made routes the external input through the recurrent weights (``input -> w_rec -> LIF``).
 
-Beyond what this module can fix: snnTorch's ``Leaky`` with ``reset_mechanism="subtract"``
-subtracts once more, and fires from ``u - theta`` instead of ``u``, on any step whose
-potential after the previous reset was still ``>= theta`` (``mem_reset`` looks at the
-reset potential; see snnTorch PR #426). Our neurons (and the textbook soft reset) fire from
-``u``; so the two agree exactly while ``u < 2 theta``, and differ after a step with ``u >=
-2 theta``.
+Beyond what this module can fix, for the ``LIF`` form only: snnTorch's ``Leaky`` with
+``reset_mechanism="subtract"`` subtracts once more, and fires from ``u - theta`` instead of
+``u``, on any step whose potential after the previous reset was still ``>= theta``
+(``mem_reset`` looks at the reset potential; see snnTorch PR #426); and it subtracts its
+threshold, i.e. ``v_threshold`` (one ulp below our ``theta``). Our neurons (and the textbook
+soft reset) fire from ``u``; so the two agree exactly while ``u < 2 theta``, and differ after
+a step with ``u >= 2 theta``. The graph form of reset by subtraction (``LI``, ``Threshold``,
+``Scale``; ``nir_lif.subtractive_nodes``) uses no snnTorch neuron and has neither issue.
 
 ``run_steps`` feeds a batch of time steps through the module and records the output of
 every spiking node (forward hooks), for spike-by-spike comparison with our simulators.
