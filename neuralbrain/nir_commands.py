@@ -122,7 +122,7 @@ def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> tuple
         if not file.is_file():
             raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
         try:
-            with np.load(file) as data:
+            with np.load(file, allow_pickle=False) as data:
                 params = {k: data[k] for k in data.files}
         except (OSError, ValueError) as err:
             raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None

@@ -198,7 +198,7 @@ def load_checkpoint(checkpoint: Path | None, cfg: TaskConfig) -> tuple[dict, dic
     if not file.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r}: no {CHECKPOINT} found (train first)")
     try:
-        with np.load(file) as z:
+        with np.load(file, allow_pickle=False) as z:
             arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
     except (OSError, ValueError, KeyError) as err:

@@ -236,7 +236,7 @@ def load_weights(path: str | Path, cfg: SNNConfig) -> dict[str, np.ndarray]:
     if not path.is_file():
         raise CheckpointError(f"SNN weights {str(path)!r} do not exist: train them first")
     try:
-        with np.load(path) as data:
+        with np.load(path, allow_pickle=False) as data:
             params = {k: np.asarray(data[k], np.float32) for k in data.files}
     except (OSError, ValueError) as err:
         raise CheckpointError(f"{path}: not a readable .npz ({err})") from None

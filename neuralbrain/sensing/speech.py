@@ -77,7 +77,7 @@ def synthesize(utterances: Sequence[Utterance], rate_hz: int = 8000) -> list[np.
         raise ConfigError(done.stderr.decode().strip())
     if done.returncode != 0:
         raise RuntimeError(f"speech synthesis failed: {done.stderr.decode().strip()[-2000:]}")
-    with np.load(io.BytesIO(done.stdout)) as waves:
+    with np.load(io.BytesIO(done.stdout), allow_pickle=False) as waves:
         return [waves[str(i)] for i in range(len(utterances))]
 
 
