@@ -204,11 +204,15 @@ def cmd_report(args: argparse.Namespace) -> int:
 
 
 def cmd_compare(args: argparse.Namespace) -> int:
-    from neuralbrain.report import compare_runs, write_comparison
+    from neuralbrain.report import compare_many, compare_runs, write_comparison, write_comparison_many
+    from neuralbrain.sweep import is_sweep
 
-    result = compare_runs(args.run_a, args.run_b)
+    if len(args.runs) != 2 or any(is_sweep(r) for r in args.runs) or args.plot is not None:
+        return _compare_many(args, compare_many, write_comparison_many)
+    run_a, run_b = args.runs
+    result = compare_runs(run_a, run_b)
     if args.out is not None:
-        result["report"] = str(write_comparison(args.run_a, args.run_b, args.out))
+        result["report"] = str(write_comparison(run_a, run_b, args.out))
     if args.json:
         _print_json(result)
     else:
@@ -225,6 +229,55 @@ def cmd_compare(args: argparse.Namespace) -> int:
             print(f"{label:<28}{ea:>12.4g}{eb:>12.4g}{'' if r is None else f'{r:10.3g}'}")
         if "report" in result:
             print(f"report: {result['report']}")
+    return 0
+
+
+def _compare_many(args: argparse.Namespace, compare_many, write_comparison_many) -> int:
+    """Any number of runs and sweeps: the table, the plot (``--plot``, else ``--out`` with
+    ``.png``, else ``compare.png``) and, with ``--out``, the HTML page."""
+    result = compare_many(list(args.runs))
+    png = args.plot or (args.out.with_suffix(".png") if args.out is not None else Path("compare.png"))
+    write_comparison_many(result, png, args.out)
+    result["plot"] = str(png)
+    if args.out is not None:
+        result["report"] = str(args.out)
+    if args.json:
+        _print_json(result)
+        return 0
+    width = max(len(e["label"]) for e in result["entries"]) + 2
+    print(f"{'run / assignment':<{width}}{'runs':>6}{'success':>9}{'J/episode':>12}  Pareto")
+    for e in result["entries"]:
+        success = "-" if e["success_rate"] is None else f"{e['success_rate']:.1%}"
+        energy = "-" if e["energy_j"] is None else f"{e['energy_j']:.4g}"
+        print(f"{e['label']:<{width}}{e['runs']:>6}{success:>9}{energy:>12}  "
+              f"{'*' if e['pareto'] else ''}")
+    print(f"plot: {png}" + (f"\nreport: {args.out}" if args.out is not None else ""))
+    return 0
+
+
+def cmd_sweep(args: argparse.Namespace) -> int:
+    from neuralbrain.sweep import assignment_summary, parse_grid, parse_seeds, sweep
+
+    grid = parse_grid(args.grid)
+    table = sweep(args.config, grid, parse_seeds(args.seeds), out=args.out, engine=args.engine,
+                  workers=args.workers, address=args.address, resume=args.resume,
+                  episodes=args.episodes, overrides=args.overrides, checkpoint=args.checkpoint)
+    summary = assignment_summary(table, list(grid))
+    failed = sum(s != "ok" for s in table["status"].to_pylist())
+    paths = {name: str(args.out / name) for name in ("sweep.parquet", "pareto.png", "index.html")}
+    if args.json:
+        _print_json({"runs": table.num_rows, "failed": failed, **paths, "assignments": summary})
+        return 0
+    keys = list(grid)
+    widths = [max(len(k), *(len(str(a["assignment"][k])) for a in summary)) + 2 for k in keys]
+    print("".join(f"{k:<{w}}" for k, w in zip(keys, widths, strict=True))
+          + f"{'runs':>5}{'failed':>7}{'success':>9}{'J/episode':>12}  Pareto")
+    for a in summary:
+        success = "-" if a["success_rate"] is None else f"{a['success_rate']:.1%}"
+        energy = "-" if a["energy_j"] is None else f"{a['energy_j']:.4g}"
+        print("".join(f"{str(a['assignment'][k]):<{w}}" for k, w in zip(keys, widths, strict=True))
+              + f"{a['runs']:>5}{a['failed']:>7}{success:>9}{energy:>12}  {'*' if a['pareto'] else ''}")
+    print(f"{table.num_rows} runs, {failed} failed; " + ", ".join(paths.values()))
     return 0
 
 
@@ -265,12 +318,32 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true", help="print the run's figures as JSON")
     p.set_defaults(func=cmd_report)
 
-    p = sub.add_parser("compare", help="put two runs side by side (energy and success)")
-    p.add_argument("run_a", type=Path)
-    p.add_argument("run_b", type=Path)
+    p = sub.add_parser("compare", help="put runs and sweeps side by side (energy and success)")
+    p.add_argument("runs", type=Path, nargs="+", metavar="RUN_OR_SWEEP",
+                   help="run directories and sweep directories (two runs: ratios B/A)")
     p.add_argument("--out", type=Path, default=None, help="also write an HTML comparison here")
+    p.add_argument("--plot", type=Path, default=None,
+                   help="energy-against-success plot (default: --out with .png, or compare.png; "
+                   "not written for exactly two runs unless given)")
     p.add_argument("--json", action="store_true")
     p.set_defaults(func=cmd_compare)
+
+    p = sub.add_parser("sweep", help="run every (grid assignment, seed) pair; merge the results")
+    _add_config_args(p)
+    p.add_argument("--grid", action="append", default=[], metavar="KEY=V1,V2",
+                   help="a config key and its values, e.g. planner.backend=cpu,t3 (repeatable)")
+    p.add_argument("--seeds", default="0", help="seeds: N, A-B or a comma list (default 0)")
+    p.add_argument("--episodes", type=int, default=1, help="episodes per run (seeds s, s+1, ...)")
+    p.add_argument("--engine", default="local", help="local (process pool, default) or ray")
+    p.add_argument("--address", default=None,
+                   help="Ray cluster address HOST:PORT (default $RAY_ADDRESS, else a local Ray)")
+    p.add_argument("--workers", type=int, default=2,
+                   help="local processes, or CPUs of a local Ray instance (default 2)")
+    p.add_argument("--out", type=Path, required=True, help="sweep directory")
+    p.add_argument("--resume", action="store_true", help="skip the runs --out already finished")
+    p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
+    p.add_argument("--json", action="store_true", help="print a JSON summary")
+    p.set_defaults(func=cmd_sweep)
 
     p = sub.add_parser("backends", help="list the registered hardware backends")
     p.add_argument("--json", action="store_true")

@@ -181,6 +181,15 @@ def check_ray_address(address: str, timeout_s: float = 5.0) -> None:
                           f"({err.strerror or err}); expected a running `ray start --head`") from None
 
 
+def ray_available() -> Any:
+    """The ``ray`` module, or a one-line ``ConfigError`` saying how to install it."""
+    try:
+        import ray
+    except ImportError:
+        raise ConfigError("--engine ray needs Ray: pip install 'neuralbrain[ray]'") from None
+    return ray
+
+
 def ray_outcomes(
     fn: Callable[[Any, Any], Any],
     tasks: Sequence[Any],
@@ -192,10 +201,7 @@ def ray_outcomes(
     """Run each task as a Ray task (see the module docstring); connects to ``address`` (or
     ``$RAY_ADDRESS``) or starts a local instance with ``num_cpus`` CPUs, and shuts down only
     an instance it started."""
-    try:
-        import ray
-    except ImportError:
-        raise ConfigError("--engine ray needs Ray: pip install 'neuralbrain[ray]'") from None
+    ray = ray_available()
     address = address or os.environ.get("RAY_ADDRESS") or None
     if address is not None:
         check_ray_address(address)

@@ -7,7 +7,10 @@ mean latency per module per step, the per-step energy of each module in one epis
 backends each module's work ran on and the resolved config. Figures are PNGs embedded as
 base64 so the page opens anywhere, offline. ``compare_runs(a, b)`` answers the usual question
 (what did moving a module to another backend do to energy and success?) as a dict, and
-``write_comparison`` renders it as HTML.
+``write_comparison`` renders it as HTML. ``compare_many(paths)`` puts any number of runs and
+sweep directories (one entry per sweep assignment) side by side with the Pareto front of
+energy against success marked; ``write_comparison_many`` plots it (and writes a page).
+Every reader here takes both trace layouts (``neuralbrain.trace.read_run_tables``).
 """
 
 from __future__ import annotations
@@ -21,7 +24,7 @@ from typing import Any
 
 import numpy as np
 
-from neuralbrain.atomic import atomic_write_text
+from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.errors import DataError
 from neuralbrain.trace import read_run_tables
 
@@ -246,3 +249,83 @@ def write_comparison(a: Path, b: Path, out: Path) -> Path:
 """
     atomic_write_text(out, page)
     return out
+
+
+def compare_many(paths: list[Path]) -> dict[str, Any]:
+    """Any number of runs and sweep directories side by side: one entry per run (its
+    ``summarize`` figures) and per assignment of each sweep (means over its ok runs), with
+    ``pareto`` marking the entries no other entry beats on both energy and success."""
+    from neuralbrain.sweep import assignment_summary, is_sweep, mark_pareto, read_sweep
+
+    if not paths:
+        raise DataError("compare: no runs: expected run or sweep directories")
+    entries: list[dict[str, Any]] = []
+    for path in paths:
+        if is_sweep(path):
+            table, keys = read_sweep(path)
+            rows = table.to_pylist()
+            modules = sorted(c.removeprefix("energy_j_") for c in table.column_names
+                             if c.startswith("energy_j_") and not c.startswith("energy_j_backend_"))
+            backends = sorted(c.removeprefix("energy_j_backend_") for c in table.column_names
+                              if c.startswith("energy_j_backend_"))
+            for a in assignment_summary(table, keys):
+                ok = [r for r in rows if r["status"] == "ok"
+                      and all(r[k] == v for k, v in a["assignment"].items())]
+
+                def mean(column: str, ok: list[dict] = ok) -> float | None:
+                    return math.fsum(r[column] for r in ok) / len(ok) if ok else None
+
+                label = f"{path.name}: " + ", ".join(f"{k}={v}" for k, v in a["assignment"].items())
+                entries.append({
+                    "label": label, "source": str(path), "kind": "sweep",
+                    "runs": a["runs"], "failed": a["failed"],
+                    "episodes": sum(r["episodes"] for r in ok),
+                    "success_rate": a["success_rate"], "energy_j": a["energy_j"],
+                    "energy_j_by_module": {m: mean(f"energy_j_{m}") for m in modules},
+                    "energy_j_by_backend": {b: mean(f"energy_j_backend_{b}") for b in backends},
+                })
+        else:
+            s = summarize(path)
+            entries.append({
+                "label": str(path), "source": str(path), "kind": "run", "runs": 1, "failed": 0,
+                "episodes": s["episodes"], "success_rate": s["success_rate"],
+                "energy_j": s["energy_j_per_episode"],
+                "energy_j_by_module": s["energy_j_per_episode_by_module"],
+                "energy_j_by_backend": s["energy_j_per_episode_by_backend"],
+            })
+    mark_pareto(entries)
+    modules = sorted({m for e in entries for m in e["energy_j_by_module"]})
+    return {"entries": entries, "modules": modules}
+
+
+def write_comparison_many(result: dict[str, Any], png: Path, html_out: Path | None = None) -> None:
+    """The energy-against-success plot of ``compare_many`` at ``png`` (and an HTML page with
+    the table and the plot at ``html_out``), atomically."""
+    import matplotlib.pyplot as plt
+
+    from neuralbrain.sweep import pareto_figure
+
+    fig = pareto_figure(result["entries"], "energy against success (runs and sweep assignments)")
+    buf = io.BytesIO()
+    fig.savefig(buf, format="png", dpi=100)
+    plt.close(fig)
+    with atomic_path(png) as tmp:
+        tmp.write_bytes(buf.getvalue())
+    if html_out is None:
+        return
+
+    def fmt(x: float | None, spec: str) -> str:
+        return "-" if x is None else format(x, spec)
+
+    rows = [(e["label"], e["runs"], e["episodes"], fmt(e["success_rate"], ".1%"),
+             fmt(e["energy_j"], ".4g"),
+             *(fmt(e["energy_j_by_module"].get(m), ".4g") for m in result["modules"]),
+             "yes" if e["pareto"] else "") for e in result["entries"]]
+    src = "data:image/png;base64," + base64.b64encode(buf.getvalue()).decode("ascii")
+    page = f"""<!doctype html><html><head><meta charset="utf-8"><title>compare</title>
+<style>{STYLE}</style></head><body><h1>Compare {len(result['entries'])} runs and assignments</h1>
+<img alt="energy against success" src="{src}">
+{_table(rows, ("run / assignment", "runs", "episodes", "success rate", "energy per episode (J)",
+               *(f"{m} (J)" for m in result["modules"]), "Pareto"))}</body></html>
+"""
+    atomic_write_text(html_out, page)

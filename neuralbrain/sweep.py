@@ -36,6 +36,7 @@ import html
 import itertools
 import json
 import math
+import os
 import re
 import secrets
 import tempfile
@@ -268,6 +269,13 @@ def sweep(
         raise ConfigError(f"--address {address!r} is for --engine ray, not {engine!r}")
     out = Path(out)
     specs = plan(config, grid, seeds, episodes, overrides, checkpoint)
+    if engine == "ray":  # before anything is written: no Ray, or no cluster at the address
+        from neuralbrain.engines import check_ray_address, ray_available
+
+        ray_available()
+        address = address or os.environ.get("RAY_ADDRESS") or None
+        if address is not None:
+            check_ray_address(address)
     header = {"config": str(config), "grid": {k: list(v) for k, v in grid.items()},
               "overrides": list(overrides), "episodes": episodes,
               "checkpoint": None if checkpoint is None else str(checkpoint)}

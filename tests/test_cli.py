@@ -97,3 +97,42 @@ def test_run_with_two_workers_writes_the_same_traces(config, tmp_path, capsys):
         assert pq.read_table(tmp_path / "two" / name).equals(pq.read_table(tmp_path / "one" / name))
     assert main(["run", str(config), "--workers", "0", "--out", str(tmp_path / "bad")]) == 2
     assert "workers = 0: expected an integer >= 1" in capsys.readouterr().err
+
+
+def test_sweep_then_compare_many(config, tmp_path, capsys):
+    out = tmp_path / "sweep"
+    assert main(["sweep", str(config), "--grid", "policy.backend=cpu,t3", "--seeds", "0-1",
+                 "--workers", "2", "--out", str(out), "--json"]) == 0
+    summary = json.loads(capsys.readouterr().out)
+    assert summary["runs"] == 4 and summary["failed"] == 0
+    assert [a["assignment"] for a in summary["assignments"]] == [
+        {"policy.backend": "cpu"}, {"policy.backend": "t3"}]
+    assert main(["run", str(config), "--episodes", "2", "--out", str(tmp_path / "r"), "--json"]) == 0
+    capsys.readouterr()
+    plot = tmp_path / "many.png"
+    assert main(["compare", str(out), str(tmp_path / "r"), "--plot", str(plot),
+                 "--out", str(tmp_path / "many.html")]) == 0
+    printed = capsys.readouterr().out
+    assert "sweep: policy.backend=t3" in printed and str(tmp_path / "r") in printed
+    assert plot.read_bytes()[:4] == b"\x89PNG" and (tmp_path / "many.html").is_file()
+
+
+@pytest.mark.parametrize(
+    "extra, message",
+    [
+        ([], "empty grid: expected at least one --grid KEY=V1,V2"),
+        (["--grid", "policy.backend="], "--grid 'policy.backend=': empty value"),
+        (["--grid", "policy.speed=1,2"], r"--grid policy.speed=1: .*unknown key\(s\) \['speed'\]"),
+        (["--grid", "seed=1,x"], "--grid seed=x: seed = 'x': expected an integer"),
+        (["--grid", "seed=1", "--engine", "spark"], "--engine 'spark': expected one of"),
+        (["--grid", "seed=1", "--engine", "ray", "--address", "127.0.0.1:1"],
+         "--address '127.0.0.1:1': cannot reach a Ray head node"),
+        (["--grid", "seed=1", "--seeds", "9-2"], "--seeds '9-2': expected N, A-B"),
+    ],
+)
+def test_sweep_bad_input_is_one_line(config, tmp_path, capsys, extra, message):
+    code = main(["sweep", str(config), "--out", str(tmp_path / "s"), *extra])
+    err = capsys.readouterr().err
+    assert code == 2 and err.startswith("neuralbrain: error: ") and err.count("\n") == 1
+    assert __import__("re").search(message, err), err
+    assert not (tmp_path / "s").exists()  # bad input is refused before anything is written
