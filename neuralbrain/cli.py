@@ -308,7 +308,8 @@ def build_parser() -> argparse.ArgumentParser:
     p = sub.add_parser("eval", help="evaluate a trained task offline (accuracy etc.)")
     _add_config_args(p)
     p.add_argument("--checkpoint", type=Path, default=None, help="trained checkpoint directory")
-    p.add_argument("--split", choices=("train", "test", "all"), default="test")
+    p.add_argument("--split", choices=("train", "validation", "test", "all"), default="test",
+                   help="validation: the split settings are chosen on; test: scored once")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     _add_data_root(p)
     p.set_defaults(func=cmd_eval)

@@ -37,7 +37,7 @@ from __future__ import annotations
 import hashlib
 import io
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -250,7 +250,8 @@ class _LsmClassifier(Task):
 
     @classmethod
     def _train_data(cls, cfg: TaskConfig, root: Path) -> tuple[np.ndarray, np.ndarray, Any]:
-        """(x, y, groups): ``groups`` = (speakers, held-out mask) when x holds every split."""
+        """(x, y, groups): ``groups`` = (speakers, split of each recording) when x holds
+        every split; else x is the ``train`` split alone."""
         x, y, _ = cls._data(cfg, root, "train")
         return x, y, None
 
@@ -264,18 +265,27 @@ class _LsmClassifier(Task):
         x, y, groups = cls._train_data(cfg, root)
         res = make_reservoir(cfg, "reservoir")
         feats = cls.features(cfg, res, x)
+        train_energy_j = res.ledger.total.energy_j
         extra = {}
-        if groups is not None:
-            speakers, held = groups
+        if groups is not None:  # every recording was encoded: the protocols come from groups
+            speakers, part = groups
             extra = leave_one_speaker_out(cfg, feats, y, speakers)
-            feats, y = feats[~held], y[~held]
+            f_val, y_val = feats[part == "validation"], y[part == "validation"]
+            feats, y = feats[part == "train"], y[part == "train"]
+        else:
+            x_val, y_val, _ = cls._data(cfg, root, "validation")
+            f_val = cls.features(cfg, make_reservoir(cfg, "reservoir"), x_val)
         head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
         losses = head.fit(feats, y, progress=True)
         train_acc = float(np.mean(head.predict(feats) == y))
+        # the figure settings are chosen on: printed while training, never the test split
+        val = accuracy_report(head.predict(f_val), y_val) if len(y_val) else {"accuracy": None,
+                                                                             "n": 0}
         report = {"task": cfg.task, "backend": res.backend.name, "n_train": int(y.size),
                   "train_accuracy": train_acc, "final_loss": losses[-1],
+                  "validation_accuracy": val["accuracy"], "n_validation": int(val["n"]),
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
-                  "train_energy_j": res.ledger.total.energy_j, **extra}
+                  "train_energy_j": train_energy_j, **extra}
         out.mkdir(parents=True, exist_ok=True)
         save_checkpoint(out, cfg, _prefixed("readout", head.state()), report)
         return report
@@ -336,28 +346,56 @@ class LsmFsdd(_LsmClassifier):
         audio = cfg.params.audio
         if not (audio.report_loso and not audio.holdout_speaker):
             return super()._train_data(cfg, root)
-        # Leave-one-speaker-out needs every recording: bin them all once, keep the split mask
-        x, y, speakers, held, _ = tasks.fsdd_with_split(root, audio, "all")
-        return x, y, (np.asarray(speakers), held)
+        # Leave-one-speaker-out needs every recording: bin them all once, keep the splits
+        x, y, speakers, part, _ = tasks.fsdd_with_split(root, audio, "all")
+        return x, y, (np.asarray(speakers), part)
 
 
 def leave_one_speaker_out(
     cfg: TaskConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray
 ) -> dict:
-    """Accuracy on each speaker of a readout trained on all the others (all takes)."""
-    loso = {}
-    for speaker in sorted(set(speakers)):
-        test = speakers == speaker
+    """Leave one speaker out, with its validation protocol beside it.
+
+    For each speaker ``s`` (sorted by name): ``test`` = the accuracy on every take of ``s``
+    of a readout trained on every take of all the others; ``validation`` = the accuracy on
+    the validation speaker ``v(s)`` (``tasks.validation_speaker``: the next speaker by name)
+    of a readout trained on the remaining speakers, neither ``s`` nor ``v(s)``. Settings
+    are chosen on ``validation`` (for fold ``s`` it never involves ``s``); ``test`` is the
+    reported figure.
+    """
+    speakers = np.asarray(speakers)
+    names_ = sorted(set(speakers.tolist()))
+    audio = cfg.params.audio
+
+    def fit_score(train: np.ndarray, test: np.ndarray) -> dict:
         head = readout.Readout(cfg.params.readout, feats.shape[1], 10,
                                seed=module_seed(cfg.seed, "readout"))
-        head.fit(feats[~test], y[~test])
+        head.fit(feats[train], y[train])
         report = accuracy_report(head.predict(feats[test]), y[test])
-        loso[str(speaker)] = {k: report[k] for k in ("accuracy", "n", "ci95")}
-    k = sum(round(r["accuracy"] * r["n"]) for r in loso.values())
-    n = sum(r["n"] for r in loso.values())
-    return {"leave_one_speaker_out": loso,
-            "leave_one_speaker_out_mean": k / n if n else 0.0,
-            "leave_one_speaker_out_ci95": list(wilson(int(k), int(n)))}
+        return {k: report[k] for k in ("accuracy", "n", "ci95")}
+
+    loso, val = {}, {}
+    for speaker in names_:
+        test = speakers == speaker
+        loso[str(speaker)] = fit_score(~test, test)
+        if len(names_) >= 3:
+            v = tasks.validation_speaker(replace(audio, holdout_speaker=speaker,
+                                                 validation_speaker=""), names_)
+            held = speakers == v
+            val[str(speaker)] = {"speaker": v, **fit_score(~test & ~held, held)}
+
+    def pooled(d: dict) -> tuple[float, list[float]]:
+        k = sum(round(r["accuracy"] * r["n"]) for r in d.values())
+        n = sum(r["n"] for r in d.values())
+        return (k / n if n else 0.0), list(wilson(int(k), int(n)))
+
+    mean, ci = pooled(loso)
+    out = {"leave_one_speaker_out": loso, "leave_one_speaker_out_mean": mean,
+           "leave_one_speaker_out_ci95": ci}
+    if val:
+        out["leave_one_speaker_out_validation"] = val
+        out["leave_one_speaker_out_validation_mean"] = pooled(val)[0]
+    return out
 
 
 class LsmZeroShot(Task):

@@ -1,19 +1,26 @@
 """The LSM tasks' data: real recordings -> binned reservoir inputs, with documented splits.
 
-Splits (deterministic, nothing random):
+Splits (deterministic, nothing random; ``train``, ``validation`` and ``test`` are pairwise
+disjoint, ``all`` is their union). The protocol: settings (hyper-parameters, switches) are
+chosen on ``validation`` only; ``test`` is scored once, with the settings already fixed.
 
-- **N-MNIST**. If the data root has ``nmnist/Test/``, ``test`` is that folder and ``train``
-  is all of ``Train/``. Otherwise (the shared data holds 1,000 ``Train/`` recordings only) the
-  recordings whose id (the MNIST training index in the file name, e.g. ``00035.bin``) is a
-  multiple of ``holdout_every`` (5) form ``test`` (about 200) and the rest ``train``.
-  ``all`` is both. Optional extra training data: the first ``emulated_mnist`` MNIST *test*
-  images (``mnist/t10k-*``) through the saccade emulator -- never the same digits as N-MNIST's,
-  which were recorded from MNIST *training* images.
-- **FSDD** through the software cochlea (derived data, not N-TIDIGITS). ``test`` = takes 0-4
-  (the dataset's convention), ``train`` = takes 5-49. With ``holdout_speaker`` set, ``test``
-  is every take of that speaker and ``train`` every take of the others (leave one speaker
-  out). Each recording is scaled to peak amplitude 1 first (an automatic gain control, so
-  loud and quiet speakers give comparable event rates).
+- **N-MNIST**. ``test``: if the data root has ``nmnist/Test/``, that folder; otherwise (the
+  shared data holds 1,000 ``Train/`` recordings only) the recordings whose id (the MNIST
+  training index in the file name, e.g. ``00035.bin``) is a multiple of ``holdout_every``
+  (5): about 200. ``validation``: of the remaining ``Train/`` recordings in id order, every
+  ``validation_every``-th (8), starting with the first: about 100. ``train``: the rest
+  (about 700). Optional extra training data: the first ``emulated_mnist`` MNIST *test*
+  images (``mnist/t10k-*``) through the saccade emulator -- never the same digits as
+  N-MNIST's, which were recorded from MNIST *training* images.
+- **FSDD** through the software cochlea (derived data, not N-TIDIGITS). Takes protocol
+  (``holdout_speaker`` empty): ``test`` = takes 0-4 (the dataset's convention),
+  ``validation`` = takes 5 .. 4 + ``validation_takes`` (5-9), ``train`` = the later takes
+  (10-49), every speaker in each. Speaker protocol (``holdout_speaker`` set): ``test`` is
+  every take of that speaker, ``validation`` every take of ``validation_speaker`` (default:
+  the speaker after the held-out one in alphabetical order, cyclically; never the held-out
+  one), ``train`` every take of the other speakers. Each recording is scaled to peak
+  amplitude 1 first (``normalize_peak``), so loud and quiet speakers give comparable event
+  rates.
 """
 
 from __future__ import annotations
@@ -28,7 +35,7 @@ import numpy as np
 from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.memory.encoding import BinEvents
 
-SPLITS = ("train", "test", "all")
+SPLITS = ("train", "validation", "test", "all")
 
 
 @dataclass(frozen=True)
@@ -39,6 +46,7 @@ class VisionData:
     n_steps: int = 50
     bin_us: int = 6000
     holdout_every: int = 5
+    validation_every: int = 8  # every 8th non-test recording (id order) is validation
     emulated_mnist: int = 0
     augment_shift_px: int = 0  # training copies shifted by up to this many pixels in x and y
     max_samples: int = 0  # 0 = all; else n recordings spread evenly over the split (debug)
@@ -49,6 +57,11 @@ class VisionData:
         for name in ("n_steps", "bin_us", "holdout_every"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 1")
+        if self.validation_every < 2:
+            raise ConfigError(
+                f"vision.validation_every = {self.validation_every}: expected >= 2 (every "
+                "n-th non-test recording is validation; 1 would leave nothing to train on)"
+            )
         for name in ("emulated_mnist", "max_samples", "augment_shift_px"):
             if getattr(self, name) < 0:
                 raise ConfigError(f"vision.{name} = {getattr(self, name)}: expected >= 0")
@@ -69,12 +82,25 @@ class AudioData:
     span_threshold: float = 0.3  # feature windows cover where the smoothed event rate
     span_smooth_steps: int = 20  # (over 20 bins) is >= 0.3 x its peak: the spoken word
     holdout_speaker: str = ""
+    validation_takes: int = 5  # takes protocol: takes 5 .. 4 + this are validation
+    validation_speaker: str = ""  # speaker protocol: "" = the one after holdout_speaker
     max_samples: int = 0
 
     def __post_init__(self) -> None:
         for name in ("n_steps", "bin_us"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"audio.{name} = {getattr(self, name)}: expected >= 1")
+        if not 1 <= self.validation_takes <= 40:
+            raise ConfigError(
+                f"audio.validation_takes = {self.validation_takes}: expected 1..40 (takes "
+                "5 .. 4 + n are validation; at least 5 of the 50 takes must stay for training)"
+            )
+        if self.validation_speaker and self.validation_speaker == self.holdout_speaker:
+            raise ConfigError(
+                f"audio.validation_speaker = {self.validation_speaker!r}: expected a speaker "
+                "other than audio.holdout_speaker (the validation speaker chooses settings, "
+                "the held-out one is reported)"
+            )
         if self.max_samples < 0:
             raise ConfigError(f"audio.max_samples = {self.max_samples}: expected >= 0")
         if not 0.0 <= self.span_threshold < 1.0 or self.span_smooth_steps < 1:
@@ -133,26 +159,13 @@ def nmnist(
     ``augment`` (training only) appends, for each shift (dx, dy) != (0, 0) with
     ``|dx|, |dy| <= cfg.augment_shift_px``, a translated copy of every recording.
     """
-    from neuralbrain.sensing.datasets import NMNIST
     from neuralbrain.sensing.readers import read_nmnist
 
     check_split(split)
     folder = root / "nmnist" if (root / "nmnist").is_dir() else root
     if not (folder / "Train").is_dir() and not (folder / "Test").is_dir():
         raise DataError(f"{root}: no N-MNIST data (expected nmnist/Train/<label>/*.bin)")
-    if (folder / "Test").is_dir():
-        ds = NMNIST(folder, split)
-        files, labels = list(ds.files), ds.labels
-        source = f"real N-MNIST {split} ({folder}/{'Test' if split == 'test' else 'Train'})"
-    else:
-        ds = NMNIST(folder, "train")
-        ids = np.array([_file_id(f) for f in ds.files])
-        held = ids % cfg.holdout_every == 0
-        keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
-        files = [f for f, k in zip(ds.files, keep, strict=True) if k]
-        labels = ds.labels[keep]
-        source = (f"real N-MNIST Train/ recordings with id % {cfg.holdout_every} "
-                  f"{'== 0' if split == 'test' else '!= 0' if split == 'train' else 'any'}")
+    files, labels, source = nmnist_files(folder, split, cfg)
     if cfg.max_samples:
         pick = spread(len(files), cfg.max_samples)
         files, labels = [files[i] for i in pick], np.asarray(labels)[pick]
@@ -170,6 +183,48 @@ def nmnist(
     if r:
         source += f" (+ {len(shifts) - 1} shifted copies of each)"
     return x, labels, source
+
+
+def nmnist_parts(ids: np.ndarray, cfg: VisionData, has_test_folder: bool = False) -> np.ndarray:
+    """The split of each ``Train/`` recording id: an array of "train" / "validation" / "test".
+
+    ``test``: ``id % holdout_every == 0`` (none when the data root has its own ``Test/``);
+    ``validation``: of the others in id order, ranks 0, ``validation_every``, 2 x ..., so
+    the three parts are disjoint and the assignment depends on the ids alone.
+    """
+    ids = np.asarray(ids, np.int64)
+    part = np.full(ids.size, "train", dtype=object)
+    held = np.zeros(ids.size, bool) if has_test_folder else ids % cfg.holdout_every == 0
+    part[held] = "test"
+    rest = np.flatnonzero(~held)
+    rest = rest[np.argsort(ids[rest], kind="stable")]
+    part[rest[:: cfg.validation_every]] = "validation"
+    return part
+
+
+def nmnist_files(folder: Path, split: str, cfg: VisionData) -> tuple[list[Path], np.ndarray, str]:
+    """(files, labels, source) of the N-MNIST recordings of ``split`` (module docstring)."""
+    from neuralbrain.sensing.datasets import NMNIST
+
+    has_test = (folder / "Test").is_dir()
+    if has_test and split == "test":
+        ds = NMNIST(folder, "test")
+        return list(ds.files), np.asarray(ds.labels), f"real N-MNIST test ({folder}/Test)"
+    files, labels = [], []
+    if (folder / "Train").is_dir():
+        ds = NMNIST(folder, "train")
+        part = nmnist_parts(np.array([_file_id(f) for f in ds.files]), cfg, has_test)
+        keep = np.ones(part.size, bool) if split == "all" else part == split
+        files = [f for f, k in zip(ds.files, keep, strict=True) if k]
+        labels = list(np.asarray(ds.labels)[keep])
+    if has_test and split == "all":
+        ds = NMNIST(folder, "test")
+        files, labels = files + list(ds.files), labels + list(ds.labels)
+    if not files:
+        raise DataError(f"{folder}: no N-MNIST recordings for split {split!r}")
+    rule = ("" if has_test else f"test: id % {cfg.holdout_every} == 0; ") + (
+        f"validation: every {cfg.validation_every}th other Train/ recording by id")
+    return files, np.asarray(labels, np.int64), f"real N-MNIST {split} ({folder}; {rule})"
 
 
 def spread(n: int, k: int) -> np.ndarray:
@@ -200,18 +255,49 @@ def emulated_mnist(root: Path, cfg: VisionData, seed: int) -> tuple[np.ndarray, 
 
 def fsdd(root: Path, split: str, cfg: AudioData) -> tuple[np.ndarray, np.ndarray, list[str], str]:
     """Binned FSDD-through-cochlea recordings: (batch, steps, 64), labels, speakers, source."""
-    x, y, speakers, held, rule = fsdd_with_split(root, cfg, check_split(split))
-    keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
+    x, y, speakers, _, rule = fsdd_with_split(root, cfg, check_split(split))
     source = f"derived: FSDD through the software cochlea, split {split} ({rule})"
-    return x[keep], y[keep], [s for s, k in zip(speakers, keep, strict=True) if k], source
+    return x, y, speakers, source
+
+
+def validation_speaker(cfg: AudioData, speakers: list[str] | np.ndarray) -> str:
+    """The validation speaker of the speaker protocol: ``cfg.validation_speaker``, else the
+    speaker after ``cfg.holdout_speaker`` in alphabetical order (cyclically)."""
+    names = sorted(set(str(s) for s in speakers))
+    for name, what in ((cfg.holdout_speaker, "holdout_speaker"),
+                       (cfg.validation_speaker, "validation_speaker")):
+        if name and name not in names:
+            raise DataError(f"audio.{what} = {name!r}: no such speaker; expected one of {names}")
+    if len(names) < 3:
+        raise DataError(f"FSDD speakers {names}: the speaker protocol needs at least 3 "
+                        "(one held out, one for validation, the rest to train on)")
+    if cfg.validation_speaker:
+        return cfg.validation_speaker
+    return names[(names.index(cfg.holdout_speaker) + 1) % len(names)]
+
+
+def fsdd_parts(takes: np.ndarray, speakers: np.ndarray, cfg: AudioData) -> tuple[np.ndarray, str]:
+    """The split of each FSDD recording ("train" / "validation" / "test") and the rule."""
+    takes, speakers = np.asarray(takes), np.asarray(speakers)
+    part = np.full(takes.size, "train", dtype=object)
+    if cfg.holdout_speaker:
+        val = validation_speaker(cfg, speakers)
+        part[speakers == val] = "validation"
+        part[speakers == cfg.holdout_speaker] = "test"
+        return part, f"test: speaker {cfg.holdout_speaker!r}; validation: speaker {val!r}"
+    last = 4 + cfg.validation_takes
+    part[(takes >= 5) & (takes <= last)] = "validation"
+    part[takes < 5] = "test"
+    return part, f"test: takes 0-4; validation: takes 5-{last}"
 
 
 def fsdd_with_split(
     root: Path, cfg: AudioData, split: str = "all"
 ) -> tuple[np.ndarray, np.ndarray, list[str], np.ndarray, str]:
-    """The recordings of ``split`` with their held-out mask: (x, labels, speakers, held, rule).
+    """The recordings of ``split`` with their parts: (x, labels, speakers, part, rule).
 
-    Only the recordings of ``split`` go through the cochlea; ``held`` marks the test ones.
+    Only the recordings of ``split`` go through the cochlea; ``part[i]`` is the split
+    ("train", "validation" or "test") recording ``i`` belongs to.
     """
     from neuralbrain.sensing.cochlea import Cochlea
     from neuralbrain.sensing.datasets import FSDD
@@ -220,18 +306,8 @@ def fsdd_with_split(
     ds = FSDD(root, "all")
     takes = np.array([int(Path(f).stem.split("_")[2]) for f in ds.files])
     speakers = np.array(ds.speakers)
-    if cfg.holdout_speaker:
-        if cfg.holdout_speaker not in set(speakers):
-            raise DataError(
-                f"audio.holdout_speaker = {cfg.holdout_speaker!r}: no such speaker in "
-                f"{root}; expected one of {sorted(set(speakers))}"
-            )
-        held = speakers == cfg.holdout_speaker
-        rule = f"speaker {cfg.holdout_speaker!r} held out"
-    else:
-        held = takes < 5
-        rule = "takes 0-4 held out"
-    keep = {"train": ~held, "test": held, "all": np.ones_like(held)}[split]
+    part, rule = fsdd_parts(takes, speakers, cfg)
+    keep = np.ones(part.size, bool) if check_split(split) == "all" else part == split
     idx = np.flatnonzero(keep)
     if cfg.max_samples:
         idx = idx[spread(idx.size, cfg.max_samples)]
@@ -242,7 +318,7 @@ def fsdd_with_split(
         if audio.ndim != 1:
             raise DataError(f"{ds.files[i]}: {audio.shape[1]} channels, expected mono audio")
         rows.append(audio_to_binned(audio, rate, cfg, cochlea))
-    return (np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], held[idx], rule)
+    return (np.stack(rows), ds.labels[idx], [str(s) for s in speakers[idx]], part[idx], rule)
 
 
 def audio_to_binned(audio: np.ndarray, rate: int, cfg: AudioData, cochlea: Any = None) -> np.ndarray:

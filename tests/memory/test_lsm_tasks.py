@@ -39,8 +39,8 @@ def _synthetic_root(base: Path, n_per_class: int = 4, test_folder: bool = False)
     rng = np.random.default_rng(0)
     t = np.arange(int(0.25 * 8000)) / 8000
     for d in range(10):
-        for speaker, shift in (("ann", 1.0), ("bob", 1.1)):
-            for take in range(7):
+        for speaker, shift in (("ann", 1.0), ("bob", 1.1), ("cy", 0.95)):
+            for take in range(11):  # 0-4 test, 5-9 validation, 10 train
                 f = (250 + 120 * d) * shift
                 wave = np.sin(2 * np.pi * f * t) * np.hanning(t.size) + rng.normal(0, 0.01, t.size)
                 wavfile.write(rec / f"{d}_{speaker}_{take}.wav", 8000,
@@ -64,6 +64,9 @@ def test_classifiers_train_and_evaluate(name, root, tmp_path):
     report = task.train(cfg, tmp_path / "ck", root, resume=False)
     assert (tmp_path / "ck" / "lsm.npz").is_file()
     assert 0.0 <= report["train_accuracy"] <= 1.0 and report["n_train"] > 0
+    assert report["n_validation"] > 0 and 0.0 <= report["validation_accuracy"] <= 1.0
+    val = task.evaluate(cfg, tmp_path / "ck", root, "validation")
+    assert val["split"] == "validation" and "validation" in val["source"]
     out = task.evaluate(cfg, tmp_path / "ck", root, "test")
     json.dumps(out)  # the CLI prints it as JSON
     assert set(out) >= {"accuracy", "n", "per_class", "ci95"}
@@ -190,15 +193,22 @@ def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
                "audio.n_steps=260")
     report = TASKS.get(cfg.task).train(cfg, tmp_path / "ck", root, resume=False)
     loso = report["leave_one_speaker_out"]
-    assert set(loso) == {"ann", "bob"} and all(r["n"] == 70 for r in loso.values())
-    assert report["n_train"] == 40  # the checkpoint's readout saw takes 5-6 only
+    assert set(loso) == {"ann", "bob", "cy"} and all(r["n"] == 110 for r in loso.values())
+    # the validation protocol beside it: fold s scores the next speaker, trained without s
+    val = report["leave_one_speaker_out_validation"]
+    assert {s: r["speaker"] for s, r in val.items()} == {"ann": "bob", "bob": "cy", "cy": "ann"}
+    assert all(r["n"] == 110 for r in val.values())
+    assert report["n_train"] == 30  # the checkpoint's readout saw take 10 only
+    assert report["n_validation"] == 150  # takes 5-9
     lo, hi = report["leave_one_speaker_out_ci95"]
     assert lo <= report["leave_one_speaker_out_mean"] <= hi
     held = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=bob", "audio.max_samples=20",
                 "audio.n_steps=260")
     TASKS.get(held.task).train(held, tmp_path / "ck2", root, resume=False)
     out = TASKS.get(held.task).evaluate(held, tmp_path / "ck2", root, "test")
-    assert out["n"] == 20 and "'bob' held out" in out["source"]
+    assert out["n"] == 20 and "test: speaker 'bob'" in out["source"]
+    out = TASKS.get(held.task).evaluate(held, tmp_path / "ck2", root, "validation")
+    assert out["n"] == 20 and "validation: speaker 'cy'" in out["source"]
     with pytest.raises(DataError, match="no such speaker"):
         bad = _cfg("lsm_fsdd_debug", "audio.holdout_speaker=carol")
         TASKS.get(bad.task).train(bad, tmp_path / "ck3", root, resume=False)

@@ -6,22 +6,29 @@ The network, its training and its backends are described in ``neuralbrain.sensin
 (model, surrogate-gradient training: why not conversion is in ``snn/train.py``) and
 ``neuralbrain.sensing.perception`` (the module that runs it on backends and books its cost).
 
+Splits of the real recordings (deterministic): ``test`` = ``nmnist/Test`` if it exists,
+else the ``heldout`` 20 % of ``nmnist/Train`` (``snn/data.py``: rank within class % 5 == 0;
+never trained on, never used to choose anything); ``validation`` = of the other 80 %, the
+recordings whose rank within their class is a multiple of ``VALIDATION_EVERY`` (8), about
+100: settings are chosen on it and training reports its accuracy; ``train`` = the rest
+(about 700); ``all`` = every recording. Without a data root the embedded digits are split
+the same way (every 5th ``test``, every 8th of the others per class ``validation``).
+
 ``neuralbrain train CONFIG --out DIR`` trains on the ``train`` split of the real recordings
-(80 % of ``nmnist/Train``; the other 20 % is ``heldout``, never trained on; repeated
-``train.real_repeat`` times) plus ``train.cubes`` emulated DigitPick cube recordings (MNIST
-test digits with index < 5000 on a rendered cube top, seen by the saccading event camera and
-cropped exactly as ``Perception`` crops a scene) plus ``train.emulated`` MNIST test digits
-through the N-MNIST saccade emulator, then, when
-``train.reference`` is on, the same network without the in-sensor constraints
-(``snn.first_layer = "analog"``: float first-layer weights, non-spiking first-layer output),
-and writes ``DIR/snn.npz`` (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json``
-(atomically). Without a data root (no ``--data-root``, no ``$NEURALBRAIN_DATA``) the
-recordings are the embedded scikit-learn digits (the digits DigitPick shows then) through the
-saccade emulator, every 5th one held out, and the cube and extra recordings draw on the same
-training digits. ``neuralbrain eval CONFIG [--checkpoint DIR] --split test --json`` runs the
-trained SNN through the ``Perception`` module on its configured backends and prints
-``accuracy``, ``n``, ``per_class`` and the energy per sample; without ``--checkpoint`` it uses
-``perception.weights``.
+(repeated ``train.real_repeat`` times) plus ``train.cubes`` emulated DigitPick cube
+recordings (MNIST test digits with index < 5000 on a rendered cube top, seen by the saccading
+event camera and cropped exactly as ``Perception`` crops a scene) plus ``train.emulated``
+MNIST test digits through the N-MNIST saccade emulator, then, when ``train.reference`` is on,
+the same network without the in-sensor constraints (``snn.first_layer = "analog"``: float
+first-layer weights, non-spiking first-layer output), and writes ``DIR/snn.npz``
+(parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json`` (atomically; it holds the
+``validation`` accuracies, never the test split's). Without a data root (no ``--data-root``,
+no ``$NEURALBRAIN_DATA``) the recordings are the embedded scikit-learn digits (the digits
+DigitPick shows then) through the saccade emulator, and the cube and extra recordings draw
+on the same training digits. ``neuralbrain eval CONFIG [--checkpoint DIR] --split
+test|validation --json`` runs the trained SNN through the ``Perception`` module on its
+configured backends and prints ``accuracy``, ``n``, ``per_class`` and the energy per sample;
+without ``--checkpoint`` it uses ``perception.weights``.
 """
 
 from __future__ import annotations
@@ -36,7 +43,7 @@ import numpy as np
 from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.config import TaskConfig
 from neuralbrain.core import Task
-from neuralbrain.errors import CheckpointError, ConfigError
+from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
@@ -47,6 +54,8 @@ from neuralbrain.sensing.snn.nir_io import export_nir
 from neuralbrain.sensing.snn.train import TrainConfig, fit, predict
 
 CHECKPOINT = "snn.npz"
+SPLITS = ("train", "validation", "test", "all")
+VALIDATION_EVERY = 8  # of the non-test recordings, rank within class % 8 == 0 -> validation
 # Flat-shaded colours of the DigitPick render as the overhead camera sees them (luma of the
 # table 108, cube top 222, ink 22, side faces ~140): measured on env frames, not fitted.
 TOP_GAIN = 0.957
@@ -95,14 +104,45 @@ def event_counts(snn: SNNConfig, pcfg: PerceptionConfig) -> EventCounts:
     return EventCounts(snn.time_steps, (snn.width, snn.height, 2), pcfg.window_us)
 
 
+def check_split(split: str) -> str:
+    if split not in SPLITS:
+        raise DataError(f"split {split!r}: expected one of {SPLITS}")
+    return split
+
+
+def validation_mask(labels: np.ndarray) -> np.ndarray:
+    """True for the ``validation`` part of a non-test list: rank within class (list order)
+    is a multiple of ``VALIDATION_EVERY``."""
+    labels = np.asarray(labels)
+    rank = np.zeros(labels.size, np.int64)
+    for d in np.unique(labels):
+        at = np.flatnonzero(labels == d)
+        rank[at] = np.arange(at.size)
+    return rank % VALIDATION_EVERY == 0
+
+
 def embedded_digits(split: str) -> tuple[np.ndarray, np.ndarray]:
     """The project's embedded scikit-learn digits (``sensing.datasets.embedded_digits``: every
-    5th one is ``heldout``/``test``) at 28x28, as DigitPick shows them without data."""
+    5th one is ``heldout``/``test``; of the rest, ``validation_mask`` gives ``validation``) at
+    28x28, as DigitPick shows them without data."""
     from neuralbrain.sensing.cube_views import sklearn_to_28
     from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
 
+    if split in ("train", "validation"):
+        images, labels = sklearn_digits("train")
+        keep = validation_mask(labels) == (split == "validation")
+        return sklearn_to_28(images[keep]), labels[keep]
     images, labels = sklearn_digits("test" if split == "heldout" else split)
     return sklearn_to_28(images), labels
+
+
+def real_items(root: Path, split: str) -> list[tuple[Path, int]]:
+    """(path, label) of the real recordings of ``split`` (see the module docstring)."""
+    if split not in ("train", "validation"):
+        return real_files(root, split)
+    items = real_files(root, "train")
+    keep = validation_mask(np.array([label for _, label in items])) == (split == "validation")
+    return [item for item, k in zip(items, keep, strict=True) if k]
 
 
 def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarray, np.ndarray]:
@@ -115,7 +155,7 @@ def _data(root: Path | None, split: str, cfg: InsensorConfig) -> tuple[np.ndarra
         images, labels = embedded_digits(split)
         keep = _subset(len(labels), tcfg)
         return emulate(images[keep], labels[keep], counts, tcfg.seed)
-    items = real_files(root, split)
+    items = real_items(root, split)
     return load_real([items[i] for i in _subset(len(items), tcfg)], counts)
 
 
@@ -231,7 +271,7 @@ class InsensorNMNIST(Task):
             return json.loads((out / "report.json").read_text())
         t0 = time.time()
         x, y = _data(data_root, "train", mc)
-        xh, yh = _data(data_root, "heldout", mc)
+        xv, yv = _data(data_root, "validation", mc)
         x, y = np.concatenate([x] * tcfg.real_repeat), np.concatenate([y] * tcfg.real_repeat)
         mnist_root = data_root if tcfg.digit_source == "mnist" else None  # None: embedded
         if tcfg.cubes:
@@ -243,17 +283,18 @@ class InsensorNMNIST(Task):
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         log = lambda s: print(s, flush=True)  # noqa: E731
         params = fit(x, y, snn, tcfg, log=log)
+        # validation only: the figure the recipe is tuned on; the test split is eval's, once
         report = {
             "n_train": int(len(y)),
-            "n_heldout": int(len(yh)),
-            "heldout_accuracy": _accuracy(params, xh, yh, snn),
+            "n_validation": int(len(yv)),
+            "validation_accuracy": _accuracy(params, xv, yv, snn),
         }
         if tcfg.reference:
             ref_cfg = replace(snn, first_layer="analog")
             ref = fit(x, y, ref_cfg, tcfg, log=log)
-            report["reference_heldout_accuracy"] = _accuracy(ref, xh, yh, ref_cfg)
+            report["reference_validation_accuracy"] = _accuracy(ref, xv, yv, ref_cfg)
             report["in_sensor_gap_points"] = 100 * (
-                report["reference_heldout_accuracy"] - report["heldout_accuracy"]
+                report["reference_validation_accuracy"] - report["validation_accuracy"]
             )
         out.mkdir(parents=True, exist_ok=True)
         with atomic_path(out / CHECKPOINT) as tmp, open(tmp, "wb") as fh:
@@ -270,6 +311,7 @@ class InsensorNMNIST(Task):
     ) -> dict:
         mc: InsensorConfig = cfg.params
         pcfg = mc.perception
+        check_split(split)
         if checkpoint is not None:
             path = Path(checkpoint)
             path = path / CHECKPOINT if path.is_dir() else path

@@ -21,7 +21,8 @@ def test_debug_train_then_eval_on_two_backends(tmp_path):
     cfg = load_config(DEBUG)
     task = TASKS.get(cfg.task)
     report = task.train(cfg, tmp_path, root.parent, resume=False)
-    assert report["n_train"] == 60 and 0 <= report["heldout_accuracy"] <= 1
+    assert report["n_train"] == 60 and 0 <= report["validation_accuracy"] <= 1
+    assert "heldout_accuracy" not in report and "test_accuracy" not in report  # eval's, once
     assert (tmp_path / "snn.npz").is_file() and (tmp_path / "snn.nir").is_file()
     assert json.loads((tmp_path / "report.json").read_text()) == report
     fast = load_config(DEBUG, ["train.max_real=40"])
@@ -39,12 +40,12 @@ def test_debug_train_then_eval_on_two_backends(tmp_path):
 def test_without_a_data_root_it_trains_on_the_embedded_digits(tmp_path, capsys):
     cfg = load_config(DEBUG, ["train.max_real=30"])
     report = TASKS.get(cfg.task).train(cfg, tmp_path, None, resume=False)
-    assert report["n_train"] == 30 and report["n_heldout"] == 30
+    assert report["n_train"] == 30 and report["n_validation"] == 30
     from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 
     assert EMBEDDED_SOURCE in capsys.readouterr().out  # says what it trains on
     again = TASKS.get(cfg.task).train(cfg, tmp_path / "again", None, resume=False)
-    assert again["heldout_accuracy"] == report["heldout_accuracy"]  # seeded
+    assert again["validation_accuracy"] == report["validation_accuracy"]  # seeded
 
 
 @pytest.mark.data
@@ -77,3 +78,29 @@ def test_missing_data_and_checkpoint_are_named(tmp_path):
     too_big = load_config(DEBUG, ["perception.snn.conv1_kernel=7"])
     with pytest.raises(ConfigError, match="kernel = 7 does not fit the in-sensor pixel"):
         task.evaluate(too_big, None, None, "test")
+
+
+def test_validation_split_is_disjoint_and_deterministic():
+    from neuralbrain.sensing.datasets import embedded_digits as sklearn_digits
+    from neuralbrain.sensing.snn.task import embedded_digits, validation_mask
+
+    labels = np.array([3, 1, 3, 3, 1, 3, 3, 3, 3, 3, 3, 1])
+    np.testing.assert_array_equal(np.flatnonzero(validation_mask(labels)), [0, 1, 10])
+    train, val, test = (embedded_digits(s)[0] for s in ("train", "validation", "test"))
+    whole = sklearn_digits("train")[0]
+    assert len(train) + len(val) == len(whole) and 0.1 < len(val) / len(whole) < 0.15
+    as_set = lambda a: {x.tobytes() for x in a}  # noqa: E731
+    assert not as_set(train) & as_set(val) and not as_set(val) & as_set(test)
+    np.testing.assert_array_equal(embedded_digits("validation")[0], val)
+    with pytest.raises(DataError, match="split 'dev'"):
+        TASKS.get("insensor_nmnist").evaluate(load_config(DEBUG), None, None, "dev")
+
+
+@pytest.mark.data
+def test_real_validation_recordings_are_train_recordings_never_test():
+    from neuralbrain.sensing.snn.task import real_items
+
+    root = data_root_or_skip("nmnist").parent
+    parts = {s: {p for p, _ in real_items(root, s)} for s in ("train", "validation", "test")}
+    assert not parts["train"] & parts["validation"] and not parts["validation"] & parts["test"]
+    assert not parts["train"] & parts["test"] and 80 <= len(parts["validation"]) <= 120
