@@ -132,8 +132,11 @@ def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> tuple
 
         arrays, _ = lsm_tasks.load_checkpoint(checkpoint, cfg)
         res = lsm_tasks.make_reservoir(cfg, "reservoir")
+        audio = getattr(cfg.params, "audio", None) if cfg.task == "lsm_fsdd" else None
+        span = None if audio is None else {"threshold": audio.span_threshold,
+                                           "smooth_steps": audio.span_smooth_steps}
         return lsm_nir.to_nir(res.w_in, res.w_rec, res.config, cfg.params.readout,
-                              lsm_tasks.unprefixed("readout", arrays)), None
+                              lsm_tasks.unprefixed("readout", arrays), span=span), None
     # es_cartpole: the trained module, built through the module registry (no agents import)
     from neuralbrain.control import snn_policy_nir
     from neuralbrain.core import Trained

@@ -67,9 +67,13 @@ class LsmNir:
 def to_nir(
     w_in: np.ndarray, w_rec: np.ndarray, cfg: lsm.Config,
     readout: ReadoutConfig | None = None, readout_state: dict[str, np.ndarray] | None = None,
-    dt: float = DT_S,
+    dt: float = DT_S, span: dict[str, float] | None = None,
 ) -> nir.NIRGraph:
-    """The reservoir (and its readout, in metadata) as a NIR graph (see the module docstring)."""
+    """The reservoir (and its readout, in metadata) as a NIR graph (see the module docstring).
+
+    ``span`` (spoken digits: ``lsm.active_span``'s ``threshold`` and ``smooth_steps``) says
+    that the readout's windows split each recording's active span, not the whole recording.
+    """
     w_in, w_rec = np.asarray(w_in, np.float64), np.asarray(w_rec, np.float64)
     k, n = cfg.n_inputs, cfg.n_neurons
     if w_in.shape != (k, n) or w_rec.shape != (n, n):
@@ -95,8 +99,12 @@ def to_nir(
         meta["readout"] = {key: getattr(readout, key) for key in READOUT_KEYS}
         meta["readout"]["features"] = (
             "log1p (if log_counts) of spike counts per neuron in n_windows equal windows of "
-            "the recording (then the input counts, if include_inputs); z = (f - mean) / std; "
+            + ("the recording's active span (lsm.active_span with span_threshold and "
+               "span_smooth_steps)" if span else "the recording")
+            + " (then the input counts, if include_inputs); z = (f - mean) / std; "
             "logits = z @ w2 + b2, or gelu(z @ w1 + b1) @ w2 + b2 when hidden > 0")
+        if span:
+            meta["readout"].update({f"span_{k}": v for k, v in span.items()})
         meta["readout_arrays"] = {key: np.asarray(v, np.float64) for key, v in readout_state.items()}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 

@@ -36,6 +36,10 @@ def test_round_trip_gives_identical_spikes_and_readout(tmp_path):
     assert 0.01 < spikes.mean() < 0.6
     np.testing.assert_array_equal(back.reservoir().encode(x), spikes)
     np.testing.assert_array_equal(from_nir(graph).w_rec, res.w_rec)  # pure: same twice
+    spoken = to_nir(res.w_in, res.w_rec, res.config, rcfg, head.state(),
+                    span={"threshold": 0.3, "smooth_steps": 20})
+    assert spoken.metadata["readout"]["span_threshold"] == 0.3
+    assert "active span" in spoken.metadata["readout"]["features"]
 
 
 def test_foreign_names_without_recurrence_load():
