@@ -40,6 +40,7 @@ from neuralbrain.reasoning.gl.mpl import (
     Implies,
     Not,
     Theory,
+    _is_int,
     load_theory,
     parse_theory,
     theories_dir,
@@ -175,7 +176,8 @@ class Reasoner:
             return
         rng = self.theory.sorts[sort].int_range
         if rng is not None:
-            if not a.lstrip("-").isdigit() or not rng[0] <= int(a) <= rng[1]:
+            # ASCII and int64-sized only: "²".isdigit() holds but int("²") fails
+            if not _is_int(a) or not rng[0] <= int(a) <= rng[1]:
                 raise ConfigError(
                     f"fact {fact!r}: {a!r} is not a {sort} (an integer in [{rng[0]}, {rng[1]}])"
                 )

@@ -37,18 +37,37 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.set_defaults(func=cmd_plan)
 
 
+MAX_FACTS_BYTES = 1 << 20
+MAX_FACTS = 10_000
+
+
 def read_facts(path: Path) -> list[str]:
-    """The facts file as a list of atom strings, or a DataError naming what is wrong."""
+    """The facts file as a list of atom strings, or a DataError naming what is wrong.
+
+    Limits (the file may come from anywhere): at most ``MAX_FACTS_BYTES`` bytes (refused by
+    size before reading) and ``MAX_FACTS`` facts; JSON nested too deeply for the parser is a
+    ``DataError`` too.
+    """
     try:
-        data = json.loads(Path(path).read_text())
+        size = Path(path).stat().st_size
+        if size > MAX_FACTS_BYTES:
+            raise DataError(f"facts file {str(path)!r} is {size} bytes: expected at most "
+                            f"{MAX_FACTS_BYTES}")
+        data = json.loads(Path(path).read_text(encoding="utf-8"))
     except FileNotFoundError:
         raise DataError(f"facts file {str(path)!r} does not exist: expected a JSON list") from None
     except (OSError, UnicodeDecodeError, json.JSONDecodeError) as exc:
         raise DataError(f"facts file {str(path)!r} is not JSON ({exc}): expected a list of "
                         'atoms like ["shows(cube_1, 3)"]') from None
+    except RecursionError:
+        raise DataError(f"facts file {str(path)!r} nests JSON too deeply: expected a flat list "
+                        'of atoms like ["shows(cube_1, 3)"]') from None
     if not isinstance(data, list) or not all(isinstance(f, str) for f in data):
         raise DataError(f"facts file {str(path)!r} holds {type(data).__name__}: expected a JSON "
                         'list of atom strings like ["shows(cube_1, 3)", "reachable(cube_1)"]')
+    if len(data) > MAX_FACTS:
+        raise DataError(f"facts file {str(path)!r} holds {len(data)} facts: expected at most "
+                        f"{MAX_FACTS}")
     return data
 
 

@@ -173,14 +173,18 @@ def _check_consistent(atoms: tuple[Atom, ...]) -> None:
             raise DataError(f"facts say {top} rests on both {below[top]} and {under}: "
                             "expected one support per cube")
         below[top] = under
+    grounded: set[str] = set()  # cubes whose chain of supports is known to end
     for start in below:
         seen, c = [start], below[start]
-        while c in below:
-            if c in seen:
+        on_path = {start}
+        while c in below and c not in grounded:
+            if c in on_path:
                 raise DataError("facts put cubes on each other in a cycle: "
                                 + " on ".join([*seen[seen.index(c):], c]))
             seen.append(c)
+            on_path.add(c)
             c = below[c]
+        grounded.update(seen)  # linear overall: each cube's chain is walked once
     held = [a.args[0] for a in atoms if a.pred == "holding" and a.args]
     if len(set(held)) > 1:
         raise DataError(f"facts say the gripper holds {sorted(set(held))}: expected one cube")

@@ -39,3 +39,37 @@ def test_parse_atom_and_scene():
 def test_bad_facts_name_what_is_wrong(bad, match):
     with pytest.raises(DataError, match=match):
         parse_facts(bad)
+
+
+# -- facts from a file are untrusted (issue #17) ---------------------------------------------
+def test_a_long_chain_of_supports_is_checked_in_linear_time():
+    import time
+
+    n = 3000
+    facts = [f"object(c{i})" for i in range(n)] + [f"on(c{i}, c{i + 1})" for i in range(n - 1)]
+    t0 = time.perf_counter()
+    scene = parse_facts(facts)
+    assert len(scene.objects) == n
+    assert time.perf_counter() - t0 < 20  # the old walk was cubic: ~10**10 steps here
+    with pytest.raises(DataError, match="cycle: c0 on c1 on c2 on c0"):
+        parse_facts(["object(c0)", "object(c1)", "object(c2)", "object(c3)",
+                     "on(c3, c0)", "on(c0, c1)", "on(c1, c2)", "on(c2, c0)"])
+
+
+def test_read_facts_limits(tmp_path, monkeypatch):
+    from neuralbrain.reasoning.planner import commands
+
+    deep = tmp_path / "deep.json"
+    deep.write_text("[" * 100_000)
+    with pytest.raises(DataError, match=r"deep.json' nests JSON too deeply"):
+        commands.read_facts(deep)
+    monkeypatch.setattr(commands, "MAX_FACTS_BYTES", 10)
+    big = tmp_path / "big.json"
+    big.write_text('["object(a)"]')
+    with pytest.raises(DataError, match=r"big.json' is 13 bytes: expected at most 10"):
+        commands.read_facts(big)
+    monkeypatch.setattr(commands, "MAX_FACTS_BYTES", 1 << 20)
+    monkeypatch.setattr(commands, "MAX_FACTS", 1)
+    big.write_text('["object(a)", "object(b)"]')
+    with pytest.raises(DataError, match=r"holds 2 facts: expected at most 1"):
+        commands.read_facts(big)
