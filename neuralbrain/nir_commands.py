@@ -19,8 +19,8 @@ Reset by subtraction (the SNN, the policy) is written as standard NIR nodes by d
 (``--reset-form graph``: exact) or as ``LIF`` nodes with ``metadata["reset"] = "subtract"``
 (``--reset-form lif``: a documented deviation, for toolchains that map ``LIF`` nodes onto
 hardware); see ``neuralbrain.nir_lif``. The file is written atomically. ``--json`` prints one
-object: the path, the model, the nodes with their NIR types and the deviations from NIR the
-graph documents.
+object: the path, the model, the nodes with their NIR types, the deviations from NIR the
+graph documents and notes on running it.
 """
 
 from __future__ import annotations
@@ -41,6 +41,9 @@ DEVIATIONS = {
         "readout (log1p of windowed spike counts, then linear) is in metadata: NIR has no "
         "windowing or logarithm",
     ],
+    "es_cartpole": [],
+}
+NOTES = {  # how to run the graph as the model runs, beyond the node semantics
     "es_cartpole": [
         "one env step = bins_per_env_step bins, run continuously: the score of env step k is "
         "count[end k] - count[end k-1] + v_out[end k]/threshold from the output [count, "
@@ -183,6 +186,7 @@ def cmd_export(args: argparse.Namespace) -> int:
         "dt_s": graph.metadata.get("dt_s"),
         "nodes": {name: type(node).__name__ for name, node in graph.nodes.items()},
         "edges": [list(e) for e in graph.edges], "deviations": _deviations(task.task, args.reset_form),
+        "notes": NOTES.get(task.task, []),
     }
     if args.check:
         summary["check"] = _check(task, read_graph(path), model, args)
@@ -193,6 +197,8 @@ def cmd_export(args: argparse.Namespace) -> int:
         print(f"{task.task}: wrote {path}\nnodes: {chain}")
         for dev in summary["deviations"]:
             print(f"deviation: {dev}")
+        for note in summary["notes"]:
+            print(f"note: {note}")
         if "check" in summary:
             figures = ", ".join(f"{k} {v:.6g}" for k, v in summary["check"].items())
             print(f"agreement run in snnTorch + nirtorch: {figures}")
