@@ -87,3 +87,24 @@ def test_energy_is_broken_down_by_module_and_by_backend(tmp_path, capsys):
     printed = json.loads(capsys.readouterr().out)
     assert set(printed["energy_j_per_episode_by_backend"]) == {"in_sensor", "neuromorphic", "lut"}
     assert "in_sensor 4e-06 J" in write_report(tmp_path).read_text()
+
+
+def test_report_and_compare_read_the_single_file_layout_too(runs, tmp_path, capsys):
+    import pyarrow.parquet as pq
+
+    from neuralbrain.runner import read_run
+
+    old = tmp_path / "old"
+    old.mkdir()
+    result = read_run(runs[0])
+    pq.write_table(result.trace, old / "trace.parquet")  # schema 1: one file each
+    pq.write_table(result.episodes, old / "episodes.parquet")
+    (old / "config.toml").write_text((runs[0] / "config.toml").read_text())
+    new_figures = {k: v for k, v in summarize(runs[0]).items() if k != "run"}
+    assert {k: v for k, v in summarize(old).items() if k != "run"} == new_figures
+    assert write_report(old).is_file()
+    assert main(["compare", str(old), str(runs[0]), str(runs[1]), "--plot",
+                 str(tmp_path / "c.png"), "--json"]) == 0
+    entries = json.loads(capsys.readouterr().out)["entries"]
+    assert [e["episodes"] for e in entries] == [2, 2, 3]
+    assert entries[0]["energy_j"] == entries[1]["energy_j"]
