@@ -190,11 +190,13 @@ def test_policy_exact_in_snntorch_on_fixed_point(form):
 
 @pytest.mark.data
 def test_lsm_from_nir_runs_in_snntorch_and_back_on_real_nmnist(capsys):
-    """Both directions on real recordings: our reservoir graph in snnTorch, and a graph
-    snnTorch exports (Linear + Leaky, reset to zero) in our LSM."""
+    """Both directions on real recordings: our reservoir graph in snnTorch, and graphs
+    snnTorch exports (Linear + Leaky, and Linear + RLeaky: recurrent; reset to zero) in our
+    LSM."""
     from snntorch.export_nir import export_to_nir
 
     from neuralbrain.memory.tasks import VisionData, nmnist
+    from neuralbrain.nir_torch import reset_states
 
     root = data_root_or_skip("nmnist")
     x, _, _ = nmnist(root, "test", VisionData(max_samples=64))
@@ -208,27 +210,36 @@ def test_lsm_from_nir_runs_in_snntorch_and_back_on_real_nmnist(capsys):
 
     torch.manual_seed(0)
     n = 100
-    net = torch.nn.Sequential(
+    feed = torch.nn.Sequential(
         torch.nn.Linear(256, n, bias=False),
         snn.Leaky(beta=torch.full((n,), 0.9), threshold=torch.full((n,), 1.0),
                   reset_mechanism="zero", init_hidden=True, reset_delay=False))
-    with torch.no_grad():
-        net[0].weight.mul_(8.0)  # a firing rate like the reservoir's
-    foreign = export_to_nir(net, torch.zeros(1, 256), ignore_dims=[0])
-    mine = lsm_from_nir(foreign).reservoir().encode(x)
-    from neuralbrain.nir_torch import reset_states
-
-    reset_states(net)
-    with torch.no_grad():
-        ref = np.stack([net(torch.as_tensor(x[:, t], dtype=torch.float32)).numpy()
-                        for t in range(x.shape[1])], 1)
-    reverse_agree = float((mine == ref).mean())
+    recurrent = torch.nn.Sequential(
+        torch.nn.Linear(256, n, bias=False),
+        snn.RLeaky(beta=torch.full((n,), 0.9), threshold=torch.full((n,), 1.0),
+                   linear_features=n, reset_mechanism="zero", init_hidden=True,
+                   reset_delay=False))
+    reverse_agree, rates = {}, {}
+    for name, net in (("feedforward", feed), ("recurrent", recurrent)):
+        with torch.no_grad():
+            net[0].weight.mul_(8.0)  # a firing rate like the reservoir's
+            if name == "recurrent":
+                net[1].recurrent.bias.zero_()  # our reservoir has no bias current
+                net[1].recurrent.weight.mul_(0.5)
+        foreign = export_to_nir(net, torch.zeros(1, 256), ignore_dims=[0])
+        mine = lsm_from_nir(foreign).reservoir().encode(x)
+        reset_states(net)
+        with torch.no_grad():
+            ref = np.stack([net(torch.as_tensor(x[:, t], dtype=torch.float32)).numpy()
+                            for t in range(x.shape[1])], 1)
+        reverse_agree[name] = float((mine == ref).mean())
+        rates[name] = float(ref.mean())
     print("NIR interop LSM", json.dumps({"ours_in_snntorch": forward_agree,
                                          "snntorch_in_ours": reverse_agree,
-                                         "rate": float(ours.mean()), "rate_rev": float(ref.mean())}))
-    assert 0.01 < ours.mean() < 0.5 and 0.01 < ref.mean() < 0.5
+                                         "rate": float(ours.mean()), "rates_snntorch": rates}))
+    assert 0.01 < ours.mean() < 0.5 and all(0.01 < r < 0.5 for r in rates.values())
     # float32 (snnTorch) against float64 (ours) on decay 0.9: rare last-bit flips only
-    assert forward_agree >= 0.999 and reverse_agree >= 0.999
+    assert forward_agree >= 0.999 and min(reverse_agree.values()) >= 0.999
 
 
 def test_stock_import_runs_a_different_network_without_the_adapter():
