@@ -15,9 +15,10 @@ NIR file describes (on our graphs it stops at the first ``I`` node: "Unknown nod
 2. ``nir.I`` (the integrator ``dv/dt = r I`` our time-mean readout and the policy's spike
    count use), ``nir.LI`` (the policy's output potential, the graph form of reset by
    subtraction), ``nir.Threshold`` and ``nir.Scale``, which snnTorch does not import, become
-   ``Integrator`` (``v[t] = v[t-1] + dt r I[t]``), ``Leak`` (``v[t] = (1 - dt/tau) v[t-1] +
-   (dt/tau) r I[t]``, forward Euler as for ``LIF``), ``Fire`` (``[x > threshold]``) and a
-   product;
+   ``Integrator`` (``v[t] = v[t-1] + dt r I[t]``), snnTorch's own ``Leaky`` without reset
+   read at its membrane (``v[t] = (1 - dt/tau) v[t-1] + I[t]``, forward Euler as for
+   ``LIF``; ``Leak`` when the input gain ``(dt/tau) r`` is not 1), ``Fire`` (``[x >
+   threshold]``) and a product;
 3. ``nir.Flatten``'s ``start_dim`` counts NIR's dimensions, which exclude the batch; the
    stock import passes it to ``torch.nn.Flatten`` unchanged, which then also flattens the
    batch, so here it is shifted by one;
@@ -140,6 +141,29 @@ def _leak_class() -> type:
     return Leak, Product, Fire
 
 
+def _potential_class() -> type:
+    import snntorch as snn
+    import torch
+
+    class LeakyPotential(torch.nn.Module):
+        """NIR ``LI`` with unit input gain ``(dt/tau) r = 1`` as snnTorch's own neuron:
+        ``snn.Leaky(beta = 1 - dt/tau, reset_mechanism="none")``, whose membrane ``mem =
+        beta mem + I`` is the output (its spikes are not used)."""
+
+        def __init__(self, node: nir.LI, dt: float) -> None:
+            super().__init__()
+            tau = np.asarray(node.tau)
+            beta = 1 - dt / tau  # in the node's dtype, as snnTorch's LIF import computes it
+            self.neuron = snn.Leaky(beta=torch.as_tensor(beta), threshold=float("inf"),
+                                    reset_mechanism="none", init_hidden=True, output=True,
+                                    reset_delay=False)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return self.neuron(x)[1]
+
+    return LeakyPotential
+
+
 def _cast_class() -> type:
     import torch
 
@@ -175,6 +199,12 @@ def to_snntorch(
     convert = import_nir._nir_to_snntorch_module
     integrator = _integrator_class()
     leak, product, fire = _leak_class()
+    leaky_potential = _potential_class()
+
+    def potential(node: nir.LI, dt: float) -> torch.nn.Module:
+        tau = np.asarray(node.tau)
+        unit = np.all(dt / tau * np.asarray(node.r, tau.dtype) == 1) and not np.any(node.v_leak)
+        return leaky_potential(node, dt) if unit else leak(node, dt)
 
     def lif(node: nir.LIF) -> torch.nn.Module:
         mod = convert(node, init_hidden=True)
@@ -199,7 +229,7 @@ def to_snntorch(
         nir.LIF: lif,
         nir.Flatten: flatten,
         nir.I: lambda n: integrator(np.asarray(n.r), dt),
-        nir.LI: lambda n: leak(n, dt),
+        nir.LI: lambda n: potential(n, dt),
         nir.Scale: lambda n: product(n.scale),
         nir.Threshold: lambda n: fire(n.threshold),
     }
