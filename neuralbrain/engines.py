@@ -11,7 +11,9 @@ task as tasks finish (not in task order: the caller sorts by ``Outcome.index``).
   (segfault, kill -9, ``os._exit``) gives ``Outcome(ok=False, value=WorkerDied(...))`` for the
   task it held, and a fresh worker takes its place, so the other tasks still run. An
   exception from ``init`` is raised in the caller (it would fail every task alike). Workers
-  ignore SIGINT: Ctrl-C stops the caller, which then stops its workers.
+  ignore SIGINT: Ctrl-C stops the caller, which then stops its workers. As with any
+  non-fork start method, a script that calls this must keep its top level under
+  ``if __name__ == "__main__":`` (workers import the main module).
 - ``ray_outcomes``: each task a Ray task (``max_retries=0``: a task whose worker died is
   reported, not silently rerun) on the cluster at ``address`` (or ``$RAY_ADDRESS``), or on a
   local Ray instance started with ``num_cpus``. The state is built inside each task.
