@@ -276,6 +276,18 @@ def main() -> None:
         res[f"lut_{tag}_density_ratio_lut_over_mac"] = round(
             per_layer[0]["density_ratio_lut_over_mac"], 3)
     res["paper_lut_tc_gain_over_prior_lut"] = 1.44
+    # What each prefill reads: only lut multiplies on the 4-bit codes as llama.cpp's Q4_1
+    # kernels do (the same work); cpu and cpu_w4a8's batched rows run float32 BLAS over the
+    # weights dequantized at load (8x the memory of the codes).
+    res["prefill_weights_read"] = {"cpu": "float32, dequantized at load",
+                                   "cpu_w4a8": "float32, dequantized at load (rows > 4)",
+                                   "lut": "4-bit codes", "llama_cpp": "4-bit codes (Q4_1)"}
+    lut_key = f"lut{first}"
+    res["prefill_vs_llama_cpp_same_work"] = res[f"{lut_key}_prefill_vs_llama_cpp"]
+    res["prefill_vs_llama_cpp_dequantized_float32"] = res["cpu_prefill_vs_llama_cpp"]
+    print(f"prefill vs llama.cpp, same work (4-bit codes, lut): "
+          f"{res['prefill_vs_llama_cpp_same_work']}; float32 over weights dequantized at load "
+          f"(cpu): {res['prefill_vs_llama_cpp_dequantized_float32']}")
     line = [f"cpu/llama.cpp prefill {res['cpu_prefill_vs_llama_cpp']}, decode "
             f"{res['cpu_decode_vs_llama_cpp']}"]
     for f in families:
