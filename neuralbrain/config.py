@@ -20,6 +20,7 @@ from __future__ import annotations
 import copy
 import dataclasses
 import datetime
+import json
 import math
 import tomllib
 import types
@@ -241,8 +242,15 @@ def _toml_table(data: Mapping[str, Any], where: str) -> dict[str, Any]:
             )
         if value is None:
             continue
-        out[key] = _toml_value(value, f"{where}.{key}" if where else key)
+        out[key] = _toml_value(value, _key_path(where, key))
     return out
+
+
+def _key_path(where: str, key: str) -> str:
+    """``a.b`` for bare keys, else the key JSON-quoted (control characters stay escaped)."""
+    part = key if key and all(c.isascii() and (c.isalnum() or c in "_-") for c in key) \
+        else json.dumps(key)
+    return f"{where}.{part}" if where else part
 
 
 def _toml_value(value: Any, where: str) -> Any:

@@ -479,6 +479,11 @@ def _ntidigits_sample(h5, path: PathLike, split: str, key: str) -> np.ndarray:
         )
     if ts.dtype.kind not in "fiu" or (ts.size and not np.all(np.isfinite(ts))):
         raise DataError(f"{where}: timestamps must be finite numbers in seconds, got {ts.dtype}")
+    if ts.size and float(np.abs(ts).max()) >= 9.2e12:  # t_us must fit in int64
+        bad = int(np.argmax(np.abs(ts)))
+        raise DataError(
+            f"{where}: timestamp record {bad} is {ts[bad]} s; expected |t| < 9.2e12 s"
+        )
     # tonic's NTIDIGITS18 reads timestamps as seconds and multiplies by 1e6.
     t_us = np.rint(ts.astype(np.float64) * 1e6).astype(np.int64)
     back = np.flatnonzero(np.diff(t_us) < 0)

@@ -46,6 +46,7 @@ MODEL_FILE = "SmolLM2-135M-Instruct.Q4_1.gguf"
 MAX_GGUF_KV = 1 << 16
 MAX_GGUF_TENSORS = 1 << 20
 MAX_GGUF_ARRAY_DEPTH = 4
+MAX_ABS_WEIGHT = 1e37
 _GGUF_HEADER = 24  # magic, version u32, n_tensors u64, n_kv u64
 # GGUF metadata value types -> fixed byte size (8 = string, 9 = array: variable size).
 _GGUF_SCALAR = {0: 1, 1: 1, 2: 2, 3: 2, 4: 4, 5: 4, 6: 4, 7: 1, 10: 8, 11: 8, 12: 8}
@@ -225,6 +226,7 @@ class GGUFTensor:
     qtype: str
     shape: tuple[int, ...]
     raw: np.ndarray
+    source: str = field(default="<GGUF>", repr=False)  # the file, for error messages
 
     def dequantize(self) -> np.ndarray:
         """Float32 array in the logical shape ``(n_out, n_in)`` (or ``(n,)`` for vectors)."""
@@ -235,12 +237,43 @@ class GGUFTensor:
         return np.asarray(out, dtype=np.float32).reshape(self.shape)
 
     def block_quant(self) -> QWeight:
-        """The tensor as codes + scale + offset (see the module docstring for the layouts)."""
+        """The tensor as codes + scale + offset (see the module docstring for the layouts).
+
+        A weight, block scale or offset that is NaN or infinite is a ``DataError``: no
+        backend computes anything meaningful with it.
+        """
+        if len(self.shape) != 2:
+            raise DataError(
+                f"{self.source}: tensor {self.name} has shape {self.shape}, expected a matrix"
+            )
         if self.qtype in ("Q4_0", "Q4_1"):
-            return _decode_q4(self.raw, self.qtype, self.shape)
-        if self.qtype == "Q8_0":
-            return _decode_q8_0(self.raw, self.shape)
-        return requantize_q8(self.dequantize())
+            q = _decode_q4(self.raw, self.qtype, self.shape)
+        elif self.qtype == "Q8_0":
+            q = _decode_q8_0(self.raw, self.shape)
+        else:
+            with np.errstate(all="ignore"):  # a forged value may overflow: checked just below
+                w = self.dequantize()
+            self._check_finite(w, "weight")
+            big = float(np.abs(w).max()) if w.size else 0.0
+            if big > MAX_ABS_WEIGHT:  # 8-bit codes * block scale would overflow float32
+                raise DataError(
+                    f"{self.source}: tensor {self.name} ({self.qtype}) holds a weight of "
+                    f"magnitude {big:.3g}; expected at most {MAX_ABS_WEIGHT:g} (llama weights "
+                    "are of order 1)"
+                )
+            return requantize_q8(w)
+        self._check_finite(q.scale, "block scale")
+        self._check_finite(q.offset, "block offset")
+        return q
+
+    def _check_finite(self, a: np.ndarray, what: str) -> None:
+        bad = np.flatnonzero(~np.isfinite(a))
+        if bad.size:
+            raise DataError(
+                f"{self.source}: tensor {self.name} ({self.qtype}) has {bad.size} non-finite "
+                f"{what}s, the first {a.ravel()[bad[0]]} at flat index {int(bad[0])}; expected "
+                "finite numbers"
+            )
 
 
 @dataclass
@@ -402,7 +435,7 @@ def load_gguf(path: str | Path | None = None) -> GGUFModel:
     for t in reader.tensors:
         # GGUF lists dims fastest-first (ne0 = n_in); numpy order is the reverse.
         shape = tuple(int(d) for d in reversed(t.shape.tolist()))
-        tensors[t.name] = GGUFTensor(t.name, t.tensor_type.name, shape, t.data)
+        tensors[t.name] = GGUFTensor(t.name, t.tensor_type.name, shape, t.data, str(path))
     model = GGUFModel(path, hp, meta, tensors)
     _check_tensors(model)
     return model
@@ -465,8 +498,10 @@ def requantize_q8(w: np.ndarray) -> QWeight:
     n_out, n_in = w.shape
     if n_in % BLOCK:
         raise DataError(f"tensor with {n_in} inputs: expected a multiple of {BLOCK} to block it")
-    b = w.reshape(n_out, n_in // BLOCK, BLOCK).astype(np.float32)
+    # float64: hi - lo of two float32 extremes overflows float32 but not float64
+    b = w.reshape(n_out, n_in // BLOCK, BLOCK).astype(np.float64)
     lo, hi = b.min(axis=2), b.max(axis=2)
-    scale = np.where(hi > lo, (hi - lo) / 255.0, 1.0).astype(np.float32)
+    scale = np.where(hi > lo, (hi - lo) / 255.0, 1.0)
     codes = np.clip(np.rint((b - lo[:, :, None]) / scale[:, :, None]), 0, 255).astype(np.uint8)
-    return QWeight(codes.reshape(n_out, n_in), scale, lo.astype(np.float32), bits=8)
+    return QWeight(codes.reshape(n_out, n_in), scale.astype(np.float32), lo.astype(np.float32),
+                   bits=8)

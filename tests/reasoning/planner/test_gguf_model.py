@@ -167,3 +167,28 @@ def test_hyper_parameters_must_be_positive_and_fit_the_tensors(tmp_path):
     path.write_bytes(bytes(raw))
     with pytest.raises(DataError, match=r"llama.block_count=0, expected an integer in \[1, "):
         load_gguf(path)
+
+
+def test_non_finite_weights_are_data_errors_not_numpy_warnings(tmp_path):
+    import warnings
+
+    from neuralbrain.reasoning.planner.gguf_model import GGUFTensor
+
+    w = np.ones((2, 32), np.float32)
+    w[1, 5] = np.inf
+    t = GGUFTensor("blk.0.attn_q.weight", "F32", (2, 32), w, "/m/x.gguf")
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")
+        with pytest.raises(DataError, match=r"/m/x.gguf: tensor blk.0.attn_q.weight \(F32\) has "
+                                            r"1 non-finite weights, the first inf at flat index "
+                                            r"37; expected finite numbers"):
+            t.block_quant()
+        huge = np.full((1, 32), 3e38, np.float32)
+        with pytest.raises(DataError, match=r"tensor t \(F32\) holds a weight of magnitude "
+                                            r"3e\+38; expected at most 1e\+37"):
+            GGUFTensor("t", "F32", (1, 32), huge).block_quant()
+        wide = np.full((1, 32), 1e37, np.float32)
+        wide[0, 0] = -1e37
+        bq = GGUFTensor("t", "F32", (1, 32), wide).block_quant()
+        back = bq.dequantize().T
+    np.testing.assert_allclose(back, wide, rtol=1e-2)
