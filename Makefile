@@ -30,6 +30,14 @@ demo: $(STAMP)
 test: $(STAMP)
 	$(BIN)/python -m pytest -q $(PYTEST_ARGS)
 
+# The fuzz suite at 25x its CI size with random seeds (~7,500 inputs per target, 10 targets;
+# ~10-20 min on one core). NEURALBRAIN_FUZZ_EXAMPLES=N sets the inputs per target. Failures
+# are kept in .hypothesis/ and replayed first on the next run.
+.PHONY: fuzz
+fuzz: $(STAMP)
+	NEURALBRAIN_FUZZ=long $(BIN)/python -m pytest -q tests/fuzz -p no:cacheprovider \
+		-W ignore::hypothesis.errors.HypothesisWarning $(PYTEST_ARGS)
+
 lint: $(STAMP)
 	$(BIN)/ruff check .
 
