@@ -77,6 +77,7 @@ class FsddConfig:
     reservoir: lsm.Config = field(default_factory=_audio_reservoir)
     audio: tasks.AudioData = field(default_factory=tasks.AudioData)
     readout: readout.Config = field(default_factory=readout.Config)
+    synthetic: tasks.SyntheticSpeakers = field(default_factory=tasks.SyntheticSpeakers)
 
     def __post_init__(self) -> None:
         if self.reservoir.n_inputs != 64:
@@ -162,8 +163,9 @@ def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
         return d
 
     out = {"task": cfg.task, "seed": cfg.seed, **strip(to_dict(cfg.params))}
-    if not out.get("names", {"enabled": True})["enabled"]:
-        del out["names"]
+    for table in ("names", "synthetic"):  # a disabled table changes nothing: left out
+        if not out.get(table, {"enabled": True})["enabled"]:
+            del out[table]
     # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
     # the ideal reservoir, so then its parameters are part of the model.
     for name, hw in sorted(cfg.hardware.items()):
@@ -267,10 +269,14 @@ class _LsmClassifier(Task):
         feats = cls.features(cfg, res, x)
         train_energy_j = res.ledger.total.energy_j
         extra = {}
-        if groups is not None:  # every recording was encoded: the protocols come from groups
+        if groups is not None:  # the protocols come from the groups: (speakers, split)
             speakers, part = groups
-            extra = leave_one_speaker_out(cfg, feats, y, speakers)
-            f_val, y_val = feats[part == "validation"], y[part == "validation"]
+            if (part != "train").any():  # every real recording: leave one speaker out too
+                extra = leave_one_speaker_out(cfg, feats, y, speakers)
+                f_val, y_val = feats[part == "validation"], y[part == "validation"]
+            else:
+                x_val, y_val, _ = cls._data(cfg, root, "validation")
+                f_val = cls.features(cfg, make_reservoir(cfg, "reservoir"), x_val)
             feats, y = feats[part == "train"], y[part == "train"]
         else:
             x_val, y_val, _ = cls._data(cfg, root, "validation")
@@ -343,11 +349,20 @@ class LsmFsdd(_LsmClassifier):
 
     @classmethod
     def _train_data(cls, cfg, root):
-        audio = cfg.params.audio
-        if not (audio.report_loso and not audio.holdout_speaker):
-            return super()._train_data(cfg, root)
-        # Leave-one-speaker-out needs every recording: bin them all once, keep the splits
-        x, y, speakers, part, _ = tasks.fsdd_with_split(root, audio, "all")
+        audio, synthetic = cfg.params.audio, cfg.params.synthetic
+        if audio.report_loso and not audio.holdout_speaker:
+            # Leave-one-speaker-out needs every recording: bin them all once, keep the splits
+            x, y, speakers, part, _ = tasks.fsdd_with_split(root, audio, "all")
+        else:
+            x, y, speakers, _ = tasks.fsdd(root, "train", audio)
+            part = np.full(len(y), "train", dtype=object)
+        if synthetic.enabled:  # extra training speakers, never validated or tested on
+            xs, ys, ss = tasks.synthetic_speakers(synthetic, audio)
+            x, y = np.concatenate([x, xs]), np.concatenate([y, ys])
+            speakers = [*speakers, *ss]
+            part = np.concatenate([part, np.full(len(ys), "train", dtype=object)])
+        if not (audio.report_loso and not audio.holdout_speaker) and not synthetic.enabled:
+            return x, y, None
         return x, y, (np.asarray(speakers), part)
 
 
@@ -364,7 +379,7 @@ def leave_one_speaker_out(
     reported figure.
     """
     speakers = np.asarray(speakers)
-    names_ = sorted(set(speakers.tolist()))
+    names_ = sorted(s for s in set(speakers.tolist()) if not s.startswith(tasks.SYNTHETIC_PREFIX))
     audio = cfg.params.audio
 
     def fit_score(train: np.ndarray, test: np.ndarray) -> dict:

@@ -71,6 +71,68 @@ class VisionData:
         return BinEvents((34, 34), (self.crop, self.crop), self.n_steps, self.bin_us)
 
 
+SYNTHETIC_PREFIX = "espeak:"  # speaker names of synthesized voices (training only)
+
+
+@dataclass(frozen=True)
+class SyntheticSpeakers:
+    """``[synthetic]``: eSpeak NG voices as extra *training* speakers of the spoken digits.
+
+    Every digit's English word is spoken by every (voice, base pitch, words per minute)
+    combination (``neuralbrain.sensing.speech``; a rule-based formant synthesizer, no trained
+    model), goes through the same peak normalisation and cochlea as a real recording and
+    joins the ``train`` split only, as speaker ``espeak:<voice>:<pitch>:<wpm>``: never
+    validation, never test, never a held-out speaker of leave-one-speaker-out.
+    """
+
+    enabled: bool = False
+    voices: tuple[str, ...] = ("en-us", "en-us+m1", "en-us+m3", "en-us+m7", "en-us+f2",
+                               "en-us+f4", "en-us+klatt", "en-us+f5", "en", "en+m1", "en+m3",
+                               "en+m7", "en+f2", "en+f4", "en+klatt", "en+f5",
+                               "en-gb-scotland", "en-gb-scotland+m1", "en-gb-scotland+m3",
+                               "en-gb-scotland+m7", "en-gb-scotland+f2", "en-gb-scotland+f4",
+                               "en-gb-scotland+klatt", "en-gb-scotland+f5", "en-029",
+                               "en-029+m1", "en-029+m3", "en-029+m7", "en-029+f2", "en-029+f4",
+                               "en-029+klatt", "en-029+f5")
+    pitches: tuple[int, ...] = (35, 50, 65)
+    wpm: tuple[int, ...] = (150, 190)
+
+    def __post_init__(self) -> None:
+        if self.enabled and not (self.voices and self.pitches and self.wpm):
+            raise ConfigError(
+                f"synthetic.voices = {self.voices}, pitches = {self.pitches}, wpm = {self.wpm}: "
+                "expected at least one of each (or synthetic.enabled = false)"
+            )
+        bad = [p for p in self.pitches if not 0 <= p <= 100]
+        if bad:
+            raise ConfigError(f"synthetic.pitches = {self.pitches}: expected values in 0..100")
+
+
+def synthetic_speakers(
+    cfg: SyntheticSpeakers, audio: AudioData, rate_hz: int = 8000
+) -> tuple[np.ndarray, np.ndarray, list[str]]:
+    """The synthesized training recordings: (binned (n, steps, 64), labels, speakers).
+
+    Deterministic: ``speech.synthesize`` renders the whole list in a fresh process.
+    """
+    from itertools import product
+
+    from neuralbrain.memory.names import WORDS
+    from neuralbrain.sensing.cochlea import Cochlea
+    from neuralbrain.sensing.speech import Utterance, synthesize
+
+    combos = list(product(cfg.voices, cfg.pitches, cfg.wpm))
+    requests = [Utterance(WORDS[d], voice=v, wpm=w, pitch=p) for d in range(10)
+                for v, p, w in combos]
+    waves = synthesize(requests, rate_hz)
+    cochlea = Cochlea()
+    x = np.stack([audio_to_binned(w, rate_hz, audio, cochlea)
+                  for w in _progress(waves, len(waves), "eSpeak cochlea")])
+    labels = np.repeat(np.arange(10, dtype=np.int64), len(combos))
+    speakers = [f"{SYNTHETIC_PREFIX}{v}:{p}:{w}" for _ in range(10) for v, p, w in combos]
+    return x, labels, speakers
+
+
 @dataclass(frozen=True)
 class AudioData:
     """``[audio]``: FSDD through the cochlea, binning and the split."""

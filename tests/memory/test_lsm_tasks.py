@@ -189,8 +189,10 @@ def test_debug_config_on_real_nmnist(tmp_path):
 
 
 def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
+    # + 10 synthesized recordings (one eSpeak voice): training only, never held out
     cfg = _cfg("lsm_fsdd_debug", "audio.report_loso=true", "audio.max_samples=0",
-               "audio.n_steps=260")
+               "audio.n_steps=260", "synthetic.enabled=true", 'synthetic.voices=["en-us"]',
+               "synthetic.pitches=[50]", "synthetic.wpm=[175]")
     report = TASKS.get(cfg.task).train(cfg, tmp_path / "ck", root, resume=False)
     loso = report["leave_one_speaker_out"]
     assert set(loso) == {"ann", "bob", "cy"} and all(r["n"] == 110 for r in loso.values())
@@ -198,7 +200,7 @@ def test_fsdd_reports_leave_one_speaker_out(root, tmp_path):
     val = report["leave_one_speaker_out_validation"]
     assert {s: r["speaker"] for s, r in val.items()} == {"ann": "bob", "bob": "cy", "cy": "ann"}
     assert all(r["n"] == 110 for r in val.values())
-    assert report["n_train"] == 30  # the checkpoint's readout saw take 10 only
+    assert report["n_train"] == 30 + 10  # take 10 of each speaker + the synthesized words
     assert report["n_validation"] == 150  # takes 5-9
     lo, hi = report["leave_one_speaker_out_ci95"]
     assert lo <= report["leave_one_speaker_out_mean"] <= hi
@@ -233,3 +235,14 @@ def test_fingerprint_ignores_a_disabled_names_table_only():
     named = _cfg("lsm_zeroshot_debug")
     assert fingerprint(named) != fingerprint(_cfg("lsm_zeroshot_debug", 'names.voices=["en"]'))
     assert fingerprint(named) != fingerprint(base)
+
+
+def test_synthetic_speakers_config_and_fingerprint():
+    from neuralbrain.memory.lsm_tasks import fingerprint
+
+    off = _cfg("lsm_fsdd_debug")
+    assert fingerprint(off) == fingerprint(_cfg("lsm_fsdd_debug", "synthetic.pitches=[40]"))
+    on = _cfg("lsm_fsdd_debug", "synthetic.enabled=true")
+    assert fingerprint(on) != fingerprint(off)
+    with pytest.raises(ConfigError, match="synthetic.pitches"):
+        _cfg("lsm_fsdd_debug", "synthetic.pitches=[120]")
