@@ -345,3 +345,20 @@ def test_nmnist_of_only_overflow_markers_is_empty_not_a_crash(tmp_path):
     path = tmp_path / "m.bin"
     path.write_bytes(bytes([0, 240, 0, 0, 0]) * 3)
     assert read_nmnist(path).size == 0
+
+
+def test_ntidigits_timestamps_beyond_int64_microseconds_are_data_errors(tmp_path):
+    import warnings
+
+    import h5py
+
+    path = tmp_path / "n.hdf5"
+    write_ntidigits(path, {"man-a-1": make_events([1, 2], 0, [10, 20], 1)})
+    with h5py.File(path, "a") as h5:
+        del h5["train_timestamps"]["man-a-1"]
+        h5["train_timestamps"].create_dataset("man-a-1", data=np.array([0.0, 1e30]))
+    with warnings.catch_warnings():
+        warnings.simplefilter("error")  # it was an overflowing cast with a RuntimeWarning
+        with pytest.raises(DataError, match=r"timestamp record 1 is 1e\+30 s; expected \|t\| < "
+                                            r"9.2e12 s"):
+            read_ntidigits(path, 0)
