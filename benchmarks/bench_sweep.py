@@ -1,0 +1,108 @@
+"""Sweep throughput: runs per minute of one small grid on one worker, the local pool with 2
+workers and Ray with 2 CPUs, measured in the same process one after the other.
+
+The grid: the scripted picker's debug twin (``--config``), planner and control each on
+``cpu`` or ``t3`` (2 x 2 assignments) over ``--seeds``, one episode per run. Every arm writes
+its own sweep directory and the three ``sweep.parquet`` tables must be equal (the bench stops
+if not). The local arms include starting their worker processes; the Ray arm's local instance
+is started before its clock starts (its start-up time is printed beside it), as a cluster
+would already be running. Goals (issue #16): local 2 workers >= 1.7x one worker, Ray >= 0.9x
+local. On this shared 2-core machine the 2-worker figures fall whenever another process holds
+a core: the load average is printed with them. With the kernel's autogroup scheduling on
+(``/proc/sys/kernel/sched_autogroup_enabled``), CPU time under contention is shared per
+session: the local pool's workers stay in the caller's session and share one portion, while
+Ray starts its worker processes in sessions of their own, each with a portion; the bench then
+says so beside the figures, since on a busy machine this, not the engines, sets the ratio.
+
+    python benchmarks/bench_sweep.py [--config scripted_picker_debug] [--seeds 0-9]
+
+Ends with one JSON line: runs/min per arm and the speed-ups.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import tempfile
+import time
+from pathlib import Path
+
+os.environ.setdefault("OMP_NUM_THREADS", "1")
+
+import pyarrow.parquet as pq  # noqa: E402
+
+from neuralbrain.sweep import parse_seeds, sweep  # noqa: E402
+
+GRID = {"planner.backend": ["cpu", "t3"], "control.backend": ["cpu", "t3"]}
+
+
+def timed(config: str, seeds: list[int], out: Path, **kwargs) -> tuple[float, int]:
+    start = time.perf_counter()
+    table = sweep(config, GRID, seeds, out=out, **kwargs)
+    elapsed = time.perf_counter() - start
+    failed = [r for r in table.to_pylist() if r["status"] != "ok"]
+    if failed:
+        raise SystemExit(f"{len(failed)} runs failed, e.g. {failed[0]['run']}: {failed[0]['error']}")
+    return elapsed, table.num_rows
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--config", default="scripted_picker_debug")
+    parser.add_argument("--seeds", default="0-9")
+    args = parser.parse_args()
+    seeds = parse_seeds(args.seeds)
+    figures: dict[str, float] = {}
+    loads: dict[str, float] = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        root = Path(tmp)
+        t, n = timed(args.config, seeds, root / "one", workers=1)
+        figures["one_worker"], loads["one_worker"] = 60 * n / t, os.getloadavg()[0]
+        t, n = timed(args.config, seeds, root / "local2", workers=2)
+        figures["local_2_workers"], loads["local_2_workers"] = 60 * n / t, os.getloadavg()[0]
+        import ray
+
+        t0 = time.perf_counter()
+        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False,
+                 runtime_env={"env_vars": {"OMP_NUM_THREADS": "1"}})
+        ray_start = time.perf_counter() - t0
+        try:
+            t, n = timed(args.config, seeds, root / "ray2", engine="ray", workers=2)
+        finally:
+            ray.shutdown()
+        figures["ray_2_cpus"], loads["ray_2_cpus"] = 60 * n / t, os.getloadavg()[0]
+        tables = [pq.read_table(root / name / "sweep.parquet") for name in ("one", "local2", "ray2")]
+        if not all(t.equals(tables[0]) for t in tables[1:]):
+            raise SystemExit("the three arms wrote different sweep.parquet tables")
+    local_x = figures["local_2_workers"] / figures["one_worker"]
+    ray_x = figures["ray_2_cpus"] / figures["one_worker"]
+    ray_vs_local = figures["ray_2_cpus"] / figures["local_2_workers"]
+    print(f"{args.config}, grid 2 x 2 (planner, control on cpu/t3) x {len(seeds)} seeds = {n} runs, "
+          f"1 episode each, {os.cpu_count()} cores")
+    for name, label in (("one_worker", "one worker"), ("local_2_workers", "local, 2 workers"),
+                        ("ray_2_cpus", "ray, 2 CPUs")):
+        print(f"  {label:<18}{figures[name]:8.1f} runs/min   (load average {loads[name]:.1f})")
+    print(f"  speed-up: local 2 workers {local_x:.2f}x one worker (goal >= 1.7x), ray {ray_x:.2f}x "
+          f"one worker = {ray_vs_local:.2f}x local (goal >= 0.9x); ray start-up {ray_start:.1f} s, "
+          "not timed")
+    autogroup = Path("/proc/sys/kernel/sched_autogroup_enabled")
+    if autogroup.is_file() and autogroup.read_text().strip() == "1" and max(loads.values()) > 2:
+        print("  note: autogroup scheduling is on and the machine is busy: the local pool's "
+              "workers share their caller's session's CPU portion, Ray's run in sessions of "
+              "their own")
+    print(json.dumps({
+        "runs": n,
+        "one_worker_runs_per_min": round(figures["one_worker"], 2),
+        "local_2_workers_runs_per_min": round(figures["local_2_workers"], 2),
+        "ray_2_cpus_runs_per_min": round(figures["ray_2_cpus"], 2),
+        "local_2_speedup": round(local_x, 3),
+        "ray_2_speedup": round(ray_x, 3),
+        "ray_vs_local": round(ray_vs_local, 3),
+        "ray_start_s": round(ray_start, 2),
+        "load_average": round(max(loads.values()), 2),
+    }))
+
+
+if __name__ == "__main__":
+    main()
