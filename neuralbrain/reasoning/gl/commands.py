@@ -29,6 +29,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--proofs", help="path of the JSON proof document to write")
     p.add_argument("--budget-s", type=float, default=30.0, help="time budget in seconds")
     p.add_argument("--max-term-size", type=int, default=7, help="discovery term size bound")
+    p.add_argument("--max-memory-mb", type=float, default=1024.0,
+                   help="memory cap: growth of the resident set during the run, in MiB")
     p.add_argument("--backend", default="logic_grid", help="backend that books the reasoning")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=handle_prove)
@@ -62,7 +64,8 @@ def handle_prove(args: argparse.Namespace) -> int:
 
     if not args.budget_s > 0:
         raise ConfigError(f"--budget-s {args.budget_s!r}: expected a number of seconds > 0")
-    cfg = ProverConfig(budget_s=float(args.budget_s), max_term_size=args.max_term_size)
+    cfg = ProverConfig(budget_s=float(args.budget_s), max_term_size=args.max_term_size,
+                       max_memory_mb=float(args.max_memory_mb))
     out = prove_file(args.theory, args.targets, args.html, args.proofs, cfg, args.backend)
     if args.json:
         print(json.dumps(out))
@@ -71,7 +74,8 @@ def handle_prove(args: argparse.Namespace) -> int:
               f"(peak {out['peak_mb']} MB); laws: {', '.join(out['laws_found']) or 'none'}")
         print(f"checker: {'every proof accepted' if out['checked'] else 'REJECTED'}")
         if out["budget_exhausted"]:
-            print("budget exhausted: the run stopped early (not proved within budget)")
+            print(f"budget exhausted: the run stopped early at its {out['exhausted_by']} limit "
+                  "(not proved within budget)")
         for u in out["unproved"]:
             print(f"not proved: {u.get('name')}: {u.get('reason')}")
         for r in out["rejected"]:

@@ -52,3 +52,18 @@ def test_check_proofs_replays_a_document(peano_run, capsys):
     args = _parse(["check-proofs", theory, str(peano_run["dir"] / "missing.json")])
     with pytest.raises(Error, match="missing.json"):
         args.func(args)
+
+
+def test_memory_cap_from_the_command_line_is_reported(capsys, monkeypatch):
+    from neuralbrain.reasoning.gl import prover
+
+    rss = iter(range(0, 10**12, 2**20))  # 1 MiB more at every look
+    monkeypatch.setattr(prover, "resident_bytes", lambda: next(rss))
+    monkeypatch.setattr(prover, "_MEMORY_EVERY", 1)
+    args = _parse(["prove", str(theories_dir() / "peano.mpl"), "--max-memory-mb", "10"])
+    assert args.func(args) == 1
+    out = capsys.readouterr().out
+    assert "budget exhausted: the run stopped early at its memory limit" in out
+    args = _parse(["prove", str(theories_dir() / "peano.mpl"), "--json", "--budget-s", "0.001"])
+    args.func(args)
+    assert json.loads(capsys.readouterr().out)["exhausted_by"] == "time"
