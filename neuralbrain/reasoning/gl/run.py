@@ -26,13 +26,17 @@ from neuralbrain.hardware import make_backend
 from neuralbrain.reasoning.gl.checker import check_document
 from neuralbrain.reasoning.gl.export import proof_document, write_html, write_json
 from neuralbrain.reasoning.gl.laws import laws_found
-from neuralbrain.reasoning.gl.mpl import parse_theory
+from neuralbrain.reasoning.gl.mpl import MAX_MPL_CHARS, parse_theory
 from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
 
 
 def _read(path: str | Path, what: str) -> str:
     p = Path(path)
     try:
+        size = p.stat().st_size
+        if size > 4 * MAX_MPL_CHARS:  # refused before reading (UTF-8: <= 4 bytes a char)
+            raise DataError(f"{what} {str(p)!r} is {size} bytes, expected at most "
+                            f"{4 * MAX_MPL_CHARS}")
         return p.read_text(encoding="utf-8")
     except OSError as e:
         raise DataError(f"cannot read {what} {str(p)!r}: {e.strerror}") from None

@@ -67,3 +67,18 @@ def test_memory_cap_from_the_command_line_is_reported(capsys, monkeypatch):
     args = _parse(["prove", str(theories_dir() / "peano.mpl"), "--json", "--budget-s", "0.001"])
     args.func(args)
     assert json.loads(capsys.readouterr().out)["exhausted_by"] == "time"
+
+
+def test_a_theory_over_the_size_limit_is_refused_before_reading(tmp_path, monkeypatch):
+    from pathlib import Path
+
+    from neuralbrain.reasoning.gl import mpl, run
+
+    monkeypatch.setattr(run, "MAX_MPL_CHARS", 10)
+    big = tmp_path / "big.mpl"
+    big.write_text(";" * 41)
+    monkeypatch.setattr(Path, "read_text", lambda *a, **k: pytest.fail("the file was read"))
+    args = _parse(["prove", str(big)])
+    with pytest.raises(Error, match=r"MPL theory '.*big.mpl' is 41 bytes, expected at most 40"):
+        args.func(args)
+    assert mpl.MAX_MPL_CHARS == 1_000_000  # the parser's own limit is untouched
