@@ -277,6 +277,7 @@ def sweep(
         if address is not None:
             check_ray_address(address)
     header = {"config": str(config), "grid": {k: list(v) for k, v in grid.items()},
+              "keys": list(grid),  # grid order (the JSON object's keys are written sorted)
               "overrides": list(overrides), "episodes": episodes,
               "checkpoint": None if checkpoint is None else str(checkpoint)}
     if (out / SWEEP_FILE).is_file():
@@ -412,10 +413,13 @@ def pareto_figure(summary: Sequence[Mapping[str, Any]], title: str | None = None
 
     scored = [a for a in summary if a["energy_j"] is not None]
     fig, ax = plt.subplots(figsize=(8, 5))
+    at: dict[tuple[float, float], list[str]] = {}  # points that coincide share one label
     for a in scored:
         label = a.get("label") or ", ".join(f"{k}={v}" for k, v in a["assignment"].items())
-        ax.scatter(a["energy_j"], a["success_rate"], s=30, zorder=3)
-        ax.annotate(label, (a["energy_j"], a["success_rate"]), xytext=(4, 4),
+        at.setdefault((a["energy_j"], a["success_rate"]), []).append(label)
+    for (energy, success), labels in at.items():
+        ax.scatter(energy, success, s=30, zorder=3)
+        ax.annotate("\n".join(labels), (energy, success), xytext=(6, -4), va="top",
                     textcoords="offset points", fontsize="x-small")
     front = sorted((a for a in scored if a["pareto"]), key=lambda a: a["energy_j"])
     if front:
@@ -483,7 +487,7 @@ def read_sweep(folder: str | Path) -> tuple[pa.Table, list[str]]:
         raise DataError(f"{folder}: no sweep.parquet and {SWEEP_FILE}: expected a sweep directory "
                         "written by `neuralbrain sweep`")
     header = json.loads((folder / SWEEP_FILE).read_text())
-    return pq.read_table(folder / "sweep.parquet"), list(header["grid"])
+    return pq.read_table(folder / "sweep.parquet"), list(header.get("keys", header["grid"]))
 
 
 def is_sweep(folder: str | Path) -> bool:

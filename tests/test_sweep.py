@@ -8,7 +8,7 @@ import pytest
 from neuralbrain.engines import check_ray_address, local_outcomes
 from neuralbrain.errors import ConfigError
 from neuralbrain.runner import load_agent, read_run, run
-from neuralbrain.sweep import parse_grid, parse_seeds, plan, run_task, sweep
+from neuralbrain.sweep import parse_grid, parse_seeds, plan, read_sweep, run_task, sweep
 
 CONFIG = "random_debug"
 GRID = {"policy.backend": ["cpu", "t3"], "env.max_episode_steps": ["5", "8"]}
@@ -134,4 +134,6 @@ def test_ray_gives_the_same_sweep_as_local(local, tmp_path):
     assert ray_table.equals(table)
     assert pq.read_table(tmp_path / "ray" / "sweep.parquet").equals(pq.read_table(out / "sweep.parquet"))
     header = json.loads((tmp_path / "ray" / "sweep.json").read_text())
-    assert header["grid"] == GRID
+    assert header["grid"] == GRID and header["keys"] == list(GRID)
+    table, keys = read_sweep(tmp_path / "ray")
+    assert keys == ["policy.backend", "env.max_episode_steps"] and table.equals(ray_table)
