@@ -124,13 +124,20 @@ def test_unreachable_ray_address_is_one_line():
 
 def test_ray_gives_the_same_sweep_as_local(local, tmp_path):
     try:
-        import ray  # noqa: F401
+        import ray
     except ImportError:
         if os.environ.get("CI"):
             raise
         pytest.skip("ray is not installed (pip install -e '.[ray]')")
     out, table = local
-    ray_table = sweep(CONFIG, GRID, [0, 1, 2], out=tmp_path / "ray", engine="ray", workers=2)
+    ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    try:
+        ray_table = sweep(CONFIG, GRID, [0, 1, 2], out=tmp_path / "ray", engine="ray", workers=2)
+        dead = sweep(CONFIG, {"policy.backend": ["cpu"]}, [0, 1], out=tmp_path / "dead",
+                     engine="ray", task_fn=_die_on_seed_1).to_pylist()
+    finally:
+        ray.shutdown()
+    assert [r["status"] for r in dead] == ["ok", "failed"] and "WorkerDied" in dead[1]["error"]
     assert ray_table.equals(table)
     assert pq.read_table(tmp_path / "ray" / "sweep.parquet").equals(pq.read_table(out / "sweep.parquet"))
     header = json.loads((tmp_path / "ray" / "sweep.json").read_text())
