@@ -404,22 +404,20 @@ def mark_pareto(points: Sequence[dict[str, Any]]) -> None:
 
 
 def pareto_figure(summary: Sequence[Mapping[str, Any]], title: str | None = None) -> Any:
-    """Energy per episode (log x) against success rate, one point per assignment (or per
-    ``label``led point), the Pareto front joined and ringed."""
+    """Energy per episode against success rate, one numbered point per assignment (or per
+    ``label``led point) named in the key below the axes, the Pareto front joined and ringed.
+    The energy axis is logarithmic when the energies span more than a factor of 100."""
     import matplotlib
 
     matplotlib.use("Agg")
     import matplotlib.pyplot as plt
 
     scored = [a for a in summary if a["energy_j"] is not None]
-    fig, ax = plt.subplots(figsize=(8, 5))
-    at: dict[tuple[float, float], list[str]] = {}  # points that coincide share one label
-    for a in scored:
+    fig, ax = plt.subplots(figsize=(8, 4.6 + 0.2 * len(scored)))
+    for i, a in enumerate(scored, 1):
         label = a.get("label") or ", ".join(f"{k}={v}" for k, v in a["assignment"].items())
-        at.setdefault((a["energy_j"], a["success_rate"]), []).append(label)
-    for (energy, success), labels in at.items():
-        ax.scatter(energy, success, s=30, zorder=3)
-        ax.annotate("\n".join(labels), (energy, success), xytext=(6, -4), va="top",
+        ax.scatter(a["energy_j"], a["success_rate"], s=30, zorder=3, label=f"{i}: {label}")
+        ax.annotate(str(i), (a["energy_j"], a["success_rate"]), xytext=(4, 4 + 7 * (i % 3)),
                     textcoords="offset points", fontsize="x-small")
     front = sorted((a for a in scored if a["pareto"]), key=lambda a: a["energy_j"])
     if front:
@@ -427,13 +425,17 @@ def pareto_figure(summary: Sequence[Mapping[str, Any]], title: str | None = None
                 color="tab:red", zorder=2, label="Pareto front")
         ax.scatter([a["energy_j"] for a in front], [a["success_rate"] for a in front], s=120,
                    facecolors="none", edgecolors="tab:red", zorder=4)
-        ax.legend(fontsize="small")
-    if scored and min(a["energy_j"] for a in scored) > 0:
+    energies = [a["energy_j"] for a in scored]
+    if energies and min(energies) > 0 and max(energies) / min(energies) > 100:
         ax.set_xscale("log")
     ax.set_xlabel("energy per episode (J)")
     ax.set_ylabel("success rate")
     ax.set_ylim(-0.05, 1.05)
-    ax.set_title(title or "energy against success, one point per assignment (mean over seeds)")
+    ax.set_title(title or "energy against success, one point per assignment (mean over seeds)",
+                 fontsize="medium")
+    if scored:
+        ax.legend(loc="upper center", bbox_to_anchor=(0.5, -0.14), fontsize="x-small", ncol=1,
+                  frameon=False)
     fig.tight_layout()
     return fig
 
