@@ -162,7 +162,7 @@ def run(
     workers = min(workers, n_episodes)
     if workers > 1:
         _check_rebuildable(agent)
-    env = make_env(cfg.env)  # before anything is written: a bad env id fails here
+    envs = [make_env(cfg.env)]  # before anything is written: a bad env id fails here
     out = Path(out) if out is not None else None
     recorder = TraceRecorder(tuple(agent.modules),
                              run_metadata(cfg.to_toml(), first_seed, agent.backends()))
@@ -173,22 +173,25 @@ def run(
     bar = tqdm(total=n_episodes, desc="episodes", unit="ep", disable=not show, leave=False)
     try:
         if workers == 1:
-            _serial(agent, env, recorder, out, first_seed, n_episodes, bar)
+            _serial(agent, envs, recorder, out, first_seed, n_episodes, bar)
         else:
-            env.close()
+            envs[0].close()
             _parallel(agent, recorder, out, first_seed, n_episodes, workers, bar)
     finally:
         bar.close()
-        env.close()
+        envs[0].close()
     trace = recorder.finished_trace()
     if out is not None and plot:
         plot_energy(trace, out / "energy.png")
     return RunResult(recorder.episodes_table(), trace, out)
 
 
-def _serial(agent: Agent, env: gymnasium.Env, recorder: TraceRecorder, out: Path | None,
+def _serial(agent: Agent, envs: list[gymnasium.Env], recorder: TraceRecorder, out: Path | None,
             first_seed: int, n_episodes: int, bar: tqdm) -> None:
+    """The episodes in this process; ``envs[0]`` is the env, replaced after a crash (the
+    caller closes whichever is there at the end)."""
     cfg = agent.config
+    env = envs[0]
     agent.bind_spaces(env.observation_space, env.action_space)
     successes = 0
     for episode in range(n_episodes):
@@ -203,7 +206,7 @@ def _serial(agent: Agent, env: gymnasium.Env, recorder: TraceRecorder, out: Path
             raise error
         if error is not None:
             env.close()
-            env = make_env(cfg.env)
+            env = envs[0] = make_env(cfg.env)
         successes += bool(success)
         bar.update(1)
         bar.set_postfix(success=f"{successes}/{episode + 1}")
