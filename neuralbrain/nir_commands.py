@@ -110,7 +110,6 @@ def _task_of(cfg: Any, checkpoint: Path, module: str | None) -> tuple[Any, Path]
 def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> tuple[Any, Any]:
     """The NIR graph of a task config's model trained into ``checkpoint``, and the model
     (SNN parameters, None for the LSM, the policy module) for ``--check``."""
-    import numpy as np
 
     if cfg.task not in EXPORTERS:
         raise ConfigError(f"task {cfg.task!r} has no spiking model to export: expected one of "
@@ -118,17 +117,14 @@ def export_graph(cfg: Any, checkpoint: Path, reset_form: str = "graph") -> tuple
     if not Path(checkpoint).exists():
         raise CheckpointError(f"checkpoint {str(checkpoint)!r} does not exist (train first)")
     if cfg.task == "insensor_nmnist":
+        from neuralbrain.npz import read_npz
         from neuralbrain.sensing.snn.nir_io import to_nir
         from neuralbrain.sensing.snn.task import CHECKPOINT
 
         file = checkpoint / CHECKPOINT if checkpoint.is_dir() else checkpoint
         if not file.is_file():
             raise CheckpointError(f"checkpoint {str(checkpoint)!r}: no {CHECKPOINT} (train first)")
-        try:
-            with np.load(file, allow_pickle=False) as data:
-                params = {k: data[k] for k in data.files}
-        except (OSError, ValueError) as err:
-            raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+        params = read_npz(file)
         return to_nir(params, cfg.params.perception.snn, reset_form=reset_form), params
     if cfg.task in ("lsm_nmnist", "lsm_fsdd"):
         from neuralbrain.memory import lsm_nir, lsm_tasks

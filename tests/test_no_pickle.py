@@ -66,7 +66,7 @@ def test_a_pickled_checkpoint_is_a_checkpoint_error_and_runs_nothing(tmp_path):
     evil = np.empty(1, dtype=object)
     evil[0] = _Payload(str(marker))
     np.savez(ck, **{"conv1.w": evil})
-    with pytest.raises(CheckpointError, match=r"snn.npz: not a readable .npz \(Object arrays "
-                                              r"cannot be loaded when allow_pickle=False\)"):
+    with pytest.raises(CheckpointError, match=r"snn.npz' is not a readable .npz: Object arrays "
+                                              r"cannot be loaded when allow_pickle=False"):
         load_weights(ck, SNNConfig())
     assert not marker.exists()

@@ -65,6 +65,7 @@ from neuralbrain.core import Module, Needs, check_requirements
 from neuralbrain.errors import CheckpointError, ConfigError, ShapeError
 from neuralbrain.hardware import BACKENDS, make_backend
 from neuralbrain.hardware.base import Backend
+from neuralbrain.npz import read_npz
 from neuralbrain.payloads import Detection, Detections
 from neuralbrain.sensing.events import check_events
 from neuralbrain.sensing.snn.frames import EventCounts
@@ -235,11 +236,8 @@ def load_weights(path: str | Path, cfg: SNNConfig) -> dict[str, np.ndarray]:
     path = Path(path)
     if not path.is_file():
         raise CheckpointError(f"SNN weights {str(path)!r} do not exist: train them first")
-    try:
-        with np.load(path, allow_pickle=False) as data:
-            params = {k: np.asarray(data[k], np.float32) for k in data.files}
-    except (OSError, ValueError) as err:
-        raise CheckpointError(f"{path}: not a readable .npz ({err})") from None
+    params = {k: np.asarray(v, np.float32)
+              for k, v in read_npz(path, "SNN weights").items()}
     for name, (k, n) in cfg.weight_shapes().items():
         for key, shape in ((f"{name}.w", (k, n)), (f"{name}.b", (n,))):
             if key not in params or params[key].shape != shape:

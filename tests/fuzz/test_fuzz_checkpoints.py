@@ -1,20 +1,11 @@
-"""Fuzz the SNN checkpoint loader (``.npz``, loaded with ``allow_pickle=False``).
-
-KNOWN BUG, not in the files of this change: ``np.load`` raises ``EOFError`` for an empty
-file, ``zipfile.BadZipFile`` for a truncated ``.npz`` and a ``ValueError`` whose text holds a
-newline for a damaged array header; ``load_weights`` (and ``lsm_tasks.load_checkpoint``,
-``nir_commands``) catch only ``(OSError, ValueError)``, so an empty or truncated checkpoint
-ends in a traceback and a damaged one in a two-line message. Strict xfail: once the loaders
-catch ``EOFError`` and ``zipfile.BadZipFile`` and keep the message on one line, this test
-passes, strict xfail fails it, and the mark must go.
-"""
+"""Fuzz the SNN checkpoint loader (``.npz``, read by ``neuralbrain.npz.read_npz`` without
+pickle): an empty, truncated or damaged file is one ``CheckpointError`` line naming the file."""
 
 from __future__ import annotations
 
 import io
 
 import numpy as np
-import pytest
 from hypothesis import Phase, given, settings
 
 from neuralbrain.sensing.perception import load_weights
@@ -44,7 +35,6 @@ def test_the_seed_loads(tmp_path):
         f"{n}.{p}" for n in SNNConfig().weight_shapes() for p in ("w", "b")}
 
 
-@pytest.mark.xfail(strict=True, reason="load_weights lets EOFError/BadZipFile escape (see top)")
 @settings(FUZZ, max_examples=100, phases=[Phase.explicit, Phase.generate])
 @given(data=mutated(SEEDS, max_random=256))
 def test_snn_checkpoint_loader(tmp_path, data):
