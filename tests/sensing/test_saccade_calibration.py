@@ -127,3 +127,11 @@ def test_bad_calibration_input():
         sc.calibrate(target, _images(1), fit=("colour",))
     with pytest.raises(DataError, match="no recordings"):
         sc.per_recording([])
+
+
+@pytest.mark.skipif(not os.environ.get("NEURALBRAIN_DATA"), reason="needs $NEURALBRAIN_DATA")
+def test_calibration_on_a_handful_of_real_calibration_recordings():
+    recs, _, _, cal, _ = sc.load_halves()
+    target = sc.Target.from_stats(sc.per_recording([recs[i] for i in cal[:40]]))
+    res = sc.calibrate(target, sc.calibration_images(None, 6), start=_bad_start(), max_evals=25)
+    assert res.distance < 0.5 * res.start_distance
