@@ -94,7 +94,7 @@ class SyntheticSpeakers:
                                "en-gb-scotland+klatt", "en-gb-scotland+f5", "en-029",
                                "en-029+m1", "en-029+m3", "en-029+m7", "en-029+f2", "en-029+f4",
                                "en-029+klatt", "en-029+f5")
-    pitches: tuple[int, ...] = (35, 50, 65)
+    pitches: tuple[int, ...] = (50,)  # eSpeak's default; 35 and 65 added lowered validation
     wpm: tuple[int, ...] = (150, 190)
 
     def __post_init__(self) -> None:
