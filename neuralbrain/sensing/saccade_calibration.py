@@ -279,17 +279,21 @@ def fitted_params(cfg: Config) -> dict:
     return out
 
 
-def corner_step(cfg: Config, emulated: RecordingStats, target: Target) -> Config:
+def corner_step(cfg: Config, emulated: RecordingStats, target: Target) -> Config | None:
     """Corners moved so the leg centroids would match the target if the map were exact.
 
     Leg k (corner k -> corner k+1) has its centroid near a constant plus the mean of its end
     corners, ``c_k = (V_k + V_{k+1}) / 2``; inverting, ``dV_A = d_0 - d_1 + d_2`` and its
-    rotations, with ``d_k`` the centroid error of leg k (per axis).
+    rotations, with ``d_k`` the centroid error of leg k (per axis). None if the step would
+    leave the range ``saccade.Config`` allows (or a leg had no event).
     """
     d = (target.means["centroids"] - np.nanmean(emulated.centroids, 0)).reshape(3, 2)
     v = np.asarray(cfg.vertices_px, dtype=np.float64)
     dv = np.stack([d[0] - d[1] + d[2], d[1] - d[2] + d[0], d[2] - d[0] + d[1]])
-    return replace(cfg, vertices_px=tuple((float(a), float(b)) for a, b in v + dv))
+    try:
+        return replace(cfg, vertices_px=tuple((float(a), float(b)) for a, b in v + dv))
+    except ConfigError:
+        return None
 
 
 def shift_boundary(cfg: Config, k: int, delta_s: float, min_leg_s: float = 0.01) -> Config | None:

@@ -135,3 +135,11 @@ def test_calibration_on_a_handful_of_real_calibration_recordings():
     target = sc.Target.from_stats(sc.per_recording([recs[i] for i in cal[:40]]))
     res = sc.calibrate(target, sc.calibration_images(None, 6), start=_bad_start(), max_evals=25)
     assert res.distance < 0.5 * res.start_distance
+
+
+def test_corner_step_off_the_sensor_is_refused():
+    cfg = sc.hand_set_config()
+    target = sc.Target(means={"centroids": np.full(6, 40.0)}, scales={})
+    emu = sc.RecordingStats(*(np.zeros(1) for _ in range(4)), np.zeros((1, sc.PROFILE_BINS)),
+                            np.full((1, 6), 16.0), np.zeros((1, 3)))
+    assert sc.corner_step(cfg, emu, target) is None
