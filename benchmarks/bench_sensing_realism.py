@@ -298,8 +298,13 @@ def main() -> None:
     if not root:
         raise SystemExit("set NEURALBRAIN_DATA to the data root")
     root = Path(root)
-    sac = saccade_part(root, args.train, min(args.stats, args.train), not args.no_mlp,
-                       args.calibrate, args.cal_images, args.cal_evals)
+    from neuralbrain.errors import Error
+
+    try:
+        sac = saccade_part(root, args.train, min(args.stats, args.train), not args.no_mlp,
+                           args.calibrate, args.cal_images, args.cal_evals)
+    except Error as e:  # bad input or data: one line naming the value
+        raise SystemExit(f"bench_sensing_realism: {e}") from None
     figures: dict = {
         "split": sac["split"],
         "on_fraction_real": {h: round(r["on_fraction"], 3) for h, r in sac["real"].items()},

@@ -65,7 +65,7 @@ from pathlib import Path
 
 import numpy as np
 
-from neuralbrain.errors import ConfigError, DataError
+from neuralbrain.errors import ConfigError, DataError, Error
 from neuralbrain.sensing.dvs import Config as DVSConfig
 from neuralbrain.sensing.saccade import Config, saccade_events
 
@@ -465,7 +465,10 @@ def main(argv: Sequence[str] | None = None) -> None:
     ap.add_argument("--json", action="store_true", help="print one JSON object only")
     args = ap.parse_args(argv)
     t0 = time.perf_counter()
-    res = run(None, args.n_images, args.max_evals, log=None if args.json else print)
+    try:
+        res = run(None, args.n_images, args.max_evals, log=None if args.json else print)
+    except Error as e:  # bad input: one line naming the value, no traceback
+        raise SystemExit(f"saccade_calibration: {e}") from None
     out = {
         "split": "calibration = even recording id, evaluation = odd id",
         "n_images": args.n_images,
@@ -477,6 +480,7 @@ def main(argv: Sequence[str] | None = None) -> None:
         "terms_fitted": {k: round(v, 4) for k, v in res.terms.items()},
         "start": fitted_params(res.start),
         "fitted": fitted_params(res.config),
+        "fitted_equals_saccade_defaults": res.config == Config(),
     }
     if not args.json:
         print(f"calibration-half distance D: hand-set {res.start_distance:.4f} -> fitted "
