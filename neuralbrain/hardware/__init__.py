@@ -31,6 +31,7 @@ BACKENDS.register(
 BACKENDS.register(
     "logic_grid", "neuralbrain.hardware.logic_grid:LogicGridBackend", tags=("logic",)
 )
+BACKENDS.register("fpga", "neuralbrain.hardware.fpga:FpgaBackend", tags=("digital", "fixed-point"))
 
 
 def backends_with(op: str) -> list[str]:
