@@ -20,7 +20,8 @@ chosen on ``validation`` only; ``test`` is scored once, with the settings alread
   the speaker after the held-out one in alphabetical order, cyclically; never the held-out
   one), ``train`` every take of the other speakers. Each recording is scaled to peak
   amplitude 1 first (``normalize_peak``), so loud and quiet speakers give comparable event
-  rates.
+  rates; ``agc_tau_s > 0`` also turns on the cochlea's automatic gain control. Synthesized
+  voices (``SyntheticSpeakers``) join ``train`` only.
 """
 
 from __future__ import annotations
@@ -118,14 +119,13 @@ def synthetic_speakers(
     from itertools import product
 
     from neuralbrain.memory.names import WORDS
-    from neuralbrain.sensing.cochlea import Cochlea
     from neuralbrain.sensing.speech import Utterance, synthesize
 
     combos = list(product(cfg.voices, cfg.pitches, cfg.wpm))
     requests = [Utterance(WORDS[d], voice=v, wpm=w, pitch=p) for d in range(10)
                 for v, p, w in combos]
     waves = synthesize(requests, rate_hz)
-    cochlea = Cochlea()
+    cochlea = audio.cochlea
     x = np.stack([audio_to_binned(w, rate_hz, audio, cochlea)
                   for w in _progress(waves, len(waves), "eSpeak cochlea")])
     labels = np.repeat(np.arange(10, dtype=np.int64), len(combos))
@@ -140,6 +140,7 @@ class AudioData:
     n_steps: int = 1000
     bin_us: int = 1000
     normalize_peak: bool = True
+    agc_tau_s: float = 0.0  # the cochlea's automatic gain control (cochlea.Config); 0 = off
     report_loso: bool = False  # train also reports leave-one-speaker-out accuracies
     span_threshold: float = 0.3  # feature windows cover where the smoothed event rate
     span_smooth_steps: int = 20  # (over 20 bins) is >= 0.3 x its peak: the spoken word
@@ -165,6 +166,8 @@ class AudioData:
             )
         if self.max_samples < 0:
             raise ConfigError(f"audio.max_samples = {self.max_samples}: expected >= 0")
+        if self.agc_tau_s < 0:
+            raise ConfigError(f"audio.agc_tau_s = {self.agc_tau_s}: expected >= 0 (0 = off)")
         if not 0.0 <= self.span_threshold < 1.0 or self.span_smooth_steps < 1:
             raise ConfigError(
                 f"audio.span_threshold = {self.span_threshold}, span_smooth_steps = "
@@ -174,6 +177,14 @@ class AudioData:
     @property
     def binner(self) -> BinEvents:
         return BinEvents((64, 1), (64, 1), self.n_steps, self.bin_us)
+
+    @property
+    def cochlea(self) -> Any:
+        """The software cochlea recordings go through (``neuralbrain.sensing.cochlea``)."""
+        from neuralbrain.sensing.cochlea import Cochlea
+        from neuralbrain.sensing.cochlea import Config as CochleaConfig
+
+        return Cochlea(CochleaConfig(agc_tau_s=self.agc_tau_s))
 
 
 def resolve_root(data_root: Path | str | None) -> Path:
@@ -361,7 +372,6 @@ def fsdd_with_split(
     Only the recordings of ``split`` go through the cochlea; ``part[i]`` is the split
     ("train", "validation" or "test") recording ``i`` belongs to.
     """
-    from neuralbrain.sensing.cochlea import Cochlea
     from neuralbrain.sensing.datasets import FSDD
     from neuralbrain.sensing.readers import read_wav
 
@@ -373,7 +383,7 @@ def fsdd_with_split(
     idx = np.flatnonzero(keep)
     if cfg.max_samples:
         idx = idx[spread(idx.size, cfg.max_samples)]
-    cochlea = Cochlea()
+    cochlea = cfg.cochlea
     rows = []
     for i in _progress(idx, idx.size, "FSDD cochlea"):
         rate, audio = read_wav(ds.files[i])
@@ -384,10 +394,10 @@ def fsdd_with_split(
 
 
 def audio_to_binned(audio: np.ndarray, rate: int, cfg: AudioData, cochlea: Any = None) -> np.ndarray:
-    """One mono waveform -> cochlea events -> the binned input (steps, 64) of the audio LSM."""
-    from neuralbrain.sensing.cochlea import Cochlea
+    """One mono waveform -> cochlea events -> the binned input (steps, 64) of the audio LSM.
 
+    ``cochlea`` defaults to ``cfg.cochlea``; pass it to reuse one over many recordings."""
     audio = np.asarray(audio, dtype=np.float64)
     if cfg.normalize_peak:
         audio = audio / max(float(np.abs(audio).max()), 1e-6)
-    return cfg.binner((cochlea or Cochlea())(audio, rate))
+    return cfg.binner((cochlea or cfg.cochlea)(audio, rate))

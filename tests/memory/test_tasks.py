@@ -94,3 +94,10 @@ def test_real_nmnist_splits_partition_the_recordings():
     assert files["train"] | files["validation"] | files["test"] == set(
         nmnist_files(folder, "all", cfg)[0])
     assert 80 <= len(files["validation"]) <= 120 and len(files["test"]) >= 150
+
+
+def test_audio_agc_reaches_the_cochlea():
+    assert AudioData(agc_tau_s=0.05).cochlea.config.agc_tau_s == 0.05
+    assert AudioData().cochlea.config.agc_tau_s == 0.0
+    with pytest.raises(ConfigError, match="audio.agc_tau_s = -1"):
+        AudioData(agc_tau_s=-1)

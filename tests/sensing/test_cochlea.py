@@ -82,3 +82,16 @@ def test_nas_cascade_edge_and_order():
     assert hists[523.0].argmax() < hists[130.0].argmax()
     with pytest.raises(ConfigError, match="cochlea.filter"):
         Config(filter="fft")
+
+
+def test_agc_compresses_loud_bands_and_is_off_by_default():
+    # two tones 20 dB apart: with the gain control the loud one's lead in events shrinks
+    cfg, agc = Config(), Config(agc_tau_s=0.05)
+    f = centre_frequencies(cfg)
+    x = _tone(f[20], fs=8000, amp=0.5) + _tone(f[45], fs=8000, amp=0.05)
+    plain, ctl = (np.bincount(Cochlea(c)(x, 8000)["x"], minlength=64) for c in (cfg, agc))
+    assert plain[20] / plain[45] > 2 * ctl[20] / ctl[45] > 2
+    np.testing.assert_array_equal(Cochlea(agc)(x, 8000), Cochlea(agc)(x, 8000))
+    assert Config().agc_tau_s == 0.0  # off unless asked for
+    with pytest.raises(ConfigError, match="agc_exponent = 1.5"):
+        Config(agc_tau_s=0.05, agc_exponent=1.5)
