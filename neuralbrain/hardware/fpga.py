@@ -331,11 +331,12 @@ class FpgaBackend(Backend):
         k, n = placed.shape
         xf = check_operand(x, k)
         cfg = self.config
-        check_fits(xf, cfg.input_fmt, "input")
-        xq = quantize(xf, cfg.input_fmt)
-        acc = xq @ placed.values
-        check_fits(acc, cfg.acc_fmt, "accumulator")
-        y = quantize(acc, cfg.acc_fmt).astype(np.float32)
+        # the accumulator must hold the worst case the input format allows (static check)
+        bound = max(abs(cfg.input_fmt.min), cfg.input_fmt.max) * \
+            float(np.abs(placed.values).sum(axis=0).max(initial=0.0))
+        check_fits([bound], cfg.acc_fmt, "accumulator")
+        xq = quantize(xf, cfg.input_fmt)  # inputs saturate / wrap as their format says
+        y = quantize(xq @ placed.values, cfg.acc_fmt).astype(np.float32)
         rows = int(np.prod(xf.shape[:-1])) if xf.ndim > 1 else 1
         unroll = k if cfg.unroll == 0 else min(cfg.unroll, k)
         cycles = rows * n * math.ceil(k / unroll) * cfg.ii + cfg.mult_latency + \
@@ -370,6 +371,18 @@ class FpgaBackend(Backend):
         check_fits(sv, cfg.weight_fmt, "support vectors")
         check_fits(cf, cfg.coef_fmt, "coefficients")
         check_fits(intercept, cfg.acc_fmt, "intercept")
+        # static worst cases over every input the input format can hold
+        in_max = max(abs(cfg.input_fmt.min), cfg.input_fmt.max)
+        if kernel == "rbf":
+            d2_max = sv.shape[1] * (in_max + float(np.abs(sv).max(initial=0.0))) ** 2
+            check_fits([d2_max], cfg.acc_fmt, "accumulator (squared distance)")
+            k_max = 1.0
+        else:
+            k_max = in_max * float(np.abs(sv).sum(axis=1).max(initial=0.0))
+            check_fits([k_max], cfg.acc_fmt, "accumulator (dot product)")
+        dec_max = k_max * float(np.abs(cf).sum(axis=0).max(initial=0.0)) + \
+            float(np.abs(intercept).max(initial=0.0))
+        check_fits([dec_max], cfg.acc_fmt, "accumulator (decision sum)")
         placed = PlacedSvm(kernel, quantize(sv, cfg.weight_fmt), quantize(cf, cfg.coef_fmt),
                            quantize(np.asarray(intercept, np.float64).ravel(), cfg.acc_fmt),
                            float(gamma))
@@ -383,22 +396,18 @@ class FpgaBackend(Backend):
         if xf.ndim != 2 or xf.shape[1] != d:
             raise ShapeError(f"features have shape {xf.shape}: expected (batch, {d}) to match "
                              "the trained model")
-        check_fits(xf, cfg.input_fmt, "input")
-        xq = quantize(xf, cfg.input_fmt)
+        xq = quantize(xf, cfg.input_fmt)  # inputs saturate / wrap; accumulators checked at place
         if svm.kernel == "linear":
-            k = xq @ svm.support.T  # exact products, summed in the accumulator
-            check_fits(k, cfg.acc_fmt, "accumulator")
-            k = quantize(k, cfg.acc_fmt)
+            k = quantize(xq @ svm.support.T, cfg.acc_fmt)  # exact products, one accumulator
         else:
             diff = xq[:, None, :] - svm.support[None]
             d2 = np.einsum("bsd,bsd->bs", diff, diff)
-            check_fits(d2, cfg.acc_fmt, "accumulator (squared distance)")
             z = quantize(quantize(d2, cfg.acc_fmt) * quantize(svm.gamma, cfg.coef_fmt),
                          cfg.acc_fmt)
             table, step = exp_table(cfg.kernel_fmt, cfg.exp_addr_bits, cfg.exp_z_max)
             k = exp_lookup(z, table, step)
-        dec = k @ svm.coef
-        check_fits(dec, cfg.acc_fmt, "accumulator (decision sum)")
+        dec = quantize(k, cfg.kernel_fmt) if svm.kernel == "rbf" else k
+        dec = dec @ svm.coef
         dec = quantize(quantize(dec, cfg.acc_fmt) + svm.intercept, cfg.acc_fmt)
         batch = xf.shape[0]
         macs = batch * n_sv * (d + svm.coef.shape[1])
@@ -476,3 +485,31 @@ def power_w(cfg: FpgaConfig, res: dict[str, float]) -> float:
     dyn = (res["dsp"] * cfg.dsp_dyn_w + res["bram18"] * cfg.bram_dyn_w + res["lut"] * cfg.lut_dyn_w
            + res["ff"] * cfg.ff_dyn_w) * scale
     return cfg.ps_power_w + cfg.pl_static_w + dyn
+
+
+def sized_config(base: FpgaConfig, width: int, kernel: str, support: np.ndarray,
+                 coef: np.ndarray, intercept: np.ndarray, input_max_abs: float) -> FpgaConfig:
+    """``base`` with every operand ``width`` bits wide and its integer bits sized, as an HLS
+    designer would, from the model's ranges: inputs from ``input_max_abs`` (the training
+    features; larger inputs saturate), support vectors and coefficients from their maxima, the
+    accumulator from the static worst case of ``place_svm`` with the input fraction bits kept
+    (it grows by integer bits only), the kernel value in [0, 1] (2 integer bits)."""
+    from dataclasses import replace
+
+    q, o = base.input_fmt.quant, base.input_fmt.overflow
+    sv_max = float(np.abs(support).max(initial=0.0))
+    i_in = min(width, integer_bits_needed(max(input_max_abs, sv_max)))
+    i_cf = min(width, integer_bits_needed(float(np.abs(coef).max(initial=0.0))))
+    in_fmt = Fixed(width, i_in, q, o)
+    in_max = max(abs(in_fmt.min), in_fmt.max)
+    cf = np.abs(np.asarray(coef, np.float64).reshape(len(support), -1)).sum(axis=0).max(initial=0.0)
+    if kernel == "rbf":
+        acc_max = max(support.shape[1] * (in_max + sv_max) ** 2, float(cf))
+    else:
+        acc_max = in_max * float(np.abs(support).sum(axis=1).max(initial=0.0)) * float(cf)
+    acc_max += float(np.abs(intercept).max(initial=0.0))
+    i_acc = integer_bits_needed(acc_max)
+    return replace(base, input_fmt=in_fmt, weight_fmt=in_fmt,
+                   coef_fmt=Fixed(width, i_cf, q, o),
+                   acc_fmt=Fixed(i_acc + in_fmt.frac, i_acc, q, o),
+                   kernel_fmt=Fixed(width, min(2, width), q, o))
