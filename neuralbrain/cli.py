@@ -25,6 +25,7 @@ COMMAND_MODULES: tuple[str, ...] = (
     "neuralbrain.reasoning.gl.commands",
     "neuralbrain.reasoning.planner.commands",
     "neuralbrain.hardware.t3_commands",
+    "neuralbrain.hardware.fpga_commands",
     "neuralbrain.nir_commands",
 )
 
