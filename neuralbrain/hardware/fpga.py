@@ -56,7 +56,7 @@ import numpy as np
 
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import ConfigError, Error, ShapeError
-from neuralbrain.hardware.base import Backend, as_matrix, check_operand
+from neuralbrain.hardware.base import Backend, _counted, as_matrix, check_operand
 
 QUANT_MODES = ("AP_TRN", "AP_RND")
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT")
@@ -418,6 +418,11 @@ class FpgaBackend(Backend):
                                            + svm.coef.size // n_sv * cfg.coef_fmt.width) // 8,
             ops=macs, bytes_moved=batch * (d + svm.coef.shape[1]) * 4)
         return dec, cost
+
+
+# the SVM datapath feeds ``spent`` like the contract's ops (base.COUNTED lists only those)
+FpgaBackend.place_svm = _counted(FpgaBackend.place_svm)  # type: ignore[method-assign]
+FpgaBackend.svm_decision = _counted(FpgaBackend.svm_decision)  # type: ignore[method-assign]
 
 
 # --- cost model of one decision (pure functions of the config and the model's size) ----------
