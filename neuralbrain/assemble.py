@@ -5,7 +5,9 @@ from the module registry, gives each trained module its task config and its chec
 folder ``checkpoint/NAME`` (when that folder exists), and wires the edges. ``train_agent``
 trains every module that names a task into ``out/NAME``: the layout ``build_agent`` reads.
 A task that needs data is skipped without a data root, and its module runs untrained (it
-says what is missing if it is asked to do what training gives it).
+says what is missing if it is asked to do what training gives it). A module whose table says
+``isolation = "process"`` is built in a sandboxed worker process behind a proxy with the same
+ports and ledger (``neuralbrain.isolation``).
 """
 
 from __future__ import annotations
@@ -14,7 +16,7 @@ from pathlib import Path
 from typing import Any
 
 from neuralbrain.config import AgentConfig
-from neuralbrain.core import Agent, Trained
+from neuralbrain.core import Agent, Module, Trained
 from neuralbrain.modules import MODULES
 from neuralbrain.tasks import TASKS
 
@@ -22,16 +24,20 @@ from neuralbrain.tasks import TASKS
 def build_agent(cfg: AgentConfig, checkpoint: str | Path | None = None) -> Agent:
     """The agent ``cfg`` describes, trained modules loaded from ``checkpoint`` (a folder
     written by ``train_agent``; None: untrained)."""
-    modules = {}
+    modules: dict[str, Module] = {}
     for name, spec in cfg.modules.items():
         cls = MODULES.get(spec.type)
         task = cfg.task_of(name)
-        if task is None:
-            modules[name] = cls(spec.config, cfg.hardware)
-            continue
-        folder = Path(checkpoint) / name if checkpoint is not None else None
-        trained = Trained(task, folder if folder is not None and folder.is_dir() else None)
-        modules[name] = cls(spec.config, cfg.hardware, trained)
+        args: tuple[Any, ...] = (spec.config, cfg.hardware)
+        if task is not None:
+            folder = Path(checkpoint) / name if checkpoint is not None else None
+            args += (Trained(task, folder if folder is not None and folder.is_dir() else None),)
+        if spec.isolation == "process":  # the module is built in its worker, not here
+            from neuralbrain.isolation import isolated
+
+            modules[name] = isolated(cls)(name, args, spec.limits)
+        else:
+            modules[name] = cls(*args)
     return Agent(modules, cfg.edges, cfg)
 
 

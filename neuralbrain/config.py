@@ -340,12 +340,16 @@ class TaskConfig:
 class ModuleSpec:
     """``[modules.NAME]``: the registered ``type``, the module's own ``config``, and for a
     trained module the ``task`` config that trains it (a config name or path) with
-    ``task_set`` overrides applied to it."""
+    ``task_set`` overrides applied to it. ``isolation = "process"`` runs the module in a
+    sandboxed worker process (``neuralbrain.isolation``) under ``limits``
+    (``[modules.NAME.limits]``, allowed only then); ``"none"`` (the default) runs it in process."""
 
     type: str
     config: Any
     task: str = ""
     task_set: tuple[str, ...] = ()
+    isolation: str = "none"
+    limits: Limits | None = None
 
     def to_dict(self) -> dict[str, Any]:
         out: dict[str, Any] = {"type": self.type}
@@ -353,7 +357,32 @@ class ModuleSpec:
             out["task"] = self.task
         if self.task_set:
             out["task_set"] = list(self.task_set)
+        if self.isolation != "none":
+            out["isolation"] = self.isolation
+            out["limits"] = to_dict(self.limits or Limits())
         return {**out, **to_dict(self.config)}
+
+
+ISOLATION = ("none", "process")
+
+
+@dataclass(frozen=True)
+class Limits:
+    """``[modules.NAME.limits]`` of a module run with ``isolation = "process"``: the worker's
+    address space (``RLIMIT_AS``, MB), its CPU seconds per episode (``RLIMIT_CPU``, re-armed
+    at each reset), the wall-clock deadline of each reset and step and of starting the worker
+    (seconds; the worker is killed past it). All must be > 0."""
+
+    address_space_mb: int = 8192
+    cpu_s: float = 600.0
+    step_deadline_s: float = 60.0
+    start_deadline_s: float = 120.0
+
+    def __post_init__(self) -> None:
+        for f in dataclasses.fields(self):
+            value = getattr(self, f.name)
+            if not (math.isfinite(value) and value > 0):
+                raise ConfigError(f"limits.{f.name} = {value!r}: expected a number > 0")
 
 
 @dataclass(frozen=True)
@@ -393,7 +422,7 @@ class AgentConfig:
 
 AGENT_KEYS = ("seed", "edges", "env", "run", "hardware", "modules")
 TASK_KEYS = ("task", "seed", "env", "hardware")
-SPEC_KEYS = ("type", "task", "task_set")
+SPEC_KEYS = ("type", "task", "task_set", "isolation", "limits")
 
 
 def config_dirs() -> list[Path]:
@@ -546,7 +575,20 @@ def _module_spec(name: str, table: Any) -> ModuleSpec:
     if task and not cls.tasks:
         raise ConfigError(f"[modules.{name}] ({type_name}) has nothing to train: remove "
                           f"task = {task!r}")
-    return ModuleSpec(type_name, build(cls.Config, table, f"modules.{name}"), task, task_set)
+    isolation = _coerce(str, table.pop("isolation", "none"), f"modules.{name}.isolation")
+    if isolation not in ISOLATION:
+        raise ConfigError(f"[modules.{name}] isolation = {isolation!r}: expected one of "
+                          f"{list(ISOLATION)}")
+    limits = None
+    if "limits" in table:
+        if isolation != "process":
+            raise ConfigError(f"[modules.{name}.limits] is given but isolation = {isolation!r}: "
+                              "limits apply only with isolation = \"process\"")
+        limits = build(Limits, table.pop("limits"), f"modules.{name}.limits")
+    elif isolation == "process":
+        limits = Limits()
+    return ModuleSpec(type_name, build(cls.Config, table, f"modules.{name}"), task, task_set,
+                      isolation, limits)
 
 
 def check_agent(cfg: AgentConfig) -> None:

@@ -49,3 +49,9 @@ class ShapeError(Error):
 
 class BudgetExceeded(Error):
     """A step or time budget ran out before the work was done."""
+
+
+class IsolationError(Error):
+    """A module's worker process crashed, passed its deadline or exceeded a resource limit
+    (the message names the module and the limit). Unlike other errors it is not bad input:
+    the runner fails that episode and goes on, with a fresh worker at the next reset."""

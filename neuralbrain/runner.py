@@ -22,7 +22,9 @@ directory back (either trace layout). An exception from the env or the agent mid
 marks that episode failed (its ``error`` column says why) and keeps its rows; after a crash
 the run goes on with a fresh env, after a neuralbrain ``Error`` (bad input: a missing model,
 a wrong checkpoint) it stops with that error. A worker process that dies mid-episode fails
-that episode the same way.
+that episode the same way, and so does an ``IsolationError`` (a module run with
+``isolation = "process"`` whose worker crashed, hung or hit a limit: its next reset starts a
+fresh worker).
 """
 
 from __future__ import annotations
@@ -41,7 +43,7 @@ from tqdm import tqdm
 from neuralbrain.atomic import atomic_write_text
 from neuralbrain.config import AgentConfig, EnvConfig, load_config
 from neuralbrain.core import Agent
-from neuralbrain.errors import ConfigError, Error, UnknownNameError
+from neuralbrain.errors import ConfigError, Error, IsolationError, UnknownNameError
 from neuralbrain.plugins import register_gymnasium_envs
 from neuralbrain.trace import (
     TraceRecorder,
@@ -197,7 +199,7 @@ def _serial(agent: Agent, envs: list[gymnasium.Env], recorder: TraceRecorder, ou
     for episode in range(n_episodes):
         episode_seed = first_seed + episode
         steps, ret, success, error, task = _episode(env, agent, recorder, episode, episode_seed)
-        fatal = isinstance(error, Error)
+        fatal = _fatal(error)
         message = None if error is None else f"{type(error).__name__}: {error}"
         recorder.finish_episode(episode, episode_seed, steps, ret, success, message, task)
         if out is not None:
@@ -263,10 +265,15 @@ def _worker_episode(worker: _Worker, task: tuple[int, int]) -> tuple[dict, pa.Ta
     row = recorder.finish_episode(episode, episode_seed, steps, ret, success, message, kind)
     if worker.out is not None:
         recorder.write(worker.out)
-    if error is not None and not isinstance(error, Error):
+    if error is not None and not _fatal(error):
         worker.env.close()
         worker.env = make_env(worker.agent.config.env)
-    return row, recorder.finished_trace(), error if isinstance(error, Error) else None
+    return row, recorder.finished_trace(), error if _fatal(error) else None
+
+
+def _fatal(error: Exception | None) -> bool:
+    """Bad input stops the run; a crash, and a module worker's failure, fail one episode."""
+    return isinstance(error, Error) and not isinstance(error, IsolationError)
 
 
 def _parallel(agent: Agent, recorder: TraceRecorder, out: Path | None, first_seed: int,
