@@ -1,5 +1,10 @@
 """``neuralbrain prove THEORY.mpl [--targets FILE] [--html DIR] [--proofs FILE] [--budget-s S]``.
 
+(and ``neuralbrain prove PROBLEM.smt2`` / ``neuralbrain prove DIR --budget-s 10 [--plot DIR]``:
+TIP problems, see ``tip_prove.py``; a folder runs each problem in a child process with the
+time budget and ``--max-memory-mb`` as its limits, and prints the totals
+``{"problems", "proved", "unproved", "unsupported", "errors", "results"}``.)
+
 (and ``neuralbrain check-proofs THEORY.mpl PROOFS.json``: the independent checker alone.)
 
 Discovers and proves laws of an MPL theory (or the theorems of ``--targets``), checks every
@@ -13,6 +18,7 @@ from __future__ import annotations
 
 import argparse
 import json
+from pathlib import Path
 
 from neuralbrain.errors import ConfigError
 
@@ -23,7 +29,8 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
         help="discover and prove laws of an MPL theory (Generative Logic reasoner)",
         description=__doc__,
     )
-    p.add_argument("theory", help="MPL theory file, e.g. neuralbrain/reasoning/gl/theories/peano.mpl")
+    p.add_argument("theory", help="MPL theory file (e.g. neuralbrain/reasoning/gl/theories/"
+                   "peano.mpl), a TIP problem (.smt2) or a folder of TIP problems")
     p.add_argument("--targets", help="MPL file of (theorem NAME FORMULA) forms to prove")
     p.add_argument("--html", help="folder to write the HTML proof pages into")
     p.add_argument("--proofs", help="path of the JSON proof document to write")
@@ -32,6 +39,7 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--max-memory-mb", type=float, default=1024.0,
                    help="memory cap: growth of the resident set during the run, in MiB")
     p.add_argument("--backend", default="logic_grid", help="backend that books the reasoning")
+    p.add_argument("--plot", help="TIP folder: directory to write the cactus plot into")
     p.add_argument("--json", action="store_true", help="print one JSON object")
     p.set_defaults(func=handle_prove)
 
@@ -64,6 +72,11 @@ def handle_prove(args: argparse.Namespace) -> int:
 
     if not args.budget_s > 0:
         raise ConfigError(f"--budget-s {args.budget_s!r}: expected a number of seconds > 0")
+    if not args.max_memory_mb > 0:
+        raise ConfigError(f"--max-memory-mb {args.max_memory_mb!r}: expected MiB > 0")
+    path = Path(args.theory)
+    if path.is_dir() or path.suffix == ".smt2":
+        return _prove_tip(args, path)
     cfg = ProverConfig(budget_s=float(args.budget_s), max_term_size=args.max_term_size,
                        max_memory_mb=float(args.max_memory_mb))
     out = prove_file(args.theory, args.targets, args.html, args.proofs, cfg, args.backend)
@@ -82,3 +95,31 @@ def handle_prove(args: argparse.Namespace) -> int:
             print(f"rejected: {r['id']}: {r['reason']}")
     ok = out["checked"] and not out["unproved"] and not out["budget_exhausted"]
     return 0 if ok else 1
+
+
+def _prove_tip(args: argparse.Namespace, path: Path) -> int:
+    """A TIP problem (in this process) or a folder of them (one child process each)."""
+    from neuralbrain.reasoning.gl.prover import ProverConfig
+    from neuralbrain.reasoning.gl.tip_prove import prove_folder, prove_tip
+
+    if path.is_dir():
+        out = prove_folder(path, float(args.budget_s), float(args.max_memory_mb), args.plot)
+        if args.json:
+            print(json.dumps(out))
+        else:
+            for r in out["results"]:
+                print(f"{r['status']:11s} {r['seconds']:7.2f} s  {Path(r['problem']).name}")
+            print(f"{out['proved']} proved, {out['unproved']} unproved, {out['unsupported']} "
+                  f"unsupported, {out['errors']} errors of {out['problems']} problems")
+        return 0 if out["proved"] == out["problems"] else 1
+    cfg = ProverConfig(budget_s=float(args.budget_s), max_term_size=args.max_term_size,
+                       max_memory_mb=float(args.max_memory_mb))
+    out = prove_tip(path, cfg)
+    if args.json:
+        print(json.dumps(out))
+    else:
+        print(f"{out['status']} in {out['seconds']} s (peak {out['peak_mb']} MB)"
+              + (f": {out['reason']}" if out["reason"] else ""))
+        for lemma in out["lemmas"]:
+            print(f"lemma: {lemma}")
+    return 0 if out["status"] == "proved" else 1

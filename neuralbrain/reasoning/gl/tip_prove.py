@@ -1,0 +1,254 @@
+"""Prove one TIP problem with the GL machinery; what ``neuralbrain prove FILE.smt2`` runs.
+
+``tip_to_mpl`` writes the problem (``tip.py``) as an MPL theory: each ground sort a
+``(sort ...)``, each nullary constructor a ``(constant ...)``, each other constructor and
+each defined function a ``functional`` relation, each rewrite rule an axiom, and the goal a
+``(theorem goal ...)``. Nullary defined functions are inlined. Variables are renamed
+``%v0, %v1, ...`` so they cannot clash with a TIP symbol. Induction is declared for the
+goal's first variable sort shaped like the naturals (one constant and one unary
+self-recursive constructor): that is the induction the prover and the independent checker
+implement today (``(induction S (base c) (step f))``). A goal that needs induction over
+another datatype (lists, trees) stays unproved, with that reason.
+
+``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included), builds the
+proof document and hands it to the independent checker: the problem is ``proved`` only when
+the checker accepts every theorem of the document, the goal among them.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import sys
+import time
+from pathlib import Path
+
+from neuralbrain.energy import Ledger
+from neuralbrain.errors import Error
+from neuralbrain.hardware import make_backend
+from neuralbrain.reasoning.gl.checker import check_document
+from neuralbrain.reasoning.gl.equations import Equation, equation_to_mpl
+from neuralbrain.reasoning.gl.export import proof_document
+from neuralbrain.reasoning.gl.mpl import parse_theory
+from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.run import peak_mb
+from neuralbrain.reasoning.gl.terms import Term, substitute, variables
+from neuralbrain.reasoning.gl.tip import TipProblem, UnsupportedError, load_tip
+
+GOAL = "goal"
+
+
+def _inline_constants(p: TipProblem) -> dict[str, Term]:
+    """Nullary defined functions -> their (closed) definition, inlined transitively."""
+    consts = {f.name: f.rules[0][1] for f in p.functions.values() if not f.args and f.rules}
+
+    def expand(t: Term, depth: int = 0) -> Term:
+        if isinstance(t, str):
+            return t
+        if len(t) == 1 and t[0] in consts and depth < 50:
+            return expand(consts[t[0]], depth + 1)
+        return (t[0], *(expand(a, depth) for a in t[1:]))
+
+    return {k: expand(v) for k, v in consts.items()}
+
+
+def _expand(t: Term, consts: dict[str, Term]) -> Term:
+    if isinstance(t, str):
+        return t
+    if len(t) == 1 and t[0] in consts:
+        return consts[t[0]]
+    return (t[0], *(_expand(a, consts) for a in t[1:]))
+
+
+def _sorts_of(t: Term, sig: dict[str, tuple[tuple[str, ...], str]], out: dict[str, str]) -> None:
+    if isinstance(t, str):
+        return
+    args = sig[t[0]][0]
+    for a, s in zip(t[1:], args, strict=True):
+        if isinstance(a, str):
+            out[a] = s
+        else:
+            _sorts_of(a, sig, out)
+
+
+def nat_sort(p: TipProblem) -> tuple[str, str, str] | None:
+    """``(sort, base, step)`` of the goal's first naturals-shaped variable sort, if any."""
+    for _, s in p.goal_vars:
+        cs = p.datatype(s)
+        if len(cs) != 2:
+            continue
+        base = [c for c in cs if not c.fields]
+        step = [c for c in cs if len(c.fields) == 1 and c.fields[0][1] == s]
+        if len(base) == 1 and len(step) == 1:
+            return s, base[0].name, step[0].name
+    return None
+
+
+def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
+    """``(theory text, goal theorem text, induction sort or None)``."""
+    consts = _inline_constants(p)
+    sig: dict[str, tuple[tuple[str, ...], str]] = {}
+    lines = [f"; from {p.source}"]
+    lines += [f"(sort {s})" for s in p.sorts]
+    for c in p.constructors.values():
+        if c.fields:
+            sig[c.name] = (tuple(s for _, s in c.fields), c.sort)
+            lines.append(f"(relation {c.name} ({' '.join([*sig[c.name][0], c.sort])}) functional)")
+        else:
+            sig[c.name] = ((), c.sort)
+            lines.append(f"(constant {c.name} {c.sort})")
+    for f in p.functions.values():
+        if f.args:
+            sig[f.name] = (f.args, f.result)
+            lines.append(f"(relation {f.name} ({' '.join([*f.args, f.result])}) functional)")
+    nat = nat_sort(p)
+    if nat is not None:
+        lines.append(f"(induction {nat[0]} (base {nat[1]}) (step {nat[2]}))")
+    decls = "\n".join(lines) + "\n"
+    theory = parse_theory(decls, p.source)
+
+    def eq_text(kind: str, name: str, lhs: Term, rhs: Term, sorts: dict[str, str]) -> str:
+        vs = variables(rhs, variables(lhs))
+        ren = {v: f"%v{i}" for i, v in enumerate(vs)}
+        eq = Equation(substitute(lhs, ren), substitute(rhs, ren),
+                      tuple((ren[v], sorts[v]) for v in vs))
+        return equation_to_mpl(theory, name, eq, kind)
+
+    axioms = []
+    for f in p.functions.values():
+        if not f.args:
+            continue
+        for k, (lhs, rhs) in enumerate(f.rules):
+            lhs, rhs = _expand(lhs, consts), _expand(rhs, consts)
+            srt: dict[str, str] = {}
+            _sorts_of(lhs, sig, srt)
+            axioms.append(eq_text("axiom", f"{f.name}.{k}", lhs, rhs, srt))
+    goal = eq_text("theorem", GOAL, _expand(p.goal_lhs, consts), _expand(p.goal_rhs, consts),
+                   dict(p.goal_vars))
+    return decls + "\n".join(axioms) + "\n", goal + "\n", nat[0] if nat else None
+
+
+def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
+    """One problem -> ``{"problem", "status", "seconds", "peak_mb", "lemmas", "reason"}``.
+
+    ``status`` is ``proved`` (the checker accepted the goal's proof and every lemma it rests
+    on), ``unproved`` or ``unsupported`` (``UnsupportedError`` from the reader).
+    """
+    t0 = time.perf_counter()
+    out = {"problem": str(path), "status": "unproved", "seconds": 0.0, "peak_mb": 0.0,
+           "lemmas": [], "reason": ""}
+    try:
+        problem = load_tip(path)
+    except UnsupportedError as e:
+        out.update(status="unsupported", reason=str(e), construct=e.construct)
+        out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1))
+        return out
+    text, goal, ind = tip_to_mpl(problem)
+    theory = parse_theory(text, str(path))
+    extended = parse_theory(goal, str(path), base=theory)
+    target = extended.statements[len(theory.statements):]
+    prover = Prover(theory, config or ProverConfig(), make_backend("logic_grid"), Ledger())
+    run = prover.prove_targets([(s.name, s.formula) for s in target])
+    doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
+    report = check_document(doc, text)
+    goal_thm = next((t for t in run.theorems if t.name == GOAL), None)
+    if goal_thm is not None and report.ok and goal_thm.tid in report.accepted:
+        out["status"] = "proved"
+        out["lemmas"] = [t.statement for t in run.theorems if t.tid != goal_thm.tid]
+    else:
+        why = "; ".join(u.get("reason", "") for u in run.unproved) or "not proved"
+        if report.rejected:
+            why = f"checker rejected: {report.rejected[0]['reason']}"
+        if ind is None:
+            why += " (no naturals-shaped goal variable: induction over this datatype is not " \
+                   "implemented yet)"
+        out["reason"] = why
+    out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1),
+               induction_sort=ind, budget_exhausted=run.budget_exhausted)
+    return out
+
+
+def _limit_memory(mb: float) -> None:  # runs in the child before exec
+    import resource
+
+    cap = int((mb + 2048) * 2**20)  # the prover's own RSS cap is mb; this is the backstop
+    resource.setrlimit(resource.RLIMIT_AS, (cap, cap))
+
+
+def prove_child(path: str | Path, budget_s: float, max_memory_mb: float) -> dict:
+    """``prove_tip`` in a child process killed after ``budget_s`` + 5 s, its address space
+    capped, so one problem cannot stop a folder run."""
+    import subprocess
+
+    cmd = [sys.executable, "-m", "neuralbrain.reasoning.gl.tip_prove", str(path),
+           str(budget_s), str(max_memory_mb)]
+    t0 = time.perf_counter()
+    base = {"problem": str(path), "status": "unproved", "lemmas": [], "peak_mb": None}
+    try:
+        r = subprocess.run(cmd, capture_output=True, text=True, timeout=budget_s + 5.0,
+                           preexec_fn=lambda: _limit_memory(max_memory_mb))
+    except subprocess.TimeoutExpired:
+        return {**base, "seconds": round(time.perf_counter() - t0, 3),
+                "reason": f"killed at the time limit ({budget_s} s + 5 s)"}
+    try:
+        return json.loads(r.stdout.strip().splitlines()[-1])
+    except (IndexError, json.JSONDecodeError):
+        tail = (r.stderr.strip().splitlines() or ["no output"])[-1][:300]
+        return {**base, "seconds": round(time.perf_counter() - t0, 3),
+                "reason": f"child exited {r.returncode} (memory limit or crash): {tail}"}
+
+
+def prove_folder(folder: str | Path, budget_s: float, max_memory_mb: float,
+                 plot_dir: str | Path | None = None) -> dict:
+    """Every ``*.smt2`` under ``folder`` (sorted), each in its own child process."""
+    files = sorted(Path(folder).rglob("*.smt2"))
+    results = [prove_child(f, budget_s, max_memory_mb) for f in files]
+    count = {k: sum(1 for r in results if r["status"] == k)
+             for k in ("proved", "unproved", "unsupported", "error")}
+    out = {"problems": len(results), "proved": count["proved"], "unproved": count["unproved"],
+           "unsupported": count["unsupported"], "errors": count["error"],
+           "budget_s": budget_s, "results": results}
+    if plot_dir is not None:
+        out["plot"] = str(cactus_plot({"GL (ours)": results}, plot_dir))
+    return out
+
+
+def cactus_plot(runs: dict[str, list[dict]], plot_dir: str | Path) -> Path:
+    """Problems solved (y) within time t (x): one line per prover; ``cactus.png``."""
+    import matplotlib
+
+    matplotlib.use("Agg")
+    import matplotlib.pyplot as plt
+
+    d = Path(plot_dir)
+    d.mkdir(parents=True, exist_ok=True)
+    fig, ax = plt.subplots(figsize=(6, 4))
+    for label, results in runs.items():
+        ts = sorted(r["seconds"] for r in results if r["status"] == "proved")
+        ax.step([0.0, *ts], range(len(ts) + 1), where="post", label=f"{label}: {len(ts)}")
+    ax.set_xlabel("time per problem (s)")
+    ax.set_ylabel("problems proved (checked)")
+    ax.set_title("TIP benchmarks: cactus plot")
+    ax.legend()
+    fig.tight_layout()
+    out = d / "cactus.png"
+    fig.savefig(out, dpi=100)
+    plt.close(fig)
+    return out
+
+
+def main(argv: list[str] | None = None) -> int:
+    """Child-process entry: ``python -m neuralbrain.reasoning.gl.tip_prove FILE BUDGET MB``."""
+    args = sys.argv[1:] if argv is None else argv
+    path, budget, mem = args[0], float(args[1]), float(args[2])
+    try:
+        res = prove_tip(path, ProverConfig(budget_s=budget, max_memory_mb=mem))
+    except Error as e:
+        res = {"problem": path, "status": "error", "seconds": 0.0, "peak_mb": round(peak_mb(), 1),
+               "lemmas": [], "reason": str(e)}
+    print(json.dumps(res))
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())

@@ -1,0 +1,107 @@
+"""TIP problems through the GL prover, the checker and ``neuralbrain prove FILE|DIR``."""
+
+from __future__ import annotations
+
+import argparse
+import copy
+import hashlib
+import json
+
+from neuralbrain.energy import Ledger
+from neuralbrain.hardware import make_backend
+from neuralbrain.reasoning.gl.checker import check_document
+from neuralbrain.reasoning.gl.commands import add_commands
+from neuralbrain.reasoning.gl.export import proof_document
+from neuralbrain.reasoning.gl.mpl import parse_theory
+from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.tip import parse_tip
+from neuralbrain.reasoning.gl.tip_prove import prove_tip, tip_to_mpl
+
+PLUS = """
+(declare-datatype Nat ((Z) (S (p Nat))))
+(define-fun-rec plus ((x Nat) (y Nat)) Nat (match x ((Z y) ((S z) (S (plus z y))))))
+"""
+COMM = PLUS + "(prove (forall ((a Nat) (b Nat)) (= (plus a b) (plus b a))))\n"
+FALSE_GOAL = PLUS + "(prove (forall ((a Nat)) (= (plus a a) a)))\n"
+LIST = """
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(define-fun-rec ++ (par (a) (((x (list a)) (y (list a))) (list a)))
+  (match x ((nil y) ((cons z xs) (cons z (++ xs y))))))
+(prove (par (a) (forall ((xs (list a))) (= (++ xs (_ nil a)) xs))))
+"""
+
+
+def _parse(argv):
+    parser = argparse.ArgumentParser()
+    add_commands(parser.add_subparsers(dest="cmd"))
+    return parser.parse_args(argv)
+
+
+def test_commutativity_of_plus_is_proved_with_a_checked_lemma(tmp_path):
+    f = tmp_path / "comm.smt2"
+    f.write_text(COMM)
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    assert out["lemmas"]  # needs x + S(y) = S(x + y) and x + 0 = x first
+
+
+def test_a_false_goal_is_never_proved(tmp_path):
+    f = tmp_path / "false.smt2"
+    f.write_text(FALSE_GOAL)
+    assert prove_tip(f, ProverConfig(budget_s=3))["status"] == "unproved"
+
+
+def test_the_checker_rejects_broken_tip_proofs():
+    text, goal, _ = tip_to_mpl(parse_tip(COMM, "comm.smt2"))
+    theory = parse_theory(text)
+    target = parse_theory(goal, base=theory).statements[len(theory.statements):]
+    run = Prover(theory, ProverConfig(budget_s=20), make_backend("logic_grid"),
+                 Ledger()).prove_targets([(s.name, s.formula) for s in target])
+    doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
+    assert check_document(doc, text).ok
+    # a lemma dropped: the goal now rests on an unproved rule
+    broken = copy.deepcopy(doc)
+    broken["theorems"] = broken["theorems"][-1:]
+    assert not check_document(broken, text).ok
+    # a rewrite step changed: it no longer applies
+    broken = copy.deepcopy(doc)
+    for th in broken["theorems"]:
+        for part in ("base", "step", "lhs", "rhs"):
+            chain = th["proof"].get(part)
+            steps = chain and (chain.get("steps") or chain.get("lhs", {}).get("steps"))
+            if steps:
+                steps[0]["dir"] = "rl" if steps[0]["dir"] == "lr" else "lr"
+                break
+    assert not check_document(broken, text).ok
+    # the goal's statement swapped for a false one
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["statement"] = broken["theorems"][-1]["statement"].replace(
+        "(plus %v1 %v0 t1)", "(plus %v1 %v1 t1)")
+    assert not check_document(broken, text).ok
+
+
+def test_prove_one_tip_file_prints_one_json_object(tmp_path, capsys):
+    f = tmp_path / "list.smt2"
+    f.write_text(LIST)
+    args = _parse(["prove", str(f), "--json", "--budget-s", "2"])
+    assert args.func(args) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert out["status"] == "unproved" and "list[sk]" in out["reason"]
+    assert {"seconds", "peak_mb", "lemmas"} <= set(out)
+
+
+def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
+    d = tmp_path / "tip"
+    d.mkdir()
+    (d / "a_comm.smt2").write_text(COMM)
+    (d / "b_hof.smt2").write_text(PLUS + "(prove (forall ((f (=> Nat Nat))) (= f f)))")
+    (d / "c_trunc.smt2").write_text(COMM[:-20])
+    (d / "d_false.smt2").write_text(FALSE_GOAL)
+    args = _parse(["prove", str(d), "--json", "--budget-s", "10", "--plot", str(tmp_path / "p")])
+    assert args.func(args) == 1
+    out = json.loads(capsys.readouterr().out)
+    assert (out["problems"], out["proved"], out["unproved"], out["unsupported"],
+            out["errors"]) == (4, 1, 1, 1, 1)
+    by = {r["problem"].rsplit("/", 1)[1]: r for r in out["results"]}
+    assert "truncated" in by["c_trunc.smt2"]["reason"]
+    assert (tmp_path / "p" / "cactus.png").stat().st_size > 0
