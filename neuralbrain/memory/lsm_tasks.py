@@ -11,8 +11,12 @@ data learning", Nature Computational Science (2025). Read top to bottom:
    documented); ``[readout]`` the classifier; ``[projection]`` the contrastive heads.
 2. ``encode``: binned recordings -> reservoir spikes -> spike counts per neuron in
    ``readout.n_windows`` time windows (the feature vector).
-3. ``train``: classification tasks fit the readout on the ``train`` split; zero-shot fits
-   the image and audio projections on the ``seen`` digits only. The checkpoint
+3. ``train``: classification tasks fit the readout on the ``train`` split and report its
+   accuracy on ``validation`` (the split settings are chosen on; ``test`` is left to
+   ``evaluate``, scored once); ``lsm_fsdd`` also trains on the synthesized voices of
+   ``[synthetic]`` when enabled, and with ``audio.report_loso`` reports leave-one-speaker-out
+   beside its validation protocol (``leave_one_speaker_out``); zero-shot fits the image and
+   audio projections on the ``seen`` digits of ``train`` only. The checkpoint
    (``lsm.npz`` in ``--out``, written atomically) holds the trained parameters and the
    fingerprint of the config; the reservoir itself is regenerated from the seed.
 4. ``evaluate``: the same encoding on a split, then ``{"accuracy", "n", "ci95",
