@@ -349,9 +349,18 @@ class FpgaBackend(Backend):
 
     # -- the SVM datapath --------------------------------------------------------------------
     def place_svm(self, kernel: str, support: np.ndarray, coef: np.ndarray,
-                  intercept: np.ndarray, gamma: float) -> tuple[PlacedSvm, Cost]:
+                  intercept: np.ndarray, gamma: float,
+                  input_max_abs: float | None = None) -> tuple[PlacedSvm, Cost]:
         """Store a trained SVM in the PL formats; overflow names the operand and width needed;
-        more support-vector bits than the device's BRAM raise ``ConfigError``."""
+        more support-vector bits than the device's BRAM raise ``ConfigError``. Given
+        ``input_max_abs`` (the largest |standardized training feature|), the integer bits of
+        every operand are sized from the model at the configured widths (``sized_config``, the
+        designer's job); without it the configured formats are used as they are."""
+        if input_max_abs is not None:
+            self.config = sized_config(self.config, self.config.input_fmt.width, kernel,
+                                       np.asarray(support, np.float64),
+                                       np.asarray(coef, np.float64),
+                                       np.asarray(intercept, np.float64), float(input_max_abs))
         cfg = self.config
         if kernel not in ("linear", "rbf"):
             raise ConfigError(f"kernel={kernel!r}: expected 'linear' or 'rbf'")

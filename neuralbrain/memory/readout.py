@@ -10,6 +10,7 @@ the batch order comes from the seed, so training is deterministic.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -32,8 +33,25 @@ class Config:
     # readout connections of reservoir computing (Lukosevicius & Jaeger, Comput. Sci. Rev.
     # 2009, readout from [u(n); x(n)]).
     include_inputs: bool = False
+    # ``type = "svm"``: a support-vector machine (``memory.svm``) instead of the softmax
+    # readout, run on ``backend`` (``cpu``: float; ``fpga``: fixed point, ``fpga_width`` bits);
+    # epochs / lr / hidden do not apply to it.
+    type: str = "logistic"
+    backend: str = "cpu"
+    svm_kernel: str = "rbf"
+    svm_c: float = 1.0
+    svm_gamma: float = 0.0  # 0: 1 / n_features on standardized features ("scale")
+    svm_multiclass: str = "ovo"
+    fpga_width: int = 16
 
     def __post_init__(self) -> None:
+        if self.type not in ("logistic", "svm"):
+            raise ConfigError(f"readout.type = {self.type!r}: expected 'logistic' or 'svm'")
+        if self.type == "logistic" and self.backend != "cpu":
+            raise ConfigError(f"readout.backend = {self.backend!r}: the logistic readout runs "
+                              "on 'cpu' only; set readout.type = 'svm' for another backend")
+        if not 4 <= self.fpga_width <= 32:
+            raise ConfigError(f"readout.fpga_width = {self.fpga_width}: expected 4..32 bits")
         for name in ("n_windows", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"readout.{name} = {getattr(self, name)}: expected >= 1")
@@ -69,6 +87,9 @@ class Readout:
 
     def __init__(self, config: Config, n_features: int, n_classes: int, seed: int = 0) -> None:
         self.config = config
+        self.svm: _SvmHead | None = None
+        if config.type == "svm":
+            self.svm = _SvmHead(config, n_features, seed)
         self.n_features, self.n_classes = n_features, n_classes
         rng = np.random.default_rng(seed)
         self.seed = seed
@@ -106,13 +127,26 @@ class Readout:
         return z2 @ p["w2"] + p["b2"], cache
 
     def logits(self, features: np.ndarray) -> np.ndarray:
+        if self.svm is not None:
+            raise ConfigError("readout.type = 'svm' has decision values, not logits: use "
+                              "predict()")
         return self._forward(self._prepare(features))[0]
 
     def predict(self, features: np.ndarray) -> np.ndarray:
+        if self.svm is not None:
+            return self.svm.predict(self._prepare(features))
         return np.argmax(self.logits(features), axis=1)
 
+    @property
+    def spent(self) -> Any:
+        """What the SVM readout's backend did since it was placed (``Cost``; zero otherwise)."""
+        from neuralbrain.energy import Cost
+
+        return self.svm.spent if self.svm is not None else Cost()
+
     def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False) -> list[float]:
-        """Train on (features, labels); returns the mean loss of each epoch."""
+        """Train on (features, labels); returns the mean loss of each epoch (for the SVM: one
+        figure, its training error rate)."""
         x = self._prepare(features)
         y = np.asarray(labels, np.int64)
         if y.shape != (x.shape[0],) or y.min() < 0 or y.max() >= self.n_classes:
@@ -120,6 +154,9 @@ class Readout:
                 f"labels shape {y.shape} range [{y.min()}, {y.max()}]: expected "
                 f"({x.shape[0]},) in 0..{self.n_classes - 1}"
             )
+        if self.svm is not None:
+            self.svm.fit(x, y)
+            return [float(np.mean(self.svm.predict(x) != y))]
         cfg, p = self.config, self.params
         p["mean"] = x.mean(axis=0)
         p["std"] = x.std(axis=0) + 1e-6
@@ -151,9 +188,14 @@ class Readout:
         return losses
 
     def state(self) -> dict[str, np.ndarray]:
+        if self.svm is not None:
+            return self.svm.state()
         return {k: v.copy() for k, v in self.params.items()}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
+        if self.svm is not None:
+            self.svm.load_state(state)
+            return
         for k, v in self.params.items():
             if k not in state or np.shape(state[k]) != v.shape:
                 raise ShapeError(
@@ -161,3 +203,72 @@ class Readout:
                     f"{np.shape(state[k]) if k in state else 'nothing'}"
                 )
             self.params[k] = np.asarray(state[k], np.float64)
+
+
+_SVM_KEYS = ("support", "coef", "intercept", "classes", "mean", "std", "scalars", "pairs")
+
+
+class _SvmHead:
+    """The ``type = "svm"`` readout: ``memory.svm`` on the backend the config names."""
+
+    def __init__(self, config: Config, n_features: int, seed: int) -> None:
+        from neuralbrain.memory import svm
+
+        self.config, self.n_features, self.seed = config, n_features, seed
+        self.svm_config = svm.Config(kernel=config.svm_kernel, c=config.svm_c,
+                                     gamma=config.svm_gamma, multiclass=config.svm_multiclass)
+        self.classifier: Any = None
+
+    def _place(self, model: Any) -> None:
+        from neuralbrain.hardware import BACKENDS, make_backend
+        from neuralbrain.memory import svm
+
+        cls = BACKENDS.get(self.config.backend)
+        cfg = None
+        fields = getattr(cls.Config, "__dataclass_fields__", {})
+        if "input_fmt" in fields:  # a fixed-point backend: every operand fpga_width bits
+            cfg = cls.Config().with_width(self.config.fpga_width)
+        backend = make_backend(self.config.backend, cfg, seed=self.seed)
+        self.classifier = svm.SvmClassifier(model, backend)
+
+    def fit(self, x: np.ndarray, y: np.ndarray) -> None:
+        from neuralbrain.memory import svm
+
+        self._place(svm.train_svm(x, y, self.svm_config, seed=self.seed))
+
+    def predict(self, x: np.ndarray) -> np.ndarray:
+        if self.classifier is None:
+            raise ConfigError("the SVM readout is not trained: call fit() or load_state()")
+        return np.asarray(self.classifier.predict(x), np.int64)
+
+    @property
+    def spent(self) -> Any:
+        from neuralbrain.energy import Cost
+
+        return self.classifier.backend.spent if self.classifier is not None else Cost()
+
+    def state(self) -> dict[str, np.ndarray]:
+        m = self.classifier.model
+        return {"support": m.support.copy(), "coef": m.coef.copy(),
+                "intercept": m.intercept.copy(), "classes": m.classes.copy(),
+                "mean": m.mean.copy(), "std": m.std.copy(),
+                "scalars": np.array([m.gamma, m.input_max_abs]),
+                "pairs": np.array(m.pairs, dtype=np.int64).reshape(-1, 2)}
+
+    def load_state(self, state: dict[str, np.ndarray]) -> None:
+        from neuralbrain.memory import svm
+
+        missing = [k for k in _SVM_KEYS if k not in state]
+        if missing:
+            raise ShapeError(f"SVM readout state lacks {missing}: expected {list(_SVM_KEYS)}")
+        if np.shape(state["support"])[1:] != (self.n_features,):
+            raise ShapeError(f"SVM readout state: support vectors of shape "
+                             f"{np.shape(state['support'])}, expected (n_sv, {self.n_features})")
+        model = svm.SvmModel(
+            self.config.svm_kernel, self.config.svm_multiclass, np.asarray(state["classes"]),
+            np.asarray(state["support"], np.float64), np.asarray(state["coef"], np.float64),
+            np.asarray(state["intercept"], np.float64), float(state["scalars"][0]),
+            np.asarray(state["mean"], np.float64), np.asarray(state["std"], np.float64),
+            tuple((int(i), int(j)) for i, j in np.asarray(state["pairs"])),
+            float(state["scalars"][1]))
+        self._place(model)

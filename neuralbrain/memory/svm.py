@@ -66,6 +66,7 @@ class SvmModel:
     mean: np.ndarray
     std: np.ndarray
     pairs: tuple[tuple[int, int], ...]
+    input_max_abs: float = 0.0  # max |standardized training feature| (fixed-point ranges)
 
     @property
     def n_features(self) -> int:
@@ -141,7 +142,7 @@ def train_svm(x: Any, y: Any, config: Config = Config(), seed: int = 0) -> SvmMo
                 coef[sj, p] = svc.dual_coef_[i, sj]
             intercept = np.asarray(svc.intercept_, np.float64)
     return SvmModel(config.kernel, config.multiclass, classes, support, coef, intercept,
-                    float(gamma), mean, std, pairs)
+                    float(gamma), mean, std, pairs, float(np.abs(xs).max()))
 
 
 def svm_decision_float(model: SvmModel, xs: np.ndarray) -> np.ndarray:
@@ -170,7 +171,8 @@ class SvmClassifier:
             self._w, self.place_cost = backend.place(model.support.T @ model.coef)
         elif self._svm_datapath is not None:
             self._placed, self.place_cost = backend.place_svm(
-                model.kernel, model.support, model.coef, model.intercept, model.gamma)
+                model.kernel, model.support, model.coef, model.intercept, model.gamma,
+                input_max_abs=model.input_max_abs)
         else:
             self._s, c1 = backend.place(model.support.T)
             self._c, c2 = backend.place(model.coef)

@@ -1,0 +1,47 @@
+"""``readout.type = "svm"``: the LSM readout as an SVM on cpu (float) or fpga (fixed point)."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+from sklearn.datasets import load_digits
+
+from neuralbrain.errors import ConfigError
+from neuralbrain.memory.readout import Config, Readout
+
+
+def _counts():
+    x, y = load_digits(return_X_y=True)  # 8x8 grey levels 0..16 stand in for spike counts
+    return x[:600], y[:600], x[600:900], y[600:900]
+
+
+@pytest.mark.parametrize("backend", ["cpu", "fpga"])
+def test_svm_readout_trains_predicts_and_round_trips_its_state(backend):
+    x, y, xt, yt = _counts()
+    head = Readout(Config(type="svm", backend=backend), 64, 10, seed=0)
+    head.fit(x, y)
+    pred = head.predict(xt)
+    assert np.mean(pred == yt) > 0.8  # C = 1, untuned: a smoke floor
+    again = Readout(Config(type="svm", backend=backend), 64, 10)
+    again.load_state(head.state())
+    np.testing.assert_array_equal(again.predict(xt), pred)
+    assert head.spent.energy_j > 0
+
+
+def test_fpga_svm_readout_within_one_point_of_cpu():
+    x, y, xt, yt = _counts()
+    acc = {}
+    for backend in ("cpu", "fpga"):
+        head = Readout(Config(type="svm", backend=backend), 64, 10)
+        head.fit(x, y)
+        acc[backend] = float(np.mean(head.predict(xt) == yt))
+    assert acc["fpga"] >= acc["cpu"] - 0.01
+
+
+def test_bad_readout_settings():
+    with pytest.raises(ConfigError, match="readout.type = 'tree'"):
+        Config(type="tree")
+    with pytest.raises(ConfigError, match="logistic readout runs on 'cpu' only"):
+        Config(backend="fpga")
+    with pytest.raises(ConfigError, match="not trained"):
+        Readout(Config(type="svm"), 64, 10).predict(np.zeros((1, 64)))
