@@ -132,6 +132,23 @@ def build_report(widths: list[int]) -> dict[str, Any]:
                "power_w": power}
     for r in sweep:
         r.pop("_cfg", None)
+    # one assumption at a time moved within its stated range (shown, never used to choose)
+    from dataclasses import replace
+
+    sensitivity = {}
+    for name, changes in (("unroll_5", {"unroll": 5}), ("unroll_1", {"unroll": 1}),
+                          ("axi_setup_20", {"axi_setup_cycles": 20}),
+                          ("axi_setup_500", {"axi_setup_cycles": 500}),
+                          ("clock_200MHz", {"clock_hz": 200e6}),
+                          ("arm_2_cycles_per_mac", {"arm_cycles_per_mac": 2.0}),
+                          ("ps_power_1.2W", {"ps_power_w": 1.2})):
+        alt = replace(cfg, **changes)
+        alt_res = fpga.resources(alt, n_sv, d)
+        sensitivity[name] = {
+            "speedup": fpga.arm_seconds(alt, n_sv, d)
+            / (fpga.svm_cycles(alt, n_sv, d) / alt.clock_hz),
+            "resource_fraction": alt_res["resource_fraction"],
+            "power_w": fpga.power_w(alt, alt_res)}
     return {
         "latency_s": latency, "arm_latency_s": arm, **figures,
         "energy_per_decision_j": power * latency,
@@ -153,6 +170,7 @@ def build_report(widths: list[int]) -> dict[str, Any]:
         "within_25pct_of_paper": {k: bool(abs(figures[k] / PAPER[k] - 1) <= 0.25)
                                   for k in figures},
         "assumptions": fpga.ASSUMPTIONS,
+        "sensitivity": sensitivity,
         "sweep": sweep,
     }
 
