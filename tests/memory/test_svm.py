@@ -42,3 +42,50 @@ def test_bad_input_one_line_errors():
         SvmClassifier(model, make_backend("fpga")).predict(x[:, :3])
     with pytest.raises(ConfigError, match="svm.kernel"):
         Config(kernel="poly")
+
+
+def _write_images(root, n=12):
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    yy, xx = np.mgrid[:64, :64]
+    for cls in ("benign", "melanoma"):
+        (root / cls).mkdir(parents=True)
+        for i in range(n):
+            img = np.full((64, 64, 3), 0.85) + rng.normal(0, 0.02, (64, 64, 3))
+            if cls == "benign":  # a round, evenly brown spot
+                mask = (yy - 32) ** 2 + (xx - 32) ** 2 < (10 + i % 4) ** 2
+                img[mask] = [0.55, 0.4, 0.3]
+            else:  # an irregular, dark, mottled blotch
+                r = 12 + 6 * np.sin(3 * np.arctan2(yy - 30, xx - 34) + i)
+                mask = (yy - 30) ** 2 + (xx - 34) ** 2 < r**2
+                img[mask] = rng.uniform(0.05, 0.4, (int(mask.sum()), 3))
+            Image.fromarray((np.clip(img, 0, 1) * 255).astype(np.uint8)).save(
+                root / cls / f"{i}.png")
+
+
+def test_image_folder_features_separate_two_lesion_kinds(tmp_path):
+    from neuralbrain.memory.svm import IMAGE_FEATURES, image_folder
+
+    _write_images(tmp_path)
+    x, y, classes = image_folder(tmp_path, size=64)
+    assert classes == ["benign", "melanoma"] and x.shape == (24, len(IMAGE_FEATURES))
+    model = train_svm(x[::2], y[::2])
+    clf = SvmClassifier(model, make_backend("fpga"))
+    assert clf.accuracy(x[1::2], y[1::2]) >= 0.9
+
+
+def test_image_folder_with_one_class_or_no_images(tmp_path):
+    from neuralbrain.memory.svm import image_folder
+
+    with pytest.raises(DataError, match="not a directory"):
+        image_folder(tmp_path / "nope")
+    (tmp_path / "a").mkdir()
+    with pytest.raises(DataError, match="0 class folder"):
+        image_folder(tmp_path)
+    _write_images(tmp_path / "one", n=2)
+    import shutil
+
+    shutil.rmtree(tmp_path / "one" / "melanoma")
+    with pytest.raises(DataError, match=r"1 class folder\(s\) with images \['benign'\]"):
+        image_folder(tmp_path / "one")
