@@ -65,6 +65,7 @@ class KernelTheory:
     signatures: dict[str, tuple[str, ...]] = field(default_factory=dict)  # relation -> sorts
     axioms: dict[str, tuple] = field(default_factory=dict)  # name -> (lhs, rhs)
     induction: dict[str, tuple[str, str]] = field(default_factory=dict)  # sort -> (base, step)
+    structural: dict[str, tuple[str, ...]] = field(default_factory=dict)  # sort -> constructors
 
 
 class _Reject(Exception):
@@ -160,6 +161,14 @@ def read_theory(text: str) -> KernelTheory:
             th.signatures[form[1]] = tuple(form[2]) if isinstance(form[2], list) else ()
             if len(form) > 3 and form[3] == "functional":
                 th.functional[form[1]] = len(form[2]) - 1
+        elif head == "induction" and len(form) == 3 and isinstance(form[2], list) and \
+                form[2] and form[2][0] == "cases":
+            cases = tuple(form[2][1:])
+            ok = all(isinstance(c, str) and (th.constants.get(c) == form[1] or (
+                c in th.functional and th.signatures.get(c, ())[-1:] == (form[1],)))
+                for c in cases)
+            if ok and cases and len(set(cases)) == len(cases):
+                th.structural[form[1]] = cases
         elif head == "induction":
             parts = {p[0]: p[1] for p in form[2:] if isinstance(p, list) and len(p) == 2}
             if "base" in parts and "step" in parts:
@@ -280,6 +289,9 @@ def _check_proof(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: d
     if method == "rewrite":
         _check_rewrite(proof, (_fix(lhs, names), _fix(rhs, names)), rules, used)
         return
+    if method == "structural":
+        _check_structural(th, eq, sorts, proof, rules, used)
+        return
     if method != "induction":
         raise _Reject(f"unknown proof method {method!r}")
     v, n = proof["var"], proof["fresh"]
@@ -298,6 +310,45 @@ def _check_proof(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: d
     hyp = (inst(lhs, n), inst(rhs, n))
     step_rules = {**rules, "IH": hyp}
     _check_rewrite(proof["step"], (inst(lhs, (step, n)), inst(rhs, (step, n))), step_rules, used)
+
+
+def _check_structural(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: dict,
+                      used: set) -> None:
+    """One case per declared constructor, in declaration order; hypotheses built here."""
+    names = set(sorts)
+    lhs, rhs = eq
+    v = proof["var"]
+    if v not in sorts:
+        raise _Reject(f"induction variable {v!r} is not a variable of the statement")
+    sort = sorts[v]
+    if sort not in th.structural:
+        raise _Reject(f"the theory declares no structural induction for sort {sort!r}")
+    ctors = th.structural[sort]
+    cases = proof["cases"]
+    if [c.get("constructor") for c in cases] != list(ctors):
+        raise _Reject(f"the cases are not exactly the constructors {list(ctors)} of {sort}")
+    for case in cases:
+        c = case["constructor"]
+        fresh = case["fresh"]
+        arg_sorts = th.signatures[c][:-1] if c in th.functional else ()
+        if not isinstance(fresh, list) or len(fresh) != len(arg_sorts):
+            raise _Reject(f"case {c}: expected {len(arg_sorts)} fresh variables")
+        if len(set(fresh)) != len(fresh) or any(
+                not isinstance(n, str) or n in names or n in th.constants or n in th.relations
+                or n in rules for n in fresh):
+            raise _Reject(f"case {c}: variable names {fresh} are not fresh")
+        fixed = names | set(fresh)
+
+        def inst(t, value, fixed=fixed):
+            return _fix(_subst(t, {**{x: x for x in names}, v: value}), fixed)
+
+        value = (c, *fresh)
+        hyps = {f"IH{i}": (inst(lhs, n), inst(rhs, n))
+                for i, (n, s) in enumerate(zip(fresh, arg_sorts, strict=True)) if s == sort}
+        case_used: set[str] = set()
+        _check_rewrite(case["proof"], (inst(lhs, value), inst(rhs, value)),
+                       {**rules, **hyps}, case_used)
+        used |= case_used - set(hyps)
 
 
 def _satisfiable(th: KernelTheory, bound: dict, prem: list, max_value: int = 6) -> bool:

@@ -199,6 +199,9 @@ class Theory:
     statements: list[Statement] = field(default_factory=list)
     facts: list[Atom] = field(default_factory=list)
     inductions: dict[str, Induction] = field(default_factory=dict)
+    # (induction S (cases C1 ... Ck)): structural induction over a datatype whose elements
+    # are exactly the values of its constructors (constants or functional relations into S)
+    structural: dict[str, tuple[str, ...]] = field(default_factory=dict)
 
     def of_kind(self, kind: str) -> list[Statement]:
         return [s for s in self.statements if s.kind == kind]
@@ -296,7 +299,28 @@ class _Reader:
         self.t.relations[name] = Relation(name, sorts, functional)
 
     def f_induction(self, node, args) -> None:
-        bad = "expected (induction SORT (base CONSTANT) (step FUNCTIONAL-RELATION))"
+        bad = ("expected (induction SORT (base CONSTANT) (step FUNCTIONAL-RELATION)) or "
+               "(induction SORT (cases CONSTRUCTOR ...))")
+        if len(args) == 2 and isinstance(args[1], SList) and args[1].items and \
+                isinstance(args[1].items[0], Sym) and args[1].items[0].name == "cases":
+            sort = self._sort(args[0])
+            if sort in self.t.inductions or sort in self.t.structural:
+                raise self.err(node, f"induction for sort {sort} is already declared")
+            cases = []
+            for c in args[1].items[1:]:
+                name = self.sym(c, "a constructor")
+                rel = self.t.relations.get(name)
+                if self.t.constants.get(name) != sort and not (
+                        rel is not None and rel.functional and rel.sorts[-1] == sort):
+                    raise self.err(c, f"case {name!r} is neither a constant of sort {sort} nor "
+                                   f"a functional relation into {sort}")
+                if name in cases:
+                    raise self.err(c, f"case {name!r} is listed twice")
+                cases.append(name)
+            if not cases:
+                raise self.err(node, bad)
+            self.t.structural[sort] = tuple(cases)
+            return
         if len(args) != 3:
             raise self.err(node, bad)
         sort = self._sort(args[0])
@@ -465,6 +489,7 @@ def parse_theory(text: str, source: str = "<mpl>", base: Theory | None = None) -
             statements=list(base.statements),
             facts=list(base.facts),
             inductions=dict(base.inductions),
+            structural=dict(base.structural),
         )
     reader = _Reader(theory, text)
     for node in read_sexprs(text, source):

@@ -375,6 +375,63 @@ class Prover:
                 "step": step,
                 "hypothesis": {"lhs": to_json(hl), "rhs": to_json(hr)},
             }
+        return self._structural_proof(lhs, rhs, sorts)
+
+    def _structural_proof(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
+        """Structural induction over an ``(induction S (cases ...))`` datatype.
+
+        One case per constructor ``c`` of the variable's sort: ``E[v:=c(n0, ..)]``, proved by
+        rewriting with one hypothesis ``IHi: E[v:=ni]`` per argument ``ni`` of sort S (the
+        other variables of E stay fixed, as in the naturals induction above).
+        """
+        vs = variables(rhs, variables(lhs))
+        for v in vs:
+            sort = sorts.get(v)
+            if sort not in self.theory.structural:
+                continue
+            taken = set(vs)
+            cases = []
+            for c in self.theory.structural[sort]:
+                arg_sorts = self.functions[c][0] if c in self.functions else ()
+                fresh = []
+                for _ in arg_sorts:
+                    k = 0
+                    while f"n{k}" in taken:
+                        k += 1
+                    taken.add(f"n{k}")
+                    fresh.append(f"n{k}")
+                value = (c, *fresh)
+                goal = tuple(_skolem(substitute(t, {v: value})) for t in (lhs, rhs))
+                rules = dict(self.rules)
+                extra: list[Block] = []
+                expand: dict[str, list[Step]] = {}
+                hyps = {}
+                for i, (n, s_) in enumerate(zip(fresh, arg_sorts, strict=True)):
+                    if s_ != sort:
+                        continue
+                    name = f"IH{i}"
+                    hl, hr = (_skolem(substitute(t, {v: n})) for t in (lhs, rhs))
+                    rules[name] = (hl, hr)
+                    hyps[name] = {"lhs": to_json(hl), "rhs": to_json(hr)}
+                    al: list[Step] = []
+                    ar: list[Step] = []
+                    a = self.grid.normalize(hl, al)
+                    b = self.grid.normalize(hr, ar)
+                    if a == b:
+                        continue
+                    if self.grid.order.gt_ground(a, b):
+                        extra.append(Block(-1 - i, name + "*", "lr", a, b, False, size(a)))
+                        expand[name + "*"] = _reverse(al) + [Step((), name, "lr", ())] + ar
+                    else:
+                        extra.append(Block(-1 - i, name + "*", "lr", b, a, False, size(b)))
+                        expand[name + "*"] = _reverse(ar) + [Step((), name, "rl", ())] + al
+                proof = self._rewrite_proof(goal[0], goal[1], extra, expand or None, rules)
+                if proof is None:
+                    break
+                cases.append({"constructor": c, "fresh": fresh, "hypotheses": hyps,
+                              "proof": proof})
+            else:
+                return {"method": "structural", "var": v, "sort": sort, "cases": cases}
         return None
 
     def add_theorem(self, lhs: Term, rhs: Term, sorts: dict[str, str], proof: dict,
@@ -638,7 +695,8 @@ class Prover:
                 sorts = {s for _, s in eq.sorts}
                 why = (f"not proved within budget ({run.exhausted_by} limit reached)"
                        if run.budget_exhausted else "not proved")
-                missing = sorted(s for s in sorts if s not in self.theory.inductions)
+                missing = sorted(s for s in sorts if s not in self.theory.inductions
+                                 and s not in self.theory.structural)
                 if missing:
                     why += (f" (an inductive proof is impossible: the theory declares no "
                             f"induction for sort {', '.join(missing)})")
@@ -675,6 +733,8 @@ def _rules_used(proof: dict) -> set[str]:
     for key in ("base", "step"):
         if key in proof:
             out |= _rules_used(proof[key])
+    for case in proof.get("cases", []):
+        out |= _rules_used(case["proof"]) - set(case["hypotheses"])
     return out
 
 

@@ -104,6 +104,10 @@ def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
     nat = nat_sort(p)
     if nat is not None:
         lines.append(f"(induction {nat[0]} (base {nat[1]}) (step {nat[2]}))")
+    for s in p.sorts:
+        cs = p.datatype(s)
+        if cs and (nat is None or s != nat[0]):
+            lines.append(f"(induction {s} (cases {' '.join(c.name for c in cs)}))")
     decls = "\n".join(lines) + "\n"
     theory = parse_theory(decls, p.source)
 

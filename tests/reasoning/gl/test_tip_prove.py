@@ -83,11 +83,41 @@ def test_the_checker_rejects_broken_tip_proofs():
 def test_prove_one_tip_file_prints_one_json_object(tmp_path, capsys):
     f = tmp_path / "list.smt2"
     f.write_text(LIST)
-    args = _parse(["prove", str(f), "--json", "--budget-s", "2"])
-    assert args.func(args) == 1
+    args = _parse(["prove", str(f), "--json", "--budget-s", "5"])
+    assert args.func(args) == 0
     out = json.loads(capsys.readouterr().out)
-    assert out["status"] == "unproved" and "list[sk]" in out["reason"]
+    assert out["status"] == "proved"  # xs ++ [] = xs: structural induction over list[sk]
     assert {"seconds", "peak_mb", "lemmas"} <= set(out)
+
+
+def _doc(tip_text: str):
+    text, goal, _ = tip_to_mpl(parse_tip(tip_text, "t.smt2"))
+    theory = parse_theory(text)
+    target = parse_theory(goal, base=theory).statements[len(theory.statements):]
+    run = Prover(theory, ProverConfig(budget_s=10), make_backend("logic_grid"),
+                 Ledger()).prove_targets([(s.name, s.formula) for s in target])
+    return proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run), text
+
+
+def test_the_checker_rejects_broken_structural_proofs():
+    doc, text = _doc(LIST)
+    assert check_document(doc, text).ok
+    goal = doc["theorems"][-1]
+    assert goal["proof"]["method"] == "structural"
+    broken = copy.deepcopy(doc)  # a case missing
+    broken["theorems"][-1]["proof"]["cases"].pop()
+    assert "constructors" in check_document(broken, text).rejected[0]["reason"]
+    broken = copy.deepcopy(doc)  # the hypothesis used in the base case
+    case0 = broken["theorems"][-1]["proof"]["cases"][0]["proof"]
+    case1 = broken["theorems"][-1]["proof"]["cases"][1]["proof"]
+    case0["lhs"]["steps"] = case1["lhs"]["steps"]
+    assert not check_document(broken, text).ok
+    broken = copy.deepcopy(doc)  # a fresh name that is not fresh
+    broken["theorems"][-1]["proof"]["cases"][1]["fresh"] = ["xs", "xs"]
+    assert not check_document(broken, text).ok
+    broken = copy.deepcopy(doc)  # induction over a sort declared without cases
+    broken["theorems"][-1]["proof"]["var"] = "nope"
+    assert not check_document(broken, text).ok
 
 
 def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
@@ -101,7 +131,7 @@ def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
     assert args.func(args) == 1
     out = json.loads(capsys.readouterr().out)
     assert (out["problems"], out["proved"], out["unproved"], out["unsupported"],
-            out["errors"]) == (4, 1, 1, 1, 1)
+            out["errors"]) == (4, 1, 1, 1, 1), out
     by = {r["problem"].rsplit("/", 1)[1]: r for r in out["results"]}
     assert "truncated" in by["c_trunc.smt2"]["reason"]
     assert (tmp_path / "p" / "cactus.png").stat().st_size > 0
