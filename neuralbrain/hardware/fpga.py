@@ -12,9 +12,12 @@ was tuned to the three reported outputs.
 
 Functional model (real effects): every operand is an ``ap_fixed<W, I>`` (``Fixed``): a signed
 integer ``q`` scaled by ``2**-(W - I)``, representable range ``[-2**(I-1), 2**(I-1) - 2**-F]``
-with ``F = W - I``. Quantization of a real ``v`` (Xilinx UG902, "Arbitrary precision fixed
-point": AP_TRN is the ``ap_fixed`` default, AP_RND rounds half towards plus infinity; AP_WRAP is
-the default overflow mode, AP_SAT clips)::
+with ``F = W - I``. Quantization of a real ``v`` (AMD/Xilinx Vitis HLS user guide UG1399,
+"Fixed-Point Identifier Summary", "Quantization Modes", "Overflow Modes": AP_TRN "truncation to
+minus infinity (default)", AP_RND "round to plus infinity", e.g. ``ap_fixed<3,2,AP_RND,AP_SAT>``
+of 1.25 gives 1.5 and of -1.25 gives -1.0; AP_SAT to the maximum / negative maximum, e.g.
+``ap_fixed<4,4,AP_RND,AP_SAT>`` of 19 gives 7 and of -19 gives -8; wrap-around is the default
+overflow mode, UG1498 "Additional Details")::
 
     AP_TRN: q = floor(v * 2**F)        AP_RND: q = floor(v * 2**F + 1/2)
     AP_SAT: q = clip(q, -2**(W-1), 2**(W-1) - 1)

@@ -49,6 +49,14 @@ def test_saturation_and_wrap():
     assert quantize(-9.0, Q84) == 7.0   # q = -144 wraps to 112
 
 
+def test_the_hls_guide_examples():
+    """UG1399 "Quantization Modes" / "Overflow Modes" examples."""
+    assert quantize(1.25, Fixed(3, 2, "AP_RND", "AP_SAT")) == 1.5
+    assert quantize(-1.25, Fixed(3, 2, "AP_RND", "AP_SAT")) == -1.0
+    assert quantize(19.0, Fixed(4, 4, "AP_RND", "AP_SAT")) == 7.0
+    assert quantize(-19.0, Fixed(4, 4, "AP_RND", "AP_SAT")) == -8.0
+
+
 def test_quantize_is_pure():
     x = np.linspace(-3, 3, 101)
     np.testing.assert_array_equal(quantize(x, Q84), quantize(x, Q84))
