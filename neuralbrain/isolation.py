@@ -5,8 +5,12 @@
 (``python -m neuralbrain.isolation``, started with ``subprocess`` so that it also works inside
 the daemonic workers of ``run --workers``) that builds the real module from its class, its
 config and its trained state. Inputs and outputs cross pickled (numpy arrays and the frozen
-payloads of ``neuralbrain.payloads``); after each call the worker drains the real module's
-ledger and the proxy books those bookings in its own, so the trace is the same as in process.
+payloads of ``neuralbrain.payloads``). Identity is part of some ports' meaning (a plan that
+``is`` the last one is not a new plan), so a value that is the very object its port carried
+at the previous step crosses as a reference to the other side's copy of it, except mutable
+containers (arrays, dicts, lists, sets), which are sent again. After each call the worker
+drains the real module's ledger and the proxy books those bookings in its own, so the trace
+is the same as in process.
 
 The worker, before it builds the module (``Limits``, from ``[modules.NAME.limits]``):
 
@@ -55,6 +59,8 @@ from collections.abc import Mapping
 from multiprocessing.connection import Connection
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from neuralbrain.core import Module
 from neuralbrain.energy import Cost, Ledger
@@ -168,6 +174,39 @@ def _sandbox(scratch: Path, limits: Any) -> dict[str, str]:
     return holds
 
 
+class _Same:
+    """Stands for "the very object this port carried at the previous step" on the pipe."""
+
+    __slots__ = ()
+
+
+_SAME = _Same()
+# containers that may have changed in place although they are the same object: sent again
+_MUTABLE = (np.ndarray, dict, list, set, bytearray)
+
+
+def _encode(values: Mapping[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """``values`` for the pipe: a value that is the object ``last`` holds for its port (and
+    not a mutable container) becomes ``_SAME``; ``last`` is updated."""
+    out = {}
+    for port, value in values.items():
+        same = port in last and value is last[port] and not isinstance(value, _MUTABLE)
+        out[port] = _SAME if same else value
+        last[port] = value
+    return out
+
+
+def _decode(values: Mapping[str, Any], last: dict[str, Any]) -> dict[str, Any]:
+    """The inverse of ``_encode`` on the other side: ``_SAME`` is this side's copy of the
+    object that port carried before, so identity ("the same plan") survives the pipe."""
+    out = {}
+    for port, value in values.items():
+        if isinstance(value, _Same):
+            value = last[port]
+        out[port] = last[port] = value
+    return out
+
+
 def _drain(module: Module) -> tuple[list[tuple[str, str, Cost]], Cost]:
     return [(b.op, b.backend, b.cost) for b in module.ledger.drain()], module.ledger.total
 
@@ -178,8 +217,16 @@ def _serve(conn: Connection) -> None:
     spec = conn.recv()
     limits = spec["limits"]
     holds = _sandbox(Path(spec["scratch"]), limits)
-    module: Module = spec["cls"](*spec["args"])
+    try:
+        module: Module = spec["cls"](*spec["args"])
+    except MemoryError:
+        raise
+    except Exception as err:  # bad input stays what it is (a ConfigError stops the run)
+        conn.send(("raise", _pickled(err), [], None))
+        return
     conn.send(("ok", holds, [], module.ledger.total))
+    inputs_seen: dict[str, Any] = {}
+    outputs_sent: dict[str, Any] = {}
     while True:
         try:
             request, arg = conn.recv()
@@ -194,7 +241,7 @@ def _serve(conn: Connection) -> None:
                 module.ledger.reset()
                 value = None
             elif request == "step":
-                value = module.step(arg)
+                value = _encode(module.step(_decode(arg, inputs_seen)), outputs_sent)
             elif request == "bind":
                 value = module.bind_spaces(*arg)
             elif request == "to":
@@ -207,12 +254,16 @@ def _serve(conn: Connection) -> None:
             conn.send(("limit", "address_space_mb", None, None))
             return
         except Exception as err:  # the module's own error: raised again in the parent
-            try:
-                payload = pickle.dumps(err)
-            except Exception:
-                payload = pickle.dumps(RuntimeError(
-                    f"{type(err).__name__}: {err}\n{traceback.format_exc()}"))
-            conn.send(("raise", payload, *_drain(module)))
+            conn.send(("raise", _pickled(err), *_drain(module)))
+
+
+def _pickled(err: Exception) -> bytes:
+    """``err`` pickled, or a ``RuntimeError`` carrying its text if it does not pickle."""
+    try:
+        return pickle.dumps(err)
+    except Exception:
+        return pickle.dumps(RuntimeError(f"{type(err).__name__}: {err}\n"
+                                         f"{traceback.format_exc()}"))
 
 
 def main(argv: list[str]) -> None:
@@ -296,6 +347,8 @@ class Worker:
                 f"{value} = {self.limits.address_space_mb} MB (MemoryError while {what}); "
                 "worker stopped")
         if kind == "raise":
+            if request is None:  # the module could not be built: no worker
+                self.close()
             raise pickle.loads(value)
         return value, bookings, total
 
@@ -364,6 +417,8 @@ class IsolatedModule(Module):
         self.ledger = Ledger()
         self.backend = _RemoteBackend(self.config.backend)  # type: ignore[assignment]
         self._spaces: tuple[Any, Any] | None = None
+        self._sent: dict[str, Any] = {}      # per input port, the object sent last
+        self._received: dict[str, Any] = {}  # per output port, the object received last
         self.worker: Worker | None = None
         self._ensure()
 
@@ -372,6 +427,7 @@ class IsolatedModule(Module):
             if self.worker is not None:
                 self.worker.close()
             self.worker = Worker(self.name, self.target, self.args, self.limits)
+            self._sent, self._received = {}, {}  # the new worker has seen nothing yet
             if self.backend.name != self.config.backend:
                 self._call("to", self.backend.name)
             if self._spaces is not None:
@@ -414,7 +470,7 @@ class IsolatedModule(Module):
         if self.worker is None:
             raise IsolationError(f"module {self.name!r}: its worker failed this episode; "
                                  "reset starts a fresh one")
-        return self._call("step", dict(inputs))
+        return _decode(self._call("step", _encode(inputs, self._sent)), self._received)
 
     def devices(self) -> list[Any]:
         return [self.backend]
@@ -443,5 +499,7 @@ def isolated(cls: type[Module]) -> type[IsolatedModule]:
     return _PROXIES[cls]
 
 
-if __name__ == "__main__":
-    main(sys.argv[1:])
+if __name__ == "__main__":  # run the importable copy: what it pickles names this module
+    from neuralbrain.isolation import main as _main
+
+    _main(sys.argv[1:])

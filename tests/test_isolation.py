@@ -18,10 +18,11 @@ from typing import Any
 import numpy as np
 import pytest
 
-from neuralbrain.config import AgentConfig, load_config
+from neuralbrain.config import AgentConfig, Limits, load_config
 from neuralbrain.control.random_policy import RandomPolicy
-from neuralbrain.core import module_seed
+from neuralbrain.core import Module, module_seed
 from neuralbrain.errors import ConfigError, IsolationError
+from neuralbrain.isolation import isolated
 from neuralbrain.modules import MODULES
 from neuralbrain.runner import load_agent, make_env, read_run, run
 
@@ -42,6 +43,11 @@ class Faulty(RandomPolicy):
     is ``fail_seed`` (test only)."""
 
     Config = FaultyConfig
+
+    def __init__(self, config: FaultyConfig, hardware: Mapping[str, Any] | None = None) -> None:
+        if config.mode == "refuse":
+            raise ConfigError(f"mode = {config.mode!r}: expected a mode that builds")
+        super().__init__(config, hardware)
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
@@ -196,4 +202,48 @@ def test_step_without_a_worker_names_the_module(tmp_path: Path) -> None:
         proxy.step({"obs": np.zeros(4)})
     proxy.reset(0)  # a fresh worker
     assert proxy.worker is not None and proxy.worker.alive
+    proxy.close()
+
+
+def test_module_that_cannot_be_built_raises_its_own_error(tmp_path: Path) -> None:
+    with pytest.raises(ConfigError, match="mode = 'refuse': expected a mode that builds"):
+        load_agent(faulty_agent(tmp_path, "refuse", ""))
+
+
+@dataclass(frozen=True)
+class Plan:
+    calls: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class ProbeConfig:
+    backend: str = "cpu"
+
+
+class IdentityProbe(Module):
+    """Says whether its input is a new object, and echoes the object it holds (test only)."""
+
+    Config = ProbeConfig
+    inputs = {"plan": Plan}
+    outputs = {"new": bool, "held": Plan}
+
+    def reset(self, seed: int = 0) -> None:
+        super().reset(seed)
+        self.plan: Plan | None = None
+
+    def step(self, inputs: Mapping[str, Any]) -> dict[str, Any]:
+        new = inputs["plan"] is not self.plan
+        self.plan = inputs["plan"]
+        return {"new": new, "held": self.plan}
+
+
+def test_identity_survives_the_pipe() -> None:
+    """A plan that is the last one is not a new plan, in a worker as in process."""
+    proxy = isolated(IdentityProbe)("probe", (ProbeConfig(), {}), Limits())
+    proxy.reset(0)
+    first, equal = Plan(("pick(3)",)), Plan(("pick(3)",))
+    outs = [proxy.step({"plan": p}) for p in (first, first, equal, equal)]
+    assert [o["new"] for o in outs] == [True, False, True, False]
+    assert outs[0]["held"] is outs[1]["held"] and outs[2]["held"] is outs[3]["held"]
+    assert outs[1]["held"] is not outs[2]["held"] and outs[1]["held"] == outs[2]["held"]
     proxy.close()
