@@ -327,7 +327,8 @@ class Worker:
         ``(value, bookings, ledger total)``; an ``IsolationError`` (the worker is then gone)
         when it dies, passes ``deadline_s`` or exceeds a limit."""
         deadline_s = self.limits.step_deadline_s if deadline_s is None else deadline_s
-        what = "starting" if request is None else request
+        what = {None: "starting", "reset": "resetting", "step": "stepping",
+                "bind": "binding the spaces", "to": "changing backend"}.get(request, request)
         try:
             if request is not None:
                 self._send.send((request, arg))

@@ -132,9 +132,16 @@ def test_isolated_run_equals_in_process_run(config: str) -> None:
     env.close()
 
 
+def test_isolated_modules_under_run_workers() -> None:
+    config = "scripted_picker_debug.toml"
+    here = run(load_agent(CONFIGS / config), 3)
+    there = run(load_agent(CONFIGS / config, overrides=isolate_all(config)), 3, workers=2)
+    assert there.trace.equals(here.trace) and there.episodes.equals(here.episodes)
+
+
 @pytest.mark.parametrize("mode, limits, words", [
     ("crash", "", ["crashed", "exit code 7"]),
-    ("hang", "step_deadline_s = 1.0", ["step_deadline_s = 1.0"]),
+    ("hang", "step_deadline_s = 1.0", ["step_deadline_s = 1.0 s while stepping"]),
     ("alloc", "address_space_mb = 1024", ["address_space_mb = 1024"]),
     ("spin", "cpu_s = 1.0", ["cpu_s = 1.0", "SIGXCPU"]),
 ])
