@@ -73,6 +73,7 @@ from neuralbrain.errors import IsolationError
 _CLONE_NEWUSER = 0x10000000
 _CLONE_NEWNET = 0x40000000
 _PR_SET_NO_NEW_PRIVS = 38
+_PR_SET_PDEATHSIG = 1
 # Landlock syscalls (the same numbers on every architecture)
 _LL_CREATE, _LL_ADD_RULE, _LL_RESTRICT = 444, 445, 446
 _LL_RULE_PATH_BENEATH, _LL_CREATE_RULESET_VERSION = 1, 1
@@ -156,6 +157,7 @@ def _sandbox(scratch: Path, limits: Any) -> dict[str, str]:
     """Apply every limit this OS permits to this (worker) process; what holds, by limit."""
     import resource
 
+    _libc().prctl(_PR_SET_PDEATHSIG, signal.SIGKILL, 0, 0, 0)  # no orphan if the parent dies
     os.chdir(scratch)
     os.environ["TMPDIR"] = str(scratch)
     tempfile.tempdir = str(scratch)
