@@ -4,11 +4,13 @@
 ``(sort ...)``, each nullary constructor a ``(constant ...)``, each other constructor and
 each defined function a ``functional`` relation, each rewrite rule an axiom, and the goal a
 ``(theorem goal ...)``. Nullary defined functions are inlined. Variables are renamed
-``%v0, %v1, ...`` so they cannot clash with a TIP symbol. Induction is declared for the
-goal's first variable sort shaped like the naturals (one constant and one unary
-self-recursive constructor): that is the induction the prover and the independent checker
-implement today (``(induction S (base c) (step f))``). A goal that needs induction over
-another datatype (lists, trees) stays unproved, with that reason.
+``%v0, %v1, ...`` so they cannot clash with a TIP symbol, and a constructor or function
+whose name MPL reserves (``sort``, ``and``, ...) gets a prime. The goal's first variable sort
+shaped like the naturals (one constant, one unary self-recursive constructor) gets the
+``(induction S (base c) (step f))`` declaration, which also drives lemma discovery (its
+counterexample model is the naturals); every other datatype gets structural induction,
+``(induction S (cases C ...))``, without discovery. Either way the induction hypotheses
+keep the goal's other variables fixed (no generalisation, no nested case splits yet).
 
 ``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included), builds the
 proof document and hands it to the independent checker: the problem is ``proved`` only when
@@ -33,7 +35,13 @@ from neuralbrain.reasoning.gl.mpl import parse_theory
 from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
 from neuralbrain.reasoning.gl.run import peak_mb
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
-from neuralbrain.reasoning.gl.tip import TipProblem, UnsupportedError, load_tip
+from neuralbrain.reasoning.gl.tip import (
+    Constructor,
+    Function,
+    TipProblem,
+    UnsupportedError,
+    load_tip,
+)
 
 GOAL = "goal"
 
@@ -84,8 +92,47 @@ def nat_sort(p: TipProblem) -> tuple[str, str, str] | None:
     return None
 
 
+_MPL_RESERVED = {"sort", "constant", "relation", "axiom", "rule", "theorem", "fact",
+                 "induction", "and", "implies", "not", "forall", "=", "functional", "base",
+                 "step", "cases", "integers"}
+
+
+def _mpl_safe(p: TipProblem) -> TipProblem:
+    """Rename constructors/functions whose TIP name MPL reserves (``sort``, ``and``, a
+    numeral, a sort's name) to ``NAME'`` (primes added until unique); same problem else."""
+    taken = {*p.sorts, *p.constructors, *p.functions}
+    ren: dict[str, str] = {}
+    for n in [*p.constructors, *p.functions]:
+        if n in _MPL_RESERVED or n in p.sorts or n.lstrip("-").isdigit():
+            new = n + "'"
+            while new in taken:
+                new += "'"
+            taken.add(new)
+            ren[n] = new
+    if not ren:
+        return p
+
+    def r(t: Term) -> Term:
+        if isinstance(t, str):
+            return t
+        return (ren.get(t[0], t[0]), *(r(a) for a in t[1:]))
+
+    q = TipProblem(source=p.source, sorts=list(p.sorts), uninterpreted=list(p.uninterpreted),
+                   goal_lhs=r(p.goal_lhs), goal_rhs=r(p.goal_rhs), goal_vars=p.goal_vars,
+                   hints=p.hints)
+    for c in p.constructors.values():
+        q.constructors[ren.get(c.name, c.name)] = Constructor(ren.get(c.name, c.name),
+                                                              c.fields, c.sort)
+    for f in p.functions.values():
+        q.functions[ren.get(f.name, f.name)] = Function(
+            ren.get(f.name, f.name), f.args, f.result,
+            tuple((r(lhs), r(rhs)) for lhs, rhs in f.rules))
+    return q
+
+
 def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
     """``(theory text, goal theorem text, induction sort or None)``."""
+    p = _mpl_safe(p)
     consts = _inline_constants(p)
     sig: dict[str, tuple[tuple[str, ...], str]] = {}
     lines = [f"; from {p.source}"]
@@ -164,8 +211,8 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
         if report.rejected:
             why = f"checker rejected: {report.rejected[0]['reason']}"
         if ind is None:
-            why += " (no naturals-shaped goal variable: induction over this datatype is not " \
-                   "implemented yet)"
+            why += " (no naturals-shaped goal variable: structural induction without lemma " \
+                   "discovery)"
         out["reason"] = why
     out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1),
                induction_sort=ind, budget_exhausted=run.budget_exhausted)

@@ -135,3 +135,12 @@ def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
     by = {r["problem"].rsplit("/", 1)[1]: r for r in out["results"]}
     assert "truncated" in by["c_trunc.smt2"]["reason"]
     assert (tmp_path / "p" / "cactus.png").stat().st_size > 0
+
+
+def test_names_mpl_reserves_are_renamed():
+    text = ("(declare-datatype Nat ((Z) (S (p Nat))))\n"
+            "(define-fun-rec sort ((x Nat)) Nat (match x ((Z Z) ((S y) (S (sort y))))))\n"
+            "(prove (forall ((n Nat)) (= (sort n) n)))\n")
+    theory, goal, _ = tip_to_mpl(parse_tip(text, "t.smt2"))
+    assert "(relation sort' (Nat Nat) functional)" in theory
+    parse_theory(goal, base=parse_theory(theory))
