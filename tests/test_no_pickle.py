@@ -39,12 +39,13 @@ def test_every_np_load_says_allow_pickle_false():
 
 
 def test_the_scan_sees_np_load_calls():
-    # The scan is only worth something if it finds the call sites it checks.
+    # The scan is only worth something if it finds the call sites it checks (our .npz files
+    # are read by neuralbrain.npz.read_npz; speech.py reads eSpeak's waves).
     found = 0
     for folder in SCANNED:
         for file in (ROOT / folder).rglob("*.py"):
             found += file.read_text(encoding="utf-8").count("np.load(")
-    assert found >= 4
+    assert found >= 2
 
 
 class _Payload:

@@ -53,6 +53,7 @@ from neuralbrain.core import Task, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.memory import lsm, names, projection, readout, tasks
 from neuralbrain.memory.metrics import accuracy_report, wilson
+from neuralbrain.npz import read_npz
 
 CHECKPOINT = "lsm.npz"
 
@@ -203,12 +204,12 @@ def load_checkpoint(checkpoint: Path | None, cfg: TaskConfig) -> tuple[dict, dic
     file = path / CHECKPOINT if path.is_dir() else path
     if not file.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r}: no {CHECKPOINT} found (train first)")
+    arrays = read_npz(file)
     try:
-        with np.load(file, allow_pickle=False) as z:
-            arrays = {k: z[k] for k in z.files}
         meta = json.loads(arrays.pop("meta").tobytes().decode())
-    except (OSError, ValueError, KeyError) as err:
-        raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+    except (KeyError, ValueError) as err:  # UnicodeDecodeError is a ValueError
+        raise CheckpointError(f"checkpoint {str(file)!r} has no readable metadata: "
+                              f"{' '.join(str(err).split())}") from None
     fp = fingerprint(cfg)
     if meta.get("fingerprint") != fp:
         mine, theirs = _model_dict(cfg), meta.get("config", {})
