@@ -1,9 +1,9 @@
 """How close are the emulators to the real sensors?
 
 Part 1, saccades vs the real N-MNIST recordings (ATIS, Orchard et al. 2015), calibration kept
-apart from evaluation (issue #19 part 6). The 1,000 real recordings are split by id
+apart from evaluation. The 1,000 real recordings are split by id
 (neuralbrain/sensing/saccade_calibration.py): even id = calibration half, odd id =
-evaluation half. For each emulator parameter set -- the hand-set values of earlier sessions
+evaluation half. For each emulator parameter set -- the earlier hand-set values
 (chosen by eye on all 1,000 recordings) and, with --calibrate, the set fitted by the stated
 coordinate search on the calibration half only -- it prints
   the statistics of both halves beside the emulator's: events per recording, ON fraction,

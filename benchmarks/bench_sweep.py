@@ -6,7 +6,7 @@ The grid: the scripted picker's debug twin (``--config``), planner and control e
 its own sweep directory and the three ``sweep.parquet`` tables must be equal (the bench stops
 if not). The local arms include starting their worker processes; the Ray arm's local instance
 is started before its clock starts (its start-up time is printed beside it), as a cluster
-would already be running. Goals (issue #16): local 2 workers >= 1.7x one worker, Ray >= 0.9x
+would already be running. Goals local 2 workers >= 1.7x one worker, Ray >= 0.9x
 local. On this shared 2-core machine the 2-worker figures fall whenever another process holds
 a core: the load average is printed with them. With the kernel's autogroup scheduling on
 (``/proc/sys/kernel/sched_autogroup_enabled``), CPU time under contention is shared per

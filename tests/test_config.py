@@ -84,7 +84,7 @@ def test_missing_file_and_bad_toml(tmp_path):
         load_toml(bad)
 
 
-# -- the writer: valid TOML for everything it accepts (issue #17) ---------------------------
+# -- the writer: valid TOML for everything it accepts ---------------------------
 def test_writer_non_ascii_keys_and_control_characters_round_trip(tmp_path):
     import tomllib
 

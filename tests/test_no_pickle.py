@@ -1,4 +1,4 @@
-"""Checkpoints and data are loaded without pickle (issue #17): a file cannot run code."""
+"""Checkpoints and data are loaded without pickle: a file cannot run code."""
 
 from __future__ import annotations
 

@@ -186,7 +186,7 @@ ASSUMPTIONS: dict[str, str] = {
     "accumulator ap_fixed<32,16>, kernel value ap_fixed<16,2>, AP_RND + AP_SAT. ASSUMPTION: "
     "range 8-24 bits (swept by --widths)",
     "directives": "support-vector loop PIPELINE II=1; feature loop UNROLL complete with "
-    "ARRAY_PARTITION complete on the feature dimension. ASSUMPTION: the brief/issue name "
+    "ARRAY_PARTITION complete on the feature dimension. ASSUMPTION: the paper names "
     "pipelining, unrolling and array partitioning but their factors were not readable",
     "exp": "exp(-z) from a 1024-entry BRAM ROM over z in [0, 16). ASSUMPTION (range 256-4096 "
     "entries); table vs piecewise not readable",

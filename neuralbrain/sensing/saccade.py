@@ -16,12 +16,12 @@ saccades along a triangle, about 100 ms each, ~300 ms in all, and the 34x34 crop
 3. ``neuralbrain.sensing.dvs`` turns the frame sequence into events.
 
 Defaults come from a stated calibration on half of the 1,000 real recordings, never on a
-classifier score (issue #19 part 6): ``neuralbrain.sensing.saccade_calibration`` fits the
+classifier score: ``neuralbrain.sensing.saccade_calibration`` fits the
 timing (the six saccade boundaries), the corners, the contrast thresholds, the blur and the
 shot noise to the statistics of the recordings with an EVEN id (events per recording, ON
 fraction, active pixels, events between saccades, the 5 ms time profile, per-leg event
 centroids; distance and search in that module's docstring), starting from the values set
-by hand in earlier sessions. The odd-id half is held out: benchmarks/bench_sensing_realism.py
+by hand before. The odd-id half is held out: benchmarks/bench_sensing_realism.py
 compares both halves' statistics with the emulator and measures sim-to-real transfer on the
 odd ids only. The fit moved the timing (leg 1 ends at 96 ms, not 87; leg 3 runs 211-304 ms,
 not 224-300), the blur (0.3 -> 0.206 px) and the noise (0.4 -> 0.406 Hz); thresholds and

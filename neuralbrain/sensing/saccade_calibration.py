@@ -1,6 +1,6 @@
 """Calibrating the saccade emulator on one half of the real N-MNIST recordings.
 
-Issue #19 part 6: the emulator's defaults were set by hand on statistics of the same 1,000
+The emulator's defaults were set by hand on statistics of the same 1,000
 real recordings that measure sim-to-real transfer. This module makes the calibration a
 stated, reproducible procedure that sees only half of them.
 
@@ -90,7 +90,7 @@ PHYSICAL_BOUNDS = {
 
 
 def hand_set_config() -> Config:
-    """The emulator parameters set by hand in earlier sessions (on all 1,000 recordings).
+    """The emulator parameters set by hand before (on all 1,000 recordings).
 
     Written out here, not taken from ``Config()``, so the comparison survives a change of
     the defaults.

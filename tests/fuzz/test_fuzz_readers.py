@@ -1,4 +1,4 @@
-"""Fuzz every recording reader: N-MNIST, AEDAT, N-TIDIGITS (HDF5), IDX, WAV (issue #17).
+"""Fuzz every recording reader: N-MNIST, AEDAT, N-TIDIGITS (HDF5), IDX, WAV.
 
 Seeds are small synthetic files written by our own writers plus, when ``$NEURALBRAIN_DATA``
 holds them, real files (a real N-MNIST recording, the start of a real NAS AEDAT recording,

@@ -251,7 +251,7 @@ def test_ntidigits_wrong_layout(tmp_path):
         read_ntidigits(tmp_path / "junk.hdf5")
 
 
-# ------------------------------------------------------------------ limits (issue #17)
+# ------------------------------------------------------------------ limits
 
 
 def _wav(tmp_path, name="a.wav", n=100):

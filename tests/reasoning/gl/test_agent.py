@@ -133,6 +133,6 @@ def test_a_backend_that_cannot_price_the_grid_is_refused_and_none_books_nothing(
 
 @pytest.mark.parametrize("digit", ["²", "9" * 5000, "-0x1"])
 def test_a_digit_that_is_not_an_ascii_int64_is_a_config_error(digit):
-    # "²".isdigit() is true and int("²") a ValueError; 5000 digits overflow int() (issue #17)
+    # "²".isdigit() is true and int("²") a ValueError; 5000 digits overflow int()
     with pytest.raises(ConfigError, match=r"is not a Digit \(an integer in \[0, 9\]\)"):
         digitpick_reasoner().assert_fact(f"shows(cube_1, {digit})")

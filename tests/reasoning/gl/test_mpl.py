@@ -48,7 +48,7 @@ def test_parsing_twice_gives_the_same_theory():
     assert parse_theory(text) == parse_theory(text)
 
 
-# -- limits for theories from outside (issue #17) --------------------------------------------
+# -- limits for theories from outside --------------------------------------------
 def test_nesting_deeper_than_the_limit_is_an_mpl_error_not_a_recursion_error():
     from neuralbrain.reasoning.gl import mpl
 

@@ -139,7 +139,7 @@ def test_a_target_already_discovered_is_not_proved_twice():
     assert check_document(doc, text).ok
 
 
-# -- the memory cap beside the time budget (issue #17) ---------------------------------------
+# -- the memory cap beside the time budget ---------------------------------------
 def test_memory_cap_stops_discovery_and_says_so(monkeypatch):
     from neuralbrain.reasoning.gl import prover as prover_mod
 

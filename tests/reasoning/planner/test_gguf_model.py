@@ -74,7 +74,7 @@ def test_non_llama_architecture_is_rejected(tmp_path):
         load_gguf(path)
 
 
-# -- untrusted GGUF files: offsets and sizes checked before any tensor read (issue #17) ------
+# -- untrusted GGUF files: offsets and sizes checked before any tensor read ------
 def _tiny(tmp_path, **kw):
     from .helpers import tiny_llama
 

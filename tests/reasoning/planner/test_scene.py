@@ -41,7 +41,7 @@ def test_bad_facts_name_what_is_wrong(bad, match):
         parse_facts(bad)
 
 
-# -- facts from a file are untrusted (issue #17) ---------------------------------------------
+# -- facts from a file are untrusted ---------------------------------------------
 def test_a_long_chain_of_supports_is_checked_in_linear_time():
     import time
 

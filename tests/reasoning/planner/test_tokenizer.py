@@ -52,7 +52,7 @@ def test_chat_template_renders_chatml(tok):
     assert text.endswith("<|im_start|>assistant\n")
 
 
-# -- the chat template is untrusted code: it renders in jinja2's sandbox (issue #17) --------
+# -- the chat template is untrusted code: it renders in jinja2's sandbox --------
 def _tok_with_template(template):
     from neuralbrain.reasoning.planner.tokenizer import GGUFTokenizer
 
