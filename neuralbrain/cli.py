@@ -382,6 +382,10 @@ def main(argv: Sequence[str] | None = None) -> int:
     except KeyboardInterrupt:
         print("neuralbrain: interrupted; finished episodes are saved", file=sys.stderr)
         return 130
+    except OSError as err:  # a path the user gave cannot be read or written: one line
+        where = f" {str(err.filename)!r}" if err.filename else ""
+        print(f"neuralbrain: error:{where} {err.strerror or err}", file=sys.stderr)
+        return 2
 
 
 if __name__ == "__main__":

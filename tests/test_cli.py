@@ -136,3 +136,11 @@ def test_sweep_bad_input_is_one_line(config, tmp_path, capsys, extra, message):
     assert code == 2 and err.startswith("neuralbrain: error: ") and err.count("\n") == 1
     assert __import__("re").search(message, err), err
     assert not (tmp_path / "s").exists()  # bad input is refused before anything is written
+
+
+def test_an_output_path_that_cannot_be_made_is_one_line(tmp_path, capsys):
+    blocker = tmp_path / "a_file"
+    blocker.write_text("")
+    assert main(["t3", "report", "--plot", str(blocker / "plots")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and str(blocker / "plots") in err[0] and "Not a directory" in err[0]

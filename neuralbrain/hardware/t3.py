@@ -44,6 +44,7 @@ heads split evenly (as ``place_parallel`` requires).
 
 from __future__ import annotations
 
+import dataclasses
 import functools
 from dataclasses import dataclass
 from typing import Any
@@ -272,6 +273,7 @@ class T3Backend(Backend):
         return self._place(Sharded("row", (), tuple(rows), k, n, qw.bits), shards)
 
     def _place(self, layout: Sharded, parts: list[Any]) -> tuple[Sharded, Cost]:
+        """``layout`` with ``parts[r]`` placed on rank ``r`` (None: the rank holds nothing)."""
         handles, cost = [], Cost()
         for rank, part in zip(self.ranks, parts, strict=True):
             if part is None:
@@ -280,8 +282,7 @@ class T3Backend(Backend):
             h, c = rank.place(part)
             handles.append(h)
             cost = cost + c
-        return Sharded(layout.split, tuple(handles), layout.index, layout.n_in, layout.n_out,
-                       layout.weight_bits, layout.gather), cost
+        return dataclasses.replace(layout, shards=tuple(handles)), cost
 
     # -- products --------------------------------------------------------------------------
     def mpgemm(self, x: np.ndarray, qweight: Any) -> tuple[np.ndarray, Cost]:
