@@ -18,8 +18,10 @@ trained network, both registered through entry points. Read top to bottom:
 3. ``EsCartPole.train``: OpenAI-ES on the flat parameter vector; every ``eval_every``
    generations the mean is evaluated on ``eval_episodes`` held-out start states and the best
    mean so far is kept; stops at ``target_return``, ``max_generations`` or the time budget.
-   The checkpoint (``snn_cartpole.npz`` in ``--out``) is rewritten atomically with the ES
-   state, so ``--resume`` continues where it stopped.
+   The checkpoint (``snn_cartpole.npz`` in ``--out``; ``neuralbrain.resumable``) is rewritten
+   atomically every ``checkpoint_every`` generations with the whole ES state (mean, best,
+   Adam's moments, the generator), so ``--resume`` continues a killed run to the same result,
+   bit for bit.
 4. ``CartPolePolicy``: ``SnnPolicy`` with the checkpoint's best weights (untrained: the
    initial weights drawn from the task's seed, a baseline), on the module's backend; it
    checks that the env it is bound to gives the observation shape it was trained on.
@@ -28,7 +30,6 @@ trained network, both registered through entry points. Read top to bottom:
 from __future__ import annotations
 
 import hashlib
-import io
 import json
 import math
 import time
@@ -39,19 +40,27 @@ from typing import TYPE_CHECKING, Any
 import numpy as np
 from tqdm import tqdm
 
-from neuralbrain.atomic import atomic_write_bytes
 from neuralbrain.config import TaskConfig
 from neuralbrain.control import snn_policy
 from neuralbrain.control.es import Adam, EsConfig, antithetic_noise, es_gradient
 from neuralbrain.control.snn_policy import Layout, SnnPolicy, policy_forward
 from neuralbrain.core import Task, Trained
 from neuralbrain.errors import CheckpointError, ConfigError
+from neuralbrain.resumable import (
+    Checkpointer,
+    read_checkpoint,
+    restore_rng,
+    rng_state,
+    task_config_sha256,
+)
 
 if TYPE_CHECKING:
     from neuralbrain_envs.event_cartpole import SpikeCode
 
 ENV_ID = "neuralbrain/EventCartPole-v1"
 CHECKPOINT = "snn_cartpole.npz"
+# only decide when training stops: a resumed run may be given a larger budget
+STOP_KEYS = ("train.max_generations", "train.time_budget_s", "train.target_return")
 START_LOW, START_HIGH = -0.05, 0.05  # CartPole-v1's reset distribution, uniform per variable
 
 
@@ -160,36 +169,30 @@ def fingerprint_of(cfg: TaskConfig) -> tuple[str, dict[str, Any]]:
     return hashlib.sha256(text.encode()).hexdigest()[:16], json.loads(text)
 
 
-def save_checkpoint(path: Path, arrays: dict[str, np.ndarray], meta: dict[str, Any]) -> None:
-    buf = io.BytesIO()
-    np.savez(buf, meta=np.array(json.dumps(meta, sort_keys=True)), **arrays)
-    atomic_write_bytes(path, buf.getvalue())
-
-
 def load_checkpoint(
     path: Path, cfg: TaskConfig
 ) -> tuple[dict[str, np.ndarray], dict[str, Any]]:
-    """Arrays and metadata of a checkpoint (a directory or the .npz), checked against ``cfg``."""
+    """Arrays and training state of a checkpoint (a directory or the .npz), checked to hold
+    weights that mean the same thing under ``cfg`` (its fingerprint, not the whole config:
+    the backend and the training knobs may differ)."""
     path = Path(path)
     file = path / CHECKPOINT if path.is_dir() else path
     if not file.is_file():
         raise CheckpointError(f"checkpoint {str(path)!r}: no {CHECKPOINT} found (train first)")
-    try:
-        with np.load(file, allow_pickle=False) as data:
-            arrays = {k: data[k] for k in data.files if k != "meta"}
-            meta = json.loads(str(data["meta"]))
-    except (OSError, ValueError, KeyError) as err:
-        raise CheckpointError(f"checkpoint {str(file)!r} is unreadable: {err}") from None
+    arrays, meta = read_checkpoint(file)
+    state = meta["state"]
     fp, desc = fingerprint_of(cfg)
-    if meta.get("fingerprint") != fp:
-        theirs = meta.get("described", {})
+    if state.get("fingerprint") != fp:
+        theirs = state.get("described", {})
         diff = sorted(k for k in set(theirs) | set(desc) if theirs.get(k) != desc.get(k))
         raise CheckpointError(
-            f"checkpoint {str(file)!r} was written for config {meta.get('config')!r} "
-            f"(fingerprint {meta.get('fingerprint')}), not for {str(cfg.source)!r} "
+            f"checkpoint {str(file)!r} was written for config {state.get('config')!r} "
+            f"(fingerprint {state.get('fingerprint')}), not for {str(cfg.source)!r} "
             f"(fingerprint {fp}); they differ in {diff}"
         )
-    return arrays, meta
+    if not {"best", "mu"} <= set(arrays):
+        raise CheckpointError(f"checkpoint {str(file)!r} lacks the policy weights ('best', 'mu')")
+    return arrays, state
 
 
 # -- the task and the module it trains ----------------------------------------------------------
@@ -207,18 +210,19 @@ class EsCartPole(Task):
         layout = Layout(code.n_inputs, pcfg.n_hidden, pcfg.n_actions)
         fp, desc = fingerprint_of(cfg)
         out = Path(out)
-        ckpt = out / CHECKPOINT
+        ckpt = Checkpointer(out / CHECKPOINT, task_config_sha256(cfg, STOP_KEYS),
+                            tcfg.checkpoint_every, resume)
         t0 = time.perf_counter()
         # Held-out evaluation starts: fixed for the whole training, never trained on.
         eval_starts = start_states(np.random.default_rng([cfg.seed, 1]), tcfg.eval_episodes)
         adam = Adam(tcfg.learning_rate)
-        if resume:
-            arrays, meta = load_checkpoint(out, cfg)
+        saved = ckpt.load()
+        if saved is not None:
+            arrays, state = saved
             mu, best = arrays["mu"], arrays["best"]
-            adam.m, adam.v, adam.t = arrays["adam_m"], arrays["adam_v"], int(meta["adam_t"])
-            generation, best_eval = int(meta["generation"]), float(meta["best_eval"])
-            rng = np.random.default_rng()
-            rng.bit_generator.state = meta["rng_state"]
+            adam.m, adam.v, adam.t = arrays["adam_m"], arrays["adam_v"], int(state["adam_t"])
+            generation, best_eval = int(state["step"]), float(state["best_eval"])
+            rng = restore_rng(state["rng"])
         else:
             rng = np.random.default_rng([cfg.seed, 2])
             mu = layout.init(pcfg, rng)
@@ -229,20 +233,19 @@ class EsCartPole(Task):
             return float(returns.mean())
 
         def save() -> None:
-            meta = {
-                "fingerprint": fp, "described": desc, "config": str(cfg.source),
-                "generation": generation, "best_eval": best_eval, "adam_t": adam.t,
-                "rng_state": rng.bit_generator.state, "eval_episodes": tcfg.eval_episodes,
-            }
-            arrays = {"mu": mu, "best": best, "adam_m": adam.m, "adam_v": adam.v}
-            save_checkpoint(ckpt, arrays, meta)
+            ckpt.save({"mu": mu, "best": best, "adam_m": adam.m, "adam_v": adam.v},
+                      {"fingerprint": fp, "described": desc, "config": str(cfg.source),
+                       "step": generation, "best_eval": best_eval, "adam_t": adam.t,
+                       "rng": rng_state(rng), "eval_episodes": tcfg.eval_episodes})
 
         if best_eval == -math.inf:
             best_eval = evaluate(mu)
         stopped = "max_generations"
-        last_save = gen_time = 0.0
+        gen_time = 0.0
         bar = tqdm(total=tcfg.max_generations, initial=generation, desc="ES generations",
                    unit="gen", leave=False)
+        # A checkpoint is written only between generations (never from a ``finally``): an
+        # interrupted generation would store a state no uninterrupted run passes through.
         try:
             while generation < tcfg.max_generations:
                 if best_eval >= tcfg.target_return:
@@ -268,19 +271,18 @@ class EsCartPole(Task):
                 bar.update(1)
                 bar.set_postfix(pop=f"{fitness.mean():.0f}", best_eval=f"{best_eval:.1f}")
                 gen_time = time.perf_counter() - g0
-                if time.perf_counter() - last_save > tcfg.checkpoint_every_s:
+                if ckpt.due(generation):
                     save()
-                    last_save = time.perf_counter()
         finally:
             bar.close()
-            save()
+        save()
         return {
             "mean_return": best_eval,
             "eval_episodes": tcfg.eval_episodes,
             "generations": generation,
             "seconds": round(time.perf_counter() - t0, 3),
             "stopped": stopped,
-            "checkpoint": str(ckpt),
+            "checkpoint": str(ckpt.path),
         }
 
     @classmethod

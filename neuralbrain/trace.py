@@ -281,16 +281,11 @@ def read_run_metadata(run: Path) -> dict[str, str]:
 def run_metadata(config_toml: str, seed: int, backends: Mapping[str, str]) -> dict[str, str]:
     """The metadata a run writes with its traces: config hash (sha256 of the resolved TOML),
     package version, first seed and each module's main backend (JSON)."""
-    import hashlib
-    from importlib.metadata import PackageNotFoundError, version
+    from neuralbrain.resumable import config_sha256, package_version
 
-    try:
-        package = version("neuralbrain")
-    except PackageNotFoundError:  # running from a source tree that is not installed
-        package = "unknown"
     return {
-        "neuralbrain.config_sha256": hashlib.sha256(config_toml.encode()).hexdigest(),
-        "neuralbrain.version": package,
+        "neuralbrain.config_sha256": config_sha256(config_toml),
+        "neuralbrain.version": package_version(),
         "neuralbrain.seed": str(seed),
         "neuralbrain.backends": json.dumps(dict(backends), sort_keys=True),
     }

@@ -37,10 +37,11 @@ class EsConfig:
     eval_every: int = 5  # generations between evaluations of the mean
     eval_episodes: int = 100  # start states of each evaluation (held out from training)
     target_return: float = 500.0  # stop once the mean's evaluation return reaches this
-    checkpoint_every_s: float = 30.0
+    checkpoint_every: int = 5  # generations between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
         ints = {
+            "checkpoint_every": 0,
             "pairs": 1,
             "episodes_per_member": 1,
             "max_generations": 1,
@@ -51,7 +52,7 @@ class EsConfig:
             value = getattr(self, name)
             if not (isinstance(value, int) and not isinstance(value, bool) and value >= lo):
                 raise ConfigError(f"train.{name} = {value!r}: expected an integer >= {lo}")
-        for name in ("sigma", "learning_rate", "time_budget_s", "target_return", "checkpoint_every_s"):
+        for name in ("sigma", "learning_rate", "time_budget_s", "target_return"):
             value = getattr(self, name)
             if not (isinstance(value, int | float) and math.isfinite(value) and value > 0):
                 raise ConfigError(f"train.{name} = {value!r}: expected a finite number > 0")

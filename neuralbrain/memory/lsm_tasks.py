@@ -17,8 +17,12 @@ data learning", Nature Computational Science (2025). Read top to bottom:
    ``[synthetic]`` when enabled, and with ``audio.report_loso`` reports leave-one-speaker-out
    beside its validation protocol (``leave_one_speaker_out``); zero-shot fits the image and
    audio projections on the ``seen`` digits of ``train`` only. The checkpoint
-   (``lsm.npz`` in ``--out``, written atomically) holds the trained parameters and the
-   fingerprint of the config; the reservoir itself is regenerated from the seed.
+   (``lsm.npz`` in ``--out``, written atomically) holds the trained parameters, the
+   fingerprint of the config, its hash and the package version; the reservoir itself is
+   regenerated from the seed. While the readout or the projections train, their whole state
+   is checkpointed every ``checkpoint_every`` epochs (``readout.train_state.npz``,
+   ``projections.train_state.npz``; ``neuralbrain.resumable``), so ``--resume`` continues a
+   killed run to the same parameters (the features are recomputed: they are deterministic).
 4. ``evaluate``: the same encoding on a split, then ``{"accuracy", "n", "ci95",
    "per_class"}`` or, for zero-shot, ``{"zero_shot_top1", ...}`` on the unseen digits.
    With ``[names] enabled`` (``lsm_zeroshot.toml``) the unseen digits are described by their
@@ -54,6 +58,14 @@ from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.memory import lsm, names, projection, readout, tasks
 from neuralbrain.memory.metrics import accuracy_report, wilson
 from neuralbrain.npz import read_npz
+from neuralbrain.resumable import (
+    Checkpointer,
+    check_config_hash,
+    package_version,
+    prefixed,
+    task_config_sha256,
+    unprefixed,
+)
 
 CHECKPOINT = "lsm.npz"
 
@@ -164,7 +176,7 @@ def encode(
 def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     def strip(d: Any) -> Any:
         if isinstance(d, dict):
-            return {k: strip(v) for k, v in d.items() if k != "backend"}
+            return {k: strip(v) for k, v in d.items() if k not in ("backend", "checkpoint_every")}
         return d
 
     out = {"task": cfg.task, "seed": cfg.seed, **strip(to_dict(cfg.params))}
@@ -187,7 +199,8 @@ def fingerprint(cfg: TaskConfig) -> str:
 def save_checkpoint(out: Path, cfg: TaskConfig, arrays: dict[str, np.ndarray],
                     report: dict) -> Path:
     meta = {"fingerprint": fingerprint(cfg), "config": _model_dict(cfg),
-            "source": str(cfg.source), "report": report}
+            "source": str(cfg.source), "report": report,
+            "config_sha256": task_config_sha256(cfg), "version": package_version()}
     buf = io.BytesIO()
     np.savez(buf, meta=np.frombuffer(json.dumps(meta).encode(), np.uint8), **arrays)
     path = Path(out) / CHECKPOINT
@@ -232,12 +245,14 @@ def _diff_keys(a: Any, b: Any, prefix: str = "") -> list[str]:
     return [] if a == b else [prefix.rstrip(".")]
 
 
-def _prefixed(prefix: str, params: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {f"{prefix}/{k}": v for k, v in params.items()}
-
-
-def unprefixed(prefix: str, arrays: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+def finished_report(out: Path, cfg: TaskConfig) -> dict | None:
+    """``--resume`` of a training that already finished: its report, once the checkpoint is
+    known to come from this very config (None when there is no finished checkpoint)."""
+    if not (out / CHECKPOINT).is_file():
+        return None
+    meta = load_checkpoint(out, cfg)[1]
+    check_config_hash(out / CHECKPOINT, meta.get("config_sha256"), task_config_sha256(cfg))
+    return meta["report"]
 
 
 # -- the tasks -----------------------------------------------------------------------------
@@ -265,8 +280,8 @@ class _LsmClassifier(Task):
     @classmethod
     def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         out = Path(out)
-        if resume and (out / CHECKPOINT).is_file():
-            return load_checkpoint(out, cfg)[1]["report"]
+        if resume and (done := finished_report(out, cfg)) is not None:
+            return done
         root = tasks.resolve_root(data_root)
         m = cfg.params
         x, y, groups = cls._train_data(cfg, root)
@@ -287,7 +302,8 @@ class _LsmClassifier(Task):
             x_val, y_val, _ = cls._data(cfg, root, "validation")
             f_val = cls.features(cfg, make_reservoir(cfg, "reservoir"), x_val)
         head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
-        losses = head.fit(feats, y, progress=True)
+        losses = head.fit(feats, y, progress=True, checkpoint=Checkpointer.for_task(
+            out, "readout", cfg, m.readout.checkpoint_every, resume))
         train_acc = float(np.mean(head.predict(feats) == y))
         # the figure settings are chosen on: printed while training, never the test split
         val = accuracy_report(head.predict(f_val), y_val) if len(y_val) else {"accuracy": None,
@@ -298,7 +314,7 @@ class _LsmClassifier(Task):
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
                   "train_energy_j": train_energy_j, **extra}
         out.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(out, cfg, _prefixed("readout", head.state()), report)
+        save_checkpoint(out, cfg, prefixed("readout", head.state()), report)
         return report
 
     @classmethod
@@ -440,8 +456,8 @@ class LsmZeroShot(Task):
     @classmethod
     def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
         out = Path(out)
-        if resume and (out / CHECKPOINT).is_file():
-            return load_checkpoint(out, cfg)[1]["report"]
+        if resume and (done := finished_report(out, cfg)) is not None:
+            return done
         root = tasks.resolve_root(data_root)
         m = cfg.params
         # the names first: a voice or font that does not exist fails in seconds, not minutes
@@ -451,6 +467,8 @@ class LsmZeroShot(Task):
         pi, pa, losses = projection.train_projections(
             m.projection, fi[si], yi[si], fa[sa], ya[sa],
             seed=module_seed(cfg.seed, "projection"), progress=True,
+            checkpoint=Checkpointer.for_task(out, "projections", cfg,
+                                             m.projection.checkpoint_every, resume),
         )
         ei_seen = pi.embed(fi[si])
         seen_top1 = projection.retrieval_top1(pa.embed(fa[sa]), ya[sa], ei_seen, yi[si])
@@ -459,7 +477,7 @@ class LsmZeroShot(Task):
                   "seen_train_top1": seen_top1}
         out.mkdir(parents=True, exist_ok=True)
         digits, protos = projection.prototypes(ei_seen, yi[si])
-        arrays = {**_prefixed("image", pi.params), **_prefixed("audio", pa.params),
+        arrays = {**prefixed("image", pi.params), **prefixed("audio", pa.params),
                   "prototype/digits": digits, "prototype/image": protos}
         if rendered is not None:
             arrays.update(cls._name_anchors(rendered, fi[si], fa[sa]))

@@ -25,6 +25,7 @@ import numpy as np
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
 from neuralbrain.memory.readout import gelu, gelu_grad
+from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
 
 MatMul = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -41,11 +42,15 @@ class Config:
     steps_per_epoch: int = 50
     lr: float = 2e-3
     weight_decay: float = 1e-4
+    checkpoint_every: int = 5  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
         for name in ("dim", "hidden", "epochs", "batch_size", "steps_per_epoch"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"projection.{name} = {getattr(self, name)}: expected >= 1")
+        if self.checkpoint_every < 0:
+            raise ConfigError(
+                f"projection.checkpoint_every = {self.checkpoint_every}: expected >= 0")
         if not self.temperature > 0 or not self.lr > 0 or self.weight_decay < 0:
             raise ConfigError(
                 f"projection.temperature = {self.temperature}, lr = {self.lr}, weight_decay = "
@@ -137,11 +142,14 @@ def train_projections(
     labels_b: np.ndarray,
     seed: int = 0,
     progress: bool = False,
+    checkpoint: Checkpointer | None = None,
 ) -> tuple[Projection, Projection, list[float]]:
     """Train projections ``a`` (e.g. image) and ``b`` (e.g. audio) on label-matched pairs.
 
     Every step draws ``batch_size`` labels from those present in both modalities, then one
     random sample of that label from each modality; returns both heads and the epoch losses.
+    With ``checkpoint`` the whole training state is saved every ``checkpoint_every`` epochs
+    and at the end, and a resuming checkpointer continues from its last save.
     """
     labels_a, labels_b = np.asarray(labels_a), np.asarray(labels_b)
     common = np.intersect1d(labels_a, labels_b)
@@ -158,13 +166,20 @@ def train_projections(
     by_a = {c: np.flatnonzero(labels_a == c) for c in common}
     by_b = {c: np.flatnonzero(labels_b == c) for c in common}
     opt_a, opt_b = Adam(cfg.lr), Adam(cfg.lr)
-    losses = []
-    epochs = range(cfg.epochs)
+    losses: list[float] = []
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        arrays, state = saved
+        for name, head, opt in (("a", pa, opt_a), ("b", pb, opt_b)):
+            head.params.update(unprefixed(f"{name}", arrays))
+            opt.load_state(unprefixed(f"adam_{name}", arrays), state[f"adam_{name}_t"])
+        rng, losses = restore_rng(state["rng"]), list(state["losses"])
+    bar = None
     if progress:
         from tqdm import tqdm
 
-        epochs = tqdm(epochs, desc="projections", leave=False)
-    for _ in epochs:
+        bar = tqdm(total=cfg.epochs, initial=len(losses), desc="projections", leave=False)
+    while len(losses) < cfg.epochs:
         total = 0.0
         for _ in range(cfg.steps_per_epoch):
             ys = rng.choice(common, cfg.batch_size)
@@ -177,6 +192,17 @@ def train_projections(
             opt_b.step(pb.params, pb.backward(deb, cb))
             total += loss
         losses.append(total / cfg.steps_per_epoch)
+        if bar is not None:
+            bar.update(1)
+        if checkpoint is not None and (checkpoint.due(len(losses)) or len(losses) == cfg.epochs):
+            (ma, ta), (mb, tb) = opt_a.state(), opt_b.state()
+            checkpoint.save(
+                {**prefixed("a", pa.params), **prefixed("b", pb.params),
+                 **prefixed("adam_a", ma), **prefixed("adam_b", mb)},
+                {"step": len(losses), "losses": losses, "adam_a_t": ta, "adam_b_t": tb,
+                 "rng": rng_state(rng)})
+    if bar is not None:
+        bar.close()
     return pa, pb, losses
 
 

@@ -16,6 +16,7 @@ import numpy as np
 
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
+from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
 
 
 @dataclass(frozen=True)
@@ -43,6 +44,7 @@ class Config:
     svm_gamma: float = 0.0  # 0: 1 / n_features on standardized features ("scale")
     svm_multiclass: str = "ovo"
     fpga_width: int = 16
+    checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
         if self.type not in ("logistic", "svm"):
@@ -55,8 +57,9 @@ class Config:
         for name in ("n_windows", "epochs", "batch_size"):
             if getattr(self, name) < 1:
                 raise ConfigError(f"readout.{name} = {getattr(self, name)}: expected >= 1")
-        if self.hidden < 0:
-            raise ConfigError(f"readout.hidden = {self.hidden}: expected >= 0")
+        if self.hidden < 0 or self.checkpoint_every < 0:
+            raise ConfigError(f"readout.hidden = {self.hidden}, checkpoint_every = "
+                              f"{self.checkpoint_every}: expected >= 0")
         if not self.lr > 0 or self.weight_decay < 0:
             raise ConfigError(
                 f"readout.lr = {self.lr}, weight_decay = {self.weight_decay}: expected lr > 0 "
@@ -144,9 +147,12 @@ class Readout:
 
         return self.svm.spent if self.svm is not None else Cost()
 
-    def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False) -> list[float]:
+    def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False,
+            checkpoint: Checkpointer | None = None) -> list[float]:
         """Train on (features, labels); returns the mean loss of each epoch (for the SVM: one
-        figure, its training error rate)."""
+        figure, its training error rate). With ``checkpoint`` (softmax readout), the whole
+        training state is saved every ``checkpoint_every`` epochs and at the end, and a
+        resuming checkpointer continues from its last save to the same parameters."""
         x = self._prepare(features)
         y = np.asarray(labels, np.int64)
         if y.shape != (x.shape[0],) or y.min() < 0 or y.max() >= self.n_classes:
@@ -154,7 +160,7 @@ class Readout:
                 f"labels shape {y.shape} range [{y.min()}, {y.max()}]: expected "
                 f"({x.shape[0]},) in 0..{self.n_classes - 1}"
             )
-        if self.svm is not None:
+        if self.svm is not None:  # one solver call: nothing to resume inside it
             self.svm.fit(x, y)
             return [float(np.mean(self.svm.predict(x) != y))]
         cfg, p = self.config, self.params
@@ -163,13 +169,19 @@ class Readout:
         opt = Adam(cfg.lr)
         rng = np.random.default_rng(self.seed + 1)
         onehot = np.eye(self.n_classes)[y]
-        losses = []
-        epochs = range(cfg.epochs)
+        losses: list[float] = []
+        saved = checkpoint.load() if checkpoint is not None else None
+        if saved is not None:
+            arrays, state = saved
+            self.load_state(unprefixed("param", arrays))
+            opt.load_state(unprefixed("adam", arrays), state["adam_t"])
+            rng, losses = restore_rng(state["rng"]), list(state["losses"])
+        bar = None
         if progress:
             from tqdm import tqdm
 
-            epochs = tqdm(epochs, desc="readout", leave=False)
-        for _ in epochs:
+            bar = tqdm(total=cfg.epochs, initial=len(losses), desc="readout", leave=False)
+        while len(losses) < cfg.epochs:
             order = rng.permutation(x.shape[0])
             total = 0.0
             for start in range(0, x.shape[0], cfg.batch_size):
@@ -184,7 +196,17 @@ class Readout:
                     grads["w1"] = cache["z"].T @ dh + cfg.weight_decay * p["w1"]
                     grads["b1"] = dh.sum(0)
                 opt.step(p, grads)
-            losses.append(total / x.shape[0])
+            losses.append(float(total / x.shape[0]))
+            if bar is not None:
+                bar.update(1)
+            if checkpoint is not None and (checkpoint.due(len(losses))
+                                           or len(losses) == cfg.epochs):
+                moments, t = opt.state()
+                checkpoint.save({**prefixed("param", p), **prefixed("adam", moments)},
+                                {"step": len(losses), "losses": losses, "adam_t": t,
+                                 "rng": rng_state(rng)})
+        if bar is not None:
+            bar.close()
         return losses
 
     def state(self) -> dict[str, np.ndarray]:

@@ -67,9 +67,9 @@ def test_debug_config_trains_resumes_and_runs_through_the_cli(tmp_path, capsys):
     assert main(["train", str(TASK), "--out", str(ck2), *half]) == 0
     assert main(["train", str(TASK), "--out", str(ck2), "--resume", *fixed]) == 0
     cfg = load_config(TASK)
-    a, meta_a = load_checkpoint(ck / "policy", cfg)
-    b, meta_b = load_checkpoint(ck2, cfg)
-    assert meta_a["generation"] == meta_b["generation"] == 4
+    a, state_a = load_checkpoint(ck / "policy", cfg)
+    b, state_b = load_checkpoint(ck2, cfg)
+    assert state_a["step"] == state_b["step"] == 4
     np.testing.assert_array_equal(a["mu"], b["mu"])
     np.testing.assert_array_equal(a["best"], b["best"])
 

@@ -22,13 +22,18 @@ MNIST test digits through the N-MNIST saccade emulator, then, when ``train.refer
 the same network without the in-sensor constraints (``snn.first_layer = "analog"``: float
 first-layer weights, non-spiking first-layer output), and writes ``DIR/snn.npz``
 (parameters), ``DIR/snn.nir`` (NIR export) and ``DIR/report.json`` (atomically; it holds the
-``validation`` accuracies, never the test split's). Without a data root (no ``--data-root``,
-no ``$NEURALBRAIN_DATA``) the recordings are the embedded scikit-learn digits (the digits
-DigitPick shows then) through the saccade emulator, and the cube and extra recordings draw
-on the same training digits. ``neuralbrain eval CONFIG [--checkpoint DIR] --split
-test|validation --json`` runs the trained SNN through the ``Perception`` module on its
-configured backends and prints ``accuracy``, ``n``, ``per_class`` and the energy per sample;
-without ``--checkpoint`` it uses ``perception.weights``.
+``validation`` accuracies, never the test split's, and the config hash). While training, each
+network's whole training state is checkpointed every ``train.checkpoint_every`` batches
+(``DIR/snn.train_state.npz``, ``DIR/reference.train_state.npz``; ``neuralbrain.resumable``):
+``--resume`` continues a killed run from there to the same weights, bit for bit.
+
+Without a data root (no ``--data-root``, no ``$NEURALBRAIN_DATA``) the recordings are the
+embedded scikit-learn digits (the digits DigitPick shows then) through the saccade emulator,
+and the cube and extra recordings draw on the same training digits. ``neuralbrain eval
+CONFIG [--checkpoint DIR] --split test|validation --json`` runs the trained SNN through the
+``Perception`` module on its configured backends and prints ``accuracy``, ``n``,
+``per_class`` and the energy per sample; without ``--checkpoint`` it uses
+``perception.weights``.
 """
 
 from __future__ import annotations
@@ -44,6 +49,12 @@ from neuralbrain.atomic import atomic_path, atomic_write_text
 from neuralbrain.config import TaskConfig
 from neuralbrain.core import Task
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
+from neuralbrain.resumable import (
+    Checkpointer,
+    check_config_hash,
+    package_version,
+    task_config_sha256,
+)
 from neuralbrain.sensing.datasets import EMBEDDED_SOURCE
 from neuralbrain.sensing.perception import Config as PerceptionConfig
 from neuralbrain.sensing.perception import Perception
@@ -267,8 +278,11 @@ class InsensorNMNIST(Task):
         mc: InsensorConfig = cfg.params
         out = Path(out)
         snn, tcfg = mc.perception.snn, mc.train
+        config_hash = task_config_sha256(cfg)
         if resume and (out / "report.json").is_file():
-            return json.loads((out / "report.json").read_text())
+            report = json.loads((out / "report.json").read_text())
+            check_config_hash(out / "report.json", report.get("config_sha256"), config_hash)
+            return report
         t0 = time.time()
         x, y = _data(data_root, "train", mc)
         xv, yv = _data(data_root, "validation", mc)
@@ -282,7 +296,9 @@ class InsensorNMNIST(Task):
             xe, ye = _emulated(mnist_root, tcfg, event_counts(snn, mc.perception))
             x, y = np.concatenate([x, xe]), np.concatenate([y, ye])
         log = lambda s: print(s, flush=True)  # noqa: E731
-        params = fit(x, y, snn, tcfg, log=log)
+        every = tcfg.checkpoint_every
+        params = fit(x, y, snn, tcfg, log=log,
+                     checkpoint=Checkpointer.for_task(out, "snn", cfg, every, resume))
         # validation only: the figure the recipe is tuned on; the test split is eval's, once
         report = {
             "n_train": int(len(y)),
@@ -291,7 +307,8 @@ class InsensorNMNIST(Task):
         }
         if tcfg.reference:
             ref_cfg = replace(snn, first_layer="analog")
-            ref = fit(x, y, ref_cfg, tcfg, log=log)
+            ref = fit(x, y, ref_cfg, tcfg, log=log,
+                      checkpoint=Checkpointer.for_task(out, "reference", cfg, every, resume))
             report["reference_validation_accuracy"] = _accuracy(ref, xv, yv, ref_cfg)
             report["in_sensor_gap_points"] = 100 * (
                 report["reference_validation_accuracy"] - report["validation_accuracy"]
@@ -302,6 +319,7 @@ class InsensorNMNIST(Task):
         if snn.first_layer == "spiking":
             export_nir(params, snn, out / "snn.nir")
         report["train_seconds"] = round(time.time() - t0, 1)
+        report.update(config_sha256=config_hash, version=package_version())
         atomic_write_text(out / "report.json", json.dumps(report, indent=1, sort_keys=True))
         return report
 

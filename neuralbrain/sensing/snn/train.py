@@ -23,6 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuralbrain.errors import ConfigError
+from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
 from neuralbrain.sensing.snn.model import (
     SNNConfig,
     backward,
@@ -43,6 +44,7 @@ class TrainConfig:
     shift_px: int = 2
     emulated: int = 4000
     seed: int = 0
+    checkpoint_every: int = 50  # batches between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
         for name in ("epochs", "batch_size"):
@@ -52,6 +54,9 @@ class TrainConfig:
             raise ConfigError(f"train.lr = {self.lr}: expected > 0")
         if self.weight_decay < 0 or self.shift_px < 0 or self.emulated < 0:
             raise ConfigError("train.weight_decay, shift_px and emulated must be >= 0")
+        if not (isinstance(self.checkpoint_every, int) and self.checkpoint_every >= 0):
+            raise ConfigError(
+                f"train.checkpoint_every = {self.checkpoint_every!r}: expected an integer >= 0")
 
 
 class Adam:
@@ -71,6 +76,13 @@ class Adam:
             m_hat = self.m[k] / (1 - self.b1**self.t)
             v_hat = self.v[k] / (1 - self.b2**self.t)
             params[k] -= (lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(np.float32)
+
+    def state(self) -> tuple[dict[str, np.ndarray], int]:
+        """The moments (keys ``m/NAME``, ``v/NAME``) and the step count."""
+        return {**prefixed("m", self.m), **prefixed("v", self.v)}, self.t
+
+    def load_state(self, arrays: dict[str, np.ndarray], t: int) -> None:
+        self.m, self.v, self.t = unprefixed("m", arrays), unprefixed("v", arrays), int(t)
 
 
 def shift(batch: np.ndarray, rng: np.random.Generator, max_px: int) -> np.ndarray:
@@ -99,19 +111,40 @@ def fit(
     tcfg: TrainConfig,
     log: Callable[[str], None] = print,
     params: dict[str, np.ndarray] | None = None,
+    checkpoint: Checkpointer | None = None,
 ) -> dict[str, np.ndarray]:
-    """Train on counts ``x`` (N, T, C, H, W) (any numeric dtype) and labels ``y`` (N,)."""
+    """Train on counts ``x`` (N, T, C, H, W) (any numeric dtype) and labels ``y`` (N,).
+
+    With ``checkpoint``, the whole state (parameters, Adam's moments, the generator, the
+    epoch's permutation and position) is saved every ``tcfg.checkpoint_every`` batches and when
+    training ends, and a resuming checkpointer continues from its last save: the result equals
+    an uninterrupted run's bit for bit."""
     rng = np.random.default_rng(tcfg.seed)
     params = params if params is not None else init_params(cfg, tcfg.seed)
     opt = Adam(params, tcfg.lr)
     n = len(x)
     steps = tcfg.epochs * math.ceil(n / tcfg.batch_size)
-    step = 0
-    for epoch in range(tcfg.epochs):
-        order = rng.permutation(n)
-        total, correct = 0.0, 0
-        for i in range(0, n, tcfg.batch_size):
-            idx = np.sort(order[i : i + tcfg.batch_size])
+    step, epoch, start, total, correct = 0, 0, 0, 0.0, 0
+    order = rng.permutation(n)
+    saved = checkpoint.load() if checkpoint is not None else None
+    if saved is not None:
+        arrays, state = saved
+        params = {k: v.astype(np.float32) for k, v in unprefixed("param", arrays).items()}
+        opt.load_state(unprefixed("adam", arrays), state["adam_t"])
+        order, rng = arrays["order"], restore_rng(state["rng"])
+        step, epoch, start = state["step"], state["epoch"], state["start"]
+        total, correct = state["total"], state["correct"]
+
+    def save() -> None:
+        moments, t = opt.state()
+        checkpoint.save(
+            {**prefixed("param", params), **prefixed("adam", moments), "order": order},
+            {"step": step, "epoch": epoch, "start": start, "total": float(total),
+             "correct": int(correct), "adam_t": t, "rng": rng_state(rng)})
+
+    while epoch < tcfg.epochs:
+        while start < n:
+            idx = np.sort(order[start : start + tcfg.batch_size])
             xb = shift(x[idx].astype(np.float32), rng, tcfg.shift_px)
             logits, rec = forward(params, xb, cfg, keep=True)
             loss, g = softmax_cross_entropy(logits, y[idx])
@@ -123,7 +156,15 @@ def fit(
             lr = 0.5 * tcfg.lr * (1 + math.cos(math.pi * step / steps))
             opt.step(params, grads, lr)
             step += 1
+            start += tcfg.batch_size
             total += loss * len(idx)
             correct += int((logits.argmax(1) == y[idx]).sum())
+            if checkpoint is not None and start < n and checkpoint.due(step):
+                save()
         log(f"epoch {epoch + 1}/{tcfg.epochs}: loss {total / n:.4f}, train acc {correct / n:.4f}")
+        epoch, start, total, correct = epoch + 1, 0, 0.0, 0
+        if epoch < tcfg.epochs:
+            order = rng.permutation(n)
+        if checkpoint is not None and (checkpoint.due(step) or epoch == tcfg.epochs):
+            save()
     return params
