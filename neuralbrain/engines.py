@@ -16,7 +16,9 @@ task as tasks finish (not in task order: the caller sorts by ``Outcome.index``).
   ``if __name__ == "__main__":`` (workers import the main module).
 - ``ray_outcomes``: each task a Ray task (``max_retries=0``: a task whose worker died is
   reported, not silently rerun) on the cluster at ``address`` (or ``$RAY_ADDRESS``), or on a
-  local Ray instance started with ``num_cpus``. The state is built inside each task.
+  local Ray instance started with ``num_cpus``. The state is built inside each task. A Ray
+  worker process runs many tasks (Ray reuses it), so what a task function keeps in module
+  globals (an agent, say) stays between its tasks, as in a local worker.
 """
 
 from __future__ import annotations
@@ -209,11 +211,15 @@ def ray_outcomes(
         check_ray_address(address)
     started = False
     if not ray.is_initialized():
-        env = {"env_vars": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}}
         if address is None:
+            # No job runtime_env here: Ray prestarts idle workers at start-up only for jobs
+            # without one, so with it every sweep booted fresh workers on its own clock. The
+            # local instance's workers inherit this process's environment (OMP_NUM_THREADS
+            # too), and Ray sets OMP_NUM_THREADS to a task's num_cpus (1) where it is unset.
             ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False,
-                     runtime_env=env, configure_logging=False)
-        else:
+                     configure_logging=False)
+        else:  # a cluster's nodes do not inherit this process's environment
+            env = {"env_vars": {"OMP_NUM_THREADS": os.environ.get("OMP_NUM_THREADS", "1")}}
             ray.init(address=address, log_to_driver=False, runtime_env=env)
         started = True
     try:
