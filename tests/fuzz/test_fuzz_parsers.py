@@ -1,4 +1,5 @@
-"""Fuzz the text parsers and the model loader: TOML configs, MPL theories, facts, GGUF.
+"""Fuzz the text parsers and the model loader: TOML configs, MPL theories, facts, proof
+documents, GGUF.
 
 Same property as the readers (``mutate.py``): success, or a one-line ``neuralbrain`` error
 (naming the file where the input is a file), never another exception. The config writer is
@@ -20,6 +21,7 @@ from hypothesis import strategies as st
 from neuralbrain.config import dumps_toml, load_config, load_toml
 from neuralbrain.errors import ConfigError
 from neuralbrain.reasoning.gl.agent import digitpick_reasoner
+from neuralbrain.reasoning.gl.checker import check_files
 from neuralbrain.reasoning.gl.mpl import load_theory, theories_dir
 from neuralbrain.reasoning.planner.commands import read_facts
 from neuralbrain.reasoning.planner.gguf_model import load_gguf
@@ -116,6 +118,24 @@ def test_facts_parsers(tmp_path, data):
     reasoner = digitpick_reasoner()
     for fact in facts[:20]:
         check(lambda fact=fact: reasoner.assert_fact(fact))
+
+
+# -- proof documents (check-proofs) ------------------------------------------------------------
+PROOF_SEEDS = [(Path(__file__).parent / "seeds" / "peano_proofs.json").read_bytes()]
+
+
+def test_the_proof_seed_is_accepted():
+    report = check_files(Path(__file__).parent / "seeds" / "peano_proofs.json",
+                         theories_dir() / "peano.mpl")
+    assert report.ok and len(report.accepted) == 3
+
+
+@FUZZ
+@given(data=mutated(PROOF_SEEDS))
+def test_proof_document_checker(tmp_path, data):
+    path = tmp_path / "proofs.json"
+    path.write_bytes(data)
+    check(lambda: check_files(path, theories_dir() / "peano.mpl"), path)
 
 
 # -- GGUF ---------------------------------------------------------------------------------------

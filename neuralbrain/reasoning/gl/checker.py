@@ -32,6 +32,11 @@ from pathlib import Path
 
 from neuralbrain.errors import DataError
 
+# files from outside are refused above these sizes before they are read (a theory the prover
+# accepts is at most 10^6 characters; the proof documents of our theories are < 1 MB)
+MAX_PROOF_BYTES = 64 * 2**20
+MAX_THEORY_BYTES = 4 * 2**20
+
 # -- a minimal reader, independent of mpl.py ------------------------------------------------
 
 
@@ -446,7 +451,12 @@ def check_document(doc: dict, theory_text: str) -> CheckReport:
     """Check every theorem of a proof document against the theory text (see module doc)."""
     th = read_theory(theory_text)
     report = CheckReport(theory_sha256=hashlib.sha256(theory_text.encode()).hexdigest())
-    declared = doc.get("theory", {}).get("sha256")
+    if not isinstance(doc, dict):
+        report.rejected.append({"id": "<document>", "reason": f"a JSON {type(doc).__name__}, "
+                                "expected an object with a 'theorems' list"})
+        return report
+    theory = doc.get("theory")
+    declared = theory.get("sha256") if isinstance(theory, dict) else None
     rules: dict[str, tuple] = dict(th.axioms)
     theorems = doc.get("theorems")
     if not isinstance(theorems, list):
@@ -454,7 +464,8 @@ def check_document(doc: dict, theory_text: str) -> CheckReport:
         return report
     if declared and declared != report.theory_sha256:
         for t in theorems:
-            report.rejected.append({"id": str(t.get("id")), "reason":
+            tid = str(t.get("id")) if isinstance(t, dict) else "<malformed>"
+            report.rejected.append({"id": tid, "reason":
                                     "the proofs were made for another version of the theory"})
         return report
     for t in theorems:
@@ -494,10 +505,20 @@ def check_document(doc: dict, theory_text: str) -> CheckReport:
 
 def check_files(proof_json: str | Path, theory_path: str | Path) -> CheckReport:
     """Read a proof document and a theory file from disk and check them."""
+    for path, limit in ((proof_json, MAX_PROOF_BYTES), (theory_path, MAX_THEORY_BYTES)):
+        try:
+            size = Path(path).stat().st_size
+        except OSError as e:
+            raise DataError(f"cannot read {str(path)!r}: {e.strerror or e}") from None
+        if size > limit:
+            raise DataError(f"{str(path)!r} is {size} bytes: expected at most {limit}")
     try:
         doc = json.loads(Path(proof_json).read_text(encoding="utf-8"))
         text = Path(theory_path).read_text(encoding="utf-8")
-    except (OSError, json.JSONDecodeError) as e:
+    except (OSError, UnicodeDecodeError, json.JSONDecodeError) as e:
         raise DataError(f"cannot read proof {str(proof_json)!r} / theory "
                         f"{str(theory_path)!r}: {e}") from None
+    except RecursionError:
+        raise DataError(f"proof document {str(proof_json)!r} nests JSON too deeply: expected "
+                        "the document 'prove --proofs' writes") from None
     return check_document(doc, text)

@@ -86,3 +86,23 @@ def test_ill_typed_statement_is_rejected(peano_run):
     doc["theory"] = {}
     reasons = {r["id"]: r["reason"] for r in check_document(doc, text).rejected}
     assert "ill-typed" in reasons[t["id"]]
+
+
+def test_a_hostile_proof_file_is_one_data_error_or_a_rejection(tmp_path, monkeypatch):
+    import pytest
+
+    from neuralbrain.errors import DataError
+    from neuralbrain.reasoning.gl import checker
+
+    theory = theories_dir() / "peano.mpl"
+    deep, listed, big = tmp_path / "deep.json", tmp_path / "list.json", tmp_path / "big.json"
+    deep.write_text("[" * 100_000)
+    listed.write_text('[{"theorems": []}]')
+    big.write_text("{}")
+    with pytest.raises(DataError, match="deep.json.*nests JSON too deeply"):
+        checker.check_files(deep, theory)
+    report = checker.check_files(listed, theory)
+    assert not report.ok and "a JSON list" in report.rejected[0]["reason"]
+    monkeypatch.setattr(checker, "MAX_PROOF_BYTES", 1)
+    with pytest.raises(DataError, match="big.json' is 2 bytes: expected at most 1"):
+        checker.check_files(big, theory)
