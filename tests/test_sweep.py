@@ -5,7 +5,7 @@ import signal
 import pyarrow.parquet as pq
 import pytest
 
-from neuralbrain.engines import check_ray_address, local_outcomes
+from neuralbrain.engines import check_ray_address, local_outcomes, ray_outcomes
 from neuralbrain.errors import ConfigError
 from neuralbrain.runner import load_agent, read_run, run
 from neuralbrain.sweep import parse_grid, parse_seeds, plan, read_sweep, run_task, sweep
@@ -27,6 +27,23 @@ def _square_or_die(state, x):
     if x == 3:
         raise ValueError("three")
     return x * x
+
+
+def _worker_env(state, task):
+    """The Ray worker's OMP_NUM_THREADS and its job's runtime_env."""
+    import ray
+
+    return os.environ.get("OMP_NUM_THREADS"), dict(ray.get_runtime_context().runtime_env)
+
+
+def _ray():
+    try:
+        import ray
+    except ImportError:
+        if os.environ.get("CI"):
+            raise
+        pytest.skip("ray is not installed (pip install -e '.[ray]')")
+    return ray
 
 
 @pytest.fixture(scope="module")
@@ -123,12 +140,7 @@ def test_unreachable_ray_address_is_one_line():
 
 
 def test_ray_gives_the_same_sweep_as_local(local, tmp_path):
-    try:
-        import ray
-    except ImportError:
-        if os.environ.get("CI"):
-            raise
-        pytest.skip("ray is not installed (pip install -e '.[ray]')")
+    ray = _ray()
     out, table = local
     ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
     try:
@@ -144,3 +156,14 @@ def test_ray_gives_the_same_sweep_as_local(local, tmp_path):
     assert header["grid"] == GRID and header["keys"] == list(GRID)
     table, keys = read_sweep(tmp_path / "ray")
     assert keys == ["policy.backend", "env.max_episode_steps"] and table.equals(ray_table)
+
+
+def test_a_local_ray_instance_runs_tasks_without_a_job_runtime_env(monkeypatch):
+    """Ray prestarts idle workers only for a job without a runtime_env (with one, a sweep
+    waited for fresh workers to boot); its workers still get OMP_NUM_THREADS=1."""
+    ray = _ray()
+    assert not ray.is_initialized()
+    monkeypatch.delenv("OMP_NUM_THREADS", raising=False)
+    [outcome] = ray_outcomes(_worker_env, [None], None, 1)
+    assert not ray.is_initialized()  # the engine shut down the instance it started
+    assert outcome.ok and outcome.value == ("1", {})
