@@ -7,8 +7,9 @@ the T3 paper's GPU, or ``--device lut``); printed are the simulated latency per 
 ledger books (prefill: the prompt's total over its tokens; decode: the mean of the steps),
 split into compute (``gemm``, attention, element-wise) and exposed communication
 (``reduce_scatter`` + ``all_gather``), and the speedup of each scheme over ``sequential``.
-A TP degree the model's heads do not allow (SmolLM2: 9 heads, 3 KV heads; only 1 and 3
-divide both) is printed with the reason.
+SmolLM2's 9 heads (3 KV heads) split unevenly at TP 2, 4 and 8 (``llama.tensor_parallel_shares``:
+whole heads per rank, a straddled KV head replicated); a TP degree the model cannot shard at
+all (more ranks than heads) is printed with the reason.
 
 Peer in the same run: the same forward on ``cpu`` with the same numerics (W4A8) and no
 simulation; ``sim_overhead`` = wall time on ``t3`` / wall time on ``cpu``.

@@ -92,6 +92,12 @@ FIGURES = (
     Figure("| paper GPU | 3 | sequential |", T3_GPU,
            lambda r: [_t3_planner(r, 3, "sequential")], False),
     Figure("| paper GPU | 3 | T3-MCA |", T3_GPU, lambda r: [_t3_planner(r, 3, "t3_mca")], False),
+    Figure("| paper GPU | 2 | sequential |", T3_GPU,
+           lambda r: [_t3_planner(r, 2, "sequential")], False),
+    Figure("| paper GPU | 4 | sequential |", T3_GPU,
+           lambda r: [_t3_planner(r, 4, "sequential")], False),
+    Figure("| paper GPU | 8 | sequential |", T3_GPU,
+           lambda r: [_t3_planner(r, 8, "sequential")], False),
 )
 
 

@@ -11,12 +11,14 @@ shards a layer's weights over the ranks, each rank placing its shard on its own 
 ``device="lut"``):
 
 - ``column``: every part (e.g. Wq, Wk, Wv read by one fused product) is split by output
-  features into ``tp`` equal contiguous slices; rank ``r`` holds slice ``r`` of each part. Its
+  features, into ``tp`` equal contiguous slices or into the ``shares`` the model gives (whole
+  heads per rank; a KV head two ranks read is held by both); rank ``r`` holds its slices. Its
   outputs stay on the rank (the heads, or the SwiGLU units, it owns); ``mpgemm`` returns them
   assembled in the unsharded layout, a view of what the ranks hold together. No communication.
   Each output is the same dot product as unsharded (bit-identical on the integer W4A8
   kernel; float BLAS may block a narrower product differently, a rounding-level change).
-- ``row``: the weights are split by input features (whole quantization blocks); rank ``r``
+- ``row``: the weights are split by input features (whole quantization blocks, evenly or as
+  ``shares`` say: the inputs the rank's own heads or units produced); rank ``r``
   multiplies the inputs it holds (its slice of ``x``, the outputs of the column-parallel layer
   before) and gets a partial sum of every output. The partials are summed by a ring
   reduce-scatter and the sums shared by a ring all-gather (``ring_reduce_scatter``,
@@ -38,8 +40,9 @@ product's cost is split into ``gemm``, ``reduce_scatter`` and ``all_gather`` par
 (``Cost.parts``): the GEMM's uncontended time, then the communication left exposed (the
 all-gather's span, the rest to the reduce-scatter). Work spread evenly over the ranks (a
 rank's attention products over the heads it owns, the element-wise ops ``charge``d) runs on
-all ranks at once: it is booked at ``1 / tp`` of its device time, which is exact when the
-heads split evenly (as ``place_parallel`` requires).
+all ranks at once: it is booked at the busiest rank's share of its device time, the largest
+slice of a row-parallel layer's inputs one rank holds (``1 / tp`` when the heads split
+evenly; 3 of SmolLM2's 9 heads at TP 4). Row-parallel GEMMs are timed on the largest slice.
 """
 
 from __future__ import annotations
@@ -177,6 +180,34 @@ def _chunks(n: int, p: int) -> list[tuple[int, int]]:
     return list(zip(edges[:-1].tolist(), edges[1:].tolist(), strict=True))
 
 
+def _widest(w: Sharded) -> int:
+    """The input features of a row-parallel layer's largest slice (the slowest rank's GEMM)."""
+    return max(s.stop - s.start for s in w.index)
+
+
+def _check_column_shares(shares: list[Any], sizes: list[int], tp: int) -> None:
+    if len(shares) != tp or any(len(sel) != len(sizes) for sel in shares):
+        raise ShapeError(f"column shares: expected {tp} ranks x {len(sizes)} parts of output "
+                         f"indices, got {len(shares)} ranks")
+    for i, n in enumerate(sizes):
+        held = np.concatenate([np.asarray(sel[i], np.int64) for sel in shares])
+        if held.size and (held.min() < 0 or held.max() >= n):
+            raise ShapeError(f"column shares of part {i}: indices outside 0..{n - 1}")
+        if np.unique(held).size != n:
+            raise ShapeError(f"column shares of part {i} leave outputs on no rank: expected "
+                             f"every one of its {n} outputs held by some rank")
+
+
+def _check_row_shares(shares: list[Any], k: int, block: int, tp: int) -> None:
+    bounds = [(int(a), int(b)) for a, b in shares]
+    edges = [a for a, _ in bounds] + [bounds[-1][1]] if bounds else []
+    if (len(bounds) != tp or edges[0] != 0 or edges[-1] != k
+            or any(b != a2 for (_, b), (a2, _) in zip(bounds, bounds[1:], strict=False))
+            or any(b <= a or a % block or b % block for a, b in bounds)):
+        raise ShapeError(f"row shares {bounds}: expected {tp} non-empty contiguous slices "
+                         f"covering the {k} input features in whole blocks of {block}")
+
+
 def _out_rows(qw: QWeight, rows: np.ndarray) -> QWeight:
     return QWeight(qw.codes[rows], qw.scale[rows], qw.offset[rows], qw.bits, qw.block, qw.n_in)
 
@@ -206,6 +237,9 @@ class T3Backend(Backend):
         inner = (("cpu", CpuConfig(act_bits=cfg.act_bits)) if cfg.device == "gpu"
                  else ("lut", LutConfig(table_bits=cfg.table_bits)))
         self.ranks = [make_backend(inner[0], inner[1], seed + r) for r in range(cfg.tp)]
+        # the largest share of a row-parallel layer's inputs one rank holds (1/tp when they
+        # split evenly): work spread like the heads is booked at this share of one device
+        self._busiest = 1.0 / cfg.tp
         self.rel_tolerance = max(self.ranks[0].rel_tolerance, type(self).rel_tolerance)
         self.device = GPU if cfg.device == "gpu" else lut_device()
         self.link = LINK
@@ -236,26 +270,39 @@ class T3Backend(Backend):
             bits = 32
         return self._place(Sharded("column", (), tuple(cols), n_in, n_out, bits, True), parts)
 
-    def place_parallel(self, parts: list[QWeight], split: str) -> tuple[Sharded, Cost]:
+    def place_parallel(self, parts: list[QWeight], split: str,
+                       shares: list[Any] | None = None) -> tuple[Sharded, Cost]:
         """Shard a layer Megatron-style: ``split="column"`` cuts each of ``parts`` (layers
         reading the same input, outputs concatenated) by output features, ``"row"`` cuts the
-        one part by input features, into ``tp`` equal slices (ShapeError when ``tp`` does not
-        divide them, or a row slice is not whole quantization blocks)."""
+        one part by input features.
+
+        ``shares`` says what each rank holds, when the model knows better than an even cut
+        (whole heads when ``tp`` does not divide them): for "column", per rank one array of
+        output-feature indices per part (ranks may share an index: a replicated KV head is
+        computed on each rank that needs it; together they must cover every output); for
+        "row", per rank a ``(start, stop)`` input slice, contiguous, in rank order, in whole
+        quantization blocks, covering every input. Without ``shares`` the cut is into ``tp``
+        equal slices (ShapeError when ``tp`` does not divide them, or a row slice is not
+        whole quantization blocks)."""
         tp = self.tp
         if split == "column":
             sizes = [p.shape[1] for p in parts]
-            for size in sizes:
-                if size % tp:
-                    raise ShapeError(f"tp={tp} does not divide a layer's {size} output features:"
-                                     " expected a tp that divides every sharded dimension")
+            if shares is None:
+                for size in sizes:
+                    if size % tp:
+                        raise ShapeError(f"tp={tp} does not divide a layer's {size} output "
+                                         "features: expected a tp that divides every sharded "
+                                         "dimension")
+                shares = [[np.arange(r * n // tp, (r + 1) * n // tp) for n in sizes]
+                          for r in range(tp)]
+            _check_column_shares(shares, sizes, tp)
             starts = np.cumsum([0, *sizes[:-1]])
             cols, shards = [], []
-            for r in range(tp):
-                sel = [np.arange(s + r * n // tp, s + (r + 1) * n // tp)
-                       for s, n in zip(starts, sizes, strict=True)]
-                cols.append(np.concatenate(sel))
-                shards.append(concat_out([_out_rows(p, x - s) for p, x, s in
-                                          zip(parts, sel, starts, strict=True)]))
+            for sel in shares:
+                sel = [np.asarray(x, np.int64) for x in sel]
+                cols.append(np.concatenate([x + s for x, s in zip(sel, starts, strict=True)]))
+                kept = [(p, x) for p, x in zip(parts, sel, strict=True) if len(x)]
+                shards.append(concat_out([_out_rows(p, x) for p, x in kept]) if kept else None)
             bits = max(p.bits for p in parts)
             return self._place(Sharded("column", (), tuple(cols), parts[0].shape[0],
                                        sum(sizes), bits), shards)
@@ -264,11 +311,15 @@ class T3Backend(Backend):
                              "'column' (any parts) or 'row' (one part)")
         (qw,) = parts
         k, n = qw.shape
-        if k != qw.codes.shape[1] or k % (tp * qw.block):
-            raise ShapeError(f"tp={tp} does not split a layer's {k} input features into whole "
-                             f"blocks of {qw.block}: expected a tp that divides every sharded "
-                             "dimension")
-        rows = [slice(r * k // tp, (r + 1) * k // tp) for r in range(tp)]
+        if shares is None:
+            if k != qw.codes.shape[1] or k % (tp * qw.block):
+                raise ShapeError(f"tp={tp} does not split a layer's {k} input features into "
+                                 f"whole blocks of {qw.block}: expected a tp that divides every "
+                                 "sharded dimension")
+            shares = [(r * k // tp, (r + 1) * k // tp) for r in range(tp)]
+        _check_row_shares(shares, k, qw.block, tp)
+        rows = [slice(int(a), int(b)) for a, b in shares]
+        self._busiest = max(self._busiest, max(s.stop - s.start for s in rows) / k)
         shards = [_in_cols(qw, s.start, s.stop) for s in rows]
         return self._place(Sharded("row", (), tuple(rows), k, n, qw.bits), shards)
 
@@ -298,7 +349,7 @@ class T3Backend(Backend):
             m = int(np.prod(np.shape(x)[:-1]))
             local = simulate(Gemm(m, w.shape[1], w.shape[0], 32, 4), 1, self.device, self.link,
                              self.config.scheme)
-            return y, Cost(c.energy_j, local.total_s / self.tp, c.ops, c.bytes_moved)
+            return y, Cost(c.energy_j, local.total_s * self._busiest, c.ops, c.bytes_moved)
         w = w if isinstance(w, Sharded) else self.place(w)[0]
         return self._product(x, w, "matmul")
 
@@ -311,7 +362,7 @@ class T3Backend(Backend):
             outs = [getattr(r, op)(x2[:, s], h)
                     for r, s, h in zip(self.ranks, w.index, w.shards, strict=True)]
             y = ring_all_gather(ring_reduce_scatter([o for o, _ in outs]))
-            sched = simulate(Gemm(m, w.n_out, w.n_in // self.tp, w.weight_bits, 4), self.tp,
+            sched = simulate(Gemm(m, w.n_out, _widest(w), w.weight_bits, 4), self.tp,
                              self.device, self.link, self.config.scheme)
             return y.reshape(*lead, w.n_out), self._row_cost([c for _, c in outs], sched, m, w)
         y = np.empty((m, w.n_out), np.float32)
@@ -347,7 +398,7 @@ class T3Backend(Backend):
                     sum(c.bytes_moved for c in ranks))
         if self.tp == 1:
             return Cost.of_parts({"gemm": gemm})
-        alone = simulate(Gemm(m, w.n_out, w.n_in // self.tp, w.weight_bits, 4), 1, self.device,
+        alone = simulate(Gemm(m, w.n_out, _widest(w), w.weight_bits, 4), 1, self.device,
                          self.link, self.config.scheme)
         comm_dram = max(sched.dram_bytes - alone.dram_bytes, 0.0) * self.tp
         sent = sched.link_bytes * self.tp
@@ -368,7 +419,7 @@ class T3Backend(Backend):
         """``count`` of ``action`` spread over the ranks: all the energy, ``1 / tp`` of the
         time one device takes at its peak rate (module docstring)."""
         cost = super().charge(action, count)
-        return Cost(cost.energy_j, count / self.device.peak_flops / self.tp, cost.ops,
+        return Cost(cost.energy_j, count / self.device.peak_flops * self._busiest, cost.ops,
                     cost.bytes_moved)
 
     def reset(self, seed: int = 0) -> None:

@@ -69,11 +69,29 @@ def test_grouped_query_heads_shard_with_their_kv_heads(tmp_path):
     tiny_llama(path, np.random.default_rng(1), d=256, ff=512, nh=8, nkv=4)
     gguf = load_gguf(path)
     want = LlamaModel(gguf, make_backend("cpu"), n_ctx=16).forward(IDS, all_logits=True)
-    got = LlamaModel(gguf, make_backend("t3", T3Config(tp=4, act_bits=0)),
-                     n_ctx=16).forward(IDS, all_logits=True)
-    assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max()
-    with pytest.raises(ConfigError, match="tp=8 does not divide the model's 4 KV heads"):
-        LlamaModel(gguf, make_backend("t3", T3Config(tp=8)), n_ctx=16)
+    for tp in (4, 8):  # 8 ranks on 4 KV heads: each KV head computed on the two ranks reading it
+        got = LlamaModel(gguf, make_backend("t3", T3Config(tp=tp, act_bits=0)),
+                         n_ctx=16).forward(IDS, all_logits=True)
+        assert np.abs(got - want).max() <= 1e-5 * np.abs(want).max(), tp
+    with pytest.raises(ConfigError, match="tp=16 leaves a rank without an attention head"):
+        LlamaModel(gguf, make_backend("t3", T3Config(tp=16)), n_ctx=16)
+
+
+def test_shares_give_every_rank_whole_heads_and_replicate_straddled_kv_heads():
+    from types import SimpleNamespace
+
+    from neuralbrain.reasoning.planner.llama import tensor_parallel_shares
+
+    # SmolLM2-135M's shape: 9 query heads in 3 KV groups, 1536 feed-forward units
+    hp = SimpleNamespace(n_head=9, n_head_kv=3, head_dim=64, d_ff=1536)
+    shares = tensor_parallel_shares(hp, 4)
+    heads = [len(q) // 64 for q, _, _ in shares["qkv"]]
+    kv = [sorted(set(k // 64)) for _, k, _ in shares["qkv"]]
+    assert heads == [3, 2, 2, 2] and kv == [[0], [1], [1, 2], [2]]
+    assert shares["o"] == [(0, 192), (192, 320), (320, 448), (448, 576)]
+    assert shares["down"] == [(0, 384), (384, 768), (768, 1152), (1152, 1536)]
+    even = tensor_parallel_shares(hp, 3)  # what an even cut gives: one KV group per rank
+    assert [sorted(set(k // 64)) for _, k, _ in even["qkv"]] == [[0], [1], [2]]
 
 
 def test_a_forward_books_compute_apart_from_communication(tiny):
@@ -135,6 +153,11 @@ def test_bad_settings_name_the_value():
         with pytest.raises(ConfigError, match=match):
             T3Config(**kwargs)
     t3 = make_backend("t3", T3Config(tp=4))
+    w = quantize_q4(np.ones((64, 8), np.float32))
+    with pytest.raises(ShapeError, match="row shares .* expected 4 non-empty contiguous"):
+        t3.place_parallel([w], "row", [(0, 32), (32, 64), (64, 64), (64, 64)])
+    with pytest.raises(ShapeError, match="leave outputs on no rank"):
+        t3.place_parallel([w], "column", [[np.arange(2)]] * 4)
     with pytest.raises(ShapeError, match="tp=4 does not split a layer's 64 input features"):
         t3.place_parallel([quantize_q4(np.ones((64, 8), np.float32))], "row")
     with pytest.raises(ShapeError, match="tp=4 does not divide a layer's 6 output features"):
@@ -148,3 +171,18 @@ def test_same_seed_same_costs(tiny):
         return [(b.op, b.cost) for b in ledger.drain()]
 
     assert run() == run()
+
+
+@pytest.mark.parametrize("tp", [2, 4, 8])
+def test_the_shipped_planner_shards_over_any_tp_up_to_its_heads(tp):
+    """SmolLM2-135M (9 heads, 3 KV heads): tp 2, 4 and 8 split its heads unevenly."""
+    from tests.reasoning.planner.helpers import shipped_model_and_tokenizer
+
+    gguf = shipped_model_and_tokenizer()[0]
+    ids = [1, 504, 3458, 28, 282, 10, 3]
+    want = LlamaModel(gguf, make_backend("cpu", CpuConfig(act_bits=0)),
+                      n_ctx=16).forward(ids, all_logits=True)
+    got = LlamaModel(gguf, make_backend("t3", T3Config(tp=tp, act_bits=0)),
+                     n_ctx=16).forward(ids, all_logits=True)
+    assert np.abs(got - want).max() <= 1e-4 * np.abs(want).max()
+    assert (got.argmax(axis=1) == want.argmax(axis=1)).all()

@@ -59,15 +59,16 @@ class Linear:
     ``tensors`` are GGUF tensors reading the same input; their outputs are concatenated (one
     fused product). ``split`` ("column" or "row") is how a tensor-parallel backend shards the
     layer (Megatron: the products producing heads or hidden units by output features, those
-    reading them back by input features); other backends place it whole.
+    reading them back by input features), ``shares`` what each rank holds
+    (``tensor_parallel_shares``); other backends place it whole.
     """
 
     def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger,
-                 split: str | None = None) -> None:
+                 split: str | None = None, shares: list | None = None) -> None:
         self.backend, self.ledger = backend, ledger
         parts = [t.block_quant() for t in tensors]
         if split and "tensor_parallel" in backend.capabilities:
-            self.handle, cost = backend.place_parallel(parts, split)
+            self.handle, cost = backend.place_parallel(parts, split, shares)
         else:
             self.handle, cost = backend.place(concat_out(parts))
         ledger.book("place", cost, backend=backend.name)
@@ -79,18 +80,40 @@ class Linear:
 
 
 def check_tensor_parallel(hp, tp: int) -> None:
-    """Raise ConfigError unless ``tp`` ranks can each own whole heads: ``tp`` must divide the
-    attention heads, the KV heads and the feed-forward size, in whole 32-input blocks."""
-    sizes = {"attention heads": hp.n_head, "KV heads": hp.n_head_kv,
-             "feed-forward units": hp.d_ff, "hidden size": hp.d_model}
-    for what, n in sizes.items():
-        if n % tp:
-            raise ConfigError(f"tp={tp} does not divide the model's {n} {what}: expected a "
-                              f"tp that divides {', '.join(f'{v} {k}' for k, v in sizes.items())}")
-    for what, k in (("attention output", hp.n_head * hp.head_dim), ("feed-forward", hp.d_ff)):
-        if (k // tp) % 32:
-            raise ConfigError(f"tp={tp} splits the {k} inputs of the {what} layer into slices "
-                              f"of {k // tp}: expected whole blocks of 32")
+    """Raise ConfigError unless ``tp`` ranks can each own at least one whole attention head
+    and one whole 32-input block of feed-forward units (``tensor_parallel_shares``)."""
+    blocks = hp.d_ff // 32
+    if hp.head_dim % 32 or hp.d_ff % 32:
+        raise ConfigError(f"head size {hp.head_dim} and feed-forward size {hp.d_ff}: expected "
+                          "multiples of the 32-input quantization block to shard them")
+    if tp > hp.n_head or tp > blocks:
+        raise ConfigError(f"tp={tp} leaves a rank without an attention head or feed-forward "
+                          f"block: expected tp <= {min(hp.n_head, blocks)} (the model has "
+                          f"{hp.n_head} heads and {blocks} blocks of 32 feed-forward units)")
+
+
+def tensor_parallel_shares(hp, tp: int) -> dict[str, list]:
+    """What each of ``tp`` ranks holds of a layer, Megatron-style with whole heads.
+
+    Query heads are cut into ``tp`` contiguous runs as evenly as they go (9 heads on 4 ranks:
+    3, 2, 2, 2); a rank also computes the KV heads its query heads read, so a KV head whose
+    group straddles two ranks is replicated on both (as vLLM does when ``tp`` exceeds the KV
+    heads). The output projection reads back the rank's own heads; feed-forward units are cut
+    in whole 32-unit blocks. Returns the ``place_parallel`` shares of "qkv", "o", "gate_up"
+    and "down"."""
+    hd, group = hp.head_dim, hp.n_head // hp.n_head_kv
+    qkv, o, gate_up, down = [], [], [], []
+    for heads, blocks in zip(np.array_split(np.arange(hp.n_head), tp),
+                             np.array_split(np.arange(hp.d_ff // 32), tp), strict=True):
+        kv = np.unique(heads // group)
+        q_cols = (heads[:, None] * hd + np.arange(hd)).ravel()
+        kv_cols = (kv[:, None] * hd + np.arange(hd)).ravel()
+        qkv.append([q_cols, kv_cols, kv_cols])
+        o.append((int(heads[0]) * hd, (int(heads[-1]) + 1) * hd))
+        units = np.arange(int(blocks[0]) * 32, (int(blocks[-1]) + 1) * 32)
+        gate_up.append([units, units])
+        down.append((int(units[0]), int(units[-1]) + 1))
+    return {"qkv": qkv, "o": o, "gate_up": gate_up, "down": down}
 
 
 def q8_activations(x: np.ndarray, block: int = 32) -> np.ndarray:
@@ -188,8 +211,10 @@ class LlamaModel:
         if numerics not in ("float", "llama.cpp"):
             raise ShapeError(f"numerics={numerics!r}: expected 'float' or 'llama.cpp'")
         check_backend(backend, "the llama forward pass", NEEDS.ops, NEEDS.actions)
+        shares: dict[str, list | None] = dict.fromkeys(("qkv", "o", "gate_up", "down"))
         if "tensor_parallel" in backend.capabilities:
             check_tensor_parallel(hp, backend.tp)
+            shares = tensor_parallel_shares(hp, backend.tp)
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
         self.emulate = numerics == "llama.cpp"
@@ -214,10 +239,11 @@ class LlamaModel:
                 "attn_norm": t(p + "attn_norm.weight").dequantize(),
                 "ffn_norm": t(p + "ffn_norm.weight").dequantize(),
                 "qkv": Linear([w["attn_q"], w["attn_k"], w["attn_v"]], backend, self.ledger,
-                              "column"),
-                "o": Linear([w["attn_output"]], backend, self.ledger, "row"),
-                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger, "column"),
-                "down": Linear([w["ffn_down"]], backend, self.ledger, "row"),
+                              "column", shares["qkv"]),
+                "o": Linear([w["attn_output"]], backend, self.ledger, "row", shares["o"]),
+                "gate_up": Linear([w["ffn_gate"], w["ffn_up"]], backend, self.ledger, "column",
+                                  shares["gate_up"]),
+                "down": Linear([w["ffn_down"]], backend, self.ledger, "row", shares["down"]),
             })
         self._slots: dict[str, list] = {}
         self.slot = "main"
