@@ -38,6 +38,14 @@ Ops:
   ``parts``, read by one fused product, by output features; "row": the one part by input
   features, its partial sums reduced across the devices) and returns a handle ``mpgemm``
   takes; ``tp`` is the number of devices. A model that knows its layers asks for the split.
+- ``svm``: the backend has a datapath for support-vector machines (``fpga``):
+  ``place_svm(kernel, support, coef, intercept, gamma, input_max_abs=None)`` stores a trained
+  SVM (support vectors (n_sv, d), coefficients ``alpha_i y_i`` (n_sv, n_decisions), intercepts
+  (n_decisions,), kernel ``"linear"`` or ``"rbf"`` with ``gamma``; ``input_max_abs``, the
+  largest |feature| the model was trained on, lets the backend size its number formats) and
+  returns a handle; ``svm_decision(x, handle)`` gives the decision values
+  ``sum_i coef_i K(s_i, x) + intercept`` (batch, n_decisions) of standardized features ``x``
+  (batch, d). A backend without it can still run an SVM through ``matmul`` (``memory.svm``).
 - ``check_conv(kernel, in_channels, out_channels, stride)``: for backends that compute a
   convolution inside the pixel array, raise ``ConfigError`` unless such a layer fits; having
   it means ``accumulate`` runs in the pixels (its outputs leave the sensor as spikes).
@@ -62,8 +70,9 @@ import numpy as np
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
 
-OPS = ("matmul", "accumulate", "mpgemm", "lif_reservoir", "check_conv", "tensor_parallel")
-COUNTED = ("place", "place_parallel", "matmul", "accumulate", "mpgemm", "lif_reservoir", "charge")
+OPS = ("matmul", "accumulate", "mpgemm", "lif_reservoir", "check_conv", "tensor_parallel", "svm")
+COUNTED = ("place", "place_parallel", "matmul", "accumulate", "mpgemm", "lif_reservoir",
+           "place_svm", "svm_decision", "charge")
 
 
 @dataclass(frozen=True)
@@ -127,6 +136,16 @@ class Backend:
     def place_parallel(self, parts: list[Any], split: str) -> tuple[Any, Cost]:
         """Shard a layer over the devices of a tensor-parallel backend (module docstring)."""
         raise self._missing("tensor_parallel")
+
+    def place_svm(self, kernel: str, support: np.ndarray, coef: np.ndarray,
+                  intercept: np.ndarray, gamma: float,
+                  input_max_abs: float | None = None) -> tuple[Any, Cost]:
+        """Store a trained SVM on the backend's SVM datapath (module docstring, ``svm``)."""
+        raise self._missing("svm")
+
+    def svm_decision(self, x: np.ndarray, svm: Any) -> tuple[np.ndarray, Cost]:
+        """Decision values (batch, n_decisions) of a ``place_svm`` handle (``svm``)."""
+        raise self._missing("svm")
 
     def check_conv(self, kernel: int, in_channels: int, out_channels: int, stride: int) -> None:
         """Raise ``ConfigError`` unless the conv layer fits the pixel array (in-pixel backends)."""

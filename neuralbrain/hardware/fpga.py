@@ -59,7 +59,7 @@ import numpy as np
 
 from neuralbrain.energy import Cost, EnergyTable
 from neuralbrain.errors import ConfigError, Error, ShapeError
-from neuralbrain.hardware.base import Backend, _counted, as_matrix, check_operand
+from neuralbrain.hardware.base import Backend, as_matrix, check_operand
 
 QUANT_MODES = ("AP_TRN", "AP_RND")
 OVERFLOW_MODES = ("AP_WRAP", "AP_SAT")
@@ -310,7 +310,7 @@ class FpgaBackend(Backend):
     """Fixed-point ``matmul`` and SVM decisions on a modelled Zynq PL (module docstring)."""
 
     name = "fpga"
-    capabilities = frozenset({"matmul"})
+    capabilities = frozenset({"matmul", "svm"})
     energy_table = FPGA_TABLE
     rel_tolerance = 0.01
     Config = FpgaConfig
@@ -350,7 +350,7 @@ class FpgaBackend(Backend):
                                       bytes_moved=rows * (k + n) * 4)
         return y, cost + place_cost
 
-    # -- the SVM datapath --------------------------------------------------------------------
+    # -- the SVM datapath (the contract's ``svm`` op) -----------------------------------------
     def place_svm(self, kernel: str, support: np.ndarray, coef: np.ndarray,
                   intercept: np.ndarray, gamma: float,
                   input_max_abs: float | None = None) -> tuple[PlacedSvm, Cost]:
@@ -430,11 +430,6 @@ class FpgaBackend(Backend):
                                            + svm.coef.size // n_sv * cfg.coef_fmt.width) // 8,
             ops=macs, bytes_moved=batch * (d + svm.coef.shape[1]) * 4)
         return dec, cost
-
-
-# the SVM datapath feeds ``spent`` like the contract's ops (base.COUNTED lists only those)
-FpgaBackend.place_svm = _counted(FpgaBackend.place_svm)  # type: ignore[method-assign]
-FpgaBackend.svm_decision = _counted(FpgaBackend.svm_decision)  # type: ignore[method-assign]
 
 
 # --- cost model of one decision (pure functions of the config and the model's size) ----------

@@ -14,8 +14,8 @@ it and is the float reference; inference is ours, on the module's backend:
 
 On a backend with ``matmul`` (``cpu``: float) the linear decision is ``x @ W + b`` with ``W =
 S^T A`` and the RBF one uses ``||s - x||^2 = |x|^2 + |s|^2 - 2 x . s`` with ``x . s`` through
-``matmul``; a backend with an SVM datapath (``fpga``: ``place_svm`` / ``svm_decision``, fixed
-point with its exp ROM) runs the RBF decision there.
+``matmul``; a backend with the contract's ``svm`` op (``fpga``: ``place_svm`` /
+``svm_decision``, fixed point with its exp ROM) runs the RBF decision on that datapath.
 """
 
 from __future__ import annotations
@@ -26,7 +26,7 @@ from typing import Any
 import numpy as np
 
 from neuralbrain.energy import Cost
-from neuralbrain.errors import ConfigError, DataError, ShapeError
+from neuralbrain.errors import CapabilityError, ConfigError, DataError, ShapeError
 
 KERNELS = ("linear", "rbf")
 MULTICLASS = ("ovo", "ovr")
@@ -155,21 +155,36 @@ def svm_decision_float(model: SvmModel, xs: np.ndarray) -> np.ndarray:
     return k @ model.coef + model.intercept
 
 
+def check_backend(backend: Any, kernel: str) -> None:
+    """Raise ``CapabilityError`` (one line, naming the backends that can) unless ``backend``
+    (a ``Backend`` class or instance) runs a ``kernel`` SVM: the linear decision needs
+    ``matmul``, the RBF one the ``svm`` op or ``matmul``."""
+    from neuralbrain.hardware import backends_with
+
+    ops = ("matmul",) if kernel == "linear" else ("svm", "matmul")
+    if not set(ops) & set(backend.capabilities):
+        able = sorted({name for op in ops for name in backends_with(op)})
+        raise CapabilityError(f"backend {backend.name!r} cannot run an SVM with the {kernel} "
+                              f"kernel: it has no op {' or '.join(map(repr, ops))}; backends that "
+                              f"can: {able}")
+
+
 class SvmClassifier:
     """An ``SvmModel`` placed on a backend: ``decision(x) -> (dec, Cost)``, ``predict(x)``.
 
     The backend is any ``Backend`` instance (the module asks the registry for it by name); one
-    with ``place_svm`` runs the RBF decision on its own datapath, any with ``matmul`` runs the
-    linear one and the RBF cross term.
+    with the ``svm`` op runs the RBF decision on its own datapath, any with ``matmul`` runs the
+    linear one and the RBF cross term. A backend with neither raises ``CapabilityError``.
     """
 
     def __init__(self, model: SvmModel, backend: Any) -> None:
+        check_backend(backend, model.kernel)
         self.model, self.backend = model, backend
-        self._svm_datapath = getattr(backend, "place_svm", None)
+        self._svm_datapath = "svm" in backend.capabilities and model.kernel == "rbf"
         self.place_cost = Cost()
         if model.kernel == "linear":
             self._w, self.place_cost = backend.place(model.support.T @ model.coef)
-        elif self._svm_datapath is not None:
+        elif self._svm_datapath:
             self._placed, self.place_cost = backend.place_svm(
                 model.kernel, model.support, model.coef, model.intercept, model.gamma,
                 input_max_abs=model.input_max_abs)
@@ -184,7 +199,7 @@ class SvmClassifier:
         if m.kernel == "linear":
             dec, cost = self.backend.matmul(xs, self._w)
             return np.asarray(dec, np.float64) + m.intercept, cost
-        if self._svm_datapath is not None:
+        if self._svm_datapath:
             return self.backend.svm_decision(xs, self._placed)
         cross, c1 = self.backend.matmul(xs, self._s)
         d2 = (xs**2).sum(1)[:, None] + (m.support**2).sum(1)[None] - 2 * np.asarray(cross)

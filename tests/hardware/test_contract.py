@@ -7,7 +7,7 @@ import pytest
 
 from neuralbrain.energy import ACTIONS, Cost
 from neuralbrain.errors import CapabilityError, ConfigError, ShapeError
-from neuralbrain.hardware import BACKENDS, backends_with, make_backend
+from neuralbrain.hardware import BACKENDS, backends_with, check_backend, make_backend
 from neuralbrain.hardware.base import OPS, Backend
 from neuralbrain.hardware.qmatrix import quantize_q4
 
@@ -55,6 +55,24 @@ def _lif_weights(rng: np.random.Generator) -> tuple[np.ndarray, np.ndarray]:
             rng.normal(0, 0.2, (16, 16)).astype(np.float32))
 
 
+def _svm_operands(kernel: str, seed: int = 5):
+    """A small SVM and features on a 1/8 grid with gamma = 1: every squared distance is a
+    multiple of 1/64, so a fixed-point datapath with a 1/64-step exp table is exact up to its
+    formats' rounding (as the LIF test's 1/64 grid makes float sums exact)."""
+    rng = np.random.default_rng(seed)
+
+    def grid(*shape: int, scale: float) -> np.ndarray:
+        return np.round(rng.normal(0, scale, shape) * 8) / 8
+
+    sv, x, coef = grid(7, 6, scale=0.35), grid(4, 6, scale=0.35), grid(7, 3, scale=0.5)
+    intercept, gamma = grid(3, scale=0.5), 1.0
+    if kernel == "linear":
+        k = x @ sv.T
+    else:
+        k = np.exp(-gamma * ((x[:, None] - sv[None]) ** 2).sum(-1))
+    return (kernel, sv, coef, intercept, gamma), x, k @ coef + intercept
+
+
 def _run_every_op(backend: Backend) -> list[Cost]:
     """Run each op ``backend`` has once (and one ``charge``); the costs the calls returned."""
     rng = np.random.default_rng(4)
@@ -77,6 +95,10 @@ def _run_every_op(backend: Backend) -> list[Cost]:
         (p_in, c_in), (p_rec, c_rec) = backend.place(w_in), backend.place(w_rec)
         x_lif = rng.poisson(0.6, size=(2, 5, 12)).astype(np.uint8)
         costs += [c_in, c_rec, backend.lif_reservoir(x_lif, p_in, p_rec, 0.9, 1.0)[1]]
+    if "svm" in backend.capabilities:
+        model, x_svm, _ = _svm_operands("rbf")
+        handle, cost = backend.place_svm(*model)
+        costs += [cost, backend.svm_decision(x_svm, handle)[1]]
     costs.append(backend.charge(sorted(backend.energy_table.energy_j)[0], 3))
     return costs
 
@@ -172,6 +194,30 @@ def test_lif_reservoir_follows_the_lif_equation_and_costs(name):
     assert quiet.energy_j < cost.energy_j
 
 
+@pytest.mark.parametrize("kernel", ["linear", "rbf"])
+@pytest.mark.parametrize("name", [n for n in NAMES if "svm" in BACKENDS.get(n).capabilities])
+def test_svm_decision_is_close_to_exact_and_costs(name, kernel):
+    model, x, want = _svm_operands(kernel)
+    assert float(np.abs(want).mean()) > 0.05  # the decisions are not all near zero
+    backend = make_backend(name, seed=3)
+    handle, place_cost = backend.place_svm(*model)
+    dec, cost = backend.svm_decision(x, handle)
+    assert np.shape(dec) == want.shape
+    assert _close(np.asarray(dec), want, BACKENDS.get(name).rel_tolerance)
+    _check_cost(cost)
+    assert backend.spent == place_cost + cost
+    again, _ = backend.svm_decision(x, handle)
+    np.testing.assert_array_equal(again, dec)
+
+
+@pytest.mark.parametrize("name", [n for n in NAMES if "svm" not in BACKENDS.get(n).capabilities])
+def test_a_module_needing_svm_on_a_backend_without_it_gets_one_line(name):
+    with pytest.raises(CapabilityError, match=rf"backend = '{name}' cannot run op 'svm'") as err:
+        check_backend(BACKENDS.get(name), "module 'listener'", ops={"svm"})
+    assert "\n" not in str(err.value)
+    assert all(other in str(err.value) for other in backends_with("svm"))
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_same_seed_same_results(name):
     x, w, spikes = _operands()
@@ -199,6 +245,7 @@ def test_missing_ops_raise_capability_error_naming_who_can(name):
         "lif_reservoir": lambda: backend.lif_reservoir(x[None], w, w, 0.9, 1.0),
         "check_conv": lambda: backend.check_conv(3, 2, 8, 1),
         "tensor_parallel": lambda: backend.place_parallel([quantize_q4(w)], "row"),
+        "svm": lambda: backend.place_svm("rbf", w.T, np.ones(10), np.zeros(1), 0.1),
     }
     assert set(calls) == set(OPS)
     for op, call in calls.items():

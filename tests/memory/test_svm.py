@@ -8,8 +8,9 @@ from sklearn.datasets import load_iris
 from sklearn.multiclass import OneVsRestClassifier
 from sklearn.svm import SVC
 
-from neuralbrain.errors import ConfigError, DataError, ShapeError
+from neuralbrain.errors import CapabilityError, ConfigError, DataError, ShapeError
 from neuralbrain.hardware import make_backend
+from neuralbrain.hardware.fpga import svm_cycles
 from neuralbrain.hardware.fpga_commands import build_report
 from neuralbrain.memory.svm import Config, SvmClassifier, train_svm
 
@@ -42,6 +43,28 @@ def test_bad_input_one_line_errors():
         SvmClassifier(model, make_backend("fpga")).predict(x[:, :3])
     with pytest.raises(ConfigError, match="svm.kernel"):
         Config(kernel="poly")
+
+
+@pytest.mark.parametrize("kernel, ops", [("rbf", "'svm' or 'matmul'"), ("linear", "'matmul'")])
+def test_a_backend_that_cannot_run_the_svm_is_one_line_naming_who_can(kernel, ops):
+    x, y = load_iris(return_X_y=True)
+    model = train_svm(x, y, Config(kernel=kernel))
+    with pytest.raises(CapabilityError, match=rf"backend 'neuromorphic' cannot run an SVM with "
+                       rf"the {kernel} kernel: it has no op {ops}; backends that can: \[") as err:
+        SvmClassifier(model, make_backend("neuromorphic"))
+    assert "\n" not in str(err.value) and "'fpga'" in str(err.value)
+
+
+def test_the_rbf_svm_runs_on_the_svm_datapath_where_there_is_one():
+    x, y = load_iris(return_X_y=True)
+    model = train_svm(x[::2], y[::2])
+    fpga = make_backend("fpga")
+    clf = SvmClassifier(model, fpga)
+    _, cost = clf.decision(x[1::2])
+    assert fpga.spent == clf.place_cost + cost
+    # the datapath's timing model, not matmul's, priced the decisions
+    cycles = svm_cycles(fpga.config, len(model.support), model.n_features)
+    assert cost.latency_s == pytest.approx(len(x[1::2]) * cycles / fpga.config.clock_hz)
 
 
 def _write_images(root, n=12):
