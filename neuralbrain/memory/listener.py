@@ -4,11 +4,15 @@ Trained by an ``lsm_zeroshot`` task (``lsm_crossmodal.toml``, the default) or an
 task. With ``lsm_zeroshot`` the reservoir's features go through the contrastive audio
 projection and the heard digit is the image prototype the embedding lands nearest to
 (``lsm_tasks.HeardDigit``): what was heard is matched with what digits look like to the
-event camera. With ``lsm_fsdd`` a linear readout classifies the features instead. Either way
+event camera. With ``lsm_fsdd`` the task's readout classifies the features instead. Either way
 the reservoir, features and weights are exactly those the checkpoint was trained with; this
-module runs them once per episode, on its own backend. Untrained (no checkpoint: trained
-without data), it hears nothing in silence and refuses a spoken request with a
-``CheckpointError`` that says what is missing.
+module runs them once per episode, on its own backend, and books every op in its ledger (so in
+the trace): the reservoir's, the projection's products as ``matmul``, the softmax readout's
+products as ``readout``, all on this module's backend; an SVM readout (``readout.type =
+"svm"``) runs on the backend its task names (``readout.backend``: ``cpu``, ``fpga``) and books
+its decisions there as ``svm``. Untrained (no checkpoint: trained without data), it hears
+nothing in silence and refuses a spoken request with a ``CheckpointError`` that says what is
+missing.
 """
 
 from __future__ import annotations
@@ -51,6 +55,7 @@ class Listener(Module):
         self.reservoir = lsm_tasks.make_reservoir(self.task, table)
         self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
         self.decide = None
+        self.head: readout.Readout | None = None
         if trained.checkpoint is not None:
             arrays = lsm_tasks.load_checkpoint(trained.checkpoint, task)[0]
             silence = np.zeros((1, task.params.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
@@ -61,12 +66,26 @@ class Listener(Module):
             else:
                 head = readout.Readout(task.params.readout, features, 10)
                 head.load_state(lsm_tasks.unprefixed("readout", arrays))
-                self.decide = head.predict
+                self.head = head
+                self.decide = lambda x: self._classify(head, x)
         self.ledger.reset()
 
     def _matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
         """The projection's products on this module's backend (booked with the reservoir's)."""
         return self.run("matmul", np.asarray(x, np.float32), np.asarray(w, np.float32))
+
+    def _readout_matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
+        """The softmax readout's products on this module's backend, booked as ``readout``."""
+        y, cost = self.backend.matmul(np.asarray(x, np.float32), np.asarray(w, np.float32))
+        self.ledger.book("readout", cost, backend=self.backend.name)
+        return y
+
+    def _classify(self, head: readout.Readout, features: np.ndarray) -> np.ndarray:
+        """The digits ``head`` gives ``features``, its work booked (module docstring)."""
+        digits, cost = head.classify(features, self._readout_matmul)
+        if head.device is not None:
+            self.ledger.book("svm", cost, backend=head.device.name)
+        return digits
 
     def _features(self, binned: np.ndarray) -> np.ndarray:
         cls = lsm_tasks.LsmZeroShot if self.crossmodal else lsm_tasks.LsmFsdd
@@ -77,11 +96,14 @@ class Listener(Module):
         self.reservoir.to(self.backend.name)
 
     def devices(self) -> list:
-        return [self.backend, self.reservoir.backend]
+        svm = self.head.device if self.head is not None else None
+        return [self.backend, self.reservoir.backend, *([svm] if svm is not None else [])]
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.reservoir.reset(seed)
+        if self.head is not None and self.head.device is not None:
+            self.head.device.reset(seed)  # the SVM stays placed; its count restarts
         self.heard: int | None = None
         self.done = False
 

@@ -330,7 +330,7 @@ class _LsmClassifier(Task):
         head.load_state(unprefixed("readout", arrays))
         report = accuracy_report(head.predict(feats), y)
         return {**report, "split": split, "source": source, "backend": res.backend.name,
-                "energy_j_per_sample": res.ledger.total.energy_j / max(len(y), 1)}
+                "energy_j_per_sample": (res.ledger.total + head.spent).energy_j / max(len(y), 1)}
 
 
 class LsmNmnist(_LsmClassifier):

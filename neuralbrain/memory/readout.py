@@ -5,15 +5,22 @@ logits: standardize with the training set's mean/std, then ``logits = x W + b`` 
 0``: multinomial logistic regression, the paper's linear readout) or ``GELU(x W1 + b1) W2 +
 b2`` (``hidden > 0``). Trained with cross-entropy + L2 weight decay by Adam on minibatches;
 the batch order comes from the seed, so training is deterministic.
+
+Where its work is priced: the softmax readout's products run through the ``matmul`` its
+caller passes (a module's backend, which books them; plain numpy by default, unpriced); the
+SVM readout (``type = "svm"``) runs on its own backend (``backend``, e.g. ``cpu``, ``fpga``),
+whose ``Cost`` ``classify`` returns for the caller to book, and ``device`` is that backend.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
 
+from neuralbrain.energy import Cost
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
 from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
@@ -85,6 +92,9 @@ def softmax(z: np.ndarray) -> np.ndarray:
     return e / e.sum(axis=1, keepdims=True)
 
 
+MatMul = Callable[[np.ndarray, np.ndarray], np.ndarray]
+
+
 class Readout:
     """A trained classifier: ``fit(features, labels)``, ``predict``, ``state()``/``from_state``."""
 
@@ -115,37 +125,50 @@ class Readout:
             )
         return np.log1p(x) if self.config.log_counts else x
 
-    def _forward(self, x: np.ndarray) -> tuple[np.ndarray, dict[str, np.ndarray]]:
+    def _forward(self, x: np.ndarray, matmul: MatMul = np.matmul
+                 ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
         p = self.params
         z = (x - p["mean"]) / p["std"]
         cache = {"z": z}
         if self.config.hidden:
-            a = z @ p["w1"] + p["b1"]
+            a = matmul(z, p["w1"]) + p["b1"]
             cache["a"] = a
             z2 = gelu(a)
             cache["h"] = z2
         else:
             z2 = z
             cache["h"] = z
-        return z2 @ p["w2"] + p["b2"], cache
+        return matmul(z2, p["w2"]) + p["b2"], cache
 
-    def logits(self, features: np.ndarray) -> np.ndarray:
+    def logits(self, features: np.ndarray, matmul: MatMul = np.matmul) -> np.ndarray:
+        """Class logits (batch, n_classes); ``matmul`` runs the products."""
         if self.svm is not None:
             raise ConfigError("readout.type = 'svm' has decision values, not logits: use "
                               "predict()")
-        return self._forward(self._prepare(features))[0]
+        return self._forward(self._prepare(features), matmul)[0]
 
-    def predict(self, features: np.ndarray) -> np.ndarray:
+    def predict(self, features: np.ndarray, matmul: MatMul = np.matmul) -> np.ndarray:
+        """Class labels (batch,); see ``classify``."""
+        return self.classify(features, matmul)[0]
+
+    def classify(self, features: np.ndarray,
+                 matmul: MatMul = np.matmul) -> tuple[np.ndarray, Cost]:
+        """Class labels (batch,) and what they cost on ``device``: the SVM's decisions on its
+        backend; for the softmax readout zero here, its products running through ``matmul``
+        (the caller's backend books those)."""
         if self.svm is not None:
-            return self.svm.predict(self._prepare(features))
-        return np.argmax(self.logits(features), axis=1)
+            return self.svm.classify(self._prepare(features))
+        return np.argmax(self.logits(features, matmul), axis=1), Cost()
 
     @property
-    def spent(self) -> Any:
-        """What the SVM readout's backend did since it was placed (``Cost``; zero otherwise)."""
-        from neuralbrain.energy import Cost
+    def device(self) -> Any:
+        """The backend the SVM readout runs on (None: the softmax readout, or not placed)."""
+        return self.svm.device if self.svm is not None else None
 
-        return self.svm.spent if self.svm is not None else Cost()
+    @property
+    def spent(self) -> Cost:
+        """What the SVM readout's backend did since it was placed (``Cost``; zero otherwise)."""
+        return self.device.spent if self.device is not None else Cost()
 
     def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False,
             checkpoint: Checkpointer | None = None) -> list[float]:
@@ -234,8 +257,11 @@ class _SvmHead:
     """The ``type = "svm"`` readout: ``memory.svm`` on the backend the config names."""
 
     def __init__(self, config: Config, n_features: int, seed: int) -> None:
+        from neuralbrain.hardware import BACKENDS
         from neuralbrain.memory import svm
 
+        # a backend that cannot run the SVM is named before the solver runs, not after
+        svm.check_backend(BACKENDS.get(config.backend), config.svm_kernel)
         self.config, self.n_features, self.seed = config, n_features, seed
         self.svm_config = svm.Config(kernel=config.svm_kernel, c=config.svm_c,
                                      gamma=config.svm_gamma, multiclass=config.svm_multiclass)
@@ -259,15 +285,18 @@ class _SvmHead:
         self._place(svm.train_svm(x, y, self.svm_config, seed=self.seed))
 
     def predict(self, x: np.ndarray) -> np.ndarray:
+        return self.classify(x)[0]
+
+    def classify(self, x: np.ndarray) -> tuple[np.ndarray, Cost]:
+        """Labels (batch,) and the ``Cost`` of their decisions on the SVM's backend."""
         if self.classifier is None:
             raise ConfigError("the SVM readout is not trained: call fit() or load_state()")
-        return np.asarray(self.classifier.predict(x), np.int64)
+        dec, cost = self.classifier.decision(x)
+        return np.asarray(self.classifier.model.vote(dec), np.int64), cost
 
     @property
-    def spent(self) -> Any:
-        from neuralbrain.energy import Cost
-
-        return self.classifier.backend.spent if self.classifier is not None else Cost()
+    def device(self) -> Any:
+        return self.classifier.backend if self.classifier is not None else None
 
     def state(self) -> dict[str, np.ndarray]:
         m = self.classifier.model

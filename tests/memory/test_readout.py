@@ -5,6 +5,7 @@ from __future__ import annotations
 import numpy as np
 import pytest
 
+from neuralbrain.energy import Cost
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.readout import Config, Readout, gelu, gelu_grad
 
@@ -30,6 +31,23 @@ def test_learns_separable_classes_deterministically(hidden):
     r3 = Readout(cfg, 12, 4)
     r3.load_state(r1.state())
     np.testing.assert_array_equal(r3.predict(x), r1.predict(x))
+
+
+@pytest.mark.parametrize("hidden", [0, 16])
+def test_its_products_run_through_the_matmul_it_is_given(hidden):
+    x, y = _blobs()
+    head = Readout(Config(hidden=hidden, epochs=3), 12, 4, seed=1)
+    head.fit(x[:200], y[:200])
+    shapes = []
+
+    def matmul(a, b):  # a module's backend in the listener; here it records the products
+        shapes.append(np.shape(b))
+        return a @ b
+
+    labels, cost = head.classify(x[200:], matmul)
+    np.testing.assert_array_equal(labels, head.predict(x[200:]))
+    assert shapes == ([(12, 16), (16, 4)] if hidden else [(12, 4)])
+    assert cost == Cost() and head.device is None and head.spent == Cost()
 
 
 def test_gelu_gradient_matches_finite_differences():

@@ -6,7 +6,7 @@ import numpy as np
 import pytest
 from sklearn.datasets import load_digits
 
-from neuralbrain.errors import ConfigError
+from neuralbrain.errors import CapabilityError, ConfigError
 from neuralbrain.memory.readout import Config, Readout
 
 
@@ -26,6 +26,25 @@ def test_svm_readout_trains_predicts_and_round_trips_its_state(backend):
     again.load_state(head.state())
     np.testing.assert_array_equal(again.predict(xt), pred)
     assert head.spent.energy_j > 0
+
+
+@pytest.mark.parametrize("backend", ["cpu", "fpga"])
+def test_classify_returns_what_the_svm_backend_counted_for_it(backend):
+    x, y, xt, _ = _counts()
+    head = Readout(Config(type="svm", backend=backend), 64, 10, seed=0)
+    head.fit(x, y)
+    before = head.spent
+    labels, cost = head.classify(xt)
+    assert head.device.name == backend and cost.energy_j > 0
+    spent = before + cost  # the cpu route adds two products: equal up to float rounding
+    assert head.spent.energy_j == pytest.approx(spent.energy_j, rel=1e-12)
+    assert (head.spent.ops, head.spent.bytes_moved) == (spent.ops, spent.bytes_moved)
+    np.testing.assert_array_equal(labels, head.predict(xt))
+
+
+def test_a_readout_backend_that_cannot_run_the_svm_is_named_when_the_readout_is_built():
+    with pytest.raises(CapabilityError, match="backend 'neuromorphic' cannot run an SVM"):
+        Readout(Config(type="svm", backend="neuromorphic"), 64, 10)
 
 
 def test_fpga_svm_readout_within_one_point_of_cpu():

@@ -1,0 +1,57 @@
+"""The ``listener`` books its readout's work in its ledger (the rows the runner writes to the
+trace): the softmax readout's products on the listener's backend as ``readout``, an SVM
+readout's decisions on the SVM's own backend as ``svm``; summed by backend, the bookings equal
+what each device counted."""
+
+from __future__ import annotations
+
+import math
+from collections import defaultdict
+from pathlib import Path
+
+import pytest
+
+from neuralbrain.config import load_config
+from neuralbrain.core import Trained
+from neuralbrain.memory.listener import Config, Listener
+from neuralbrain.sensing.readers import read_wav
+from neuralbrain.tasks import TASKS
+from tests.conftest import data_root_or_skip
+
+CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
+READOUTS = {  # readout overrides of lsm_fsdd_debug -> the (op, backend) row its work lands on
+    "logistic": ((), ("readout", "rram")),
+    "svm_fpga": (("readout.type=svm", "readout.backend=fpga"), ("svm", "fpga")),
+}
+
+
+@pytest.fixture(scope="module", params=sorted(READOUTS))
+def trained(request, tmp_path_factory):
+    fsdd = data_root_or_skip("fsdd")
+    overrides, row = READOUTS[request.param]
+    cfg = load_config(CONFIGS / "lsm_fsdd_debug.toml", list(overrides))
+    out = tmp_path_factory.mktemp(request.param)
+    TASKS.get(cfg.task).train(cfg, out, fsdd.parent, resume=False)
+    return Trained(cfg, out), row, fsdd
+
+
+def test_a_spoken_request_books_the_readout_where_it_ran(trained):
+    spec, (op, backend), fsdd = trained
+    listener = Listener(Config(backend="rram"), {}, spec)
+    listener.reset(0)
+    _, audio = read_wav(fsdd / "recordings" / "3_jackson_0.wav")  # a held-out take
+    assert listener.step({"obs": {"audio": audio}})["heard"] in range(10)
+    booked = {(b.op, b.backend): b.cost for b in listener.ledger.drain()}
+    assert booked[(op, backend)].energy_j > 0, sorted(booked)
+    assert booked[("lif_reservoir", "rram")].energy_j > 0
+    other = next(r for _, r in READOUTS.values() if r != (op, backend))
+    assert other not in booked  # each row names the work that was done
+    by_backend: dict[str, list[float]] = defaultdict(list)
+    for (_, name), cost in booked.items():
+        by_backend[name].append(cost.energy_j)
+    counted: dict[str, list[float]] = defaultdict(list)
+    for device in listener.devices():
+        counted[device.name].append(device.spent.energy_j)
+    assert set(by_backend) == set(counted)
+    for name in counted:
+        assert math.fsum(by_backend[name]) == pytest.approx(math.fsum(counted[name]), rel=1e-9)
