@@ -22,6 +22,7 @@ DEBUG = sorted(CONFIGS.glob("*_debug.toml"))
 FLOORS = {
     "insensor_nmnist_debug": ("accuracy", 0.26),   # [0.368 of 204]
     "lsm_nmnist_debug": ("accuracy", 0.40),        # [0.65 of 40]
+    "lsm_nmnist_svm_fpga_debug": ("accuracy", 0.42),  # [0.60 of 40]
     "lsm_fsdd_debug": ("accuracy", 0.25),          # [0.375 of 40]
     "lsm_crossmodal_debug": ("accuracy", 0.28),    # [0.44 of 200]
     "lsm_zeroshot_debug": ("zero_shot_top1", 0.8),  # [1.0 of 40]
