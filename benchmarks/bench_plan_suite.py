@@ -2,7 +2,7 @@
 
 Seeded (request, facts) cases of every kind (``neuralbrain.reasoning.plan_suite``: the same
 number per kind, seeds from ``--first-seed``, never used while developing: prompts and
-``stop_pmi`` were chosen on seeds 100-999, worked examples come from 0-99). Each case runs
+``relation_pmi`` were chosen on seeds 100-999, worked examples come from 0-99). Each case runs
 as ``neuralbrain plan`` runs it (``commands.plan_request``: the GL reasoner derives facts on
 ``logic_grid``, the LLM reads the goal, the reasoner plans for it). Policies:
 

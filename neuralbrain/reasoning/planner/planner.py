@@ -7,10 +7,13 @@ the GL reasoner, ``neuralbrain.reasoning.goals``). The model writes the goal as 
 
     Numbers: 3, 8.
 
-(the digits to stack in the tray, bottom first) after a chat prompt with the scene (the
-numbers on the cubes and what the reasoner derived about them: ``largest 8``, ``after 4 comes
-5``; ``scene.Scene.describe``), the request as given, and worked examples (``shots``) drawn
-from the training seeds (0-99) of the request family (``neuralbrain.reasoning.requests``).
+(the digits to stack in the tray, bottom first) after a short chat prompt that asks it to
+copy the numbers the request names, in the order it names them, as digits, with worked
+examples (``shots`` per request kind) drawn from the training seeds (0-99) of the request
+family (``neuralbrain.reasoning.requests``): the request as given, then its line. The scene is
+not in this prompt: a 135M model copies a request's numbers far better from a short prompt
+than from one that also lists the cubes and the reasoner's facts (on validation seeds the
+scene prompt put the first-named digit first in 40% of ordered requests, this one in 95-100%).
 
 Two ways to decide each item of the line:
 
@@ -18,25 +21,24 @@ Two ways to decide each item of the line:
   is first sought among the phrases the reasoner's derived facts are said in ("the smallest
   odd number", "one more than four": ``Scene.relation_phrases``), each scored as the words
   of the request that name the cube (a second short prompt; all phrases in one batched
-  forward), by mean PMI per token. When none reaches ``relation_pmi`` (a request naming its
-  digit), and for every later item, every candidate digit is scored by its log-probability
-  as the next item, minus its log-probability in the same context without the request
-  (domain-conditional PMI, Holtzman et al., "Surface Form Competition", EMNLP 2021), which
-  removes the model's preference for some digits whatever the request says. The first item
-  may be any digit (a request may name one no cube shows: the reasoner then says
-  ``cannot``); later items are digits of the scene not yet chosen (the reasoner's
-  feasibility, as in SayCan). The line stops when the best candidate's PMI is below
-  ``stop_pmi``. The phrases are the words of DigitPick's request family ("the biggest
-  number", "the number that comes after 4"); a request in other words ("the highest
-  number") finds no phrase and falls back to the digits.
+  forward), by mean PMI per token against the same prompt without the request (Holtzman et
+  al., "Surface Form Competition", EMNLP 2021). A phrase that reaches ``relation_pmi`` names
+  the goal's one cube: the phrase prompt reads the words naming one cube, and its answer is
+  the line. Otherwise every item is the candidate digit with the highest log-probability as
+  the next item of the copied line. The first item may be any digit (a request may name one
+  no cube shows: the reasoner then says ``cannot``); later items are digits of the scene not
+  yet chosen (the reasoner's feasibility, as in SayCan). After each item the model decides
+  whether the line ends: the log-probability of "." (end) against that of ", " followed by
+  the best next candidate (a one-item lookahead: the line goes on only when the model both
+  wants another item and has one it would write). No threshold is involved.
 - ``generate``: greedy (or sampled at ``temperature``) decoding masked to the same grammar,
-  without calibration: the model's own next token decides the digit and where the line ends.
+  without the relation phrases or the lookahead: the model's own next token decides the digit
+  and whether "," or "." follows.
 
 All candidates of a step are scored from one forward: each digit is one token, so the
 logits after the shared prefix score them all at once. The worked examples' prefix is run
-once per model and kept in the KV cache (two slots: with and without request); its energy
-is booked on the first plan. Every product runs on the module's backend and is booked in its
-ledger.
+once per model and kept in the KV cache; its energy is booked on the first plan. Every
+product runs on the module's backend and is booked in its ledger.
 
 As a module (``llm_planner``) it reads the goal once per episode, when the request and the
 first facts are there and the scene has settled (a scene without a cube gives the empty
@@ -64,8 +66,8 @@ from neuralbrain.reasoning.planner.scene import Scene, parse_facts
 from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
 
 MODES = ("score", "generate")
-SYSTEM = ("You help a robot arm. Read the person's request and write the numbers of the cubes "
-          "it wants in the tray, in the order the request names them.")
+SYSTEM = ("You help a robot arm. Copy the numbers the person's request names, in the order it "
+          "names them, as digits.")
 ANSWER = "Numbers: "
 TRAIN_SEEDS = range(0, 100)  # worked examples come from here; validation 100-999; reports 1000+
 
@@ -73,21 +75,20 @@ TRAIN_SEEDS = range(0, 100)  # worked examples come from here; validation 100-99
 @dataclass(frozen=True)
 class PlannerConfig:
     """``model_path`` "" means the shipped SmolLM2-135M-Instruct; ``mode`` score|generate;
-    ``max_items``: the longest goal it writes; ``shots``: worked examples per request kind;
-    ``stop_pmi``: score mode ends the line when no candidate beats this PMI (nats);
-    ``relations``: score mode also scores the reasoner's relation phrases for the first item
-    (``Scene.relation_phrases``), taken when one's mean PMI per token reaches
-    ``relation_pmi``. ``stop_pmi`` and ``relation_pmi`` were chosen on validation seeds
-    (100-119 and 100-114 per kind): any stop_pmi in 0.75-1.5 read 62% of goals exactly;
-    relation_pmi 1.0-1.5 got the first item of 86% of requests right, 100-93% of relational
-    ones, against 27% without the phrases."""
+    ``max_items``: the longest goal it writes; ``shots``: worked examples per request kind
+    (2: on validation seeds 100-119, fed the right line, 2, 3 and 4 shots picked its items and
+    ended it alike, within one request of 20 per kind; 2 is the shortest prefix);
+    ``relations``: score mode also scores the reasoner's relation phrases
+    (``Scene.relation_phrases``), taken as the goal when one's mean PMI per token reaches
+    ``relation_pmi``, chosen on validation seeds 100-114 per kind (with the scene prompt's
+    items, before the copied line): 1.0-1.5 got the first item of 86% of requests right,
+    100-93% of relational ones, against 27% without the phrases."""
 
     backend: str = "cpu"
     model_path: str = ""
     mode: str = "score"
     max_items: int = 3
     shots: int = 2
-    stop_pmi: float = 1.0
     relations: bool = True
     relation_pmi: float = 1.5
     n_ctx: int = 2048
@@ -105,10 +106,9 @@ class PlannerConfig:
         if not (np.isfinite(self.temperature) and self.temperature >= 0):
             raise ConfigError(
                 f"PlannerConfig.temperature={self.temperature!r}: expected a number >= 0")
-        for name in ("stop_pmi", "relation_pmi"):
-            if not np.isfinite(getattr(self, name)):
-                raise ConfigError(f"PlannerConfig.{name}={getattr(self, name)!r}: expected a "
-                                  "number")
+        if not np.isfinite(self.relation_pmi):
+            raise ConfigError(f"PlannerConfig.relation_pmi={self.relation_pmi!r}: expected a "
+                              "number")
 
 
 @dataclass
@@ -146,11 +146,6 @@ def log_softmax(logits: np.ndarray) -> np.ndarray:
     return z - np.log(np.exp(z).sum(axis=-1, keepdims=True))
 
 
-def user_turn(scene: Scene, request: str) -> str:
-    """The user's message: the scene in words, then the request as given."""
-    return f"{scene.describe()}\nRequest: {request.strip()}"
-
-
 def training_scenes(shots: int):
     """``shots`` (task, scene with the reasoner's derived facts) per request kind from the
     training seeds (computed here on ``cpu``: worked examples are part of the prompt, fixed
@@ -173,10 +168,11 @@ def training_scenes(shots: int):
 
 @lru_cache(maxsize=4)
 def worked_examples(shots: int) -> tuple[tuple[str, str], ...]:
-    """(user, answer) pairs of ``training_scenes``: the scene and request, the goal line."""
-    return tuple((user_turn(scene, task.request),
+    """(user, answer) pairs of ``training_scenes``: the request, the goal line (for an
+    impossible request, the digit it names; for a relational one, the digit it resolves to)."""
+    return tuple((f"Request: {task.request}",
                   ANSWER + ", ".join(map(str, task.goal.tray or (task.named_digit,))) + ".")
-                 for task, scene in training_scenes(shots))
+                 for task, _ in training_scenes(shots))
 
 
 PHRASE_SYSTEM = ("You help a robot arm. Copy the words of the person's request that name the "
@@ -248,7 +244,7 @@ class LlmPlanner(Module):
         return msgs
 
     def _prefix(self) -> None:
-        """Run the system prompt and worked examples once, into both KV-cache slots."""
+        """Run the system prompt and worked examples once, into the KV cache."""
         if self._prefix_len:
             return
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
@@ -256,22 +252,15 @@ class LlmPlanner(Module):
         self.lm.select("main")
         self.lm.reset()
         self.lm.forward(ids)
-        self.lm.copy_to("base")
         self._prefix_text, self._prefix_len = text, len(ids)
         self._tokens += len(ids)
 
-    def _turn(self, scene: Scene, request: str) -> tuple[list[int], list[int], list[int]]:
-        """The user turn split where the request starts: (scene, request + answer start,
-        answer start alone), so the scene is computed once for both contexts."""
-        full = self.tok.apply_chat_template(
-            [*self._messages(), ChatMessage("user", user_turn(scene, request))],
+    def _turn(self, request: str) -> list[int]:
+        """The user turn with the request as given, and the start of the answer."""
+        text = self.tok.apply_chat_template(
+            [*self._messages(), ChatMessage("user", f"Request: {request.strip()}")],
             add_generation_prompt=True)[len(self._prefix_text):]
-        cut = full.index("Request:") + len("Request:")
-        bare = self.tok.apply_chat_template(
-            [*self._messages(), ChatMessage("user", user_turn(scene, ""))],
-            add_generation_prompt=True)[len(self._prefix_text):]
-        enc = self.tok.encode
-        return enc(full[:cut]), enc(full[cut:] + ANSWER), enc(bare[cut:] + ANSWER)
+        return self.tok.encode(text + ANSWER)
 
     def read(self, instruction: str, facts: Sequence[str],
              heard: int | None = None) -> GoalReading:
@@ -289,8 +278,8 @@ class LlmPlanner(Module):
         t0 = time.perf_counter()
         try:
             self._prefix()
-            turn = self._turn(scene, instruction)
-            n_prompt = self._prefix_len + len(turn[0]) + len(turn[1])
+            turn = self._turn(instruction)
+            n_prompt = self._prefix_len + len(turn)
             if n_prompt + 4 * self.config.max_items > self.lm.n_ctx:
                 raise DataError(
                     f"the prompt is {n_prompt} tokens; with "
@@ -299,7 +288,8 @@ class LlmPlanner(Module):
             first, phrases = (self._read_relation(scene, instruction)
                               if self.config.relations and self.config.mode == "score"
                               else (None, {}))
-            digits, steps = self._read_items(scene, *turn, first=first)
+            # a relation phrase names the goal's one cube; otherwise the copied line is read
+            digits, steps = ([first], []) if first is not None else self._read_items(scene, turn)
         finally:
             self.lm.set_ledger(self.ledger)
         seconds = time.perf_counter() - t0
@@ -365,8 +355,10 @@ class LlmPlanner(Module):
             return None, table
         return int(scene.digits[phrases[best][1]]), table
 
-    def _read_items(self, scene: Scene, shared: list[int], turn: list[int],
-                    base_turn: list[int], first: int | None = None):
+    def _read_items(self, scene: Scene, turn: list[int]):
+        """The copied line, item by item (see the module docstring): returns (digits, one
+        table per item with every candidate's log-probability; from the second item on, also
+        "." (end) and "," (go on: in score mode with the best candidate's lookahead))."""
         tok = self.tok
         digit_ids = [tok.encode(str(d))[0] for d in range(10)]
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
@@ -374,46 +366,34 @@ class LlmPlanner(Module):
         score = self.config.mode == "score"
         self.lm.select("main")
         self.lm.truncate(self._prefix_len)
-        self._forward("main", shared)
-        if score:  # the calibration context: the same scene, no request
-            self.lm.copy_to("base", self._prefix_len)
         lp = self._forward("main", turn)
-        lp_base = self._forward("base", base_turn) if score else None
         chosen: list[int] = []
         steps: list[dict[str, dict[str, float]]] = []
-        lp_stop = lp_more = 0.0  # generate mode: the model's "." and "," after an item
+        lp_stop = lp_more = 0.0  # after an item: the model's "." and "," (+ lookahead)
         for k in range(self.config.max_items):
             pool = [d for d in (range(10) if k == 0 else scene_digits) if d not in chosen]
             if not pool:
                 break
             table = {str(d): {"logprob": round(float(lp[digit_ids[d]]), 4)} for d in pool}
-            if score:
-                pmi = {d: float(lp[digit_ids[d]] - lp_base[digit_ids[d]]) for d in pool}
-                for d in pool:
-                    table[str(d)]["pmi"] = round(pmi[d], 4)
-                best = first if k == 0 and first is not None else max(pool, key=pmi.__getitem__)
-                steps.append(table)
-                if k > 0 and pmi[best] < self.config.stop_pmi:
+            steps.append(table)
+            if k > 0:
+                if score:  # go on only with the item the model would write next
+                    lp_more += max(float(lp[digit_ids[d]]) for d in pool)
+                table["."] = {"logprob": round(float(lp_stop), 4)}
+                table[","] = {"logprob": round(float(lp_more), 4)}
+                if lp_stop >= lp_more:
                     break
-            else:
-                if k > 0:  # the model's own choice between "," (more) and "." (end)
-                    table["."] = {"logprob": round(float(lp_stop), 4)}
-                    table[","] = {"logprob": round(float(lp_more), 4)}
-                    steps.append(table)
-                    if lp_stop >= lp_more:
-                        break
-                else:
-                    steps.append(table)
-                best = self._pick(pool, [float(lp[digit_ids[d]]) for d in pool])
+            scores = [float(lp[digit_ids[d]]) for d in pool]
+            best = pool[int(np.argmax(scores))] if score else self._pick(pool, scores)
             chosen.append(best)
             if k + 1 == self.config.max_items:
                 break
             # the item, then ", " for the next one: one forward; the row after the item holds
-            # the model's own choice between "," and "." (generate mode)
+            # the model's choice between "," and ".", the next row that of " " after ","
             rows = self._forward("main", [digit_ids[best], comma, space], rows=True)
             lp_stop, lp_more, lp = rows[0][dot], rows[0][comma], rows[-1]
             if score:
-                lp_base = self._forward("base", [digit_ids[best], comma, space])
+                lp_more += rows[1][space]
         return chosen, steps
 
     def _pick(self, pool: list[int], logprobs: list[float]) -> int:
