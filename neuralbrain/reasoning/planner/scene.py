@@ -1,4 +1,4 @@
-"""Ground facts about the scene, the skill calls they allow, and the scene in words.
+"""Ground facts about the scene, and the words a request may use for the derived ones.
 
 Facts are ground atoms written as strings, ``"shows(cube_2, 7)"``, ``"reachable(cube_2)"``.
 Objects are declared by ``shows(OBJ, DIGIT)`` or ``object(OBJ)``; places by ``location(L)``
@@ -68,24 +68,6 @@ class Scene:
         """The arguments of every atom of ``pred``."""
         return [a.args for a in self.atoms if a.pred == pred]
 
-    def describe(self) -> str:
-        """What the language model is told: the numbers on the cubes (also spelled out) and
-        what the reasoner derived about them (``largest``, ``smallest_even``, ``one_more``, ...),
-        as short sentences. Where the cubes are and what rests on what is the reasoner's
-        business, not the request's, so it is not told."""
-        shown = [(o, self.digits[o]) for o in self.objects if o in self.digits]
-        lines = ["Cubes: " + ", ".join(_number(d) for _, d in shown) + "."]
-        digit = dict(shown)
-        derived = [f"{FACT_WORDS[p]} {digit[args[0]]}" for p in FACT_WORDS
-                   for args in self.about(p) if args[0] in digit]
-        if derived:
-            lines.append("Facts: " + ", ".join(derived) + ".")
-        after = [f"after {b} comes {digit[a]}" for a, b in self.about("one_more") if a in digit]
-        if after:
-            lines.append("Neighbours: " + ", ".join(after) + ".")
-        return "\n".join(lines)
-
-
     def relation_phrases(self) -> list[tuple[str, str]]:
         """(phrase, object) for every derived fact about a cube, in the words a request may
         use for it: ``largest(c)`` is "the largest number" and "the biggest number",
@@ -111,14 +93,6 @@ RELATION_WORDS = {
     "largest_even": ("the largest even number",), "smallest_even": ("the smallest even number",),
     "largest_odd": ("the largest odd number",), "smallest_odd": ("the smallest odd number",),
 }
-# derived facts and how the prompt says them ("largest 8")
-FACT_WORDS = {"largest": "largest", "smallest": "smallest", "largest_even": "largest even",
-              "smallest_even": "smallest even", "largest_odd": "largest odd",
-              "smallest_odd": "smallest odd"}
-
-
-def _number(d: str) -> str:
-    return f"{d} ({NUMBER_WORDS[int(d)]})" if d.isdigit() and len(d) == 1 else d
 
 
 def parse_facts(facts: Sequence[str]) -> Scene:

@@ -13,11 +13,12 @@ def test_parse_atom_and_scene():
     scene = parse_facts(FACTS)
     assert scene.objects == ("cube_1", "cube_2") and scene.digits["cube_2"] == "7"
     assert scene.places == DEFAULT_PLACES
-    assert scene.describe() == "Cubes: 3 (three), 7 (seven)."
     derived = parse_facts(FACTS + ["largest(cube_2)", "smallest_odd(cube_1)",
                                    "one_more(cube_2, 6)"])
-    assert derived.describe().splitlines()[1:] == ["Facts: largest 7, smallest odd 3.",
-                                                   "Neighbours: after 6 comes 7."]
+    assert derived.relation_phrases() == [
+        ("the largest number", "cube_2"), ("the biggest number", "cube_2"),
+        ("the smallest odd number", "cube_1"), ("one more than six", "cube_2"),
+        ("the number after the six", "cube_2"), ("the number that comes after 6", "cube_2")]
     assert parse_facts(FACTS + ["location(shelf)"]).places == ("shelf",)
 
 
