@@ -7,10 +7,11 @@ projection and the heard digit is the image prototype the embedding lands neares
 event camera. With ``lsm_fsdd`` the task's readout classifies the features instead. Either way
 the reservoir, features and weights are exactly those the checkpoint was trained with; this
 module runs them once per episode, on its own backend, and books every op in its ledger (so in
-the trace): the reservoir's, the projection's products as ``matmul``, the softmax readout's
-products as ``readout``, all on this module's backend; an SVM readout (``readout.type =
-"svm"``) runs on the backend its task names (``readout.backend``: ``cpu``, ``fpga``) and books
-its decisions there as ``svm``. Untrained (no checkpoint: trained without data), it hears
+the trace): the reservoir's and the projection's products (``matmul``) on this module's
+backend; the readout on the backend its task names (``readout.backend``): the softmax
+readout's products as ``readout`` (a digital readout: ``cpu``, so a noisy device's reservoir
+does not also blur the trained classifier's products), an SVM readout's decisions as ``svm``
+(``cpu`` or ``fpga``). Untrained (no checkpoint: trained without data), it hears
 nothing in silence and refuses a spoken request with a ``CheckpointError`` that says what is
 missing.
 """
@@ -25,6 +26,7 @@ import numpy as np
 
 from neuralbrain.core import Module, Needs, Trained
 from neuralbrain.errors import CheckpointError
+from neuralbrain.hardware import make_backend
 from neuralbrain.memory import lsm_tasks, readout
 
 AUDIO_RATE_HZ = 8000  # the audio observation: FSDD recordings at 8 kHz
@@ -56,6 +58,7 @@ class Listener(Module):
         self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
         self.decide = None
         self.head: readout.Readout | None = None
+        self.readout_device: Any = None
         if trained.checkpoint is not None:
             arrays = lsm_tasks.load_checkpoint(trained.checkpoint, task)[0]
             silence = np.zeros((1, task.params.audio.n_steps, reservoir_cfg.n_inputs), np.uint8)
@@ -67,6 +70,8 @@ class Listener(Module):
                 head = readout.Readout(task.params.readout, features, 10)
                 head.load_state(lsm_tasks.unprefixed("readout", arrays))
                 self.head = head
+                if head.device is None:  # the softmax readout: its own digital backend
+                    self.readout_device = make_backend(task.params.readout.backend)
                 self.decide = lambda x: self._classify(head, x)
         self.ledger.reset()
 
@@ -75,9 +80,10 @@ class Listener(Module):
         return self.run("matmul", np.asarray(x, np.float32), np.asarray(w, np.float32))
 
     def _readout_matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
-        """The softmax readout's products on this module's backend, booked as ``readout``."""
-        y, cost = self.backend.matmul(np.asarray(x, np.float32), np.asarray(w, np.float32))
-        self.ledger.book("readout", cost, backend=self.backend.name)
+        """The softmax readout's products on its own backend, booked as ``readout``."""
+        device = self.readout_device
+        y, cost = device.matmul(np.asarray(x, np.float32), np.asarray(w, np.float32))
+        self.ledger.book("readout", cost, backend=device.name)
         return y
 
     def _classify(self, head: readout.Readout, features: np.ndarray) -> np.ndarray:
@@ -96,14 +102,16 @@ class Listener(Module):
         self.reservoir.to(self.backend.name)
 
     def devices(self) -> list:
-        svm = self.head.device if self.head is not None else None
-        return [self.backend, self.reservoir.backend, *([svm] if svm is not None else [])]
+        head = (self.head.device if self.head is not None else None) or self.readout_device
+        return [self.backend, self.reservoir.backend, *([head] if head is not None else [])]
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.reservoir.reset(seed)
-        if self.head is not None and self.head.device is not None:
-            self.head.device.reset(seed)  # the SVM stays placed; its count restarts
+        for device in (self.head.device if self.head is not None else None,
+                       self.readout_device):
+            if device is not None:
+                device.reset(seed)  # an SVM stays placed; the count restarts
         self.heard: int | None = None
         self.done = False
 

@@ -20,7 +20,7 @@ from tests.conftest import data_root_or_skip
 
 CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
 READOUTS = {  # readout overrides of lsm_fsdd_debug -> the (op, backend) row its work lands on
-    "logistic": ((), ("readout", "rram")),
+    "logistic": ((), ("readout", "cpu")),
     "svm_fpga": (("readout.type=svm", "readout.backend=fpga"), ("svm", "fpga")),
 }
 
