@@ -34,10 +34,12 @@ Ops:
   ``s_t = v_t >= threshold``, ``v'_t = v_t * (1 - s_t)`` (reset to zero). Returns the spikes
   ``s`` as uint8 (batch, steps, n).
 - ``tensor_parallel``: the backend is several devices working on one product (``t3``):
-  ``place_parallel(parts, split)`` shards a layer over them Megatron-style ("column": the
-  ``parts``, read by one fused product, by output features; "row": the one part by input
-  features, its partial sums reduced across the devices) and returns a handle ``mpgemm``
-  takes; ``tp`` is the number of devices. A model that knows its layers asks for the split.
+  ``place_parallel(parts, split, shares=None)`` shards a layer over them Megatron-style
+  ("column": the ``parts``, read by one fused product, by output features; "row": the one
+  part by input features, its partial sums reduced across the devices) and returns a handle
+  ``mpgemm`` takes; ``tp`` is the number of devices. A model that knows its layers asks for
+  the split, and may say what each device holds (``shares``: whole heads, when ``tp`` does
+  not divide them); without ``shares`` the cut is even.
 - ``svm``: the backend has a datapath for support-vector machines (``fpga``):
   ``place_svm(kernel, support, coef, intercept, gamma, input_max_abs=None)`` stores a trained
   SVM (support vectors (n_sv, d), coefficients ``alpha_i y_i`` (n_sv, n_decisions), intercepts
@@ -133,7 +135,8 @@ class Backend:
         """Spikes of a LIF reservoir driven by ``x`` (see the module docstring)."""
         raise self._missing("lif_reservoir")
 
-    def place_parallel(self, parts: list[Any], split: str) -> tuple[Any, Cost]:
+    def place_parallel(self, parts: list[Any], split: str,
+                       shares: list[Any] | None = None) -> tuple[Any, Cost]:
         """Shard a layer over the devices of a tensor-parallel backend (module docstring)."""
         raise self._missing("tensor_parallel")
 
