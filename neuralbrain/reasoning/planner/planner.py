@@ -12,8 +12,9 @@ copy the numbers the request names, in the order it names them, as digits, with 
 examples (``shots`` per request kind) drawn from the training seeds (0-99) of the request
 family (``neuralbrain.reasoning.requests``): the request as given, then its line. The scene is
 not in this prompt: a 135M model copies a request's numbers far better from a short prompt
-than from one that also lists the cubes and the reasoner's facts (on validation seeds the
-scene prompt put the first-named digit first in 40% of ordered requests, this one in 95-100%).
+than from one that also lists the cubes and the reasoner's facts (fed the right line, on
+validation seeds 100-119, the scene prompt's calibrated scores put the first-named digit first
+in 8 of 20 ordered requests, this prompt's in 20 of 20; in 46 of 50 on seeds 120-169).
 
 Two ways to decide each item of the line:
 
