@@ -22,8 +22,7 @@ import pytest
 from neuralbrain.config import load_config
 from neuralbrain.errors import CheckpointError
 from neuralbrain.npz import read_npz
-from neuralbrain.resumable import Checkpointer, read_checkpoint, restore_rng, rng_state
-from neuralbrain.resumable import task_config_sha256
+from neuralbrain.resumable import Checkpointer, read_checkpoint, restore_rng, rng_state, task_config_sha256
 from tests.conftest import data_root_or_skip
 
 CONFIGS = Path(__file__).resolve().parents[1] / "agents" / "configs"
