@@ -94,7 +94,20 @@ def prefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndar
 
 def unprefixed(prefix: str, arrays: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
     """The arrays stored by ``prefixed(prefix, ...)``, keys without the prefix."""
-    return {k.split("/", 1)[1]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+    return {k[len(prefix) + 1:]: v for k, v in arrays.items() if k.startswith(prefix + "/")}
+
+
+def adam_arrays(prefix: str, opt: Any) -> dict[str, np.ndarray]:
+    """An Adam optimizer's whole state (moment dicts ``m``, ``v`` and step count ``t``, as
+    both Adams of the project keep it) as arrays under ``prefix/``."""
+    return {**prefixed(f"{prefix}/m", opt.m), **prefixed(f"{prefix}/v", opt.v),
+            f"{prefix}/t": np.array(opt.t)}
+
+
+def restore_adam(prefix: str, opt: Any, arrays: Mapping[str, np.ndarray]) -> None:
+    """Put the state ``adam_arrays(prefix, opt)`` saved back into ``opt``."""
+    opt.m, opt.v = unprefixed(f"{prefix}/m", arrays), unprefixed(f"{prefix}/v", arrays)
+    opt.t = int(arrays[f"{prefix}/t"])
 
 
 def check_config_hash(file: str | Path, theirs: Any, mine: str) -> None:

@@ -4,8 +4,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from neuralbrain.resumable import prefixed, unprefixed
-
 
 class Adam:
     """``step(params, grads)`` updates ``params`` in place: bias-corrected first/second moments."""
@@ -29,10 +27,3 @@ class Adam:
             v *= self.beta2
             v += (1.0 - self.beta2) * g * g
             params[name] -= self.lr * (m / c1) / (np.sqrt(v / c2) + self.eps)
-
-    def state(self) -> tuple[dict[str, np.ndarray], int]:
-        """The moments (keys ``m/NAME``, ``v/NAME``) and the step count, for a checkpoint."""
-        return {**prefixed("m", self.m), **prefixed("v", self.v)}, self.t
-
-    def load_state(self, arrays: dict[str, np.ndarray], t: int) -> None:
-        self.m, self.v, self.t = unprefixed("m", arrays), unprefixed("v", arrays), int(t)

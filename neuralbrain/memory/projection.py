@@ -25,7 +25,15 @@ import numpy as np
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
 from neuralbrain.memory.readout import gelu, gelu_grad
-from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
+from neuralbrain.resumable import (
+    Checkpointer,
+    adam_arrays,
+    prefixed,
+    restore_adam,
+    restore_rng,
+    rng_state,
+    unprefixed,
+)
 
 MatMul = Callable[[np.ndarray, np.ndarray], np.ndarray]
 
@@ -172,7 +180,7 @@ def train_projections(
         arrays, state = saved
         for name, head, opt in (("a", pa, opt_a), ("b", pb, opt_b)):
             head.params.update(unprefixed(f"{name}", arrays))
-            opt.load_state(unprefixed(f"adam_{name}", arrays), state[f"adam_{name}_t"])
+            restore_adam(f"adam_{name}", opt, arrays)
         rng, losses = restore_rng(state["rng"]), list(state["losses"])
     bar = None
     if progress:
@@ -195,12 +203,10 @@ def train_projections(
         if bar is not None:
             bar.update(1)
         if checkpoint is not None and (checkpoint.due(len(losses)) or len(losses) == cfg.epochs):
-            (ma, ta), (mb, tb) = opt_a.state(), opt_b.state()
             checkpoint.save(
                 {**prefixed("a", pa.params), **prefixed("b", pb.params),
-                 **prefixed("adam_a", ma), **prefixed("adam_b", mb)},
-                {"step": len(losses), "losses": losses, "adam_a_t": ta, "adam_b_t": tb,
-                 "rng": rng_state(rng)})
+                 **adam_arrays("adam_a", opt_a), **adam_arrays("adam_b", opt_b)},
+                {"step": len(losses), "losses": losses, "rng": rng_state(rng)})
     if bar is not None:
         bar.close()
     return pa, pb, losses

@@ -23,7 +23,15 @@ import numpy as np
 from neuralbrain.energy import Cost
 from neuralbrain.errors import ConfigError, ShapeError
 from neuralbrain.memory.optim import Adam
-from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
+from neuralbrain.resumable import (
+    Checkpointer,
+    adam_arrays,
+    prefixed,
+    restore_adam,
+    restore_rng,
+    rng_state,
+    unprefixed,
+)
 
 
 @dataclass(frozen=True)
@@ -197,7 +205,7 @@ class Readout:
         if saved is not None:
             arrays, state = saved
             self.load_state(unprefixed("param", arrays))
-            opt.load_state(unprefixed("adam", arrays), state["adam_t"])
+            restore_adam("adam", opt, arrays)
             rng, losses = restore_rng(state["rng"]), list(state["losses"])
         bar = None
         if progress:
@@ -224,10 +232,8 @@ class Readout:
                 bar.update(1)
             if checkpoint is not None and (checkpoint.due(len(losses))
                                            or len(losses) == cfg.epochs):
-                moments, t = opt.state()
-                checkpoint.save({**prefixed("param", p), **prefixed("adam", moments)},
-                                {"step": len(losses), "losses": losses, "adam_t": t,
-                                 "rng": rng_state(rng)})
+                checkpoint.save({**prefixed("param", p), **adam_arrays("adam", opt)},
+                                {"step": len(losses), "losses": losses, "rng": rng_state(rng)})
         if bar is not None:
             bar.close()
         return losses

@@ -23,7 +23,15 @@ from dataclasses import dataclass
 import numpy as np
 
 from neuralbrain.errors import ConfigError
-from neuralbrain.resumable import Checkpointer, prefixed, restore_rng, rng_state, unprefixed
+from neuralbrain.resumable import (
+    Checkpointer,
+    adam_arrays,
+    prefixed,
+    restore_adam,
+    restore_rng,
+    rng_state,
+    unprefixed,
+)
 from neuralbrain.sensing.snn.model import (
     SNNConfig,
     backward,
@@ -77,13 +85,6 @@ class Adam:
             v_hat = self.v[k] / (1 - self.b2**self.t)
             params[k] -= (lr * m_hat / (np.sqrt(v_hat) + self.eps)).astype(np.float32)
 
-    def state(self) -> tuple[dict[str, np.ndarray], int]:
-        """The moments (keys ``m/NAME``, ``v/NAME``) and the step count."""
-        return {**prefixed("m", self.m), **prefixed("v", self.v)}, self.t
-
-    def load_state(self, arrays: dict[str, np.ndarray], t: int) -> None:
-        self.m, self.v, self.t = unprefixed("m", arrays), unprefixed("v", arrays), int(t)
-
 
 def shift(batch: np.ndarray, rng: np.random.Generator, max_px: int) -> np.ndarray:
     """Translate each sample of (B, T, C, H, W) by its own random (dy, dx), zero-filled."""
@@ -130,17 +131,16 @@ def fit(
     if saved is not None:
         arrays, state = saved
         params = {k: v.astype(np.float32) for k, v in unprefixed("param", arrays).items()}
-        opt.load_state(unprefixed("adam", arrays), state["adam_t"])
+        restore_adam("adam", opt, arrays)
         order, rng = arrays["order"], restore_rng(state["rng"])
         step, epoch, start = state["step"], state["epoch"], state["start"]
         total, correct = state["total"], state["correct"]
 
     def save() -> None:
-        moments, t = opt.state()
         checkpoint.save(
-            {**prefixed("param", params), **prefixed("adam", moments), "order": order},
+            {**prefixed("param", params), **adam_arrays("adam", opt), "order": order},
             {"step": step, "epoch": epoch, "start": start, "total": float(total),
-             "correct": int(correct), "adam_t": t, "rng": rng_state(rng)})
+             "correct": int(correct), "rng": rng_state(rng)})
 
     while epoch < tcfg.epochs:
         while start < n:
