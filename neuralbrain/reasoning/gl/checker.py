@@ -15,7 +15,12 @@ and replacement. A theorem is accepted only if
    direction, a position and a substitution, and the kernel recomputes the term after the
    step; an ``induction`` proof must induct on a variable whose sort the theory declares
    inductive, and its base case, step case and hypothesis must be exactly the instances the
-   ``(induction S (base c) (step f))`` declaration gives, with a fresh variable;
+   ``(induction S (base c) (step f))`` declaration gives, with a fresh variable; with
+   ``"generalize": true`` the hypothesis keeps the statement's other variables universally
+   quantified (a step then binds them in its substitution); wherever a rewrite proof may
+   stand, a ``split`` may stand instead: a case analysis on a ground, well-sorted term
+   ``t`` whose cases are exactly the constructors the theory declares for its sort, each
+   with fresh constants and the hypothesis ``t = c(fresh...)`` (see ``_check_node``);
 4. every rule its proof uses is listed in its ``deps`` and was accepted before it.
 
 Anything else (an unknown rule, a step that does not apply, a malformed entry) rejects the
@@ -286,13 +291,106 @@ def _check_rewrite(proof: dict, goal: tuple, rules: dict, used: set) -> None:
         raise _Reject("the two chains do not meet")
 
 
+# how deep case splits may nest (a proof document from outside cannot exhaust the stack)
+MAX_SPLIT_DEPTH = 16
+
+
+def _sort_of(th: KernelTheory, t, scope: dict) -> str:
+    """The sort of the ground term ``t`` (Skolem constants sorted by ``scope``), type-checked."""
+    if isinstance(t, str):
+        raise _Reject(f"split term contains the variable {t!r}: expected a ground term")
+    if len(t) == 1:
+        if t[0] in scope:
+            return scope[t[0]]
+        if t[0] in th.constants:
+            return th.constants[t[0]]
+        raise _Reject(f"split term: undefined symbol {t[0]!r}")
+    f = t[0]
+    if th.functional.get(f) != len(t) - 1:
+        raise _Reject(f"split term: {f!r} is not a function of {len(t) - 1} arguments")
+    want = th.signatures[f]
+    for a, s in zip(t[1:], want[:-1], strict=True):
+        if _sort_of(th, a, scope) != s:
+            raise _Reject(f"split term: an argument of {f} is not of sort {s}")
+    return want[-1]
+
+
+def _constructors(th: KernelTheory, sort: str) -> tuple[str, ...]:
+    """Every value of ``sort`` is built by one of these (the theory's induction declaration)."""
+    if sort in th.structural:
+        return th.structural[sort]
+    if sort in th.induction:
+        return th.induction[sort]
+    raise _Reject(f"the theory declares no constructors (induction) for sort {sort!r}")
+
+
+def _ctor_args(th: KernelTheory, c: str, sort: str) -> tuple[str, ...]:
+    if c in th.functional:
+        sig = th.signatures.get(c, ())
+        if sig[-1:] != (sort,):
+            raise _Reject(f"constructor {c!r} does not build sort {sort!r}")
+        return sig[:-1]
+    if th.constants.get(c) != sort:
+        raise _Reject(f"constructor {c!r} is not a constant of sort {sort!r}")
+    return ()
+
+
+def _fresh_ok(th: KernelTheory, names: list, scope: dict, rules: dict) -> bool:
+    return isinstance(names, list) and len(set(names)) == len(names) and all(
+        isinstance(n, str) and n not in scope and n not in th.constants and
+        n not in th.relations and n not in rules for n in names)
+
+
+def _check_node(th: KernelTheory, proof: dict, goal: tuple, rules: dict, used: set,
+                scope: dict, depth: int = 0) -> None:
+    """A ``rewrite`` proof of ``goal``, or a ``split``: a case analysis on a ground term.
+
+    ``split`` names a ground term ``t`` of a sort S the theory declares constructors for;
+    its cases are exactly S's constructors in declaration order, each with fresh Skolem
+    constants (``fresh``) and a hypothesis ``hyp``: ``t = c(fresh...)``, and each case proves
+    the same goal (recursively) with that hypothesis as an extra rule. Every value of S is
+    one constructor applied to values, so the cases cover every model of the goal.
+    """
+    method = proof.get("method")
+    if method == "rewrite":
+        _check_rewrite(proof, goal, rules, used)
+        return
+    if method != "split":
+        raise _Reject(f"unknown proof method {method!r} for a case")
+    if depth >= MAX_SPLIT_DEPTH:
+        raise _Reject(f"case splits nested deeper than {MAX_SPLIT_DEPTH}")
+    t = _term(proof["term"])
+    sort = _sort_of(th, t, scope)
+    ctors = _constructors(th, sort)
+    cases = proof["cases"]
+    if not isinstance(cases, list) or [c.get("constructor") for c in cases] != list(ctors):
+        raise _Reject(f"the split cases are not exactly the constructors {list(ctors)} of "
+                      f"{sort}")
+    for case in cases:
+        c = case["constructor"]
+        arg_sorts = _ctor_args(th, c, sort)
+        fresh = case["fresh"]
+        if not isinstance(fresh, list) or len(fresh) != len(arg_sorts):
+            raise _Reject(f"split case {c}: expected {len(arg_sorts)} fresh constants")
+        if not _fresh_ok(th, fresh, scope, rules):
+            raise _Reject(f"split case {c}: names {fresh} are not fresh")
+        hyp = case["hyp"]
+        if not isinstance(hyp, str) or hyp in rules or hyp in fresh:
+            raise _Reject(f"split case {c}: hypothesis name {hyp!r} is already taken")
+        value = (c, *((n,) for n in fresh))
+        case_used: set[str] = set()
+        _check_node(th, case["proof"], goal, {**rules, hyp: (t, value)}, case_used,
+                    {**scope, **dict(zip(fresh, arg_sorts, strict=True))}, depth + 1)
+        used |= case_used - {hyp}
+
+
 def _check_proof(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: dict,
                  used: set) -> None:
     names = set(sorts)
     lhs, rhs = eq
     method = proof.get("method")
-    if method == "rewrite":
-        _check_rewrite(proof, (_fix(lhs, names), _fix(rhs, names)), rules, used)
+    if method in ("rewrite", "split"):
+        _check_node(th, proof, (_fix(lhs, names), _fix(rhs, names)), rules, used, dict(sorts))
         return
     if method == "structural":
         _check_structural(th, eq, sorts, proof, rules, used)
@@ -307,19 +405,28 @@ def _check_proof(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: d
     if not isinstance(n, str) or n in names or n in th.constants or n in th.relations:
         raise _Reject(f"induction variable name {n!r} is not fresh")
     base, step = th.induction[sorts[v]]
+    scope = {**sorts, n: sorts[v]}
 
-    def inst(t, value):
-        return _fix(_subst(t, {**{x: x for x in names}, v: value}), names | {n})
+    def inst(t, value, fixed=names | {n}):
+        return _fix(_subst(t, {**{x: x for x in names}, v: value}), fixed)
 
-    _check_rewrite(proof["base"], (inst(lhs, (base,)), inst(rhs, (base,))), rules, used)
-    hyp = (inst(lhs, n), inst(rhs, n))
+    _check_node(th, proof["base"], (inst(lhs, (base,)), inst(rhs, (base,))), rules, used,
+                dict(sorts))
+    # generalised: the hypothesis holds for every value of the other variables
+    fixed = {n} if proof.get("generalize") is True else names | {n}
+    hyp = (inst(lhs, n, fixed), inst(rhs, n, fixed))
     step_rules = {**rules, "IH": hyp}
-    _check_rewrite(proof["step"], (inst(lhs, (step, n)), inst(rhs, (step, n))), step_rules, used)
+    _check_node(th, proof["step"], (inst(lhs, (step, n)), inst(rhs, (step, n))), step_rules,
+                used, scope)
 
 
 def _check_structural(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: dict,
                       used: set) -> None:
-    """One case per declared constructor, in declaration order; hypotheses built here."""
+    """One case per declared constructor, in declaration order; hypotheses built here.
+
+    A case with ``"generalize": true`` gets hypotheses quantified over the statement's other
+    variables (to prove E for all of them, E[v:=n] may be assumed for all of them).
+    """
     names = set(sorts)
     lhs, rhs = eq
     v = proof["var"]
@@ -343,16 +450,18 @@ def _check_structural(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rul
                 or n in rules for n in fresh):
             raise _Reject(f"case {c}: variable names {fresh} are not fresh")
         fixed = names | set(fresh)
+        hyp_fixed = set(fresh) if case.get("generalize") is True else fixed
 
         def inst(t, value, fixed=fixed):
             return _fix(_subst(t, {**{x: x for x in names}, v: value}), fixed)
 
         value = (c, *fresh)
-        hyps = {f"IH{i}": (inst(lhs, n), inst(rhs, n))
+        hyps = {f"IH{i}": (inst(lhs, n, hyp_fixed), inst(rhs, n, hyp_fixed))
                 for i, (n, s) in enumerate(zip(fresh, arg_sorts, strict=True)) if s == sort}
         case_used: set[str] = set()
-        _check_rewrite(case["proof"], (inst(lhs, value), inst(rhs, value)),
-                       {**rules, **hyps}, case_used)
+        _check_node(th, case["proof"], (inst(lhs, value), inst(rhs, value)),
+                    {**rules, **hyps}, case_used,
+                    {**sorts, **dict(zip(fresh, arg_sorts, strict=True))})
         used |= case_used - set(hyps)
 
 

@@ -21,7 +21,13 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    sides to one normal form, else by induction on one variable (tried in turn, recursive
    argument positions first) over the sort's declared ``(induction S (base c) (step f))``:
    base case ``E[v:=c]`` and step case ``E[v:=f(n)]`` with the hypothesis ``E[v:=n]`` as
-   an extra block. Proved equations join the grid. Unproved ones wait; after each new
+   an extra block (or structurally over ``(induction S (cases ...))``). The hypothesis is
+   first tried *generalised*: the other variables of E stay universally quantified in it,
+   so it can be used at other arguments (``take n xs ++ drop n xs = xs`` needs that).
+   When rewriting gets stuck, a *case split* on the sub-term that blocks it (an ``ite``
+   condition, a variable some function matches on) proves each constructor case with the
+   hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``.
+   Proved equations join the grid. Unproved ones wait; after each new
    theorem the waiting candidates of earlier levels are retried first (oldest first), and
    all of them at the end of each level, so a law is proved as soon as its lemma exists
    and the permuted variants it implies are then skipped as redundant.
@@ -100,6 +106,14 @@ class ProverConfig:
     # make them explode long before the time budget ends). Measured every
     # _MEMORY_EVERY budget checks from /proc/self/statm (Linux) or the peak RSS elsewhere.
     max_memory_mb: float = 1024.0
+    # Case splits on a blocking sub-term (``Prover._case_proof``): how deeply they nest in
+    # a proof of a target (discovery's candidates get ``discovery_split_depth``) and how
+    # many blocking sub-terms are tried at each level.
+    max_split_depth: int = 2
+    discovery_split_depth: int = 1
+    split_candidates: int = 3
+    # Induction hypotheses generalised over the statement's other variables (tried first).
+    generalize: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -107,6 +121,9 @@ class ProverConfig:
             "vars_per_sort": (self.vars_per_sort, 1, len(_VAR_NAMES)),
             "max_value": (self.max_value, 1, 20),
             "model_cap": (self.model_cap, 10, 10**7),
+            "max_split_depth": (self.max_split_depth, 0, 8),
+            "discovery_split_depth": (self.discovery_split_depth, 0, 8),
+            "split_candidates": (self.split_candidates, 1, 64),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
@@ -190,6 +207,19 @@ def theorem_id(lhs: Term, rhs: Term) -> str:
     return "thm_" + hashlib.sha1(key).hexdigest()[:12]
 
 
+def _fix(t: Term, names: set[str]) -> Term:
+    """The variables in ``names`` as rigid constants, the others left as variables."""
+    if isinstance(t, str):
+        return (t,) if t in names else t
+    return (t[0], *(_fix(a, names) for a in t[1:]))
+
+
+def _has_var(t: Term) -> bool:
+    if isinstance(t, str):
+        return True
+    return any(_has_var(a) for a in t[1:])
+
+
 def _skolem(t: Term) -> Term:
     """Variables as rigid constants: ``"x"`` -> ``("x",)``."""
     if isinstance(t, str):
@@ -228,6 +258,23 @@ class Prover:
             self.grid.add_equation(name, eq.lhs, eq.rhs)
             self.rules[name] = (eq.lhs, eq.rhs)
         self.theorems: list[Theorem] = []
+        # what case splits need: the constructors of each sort (structural or naturals
+        # induction declarations) and the argument positions each function's defining
+        # equations match against a constructor pattern
+        self._ctors: dict[str, tuple[str, ...]] = dict(theory.structural)
+        for sort, ind in theory.inductions.items():
+            self._ctors.setdefault(sort, (ind.base, ind.step))
+        self._ctor_sort = {c: s for s, cs in self._ctors.items() for c in cs}
+        self._matched: dict[str, list[int]] = {}
+        for eq in self.axioms.values():
+            if isinstance(eq.lhs, str) or eq.lhs[0] in self._ctor_sort:
+                continue
+            pos = self._matched.setdefault(eq.lhs[0], [])
+            for i, a in enumerate(eq.lhs[1:]):
+                if not isinstance(a, str) and i not in pos:
+                    pos.append(i)
+        self._split_depth = self.config.max_split_depth
+        self._split_vars = True
         self._deadline = float("inf")
         self._rss0 = 0
         self._checks = 0
@@ -311,6 +358,160 @@ class Prover:
             "rhs": self._chain(rhs, sr, rules),
         }
 
+    # -- case splits ------------------------------------------------------------------------
+    def _sort_of(self, t: Term, scope: dict[str, str]) -> str | None:
+        if isinstance(t, str):
+            return None
+        if len(t) == 1 and t[0] in scope:
+            return scope[t[0]]
+        if len(t) == 1 and t[0] in self.theory.constants:
+            return self.theory.constants[t[0]]
+        sig = self.functions.get(t[0])
+        return sig[1] if sig else None
+
+    def _split_candidates(self, terms: tuple[Term, ...], scope: dict[str, str]) -> list[Term]:
+        """Ground sub-terms that block a rewrite: an argument that a defining equation of
+        its function matches against a constructor but that is not built by a constructor
+        (an ``ite`` condition such as ``x == y``, a variable a function recurses on).
+        Bool-like terms first (outermost first), then Skolem constants, then other compound
+        terms (splitting those is rarely better than splitting the variable they wait on)."""
+        compound: list[Term] = []
+        skolems: list[Term] = []
+
+        def walk(t: Term) -> None:
+            if isinstance(t, str) or len(t) == 1:
+                return
+            for i in self._matched.get(t[0], ()):
+                a = t[i + 1]
+                if isinstance(a, str) or a[0] in self._ctor_sort:
+                    continue
+                if a[0] in self.theory.constants:
+                    continue
+                if self._sort_of(a, scope) not in self._ctors:
+                    continue
+                if _has_var(a):
+                    continue  # not ground: a generalised hypothesis's variable
+                out = skolems if len(a) == 1 else compound
+                if a not in out:
+                    out.append(a)
+            for a in t[1:]:
+                walk(a)
+
+        for t in terms:
+            walk(t)
+        enum = [t for t in compound if self._enum_sort(self._sort_of(t, scope))]
+        if not self._split_vars:
+            return enum
+        return enum + skolems + [t for t in compound if t not in enum]
+
+    def _enum_sort(self, sort: str | None) -> bool:
+        """Only constants build this sort (``Bool``): a split on it is cheap."""
+        return sort in self._ctors and all(c not in self.functions for c in self._ctors[sort])
+
+    def _fresh_names(self, k: int, taken: set[str]) -> list[str]:
+        out = []
+        i = 0
+        while len(out) < k:
+            n = f"k{i}"
+            i += 1
+            if n in taken or n in self.theory.constants or n in self.theory.relations \
+                    or n in self.functions:
+                continue
+            taken.add(n)
+            out.append(n)
+        return out
+
+    def _case_proof(self, lhs: Term, rhs: Term, extra: list[Block], expand: dict | None,
+                    rules: dict, scope: dict[str, str], depth: int = 0) -> dict | None:
+        """A rewrite proof of the ground goal, else a ``split`` on a blocking sub-term.
+
+        Each case of the split gets the hypothesis ``t = c(k...)`` (fresh constants ``k``)
+        as a block that rewrites ``t`` wherever it appears, and is proved the same way,
+        up to ``max_split_depth`` nested splits.
+        """
+        sl: list[Step] = []
+        sr: list[Step] = []
+        try:
+            nl = self.grid.normalize(lhs, sl, extra)
+            nr = self.grid.normalize(rhs, sr, extra)
+        except RecursionError:
+            return None
+        self._check_budget()
+        if nl == nr:
+            if expand:
+                sl, sr = _expand(sl, expand), _expand(sr, expand)
+            return {
+                "method": "rewrite",
+                "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
+                "lhs": self._chain(lhs, sl, rules),
+                "rhs": self._chain(rhs, sr, rules),
+            }
+        if depth >= self._split_depth:
+            return None
+        hyp = f"split{depth}"
+        while hyp in rules:
+            hyp += "'"
+        for t in self._split_candidates((nl, nr), scope)[: self.config.split_candidates]:
+            sort = self._sort_of(t, scope)
+            cases = []
+            for c in self._ctors[sort]:
+                arg_sorts = self.functions[c][0] if c in self.functions else ()
+                fresh = self._fresh_names(len(arg_sorts), set(scope))
+                value = (c, *((n,) for n in fresh))
+                block = Block(-1000 - depth, hyp, "lr", t, value, False, size(t))
+                sub = self._case_proof(lhs, rhs, [block, *extra], expand,
+                                       {**rules, hyp: (t, value)},
+                                       {**scope, **dict(zip(fresh, arg_sorts, strict=True))},
+                                       depth + 1)
+                if sub is None:
+                    break
+                cases.append({"constructor": c, "fresh": fresh, "hyp": hyp, "proof": sub})
+            else:
+                return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
+        return None
+
+    # -- induction --------------------------------------------------------------------------
+    def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int
+                    ) -> tuple[list[Block], dict[str, list[Step]]] | None:
+        """The hypothesis ``hl = hr`` as rewrite blocks between its two normal forms.
+
+        Each block's use expands into: the steps back from the normal form to ``hl``, the
+        hypothesis itself, the steps from ``hr`` to its normal form. A generalised hypothesis
+        (with variables) becomes a block that holds for every instance: oriented if the
+        path order orients it, else ordered; None when its variables do not survive
+        normalisation (an instance could not be rebuilt from a match).
+        """
+        al: list[Step] = []
+        ar: list[Step] = []
+        try:
+            a = self.grid.normalize(hl, al)
+            b = self.grid.normalize(hr, ar)
+        except RecursionError:
+            return None
+        if a == b:
+            return [], {}
+        hv = variables(hr, variables(hl))
+        ident = tuple((x, x) for x in sorted(hv))
+        fwd = _reverse(al) + [Step((), name, "lr", ident)] + ar
+        back = _reverse(ar) + [Step((), name, "rl", ident)] + al
+        if not hv:
+            if self.grid.order.gt_ground(a, b):
+                return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
+            return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
+        if set(variables(a)) != set(hv) or set(variables(b)) != set(hv):
+            return None
+        if isinstance(a, str) and isinstance(b, str):  # no block has a variable left side
+            return None
+        if self.grid.order.gt_vars(a, b):
+            return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
+        if self.grid.order.gt_vars(b, a):
+            return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
+        if isinstance(a, str) or isinstance(b, str):
+            return None
+        return ([Block(bid, name + "*", "lr", a, b, True, size(a)),
+                 Block(bid, name + "*r", "lr", b, a, True, size(b))],
+                {name + "*": fwd, name + "*r": back})
+
     def _induction_order(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> list[str]:
         """Variables to induct on: those in recursive (last) argument positions first."""
         counts: dict[str, int] = {}
@@ -334,57 +535,58 @@ class Prover:
     def prove_equation(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
         """A proof (JSON) of ``lhs = rhs`` for all values of its variables, or None."""
         gl, gr = _skolem(lhs), _skolem(rhs)
-        p = self._rewrite_proof(gl, gr)
+        vs = variables(rhs, variables(lhs))
+        scope = {v: sorts[v] for v in vs}
+        p = self._case_proof(gl, gr, [], None, self.rules, scope)
         if p is not None:
             return p
+        # generalised hypotheses first (other variables universally quantified), then fixed
+        gens = (True, False) if len(vs) > 1 and self.config.generalize else (False,)
         for v in self._induction_order(lhs, rhs, sorts):
             ind = self.theory.inductions[sorts[v]]
-            taken = set(variables(rhs, variables(lhs)))
+            taken = set(vs)
             n = next(f"n{i}" if i else "n" for i in range(100) if (f"n{i}" if i else "n")
                      not in taken)
-            base = self._rewrite_proof(*(_skolem(substitute(t, {v: (ind.base,)}))
-                                         for t in (lhs, rhs)))
+            base = self._case_proof(*(_skolem(substitute(t, {v: (ind.base,)}))
+                                      for t in (lhs, rhs)), [], None, self.rules, scope)
             if base is None:
                 continue
             sn = {v: (ind.step, (n,))}
-            hl, hr = (_skolem(substitute(t, {v: n})) for t in (lhs, rhs))
             stl, str_ = (_skolem(substitute(t, sn)) for t in (lhs, rhs))
-            rules = {**self.rules, "IH": (hl, hr)}
-            al: list[Step] = []
-            ar: list[Step] = []
-            a = self.grid.normalize(hl, al)
-            b = self.grid.normalize(hr, ar)
-            extra: list[Block] = []
-            expand = None
-            if a != b:
-                if self.grid.order.gt_ground(a, b):
-                    extra = [Block(-1, "IH*", "lr", a, b, False, size(a))]
-                    expand = {"IH*": (_reverse(al) + [Step((), "IH", "lr", ())] + ar)}
-                else:
-                    extra = [Block(-1, "IH*", "lr", b, a, False, size(b))]
-                    expand = {"IH*": (_reverse(ar) + [Step((), "IH", "rl", ())] + al)}
-            step = self._rewrite_proof(stl, str_, extra, expand, rules)
-            if step is None:
-                continue
-            return {
-                "method": "induction",
-                "var": v,
-                "sort": sorts[v],
-                "fresh": n,
-                "base": base,
-                "step": step,
-                "hypothesis": {"lhs": to_json(hl), "rhs": to_json(hr)},
-            }
+            for gen in gens:
+                fixed = {n} if gen else {*vs, n}
+                hl, hr = (_fix(substitute(t, {v: n}), fixed) for t in (lhs, rhs))
+                hb = self._hyp_blocks("IH", hl, hr, -1)
+                if hb is None:
+                    continue
+                extra, expand = hb
+                rules = {**self.rules, "IH": (hl, hr)}
+                step = self._case_proof(stl, str_, extra, expand or None, rules,
+                                        {**scope, n: sorts[v]})
+                if step is None:
+                    continue
+                return {
+                    "method": "induction",
+                    "var": v,
+                    "sort": sorts[v],
+                    "fresh": n,
+                    "generalize": gen,
+                    "base": base,
+                    "step": step,
+                    "hypothesis": {"lhs": to_json(hl), "rhs": to_json(hr)},
+                }
         return self._structural_proof(lhs, rhs, sorts)
 
     def _structural_proof(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
         """Structural induction over an ``(induction S (cases ...))`` datatype.
 
         One case per constructor ``c`` of the variable's sort: ``E[v:=c(n0, ..)]``, proved by
-        rewriting with one hypothesis ``IHi: E[v:=ni]`` per argument ``ni`` of sort S (the
-        other variables of E stay fixed, as in the naturals induction above).
+        rewriting (and case splits) with one hypothesis ``IHi: E[v:=ni]`` per argument ``ni``
+        of sort S: first generalised (the other variables of E universally quantified in
+        the hypothesis), then with them fixed.
         """
         vs = variables(rhs, variables(lhs))
+        gens = (True, False) if len(vs) > 1 and self.config.generalize else (False,)
         for v in vs:
             sort = sorts.get(v)
             if sort not in self.theory.structural:
@@ -402,34 +604,34 @@ class Prover:
                     fresh.append(f"n{k}")
                 value = (c, *fresh)
                 goal = tuple(_skolem(substitute(t, {v: value})) for t in (lhs, rhs))
-                rules = dict(self.rules)
-                extra: list[Block] = []
-                expand: dict[str, list[Step]] = {}
-                hyps = {}
-                for i, (n, s_) in enumerate(zip(fresh, arg_sorts, strict=True)):
-                    if s_ != sort:
-                        continue
-                    name = f"IH{i}"
-                    hl, hr = (_skolem(substitute(t, {v: n})) for t in (lhs, rhs))
-                    rules[name] = (hl, hr)
-                    hyps[name] = {"lhs": to_json(hl), "rhs": to_json(hr)}
-                    al: list[Step] = []
-                    ar: list[Step] = []
-                    a = self.grid.normalize(hl, al)
-                    b = self.grid.normalize(hr, ar)
-                    if a == b:
-                        continue
-                    if self.grid.order.gt_ground(a, b):
-                        extra.append(Block(-1 - i, name + "*", "lr", a, b, False, size(a)))
-                        expand[name + "*"] = _reverse(al) + [Step((), name, "lr", ())] + ar
-                    else:
-                        extra.append(Block(-1 - i, name + "*", "lr", b, a, False, size(b)))
-                        expand[name + "*"] = _reverse(ar) + [Step((), name, "rl", ())] + al
-                proof = self._rewrite_proof(goal[0], goal[1], extra, expand or None, rules)
+                scope = {**{x: sorts[x] for x in vs},
+                         **dict(zip(fresh, arg_sorts, strict=True))}
+                recursive = [i for i, s_ in enumerate(arg_sorts) if s_ == sort]
+                proof = None
+                for gen in gens if recursive else (False,):
+                    fixed = set(fresh) if gen else {*vs, *fresh}
+                    rules = dict(self.rules)
+                    extra: list[Block] = []
+                    expand: dict[str, list[Step]] = {}
+                    hyps = {}
+                    for i in recursive:
+                        name = f"IH{i}"
+                        hl, hr = (_fix(substitute(t, {v: fresh[i]}), fixed) for t in (lhs, rhs))
+                        rules[name] = (hl, hr)
+                        hyps[name] = {"lhs": to_json(hl), "rhs": to_json(hr)}
+                        hb = self._hyp_blocks(name, hl, hr, -1 - i)
+                        if hb is None:
+                            continue
+                        extra += hb[0]
+                        expand.update(hb[1])
+                    proof = self._case_proof(goal[0], goal[1], extra, expand or None, rules,
+                                             scope)
+                    if proof is not None:
+                        break
                 if proof is None:
                     break
                 cases.append({"constructor": c, "fresh": fresh, "hypotheses": hyps,
-                              "proof": proof})
+                              "generalize": gen, "proof": proof})
             else:
                 return {"method": "structural", "var": v, "sort": sort, "cases": cases}
         return None
@@ -510,7 +712,13 @@ class Prover:
             run.attempts += 1
             lhs, rhs = _rename_xyz(t, rep, fps[sort].variables)
             sv = {v: var_sort.get(v, sort) for v in variables(rhs, variables(lhs))}
-            proof = self.prove_equation(lhs, rhs, sv)
+            # discovery tries thousands of candidates: shallower splits, and only on
+            # Bool-like terms (an ite condition), not on a variable or a recursive value
+            self._split_depth, self._split_vars = cfg.discovery_split_depth, False
+            try:
+                proof = self.prove_equation(lhs, rhs, sv)
+            finally:
+                self._split_depth, self._split_vars = cfg.max_split_depth, True
             if proof is None:
                 return False
             th = self.add_theorem(lhs, rhs, sv, proof)
@@ -719,7 +927,11 @@ def _expand(steps: list[Step], table: dict[str, list[Step]]) -> list[Step]:
     out: list[Step] = []
     for s in steps:
         if s.rule in table:
-            out.extend(Step((*s.pos, *t.pos), t.rule, t.direction, t.subst) for t in table[s.rule])
+            # a generalised hypothesis's block fired at an instance: instantiate its steps
+            sigma = dict(s.subst)
+            out.extend(Step((*s.pos, *t.pos), t.rule, t.direction,
+                            tuple((k, substitute(v, sigma)) for k, v in t.subst))
+                       for t in table[s.rule])
         else:
             out.append(s)
     return out
@@ -734,7 +946,8 @@ def _rules_used(proof: dict) -> set[str]:
         if key in proof:
             out |= _rules_used(proof[key])
     for case in proof.get("cases", []):
-        out |= _rules_used(case["proof"]) - set(case["hypotheses"])
+        hyps = set(case.get("hypotheses", ())) | {case.get("hyp")}
+        out |= _rules_used(case["proof"]) - hyps
     return out
 
 

@@ -9,8 +9,9 @@ whose name MPL reserves (``sort``, ``and``, ...) gets a prime. The goal's first 
 shaped like the naturals (one constant, one unary self-recursive constructor) gets the
 ``(induction S (base c) (step f))`` declaration, which also drives lemma discovery (its
 counterexample model is the naturals); every other datatype gets structural induction,
-``(induction S (cases C ...))``, without discovery. Either way the induction hypotheses
-keep the goal's other variables fixed (no generalisation, no nested case splits yet).
+``(induction S (cases C ...))``, without discovery. The prover tries induction hypotheses
+generalised over the goal's other variables first, and case-splits on a sub-term that
+blocks rewriting (an ``ite`` condition, a variable a function matches on).
 
 ``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included), builds the
 proof document and hands it to the independent checker: the problem is ``proved`` only when

@@ -1,0 +1,192 @@
+"""Case splits and generalised induction hypotheses: proved, checked, and forgeries rejected."""
+
+from __future__ import annotations
+
+import copy
+import hashlib
+
+from neuralbrain.energy import Ledger
+from neuralbrain.hardware import make_backend
+from neuralbrain.reasoning.gl.checker import check_document
+from neuralbrain.reasoning.gl.export import proof_document
+from neuralbrain.reasoning.gl.mpl import parse_theory
+from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.tip import parse_tip
+from neuralbrain.reasoning.gl.tip_prove import tip_to_mpl
+
+NAT_LIST = """
+(declare-datatype Nat ((Z) (S (p Nat))))
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+"""
+# count n (x :: xs) = count n [x] + count n xs: no induction, one split on (== n x)
+COUNT = NAT_LIST + """
+(define-fun-rec == ((x Nat) (y Nat)) Bool
+  (match x ((Z (match y ((Z true) ((S z) false))))
+            ((S x2) (match y ((Z false) ((S y2) (== x2 y2))))))))
+(define-fun-rec plus ((x Nat) (y Nat)) Nat (match x ((Z y) ((S z) (S (plus z y))))))
+(define-fun-rec count ((x Nat) (y (list Nat))) Nat
+  (match y ((nil Z) ((cons z ys) (ite (== x z) (S (count x ys)) (count x ys))))))
+(prove (forall ((n Nat) (x Nat) (xs (list Nat)))
+  (= (count n (cons x xs)) (plus (count n (cons x (_ nil Nat))) (count n xs)))))
+"""
+# take n xs ++ drop n xs = xs: induction on n with xs generalised, then a split on xs
+TAKE_DROP = NAT_LIST + """
+(define-fun-rec take (par (a) (((x Nat) (y (list a))) (list a)))
+  (match x ((Z (_ nil a)) ((S z) (match y ((nil (_ nil a)) ((cons x2 x3) (cons x2 (take z x3)))))))))
+(define-fun-rec drop (par (a) (((x Nat) (y (list a))) (list a)))
+  (match x ((Z y) ((S z) (match y ((nil (_ nil a)) ((cons x2 x3) (drop z x3))))))))
+(define-fun-rec ++ (par (a) (((x (list a)) (y (list a))) (list a)))
+  (match x ((nil y) ((cons z xs) (cons z (++ xs y))))))
+(prove (par (a) (forall ((n Nat) (xs (list a))) (= (++ (take n xs) (drop n xs)) xs))))
+"""
+
+
+def _doc(tip_text: str, **cfg):
+    text, goal, _ = tip_to_mpl(parse_tip(tip_text, "t.smt2"))
+    theory = parse_theory(text)
+    target = parse_theory(goal, base=theory).statements[len(theory.statements):]
+    run = Prover(theory, ProverConfig(budget_s=10, **cfg), make_backend("logic_grid"),
+                 Ledger()).prove_targets([(s.name, s.formula) for s in target])
+    return proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run), text
+
+
+def _reason(doc, text) -> str:
+    report = check_document(doc, text)
+    assert not report.ok
+    return report.rejected[0]["reason"]
+
+
+def test_a_split_on_an_ite_condition_is_proved_and_checked():
+    doc, text = _doc(COUNT)
+    assert check_document(doc, text).ok
+    proof = doc["theorems"][-1]["proof"]
+    assert proof["method"] == "split"
+    assert proof["term"] == ["==", ["%v0"], ["%v1"]]
+    assert [c["constructor"] for c in proof["cases"]] == ["false", "true"]
+
+
+def test_without_splits_the_same_goal_is_not_proved():
+    doc, text = _doc(COUNT, max_split_depth=0)
+    assert not any(t["name"] == "goal" for t in doc["theorems"])
+
+
+def test_the_checker_rejects_a_split_missing_a_case():
+    doc, text = _doc(COUNT)
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["proof"]["cases"].pop()
+    assert "constructors" in _reason(broken, text)
+    broken = copy.deepcopy(doc)  # both cases claim the same constructor
+    cases = broken["theorems"][-1]["proof"]["cases"]
+    cases[1] = copy.deepcopy(cases[0])
+    assert "constructors" in _reason(broken, text)
+
+
+def test_the_checker_rejects_a_case_proved_under_the_other_hypothesis():
+    doc, text = _doc(COUNT)
+    broken = copy.deepcopy(doc)
+    cases = broken["theorems"][-1]["proof"]["cases"]
+    cases[0]["proof"], cases[1]["proof"] = cases[1]["proof"], cases[0]["proof"]
+    assert not check_document(broken, text).ok
+
+
+def test_the_checker_rejects_a_split_on_a_non_ground_or_ill_sorted_term():
+    doc, text = _doc(COUNT)
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["proof"]["term"] = ["==", "x", ["%v1"]]
+    assert "ground" in _reason(broken, text)
+    broken = copy.deepcopy(doc)  # a list where == takes a Nat
+    broken["theorems"][-1]["proof"]["term"] = ["==", ["%v2"], ["%v1"]]
+    assert "sort" in _reason(broken, text)
+    broken = copy.deepcopy(doc)  # the split term's sort is Nat: cases must be Z and S
+    broken["theorems"][-1]["proof"]["term"] = ["%v0"]
+    assert "constructors" in _reason(broken, text)
+
+
+def test_the_checker_rejects_a_reused_hypothesis_name_or_constant():
+    doc, text = _doc(COUNT)
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["proof"]["cases"][0]["hyp"] = "count.1"  # an axiom's name
+    assert "taken" in _reason(broken, text)
+    doc2, text2 = _doc(TAKE_DROP)
+    broken = copy.deepcopy(doc2)
+    split = _find(broken["theorems"][-1]["proof"], "split")
+    cons = next(c for c in split["cases"] if c["fresh"])
+    cons["fresh"][0] = "%v1"  # a statement variable, not fresh
+    assert "fresh" in _reason(broken, text2)
+
+
+def test_the_checker_rejects_a_proof_using_an_unproved_lemma():
+    doc, text = _doc(COUNT)
+    broken = copy.deepcopy(doc)
+    chain = broken["theorems"][-1]["proof"]["cases"][0]["proof"]["lhs"]
+    chain["steps"][0]["rule"] = "thm_000000000000"
+    assert "neither an axiom" in _reason(broken, text)
+
+
+def _find(proof, method):
+    """The first node of ``method`` in a proof tree (depth first)."""
+    if proof.get("method") == method:
+        return proof
+    subs = [proof.get("base"), proof.get("step")]
+    subs += [c["proof"] for c in proof.get("cases", [])]
+    for s in subs:
+        if isinstance(s, dict):
+            hit = _find(s, method)
+            if hit is not None:
+                return hit
+    return None
+
+
+def test_a_generalised_hypothesis_proves_take_drop_and_is_checked():
+    doc, text = _doc(TAKE_DROP)
+    assert check_document(doc, text).ok
+    proof = doc["theorems"][-1]["proof"]
+    assert proof["method"] == "induction" and proof["generalize"] is True
+    assert _find(proof["step"], "split") is not None
+    # with the other variable fixed the hypothesis does not apply: not proved
+    doc, _ = _doc(TAKE_DROP, generalize=False)
+    assert not any(t["name"] == "goal" for t in doc["theorems"])
+
+
+def test_the_checker_rejects_a_generalised_proof_with_the_hypothesis_fixed():
+    doc, text = _doc(TAKE_DROP)
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["proof"]["generalize"] = False
+    assert not check_document(broken, text).ok
+
+
+def test_the_checker_rejects_a_hypothesis_used_at_a_non_smaller_argument():
+    # take n xs = xs is false; its "proof" applies the hypothesis take n n1 = n1 (generalised
+    # over n) to take n (n0 :: n1) itself, the value being proved, not a smaller one
+    doc, text = _doc(TAKE_DROP)
+    forged = copy.deepcopy(doc)
+    goal = forged["theorems"][-1]
+    goal["statement"] = ("(theorem goal (forall ((%v0 Nat) (%v1 list[sk]) (t1 list[sk])) "
+                         "(implies (take[sk] %v0 %v1 t1) (= t1 %v1))))")
+    goal["equation"] = {"lhs": ["take[sk]", "%v0", "%v1"], "rhs": "%v1"}
+    cons_goal = ["take[sk]", ["%v0"], ["cons[sk]", ["n0"], ["n1"]]]
+    value = ["cons[sk]", ["n0"], ["n1"]]
+    nil = ["nil[sk]"]
+    goal["proof"] = {"method": "structural", "var": "%v1", "cases": [
+        {"constructor": "nil[sk]", "fresh": [], "generalize": False, "proof": {
+            "method": "split", "term": ["%v0"], "cases": [
+                {"constructor": "Z", "fresh": [], "hyp": "h", "proof": _rw(
+                    ["take[sk]", ["%v0"], nil], nil,
+                    [([0], "h", "lr", {}, ["take[sk]", ["Z"], nil]),
+                     ([], "take[sk].0", "lr", {"%v0": nil}, nil)])},
+                {"constructor": "S", "fresh": ["m"], "hyp": "h", "proof": _rw(
+                    ["take[sk]", ["%v0"], nil], nil,
+                    [([0], "h", "lr", {}, ["take[sk]", ["S", ["m"]], nil]),
+                     ([], "take[sk].1", "lr", {"%v0": ["m"]}, nil)])}]}},
+        {"constructor": "cons[sk]", "fresh": ["n0", "n1"], "generalize": True, "proof": _rw(
+            cons_goal, value, [([], "IH1", "lr", {"%v0": ["%v0"]}, value)])}]}
+    reason = _reason(forged, text)
+    assert "IH1" in reason and "does not match" in reason
+
+
+def _rw(lhs, rhs, steps):
+    return {"method": "rewrite",
+            "lhs": {"start": lhs, "end": steps[-1][4] if steps else lhs, "steps": [
+                {"pos": p, "rule": r, "dir": d, "subst": s, "term": t}
+                for p, r, d, s, t in steps]},
+            "rhs": {"start": rhs, "end": rhs, "steps": []}}
