@@ -150,3 +150,134 @@ def refutes(model: PrefixModel, lhs: Term, rhs: Term, variables: list[str], max_
     return None
 
 
+
+
+# -- any datatype: ground constructor terms ---------------------------------------------------
+
+
+class TermModel:
+    """Ground constructor terms of every datatype, functions evaluated from their definitions.
+
+    The counterexample filter for theories over lists, trees, Booleans and naturals alike:
+    a value is a ground term built from constructors (an element of an uninterpreted sort
+    is an opaque atom ``("@S0",)``, which no definition can take apart). A function applied
+    to values is evaluated by the first definitional equation whose left side matches (the
+    TIP reader emits one rule per constructor case, so at most one matches), memoised.
+    A value bigger than ``max_size`` nodes, or an application no rule matches (a selector
+    applied to the wrong constructor), is ``Undefined``: as with ``PrefixModel``, only a
+    point where both sides are defined counts as evidence.
+    """
+
+    def __init__(self, constructors: set[str], definitions: list[tuple[Term, Term]],
+                 max_size: int = 200):
+        from neuralbrain.reasoning.gl.terms import match
+
+        self._match = match
+        self.constructors = set(constructors)
+        self.max_size = max_size
+        self.clauses: dict[str, list[tuple[Term, Term]]] = {}
+        for lhs, rhs in definitions:
+            if not isinstance(lhs, str) and len(lhs) > 1 and lhs[0] not in self.constructors:
+                self.clauses.setdefault(lhs[0], []).append((lhs, rhs))
+        self.memo: dict[tuple, Term] = {}
+        self.sizes: dict[Term, int] = {}
+
+    def _size(self, v: Term) -> int:
+        s = self.sizes.get(v)
+        if s is None:
+            s = 1 + sum(self._size(a) for a in v[1:])
+            self.sizes[v] = s
+        return s
+
+    def apply(self, f: str, args: tuple) -> Term:
+        if f in self.constructors:
+            v = (f, *args)
+            if self._size(v) > self.max_size:
+                raise Undefined(f)
+            return v
+        key = (f, *args)
+        hit = self.memo.get(key)
+        if hit is not None:
+            return hit
+        for lhs, rhs in self.clauses.get(f, ()):
+            sigma = self._match(lhs, key, {})
+            if sigma is not None:
+                v = self.value(rhs, sigma)
+                self.memo[key] = v
+                return v
+        raise Undefined(f"no clause of {f} matches")
+
+    def value(self, t: Term, env: dict) -> Term:
+        if isinstance(t, str):
+            return env[t]
+        return self.apply(t[0], tuple(self.value(a, env) for a in t[1:]))
+
+    def safe_value(self, t: Term, env: dict) -> Term | None:
+        with deep_recursion():
+            try:
+                return self.value(t, env)
+            except (Undefined, RecursionError):
+                return None
+
+
+def random_value(sort: str, ctors: dict[str, list[tuple[str, tuple[str, ...]]]],
+                 rng, fuel: int) -> Term:
+    """A random ground value of ``sort``: constructors chosen uniformly while ``fuel`` lasts
+    (each nested field gets one unit less), then a constant one; an opaque atom
+    ``@S0..@S2`` for a sort without constructors."""
+    cs = ctors.get(sort)
+    if not cs:
+        return (f"@{sort}{rng.randrange(3)}",)
+    nullary = [c for c in cs if not c[1]]
+    if fuel <= 0 and nullary:
+        name, _ = nullary[rng.randrange(len(nullary))]
+        return (name,)
+    name, fields = cs[rng.randrange(len(cs))]
+    return (name, *(random_value(s, ctors, rng, fuel - 1) for s in fields))
+
+
+class PointFingerprinter:
+    """Values of terms at sampled points (an assignment of every variable of every sort).
+
+    ``leaf`` and ``combine`` as ``Fingerprinter``'s, so discovery can use either; one object
+    per sort shares the points, and ``variables`` are the ones of its sort.
+    """
+
+    def __init__(self, model: TermModel, variables: list[str], points: list[dict]):
+        self.model = model
+        self.variables = list(variables)
+        self.points = points
+
+    def leaf(self, t: Term) -> tuple:
+        if isinstance(t, str):
+            return tuple(p[t] for p in self.points)
+        v = self.model.safe_value(t, {})
+        return (v,) * len(self.points)
+
+    def combine(self, f: str, children: list[tuple]) -> tuple:
+        out = []
+        apply = self.model.apply
+        with deep_recursion():
+            for vals in zip(*children, strict=True):
+                if None in vals:
+                    out.append(None)
+                    continue
+                try:
+                    out.append(apply(f, vals))
+                except (Undefined, RecursionError):
+                    out.append(None)
+        return tuple(out)
+
+
+def sample_points(var_sorts: dict[str, str], ctors: dict[str, list[tuple[str, tuple[str, ...]]]],
+                  n_points: int, seed: int = 0, fuel: int = 4) -> list[dict]:
+    """``n_points`` assignments, the first the smallest values, the rest random (seeded, so
+    discovery stays deterministic); the fuel grows from 1 so short values come often."""
+    import random
+
+    rng = random.Random(seed)
+    points = [{v: random_value(s, ctors, rng, 0) for v, s in var_sorts.items()}]
+    for k in range(1, n_points):
+        f = 1 + k % fuel
+        points.append({v: random_value(s, ctors, rng, f) for v, s in var_sorts.items()})
+    return points

@@ -74,7 +74,14 @@ from neuralbrain.reasoning.gl.equations import (
     statement_equation,
 )
 from neuralbrain.reasoning.gl.laws import law_name
-from neuralbrain.reasoning.gl.models import Fingerprinter, PrefixModel, refutes
+from neuralbrain.reasoning.gl.models import (
+    Fingerprinter,
+    PointFingerprinter,
+    PrefixModel,
+    TermModel,
+    refutes,
+    sample_points,
+)
 from neuralbrain.reasoning.gl.mpl import Theory
 from neuralbrain.reasoning.gl.terms import (
     Term,
@@ -109,6 +116,11 @@ class ProverConfig:
     # Case splits on a blocking sub-term (``Prover._case_proof``): how deeply they nest in
     # a proof of a target (discovery's candidates get ``discovery_split_depth``) and how
     # many blocking sub-terms are tried at each level.
+    # Discovery over any datatype (``discover(signature=...)``): values are ground
+    # constructor terms of at most model_cap_terms nodes, candidates are tested at
+    # ``points`` sampled assignments.
+    model_cap_terms: int = 200
+    points: int = 48
     max_split_depth: int = 2
     discovery_split_depth: int = 1
     split_candidates: int = 3
@@ -124,6 +136,8 @@ class ProverConfig:
             "max_split_depth": (self.max_split_depth, 0, 8),
             "discovery_split_depth": (self.discovery_split_depth, 0, 8),
             "split_candidates": (self.split_candidates, 1, 64),
+            "model_cap_terms": (self.model_cap_terms, 10, 10**6),
+            "points": (self.points, 1, 4096),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
@@ -275,6 +289,7 @@ class Prover:
                     pos.append(i)
         self._split_depth = self.config.max_split_depth
         self._split_vars = True
+        self._signature: set[str] | None = None
         self._deadline = float("inf")
         self._rss0 = 0
         self._checks = 0
@@ -662,16 +677,52 @@ class Prover:
             out[sort] = Fingerprinter(model, names, self.config.max_value)
         return out
 
+    def _models_over(self, signature: set[str], sorts: set[str]
+                     ) -> dict[str, PointFingerprinter]:
+        """Fingerprinters over ground constructor terms of every sort in ``sorts`` (and the
+        sorts the ``signature``'s functions map between), sharing one set of sampled points.
+        """
+        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+        wanted = set(sorts)
+        for f in signature:
+            if f in self.functions:
+                wanted |= {*self.functions[f][0], self.functions[f][1]}
+            elif f in self.theory.constants:
+                wanted.add(self.theory.constants[f])
+        ctors: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
+        for sort, cs in self._ctors.items():
+            ctors[sort] = [(c, self.functions[c][0] if c in self.functions else ())
+                           for c in cs]
+        model = TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms)
+        taken = set(self.precedence) | set(self.theory.relations) | set(self.theory.constants)
+        names: dict[str, list[str]] = {}
+        for i, sort in enumerate(sorted(wanted)):
+            suffix = "" if i == 0 else str(i)
+            names[sort] = [v + suffix for v in _VAR_NAMES if v + suffix not in taken][
+                : self.config.vars_per_sort]
+        var_sort = {v: s for s, vs in names.items() for v in vs}
+        points = sample_points(var_sort, ctors, self.config.points, seed=0)
+        return {s: PointFingerprinter(model, names[s], points) for s in sorted(wanted)}
+
     def discover(
         self,
         on_theorem: Callable[[Theorem], bool] | None = None,
         deadline: float | None = None,
+        signature: set[str] | None = None,
+        sorts: set[str] | None = None,
     ) -> ProofRun:
         """Enumerate, filter and prove equations (see the module docstring).
 
         ``on_theorem`` is called after each new theorem; returning True stops the run.
+        With a ``signature`` (function and constant names) discovery enumerates terms over
+        those symbols only, over every sort in ``sorts`` plus the signature's, and filters
+        them on ground constructor terms of any datatype (``models.TermModel``); without
+        one it needs exactly one naturals-shaped sort and filters on its numerals.
         """
-        cfg = self.config
+        if signature is not None:
+            return self._discover(on_theorem, deadline, self._models_over(signature,
+                                                                          sorts or set()),
+                                  signature)
         if not self.theory.inductions:
             raise DataError(
                 f"theory {self.theory.source!r} declares no (induction SORT (base c) (step f)): "
@@ -683,13 +734,18 @@ class Prover:
                 f"{sorted(self.theory.inductions)}: discovery handles one inductive sort; "
                 f"prove a list of theorems with --targets instead"
             )
+        return self._discover(on_theorem, deadline, self._models(), None)
+
+    def _discover(self, on_theorem, deadline, fps: dict, signature: set[str] | None
+                  ) -> ProofRun:
+        cfg = self.config
         t0 = time.perf_counter()
         if deadline is None:
             self._start_budget(t0 + cfg.budget_s)
         else:
             self._deadline = deadline
         run = ProofRun()
-        fps = self._models()
+        self._signature = signature
         sorts = list(fps)
         var_sort = {v: s for s in sorts for v in fps[s].variables}
         # terms[sort][n]: normal-form terms of size n; fp[term]: fingerprint
@@ -710,7 +766,7 @@ class Prover:
                 return None
             attempted.add(key)
             run.attempts += 1
-            lhs, rhs = _rename_xyz(t, rep, fps[sort].variables)
+            lhs, rhs = _rename_sorted(t, rep, var_sort, {s: fps[s].variables for s in sorts})
             sv = {v: var_sort.get(v, sort) for v in variables(rhs, variables(lhs))}
             # discovery tries thousands of candidates: shallower splits, and only on
             # Bool-like terms (an ite condition), not on a variable or a recursive value
@@ -812,11 +868,13 @@ class Prover:
             for sort, f in fps.items():
                 out.extend((sort, v) for v in f.variables)
             for c, sort in self.theory.constants.items():
-                if sort in fps:
+                if sort in fps and (self._signature is None or c in self._signature):
                     out.append((sort, (c,)))
             return out
         for fname, (arg_sorts, res) in self.functions.items():
             if res not in fps or any(a not in fps for a in arg_sorts):
+                continue
+            if self._signature is not None and fname not in self._signature:
                 continue
             for sizes in _compositions(n - 1, len(arg_sorts)):
                 pools = [terms[s].get(k, []) for s, k in zip(arg_sorts, sizes, strict=True)]
@@ -850,8 +908,13 @@ class Prover:
             keep.append((name, eq))
         return keep
 
-    def prove_targets(self, targets: list[tuple[str, object]]) -> ProofRun:
-        """Prove each named target statement, discovering lemmas only while some remain."""
+    def prove_targets(self, targets: list[tuple[str, object]],
+                      signature: set[str] | None = None) -> ProofRun:
+        """Prove each named target statement, discovering lemmas only while some remain.
+
+        With a ``signature`` discovery runs over those symbols and every datatype (see
+        ``discover``); without one only over a single naturals-shaped sort, if any.
+        """
         t0 = time.perf_counter()
         self._start_budget(t0 + self.config.budget_s)
         pending: list[tuple[str, Equation]] = []
@@ -890,7 +953,11 @@ class Prover:
         run = ProofRun()
         try:
             done = attempt()
-            if not done and self.theory.inductions:
+            if not done and signature is not None:
+                goal_sorts = {s for _, eq in pending for _, s in eq.sorts}
+                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline,
+                                    signature=signature, sorts=goal_sorts)
+            elif not done and self.theory.inductions:
                 run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline)
         except _OutOfBudget:
             run.budget_exhausted = True
@@ -964,10 +1031,16 @@ def _closure(roots: list[Theorem], all_theorems: list[Theorem]) -> list[Theorem]
     return [t for t in all_theorems if t.tid in need]
 
 
-def _rename_xyz(t: Term, rep: Term, names: list[str]) -> tuple[Term, Term]:
-    """Rename variables to x, y, z ... in order of appearance (bigger side first)."""
-    vs = variables(rep, variables(t))
-    m = {v: names[i] for i, v in enumerate(vs)}
+def _rename_sorted(t: Term, rep: Term, var_sort: dict[str, str],
+                   names: dict[str, list[str]]) -> tuple[Term, Term]:
+    """Rename variables to their sort's x, y, z ... in order of appearance (bigger side
+    first)."""
+    m: dict[str, str] = {}
+    used: dict[str, int] = {}
+    for v in variables(rep, variables(t)):
+        s = var_sort[v]
+        m[v] = names[s][used.get(s, 0)]
+        used[s] = used.get(s, 0) + 1
     return substitute(t, m), substitute(rep, m)
 
 

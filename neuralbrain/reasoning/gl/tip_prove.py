@@ -7,11 +7,12 @@ each defined function a ``functional`` relation, each rewrite rule an axiom, and
 ``%v0, %v1, ...`` so they cannot clash with a TIP symbol, and a constructor or function
 whose name MPL reserves (``sort``, ``and``, ...) gets a prime. The goal's first variable sort
 shaped like the naturals (one constant, one unary self-recursive constructor) gets the
-``(induction S (base c) (step f))`` declaration, which also drives lemma discovery (its
-counterexample model is the naturals); every other datatype gets structural induction,
-``(induction S (cases C ...))``, without discovery. The prover tries induction hypotheses
-generalised over the goal's other variables first, and case-splits on a sub-term that
-blocks rewriting (an ``ite`` condition, a variable a function matches on).
+``(induction S (base c) (step f))`` declaration; every other datatype gets structural
+induction, ``(induction S (cases C ...))``. Lemma discovery enumerates terms over the
+goal's functions (``discovery_signature``) and filters them on small ground values of
+every datatype (``models.TermModel``). The prover tries induction hypotheses generalised
+over the goal's other variables first, and case-splits on a sub-term that blocks rewriting
+(an ``ite`` condition, a variable a function matches on).
 
 ``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included), builds the
 proof document and hands it to the independent checker: the problem is ``proved`` only when
@@ -180,6 +181,40 @@ def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
     return decls + "\n".join(axioms) + "\n", goal + "\n", nat[0] if nat else None
 
 
+def discovery_signature(p: TipProblem) -> set[str]:
+    """What lemma discovery enumerates terms over: the goal's functions and every function
+    their definitions call, transitively, and the constructors of every sort they touch.
+    Selectors and the reader's auxiliary functions (``ite%``, ``case%1``, ...) are left
+    out: a lemma about them is a lemma about the function that uses them."""
+    p = _mpl_safe(p)
+    selectors = {sel for c in p.constructors.values() for sel, _ in c.fields}
+    keep = {f for f, fn in p.functions.items() if fn.args and "%" not in f and
+            f not in selectors}
+
+    def heads(t: Term, out: set[str]) -> set[str]:
+        if not isinstance(t, str):
+            out.add(t[0])
+            for a in t[1:]:
+                heads(a, out)
+        return out
+
+    todo = list(heads(p.goal_rhs, heads(p.goal_lhs, set())))
+    seen: set[str] = set()
+    while todo:
+        f = todo.pop()
+        if f in seen or f not in p.functions:
+            continue
+        seen.add(f)
+        for _, rhs in p.functions[f].rules:
+            todo.extend(heads(rhs, set()) - seen)
+    funcs = seen & keep
+    sorts = {s for _, s in p.goal_vars}
+    for f in funcs:
+        sorts |= {*p.functions[f].args, p.functions[f].result}
+    ctors = {c.name for c in p.constructors.values() if c.sort in sorts}
+    return funcs | ctors
+
+
 def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
     """One problem -> ``{"problem", "status", "seconds", "peak_mb", "lemmas", "reason"}``.
 
@@ -200,7 +235,8 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
     extended = parse_theory(goal, str(path), base=theory)
     target = extended.statements[len(theory.statements):]
     prover = Prover(theory, config or ProverConfig(), make_backend("logic_grid"), Ledger())
-    run = prover.prove_targets([(s.name, s.formula) for s in target])
+    run = prover.prove_targets([(s.name, s.formula) for s in target],
+                               signature=discovery_signature(problem))
     doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
     report = check_document(doc, text)
     goal_thm = next((t for t in run.theorems if t.name == GOAL), None)
@@ -211,9 +247,6 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
         why = "; ".join(u.get("reason", "") for u in run.unproved) or "not proved"
         if report.rejected:
             why = f"checker rejected: {report.rejected[0]['reason']}"
-        if ind is None:
-            why += " (no naturals-shaped goal variable: structural induction without lemma " \
-                   "discovery)"
         out["reason"] = why
     out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1),
                induction_sort=ind, budget_exhausted=run.budget_exhausted)
