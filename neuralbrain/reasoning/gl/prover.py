@@ -436,14 +436,24 @@ class Prover:
             out.append(n)
         return out
 
-    def _case_proof(self, lhs: Term, rhs: Term, extra: list[Block], expand: dict | None,
-                    rules: dict, scope: dict[str, str], depth: int = 0) -> dict | None:
+    def _case_proof(self, lhs: Term, rhs: Term, hyps: list[tuple[str, Term, Term, int]],
+                    rules: dict, scope: dict[str, str], depth: int = 0,
+                    splits: tuple[Block, ...] = ()) -> dict | None:
         """A rewrite proof of the ground goal, else a ``split`` on a blocking sub-term.
 
-        Each case of the split gets the hypothesis ``t = c(k...)`` (fresh constants ``k``)
-        as a block that rewrites ``t`` wherever it appears, and is proved the same way,
-        up to ``max_split_depth`` nested splits.
+        ``hyps`` are the induction hypotheses ``(name, lhs, rhs, block id)``. Each case of
+        a split gets the hypothesis ``t = c(k...)`` (fresh constants ``k``) as a block that
+        rewrites ``t`` wherever it appears, the induction hypotheses included (so one
+        about a variable split on still applies), and is proved the same way, up to
+        ``max_split_depth`` nested splits.
         """
+        extra: list[Block] = list(splits)
+        expand: dict[str, list[Step]] = {}
+        for name, hl, hr, bid in hyps:
+            hb = self._hyp_blocks(name, hl, hr, bid, list(splits))
+            if hb is not None:
+                extra += hb[0]
+                expand.update(hb[1])
         sl: list[Step] = []
         sr: list[Step] = []
         try:
@@ -474,10 +484,9 @@ class Prover:
                 fresh = self._fresh_names(len(arg_sorts), set(scope))
                 value = (c, *((n,) for n in fresh))
                 block = Block(-1000 - depth, hyp, "lr", t, value, False, size(t))
-                sub = self._case_proof(lhs, rhs, [block, *extra], expand,
-                                       {**rules, hyp: (t, value)},
+                sub = self._case_proof(lhs, rhs, hyps, {**rules, hyp: (t, value)},
                                        {**scope, **dict(zip(fresh, arg_sorts, strict=True))},
-                                       depth + 1)
+                                       depth + 1, (block, *splits))
                 if sub is None:
                     break
                 cases.append({"constructor": c, "fresh": fresh, "hyp": hyp, "proof": sub})
@@ -486,7 +495,7 @@ class Prover:
         return None
 
     # -- induction --------------------------------------------------------------------------
-    def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int
+    def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int, splits: list[Block]
                     ) -> tuple[list[Block], dict[str, list[Step]]] | None:
         """The hypothesis ``hl = hr`` as rewrite blocks between its two normal forms.
 
@@ -494,13 +503,14 @@ class Prover:
         hypothesis itself, the steps from ``hr`` to its normal form. A generalised hypothesis
         (with variables) becomes a block that holds for every instance: oriented if the
         path order orients it, else ordered; None when its variables do not survive
-        normalisation (an instance could not be rebuilt from a match).
+        normalisation (an instance could not be rebuilt from a match). ``splits``: the case
+        hypotheses in force, which rewrite the hypothesis too.
         """
         al: list[Step] = []
         ar: list[Step] = []
         try:
-            a = self.grid.normalize(hl, al)
-            b = self.grid.normalize(hr, ar)
+            a = self.grid.normalize(hl, al, splits)
+            b = self.grid.normalize(hr, ar, splits)
         except RecursionError:
             return None
         if a == b:
@@ -513,15 +523,14 @@ class Prover:
             if self.grid.order.gt_ground(a, b):
                 return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
             return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
-        if set(variables(a)) != set(hv) or set(variables(b)) != set(hv):
-            return None
-        if isinstance(a, str) and isinstance(b, str):  # no block has a variable left side
-            return None
-        if self.grid.order.gt_vars(a, b):
+        # a block's left side must bind every variable of the hypothesis
+        a_ok = not isinstance(a, str) and set(variables(a)) == set(hv)
+        b_ok = not isinstance(b, str) and set(variables(b)) == set(hv)
+        if a_ok and self.grid.order.gt_vars(a, b):
             return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
-        if self.grid.order.gt_vars(b, a):
+        if b_ok and self.grid.order.gt_vars(b, a):
             return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
-        if isinstance(a, str) or isinstance(b, str):
+        if not (a_ok and b_ok):
             return None
         return ([Block(bid, name + "*", "lr", a, b, True, size(a)),
                  Block(bid, name + "*r", "lr", b, a, True, size(b))],
@@ -552,7 +561,7 @@ class Prover:
         gl, gr = _skolem(lhs), _skolem(rhs)
         vs = variables(rhs, variables(lhs))
         scope = {v: sorts[v] for v in vs}
-        p = self._case_proof(gl, gr, [], None, self.rules, scope)
+        p = self._case_proof(gl, gr, [], self.rules, scope)
         if p is not None:
             return p
         # generalised hypotheses first (other variables universally quantified), then fixed
@@ -563,7 +572,7 @@ class Prover:
             n = next(f"n{i}" if i else "n" for i in range(100) if (f"n{i}" if i else "n")
                      not in taken)
             base = self._case_proof(*(_skolem(substitute(t, {v: (ind.base,)}))
-                                      for t in (lhs, rhs)), [], None, self.rules, scope)
+                                      for t in (lhs, rhs)), [], self.rules, scope)
             if base is None:
                 continue
             sn = {v: (ind.step, (n,))}
@@ -571,12 +580,8 @@ class Prover:
             for gen in gens:
                 fixed = {n} if gen else {*vs, n}
                 hl, hr = (_fix(substitute(t, {v: n}), fixed) for t in (lhs, rhs))
-                hb = self._hyp_blocks("IH", hl, hr, -1)
-                if hb is None:
-                    continue
-                extra, expand = hb
                 rules = {**self.rules, "IH": (hl, hr)}
-                step = self._case_proof(stl, str_, extra, expand or None, rules,
+                step = self._case_proof(stl, str_, [("IH", hl, hr, -1)], rules,
                                         {**scope, n: sorts[v]})
                 if step is None:
                     continue
@@ -626,21 +631,15 @@ class Prover:
                 for gen in gens if recursive else (False,):
                     fixed = set(fresh) if gen else {*vs, *fresh}
                     rules = dict(self.rules)
-                    extra: list[Block] = []
-                    expand: dict[str, list[Step]] = {}
                     hyps = {}
+                    ih = []
                     for i in recursive:
                         name = f"IH{i}"
                         hl, hr = (_fix(substitute(t, {v: fresh[i]}), fixed) for t in (lhs, rhs))
                         rules[name] = (hl, hr)
                         hyps[name] = {"lhs": to_json(hl), "rhs": to_json(hr)}
-                        hb = self._hyp_blocks(name, hl, hr, -1 - i)
-                        if hb is None:
-                            continue
-                        extra += hb[0]
-                        expand.update(hb[1])
-                    proof = self._case_proof(goal[0], goal[1], extra, expand or None, rules,
-                                             scope)
+                        ih.append((name, hl, hr, -1 - i))
+                    proof = self._case_proof(goal[0], goal[1], ih, rules, scope)
                     if proof is not None:
                         break
                 if proof is None:

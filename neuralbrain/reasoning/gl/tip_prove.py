@@ -185,11 +185,12 @@ def discovery_signature(p: TipProblem) -> set[str]:
     """What lemma discovery enumerates terms over: the goal's functions and every function
     their definitions call, transitively, and the constructors of every sort they touch.
     Selectors and the reader's auxiliary functions (``ite%``, ``case%1``, ...) are left
-    out: a lemma about them is a lemma about the function that uses them."""
+    out: a lemma about them is a lemma about the function that uses them. Equality inside
+    a term (``equal%[S]``) stays: ``x = x`` is a lemma conditional goals need."""
     p = _mpl_safe(p)
     selectors = {sel for c in p.constructors.values() for sel, _ in c.fields}
-    keep = {f for f, fn in p.functions.items() if fn.args and "%" not in f and
-            f not in selectors}
+    keep = {f for f, fn in p.functions.items() if fn.args and f not in selectors and
+            ("%" not in f or f.startswith("equal%"))}
 
     def heads(t: Term, out: set[str]) -> set[str]:
         if not isinstance(t, str):

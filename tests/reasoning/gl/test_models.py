@@ -79,7 +79,7 @@ ELEM = """
 def test_the_discovery_signature_is_the_goals_functions_and_their_callees():
     sig = discovery_signature(parse_tip(ELEM, "elem.smt2"))
     assert {"elem", "==", "++[Nat]", "cons[Nat]", "nil[Nat]", "true", "false"} <= sig
-    assert not any("%" in f for f in sig)  # no ite% / case% auxiliaries
+    assert not any(f.startswith(("ite%", "case%")) for f in sig)  # no auxiliaries
     assert "head[Nat]" not in sig  # no selectors
 
 
