@@ -536,6 +536,14 @@ class Prover:
                  Block(bid, name + "*r", "lr", b, a, True, size(b))],
                 {name + "*": fwd, name + "*r": back})
 
+    def _gens(self, nvars: int) -> tuple[bool, ...]:
+        """Which hypotheses to try: generalised first, then fixed; discovery (which tries
+        thousands of candidates) only the generalised one, which subsumes the fixed one
+        but for its orientation."""
+        if nvars < 2 or not self.config.generalize:
+            return (False,)
+        return (True, False) if self._split_vars else (True,)
+
     def _induction_order(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> list[str]:
         """Variables to induct on: those in recursive (last) argument positions first."""
         counts: dict[str, int] = {}
@@ -565,7 +573,7 @@ class Prover:
         if p is not None:
             return p
         # generalised hypotheses first (other variables universally quantified), then fixed
-        gens = (True, False) if len(vs) > 1 and self.config.generalize else (False,)
+        gens = self._gens(len(vs))
         for v in self._induction_order(lhs, rhs, sorts):
             ind = self.theory.inductions[sorts[v]]
             taken = set(vs)
@@ -606,7 +614,7 @@ class Prover:
         the hypothesis), then with them fixed.
         """
         vs = variables(rhs, variables(lhs))
-        gens = (True, False) if len(vs) > 1 and self.config.generalize else (False,)
+        gens = self._gens(len(vs))
         for v in vs:
             sort = sorts.get(v)
             if sort not in self.theory.structural:
