@@ -124,6 +124,9 @@ class ProverConfig:
     max_split_depth: int = 2
     discovery_split_depth: int = 1
     split_candidates: int = 3
+    # Whether discovery's candidates may also split on a variable (max(x, y) = max(y, x)
+    # needs one); off by default: it triples the cost of discovery on theories.peano.
+    discovery_split_vars: bool = False
     # Induction hypotheses generalised over the statement's other variables (tried first).
     generalize: bool = True
 
@@ -288,7 +291,7 @@ class Prover:
                 if not isinstance(a, str) and i not in pos:
                     pos.append(i)
         self._split_depth = self.config.max_split_depth
-        self._split_vars = True
+        self._discovering = False
         self._signature: set[str] | None = None
         self._deadline = float("inf")
         self._rss0 = 0
@@ -415,8 +418,8 @@ class Prover:
         for t in terms:
             walk(t)
         enum = [t for t in compound if self._enum_sort(self._sort_of(t, scope))]
-        if not self._split_vars:
-            return enum
+        if self._discovering:
+            return enum + skolems if self.config.discovery_split_vars else enum
         return enum + skolems + [t for t in compound if t not in enum]
 
     def _enum_sort(self, sort: str | None) -> bool:
@@ -542,7 +545,7 @@ class Prover:
         but for its orientation."""
         if nvars < 2 or not self.config.generalize:
             return (False,)
-        return (True, False) if self._split_vars else (True,)
+        return (True,) if self._discovering else (True, False)
 
     def _induction_order(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> list[str]:
         """Variables to induct on: those in recursive (last) argument positions first."""
@@ -775,13 +778,13 @@ class Prover:
             run.attempts += 1
             lhs, rhs = _rename_sorted(t, rep, var_sort, {s: fps[s].variables for s in sorts})
             sv = {v: var_sort.get(v, sort) for v in variables(rhs, variables(lhs))}
-            # discovery tries thousands of candidates: shallower splits, and only on
-            # Bool-like terms (an ite condition), not on a variable or a recursive value
-            self._split_depth, self._split_vars = cfg.discovery_split_depth, False
+            # discovery tries thousands of candidates: shallower splits, only on Bool-like
+            # terms (an ite condition) and, if configured, variables
+            self._split_depth, self._discovering = cfg.discovery_split_depth, True
             try:
                 proof = self.prove_equation(lhs, rhs, sv)
             finally:
-                self._split_depth, self._split_vars = cfg.max_split_depth, True
+                self._split_depth, self._discovering = cfg.max_split_depth, False
             if proof is None:
                 return False
             th = self.add_theorem(lhs, rhs, sv, proof)

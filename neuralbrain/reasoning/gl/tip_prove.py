@@ -21,6 +21,7 @@ the checker accepts every theorem of the document, the goal among them.
 
 from __future__ import annotations
 
+import dataclasses
 import hashlib
 import json
 import sys
@@ -235,7 +236,10 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
     theory = parse_theory(text, str(path))
     extended = parse_theory(goal, str(path), base=theory)
     target = extended.statements[len(theory.statements):]
-    prover = Prover(theory, config or ProverConfig(), make_backend("logic_grid"), Ledger())
+    # TIP functions match on several arguments (max, <=, zip): lemmas about them need a
+    # case split on a variable even during discovery
+    config = dataclasses.replace(config or ProverConfig(), discovery_split_vars=True)
+    prover = Prover(theory, config, make_backend("logic_grid"), Ledger())
     run = prover.prove_targets([(s.name, s.formula) for s in target],
                                signature=discovery_signature(problem))
     doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
