@@ -34,6 +34,9 @@ def add_commands(subparsers: argparse._SubParsersAction) -> None:
     p.add_argument("--explain", action="store_true",
                    help="print each goal item's candidates and scores, and the derived facts")
     p.add_argument("--json", action="store_true", help="print one JSON object")
+    p.add_argument("--no-prompt-cache", action="store_true",
+                   help="compute the fixed prompt prefixes instead of loading them from the "
+                   "prompt cache ($NEURALBRAIN_CACHE or ~/.cache/neuralbrain; same readings)")
     p.set_defaults(func=cmd_plan)
 
 
@@ -84,7 +87,8 @@ def cmd_plan(args: argparse.Namespace) -> int:
         raise DataError(f"--max-steps {args.max_steps}: expected 1..64 skill calls")
     hardware = hardware_configs(apply_overrides({}, args.hardware))
     planner = LlmPlanner(PlannerConfig(backend=args.backend, model_path=args.model,
-                                       mode=args.mode, temperature=args.temperature), hardware)
+                                       mode=args.mode, temperature=args.temperature,
+                                       prompt_cache=not args.no_prompt_cache), hardware)
     reasoner = SceneReasoner(ReasonerConfig(backend=args.reasoner_backend,
                                             max_calls=args.max_steps))
     result = plan_request(planner, reasoner, args.instruction, facts, args.heard, args.seed)

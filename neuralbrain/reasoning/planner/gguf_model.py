@@ -24,12 +24,20 @@ with explicit bounds (every string, array and count against the bytes left, at m
 size, so a truncated or forged file is a one-line ``DataError`` naming the tensor, its byte
 range and the file size, before any tensor byte is read. The hyper-parameters must then be
 positive integers of the declared kind, and the layer count must fit the tensors present.
+
+``GGUFReader`` builds a numpy view per metadata part (~100,000 for SmolLM2's vocabulary and
+merges), which is most of loading the model. ``load_gguf(cache=True)`` keeps what it derived
+(hyper-parameters, the metadata read, each tensor's type, shape and byte offset) in the
+planner's disk cache (``prompt_cache``) under the sha256 of the file's bytes: the same bytes
+passed every check above when the entry was written, so a later load maps the tensors at
+their offsets without the reader. An unusable entry is ignored with a warning.
 """
 
 from __future__ import annotations
 
 import importlib.metadata
 import importlib.util
+import json
 import mmap
 import struct
 from dataclasses import dataclass, field
@@ -364,8 +372,9 @@ def _strings(reader: Any, key: str, path: Path, required: bool = True) -> list[s
     return v
 
 
-def load_gguf(path: str | Path | None = None) -> GGUFModel:
-    """Open a llama GGUF (the shipped SmolLM2 when ``path`` is None) and check what it holds."""
+def load_gguf(path: str | Path | None = None, cache: bool = False) -> GGUFModel:
+    """Open a llama GGUF (the shipped SmolLM2 when ``path`` is None) and check what it holds;
+    ``cache``: through the disk cache of its layout (see the module docstring)."""
     path = default_model_path() if path is None else Path(path)
     if not path.is_file():
         raise DataError(f"model file {str(path)!r} does not exist: expected a llama GGUF file")
@@ -373,7 +382,59 @@ def load_gguf(path: str | Path | None = None) -> GGUFModel:
         magic = fh.read(4)
     if magic != b"GGUF":
         raise DataError(f"{path}: starts with {magic!r}, expected the GGUF magic b'GGUF'")
-    check_layout(path)
+    if not cache:
+        return _read_gguf(path)[0]
+    from neuralbrain.reasoning.planner.prompt_cache import PromptCache, entry_key, file_sha256
+
+    store, key = PromptCache(), entry_key("gguf", {"sha256": file_sha256(path)})
+    hit = store.load("gguf", key, lambda arrays, value: _check_layout_doc(value, path))
+    if hit is not None:
+        return _from_layout_doc(path, hit[1])
+    model, spans = _read_gguf(path)
+    starts = {span.name: span.start for span in spans}
+    try:  # kept only when it reads back as the same model
+        doc = json.loads(json.dumps({
+            "hparams": vars(model.hparams), "metadata": model.metadata,
+            "tensors": [[t.name, t.qtype, list(t.shape), starts[t.name], t.raw.dtype.str,
+                         list(t.raw.shape)] for t in model.tensors.values()]}))
+        again = _from_layout_doc(path, doc)
+    except (TypeError, ValueError, KeyError, DataError):
+        return model
+    if again.hparams == model.hparams and again.metadata == model.metadata and all(
+            t.qtype == model.tensors[n].qtype and t.shape == model.tensors[n].shape
+            and t.raw.dtype == model.tensors[n].raw.dtype
+            and np.array_equal(t.raw, model.tensors[n].raw)
+            for n, t in again.tensors.items()) and again.tensors.keys() == model.tensors.keys():
+        store.save("gguf", key, {}, doc)
+    return model
+
+
+def _check_layout_doc(doc: Any, path: Path) -> None:
+    size = path.stat().st_size
+    for _, _, _, offset, dtype, shape in doc["tensors"]:
+        nbytes = np.dtype(dtype).itemsize * int(np.prod(shape))
+        if not 0 <= offset <= offset + nbytes <= size:
+            raise ValueError(f"a tensor lies at bytes {offset}..{offset + nbytes}, outside "
+                             f"the file of {size}")
+    LlamaHParams(**doc["hparams"])
+
+
+def _from_layout_doc(path: Path, doc: dict[str, Any]) -> GGUFModel:
+    data = np.memmap(path, mode="r")
+    tensors = {}
+    for name, qtype, shape, offset, dtype, raw_shape in doc["tensors"]:
+        nbytes = np.dtype(dtype).itemsize * int(np.prod(raw_shape))
+        raw = data[offset:offset + nbytes].view(dtype).reshape(raw_shape)
+        tensors[name] = GGUFTensor(name, qtype, tuple(shape), raw, str(path))
+    meta = dict(doc["metadata"]) | {"neuralbrain.path": str(path)}
+    model = GGUFModel(path, LlamaHParams(**doc["hparams"]), meta, tensors)
+    _check_tensors(model)
+    return model
+
+
+def _read_gguf(path: Path) -> tuple[GGUFModel, list[TensorSpan]]:
+    """``load_gguf`` through ``check_layout`` and ``GGUFReader``; also the tensors' spans."""
+    spans = check_layout(path)
     from gguf import GGUFReader
 
     try:
@@ -438,7 +499,7 @@ def load_gguf(path: str | Path | None = None) -> GGUFModel:
         tensors[t.name] = GGUFTensor(t.name, t.tensor_type.name, shape, t.data, str(path))
     model = GGUFModel(path, hp, meta, tensors)
     _check_tensors(model)
-    return model
+    return model, spans
 
 
 def _check_tensors(model: GGUFModel) -> None:
@@ -487,9 +548,9 @@ def _decode_q8_0(raw: np.ndarray, shape: tuple[int, ...]) -> QWeight:
     nb = n_in // BLOCK
     blocks = np.asarray(raw, dtype=np.uint8).reshape(n_out, nb, 34)
     d = blocks[:, :, 0:2].copy().view(np.float16)[..., 0].astype(np.float32)
-    q = blocks[:, :, 2:].copy().view(np.int8).astype(np.int16)
-    # Offset binary: code = q + 128 in [0, 256), w = d * code - 128 d.
-    codes = (q + 128).astype(np.uint8).reshape(n_out, n_in)
+    # Offset binary: code = q + 128 in [0, 256), w = d * code - 128 d; on q's two's-complement
+    # byte, adding 128 is flipping the top bit.
+    codes = (blocks[:, :, 2:] ^ np.uint8(0x80)).reshape(n_out, n_in)
     return QWeight(codes, d, (-128.0 * d).astype(np.float32), bits=8)
 
 

@@ -30,7 +30,8 @@ rounding of RoPE, softmax and SiLU (``ggml_numerics``), one attention product pe
 8-bit activation blocks before the weight products (rounded by the model, or by a backend
 that does it itself such as ``CpuConfig(act_bits=8)``). The KV cache holds keys/values of
 the first ``n_past`` positions; ``truncate(n)`` rewinds it,
-which is how candidate continuations share one prompt prefill.
+which is how candidate continuations share one prompt prefill; ``kv()`` and ``restore``
+take a slot's keys and values out and back in (the planner's disk prompt cache).
 """
 
 from __future__ import annotations
@@ -44,7 +45,7 @@ from neuralbrain.energy import Ledger
 from neuralbrain.errors import BudgetExceeded, ConfigError, ShapeError
 from neuralbrain.hardware import check_backend
 from neuralbrain.hardware.base import Backend, PlacedMatrix
-from neuralbrain.hardware.qmatrix import concat_out, quantize_act_q8
+from neuralbrain.hardware.qmatrix import QWeight, concat_out, quantize_act_q8
 from neuralbrain.reasoning.planner import ggml_numerics as ggml
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, GGUFTensor
 
@@ -63,10 +64,10 @@ class Linear:
     (``tensor_parallel_shares``); other backends place it whole.
     """
 
-    def __init__(self, tensors: list[GGUFTensor], backend: Backend, ledger: Ledger,
+    def __init__(self, tensors: list[GGUFTensor | QWeight], backend: Backend, ledger: Ledger,
                  split: str | None = None, shares: list | None = None) -> None:
         self.backend, self.ledger = backend, ledger
-        parts = [t.block_quant() for t in tensors]
+        parts = [t if isinstance(t, QWeight) else t.block_quant() for t in tensors]
         if split and "tensor_parallel" in backend.capabilities:
             self.handle, cost = backend.place_parallel(parts, split, shares)
         else:
@@ -217,6 +218,7 @@ class LlamaModel:
             shares = tensor_parallel_shares(hp, backend.tp)
         # "llama.cpp": 8-bit block activations before weight products, fp16 K/V cache and
         # fp16 attention operands, as llama.cpp's CPU path computes (for the comparison).
+        self.numerics = numerics
         self.emulate = numerics == "llama.cpp"
         self.round_acts = self.emulate and not backend.act_bits
         self.hp, self.backend = hp, backend
@@ -228,7 +230,9 @@ class LlamaModel:
         tied = np.array_equal(self.embed.offset, -zero * self.embed.scale)
         self._embed_zero = zero if tied else None
         head_name = "output.weight" if "output.weight" in gguf.tensors else "token_embd.weight"
-        self.head = Linear([t(head_name)], backend, self.ledger)
+        # a tied head is the embedding's codes, decoded once
+        self.head = Linear([self.embed if head_name == "token_embd.weight" else t(head_name)],
+                           backend, self.ledger)
         self.out_norm = t("output_norm.weight").dequantize()
         self.layers = []
         for i in range(hp.n_layer):
@@ -299,6 +303,25 @@ class LlamaModel:
         k[:, :, start:self.n_past] = self.k_cache[:, :, start:self.n_past]
         v[:, :, start:self.n_past] = self.v_cache[:, :, start:self.n_past]
         self._slots[slot][2] = self.n_past
+
+    def kv(self) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of this slot's keys and values of its ``n_past`` positions, each
+        (n_layer, n_head_kv, n_past, head_dim): what ``restore`` takes back."""
+        n = self.n_past
+        return self.k_cache[:, :, :n].copy(), self.v_cache[:, :, :n].copy()
+
+    def restore(self, k: np.ndarray, v: np.ndarray) -> None:
+        """Make this slot hold the context whose keys and values ``kv`` gave (e.g. in another
+        process: the planner's prompt cache), as if its tokens had just been run."""
+        hp = self.hp
+        want = (hp.n_layer, hp.n_head_kv, k.shape[2] if k.ndim == 4 else -1, hp.head_dim)
+        if k.shape != want or v.shape != want or not 0 < want[2] <= self.n_ctx:
+            raise ShapeError(f"restore: keys {k.shape} and values {v.shape}: expected both "
+                             f"(n_layer, n_head_kv, n <= {self.n_ctx}, head_dim) = {want}")
+        n = want[2]
+        self.k_cache[:, :, :n] = k
+        self.v_cache[:, :, :n] = v
+        self.n_past = n
 
     def truncate(self, n: int) -> None:
         """Forget every position from ``n`` on (keeps the prefix's keys and values)."""

@@ -39,7 +39,11 @@ Two ways to decide each item of the line:
 All candidates of a step are scored from one forward: each digit is one token, so the
 logits after the shared prefix score them all at once. The worked examples' prefix is run
 once per model and kept in the KV cache; its energy is booked on the first plan. Every
-product runs on the module's backend and is booked in its ledger.
+product runs on the module's backend and is booked in its ledger. What is the same in every
+process (the two prompts' prefixes; the request-free scores of a list of relation phrases,
+also memoized per process) is kept on disk by ``prompt_cache`` and loaded bit for bit, with
+the ledger bookings its computation made booked again: readings, energy, latency and token
+counts are those of computing it (``prompt_cache=False`` computes everything).
 
 As a module (``llm_planner``) it reads the goal once per episode, when the request and the
 first facts are there and the scene has settled (a scene without a cube gives the empty
@@ -63,6 +67,16 @@ from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.payloads import Facts, Request, TrayGoal
 from neuralbrain.reasoning.planner.gguf_model import GGUFModel, load_gguf
 from neuralbrain.reasoning.planner.llama import NEEDS, LlamaModel
+from neuralbrain.reasoning.planner.prompt_cache import (
+    CACHED_BACKENDS,
+    PromptCache,
+    RecordingLedger,
+    bookings_doc,
+    bookings_from,
+    entry_key,
+    file_sha256,
+    replay,
+)
 from neuralbrain.reasoning.planner.scene import Scene, parse_facts
 from neuralbrain.reasoning.planner.tokenizer import ChatMessage, GGUFTokenizer
 
@@ -83,7 +97,8 @@ class PlannerConfig:
     (``Scene.relation_phrases``), taken as the goal when one's mean PMI per token reaches
     ``relation_pmi``, chosen on validation seeds 100-114 per kind (with the scene prompt's
     items, before the copied line): 1.0-1.5 got the first item of 86% of requests right,
-    100-93% of relational ones, against 27% without the phrases."""
+    100-93% of relational ones, against 27% without the phrases. ``prompt_cache``: keep
+    what every process computes alike on disk (``prompt_cache``; the same readings)."""
 
     backend: str = "cpu"
     model_path: str = ""
@@ -94,6 +109,7 @@ class PlannerConfig:
     relation_pmi: float = 1.5
     n_ctx: int = 2048
     temperature: float = 0.0
+    prompt_cache: bool = True
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -135,9 +151,10 @@ class GoalReading:
 
 
 @lru_cache(maxsize=2)
-def load_model(path: str) -> tuple[GGUFModel, GGUFTokenizer]:
-    """The GGUF model and its tokenizer (``""``: the shipped SmolLM2), read once per process."""
-    model = load_gguf(path or None)
+def load_model(path: str, cache: bool = True) -> tuple[GGUFModel, GGUFTokenizer]:
+    """The GGUF model and its tokenizer (``""``: the shipped SmolLM2), read once per process
+    (``cache``: its layout through the disk cache, ``gguf_model.load_gguf``)."""
+    model = load_gguf(path or None, cache=cache)
     return model, GGUFTokenizer(model.metadata)
 
 
@@ -212,13 +229,17 @@ class LlmPlanner(Module):
 
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
-        self.gguf, self.tok = load_model(self.config.model_path)
+        self.gguf, self.tok = load_model(self.config.model_path, self.config.prompt_cache)
         self._build()
 
     def _build(self) -> None:
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
         self._prefix_len = 0  # the worked examples are not in the KV cache yet
         self._phrase_len = 0  # nor the phrase prompt's
+        # request-free phrase scores of this model and backend, by (turn, branches)
+        self._base_memo: dict[tuple, tuple[np.ndarray, list, int]] = {}
+        self._cache = (PromptCache() if self.config.prompt_cache
+                       and self.backend.name in CACHED_BACKENDS else None)
 
     def on_backend_change(self) -> None:
         self._build()
@@ -250,11 +271,54 @@ class LlmPlanner(Module):
             return
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
         ids = self.tok.encode(text)
-        self.lm.select("main")
-        self.lm.reset()
-        self.lm.forward(ids)
+        self._prefill("main", ids)
         self._prefix_text, self._prefix_len = text, len(ids)
+
+    def _cache_key(self, kind: str, ids: Any) -> str | None:
+        """The prompt-cache key of ``ids`` run by this model and backend (None: no cache)."""
+        if self._cache is None:
+            return None
+        return entry_key(kind, {"model": file_sha256(self.gguf.path),
+                                "backend": self.backend.name,
+                                "config": repr(self.backend.config),
+                                "numerics": self.lm.numerics, "ids": ids})
+
+    def _prefill(self, slot: str, ids: list[int]) -> None:
+        """Run the fixed prompt ``ids`` into KV slot ``slot`` from its start, or take its keys
+        and values from the prompt cache and book again what computing them booked."""
+        self.lm.select(slot)
+        self.lm.reset()
         self._tokens += len(ids)
+        key = self._cache_key("prefix", ids)
+        hp = self.lm.hp
+        shape = (hp.n_layer, hp.n_head_kv, len(ids), hp.head_dim)
+
+        def check(arrays: dict, value: Any) -> None:
+            if arrays["ids"].tolist() != ids:
+                raise ValueError("its token ids are not the prompt's")
+            for name in ("k", "v"):
+                a = arrays[name]
+                if a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
+                    raise ValueError(f"{name} is {a.dtype}{a.shape}: expected finite float32 "
+                                     f"{shape}")
+            bookings_from(value["bookings"])
+
+        hit = self._cache.load("prefix", key, check) if key else None
+        if hit is not None:
+            arrays, value = hit
+            self.lm.restore(arrays["k"], arrays["v"])
+            replay(bookings_from(value["bookings"]), self.lm.ledger, self.backend)
+            return
+        rec = RecordingLedger(self.lm.ledger)
+        self.lm.set_ledger(rec)
+        try:
+            self.lm.forward(ids)
+        finally:
+            self.lm.set_ledger(rec.inner)
+        if key:
+            k, v = self.lm.kv()
+            self._cache.save("prefix", key, {"ids": np.asarray(ids, np.int64), "k": k, "v": v},
+                             {"bookings": bookings_doc(rec.bookings)})
 
     def _turn(self, request: str) -> list[int]:
         """The user turn with the request as given, and the start of the answer."""
@@ -324,30 +388,17 @@ class LlmPlanner(Module):
         if not self._phrase_len:
             text = self.tok.apply_chat_template(msgs, add_generation_prompt=False)
             ids = self.tok.encode(text)
-            self.lm.select("phrase")
-            self.lm.reset()
-            self.lm.forward(ids)
+            self._prefill("phrase", ids)
             self.lm.copy_to("phrase_base")
-            self._phrase_text, self._phrase_len = text, len(ids)
-            self._tokens += len(ids)
+            self._phrase_text, self._phrase_len, self._phrase_ids = text, len(ids), ids
         branches = [self.tok.encode(f" {p}") for p, _ in phrases]
         total = np.zeros(len(phrases))
         for slot, req, sign in (("phrase", instruction, 1.0), ("phrase_base", "", -1.0)):
             turn = self.tok.apply_chat_template(
                 [*msgs, ChatMessage("user", f"Request: {req}".strip())],
                 add_generation_prompt=True)[len(self._phrase_text):] + PHRASE_ANSWER
-            self.lm.select(slot)
-            self.lm.truncate(self._phrase_len)
-            first = self._forward(slot, self.tok.encode(turn))
-            rest = [b[:-1] for b in branches if len(b) > 1]
-            self._tokens += sum(len(b) for b in rest)
-            rows = iter(self.lm.forward_branches(rest) if rest else [])
-            for i, b in enumerate(branches):
-                lp = float(first[b[0]])
-                if len(b) > 1:
-                    lps = log_softmax(next(rows))
-                    lp += float(sum(lps[j, b[j + 1]] for j in range(len(b) - 1)))
-                total[i] += sign * lp
+            score = self._base_scores if slot == "phrase_base" else self._branch_scores
+            total += sign * score(slot, self.tok.encode(turn), branches)
         mean = total / np.array([len(b) for b in branches])
         table = {p: {"pmi_per_token": round(float(m), 4)}
                  for (p, _), m in zip(phrases, mean, strict=True)}
@@ -355,6 +406,71 @@ class LlmPlanner(Module):
         if mean[best] < self.config.relation_pmi:
             return None, table
         return int(scene.digits[phrases[best][1]]), table
+
+    def _branch_scores(self, slot: str, turn: list[int], branches: list[list[int]]
+                       ) -> np.ndarray:
+        """Log-probability of each branch after the phrase prompt in ``slot`` and ``turn``:
+        the turn in one forward, the branches' later tokens in one ``forward_branches``."""
+        self.lm.select(slot)
+        self.lm.truncate(self._phrase_len)
+        first = self._forward(slot, turn)
+        rest = [b[:-1] for b in branches if len(b) > 1]
+        self._tokens += sum(len(b) for b in rest)
+        rows = iter(self.lm.forward_branches(rest) if rest else [])
+        out = np.zeros(len(branches))
+        for i, b in enumerate(branches):
+            lp = float(first[b[0]])
+            if len(b) > 1:
+                lps = log_softmax(next(rows))
+                lp += float(sum(lps[j, b[j + 1]] for j in range(len(b) - 1)))
+            out[i] = lp
+        return out
+
+    def _base_scores(self, slot: str, turn: list[int], branches: list[list[int]]
+                     ) -> np.ndarray:
+        """``_branch_scores`` of the request-free prompt: the same for the same branch list
+        in the same order (a branch's floats depend, at the rounding level, on the batch it
+        runs in, so they are not memoized per phrase), so memoized per process and kept in
+        the prompt cache; a reused entry books again what computing it booked."""
+        memo = (tuple(turn), tuple(map(tuple, branches)))
+        entry = self._base_memo.get(memo)
+        if entry is None:
+            key = self._cache_key("phrase_base", {"prefix": self._phrase_ids, "turn": turn,
+                                                  "branches": branches})
+
+            def check(arrays: dict, value: Any) -> None:
+                scores = arrays["scores"]
+                if scores.shape != (len(branches),) or scores.dtype != np.float64 or \
+                        value["branches"] != branches:
+                    raise ValueError("it holds the scores of other branches")
+                bookings_from(value["bookings"]), int(value["tokens"])
+
+            hit = self._cache.load("phrase_base", key, check) if key else None
+            if hit is None:  # computed: booked as it runs, kept for the next time
+                rec, tokens = RecordingLedger(self.lm.ledger), self._tokens
+                self.lm.set_ledger(rec)
+                try:
+                    scores = self._branch_scores(slot, turn, branches)
+                finally:
+                    self.lm.set_ledger(rec.inner)
+                self._remember(memo, (scores, rec.bookings, self._tokens - tokens))
+                if key:
+                    self._cache.save("phrase_base", key, {"scores": scores},
+                                     {"branches": branches, "tokens": self._tokens - tokens,
+                                      "bookings": bookings_doc(rec.bookings)})
+                return scores.copy()
+            arrays, value = hit
+            entry = (arrays["scores"], bookings_from(value["bookings"]), int(value["tokens"]))
+            self._remember(memo, entry)
+        scores, bookings, tokens = entry
+        replay(bookings, self.lm.ledger, self.backend)
+        self._tokens += tokens
+        return scores.copy()
+
+    def _remember(self, memo: tuple, entry: tuple) -> None:
+        if len(self._base_memo) >= 256:  # scenes differ: keep the latest
+            self._base_memo.pop(next(iter(self._base_memo)))
+        self._base_memo[memo] = entry
 
     def _read_items(self, scene: Scene, turn: list[int]):
         """The copied line, item by item (see the module docstring): returns (digits, one
