@@ -121,13 +121,21 @@ def test_facts_parsers(tmp_path, data):
 
 
 # -- proof documents (check-proofs) ------------------------------------------------------------
-PROOF_SEEDS = [(Path(__file__).parent / "seeds" / "peano_proofs.json").read_bytes()]
+PROOF_SEEDS = [(Path(__file__).parent / "seeds" / name).read_bytes()
+               for name in ("peano_proofs.json", "peano_split_proofs.json")]
 
 
 def test_the_proof_seed_is_accepted():
     report = check_files(Path(__file__).parent / "seeds" / "peano_proofs.json",
                          theories_dir() / "peano.mpl")
     assert report.ok and len(report.accepted) == 3
+
+
+def test_the_split_and_generalised_proof_seed_is_accepted():
+    # generalised induction hypotheses (add_comm, add_assoc) and a case split on x
+    report = check_files(Path(__file__).parent / "seeds" / "peano_split_proofs.json",
+                         theories_dir() / "peano.mpl")
+    assert report.ok and len(report.accepted) == 5
 
 
 @FUZZ
