@@ -276,20 +276,16 @@ class Prover:
             self.rules[name] = (eq.lhs, eq.rhs)
         self.theorems: list[Theorem] = []
         # what case splits need: the constructors of each sort (structural or naturals
-        # induction declarations) and the argument positions each function's defining
-        # equations match against a constructor pattern
+        # induction declarations) and each function's defining left sides (patterns)
         self._ctors: dict[str, tuple[str, ...]] = dict(theory.structural)
         for sort, ind in theory.inductions.items():
             self._ctors.setdefault(sort, (ind.base, ind.step))
         self._ctor_sort = {c: s for s, cs in self._ctors.items() for c in cs}
-        self._matched: dict[str, list[int]] = {}
+        self._patterns: dict[str, list[Term]] = {}
         for eq in self.axioms.values():
             if isinstance(eq.lhs, str) or eq.lhs[0] in self._ctor_sort:
                 continue
-            pos = self._matched.setdefault(eq.lhs[0], [])
-            for i, a in enumerate(eq.lhs[1:]):
-                if not isinstance(a, str) and i not in pos:
-                    pos.append(i)
+            self._patterns.setdefault(eq.lhs[0], []).append(eq.lhs)
         self._split_depth = self.config.max_split_depth
         self._discovering = False
         self._signature: set[str] | None = None
@@ -388,30 +384,42 @@ class Prover:
         return sig[1] if sig else None
 
     def _split_candidates(self, terms: tuple[Term, ...], scope: dict[str, str]) -> list[Term]:
-        """Ground sub-terms that block a rewrite: an argument that a defining equation of
-        its function matches against a constructor but that is not built by a constructor
-        (an ``ite`` condition such as ``x == y``, a variable a function recurses on).
+        """Ground sub-terms that block a rewrite: where a defining equation of a function
+        wants a constructor (at any depth of its pattern) but the term has none (an ``ite``
+        condition such as ``x == y``, a variable a function recurses on).
         Bool-like terms first (outermost first), then Skolem constants, then other compound
         terms (splitting those is rarely better than splitting the variable they wait on)."""
         compound: list[Term] = []
         skolems: list[Term] = []
 
+        def blockers(pat: Term, t: Term, out: list[Term]) -> bool:
+            """Sub-terms of ``t`` where ``pat`` wants a constructor; False on a clash."""
+            if isinstance(pat, str):
+                return True
+            if isinstance(t, str):
+                return True  # a generalised hypothesis's variable: not ground
+            if t[0] not in self._ctor_sort:
+                if t[0] not in self.theory.constants:
+                    out.append(t)
+                return True
+            if t[0] != pat[0]:
+                return False  # this equation can never apply here
+            return all(blockers(p, a, out) for p, a in zip(pat[1:], t[1:], strict=True))
+
         def walk(t: Term) -> None:
             if isinstance(t, str) or len(t) == 1:
                 return
-            for i in self._matched.get(t[0], ()):
-                a = t[i + 1]
-                if isinstance(a, str) or a[0] in self._ctor_sort:
+            for pat in self._patterns.get(t[0], ()):
+                found: list[Term] = []
+                if len(pat) != len(t) or not all(
+                        blockers(p, a, found) for p, a in zip(pat[1:], t[1:], strict=True)):
                     continue
-                if a[0] in self.theory.constants:
-                    continue
-                if self._sort_of(a, scope) not in self._ctors:
-                    continue
-                if _has_var(a):
-                    continue  # not ground: a generalised hypothesis's variable
-                out = skolems if len(a) == 1 else compound
-                if a not in out:
-                    out.append(a)
+                for a in found:
+                    if _has_var(a) or self._sort_of(a, scope) not in self._ctors:
+                        continue
+                    out = skolems if len(a) == 1 else compound
+                    if a not in out:
+                        out.append(a)
             for a in t[1:]:
                 walk(a)
 
