@@ -87,6 +87,8 @@ from neuralbrain.reasoning.gl.terms import (
     Term,
     canonical_equation,
     fmt_eq,
+    match,
+    positions,
     replace,
     size,
     substitute,
@@ -224,6 +226,24 @@ def theorem_id(lhs: Term, rhs: Term) -> str:
     return "thm_" + hashlib.sha1(key).hexdigest()[:12]
 
 
+def _find_implication(axioms: dict[str, Equation], ctors: dict[str, tuple[str, ...]]
+                      ) -> tuple[str, str] | None:
+    """``(axiom name, its variable)`` of ``f(true, y) = y`` for a Boolean implication ``f``
+    (one that also has ``f(false, y) = true``), or None."""
+    bools = [s for s, cs in ctors.items() if set(cs) == {"true", "false"}]
+    if not bools:
+        return None
+    heads_false = {e.lhs[0] for e in axioms.values()
+                   if isinstance(e.lhs, tuple) and len(e.lhs) == 3 and e.lhs[1] == ("false",)
+                   and isinstance(e.lhs[2], str) and e.rhs == ("true",)}
+    for name, e in axioms.items():
+        lhs = e.lhs
+        if isinstance(lhs, tuple) and len(lhs) == 3 and lhs[0] in heads_false and \
+                lhs[1] == ("true",) and isinstance(lhs[2], str) and e.rhs == lhs[2]:
+            return name, lhs[2]
+    return None
+
+
 def _fix(t: Term, names: set[str]) -> Term:
     """The variables in ``names`` as rigid constants, the others left as variables."""
     if isinstance(t, str):
@@ -286,6 +306,14 @@ class Prover:
             if isinstance(eq.lhs, str) or eq.lhs[0] in self._ctor_sort:
                 continue
             self._patterns.setdefault(eq.lhs[0], []).append(eq.lhs)
+        # conditional lemmas ``implies(C, R) = true`` (the theory's implication, if it has
+        # one: a function whose equations are implies(true, y) = y, implies(false, y) = true)
+        self._implies = _find_implication(self.axioms, self._ctors)
+        self._imp_head = self.axioms[self._implies[0]].lhs[0] if self._implies else None
+        self._cond_lemmas: list[tuple[str, Term, Term]] = []
+        self._conjectured: set = set()
+        self._conjecturing = False
+        self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
         self._discovering = False
         self._signature: set[str] | None = None
@@ -473,9 +501,21 @@ class Prover:
         except RecursionError:
             return None
         self._check_budget()
+        if nl != nr and self._implies is not None and not self._discovering:
+            facts = self._conditional_facts(nl, nr, extra, expand, scope)
+            if facts:
+                extra = facts[0] + extra
+                expand = {**expand, **facts[1]}
+                sl, sr = [], []
+                try:
+                    nl = self.grid.normalize(lhs, sl, extra)
+                    nr = self.grid.normalize(rhs, sr, extra)
+                except RecursionError:
+                    return None
         if nl == nr:
             if expand:
                 sl, sr = _expand(sl, expand), _expand(sr, expand)
+            rules = {**self.rules, **rules}  # with any lemma proved on the way
             return {
                 "method": "rewrite",
                 "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
@@ -504,6 +544,111 @@ class Prover:
             else:
                 return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
         return None
+
+    # -- conditional lemmas -----------------------------------------------------------------
+    def _conditional_facts(self, nl: Term, nr: Term, extra: list[Block],
+                           expand: dict[str, list[Step]], scope: dict[str, str]
+                           ) -> tuple[list[Block], dict[str, list[Step]]] | None:
+        """Sub-terms ``u`` of the stuck normal forms that a conditional lemma
+        ``implies(C, R) = true`` makes true: ``u`` is an instance ``Rσ`` and ``Cσ``
+        rewrites to true here (by a hypothesis). Each becomes a ground block ``u -> true``
+        whose use expands into equational steps only::
+
+            u  <-  implies(true, u)  <-  implies(Cσ, u)  ->  true
+               (implication axiom)   (Cσ ->* true, reversed)  (the lemma)
+
+        so the checker needs nothing new. Before that, a stuck goal ``u = true`` under a
+        hypothesis ``C0 = true`` suggests the lemma ``implies(C0, u) = true`` with their
+        non-constructor sub-terms generalised to variables; it is tested on the model and,
+        if it survives, proved (without suggesting further lemmas) and kept.
+        """
+        true = ("true",)
+        if not self._conjecturing and true in (nl, nr):
+            u = nr if nl == true else nl
+            for b in extra:
+                if b.rhs == true and not _has_var(b.lhs) and not isinstance(u, str):
+                    self._conjecture(b.lhs, u, scope)
+        if not self._cond_lemmas:
+            return None
+        blocks: list[Block] = []
+        table: dict[str, list[Step]] = {}
+        seen: set[Term] = set()
+        imp_name, imp_var = self._implies
+        for t in (nl, nr):
+            for pos in positions(t):
+                u = subterm(t, pos)
+                if isinstance(u, str) or len(u) == 1 or u in seen or _has_var(u):
+                    continue
+                for tid, c, r in self._cond_lemmas:
+                    sigma = match(r, u, {})
+                    if sigma is None:
+                        continue
+                    steps: list[Step] = []
+                    try:
+                        got = self.grid.normalize(substitute(c, sigma), steps, extra)
+                    except RecursionError:
+                        continue
+                    if got != true:
+                        continue
+                    seen.add(u)
+                    name = f"cond{len(blocks)}"
+                    blocks.append(Block(-2000 - len(blocks), name, "lr", u, true, False,
+                                        size(u)))
+                    back = [Step((0, *s.pos), s.rule, s.direction, s.subst)
+                            for s in _reverse(_expand(steps, expand))]
+                    table[name] = ([Step((), imp_name, "rl", ((imp_var, u),))] + back +
+                                   [Step((), tid, "lr", tuple(sorted(sigma.items())))])
+                    break
+        return (blocks, table) if blocks else None
+
+    def _conjecture(self, c0: Term, u: Term, scope: dict[str, str]) -> None:
+        """Try the lemma ``implies(C, R) = true`` generalised from ``C0 = true |- u``."""
+        names: dict[Term, str] = {}
+        sorts: dict[str, str] = {}
+
+        def gen(t: Term, top: bool) -> Term:
+            if not isinstance(t, str) and (top or t[0] in self._ctor_sort or
+                                           t[0] in self.theory.constants):
+                return (t[0], *(gen(a, False) for a in t[1:]))
+            if t not in names:
+                names[t] = f"%c{len(names)}"
+                sorts[names[t]] = self._sort_of(t, scope)
+            return names[t]
+
+        c, r = gen(c0, True), gen(u, True)
+        if None in sorts.values() or not set(variables(c)) <= set(variables(r)) or c == r:
+            return
+        imp = (self._imp_head, c, r)
+        key = canonical_equation(imp, ("true",))
+        if key in self._conjectured:
+            return
+        self._conjectured.add(key)
+        if not self._survives(imp, sorts):
+            return
+        self._conjecturing = True
+        try:
+            proof = self.prove_equation(imp, ("true",), sorts)
+        finally:
+            self._conjecturing = False
+        if proof is not None:
+            self.add_theorem(imp, ("true",), sorts, proof)
+
+    def _survives(self, t: Term, sorts: dict[str, str]) -> bool:
+        """``t`` is true at every sampled point where it is defined (and at least one)."""
+        if self._tmodel is None:
+            defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+            self._tmodel = TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms)
+        ctors = {s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
+                 for s, cs in self._ctors.items()}
+        defined = 0
+        for point in sample_points(sorts, ctors, self.config.points, seed=1):
+            v = self._tmodel.safe_value(t, point)
+            if v is None:
+                continue
+            if v != ("true",):
+                return False
+            defined += 1
+        return defined > 0
 
     # -- induction --------------------------------------------------------------------------
     def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int, splits: list[Block]
@@ -682,6 +827,10 @@ class Prover:
         self.theorems.append(th)
         self.rules[tid] = (lhs, rhs)
         self.grid.add_equation(tid, lhs, rhs)
+        if self._implies is not None and rhs == ("true",) and not isinstance(lhs, str) \
+                and lhs[0] == self._imp_head and len(lhs) == 3 \
+                and set(variables(lhs[1])) <= set(variables(lhs[2])):
+            self._cond_lemmas.append((tid, lhs[1], lhs[2]))
         return th
 
     # -- discovery --------------------------------------------------------------------------

@@ -235,6 +235,10 @@ class _Reader:
         if goal is None:
             raise TipError(f"{self.src}: no (prove ...) goal (truncated file?)")
         self.goal(goal)
+        if BOOL in self.done_sorts:
+            # implication is always declared where Bool is: the prover states conditional
+            # lemmas as ``implies%(C, R) = true``
+            self.bool_op("=>")
         return self.p
 
     def data(self, name: str, body, node: SList) -> None:

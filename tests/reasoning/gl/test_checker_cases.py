@@ -190,3 +190,51 @@ def _rw(lhs, rhs, steps):
                 {"pos": p, "rule": r, "dir": d, "subst": s, "term": t}
                 for p, r, d, s, t in steps]},
             "rhs": {"start": rhs, "end": rhs, "steps": []}}
+
+
+# len (delete n xs) <= len xs: in the case n == x the hypothesis len (delete n xs') <= len xs'
+# must give len (delete n xs') <= S (len xs'): the conditional lemma x <= y => x <= S y
+DELETE_LE = NAT_LIST + """
+(define-fun-rec == ((x Nat) (y Nat)) Bool
+  (match x ((Z (match y ((Z true) ((S z) false))))
+            ((S x2) (match y ((Z false) ((S y2) (== x2 y2))))))))
+(define-fun-rec <= ((x Nat) (y Nat)) Bool
+  (match x ((Z true) ((S z) (match y ((Z false) ((S x2) (<= z x2))))))))
+(define-fun-rec len (par (a) (((x (list a))) Nat))
+  (match x ((nil Z) ((cons y xs) (S (len xs))))))
+(define-fun-rec delete ((x Nat) (y (list Nat))) (list Nat)
+  (match y ((nil (_ nil Nat)) ((cons z xs) (ite (== x z) (delete x xs) (cons z (delete x xs)))))))
+(prove (forall ((n Nat) (xs (list Nat))) (<= (len (delete n xs)) (len xs))))
+"""
+
+
+def test_a_conditional_lemma_is_conjectured_proved_and_checked():
+    doc, text = _doc(DELETE_LE)
+    assert check_document(doc, text).ok
+    names = [t["name"] for t in doc["theorems"]]
+    assert "goal" in names
+    cond = [t for t in doc["theorems"] if t["equation"]["lhs"][0] == "implies%"]
+    assert cond, "expected a lemma implies%(C, R) = true"
+    goal = doc["theorems"][-1]
+    assert cond[0]["id"] in goal["deps"]
+
+
+def test_the_checker_rejects_a_goal_resting_on_a_dropped_conditional_lemma():
+    doc, text = _doc(DELETE_LE)
+    broken = copy.deepcopy(doc)
+    broken["theorems"] = [t for t in broken["theorems"]
+                          if t["equation"]["lhs"][0] != "implies%"]
+    report = check_document(broken, text)
+    assert not report.ok
+    assert any(r["id"] == doc["theorems"][-1]["id"] for r in report.rejected)
+
+
+def test_a_false_conditional_conjecture_is_refuted_by_the_model():
+    text, goal, _ = tip_to_mpl(parse_tip(DELETE_LE, "t.smt2"))
+    prover = Prover(parse_theory(text), ProverConfig(budget_s=5))
+    le, s = "<=", "S"
+    false_lemma = ("implies%", (le, "a", "b"), (le, (s, "a"), "b"))  # a <= b => S a <= b
+    true_lemma = ("implies%", (le, "a", "b"), (le, "a", (s, "b")))
+    sorts = {"a": "Nat", "b": "Nat"}
+    assert not prover._survives(false_lemma, sorts)
+    assert prover._survives(true_lemma, sorts)
