@@ -219,3 +219,27 @@ def test_branches_in_one_forward_equal_each_branch_on_its_own(cpu_lm, tok):
         np.testing.assert_allclose(logits, cpu_lm.forward(ids, all_logits=True), atol=2e-4)
     with pytest.raises(ShapeError, match="non-empty"):
         cpu_lm.forward_branches([[1], []])
+
+
+def test_a_token_trie_of_branches_equals_each_branch_on_its_own(cpu_lm, tok):
+    cpu_lm.reset()
+    cpu_lm.forward(tok.encode("Copy the words that name the cube. Cube:"))
+    start = cpu_lm.n_past
+    phrases = ("one more than six", "one more than two", "one less than two", "the largest",
+               "one more than six")  # shared heads, a branch that is another's prefix, a twin
+    branches = [tok.encode(f" {p}") for p in phrases]
+    booked = cpu_lm.ledger.total
+    tree = cpu_lm.forward_tree(branches)
+    assert cpu_lm.n_past == start
+    # fewer tokens run: the trie's nodes, not every branch's tokens
+    together = cpu_lm.forward_branches(branches)
+    assert len({tuple(b[:j + 1]) for b in branches for j in range(len(b))}) < sum(
+        map(len, branches))
+    for ids, got, flat in zip(branches, tree, together, strict=True):
+        assert got.shape == (len(ids), cpu_lm.hp.vocab)
+        cpu_lm.truncate(start)
+        np.testing.assert_allclose(got, cpu_lm.forward(ids, all_logits=True), atol=2e-4)
+        np.testing.assert_allclose(got, flat, atol=2e-4)
+    assert cpu_lm.ledger.total.energy_j > booked.energy_j
+    with pytest.raises(ShapeError, match="non-empty"):
+        cpu_lm.forward_tree([[1], []])

@@ -191,3 +191,20 @@ def test_an_unwritable_cache_folder_is_a_warning(tmp_path, monkeypatch):
     with pytest.warns(UserWarning, match="cannot write"):
         store.save("prefix", "0" * 64, {"k": np.zeros(2)}, {})
     assert store.load("prefix", "0" * 64) is None
+
+
+def test_the_phrase_trie_reads_the_same_goal_with_fewer_tokens_in_its_own_entries(cache_dir):
+    model_path_or_skip()
+    flat = LlmPlanner(PlannerConfig(backend="cpu"))
+    trie = LlmPlanner(PlannerConfig(backend="cpu", phrase_trie=True))
+    (want, _), (got, _) = _read(flat, REQUESTS[0]), _read(trie, REQUESTS[0])
+    assert got["goal"] == want["goal"] == [3]
+    assert got["phrases"].keys() == want["phrases"].keys()
+    for phrase, score in want["phrases"].items():  # float32 on cpu: rounding-level apart
+        assert got["phrases"][phrase]["pmi_per_token"] == pytest.approx(
+            score["pmi_per_token"], abs=2e-3)
+    assert got["tokens"] < want["tokens"] and got["energy_j"] < want["energy_j"]
+    assert len(list(cache_dir.glob("phrase_base-*.npz"))) == 2  # one per way of running
+    again = LlmPlanner(PlannerConfig(backend="cpu", phrase_trie=True))
+    with _no_cache_warning():
+        assert _read(again, REQUESTS[0])[0] == got
