@@ -123,7 +123,7 @@ class ProverConfig:
     # ``points`` sampled assignments.
     model_cap_terms: int = 200
     points: int = 48
-    max_split_depth: int = 2
+    max_split_depth: int = 3
     discovery_split_depth: int = 1
     split_candidates: int = 3
     # Whether discovery's candidates may also split on a variable (max(x, y) = max(y, x)
@@ -415,7 +415,7 @@ class Prover:
         """Ground sub-terms that block a rewrite: where a defining equation of a function
         wants a constructor (at any depth of its pattern) but the term has none (an ``ite``
         condition such as ``x == y``, a variable a function recurses on).
-        Bool-like terms first (outermost first), then Skolem constants, then other compound
+        Bool-like terms first (innermost first), then Skolem constants, then other compound
         terms (splitting those is rarely better than splitting the variable they wait on)."""
         compound: list[Term] = []
         skolems: list[Term] = []
@@ -437,6 +437,8 @@ class Prover:
         def walk(t: Term) -> None:
             if isinstance(t, str) or len(t) == 1:
                 return
+            for a in t[1:]:  # inner blockers first: not(x == y) waits on x == y
+                walk(a)
             for pat in self._patterns.get(t[0], ()):
                 found: list[Term] = []
                 if len(pat) != len(t) or not all(
@@ -448,8 +450,6 @@ class Prover:
                     out = skolems if len(a) == 1 else compound
                     if a not in out:
                         out.append(a)
-            for a in t[1:]:
-                walk(a)
 
         for t in terms:
             walk(t)
