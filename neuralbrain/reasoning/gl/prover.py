@@ -559,7 +559,8 @@ class Prover:
 
         so the checker needs nothing new. Before that, a stuck goal ``u = true`` under a
         hypothesis ``C0 = true`` suggests the lemma ``implies(C0, u) = true`` with their
-        non-constructor sub-terms generalised to variables; it is tested on the model and,
+        shared sub-terms and Skolem constants generalised to variables; it is tested on the
+        model and,
         if it survives, proved (without suggesting further lemmas) and kept.
         """
         true = ("true",)
@@ -605,11 +606,15 @@ class Prover:
         """Try the lemma ``implies(C, R) = true`` generalised from ``C0 = true |- u``."""
         names: dict[Term, str] = {}
         sorts: dict[str, str] = {}
+        shared = {subterm(c0, p) for p in positions(c0)}
 
         def gen(t: Term, top: bool) -> Term:
-            if not isinstance(t, str) and (top or t[0] in self._ctor_sort or
-                                           t[0] in self.theory.constants):
+            """Sub-terms shared with C0 and Skolem constants become variables; the rest
+            (constructors, the functions of the conclusion) is kept."""
+            if not isinstance(t, str) and len(t) > 1 and (top or t not in shared):
                 return (t[0], *(gen(a, False) for a in t[1:]))
+            if not isinstance(t, str) and t[0] in self.theory.constants:
+                return t
             if t not in names:
                 names[t] = f"%c{len(names)}"
                 sorts[names[t]] = self._sort_of(t, scope)
