@@ -625,7 +625,8 @@ class Prover:
             return
         imp = (self._imp_head, c, r)
         key = canonical_equation(imp, ("true",))
-        if key in self._conjectured:
+        if key in self._conjectured or any(t.tid == theorem_id(imp, ("true",))
+                                           for t in self.theorems):
             return
         self._conjectured.add(key)
         if not self._survives(imp, sorts):
@@ -1118,6 +1119,9 @@ class Prover:
                     self._check_budget()
                     proof = self.prove_equation(eq.lhs, eq.rhs, eq.var_sorts)
                     if proof is not None:
+                        if any(t.tid == tid for t in self.theorems):
+                            progress = True  # proved meanwhile as a conjecture: named
+                            continue  # as this target in the next round
                         proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof, name)
                         progress = True
             return all(name in proved for name, _ in pending)

@@ -238,3 +238,15 @@ def test_a_false_conditional_conjecture_is_refuted_by_the_model():
     sorts = {"a": "Nat", "b": "Nat"}
     assert not prover._survives(false_lemma, sorts)
     assert prover._survives(true_lemma, sorts)
+
+
+def test_a_goal_conjectured_again_inside_its_own_proof_is_stored_once():
+    # proving m <= n => m <= S n, the stuck step case suggests the goal itself as a lemma:
+    # the document must hold it once (the checker rejects an id used twice)
+    le = DELETE_LE.split("(prove")[0] + (
+        "(prove (forall ((m Nat) (n Nat)) (=> (<= m n) (<= m (S n)))))\n")
+    doc, text = _doc(le)
+    ids = [t["id"] for t in doc["theorems"]]
+    assert len(ids) == len(set(ids))
+    assert check_document(doc, text).ok
+    assert doc["theorems"][-1]["name"] == "goal"
