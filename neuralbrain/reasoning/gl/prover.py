@@ -131,6 +131,9 @@ class ProverConfig:
     discovery_split_vars: bool = False
     # Induction hypotheses generalised over the statement's other variables (tried first).
     generalize: bool = True
+    # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
+    # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
+    conditional_lemmas: bool = True
 
     def __post_init__(self) -> None:
         checks = {
@@ -501,7 +504,8 @@ class Prover:
         except RecursionError:
             return None
         self._check_budget()
-        if nl != nr and self._implies is not None and not self._discovering:
+        if nl != nr and self._implies is not None and not self._discovering and \
+                self.config.conditional_lemmas:
             facts = self._conditional_facts(nl, nr, extra, expand, scope)
             if facts:
                 extra = facts[0] + extra

@@ -250,3 +250,8 @@ def test_a_goal_conjectured_again_inside_its_own_proof_is_stored_once():
     assert len(ids) == len(set(ids))
     assert check_document(doc, text).ok
     assert doc["theorems"][-1]["name"] == "goal"
+
+
+def test_without_conditional_lemmas_delete_le_is_not_proved():
+    doc, _ = _doc(DELETE_LE, conditional_lemmas=False)
+    assert not any(t["name"] == "goal" for t in doc["theorems"])
