@@ -243,7 +243,7 @@ class LlmPlanner(Module):
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
         self._prefix_len = 0  # the worked examples are not in the KV cache yet
         self._phrase_len = 0  # nor the phrase prompt's
-        # request-free phrase scores of this model and backend, by (turn, branches)
+        # request-free phrase scores of this model and backend, by (turn, branches, trie)
         self._base_memo: dict[tuple, tuple[np.ndarray, list, int]] = {}
         self._cache = (PromptCache() if self.config.prompt_cache
                        and self.backend.name in CACHED_BACKENDS else None)
@@ -445,6 +445,8 @@ class LlmPlanner(Module):
         in the same order (a branch's floats depend, at the rounding level, on the batch it
         runs in, so they are not memoized per phrase), so memoized per process and kept in
         the prompt cache; a reused entry books again what computing it booked."""
+        if not self.config.prompt_cache:  # computes everything
+            return self._branch_scores(slot, turn, branches)
         trie = self.config.phrase_trie
         memo = (tuple(turn), tuple(map(tuple, branches)), trie)
         entry = self._base_memo.get(memo)

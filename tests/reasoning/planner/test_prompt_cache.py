@@ -68,7 +68,7 @@ def test_readings_bookings_and_tokens_are_those_of_computing(cache_dir):
     model_path_or_skip()
     computed = LlmPlanner(PlannerConfig(backend="cpu", prompt_cache=False))
     want = [_read(computed, r) for r in REQUESTS]
-    assert not cache_dir.exists()  # prompt_cache=False writes nothing
+    assert not cache_dir.exists() and not computed._base_memo  # nor keeps anything
     first = LlmPlanner(PlannerConfig(backend="cpu"))  # computes and writes the entries
     assert _read(first, REQUESTS[0]) == want[0]
     kinds = sorted(p.name.split("-")[0] for p in cache_dir.iterdir())
