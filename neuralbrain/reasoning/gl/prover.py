@@ -115,19 +115,21 @@ class ProverConfig:
     # make them explode long before the time budget ends). Measured every
     # _MEMORY_EVERY budget checks from /proc/self/statm (Linux) or the peak RSS elsewhere.
     max_memory_mb: float = 1024.0
-    # Case splits on a blocking sub-term (``Prover._case_proof``): how deeply they nest in
-    # a proof of a target (discovery's candidates get ``discovery_split_depth``) and how
-    # many blocking sub-terms are tried at each level.
     # Discovery over any datatype (``discover(signature=...)``): values are ground
     # constructor terms of at most model_cap_terms nodes, candidates are tested at
     # ``points`` sampled assignments.
     model_cap_terms: int = 200
     points: int = 48
-    max_split_depth: int = 3
-    discovery_split_depth: int = 1
+    # Case splits on a blocking sub-term (``Prover._case_proof``): how deeply they nest in
+    # a proof of a target (discovery's candidates get ``discovery_split_depth``) and how
+    # many blocking sub-terms are tried at each level. Off by default: the HTML export
+    # (``export.write_html``) renders rewrite and naturals-induction proofs only;
+    # ``tip_prove.TIP_SEARCH`` switches them on for TIP problems.
+    max_split_depth: int = 0
+    discovery_split_depth: int = 0
     split_candidates: int = 3
     # Whether discovery's candidates may also split on a variable (max(x, y) = max(y, x)
-    # needs one); off by default: it triples the cost of discovery on theories.peano.
+    # needs one); it triples the cost of discovery on theories/peano.mpl.
     discovery_split_vars: bool = False
     # Induction hypotheses generalised over the statement's other variables (tried first).
     generalize: bool = True

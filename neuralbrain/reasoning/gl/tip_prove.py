@@ -217,8 +217,17 @@ def discovery_signature(p: TipProblem) -> set[str]:
     return funcs | ctors
 
 
-def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
+# Proof search for TIP problems, set over any ``ProverConfig`` given to ``prove_tip``: case
+# splits (up to 3 nested in a goal's proof, 1 in discovery, on variables too: TIP functions
+# match on several arguments, max, <=, zip)
+TIP_SEARCH = {"max_split_depth": 3, "discovery_split_depth": 1, "discovery_split_vars": True}
+
+
+def prove_tip(path: str | Path, config: ProverConfig | None = None,
+              search: dict | None = None) -> dict:
     """One problem -> ``{"problem", "status", "seconds", "peak_mb", "lemmas", "reason"}``.
+
+    The proof search is ``config`` with ``TIP_SEARCH`` (updated by ``search``) set over it.
 
     ``status`` is ``proved`` (the checker accepted the goal's proof and every lemma it rests
     on), ``unproved`` or ``unsupported`` (``UnsupportedError`` from the reader).
@@ -236,9 +245,7 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None) -> dict:
     theory = parse_theory(text, str(path))
     extended = parse_theory(goal, str(path), base=theory)
     target = extended.statements[len(theory.statements):]
-    # TIP functions match on several arguments (max, <=, zip): lemmas about them need a
-    # case split on a variable even during discovery
-    config = dataclasses.replace(config or ProverConfig(), discovery_split_vars=True)
+    config = dataclasses.replace(config or ProverConfig(), **{**TIP_SEARCH, **(search or {})})
     prover = Prover(theory, config, make_backend("logic_grid"), Ledger())
     run = prover.prove_targets([(s.name, s.formula) for s in target],
                                signature=discovery_signature(problem))

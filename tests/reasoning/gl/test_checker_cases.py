@@ -12,7 +12,7 @@ from neuralbrain.reasoning.gl.export import proof_document
 from neuralbrain.reasoning.gl.mpl import parse_theory
 from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
 from neuralbrain.reasoning.gl.tip import parse_tip
-from neuralbrain.reasoning.gl.tip_prove import tip_to_mpl
+from neuralbrain.reasoning.gl.tip_prove import TIP_SEARCH, tip_to_mpl
 
 NAT_LIST = """
 (declare-datatype Nat ((Z) (S (p Nat))))
@@ -45,7 +45,8 @@ def _doc(tip_text: str, **cfg):
     text, goal, _ = tip_to_mpl(parse_tip(tip_text, "t.smt2"))
     theory = parse_theory(text)
     target = parse_theory(goal, base=theory).statements[len(theory.statements):]
-    run = Prover(theory, ProverConfig(budget_s=10, **cfg), make_backend("logic_grid"),
+    run = Prover(theory, ProverConfig(budget_s=10, **{**TIP_SEARCH, **cfg}),
+                 make_backend("logic_grid"),
                  Ledger()).prove_targets([(s.name, s.formula) for s in target])
     return proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run), text
 
