@@ -8,8 +8,8 @@ included where they fall):
   tray", 2 cubes): both fixed prompt prefixes, the relation phrases and the copied line;
 - ``loaded``: a second plan in the same process, a two-step request on the same scene (the
   request-free phrase scores of that scene are memoized);
-- ``new scene``: a third plan, a two-step request on a scene of 3 other cubes (nothing of it
-  memoized or cached);
+- ``new scene``: a third plan, a two-step request on a scene of 3 other cubes, a different
+  scene in every process (nothing of it memoized or cached);
 - ``cli``: ``neuralbrain plan "put the seven in the tray" --facts F --backend B``, wall time of
   the whole command.
 
@@ -36,16 +36,28 @@ import time
 from pathlib import Path
 
 FACTS = ["shows(cube_1, 7)", "reachable(cube_1)", "shows(cube_2, 3)", "reachable(cube_2)"]
-NEW_SCENE = ["shows(cube_1, 2)", "reachable(cube_1)", "shows(cube_2, 9)", "reachable(cube_2)",
-             "shows(cube_3, 4)", "reachable(cube_3)"]
-PLANS = (("first", "put the seven in the tray", FACTS),
-         ("loaded", "put the three and then the seven in the tray", FACTS),
-         ("new scene", "put the nine and then the two in the tray", NEW_SCENE))
-COLUMNS = ("load", *(name for name, _, _ in PLANS), "cli")
+WORDS = ("zero", "one", "two", "three", "four", "five", "six", "seven", "eight", "nine")
+# the new scenes: process k gets NEW_SCENES[k] (none of them is FACTS's)
+NEW_SCENES = ((2, 9, 4), (1, 5, 8), (6, 0, 2), (9, 4, 1), (8, 2, 6), (5, 1, 9), (4, 6, 0),
+              (0, 8, 5), (2, 5, 6), (1, 9, 8))
+COLUMNS = ("load", "first", "loaded", "new scene", "cli")
 
 
-def child(backend: str, cache: bool) -> None:
-    """One process: load, then the three plans; prints one JSON line of seconds + readings."""
+def plans(scene: int) -> list[tuple[str, str, list[str]]]:
+    """The plans of a process; ``scene`` < 0: without the new scene (the cache's warm-up)."""
+    out = [("first", "put the seven in the tray", FACTS),
+           ("loaded", "put the three and then the seven in the tray", FACTS)]
+    if scene >= 0:
+        a, b, c = NEW_SCENES[scene % len(NEW_SCENES)]
+        facts = [f for i, d in enumerate((a, b, c), 1)
+                 for f in (f"shows(cube_{i}, {d})", f"reachable(cube_{i})")]
+        out.append(("new scene", f"put the {WORDS[b]} and then the {WORDS[a]} in the tray",
+                    facts))
+    return out
+
+
+def child(backend: str, cache: bool, scene: int) -> None:
+    """One process: load, then the plans; prints one JSON line of seconds + readings."""
     t0 = time.perf_counter()
     from neuralbrain.reasoning.gl.module import Config as ReasonerConfig
     from neuralbrain.reasoning.gl.module import SceneReasoner
@@ -55,7 +67,7 @@ def child(backend: str, cache: bool) -> None:
     planner = LlmPlanner(PlannerConfig(backend=backend, prompt_cache=cache))
     reasoner = SceneReasoner(ReasonerConfig(backend="logic_grid"))
     out = {"load": time.perf_counter() - t0, "readings": {}}
-    for name, request, facts in PLANS:
+    for name, request, facts in plans(scene):
         t = time.perf_counter()
         reading = plan_request(planner, reasoner, request, facts)["reading"]
         out[name] = time.perf_counter() - t
@@ -63,8 +75,8 @@ def child(backend: str, cache: bool) -> None:
     print(json.dumps(out))
 
 
-def run_child(backend: str, cache: bool, env: dict) -> dict:
-    cmd = [sys.executable, __file__, "--child", backend, "1" if cache else "0"]
+def run_child(backend: str, cache: bool, env: dict, scene: int) -> dict:
+    cmd = [sys.executable, __file__, "--child", backend, "1" if cache else "0", str(scene)]
     done = subprocess.run(cmd, env=env, capture_output=True, text=True, check=True)
     return json.loads(done.stdout.strip().splitlines()[-1])
 
@@ -82,13 +94,14 @@ def main() -> None:
     ap = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     ap.add_argument("--backends", nargs="+", default=["cpu", "lut"])
     ap.add_argument("--repeat", type=int, default=1, help="processes per figure (median)")
-    ap.add_argument("--child", nargs=2, metavar=("BACKEND", "CACHE"), help=argparse.SUPPRESS)
+    ap.add_argument("--child", nargs=3, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.child:
-        child(args.child[0], args.child[1] == "1")
+        child(args.child[0], args.child[1] == "1", int(args.child[2]))
         return
-    if args.repeat < 1:
-        raise SystemExit(f"--repeat {args.repeat}: expected 1 or more")
+    if not 1 <= args.repeat <= len(NEW_SCENES):
+        raise SystemExit(f"--repeat {args.repeat}: expected 1..{len(NEW_SCENES)} (one new "
+                         "scene per process)")
     with tempfile.TemporaryDirectory() as tmp:
         env = dict(os.environ)
         env.setdefault("NEURALBRAIN_CACHE", str(Path(tmp) / "cache"))
@@ -99,10 +112,10 @@ def main() -> None:
         print(f"{'backend':>7} {'cache':>5} " + " ".join(f"{c:>10}" for c in COLUMNS))
         rows = {}
         for backend in args.backends:
-            run_child(backend, True, env)  # fills the cache (and numba's kernel cache)
+            run_child(backend, True, env, -1)  # fills the cache (and numba's kernel cache)
             for cache in (True, False):
-                runs = [run_child(backend, cache, env) for _ in range(args.repeat)]
-                if any(r["readings"] != runs[0]["readings"] for r in runs):
+                runs = [run_child(backend, cache, env, k) for k in range(args.repeat)]
+                if any(r["readings"]["loaded"] != runs[0]["readings"]["loaded"] for r in runs):
                     raise SystemExit(f"{backend}: readings differ between processes")
                 row = {c: statistics.median(r[c] for r in runs) for c in COLUMNS[:-1]}
                 row["cli"] = statistics.median(run_cli(backend, cache, env, facts)
