@@ -12,6 +12,11 @@ false in the standard model and need not be tried.
 A candidate equation is tested on every assignment of its variables to 0..``max_value``
 (the standard model on 0..4 by default): ``fingerprint`` returns the vector of values over
 those assignments, so equal fingerprints are the candidates and unequal ones are refuted.
+
+For theories over other datatypes (lists, trees, Booleans: the TIP problems) ``TermModel``
+does the same on ground constructor terms, and ``PointFingerprinter`` tests candidates at
+``sample_points`` (seeded random assignments of every variable of every sort) instead of
+the full grid, which would grow as the product of all the sorts' value sets.
 """
 
 from __future__ import annotations
