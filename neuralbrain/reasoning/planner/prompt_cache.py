@@ -23,12 +23,14 @@ Only backends whose ops are deterministic functions of their inputs are cached
 its state would advance differently. A file that does not load, or whose key, token ids or
 shapes do not match what was asked, is ignored with a warning and recomputed (and then
 rewritten). Files are written atomically (``neuralbrain.atomic``); a cache folder that cannot
-be written is a warning, never an error. ``PlannerConfig(prompt_cache=False)`` or
+be written is a warning, never an error; a kind written once per scene keeps its newest
+``MAX_ENTRIES``. ``PlannerConfig(prompt_cache=False)`` or
 ``neuralbrain plan --no-prompt-cache`` turns the cache off.
 """
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import hashlib
 import importlib.metadata
@@ -49,6 +51,9 @@ CACHE_FORMAT = 1
 # backends whose ops are pure functions of their inputs (no noise generator, no drift)
 CACHED_BACKENDS = frozenset({"cpu", "lut", "t3"})
 MAX_ENTRY_BYTES = 1 << 30  # a larger file is not read
+# entries of a kind kept at most (the oldest go first): one phrase_base entry (~50 KB) is
+# written per scene, so a long sweep would otherwise grow the folder without end
+MAX_ENTRIES = {"phrase_base": 1000}
 
 
 def cache_dir() -> Path:
@@ -184,3 +189,15 @@ class PromptCache:
         except OSError as exc:
             warnings.warn(f"prompt cache: cannot write {self.path(kind, key)} ({exc}); "
                           "going on without it", stacklevel=3)
+            return
+        if kind in MAX_ENTRIES:
+            self._prune(kind, MAX_ENTRIES[kind])
+
+    def _prune(self, kind: str, keep: int) -> None:
+        """Remove all but the ``keep`` most recently written entries of ``kind``."""
+        entries = []
+        for path in self.directory.glob(f"{kind}-*.npz"):
+            with contextlib.suppress(OSError):  # removed meanwhile by another process
+                entries.append((path.stat().st_mtime_ns, path))
+        for _, path in sorted(entries)[:max(len(entries) - keep, 0)]:
+            path.unlink(missing_ok=True)

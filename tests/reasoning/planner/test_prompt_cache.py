@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import contextlib
 import functools
+import os
 import warnings
 from pathlib import Path
 
@@ -208,3 +209,19 @@ def test_the_phrase_trie_reads_the_same_goal_with_fewer_tokens_in_its_own_entrie
     again = LlmPlanner(PlannerConfig(backend="cpu", phrase_trie=True))
     with _no_cache_warning():
         assert _read(again, REQUESTS[0])[0] == got
+
+
+def test_a_kind_written_per_scene_keeps_only_its_newest_entries(tmp_path, monkeypatch):
+    from neuralbrain.reasoning.planner import prompt_cache
+
+    monkeypatch.setitem(prompt_cache.MAX_ENTRIES, "phrase_base", 3)
+    store = PromptCache(tmp_path)
+    keys = [f"{i:064d}" for i in range(5)]
+    for i, key in enumerate(keys):
+        store.save("phrase_base", key, {"scores": np.full(2, float(i))}, {"i": i})
+        os.utime(store.path("phrase_base", key), ns=(i * 10**9, i * 10**9))
+    store.save("prefix", "f" * 64, {"k": np.zeros(2)}, {})  # other kinds are not pruned
+    assert sorted(p.name for p in tmp_path.glob("phrase_base-*")) == [
+        f"phrase_base-{k}.npz" for k in keys[-3:]]
+    assert store.load("phrase_base", keys[-1])[1] == {"i": 4}
+    assert store.path("prefix", "f" * 64).exists()
