@@ -144,3 +144,17 @@ def test_bad_input_is_named(planner, tmp_path):
         read_facts(path)
     with pytest.raises(DataError, match="does not exist"):
         read_facts(tmp_path / "missing.json")
+
+
+def test_later_items_by_pmi_keep_a_named_zero(planner, reasoner):
+    """Validation seed 142 of ``several``: by log-probability the model skips the named 0
+    (it dislikes writing "0" anywhere); against the request-free prompt (PMI) it keeps it."""
+    (case,) = cases([142], "several")
+    assert case.task.goal.tray == (1, 0, 4)
+    out = plan_request(planner, reasoner, case.task.request, list(case.facts))
+    assert out["reading"]["goal"] == [1, 0, 4]
+    second = out["reading"]["steps"][1]
+    assert max((d for d in second if d.isdigit()), key=lambda d: second[d]["pmi"]) == "0"
+    plain = LlmPlanner(PlannerConfig(backend="cpu", pmi_items=False))
+    assert plan_request(plain, reasoner, case.task.request, list(case.facts))["reading"][
+        "goal"] == [1, 4]
