@@ -94,7 +94,10 @@ class PlanExecutor(Module):
             report = SkillReport(call, "done", None, tip, call[len("cannot("):-1])
             return {"action": arm_action(arm.tip, grip, cannot=True), "report": report,
                     "replan": self.index >= len(plan.calls)}
-        if self.skill is None and self.index < len(plan.calls) and scene.tray is not None:
+        # A skill that just ended waits a step too: ``scene`` is what memory believed before
+        # it read this report (after a place it still holds the cube just let go of).
+        if (self.skill is None and report is None and self.index < len(plan.calls)
+                and scene.tray is not None):
             self.call = plan.calls[self.index]
             try:
                 self.skill = self._make(self.call, scene, arm)

@@ -27,8 +27,8 @@ Valid calls (parsed exactly, no spaces): ``pick(cube_<i>)``, ``place(tray)``,
   ``TRAY_LEVELS`` high ("the tray is full").
 - ``place(table)``: as ``place(tray)`` onto the free table spot nearest to the tip (a
   deterministic grid search inside the workspace's ``table_region`` and the arm's reach
-  (``reach_xy_m`` from the base at the origin) keeping clear of every other
-  cube and of the tray).
+  (``reach_xy_m`` from the base at the origin) keeping clear of every cube, the held
+  one's recorded place included, and of the tray).
 
 Cost: ``Skill.ops_per_step`` (= ``OPS_PER_STEP``) counts the arithmetic of one ``step``:
 tip-to-waypoint difference (3 sub), distance (3 mul + 2 add + 1 sqrt), arrival test (1 cmp),
@@ -292,11 +292,9 @@ def _table_spot(facts: SceneFacts, tip_xy: np.ndarray | None) -> tuple[np.ndarra
     xs = np.arange(x0, x1 + 1e-9, 0.75 * s)
     ys = np.arange(y0, y1 + 1e-9, 0.75 * s)
     grid = np.stack(np.meshgrid(xs, ys, indexing="ij"), axis=-1).reshape(-1, 2)
-    others = (
-        np.delete(facts.cube_positions, facts.holding, axis=0)
-        if facts.holding >= 0
-        else (facts.cube_positions)
-    )
+    # Clear of every cube, the held one's recorded place included: in memory's facts that is
+    # the pile it was lifted from, where a cube nobody has seen yet may still lie.
+    others = facts.cube_positions
     free = np.ones(len(grid), dtype=bool)
     if len(others):
         d = np.hypot(grid[:, None, 0] - others[None, :, 0], grid[:, None, 1] - others[None, :, 1])
