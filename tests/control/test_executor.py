@@ -68,3 +68,18 @@ def test_skill_control_holds_still_once_nothing_is_left_to_do():
     facts = SceneFacts(np.array([[0.5, -0.1, 0.03]]), np.array([0.56, 0.165, 0.0]), WORKSPACE)
     a = sc.step({"plan": Plan(()), "scene": facts, "obs": obs(suction=True)})["action"]
     assert np.allclose(a[:3], TIP) and a[3] == 1.0 and a[4] == 0.0  # still, no "cannot"
+
+
+def test_plan_executor_starts_the_next_call_a_step_after_a_report():
+    """The report reaches memory at the next step: a skill started in the same step would
+    run on a scene that still holds the cube just let go of."""
+    ex = module(PlanExecutor)
+    scene = scene_map(np.array([0.56, 0.165, 0.0]))
+    plan = Plan(("pick(cube_0)", "place(tray)"))
+    ex.step({"plan": plan, "scene": scene, "obs": obs()})
+    ex.skill.status = "done"  # the pick ends (as the env would make it, many steps later)
+    out = ex.step({"plan": plan, "scene": scene, "obs": obs(suction=True)})
+    assert (out["report"].skill, out["report"].status) == ("pick(cube_0)", "done")
+    assert ex.skill is None and np.allclose(out["action"][:3], TIP)  # held still this step
+    out = ex.step({"plan": plan, "scene": scene, "obs": obs(suction=True)})
+    assert out["report"] is None and ex.call == "place(tray)" and ex.skill is not None

@@ -204,6 +204,14 @@ def test_place_table_picks_a_free_spot_clear_of_cubes_and_tray():
     assert np.allclose(arm.cubes[0][:2], spot, atol=0.02)
 
 
+def test_place_table_keeps_clear_of_the_held_cubes_recorded_place():
+    """Memory's facts keep a held cube where it was lifted from: an unseen cube it was
+    covering may still lie there, so the spot is never back on that pile."""
+    f = facts(holding=0)  # the held cube's recorded place is its pile, not the gripper
+    spot = make_skill("place(table)", f, tip_xy=f.cube_positions[0, :2]).phases[1].target[:2]
+    assert np.min(np.linalg.norm(f.cube_positions[:, :2] - spot, axis=1)) >= 1.9 * SIZE
+
+
 def test_place_table_fails_when_no_spot_is_free():
     f = facts(holding=0)
     from dataclasses import replace
