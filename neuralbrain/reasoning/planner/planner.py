@@ -509,8 +509,8 @@ class LlmPlanner(Module):
     def _read_items(self, scene: Scene, turn: list[int]):
         """The copied line, item by item (see the module docstring): returns (digits, one
         table per item with every candidate's log-probability (and PMI, when ``pmi_items``
-        picks it); from the second item on, also "." (end) and "," (go on: in score mode with
-        the best candidate's lookahead))."""
+        picks it: only for an item the line goes on to); from the second item on, also "."
+        (end) and "," (go on: in score mode with the best candidate's lookahead))."""
         tok = self.tok
         digit_ids = [tok.encode(str(d))[0] for d in range(10)]
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
@@ -523,10 +523,8 @@ class LlmPlanner(Module):
             self.lm.copy_to("items_base", start=self._items_base_len)
             self._items_base_len = self._prefix_len
         lp = self._forward("main", turn)
-        if pmi:
-            self.lm.select("items_base")
-            self.lm.truncate(self._prefix_len)
-            lp_base = self._forward("items_base", self._base_turn())
+        said: list[list[int]] = []  # the line after the turn: each item and its ", "
+        base_said: int | None = None  # how many of them the request-free context has run
         chosen: list[int] = []
         steps: list[dict[str, dict[str, float]]] = []
         lp_stop = lp_more = 0.0  # after an item: the model's "." and "," (+ lookahead)
@@ -535,11 +533,6 @@ class LlmPlanner(Module):
             if not pool:
                 break
             table = {str(d): {"logprob": round(float(lp[digit_ids[d]]), 4)} for d in pool}
-            scores = [float(lp[digit_ids[d]]) for d in pool]
-            if pmi and k > 0:
-                scores = [s - float(lp_base[digit_ids[d]]) for s, d in zip(scores, pool, strict=True)]
-                for d, s in zip(pool, scores, strict=True):
-                    table[str(d)]["pmi"] = round(s, 4)
             steps.append(table)
             if k > 0:
                 if score:  # go on only with the item the model would write next
@@ -548,6 +541,22 @@ class LlmPlanner(Module):
                 table[","] = {"logprob": round(float(lp_more), 4)}
                 if lp_stop >= lp_more:
                     break
+            scores = [float(lp[digit_ids[d]]) for d in pool]
+            if pmi and k > 0:  # the request-free context runs only for a line that goes on
+                # item by item, as the request's context ran them (one forward of all would
+                # give other floats: a batch's size can choose the kernel)
+                self.lm.select("items_base")
+                if base_said is None:
+                    self.lm.truncate(self._prefix_len)
+                    lp_base = self._forward("items_base", self._base_turn())
+                    base_said = 0
+                for chunk in said[base_said:]:
+                    lp_base = self._forward("items_base", chunk, rows=True)[-1]
+                base_said = len(said)
+                scores = [s - float(lp_base[digit_ids[d]])
+                          for s, d in zip(scores, pool, strict=True)]
+                for d, s in zip(pool, scores, strict=True):
+                    table[str(d)]["pmi"] = round(s, 4)
             best = pool[int(np.argmax(scores))] if score else self._pick(pool, scores)
             chosen.append(best)
             if k + 1 == self.config.max_items:
@@ -555,12 +564,11 @@ class LlmPlanner(Module):
             # the item, then ", " for the next one: one forward; the row after the item holds
             # the model's choice between "," and ".", the next row that of " " after ","
             item = [digit_ids[best], comma, space]
+            said.append(item)
             rows = self._forward("main", item, rows=True)
             lp_stop, lp_more, lp = rows[0][dot], rows[0][comma], rows[-1]
             if score:
                 lp_more += rows[1][space]
-            if pmi:  # the same items after the empty request
-                lp_base = self._forward("items_base", item, rows=True)[-1]
         return chosen, steps
 
     def _pick(self, pool: list[int], logprobs: list[float]) -> int:
