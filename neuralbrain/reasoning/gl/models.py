@@ -241,10 +241,10 @@ def random_value(sort: str, ctors: dict[str, list[tuple[str, tuple[str, ...]]]],
     return (name, *(random_value(s, ctors, rng, fuel - 1) for s in fields))
 
 
-class PointFingerprinter:
+class PointFingerprinter(Fingerprinter):
     """Values of terms at sampled points (an assignment of every variable of every sort).
 
-    ``leaf`` and ``combine`` as ``Fingerprinter``'s, so discovery can use either; one object
+    ``Fingerprinter``'s ``combine``, its own ``leaf``, so discovery can use either; one object
     per sort shares the points, and ``variables`` are the ones of its sort.
     """
 
@@ -258,20 +258,6 @@ class PointFingerprinter:
             return tuple(p[t] for p in self.points)
         v = self.model.safe_value(t, {})
         return (v,) * len(self.points)
-
-    def combine(self, f: str, children: list[tuple]) -> tuple:
-        out = []
-        apply = self.model.apply
-        with deep_recursion():
-            for vals in zip(*children, strict=True):
-                if None in vals:
-                    out.append(None)
-                    continue
-                try:
-                    out.append(apply(f, vals))
-                except (Undefined, RecursionError):
-                    out.append(None)
-        return tuple(out)
 
 
 def sample_points(var_sorts: dict[str, str], ctors: dict[str, list[tuple[str, tuple[str, ...]]]],
