@@ -9,7 +9,8 @@ as ``neuralbrain plan`` runs it (``commands.plan_request``: the GL reasoner deri
 - ``score-cpu``, ``score-cpu-w4a8``, ``score-lut``: PMI-scored goal items, the LLM on
   ``cpu`` (float32 activations over the dequantized weights), ``cpu`` with 8-bit activation
   blocks on the same 4-bit codes (``CpuConfig(act_bits=8)``, llama.cpp's numerics) and
-  ``lut``;
+  ``lut``; ``score-cpu-w4a8-logprob``: as ``score-cpu-w4a8`` with later goal items by
+  log-probability instead of PMI (``PlannerConfig(pmi_items=False)``), for the choice;
 - ``generate-cpu``: grammar-constrained greedy decoding of the goal line;
 - ``random``: a feasible call uniformly at random each step (the reasoner's verdicts);
 - ``first``: the first feasible call each step.
@@ -18,7 +19,8 @@ Prints per kind and overall the share of cases whose goal the plan satisfied and
 is the oracle's call for call, the LLM's margin over ``random``, plans per second and joules
 per plan of the LLM policies (including the reasoner's share), then one line of JSON.
 
-    OMP_NUM_THREADS=1 python benchmarks/bench_plan_suite.py [--per-kind 50] [--policies ...]
+    OMP_NUM_THREADS=1 python benchmarks/bench_plan_suite.py [--per-kind 50] [--first-seed 1000]
+        [--kinds KIND ...] [--policies ...]
 """
 
 from __future__ import annotations
@@ -29,9 +31,13 @@ import time
 
 import numpy as np
 
-# policy: (mode, backend, activation bits of the cpu backend: 0 float32, 8 W4A8)
-LLM_POLICIES = {"score-cpu": ("score", "cpu", 0), "score-cpu-w4a8": ("score", "cpu", 8),
-                "score-lut": ("score", "lut", 0), "generate-cpu": ("generate", "cpu", 0)}
+# policy: (mode, backend, activation bits of the cpu backend: 0 float32, 8 W4A8, whether
+# later goal items are picked by PMI: ``PlannerConfig.pmi_items``)
+LLM_POLICIES = {"score-cpu": ("score", "cpu", 0, True),
+                "score-cpu-w4a8": ("score", "cpu", 8, True),
+                "score-cpu-w4a8-logprob": ("score", "cpu", 8, False),
+                "score-lut": ("score", "lut", 0, True),
+                "generate-cpu": ("generate", "cpu", 0, True)}
 ALL = (*LLM_POLICIES, "random", "first")
 
 
@@ -51,8 +57,8 @@ def run_policy(policy: str, suite, kinds) -> dict:
     if policy in LLM_POLICIES:
         from neuralbrain.hardware.cpu import CpuConfig
 
-        mode, backend, bits = LLM_POLICIES[policy]
-        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode),
+        mode, backend, bits, pmi_items = LLM_POLICIES[policy]
+        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode, pmi_items=pmi_items),
                              {"cpu": CpuConfig(act_bits=bits)})
         reasoner = SceneReasoner(ReasonerConfig(backend="logic_grid"))
         planner.read("put the 1 in the tray", ["shows(cube_0, 1)"])  # load, compile, prefix
@@ -89,15 +95,17 @@ def main() -> None:
     ap.add_argument("--per-kind", type=int, default=50)
     ap.add_argument("--first-seed", type=int, default=1000)
     ap.add_argument("--policies", nargs="+", default=list(ALL), choices=ALL)
+    ap.add_argument("--kinds", nargs="+", default=list(KINDS), choices=KINDS)
     ap.add_argument("--threads", type=int, default=1)
     args = ap.parse_args()
     seeds = range(args.first_seed, args.first_seed + args.per_kind)
-    suite = [c for kind in KINDS for c in cases(seeds, kind)]
+    kinds = tuple(k for k in KINDS if k in args.kinds)
+    suite = [c for kind in kinds for c in cases(seeds, kind)]
     print(f"{len(suite)} cases, {args.per_kind} per kind, seeds {seeds.start}-{seeds.stop - 1}")
     results = {}
     with threadpool_limits(args.threads):
         for policy in args.policies:
-            results[policy] = run_policy(policy, suite, KINDS)
+            results[policy] = run_policy(policy, suite, kinds)
             r = results[policy]
             extra = (f", {r['llm_j_per_plan']:.3g} J LLM + {r['reasoner_j_per_plan']:.2g} J GL "
                      "per plan" if "llm_j_per_plan" in r else "")
@@ -105,10 +113,10 @@ def main() -> None:
                   f"{r['per_kind']['all']['exact']:.1%}, {r['plans_per_s']:.2f} plans/s{extra}",
                   flush=True)
     print("\nsatisfied / exact per kind")
-    print(f"{'policy':>13} " + " ".join(f"{k:>15}" for k in (*KINDS, "all")))
+    print(f"{'policy':>13} " + " ".join(f"{k:>15}" for k in (*kinds, "all")))
     for policy, r in results.items():
         cells = [f"{r['per_kind'][k]['satisfied']:6.0%} / {r['per_kind'][k]['exact']:4.0%}"
-                 for k in (*KINDS, "all")]
+                 for k in (*kinds, "all")]
         print(f"{policy:>13} " + " ".join(f"{c:>15}" for c in cells))
     if "random" in results:
         base = results["random"]["per_kind"]["all"]["satisfied"]
