@@ -283,7 +283,10 @@ def derived_precedence(
     """Precedence from the definitions: f > g when g occurs in the definition of f.
 
     Constants come lowest (in declaration order), then functions ranked by the longest
-    chain of definitional dependencies, ties broken by declaration order.
+    chain of definitional dependencies, ties broken by declaration order. A function with
+    no definition (a constructor, an uninterpreted function) is at depth 0, so every
+    defined function is above the constructors it builds with, whatever the order of
+    declaration.
     """
     uses: dict[str, set[str]] = {f: set() for f in functions}
 
@@ -295,9 +298,11 @@ def derived_precedence(
                 heads(a, out)
         return out
 
+    defined: set[str] = set()
     for lhs, rhs in definitions:
         if not isinstance(lhs, str) and lhs[0] in uses:
             uses[lhs[0]] |= heads(rhs, set()) - {lhs[0]}
+            defined.add(lhs[0])
 
     rank: dict[str, int] = {}
 
@@ -305,6 +310,9 @@ def derived_precedence(
         if f in rank:
             return rank[f]
         if f in seen:
+            return 0
+        if f not in defined:
+            rank[f] = 0
             return 0
         d = 1 + max((depth(g, seen | {f}) for g in uses.get(f, ()) if g in uses), default=0)
         rank[f] = d

@@ -168,3 +168,18 @@ def test_time_budget_is_named_too_and_memory_cap_is_validated():
     assert run.budget_exhausted and run.exhausted_by == "time"
     with pytest.raises(ConfigError, match=r"max_memory_mb=0: expected MiB > 0"):
         ProverConfig(max_memory_mb=0)
+
+
+def test_constructors_rank_below_every_defined_function():
+    from neuralbrain.reasoning.gl.blocks import derived_precedence
+
+    # filter is declared first, but it uses ite (defined) and ++ only cons (a constructor):
+    # filter(p, xs ++ ys) -> filter(p, xs) ++ filter(p, ys) is then the oriented direction
+    functions = {"filter": (), "++": (), "cons": (), "ite": ()}
+    defs = [(("ite", ("true",), "x", "y"), "x"),
+            (("++", ("cons", "x", "xs"), "y"), ("cons", "x", ("++", "xs", "y"))),
+            (("filter", "p", ("cons", "x", "xs")),
+             ("ite", ("p",), ("cons", "x", ("filter", "p", "xs")), ("filter", "p", "xs")))]
+    prec = derived_precedence(functions, ["nil"], defs)
+    assert prec["filter"] > prec["++"] > prec["cons"] > prec["nil"]
+    assert prec["ite"] > prec["cons"]
