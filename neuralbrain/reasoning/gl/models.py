@@ -171,14 +171,25 @@ class TermModel:
     A value bigger than ``max_size`` nodes, or an application no rule matches (a selector
     applied to the wrong constructor), is ``Undefined``: as with ``PrefixModel``, only a
     point where both sides are defined counts as evidence.
+
+    ``free`` (function name -> result sort) names the functions the theory leaves partly
+    uninterpreted, such as a defunctionalised ``apply`` whose equations cover only the
+    lambdas of the problem. Where no equation matches, their value is an arbitrary but fixed
+    one: a pseudo-random ground value of the result sort (``ctors``) drawn from a hash of
+    the application, or, for a sort without constructors, the application itself (an
+    opaque element such as a closure). A function variable's opaque atom thus behaves as
+    one fixed function at every point.
     """
 
     def __init__(self, constructors: set[str], definitions: list[tuple[Term, Term]],
-                 max_size: int = 200):
+                 max_size: int = 200, free: dict[str, str] | None = None,
+                 ctors: dict[str, list[tuple[str, tuple[str, ...]]]] | None = None):
         from neuralbrain.reasoning.gl.terms import match
 
         self._match = match
         self.constructors = set(constructors)
+        self.free = dict(free or {})
+        self.ctors = dict(ctors or {})
         self.max_size = max_size
         self.clauses: dict[str, list[tuple[Term, Term]]] = {}
         for lhs, rhs in definitions:
@@ -210,7 +221,22 @@ class TermModel:
                 v = self.value(rhs, sigma)
                 self.memo[key] = v
                 return v
+        if f in self.free:
+            v = self._arbitrary(key, self.free[f])
+            self.memo[key] = v
+            return v
         raise Undefined(f"no clause of {f} matches")
+
+    def _arbitrary(self, key: tuple, sort: str) -> Term:
+        import hashlib
+        import random
+
+        if not self.ctors.get(sort):
+            if self._size(key) > self.max_size:
+                raise Undefined(key[0])
+            return key
+        seed = int.from_bytes(hashlib.blake2b(repr(key).encode(), digest_size=8).digest(), "big")
+        return random_value(sort, self.ctors, random.Random(seed), 1)
 
     def value(self, t: Term, env: dict) -> Term:
         if isinstance(t, str):

@@ -645,13 +645,29 @@ class Prover:
         if proof is not None:
             self.add_theorem(imp, ("true",), sorts, proof)
 
+    def _ctor_fields(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
+        """Each datatype's constructors with their field sorts."""
+        return {s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
+                for s, cs in self._ctors.items()}
+
+    def _term_model(self) -> TermModel:
+        """``TermModel`` of the axioms. A function whose first argument or result has a
+        sort without constructors (a function sort: ``apply``, a closure), or such a
+        constant, is ``free`` where no axiom covers it: see ``TermModel``."""
+        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
+        free = {f: res for f, (args, res) in self.functions.items()
+                if f not in self._ctor_sort and
+                any(s not in self._ctors for s in (*args[:1], res))}
+        free.update({c: s for c, s in self.theory.constants.items()
+                     if c not in self._ctor_sort and s not in self._ctors})
+        return TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms, free,
+                         self._ctor_fields())
+
     def _survives(self, t: Term, sorts: dict[str, str]) -> bool:
         """``t`` is true at every sampled point where it is defined (and at least one)."""
         if self._tmodel is None:
-            defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
-            self._tmodel = TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms)
-        ctors = {s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
-                 for s, cs in self._ctors.items()}
+            self._tmodel = self._term_model()
+        ctors = self._ctor_fields()
         defined = 0
         for point in sample_points(sorts, ctors, self.config.points, seed=1):
             v = self._tmodel.safe_value(t, point)
@@ -861,18 +877,14 @@ class Prover:
         """Fingerprinters over ground constructor terms of every sort in ``sorts`` (and the
         sorts the ``signature``'s functions map between), sharing one set of sampled points.
         """
-        defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
         wanted = set(sorts)
         for f in signature:
             if f in self.functions:
                 wanted |= {*self.functions[f][0], self.functions[f][1]}
             elif f in self.theory.constants:
                 wanted.add(self.theory.constants[f])
-        ctors: dict[str, list[tuple[str, tuple[str, ...]]]] = {}
-        for sort, cs in self._ctors.items():
-            ctors[sort] = [(c, self.functions[c][0] if c in self.functions else ())
-                           for c in cs]
-        model = TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms)
+        ctors = self._ctor_fields()
+        model = self._term_model()
         taken = set(self.precedence) | set(self.theory.relations) | set(self.theory.constants)
         names: dict[str, list[str]] = {}
         for i, sort in enumerate(sorted(wanted)):

@@ -90,3 +90,24 @@ def test_a_bool_lemma_is_discovered_over_lists_and_checked(tmp_path):
     assert out["status"] == "proved", out
     # x == x = true: found by discovery over Bool-valued terms, needed in the nil case
     assert any("(== " in lemma for lemma in out["lemmas"])
+
+
+APPLY = [(("apply", ("lam1",), "x"), ("true",))]  # one closure: (lambda (x) true)
+BOOL = {"Bool": [("true", ()), ("false", ())], "list": CTORS["list"]}
+
+
+def test_a_free_function_is_fixed_but_arbitrary_where_no_equation_covers_it():
+    m = TermModel({"nil", "cons", "true", "false"}, APPEND + APPLY,
+                  free={"apply": "Bool", "lam1": "Fun"}, ctors=BOOL)
+    p, a = ("@Fun0",), ("@E0",)
+    assert m.apply("apply", (("lam1",), a)) == ("true",)  # the closure's own equation
+    v = m.apply("apply", (p, a))  # a function variable: some Boolean, the same every time
+    assert v in (("true",), ("false",))
+    assert TermModel(set(m.constructors), APPEND + APPLY, free=m.free, ctors=BOOL
+                     ).apply("apply", (p, a)) == v  # a hash of the application, not of a run
+    values = {TermModel(set(m.constructors), [], free=m.free, ctors=BOOL).apply(
+        "apply", (p, (f"@E{k}",))) for k in range(12)}
+    assert values == {("true",), ("false",)}  # not a constant function
+    assert m.apply("lam1", ()) == ("lam1",)  # a closure of a sort without constructors
+    with pytest.raises(Undefined):
+        TermModel({"nil", "cons"}, APPEND).apply("apply", (p, a))  # not free: undefined
