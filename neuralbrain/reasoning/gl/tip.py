@@ -43,6 +43,7 @@ from neuralbrain.reasoning.gl.mpl import MAX_MPL_CHARS, MPLError, SList, Sym, re
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
 
 FRESH_SORT = "sk"
+FUN, APPLY, LAMBDA = "fun%", "apply%", "lam%"  # defunctionalised higher-order functions
 BOOL = "Bool"
 TRUE, FALSE = "true", "false"
 
@@ -146,6 +147,8 @@ class _Reader:
         self.ctor_of: dict[str, str] = {}  # poly ctor/selector -> datatype
         self.fresh_n = 0
         self.aux_n = 0
+        self.lam_n = 0
+        self.fun_group: set[str] = set()  # the recursive group being read, for lambdas
 
     # -- errors ---------------------------------------------------------------------------
     def where(self, node) -> str:
@@ -319,13 +322,27 @@ class _Reader:
             raise self.err(node, "empty sort")
         head = self.sym(items[0], "a sort constructor")
         if head == "=>":
-            raise self.unsupported(node, "higher-order function (function sort =>)")
+            if len(items) < 3:
+                raise self.err(node, "expected (=> ARG... RESULT)")
+            return self.fun_sort(tuple(self.sort(a, tenv) for a in items[1:]))
         if head not in self.datas:
             if head in ("Array",):
                 raise self.unsupported(node, "arrays")
             raise self.err(items[0], f"unknown sort {head!r}")
         args = tuple(self.sort(a, tenv) for a in items[1:])
         return self.instance(self.datas[head], args, node)
+
+    def fun_sort(self, sorts: tuple[str, ...]) -> str:
+        """``(=> A... B)`` -> the uninterpreted sort ``fun%[A,...,B]`` of its function values
+        (defunctionalisation: a value is applied by ``apply%[A,...,B]``)."""
+        name = mangle(FUN, sorts)
+        if name not in self.done_sorts:
+            self.done_sorts.add(name)
+            self.p.sorts.append(name)
+            self.p.uninterpreted.append(name)
+            self.p.functions[mangle(APPLY, sorts)] = Function(mangle(APPLY, sorts),
+                                                              (name, *sorts[:-1]), sorts[-1], ())
+        return name
 
     def bool_sort(self) -> None:
         if BOOL not in self.done_sorts:
@@ -380,9 +397,13 @@ class _Reader:
             raise self.err(f.node, f"function {f.name!r} repeats a parameter name")
         rules: list[tuple[Term, Term]] = []
         aux0 = self.aux_n
-        self.cases((name, *xs), env, f.body, res, tenv, rules)
-        self.p.functions[name] = Function(name, arg_sorts, res, tuple(rules))
         group = {mangle(g, targs) for g in f.group} | {name}
+        outer, self.fun_group = self.fun_group, self.fun_group | group
+        try:
+            self.cases((name, *xs), env, f.body, res, tenv, rules)
+        finally:
+            self.fun_group = outer
+        self.p.functions[name] = Function(name, arg_sorts, res, tuple(rules))
         # A recursive call inside an auxiliary case function (a match on an expression) is
         # checked against the left side of the rule that calls that case function: the
         # case function's free variables are that rule's variables, under the same names.
@@ -548,8 +569,10 @@ class _Reader:
                 raise self.err(node, "expected (_ NAME SORT...)")
             return self.apply(node, self.sym(args[0], "a name"), [],
                               tuple(self.sort(s, tenv) for s in args[1:]), env, tenv, want)
-        if head in ("lambda", "@"):
-            raise self.unsupported(node, "higher-order function (lambda / @)")
+        if head == "@":
+            return self.application(node, args, env, tenv)
+        if head == "lambda":
+            return self.closure(node, args, env, tenv)
         if head in ("forall", "exists"):
             raise self.unsupported(node, f"quantifier inside a formula ({head})")
         if head == "let":
@@ -603,6 +626,65 @@ class _Reader:
                 raise self.err(node, f"ite branches of sorts {sa} and {sb}")
             return (self.ite_fn(sa), c, a, b), sa
         return self.apply(h, head, list(args), None, env, tenv, want)
+
+    def application(self, node, args, env: dict, tenv: dict) -> tuple[Term, str]:
+        """``(@ F X...)`` -> ``apply%[A...,B](F, X...)``."""
+        if len(args) < 2:
+            raise self.err(node, "expected (@ FUNCTION ARG...)")
+        f, fs = self.term(args[0], env, tenv)
+        inst = self._instance_args(fs)
+        if inst is None or inst[0] != FUN:
+            raise self.err(args[0], f"(@ F ...) applies a value of sort {fs}, expected a "
+                           "function sort (=> ...)")
+        want = inst[1]
+        if len(args) - 1 != len(want) - 1:
+            raise self.err(node, f"a function of sort {fs} takes {len(want) - 1} arguments, "
+                           f"got {len(args) - 1}")
+        xs = []
+        for a, w in zip(args[1:], want, strict=False):
+            t, s = self.term(a, env, tenv, w)
+            if s != w:
+                raise self.err(a, f"argument of sort {s}, expected {w}")
+            xs.append(t)
+        return (mangle(APPLY, tuple(want)), f, *xs), want[-1]
+
+    def closure(self, node, args, env: dict, tenv: dict) -> tuple[Term, str]:
+        """``(lambda ((x S)...) E)`` -> a closure ``lam%k(free...)`` of the function sort,
+        and the rule ``apply%[S...,T](lam%k(free...), x...) = E`` (Reynolds'
+        defunctionalisation: one first-order symbol per lambda, applied by ``apply%``)."""
+        if len(args) != 2:
+            raise self.err(node, "expected (lambda ((x S)...) BODY)")
+        taken = {v for t, _ in env.values() for v in variables(t)}
+        free_sorts = {t: s for t, s in env.values() if isinstance(t, str)}
+        inner = dict(env)
+        params: list[tuple[str, str]] = []
+        for b in self.lst(args[0], "lambda parameters ((x S)...)"):
+            v, s = self.lst(b, "a parameter (x S)", 2)
+            name = self.sym(v, "a parameter name")
+            x = self.fresh(name, taken)
+            params.append((x, self.sort(s, tenv)))
+            inner[name] = params[-1]
+        if not params:
+            raise self.err(node, "a lambda without parameters")
+        body, res = self.term(args[1], inner, tenv)
+        free = [v for v in variables(body) if v not in {x for x, _ in params}]
+        missing = [v for v in free if v not in free_sorts]
+        if missing:
+            raise self.unsupported(node, "lambda over a variable bound inside a pattern",
+                                   ", ".join(missing))
+        if self.fun_group and any(True for _ in _calls(body, self.fun_group)):
+            raise self.unsupported(node, "non-structural recursion",
+                                   "a recursive call inside a lambda")
+        sorts = (*(s for _, s in params), res)
+        fs = self.fun_sort(sorts)
+        self.lam_n += 1
+        lam = f"{LAMBDA}{self.lam_n}"
+        self.p.functions[lam] = Function(lam, tuple(free_sorts[v] for v in free), fs, ())
+        closure: Term = (lam, *free)
+        ap = self.p.functions[mangle(APPLY, sorts)]
+        rule = ((ap.name, closure, *(x for x, _ in params)), body)
+        self.p.functions[ap.name] = Function(ap.name, ap.args, ap.result, (*ap.rules, rule))
+        return closure, fs
 
     def bool_term(self, node, env: dict, tenv: dict) -> Term:
         t, s = self.term(node, env, tenv, BOOL)
@@ -729,7 +811,7 @@ class _Reader:
             return
         head = items[0].name
         if head == "=>":
-            raise self.unsupported(node, "higher-order function (function sort =>)")
+            head = FUN
         inst = self._instance_args(ground)
         if inst is None or inst[0] != head or len(inst[1]) != len(items) - 1:
             return  # mismatch: reported by the sort check

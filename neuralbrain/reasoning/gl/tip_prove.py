@@ -151,6 +151,9 @@ def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
         if f.args:
             sig[f.name] = (f.args, f.result)
             lines.append(f"(relation {f.name} ({' '.join([*f.args, f.result])}) functional)")
+        elif not f.rules:  # a closed lambda: a constant of its function sort
+            sig[f.name] = ((), f.result)
+            lines.append(f"(constant {f.name} {f.result})")
     nat = nat_sort(p)
     if nat is not None:
         lines.append(f"(induction {nat[0]} (base {nat[1]}) (step {nat[2]}))")

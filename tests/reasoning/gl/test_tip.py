@@ -53,10 +53,33 @@ def test_a_non_equational_goal_becomes_a_boolean_equation():
     assert "equal%[Nat]" in p.functions
 
 
+MAP = """
+(define-fun-rec map (par (a b) (((f (=> a b)) (xs (list a))) (list b)))
+  (match xs ((nil (_ nil b)) ((cons y ys) (cons (@ f y) (map f ys))))))
+"""
+
+
+def test_higher_order_functions_are_defunctionalised():
+    p = parse_tip(NAT_LIST + MAP + "(prove (forall ((n Nat) (xs (list Nat))) "
+                  "(= (map (lambda ((y Nat)) (S n)) xs) (map (lambda ((z Nat)) (S n)) xs))))")
+    # the function sort is an uninterpreted sort, applied by apply%; each lambda a closure
+    # over its free variables, with its own apply% rule
+    assert "fun%[Nat,Nat]" in p.uninterpreted
+    assert p.functions["map[Nat,Nat]"].args == ("fun%[Nat,Nat]", "list[Nat]")
+    assert p.functions["map[Nat,Nat]"].rules[1][1] == (
+        "cons[Nat]", ("apply%[Nat,Nat]", "f", "y"), ("map[Nat,Nat]", "f", "ys"))
+    assert p.goal_lhs == ("map[Nat,Nat]", ("lam%1", "n"), "xs")
+    assert p.goal_rhs == ("map[Nat,Nat]", ("lam%2", "n"), "xs")
+    apply_rules = p.functions["apply%[Nat,Nat]"].rules
+    assert [lhs[1][0] for lhs, _ in apply_rules] == ["lam%1", "lam%2"]
+    assert apply_rules[0] == (("apply%[Nat,Nat]", ("lam%1", "n"), "y"), ("S", "n"))
+    assert p.functions["lam%1"].args == ("Nat",) and p.functions["lam%1"].rules == ()
+
+
 @pytest.mark.parametrize("text, construct", [
-    ("(prove (forall ((f (=> Nat Nat))) (= f f)))", "higher-order function (function sort =>)"),
-    ("(define-fun g ((x Nat)) Nat (@ (lambda ((y Nat)) y) x))"
-     "(prove (forall ((n Nat)) (= (g n) n)))", "higher-order function (lambda / @)"),
+    (MAP + "(define-fun-rec twice ((xs (list Nat))) (list Nat)"
+     " (match xs ((nil xs) ((cons y ys) (map (lambda ((z Nat)) (twice ys)) ys)))))"
+     "(prove (forall ((xs (list Nat))) (= (twice xs) xs)))", "non-structural recursion"),
     ("(prove (forall ((n Int)) (= n n)))", "built-in Int arithmetic"),
     ("(define-fun-rec loop ((x Nat)) Nat (S (loop x)))(prove (forall ((n Nat)) (= (loop n) n)))",
      "non-structural recursion"),
@@ -74,6 +97,8 @@ def test_unsupported_constructs_are_named(text, construct):
     ("(prove (forall ((n Nat)) (= (f n) n)))", "t.smt2:6:", "unknown function"),
     ("(declare-datatype T ((A)))", "t.smt2", "no (prove ...) goal"),
     ("(prove (forall ((n Nat)) (= (S n n) n)))", "t.smt2:6:", "takes 1 arguments"),
+    ("(prove (forall ((n Nat)) (= (@ n n) n)))", "t.smt2:6:", "expected a function sort"),
+    ("(prove (forall ((f (=> Nat Nat))) (= (@ f Z Z) Z)))", "t.smt2:6:", "takes 1 arguments"),
 ])
 def test_bad_input_names_the_place(text, where, what):
     with pytest.raises(TipError) as e:

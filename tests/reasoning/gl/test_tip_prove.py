@@ -124,7 +124,7 @@ def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
     d = tmp_path / "tip"
     d.mkdir()
     (d / "a_comm.smt2").write_text(COMM)
-    (d / "b_hof.smt2").write_text(PLUS + "(prove (forall ((f (=> Nat Nat))) (= f f)))")
+    (d / "b_int.smt2").write_text(PLUS + "(prove (forall ((n Int)) (= n n)))")
     (d / "c_trunc.smt2").write_text(COMM[:-20])
     (d / "d_false.smt2").write_text(FALSE_GOAL)
     args = _parse(["prove", str(d), "--json", "--budget-s", "10", "--plot", str(tmp_path / "p")])
@@ -144,3 +144,35 @@ def test_names_mpl_reserves_are_renamed():
     theory, goal, _ = tip_to_mpl(parse_tip(text, "t.smt2"))
     assert "(relation sort' (Nat Nat) functional)" in theory
     parse_theory(goal, base=parse_theory(theory))
+
+
+FILTER_REV = """
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(define-fun-rec filter (par (a) (((p (=> a Bool)) (xs (list a))) (list a)))
+  (match xs ((nil (_ nil a))
+             ((cons y ys) (ite (@ p y) (cons y (filter p ys)) (filter p ys))))))
+(define-fun-rec ++ (par (a) (((x (list a)) (y (list a))) (list a)))
+  (match x ((nil y) ((cons z xs) (cons z (++ xs y))))))
+(define-fun-rec rev (par (a) (((x (list a))) (list a)))
+  (match x ((nil (_ nil a)) ((cons y xs) (++ (rev xs) (cons y (_ nil a)))))))
+(prove (par (a) (forall ((p (=> a Bool)) (xs (list a)))
+  (= (rev (filter p xs)) (filter p (rev xs))))))
+"""
+
+
+def test_a_higher_order_goal_is_proved_with_discovered_lemmas_and_checked(tmp_path):
+    f = tmp_path / "filter_rev.smt2"
+    f.write_text(FILTER_REV)
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    # filter p (xs ++ ys) = filter p xs ++ filter p ys: a lemma over a function variable,
+    # found on sampled points where p is an arbitrary fixed function
+    assert any("filter" in lemma and "++" in lemma for lemma in out["lemmas"]), out["lemmas"]
+    # a lambda: dropWhile of the constant-false predicate is the identity
+    g = tmp_path / "dropwhile.smt2"
+    g.write_text(FILTER_REV.split("(define-fun-rec ++")[0] + """
+(define-fun-rec dropWhile (par (a) (((p (=> a Bool)) (xs (list a))) (list a)))
+  (match xs ((nil (_ nil a)) ((cons y ys) (ite (@ p y) (dropWhile p ys) xs)))))
+(prove (par (a) (forall ((xs (list a))) (= (dropWhile (lambda ((x a)) false) xs) xs))))
+""")
+    assert prove_tip(g, ProverConfig(budget_s=10))["status"] == "proved"
