@@ -19,6 +19,13 @@ What a problem becomes (``TipProblem``):
   their own rules, ``=`` on a datatype by constructor-wise rules).
 - *goal*: ``lhs = rhs`` over universally quantified variables; a goal that is not an
   equation of terms is read as the equation ``φ = true`` of its Boolean term.
+- *higher-order functions*, defunctionalised (Reynolds, "Definitional interpreters for
+  higher-order programming languages", 1972): a function sort ``(=> A B)`` becomes the
+  uninterpreted sort ``fun%[A,B]``, ``(@ f x)`` the first-order ``apply%[A,B](f, x)``, and
+  each ``lambda`` a closure ``lam%k(free variables...)`` of that sort with its own rule
+  ``apply%[A,B](lam%k(...), x) = body``. A function variable stays a variable of the
+  uninterpreted sort, so a proof about it holds for every function. A recursive call
+  inside a lambda is refused (its decrease is not checked).
 
 Every recursive call must decrease structurally (one argument a proper sub-term of the
 matching left-side argument and the others no bigger, or lexicographically in parameter
@@ -26,8 +33,7 @@ order): definitions are read as equations, and a non-terminating "definition" co
 theory inconsistent. A terminating but not structurally recursive definition is refused as
 unsupported (``UnsupportedError``: construct ``non-structural recursion``).
 
-Errors: what the reasoner cannot express (higher-order functions and ``lambda``, built-in
-``Int``/``Real`` arithmetic, quantifiers inside formulas, equality on an uninterpreted sort
+Errors: what the reasoner cannot express (built-in ``Int``/``Real`` arithmetic, quantifiers inside formulas, equality on an uninterpreted sort
 inside a term, ...) raises ``UnsupportedError`` whose ``construct`` names it; a malformed
 or truncated file, an unknown sort or function, an arity or sort mismatch raises
 ``TipError`` (a ``DataError``) naming ``file:line:col``.
