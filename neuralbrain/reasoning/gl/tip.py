@@ -33,10 +33,11 @@ order): definitions are read as equations, and a non-terminating "definition" co
 theory inconsistent. A terminating but not structurally recursive definition is refused as
 unsupported (``UnsupportedError``: construct ``non-structural recursion``).
 
-Errors: what the reasoner cannot express (built-in ``Int``/``Real`` arithmetic, quantifiers inside formulas, equality on an uninterpreted sort
-inside a term, ...) raises ``UnsupportedError`` whose ``construct`` names it; a malformed
-or truncated file, an unknown sort or function, an arity or sort mismatch raises
-``TipError`` (a ``DataError``) naming ``file:line:col``.
+Errors: what the reasoner cannot express (built-in ``Int``/``Real`` arithmetic, quantifiers
+inside formulas, equality on an uninterpreted sort inside a term, ...) raises
+``UnsupportedError`` whose ``construct`` names it; a malformed or truncated file, an unknown
+sort or function, an arity or sort mismatch raises ``TipError`` (a ``DataError``) naming
+``file:line:col``.
 """
 
 from __future__ import annotations
@@ -647,7 +648,7 @@ class _Reader:
             raise self.err(node, f"a function of sort {fs} takes {len(want) - 1} arguments, "
                            f"got {len(args) - 1}")
         xs = []
-        for a, w in zip(args[1:], want, strict=False):
+        for a, w in zip(args[1:], want[:-1], strict=True):
             t, s = self.term(a, env, tenv, w)
             if s != w:
                 raise self.err(a, f"argument of sort {s}, expected {w}")
@@ -678,7 +679,7 @@ class _Reader:
         if missing:
             raise self.unsupported(node, "lambda over a variable bound inside a pattern",
                                    ", ".join(missing))
-        if self.fun_group and any(True for _ in _calls(body, self.fun_group)):
+        if any(_calls(body, self.fun_group)):
             raise self.unsupported(node, "non-structural recursion",
                                    "a recursive call inside a lambda")
         sorts = (*(s for _, s in params), res)
