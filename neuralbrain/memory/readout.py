@@ -49,6 +49,10 @@ class Config:
     # readout connections of reservoir computing (Lukosevicius & Jaeger, Comput. Sci. Rev.
     # 2009, readout from [u(n); x(n)]).
     include_inputs: bool = False
+    # Per-speaker standardisation of the log features (``neuralbrain.memory.speaker_norm``:
+    # "none", "mean" or "meanvar"). Its caller (``lsm_tasks``) normalises the features with
+    # each speaker's statistics and passes them already in the log domain.
+    speaker_norm: str = "none"
     # ``type = "svm"``: a support-vector machine (``memory.svm``) instead of the softmax
     # readout, run on ``backend`` (``cpu``: float; ``fpga``: fixed point, ``fpga_width`` bits);
     # epochs / lr / hidden do not apply to it.
@@ -62,6 +66,9 @@ class Config:
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
+        from neuralbrain.memory.speaker_norm import check_mode
+
+        check_mode(self.speaker_norm)
         if self.type not in ("logistic", "svm"):
             raise ConfigError(f"readout.type = {self.type!r}: expected 'logistic' or 'svm'")
         if self.type == "logistic" and self.backend != "cpu":
@@ -131,7 +138,8 @@ class Readout:
             raise ShapeError(
                 f"features have shape {x.shape}: expected (batch, {self.n_features})"
             )
-        return np.log1p(x) if self.config.log_counts else x
+        # speaker-normalised features arrive in the log domain already (speaker_norm.normalize)
+        return np.log1p(x) if self.config.log_counts and self.config.speaker_norm == "none" else x
 
     def _forward(self, x: np.ndarray, matmul: MatMul = np.matmul
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
