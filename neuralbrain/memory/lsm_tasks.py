@@ -87,6 +87,9 @@ class NmnistConfig:
                 f"reservoir.n_inputs = {self.reservoir.n_inputs}: expected vision.crop^2 = "
                 f"{self.vision.crop**2} (one input per pixel of the crop)"
             )
+        if self.readout.speaker_norm != "none":
+            raise ConfigError(f"readout.speaker_norm = {self.readout.speaker_norm!r}: N-MNIST "
+                              "recordings have no speakers; expected 'none'")
 
 
 @dataclass(frozen=True)
@@ -183,9 +186,10 @@ def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     for table in ("names", "synthetic"):  # a disabled table changes nothing: left out
         if not out.get(table, {"enabled": True})["enabled"]:
             del out[table]
-    # an option added later is left out at its default (earlier checkpoints stay valid)
-    if out.get("readout", {}).get("speaker_norm") == "none":
-        del out["readout"]["speaker_norm"]
+    # options added later are left out at their default (earlier checkpoints stay valid)
+    for key, default in (("speaker_norm", "none"), ("svm_clip", 0.0)):
+        if key in out.get("readout", {}) and out["readout"][key] == default:
+            del out["readout"][key]
     # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
     # the ideal reservoir, so then its parameters are part of the model.
     for name, hw in sorted(cfg.hardware.items()):

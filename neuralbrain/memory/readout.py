@@ -62,6 +62,7 @@ class Config:
     svm_c: float = 1.0
     svm_gamma: float = 0.0  # 0: 1 / n_features on standardized features ("scale")
     svm_multiclass: str = "ovo"
+    svm_clip: float = 0.0  # standardized features clipped to +-svm_clip (``svm.Config.clip``)
     fpga_width: int = 16
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
@@ -278,7 +279,8 @@ class _SvmHead:
         svm.check_backend(BACKENDS.get(config.backend), config.svm_kernel)
         self.config, self.n_features, self.seed = config, n_features, seed
         self.svm_config = svm.Config(kernel=config.svm_kernel, c=config.svm_c,
-                                     gamma=config.svm_gamma, multiclass=config.svm_multiclass)
+                                     gamma=config.svm_gamma, multiclass=config.svm_multiclass,
+                                     clip=config.svm_clip)
         self.classifier: Any = None
 
     def _place(self, model: Any) -> None:
@@ -317,7 +319,7 @@ class _SvmHead:
         return {"support": m.support.copy(), "coef": m.coef.copy(),
                 "intercept": m.intercept.copy(), "classes": m.classes.copy(),
                 "mean": m.mean.copy(), "std": m.std.copy(),
-                "scalars": np.array([m.gamma, m.input_max_abs]),
+                "scalars": np.array([m.gamma, m.input_max_abs, m.clip]),
                 "pairs": np.array(m.pairs, dtype=np.int64).reshape(-1, 2)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -335,5 +337,7 @@ class _SvmHead:
             np.asarray(state["intercept"], np.float64), float(state["scalars"][0]),
             np.asarray(state["mean"], np.float64), np.asarray(state["std"], np.float64),
             tuple((int(i), int(j)) for i, j in np.asarray(state["pairs"])),
-            float(state["scalars"][1]))
+            float(state["scalars"][1]),
+            # states saved before the clip existed hold two scalars (and were not clipped)
+            float(state["scalars"][2]) if np.size(state["scalars"]) > 2 else 0.0)
         self._place(model)

@@ -283,3 +283,5 @@ def test_speaker_norm_enters_the_fingerprint_only_when_on():
     assert fingerprint(off) != fingerprint(_cfg("lsm_fsdd_debug", 'readout.speaker_norm="mean"'))
     with pytest.raises(ConfigError, match="readout.speaker_norm = 'yes'"):
         _cfg("lsm_fsdd_debug", 'readout.speaker_norm="yes"')
+    with pytest.raises(ConfigError, match="N-MNIST recordings have no speakers"):
+        _cfg("lsm_nmnist_debug", 'readout.speaker_norm="mean"')
