@@ -404,7 +404,7 @@ class LsmFsdd(_LsmClassifier):
         # the prior a stream of one user's utterances starts from (speaker_norm, listener)
         if cfg.params.readout.speaker_norm == "none":
             return {}
-        mean, var = speaker_norm.prior(feats, speaker_norm.statistics_groups(speakers))
+        mean, var = _speaker_prior(feats, speakers)
         return {"speaker_prior_mean": mean, "speaker_prior_var": var}
 
     @classmethod
@@ -507,12 +507,21 @@ def _pooled(d: dict) -> tuple[float, list[float]]:
     return (k / n if n else 0.0), list(wilson(int(k), int(n)))
 
 
+def _speaker_prior(feats: np.ndarray, speakers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stream prior (``speaker_norm.prior``) over the real speakers among ``speakers``:
+    the synthesized voices, 32 against 3-5 real speakers, would otherwise set it."""
+    speakers = np.asarray(speakers).astype(str)
+    real = ~np.char.startswith(speakers, tasks.SYNTHETIC_PREFIX)
+    rows = real if real.any() else np.ones(len(speakers), bool)
+    return speaker_norm.prior(feats[rows], speaker_norm.statistics_groups(speakers[rows]))
+
+
 def _stream_score(head: readout.Readout, feats: np.ndarray, y: np.ndarray,
                   speakers: np.ndarray, train: np.ndarray, test: np.ndarray, mode: str,
                   seed: int) -> dict:
     """Accuracy on the ``test`` rows heard one at a time (fixed random order) through
     ``speaker_norm.RunningSpeakerNorm`` started from the prior of the ``train`` speakers."""
-    mean, var = speaker_norm.prior(feats[train], speaker_norm.statistics_groups(speakers[train]))
+    mean, var = _speaker_prior(feats[train], speakers[train])
     running = speaker_norm.RunningSpeakerNorm(mean, var, mode)
     rows = np.flatnonzero(test)[np.random.default_rng(seed).permutation(int(test.sum()))]
     pred = np.array([head.predict(running(feats[i:i + 1]))[0] for i in rows])

@@ -21,7 +21,8 @@ Who provides the statistics:
   reports say;
 - a stream of utterances from one user (``RunningSpeakerNorm``, the listener): running
   statistics over the utterances heard so far, started from a prior (the mean over the
-  training speakers of their statistics) that counts as ``PRIOR_UTTERANCES`` utterances,
+  real training speakers of their statistics; ``lsm_tasks`` stores it in the checkpoint)
+  that counts as ``PRIOR_UTTERANCES`` utterances,
   so the first utterance is normalised by the prior and later ones more and more by the
   user's own voice. After many utterances it equals the batch statistics of that user.
 """

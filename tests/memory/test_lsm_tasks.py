@@ -285,3 +285,19 @@ def test_speaker_norm_enters_the_fingerprint_only_when_on():
         _cfg("lsm_fsdd_debug", 'readout.speaker_norm="yes"')
     with pytest.raises(ConfigError, match="N-MNIST recordings have no speakers"):
         _cfg("lsm_nmnist_debug", 'readout.speaker_norm="mean"')
+
+
+def test_the_stream_prior_comes_from_the_real_speakers_only():
+    from neuralbrain.memory import speaker_norm
+    from neuralbrain.memory.lsm_tasks import _speaker_prior
+
+    rng = np.random.default_rng(0)
+    feats = rng.poisson(5.0, (40, 6)).astype(float)
+    speakers = np.array(["ann"] * 10 + ["bob"] * 10 + ["espeak:en:50:150"] * 20)
+    feats[20:] += 50  # the synthesized voice is far louder: it must not move the prior
+    mean, var = _speaker_prior(feats, speakers)
+    want = speaker_norm.prior(feats[:20], speakers[:20])
+    np.testing.assert_allclose(mean, want[0])
+    np.testing.assert_allclose(var, want[1])
+    only_synthetic = _speaker_prior(feats[20:], speakers[20:])  # no real speaker: all rows
+    np.testing.assert_allclose(only_synthetic[0], np.log1p(feats[20:]).mean(0))
