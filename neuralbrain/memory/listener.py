@@ -11,7 +11,11 @@ the trace): the reservoir's and the projection's products (``matmul``) on this m
 backend; the readout on the backend its task names (``readout.backend``): the softmax
 readout's products as ``readout`` (a digital readout: ``cpu``, so a noisy device's reservoir
 does not also blur the trained classifier's products), an SVM readout's decisions as ``svm``
-(``cpu`` or ``fpga``). Untrained (no checkpoint: trained without data), it hears
+(``cpu`` or ``fpga``). With ``readout.speaker_norm`` (``lsm_fsdd``) the features are
+normalised by the running statistics of the user heard so far
+(``speaker_norm.RunningSpeakerNorm``, started from the training speakers' prior stored in
+the checkpoint): the user is the same from one episode to the next, so ``reset`` keeps them.
+Untrained (no checkpoint: trained without data), it hears
 nothing in silence and refuses a spoken request with a ``CheckpointError`` that says what is
 missing.
 """
@@ -27,7 +31,7 @@ import numpy as np
 from neuralbrain.core import Module, Needs, Trained
 from neuralbrain.errors import CheckpointError
 from neuralbrain.hardware import make_backend
-from neuralbrain.memory import lsm_tasks, readout
+from neuralbrain.memory import lsm_tasks, readout, speaker_norm
 
 AUDIO_RATE_HZ = 8000  # the audio observation: FSDD recordings at 8 kHz
 
@@ -58,6 +62,7 @@ class Listener(Module):
         self.ledger = self.reservoir.ledger  # the reservoir books its ops on this module's rows
         self.decide = None
         self.head: readout.Readout | None = None
+        self.user_norm: speaker_norm.RunningSpeakerNorm | None = None
         self.readout_device: Any = None
         if trained.checkpoint is not None:
             arrays = lsm_tasks.load_checkpoint(trained.checkpoint, task)[0]
@@ -72,7 +77,15 @@ class Listener(Module):
                 self.head = head
                 if head.device is None:  # the softmax readout: its own digital backend
                     self.readout_device = make_backend(task.params.readout.backend)
-                self.decide = lambda x: self._classify(head, x)
+                self.decide = lambda x: self._classify(head, self._user_features(x))
+                mode = task.params.readout.speaker_norm
+                if mode != "none":
+                    if "readout/speaker_prior_mean" not in arrays:
+                        raise CheckpointError("readout.speaker_norm is on but the checkpoint "
+                                              "has no speaker prior: retrain it")
+                    self.user_norm = speaker_norm.RunningSpeakerNorm(
+                        arrays["readout/speaker_prior_mean"], arrays["readout/speaker_prior_var"],
+                        mode)
         self.ledger.reset()
 
     def _matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -85,6 +98,10 @@ class Listener(Module):
         y, cost = device.matmul(np.asarray(x, np.float32), np.asarray(w, np.float32))
         self.ledger.book("readout", cost, backend=device.name)
         return y
+
+    def _user_features(self, features: np.ndarray) -> np.ndarray:
+        """The readout's input: normalised by the user's running statistics when on."""
+        return features if self.user_norm is None else self.user_norm(features)
 
     def _classify(self, head: readout.Readout, features: np.ndarray) -> np.ndarray:
         """The digits ``head`` gives ``features``, its work booked (module docstring)."""

@@ -105,6 +105,12 @@ def to_nir(
             "logits = z @ w2 + b2, or gelu(z @ w1 + b1) @ w2 + b2 when hidden > 0")
         if span:
             meta["readout"].update({f"span_{k}": v for k, v in span.items()})
+        if readout.speaker_norm != "none":  # the stream's prior travels in readout_arrays
+            meta["readout"]["speaker_norm"] = readout.speaker_norm
+            meta["readout"]["features"] += (
+                "; before the standardisation, log1p(f) is normalised per speaker "
+                "(neuralbrain.memory.speaker_norm: running statistics of the user, started "
+                "from speaker_prior_mean / speaker_prior_var)")
         meta["readout_arrays"] = {key: np.asarray(v, np.float64) for key, v in readout_state.items()}
     return nir.NIRGraph(nodes=nodes, edges=edges, metadata=meta)
 
@@ -152,7 +158,9 @@ def from_nir(graph: nir.NIRGraph) -> LsmNir:
     meta = graph.metadata if isinstance(graph.metadata, dict) else {}
     if "readout" in meta:
         try:
-            readout = ReadoutConfig(**{key: _scalar(meta["readout"][key]) for key in READOUT_KEYS})
+            readout = ReadoutConfig(**{key: _scalar(meta["readout"][key]) for key in READOUT_KEYS},
+                                    speaker_norm=str(_scalar(meta["readout"].get("speaker_norm",
+                                                                                 "none"))))
             state = {key: np.asarray(v, np.float64) for key, v in meta["readout_arrays"].items()}
         except (KeyError, TypeError) as err:
             raise ConfigError(f"NIR metadata readout is incomplete ({err}): expected "

@@ -55,7 +55,7 @@ from neuralbrain.atomic import atomic_path
 from neuralbrain.config import TaskConfig, to_dict
 from neuralbrain.core import Task, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
-from neuralbrain.memory import lsm, names, projection, readout, tasks
+from neuralbrain.memory import lsm, names, projection, readout, speaker_norm, tasks
 from neuralbrain.memory.metrics import accuracy_report, wilson
 from neuralbrain.npz import read_npz
 from neuralbrain.resumable import (
@@ -87,6 +87,9 @@ class NmnistConfig:
                 f"reservoir.n_inputs = {self.reservoir.n_inputs}: expected vision.crop^2 = "
                 f"{self.vision.crop**2} (one input per pixel of the crop)"
             )
+        if self.readout.speaker_norm != "none":
+            raise ConfigError(f"readout.speaker_norm = {self.readout.speaker_norm!r}: N-MNIST "
+                              "recordings have no speakers; expected 'none'")
 
 
 @dataclass(frozen=True)
@@ -183,6 +186,10 @@ def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     for table in ("names", "synthetic"):  # a disabled table changes nothing: left out
         if not out.get(table, {"enabled": True})["enabled"]:
             del out[table]
+    # options added later are left out at their default (earlier checkpoints stay valid)
+    for key, default in (("speaker_norm", "none"), ("svm_clip", 0.0)):
+        if key in out.get("readout", {}) and out["readout"][key] == default:
+            del out["readout"][key]
     # A device that draws its own random weights (rram ``weights = "breakdown"``) replaces
     # the ideal reservoir, so then its parameters are part of the model.
     for name, hw in sorted(cfg.hardware.items()):
@@ -267,15 +274,30 @@ class _LsmClassifier(Task):
         return encode(reservoir, binned, r.n_windows, include_inputs=r.include_inputs)
 
     @classmethod
-    def _data(cls, cfg: TaskConfig, root: Path, split: str) -> tuple[np.ndarray, ...]:
+    def readout_input(cls, cfg: TaskConfig, feats: np.ndarray,
+                      speakers: np.ndarray | None) -> np.ndarray:
+        """What the readout is fitted on and predicts from, given ``features`` and the
+        speaker of each row (None when unknown): the features themselves here; ``lsm_fsdd``
+        normalises them per speaker with ``readout.speaker_norm``."""
+        return feats
+
+    @classmethod
+    def _data(cls, cfg: TaskConfig, root: Path, split: str) -> tuple[Any, ...]:
+        """(x, y, speakers or None, source) of the real recordings of ``split``."""
         raise NotImplementedError
 
     @classmethod
     def _train_data(cls, cfg: TaskConfig, root: Path) -> tuple[np.ndarray, np.ndarray, Any]:
         """(x, y, groups): ``groups`` = (speakers, split of each recording) when x holds
         every split; else x is the ``train`` split alone."""
-        x, y, _ = cls._data(cfg, root, "train")
+        x, y, _, _ = cls._data(cfg, root, "train")
         return x, y, None
+
+    @classmethod
+    def _checkpoint_extra(cls, cfg: TaskConfig, feats: np.ndarray,
+                          speakers: np.ndarray | None) -> dict[str, np.ndarray]:
+        """Arrays saved beside the readout's (``readout/...``); none here."""
+        return {}
 
     @classmethod
     def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
@@ -289,32 +311,36 @@ class _LsmClassifier(Task):
         feats = cls.features(cfg, res, x)
         train_energy_j = res.ledger.total.energy_j
         extra = {}
+        speakers = s_val = None
         if groups is not None:  # the protocols come from the groups: (speakers, split)
             speakers, part = groups
             if (part != "train").any():  # every real recording: leave one speaker out too
-                extra = leave_one_speaker_out(cfg, feats, y, speakers)
+                extra = leave_one_speaker_out(cfg, feats, y, speakers, cls.readout_input)
                 f_val, y_val = feats[part == "validation"], y[part == "validation"]
+                s_val = speakers[part == "validation"]
             else:
-                x_val, y_val, _ = cls._data(cfg, root, "validation")
+                x_val, y_val, s_val, _ = cls._data(cfg, root, "validation")
                 f_val = cls.features(cfg, make_reservoir(cfg, "reservoir"), x_val)
-            feats, y = feats[part == "train"], y[part == "train"]
+            feats, y, speakers = feats[part == "train"], y[part == "train"], speakers[part == "train"]
         else:
-            x_val, y_val, _ = cls._data(cfg, root, "validation")
+            x_val, y_val, s_val, _ = cls._data(cfg, root, "validation")
             f_val = cls.features(cfg, make_reservoir(cfg, "reservoir"), x_val)
+        z = cls.readout_input(cfg, feats, speakers)
         head = readout.Readout(m.readout, feats.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
-        losses = head.fit(feats, y, progress=True, checkpoint=Checkpointer.for_task(
+        losses = head.fit(z, y, progress=True, checkpoint=Checkpointer.for_task(
             out, "readout", cfg, m.readout.checkpoint_every, resume))
-        train_acc = float(np.mean(head.predict(feats) == y))
+        train_acc = float(np.mean(head.predict(z) == y))
         # the figure settings are chosen on: printed while training, never the test split
-        val = accuracy_report(head.predict(f_val), y_val) if len(y_val) else {"accuracy": None,
-                                                                             "n": 0}
+        val = (accuracy_report(head.predict(cls.readout_input(cfg, f_val, s_val)), y_val)
+               if len(y_val) else {"accuracy": None, "n": 0})
         report = {"task": cfg.task, "backend": res.backend.name, "n_train": int(y.size),
                   "train_accuracy": train_acc, "final_loss": losses[-1],
                   "validation_accuracy": val["accuracy"], "n_validation": int(val["n"]),
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
                   "train_energy_j": train_energy_j, **extra}
         out.mkdir(parents=True, exist_ok=True)
-        save_checkpoint(out, cfg, prefixed("readout", head.state()), report)
+        arrays = {**head.state(), **cls._checkpoint_extra(cfg, feats, speakers)}
+        save_checkpoint(out, cfg, prefixed("readout", arrays), report)
         return report
 
     @classmethod
@@ -323,12 +349,12 @@ class _LsmClassifier(Task):
         arrays, _ = load_checkpoint(checkpoint, cfg)
         root = tasks.resolve_root(data_root)
         m = cfg.params
-        x, y, source = cls._data(cfg, root, tasks.check_split(split))
+        x, y, speakers, source = cls._data(cfg, root, tasks.check_split(split))
         res = make_reservoir(cfg, "reservoir")
         feats = cls.features(cfg, res, x)
         head = readout.Readout(m.readout, feats.shape[1], 10)
         head.load_state(unprefixed("readout", arrays))
-        report = accuracy_report(head.predict(feats), y)
+        report = accuracy_report(head.predict(cls.readout_input(cfg, feats, speakers)), y)
         return {**report, "split": split, "source": source, "backend": res.backend.name,
                 "energy_j_per_sample": (res.ledger.total + head.spent).energy_j / max(len(y), 1)}
 
@@ -340,7 +366,8 @@ class LsmNmnist(_LsmClassifier):
 
     @classmethod
     def _data(cls, cfg, root, split):
-        return tasks.nmnist(root, split, cfg.params.vision)
+        x, y, source = tasks.nmnist(root, split, cfg.params.vision)
+        return x, y, None, source
 
     @classmethod
     def _train_data(cls, cfg, root):
@@ -364,9 +391,26 @@ class LsmFsdd(_LsmClassifier):
                       include_inputs=r.include_inputs)
 
     @classmethod
+    def readout_input(cls, cfg, feats, speakers):
+        mode = cfg.params.readout.speaker_norm
+        if mode == "none":
+            return feats
+        if speakers is None:
+            raise DataError("readout.speaker_norm needs the speaker of every recording")
+        return speaker_norm.normalize(feats, speaker_norm.statistics_groups(speakers), mode)
+
+    @classmethod
+    def _checkpoint_extra(cls, cfg, feats, speakers):
+        # the prior a stream of one user's utterances starts from (speaker_norm, listener)
+        if cfg.params.readout.speaker_norm == "none":
+            return {}
+        mean, var = _speaker_prior(feats, speakers)
+        return {"speaker_prior_mean": mean, "speaker_prior_var": var}
+
+    @classmethod
     def _data(cls, cfg, root, split):
-        x, y, _, source = tasks.fsdd(root, split, cfg.params.audio)
-        return x, y, source
+        x, y, speakers, source = tasks.fsdd(root, split, cfg.params.audio)
+        return x, y, np.asarray(speakers), source
 
     @classmethod
     def _train_data(cls, cfg, root):
@@ -382,13 +426,15 @@ class LsmFsdd(_LsmClassifier):
             x, y = np.concatenate([x, xs]), np.concatenate([y, ys])
             speakers = [*speakers, *ss]
             part = np.concatenate([part, np.full(len(ys), "train", dtype=object)])
-        if not (audio.report_loso and not audio.holdout_speaker) and not synthetic.enabled:
+        if (not (audio.report_loso and not audio.holdout_speaker) and not synthetic.enabled
+                and cfg.params.readout.speaker_norm == "none"):
             return x, y, None
         return x, y, (np.asarray(speakers), part)
 
 
 def leave_one_speaker_out(
-    cfg: TaskConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray
+    cfg: TaskConfig, feats: np.ndarray, y: np.ndarray, speakers: np.ndarray,
+    prepare: Any = None,
 ) -> dict:
     """Leave one speaker out, with its validation protocol beside it.
 
@@ -398,40 +444,89 @@ def leave_one_speaker_out(
     of a readout trained on the remaining speakers, neither ``s`` nor ``v(s)``. Settings
     are chosen on ``validation`` (for fold ``s`` it never involves ``s``); ``test`` is the
     reported figure.
+
+    ``prepare(cfg, feats, speakers)`` turns features into the readout's input (default: as
+    they are). With ``readout.speaker_norm`` on, every speaker's features are normalised
+    with its own statistics, the held-out speaker's from its own *unlabelled* recordings
+    (``speaker_norm``); the report then also holds the figures without it
+    (``..._without_speaker_norm``) and the held-out speaker's accuracy when its recordings
+    come one by one, in a fixed random order, through running statistics started from the
+    training speakers' prior (``leave_one_speaker_out_stream``: what a new user meets).
     """
     speakers = np.asarray(speakers)
     names_ = sorted(s for s in set(speakers.tolist()) if not s.startswith(tasks.SYNTHETIC_PREFIX))
     audio = cfg.params.audio
+    mode = cfg.params.readout.speaker_norm
 
-    def fit_score(train: np.ndarray, test: np.ndarray) -> dict:
-        head = readout.Readout(cfg.params.readout, feats.shape[1], 10,
-                               seed=module_seed(cfg.seed, "readout"))
-        head.fit(feats[train], y[train])
-        report = accuracy_report(head.predict(feats[test]), y[test])
-        return {k: report[k] for k in ("accuracy", "n", "ci95")}
+    def fit_score(z: np.ndarray, rcfg: readout.Config, train: np.ndarray,
+                  test: np.ndarray) -> tuple[dict, readout.Readout]:
+        head = readout.Readout(rcfg, z.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
+        head.fit(z[train], y[train])
+        report = accuracy_report(head.predict(z[test]), y[test])
+        return {k: report[k] for k in ("accuracy", "n", "ci95")}, head
 
-    loso, val = {}, {}
-    for speaker in names_:
-        test = speakers == speaker
-        loso[str(speaker)] = fit_score(~test, test)
-        if len(names_) >= 3:
-            v = tasks.validation_speaker(replace(audio, holdout_speaker=speaker,
-                                                 validation_speaker=""), names_)
-            held = speakers == v
-            val[str(speaker)] = {"speaker": v, **fit_score(~test & ~held, held)}
+    def protocol(z: np.ndarray, rcfg: readout.Config, stream: bool = False) -> dict:
+        loso, val, streamed = {}, {}, {}
+        for speaker in names_:
+            test = speakers == speaker
+            loso[str(speaker)], head = fit_score(z, rcfg, ~test, test)
+            if stream:
+                streamed[str(speaker)] = _stream_score(head, feats, y, speakers, ~test, test,
+                                                       mode, module_seed(cfg.seed, "stream"))
+            if len(names_) >= 3:
+                v = tasks.validation_speaker(replace(audio, holdout_speaker=speaker,
+                                                     validation_speaker=""), names_)
+                held = speakers == v
+                val[str(speaker)] = {"speaker": v, **fit_score(z, rcfg, ~test & ~held, held)[0]}
+        mean, ci = _pooled(loso)
+        out = {"leave_one_speaker_out": loso, "leave_one_speaker_out_mean": mean,
+               "leave_one_speaker_out_ci95": ci}
+        if val:
+            out["leave_one_speaker_out_validation"] = val
+            out["leave_one_speaker_out_validation_mean"] = _pooled(val)[0]
+        if streamed:
+            out["leave_one_speaker_out_stream"] = streamed
+            out["leave_one_speaker_out_stream_mean"] = _pooled(streamed)[0]
+        return out
 
-    def pooled(d: dict) -> tuple[float, list[float]]:
-        k = sum(round(r["accuracy"] * r["n"]) for r in d.values())
-        n = sum(r["n"] for r in d.values())
-        return (k / n if n else 0.0), list(wilson(int(k), int(n)))
-
-    mean, ci = pooled(loso)
-    out = {"leave_one_speaker_out": loso, "leave_one_speaker_out_mean": mean,
-           "leave_one_speaker_out_ci95": ci}
-    if val:
-        out["leave_one_speaker_out_validation"] = val
-        out["leave_one_speaker_out_validation_mean"] = pooled(val)[0]
+    z = feats if prepare is None else prepare(cfg, feats, speakers)
+    out = protocol(z, cfg.params.readout, stream=mode != "none")
+    if mode != "none":  # the same protocol without the per-speaker statistics, beside it
+        plain = protocol(feats, replace(cfg.params.readout, speaker_norm="none"))
+        out.update({k.replace("leave_one_speaker_out", "leave_one_speaker_out_without_speaker_norm"):
+                    v for k, v in plain.items()})
+        out["speaker_norm"] = (f"{mode}: each speaker's features standardised with its own "
+                               "statistics; the held-out speaker's come from its unlabelled "
+                               "recordings (no labels)")
     return out
+
+
+def _pooled(d: dict) -> tuple[float, list[float]]:
+    k = sum(round(r["accuracy"] * r["n"]) for r in d.values())
+    n = sum(r["n"] for r in d.values())
+    return (k / n if n else 0.0), list(wilson(int(k), int(n)))
+
+
+def _speaker_prior(feats: np.ndarray, speakers: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """The stream prior (``speaker_norm.prior``) over the real speakers among ``speakers``:
+    the synthesized voices, 32 against 3-5 real speakers, would otherwise set it."""
+    speakers = np.asarray(speakers).astype(str)
+    real = ~np.char.startswith(speakers, tasks.SYNTHETIC_PREFIX)
+    rows = real if real.any() else np.ones(len(speakers), bool)
+    return speaker_norm.prior(feats[rows], speaker_norm.statistics_groups(speakers[rows]))
+
+
+def _stream_score(head: readout.Readout, feats: np.ndarray, y: np.ndarray,
+                  speakers: np.ndarray, train: np.ndarray, test: np.ndarray, mode: str,
+                  seed: int) -> dict:
+    """Accuracy on the ``test`` rows heard one at a time (fixed random order) through
+    ``speaker_norm.RunningSpeakerNorm`` started from the prior of the ``train`` speakers."""
+    mean, var = _speaker_prior(feats[train], speakers[train])
+    running = speaker_norm.RunningSpeakerNorm(mean, var, mode)
+    rows = np.flatnonzero(test)[np.random.default_rng(seed).permutation(int(test.sum()))]
+    pred = np.array([head.predict(running(feats[i:i + 1]))[0] for i in rows])
+    report = accuracy_report(pred, y[rows])
+    return {k: report[k] for k in ("accuracy", "n", "ci95")}
 
 
 class LsmZeroShot(Task):

@@ -49,6 +49,10 @@ class Config:
     # readout connections of reservoir computing (Lukosevicius & Jaeger, Comput. Sci. Rev.
     # 2009, readout from [u(n); x(n)]).
     include_inputs: bool = False
+    # Per-speaker standardisation of the log features (``neuralbrain.memory.speaker_norm``:
+    # "none", "mean" or "meanvar"). Its caller (``lsm_tasks``) normalises the features with
+    # each speaker's statistics and passes them already in the log domain.
+    speaker_norm: str = "none"
     # ``type = "svm"``: a support-vector machine (``memory.svm``) instead of the softmax
     # readout, run on ``backend`` (``cpu``: float; ``fpga``: fixed point, ``fpga_width`` bits);
     # epochs / lr / hidden do not apply to it.
@@ -58,10 +62,14 @@ class Config:
     svm_c: float = 1.0
     svm_gamma: float = 0.0  # 0: 1 / n_features on standardized features ("scale")
     svm_multiclass: str = "ovo"
+    svm_clip: float = 0.0  # standardized features clipped to +-svm_clip (``svm.Config.clip``)
     fpga_width: int = 16
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
+        from neuralbrain.memory.speaker_norm import check_mode
+
+        check_mode(self.speaker_norm)
         if self.type not in ("logistic", "svm"):
             raise ConfigError(f"readout.type = {self.type!r}: expected 'logistic' or 'svm'")
         if self.type == "logistic" and self.backend != "cpu":
@@ -131,7 +139,8 @@ class Readout:
             raise ShapeError(
                 f"features have shape {x.shape}: expected (batch, {self.n_features})"
             )
-        return np.log1p(x) if self.config.log_counts else x
+        # speaker-normalised features arrive in the log domain already (speaker_norm.normalize)
+        return np.log1p(x) if self.config.log_counts and self.config.speaker_norm == "none" else x
 
     def _forward(self, x: np.ndarray, matmul: MatMul = np.matmul
                  ) -> tuple[np.ndarray, dict[str, np.ndarray]]:
@@ -270,7 +279,8 @@ class _SvmHead:
         svm.check_backend(BACKENDS.get(config.backend), config.svm_kernel)
         self.config, self.n_features, self.seed = config, n_features, seed
         self.svm_config = svm.Config(kernel=config.svm_kernel, c=config.svm_c,
-                                     gamma=config.svm_gamma, multiclass=config.svm_multiclass)
+                                     gamma=config.svm_gamma, multiclass=config.svm_multiclass,
+                                     clip=config.svm_clip)
         self.classifier: Any = None
 
     def _place(self, model: Any) -> None:
@@ -309,7 +319,7 @@ class _SvmHead:
         return {"support": m.support.copy(), "coef": m.coef.copy(),
                 "intercept": m.intercept.copy(), "classes": m.classes.copy(),
                 "mean": m.mean.copy(), "std": m.std.copy(),
-                "scalars": np.array([m.gamma, m.input_max_abs]),
+                "scalars": np.array([m.gamma, m.input_max_abs, m.clip]),
                 "pairs": np.array(m.pairs, dtype=np.int64).reshape(-1, 2)}
 
     def load_state(self, state: dict[str, np.ndarray]) -> None:
@@ -327,5 +337,7 @@ class _SvmHead:
             np.asarray(state["intercept"], np.float64), float(state["scalars"][0]),
             np.asarray(state["mean"], np.float64), np.asarray(state["std"], np.float64),
             tuple((int(i), int(j)) for i, j in np.asarray(state["pairs"])),
-            float(state["scalars"][1]))
+            float(state["scalars"][1]),
+            # states saved before the clip existed hold two scalars (and were not clipped)
+            float(state["scalars"][2]) if np.size(state["scalars"]) > 2 else 0.0)
         self._place(model)

@@ -40,12 +40,17 @@ class Config:
     c: float = 1.0
     gamma: float = 0.0  # 0: scikit-learn's "scale", 1 / (d * var(x)) = 1 / d after standardizing
     multiclass: str = "ovo"
+    # > 0: standardized features are clipped to [-clip, clip] (training and decisions), so a
+    # feature almost constant in training cannot swamp the RBF distance of a new input
+    clip: float = 0.0
 
     def __post_init__(self) -> None:
         if self.kernel not in KERNELS:
             raise ConfigError(f"svm.kernel = {self.kernel!r}: expected one of {KERNELS}")
         if self.multiclass not in MULTICLASS:
             raise ConfigError(f"svm.multiclass = {self.multiclass!r}: expected one of {MULTICLASS}")
+        if not self.clip >= 0:
+            raise ConfigError(f"svm.clip = {self.clip}: expected >= 0 (0 = off)")
         if not self.c > 0 or self.gamma < 0:
             raise ConfigError(f"svm.c = {self.c}, svm.gamma = {self.gamma}: expected c > 0 and "
                               "gamma >= 0 (0: 'scale')")
@@ -67,6 +72,7 @@ class SvmModel:
     std: np.ndarray
     pairs: tuple[tuple[int, int], ...]
     input_max_abs: float = 0.0  # max |standardized training feature| (fixed-point ranges)
+    clip: float = 0.0  # standardized features clipped to [-clip, clip]; 0 = not clipped
 
     @property
     def n_features(self) -> int:
@@ -77,7 +83,8 @@ class SvmModel:
         if arr.ndim != 2 or arr.shape[1] != self.n_features:
             raise ShapeError(f"features have shape {arr.shape}: expected (batch, "
                              f"{self.n_features}) to match the trained model")
-        return (arr - self.mean) / self.std
+        xs = (arr - self.mean) / self.std
+        return np.clip(xs, -self.clip, self.clip) if self.clip > 0 else xs
 
     def vote(self, dec: np.ndarray) -> np.ndarray:
         """Class labels from the decision values (batch, n_dec)."""
@@ -113,6 +120,8 @@ def train_svm(x: Any, y: Any, config: Config = Config(), seed: int = 0) -> SvmMo
     mean, std = xa.mean(axis=0), xa.std(axis=0)
     std = np.where(std > 0, std, 1.0)
     xs = (xa - mean) / std
+    if config.clip > 0:
+        xs = np.clip(xs, -config.clip, config.clip)
     gamma = config.gamma or 1.0 / (xs.shape[1] * xs.var())
     svc = SVC(kernel=config.kernel, C=config.c, gamma=gamma, random_state=seed)
     pairs: tuple[tuple[int, int], ...] = ()
@@ -142,7 +151,7 @@ def train_svm(x: Any, y: Any, config: Config = Config(), seed: int = 0) -> SvmMo
                 coef[sj, p] = svc.dual_coef_[i, sj]
             intercept = np.asarray(svc.intercept_, np.float64)
     return SvmModel(config.kernel, config.multiclass, classes, support, coef, intercept,
-                    float(gamma), mean, std, pairs, float(np.abs(xs).max()))
+                    float(gamma), mean, std, pairs, float(np.abs(xs).max()), float(config.clip))
 
 
 def svm_decision_float(model: SvmModel, xs: np.ndarray) -> np.ndarray:

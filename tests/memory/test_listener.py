@@ -22,6 +22,7 @@ CONFIGS = Path(__file__).resolve().parents[2] / "agents" / "configs"
 READOUTS = {  # readout overrides of lsm_fsdd_debug -> the (op, backend) row its work lands on
     "logistic": ((), ("readout", "cpu")),
     "svm_fpga": (("readout.type=svm", "readout.backend=fpga"), ("svm", "fpga")),
+    "speaker_norm": (('readout.speaker_norm="meanvar"',), ("readout", "cpu")),
 }
 
 
@@ -44,6 +45,8 @@ def test_a_spoken_request_books_the_readout_where_it_ran(trained):
     booked = {(b.op, b.backend): b.cost for b in listener.ledger.drain()}
     assert booked[(op, backend)].energy_j > 0, sorted(booked)
     assert booked[("lif_reservoir", "rram")].energy_j > 0
+    if spec.task.params.readout.speaker_norm != "none":  # the user's statistics: one utterance
+        assert listener.user_norm.n == pytest.approx(10 + 1)
     other = next(r for _, r in READOUTS.values() if r != (op, backend))
     assert other not in booked  # each row names the work that was done
     by_backend: dict[str, list[float]] = defaultdict(list)

@@ -67,3 +67,18 @@ def test_bad_graphs_are_named():
     graph.nodes["extra"] = graph.nodes["reservoir"]
     with pytest.raises(ConfigError, match="expected exactly one"):
         from_nir(graph)
+
+
+def test_a_speaker_normalised_readout_round_trips_with_its_stream_prior(tmp_path):
+    res = _reservoir()
+    rcfg = ReadoutConfig(n_windows=2, speaker_norm="meanvar")
+    state = {**Readout(rcfg, 40, 10, seed=1).state(),
+             "speaker_prior_mean": np.linspace(0, 1, 40), "speaker_prior_var": np.ones(40)}
+    graph = to_nir(res.w_in, res.w_rec, res.config, rcfg, state)
+    assert "normalised per speaker" in graph.metadata["readout"]["features"]
+    back = import_nir(export_nir(graph, tmp_path / "lsm.nir"))
+    assert back.readout == rcfg and back.readout.speaker_norm == "meanvar"
+    np.testing.assert_array_equal(back.readout_state["speaker_prior_mean"], np.linspace(0, 1, 40))
+    plain = to_nir(res.w_in, res.w_rec, res.config, ReadoutConfig(n_windows=2),
+                   Readout(ReadoutConfig(n_windows=2), 40, 10).state())
+    assert "speaker_norm" not in plain.metadata["readout"]  # files as before

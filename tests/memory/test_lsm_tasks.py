@@ -246,3 +246,58 @@ def test_synthetic_speakers_config_and_fingerprint():
     assert fingerprint(on) != fingerprint(off)
     with pytest.raises(ConfigError, match="synthetic.pitches"):
         _cfg("lsm_fsdd_debug", "synthetic.pitches=[120]")
+
+
+def test_fsdd_speaker_norm_reports_with_and_without_it_and_stores_the_stream_prior(root, tmp_path):
+    from neuralbrain.npz import read_npz
+
+    cfg = _cfg("lsm_fsdd_debug", "audio.report_loso=true", "audio.max_samples=0",
+               "audio.n_steps=260", 'readout.speaker_norm="meanvar"')
+    task = TASKS.get(cfg.task)
+    report = task.train(cfg, tmp_path / "ck", root, resume=False)
+    for key in ("leave_one_speaker_out", "leave_one_speaker_out_without_speaker_norm",
+                "leave_one_speaker_out_stream"):
+        assert {s: r["n"] for s, r in report[key].items()} == {"ann": 110, "bob": 110, "cy": 110}
+    assert "unlabelled" in report["speaker_norm"]
+    val = report["leave_one_speaker_out_without_speaker_norm_validation"]
+    assert {s: r["speaker"] for s, r in val.items()} == {"ann": "bob", "bob": "cy", "cy": "ann"}
+    # the same protocol without the statistics is the plain config's report
+    plain = _cfg("lsm_fsdd_debug", "audio.report_loso=true", "audio.max_samples=0",
+                 "audio.n_steps=260")
+    plain_report = task.train(plain, tmp_path / "plain", root, resume=False)
+    assert report["leave_one_speaker_out_without_speaker_norm"] == plain_report[
+        "leave_one_speaker_out"]
+    arrays = read_npz(tmp_path / "ck" / "lsm.npz")
+    n_features = arrays["readout/mean"].size
+    assert arrays["readout/speaker_prior_mean"].shape == (n_features,)
+    assert np.all(arrays["readout/speaker_prior_var"] >= 0)
+    out = task.evaluate(cfg, tmp_path / "ck", root, "test")  # each speaker by its own takes
+    assert out["n"] == 150
+
+
+def test_speaker_norm_enters_the_fingerprint_only_when_on():
+    from neuralbrain.memory.lsm_tasks import _model_dict, fingerprint
+
+    off = _cfg("lsm_fsdd_debug")
+    assert "speaker_norm" not in _model_dict(off)["readout"]
+    assert fingerprint(off) != fingerprint(_cfg("lsm_fsdd_debug", 'readout.speaker_norm="mean"'))
+    with pytest.raises(ConfigError, match="readout.speaker_norm = 'yes'"):
+        _cfg("lsm_fsdd_debug", 'readout.speaker_norm="yes"')
+    with pytest.raises(ConfigError, match="N-MNIST recordings have no speakers"):
+        _cfg("lsm_nmnist_debug", 'readout.speaker_norm="mean"')
+
+
+def test_the_stream_prior_comes_from_the_real_speakers_only():
+    from neuralbrain.memory import speaker_norm
+    from neuralbrain.memory.lsm_tasks import _speaker_prior
+
+    rng = np.random.default_rng(0)
+    feats = rng.poisson(5.0, (40, 6)).astype(float)
+    speakers = np.array(["ann"] * 10 + ["bob"] * 10 + ["espeak:en:50:150"] * 20)
+    feats[20:] += 50  # the synthesized voice is far louder: it must not move the prior
+    mean, var = _speaker_prior(feats, speakers)
+    want = speaker_norm.prior(feats[:20], speakers[:20])
+    np.testing.assert_allclose(mean, want[0])
+    np.testing.assert_allclose(var, want[1])
+    only_synthetic = _speaker_prior(feats[20:], speakers[20:])  # no real speaker: all rows
+    np.testing.assert_allclose(only_synthetic[0], np.log1p(feats[20:]).mean(0))

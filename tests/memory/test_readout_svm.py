@@ -64,3 +64,24 @@ def test_bad_readout_settings():
         Config(backend="fpga")
     with pytest.raises(ConfigError, match="not trained"):
         Readout(Config(type="svm"), 64, 10).predict(np.zeros((1, 64)))
+
+
+def test_clipping_keeps_a_feature_that_was_almost_constant_in_training_from_swamping_the_rbf():
+    x, y, xt, yt = _counts()
+    # one extra feature, zero in training but once: its std is tiny, so a new input that
+    # has it (a new voice driving a neuron the training speakers never did) standardizes huge
+    rare = np.zeros((len(x), 1))
+    rare[0] = 1.0
+    x2, xt2 = np.hstack([x, rare]), np.hstack([xt, np.full((len(xt), 1), 3.0)])
+    acc = {}
+    for clip in (0.0, 3.0):
+        head = Readout(Config(type="svm", svm_clip=clip), 65, 10, seed=0)
+        head.fit(x2, y)
+        acc[clip] = float(np.mean(head.predict(xt2) == yt))
+        again = Readout(Config(type="svm", svm_clip=clip), 65, 10)
+        again.load_state(head.state())
+        np.testing.assert_array_equal(again.predict(xt2), head.predict(xt2))
+    assert acc[3.0] > 0.8 and acc[0.0] < 0.3, acc
+    assert head.svm.classifier.model.clip == 3.0
+    with pytest.raises(ConfigError, match="svm.clip = -1"):
+        Readout(Config(type="svm", svm_clip=-1.0), 65, 10)
