@@ -68,6 +68,9 @@ class Config:
     # readout is refitted with this fraction of the scored speaker's recordings, the most
     # confident by ``Readout.scores`` margin, labelled by its first fit (0: off).
     self_train: float = 0.0
+    # ... and in its stream figure (one utterance at a time): the readout refitted every this
+    # many utterances on that fraction of the utterances heard so far (0: the first readout)
+    self_train_every: int = 0
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
@@ -82,6 +85,9 @@ class Config:
         if not 0.0 <= self.self_train <= 1.0:
             raise ConfigError(f"readout.self_train = {self.self_train}: expected a fraction "
                               "in [0, 1] (0 = off)")
+        if self.self_train_every < 0:
+            raise ConfigError(f"readout.self_train_every = {self.self_train_every}: expected "
+                              ">= 0 utterances (0 = off)")
         if not 4 <= self.fpga_width <= 32:
             raise ConfigError(f"readout.fpga_width = {self.fpga_width}: expected 4..32 bits")
         for name in ("n_windows", "epochs", "batch_size"):

@@ -31,7 +31,7 @@ def test_self_training_follows_a_shifted_voice():
     head = Readout(cfg, 2, 4, seed=0)
     head.fit(x, y)
     first = np.mean(head.predict(xn) == yn)
-    labels, keep = self_train(head, cfg, x, y, xn)
+    labels, keep, _ = self_train(head, cfg, x, y, xn)
     assert keep.sum() == pytest.approx(0.75 * len(xn), abs=1)
     # the kept ones are the most confident by the first fit's top-two margin
     s = np.sort(head.scores(xn), 1)
@@ -46,7 +46,7 @@ def test_self_training_is_a_refit_on_the_pseudo_labels(kind):
     cfg = Config(type=kind, self_train=0.5, log_counts=False, epochs=5)
     head = Readout(cfg, 2, 4, seed=3)
     head.fit(x, y)
-    labels, keep = self_train(head, cfg, x, y, xn)
+    labels, keep, _ = self_train(head, cfg, x, y, xn)
     ref = Readout(cfg, 2, 4, seed=3)
     ref.fit(np.concatenate([x, xn[keep]]), np.concatenate([y, head.predict(xn)[keep]]))
     np.testing.assert_array_equal(labels, ref.predict(xn))
@@ -85,3 +85,30 @@ def test_the_leave_one_speaker_out_report_scores_the_self_trained_readout():
     assert plain["accuracy"] == np.mean(head.predict(xn) == yn)
     ref = np.mean(self_train(head, on.params.readout, x, y, xn)[0] == yn)
     assert got["accuracy"] == ref and ref > plain["accuracy"]
+
+
+def test_the_stream_figure_refits_every_k_utterances_on_those_heard_so_far():
+    from pathlib import Path
+
+    from neuralbrain.config import load_config
+    from neuralbrain.memory.lsm_tasks import LsmFsdd, leave_one_speaker_out
+
+    configs = Path(__file__).resolve().parents[2] / "agents" / "configs"
+    x, y, xn, yn = _voices(2)
+    feats = np.exp(np.concatenate([x, xn]) / 3 + 2)  # positive "counts"; log1p ~ the ring
+    labels = np.concatenate([y, yn])
+    speakers = np.array(["ann"] * 100 + ["bob"] * 100 + ["cy"] * 200)
+    common = ["readout.type=svm", "readout.speaker_norm=meanvar", "readout.self_train=0.75"]
+
+    def stream(every):
+        cfg = load_config(configs / "lsm_fsdd_debug.toml",
+                          [*common, f"readout.self_train_every={every}"])
+        out = leave_one_speaker_out(cfg, feats, labels, speakers, LsmFsdd.readout_input)
+        return out["leave_one_speaker_out_stream"]["cy"]["accuracy"]
+
+    first = stream(0)
+    assert stream(200) == first  # a refit after the last utterance changes no label
+    refitted = stream(20)
+    assert refitted > first + 0.02, (first, refitted)
+    with pytest.raises(ConfigError, match=r"readout.self_train_every = -1: expected >= 0"):
+        Config(self_train_every=-1)
