@@ -64,7 +64,7 @@ class Config:
     svm_multiclass: str = "ovo"
     svm_clip: float = 0.0  # standardized features clipped to +-svm_clip (``svm.Config.clip``)
     fpga_width: int = 16
-    # Self-training in ``lsm_tasks.leave_one_speaker_out`` (batch only, transductive): the
+    # Self-training in ``lsm_tasks.leave_one_speaker_out`` (transductive, batch): the
     # readout is refitted with this fraction of the scored speaker's recordings, the most
     # confident by ``Readout.scores`` margin, labelled by its first fit (0: off).
     self_train: float = 0.0
