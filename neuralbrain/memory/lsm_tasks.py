@@ -179,7 +179,9 @@ def encode(
 def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     def strip(d: Any) -> Any:
         if isinstance(d, dict):
-            return {k: strip(v) for k, v in d.items() if k not in ("backend", "checkpoint_every")}
+            # backend, checkpointing and the LOSO report's self-training leave the model as it is
+            return {k: strip(v) for k, v in d.items()
+                    if k not in ("backend", "checkpoint_every", "self_train")}
         return d
 
     out = {"task": cfg.task, "seed": cfg.seed, **strip(to_dict(cfg.params))}
@@ -452,6 +454,10 @@ def leave_one_speaker_out(
     (``..._without_speaker_norm``) and the held-out speaker's accuracy when its recordings
     come one by one, in a fixed random order, through running statistics started from the
     training speakers' prior (``leave_one_speaker_out_stream``: what a new user meets).
+    With ``readout.self_train`` > 0 the test and validation figures are those of the
+    readout refitted on the scored speaker's pseudo-labels (``self_train``; batch only, it
+    needs all of the speaker's recordings and the training set); the stream figure is the
+    first readout's unless ``readout.self_train_every`` is set (``_stream_score``).
     """
     speakers = np.asarray(speakers)
     names_ = sorted(s for s in set(speakers.tolist()) if not s.startswith(tasks.SYNTHETIC_PREFIX))
@@ -462,7 +468,10 @@ def leave_one_speaker_out(
                   test: np.ndarray) -> tuple[dict, readout.Readout]:
         head = readout.Readout(rcfg, z.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
         head.fit(z[train], y[train])
-        report = accuracy_report(head.predict(z[test]), y[test])
+        pred = head.predict(z[test])
+        if rcfg.self_train > 0:
+            pred = self_train(head, rcfg, z[train], y[train], z[test])[0]
+        report = accuracy_report(pred, y[test])
         return {k: report[k] for k in ("accuracy", "n", "ci95")}, head
 
     def protocol(z: np.ndarray, rcfg: readout.Config, stream: bool = False) -> dict:
@@ -471,8 +480,9 @@ def leave_one_speaker_out(
             test = speakers == speaker
             loso[str(speaker)], head = fit_score(z, rcfg, ~test, test)
             if stream:
-                streamed[str(speaker)] = _stream_score(head, feats, y, speakers, ~test, test,
-                                                       mode, module_seed(cfg.seed, "stream"))
+                streamed[str(speaker)] = _stream_score(
+                    head, feats, y, speakers, ~test, test, mode, module_seed(cfg.seed, "stream"),
+                    (z[~test], y[~test]) if rcfg.self_train > 0 and rcfg.self_train_every else None)
             if len(names_) >= 3:
                 v = tasks.validation_speaker(replace(audio, holdout_speaker=speaker,
                                                      validation_speaker=""), names_)
@@ -501,6 +511,27 @@ def leave_one_speaker_out(
     return out
 
 
+def self_train(head: readout.Readout, rcfg: readout.Config, x_train: np.ndarray,
+               y_train: np.ndarray, x_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Self-training on a new speaker's unlabelled recordings ``x_new`` (transductive, batch).
+
+    ``head`` (fitted on ``x_train``, ``y_train``) labels ``x_new``; the ``rcfg.self_train``
+    fraction of them with the largest top-two margin of ``head.scores`` joins the training
+    set with those pseudo-labels, and a readout refitted on it (same config and seed)
+    labels ``x_new`` again: it adapts the readout to the new voice (Yarowsky 1995; Lee
+    2013's pseudo-labels). Returns the new labels, the mask of the recordings used and the
+    refitted readout."""
+    if not 0.0 < rcfg.self_train <= 1.0:
+        raise ConfigError(f"readout.self_train = {rcfg.self_train}: expected a fraction in (0, 1]")
+    first = head.predict(x_new)
+    s = np.sort(head.scores(x_new), axis=1)
+    margin = s[:, -1] - s[:, -2]
+    keep = margin >= np.quantile(margin, 1.0 - rcfg.self_train)
+    again = readout.Readout(rcfg, x_train.shape[1], head.n_classes, seed=head.seed)
+    again.fit(np.concatenate([x_train, x_new[keep]]), np.concatenate([y_train, first[keep]]))
+    return again.predict(x_new), keep, again
+
+
 def _pooled(d: dict) -> tuple[float, list[float]]:
     k = sum(round(r["accuracy"] * r["n"]) for r in d.values())
     n = sum(r["n"] for r in d.values())
@@ -518,13 +549,27 @@ def _speaker_prior(feats: np.ndarray, speakers: np.ndarray) -> tuple[np.ndarray,
 
 def _stream_score(head: readout.Readout, feats: np.ndarray, y: np.ndarray,
                   speakers: np.ndarray, train: np.ndarray, test: np.ndarray, mode: str,
-                  seed: int) -> dict:
+                  seed: int, refit_on: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Accuracy on the ``test`` rows heard one at a time (fixed random order) through
-    ``speaker_norm.RunningSpeakerNorm`` started from the prior of the ``train`` speakers."""
+    ``speaker_norm.RunningSpeakerNorm`` started from the prior of the ``train`` speakers.
+
+    With ``refit_on`` (the training readout input and labels) and ``readout.self_train_every
+    = k``, after every k utterances the readout is replaced by ``self_train`` on the
+    utterances heard so far (normalised by the statistics so far, ranked by ``head``): each
+    utterance is labelled by the readout of the moment it is heard, never refitted on later
+    ones."""
     mean, var = _speaker_prior(feats[train], speakers[train])
     running = speaker_norm.RunningSpeakerNorm(mean, var, mode)
     rows = np.flatnonzero(test)[np.random.default_rng(seed).permutation(int(test.sum()))]
-    pred = np.array([head.predict(running(feats[i:i + 1]))[0] for i in rows])
+    every = head.config.self_train_every if refit_on is not None else 0
+    current, pred = head, []
+    for k, i in enumerate(rows):
+        pred.append(current.predict(running(feats[i:i + 1]))[0])
+        if every and (k + 1) % every == 0 and k + 1 < len(rows):
+            heard = speaker_norm.apply(np.log1p(feats[rows[:k + 1]]), running.mean,
+                                       np.sqrt(running.m2 / running.n), mode)
+            current = self_train(head, head.config, *refit_on, heard)[2]
+    pred = np.array(pred)
     report = accuracy_report(pred, y[rows])
     return {k: report[k] for k in ("accuracy", "n", "ci95")}
 

@@ -64,6 +64,13 @@ class Config:
     svm_multiclass: str = "ovo"
     svm_clip: float = 0.0  # standardized features clipped to +-svm_clip (``svm.Config.clip``)
     fpga_width: int = 16
+    # Self-training in ``lsm_tasks.leave_one_speaker_out`` (transductive, batch): the
+    # readout is refitted with this fraction of the scored speaker's recordings, the most
+    # confident by ``Readout.scores`` margin, labelled by its first fit (0: off).
+    self_train: float = 0.0
+    # ... and in its stream figure (one utterance at a time): the readout refitted every this
+    # many utterances on that fraction of the utterances heard so far (0: the first readout)
+    self_train_every: int = 0
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
     def __post_init__(self) -> None:
@@ -75,6 +82,12 @@ class Config:
         if self.type == "logistic" and self.backend != "cpu":
             raise ConfigError(f"readout.backend = {self.backend!r}: the logistic readout runs "
                               "on 'cpu' only; set readout.type = 'svm' for another backend")
+        if not 0.0 <= self.self_train <= 1.0:
+            raise ConfigError(f"readout.self_train = {self.self_train}: expected a fraction "
+                              "in [0, 1] (0 = off)")
+        if self.self_train_every < 0:
+            raise ConfigError(f"readout.self_train_every = {self.self_train_every}: expected "
+                              ">= 0 utterances (0 = off)")
         if not 4 <= self.fpga_width <= 32:
             raise ConfigError(f"readout.fpga_width = {self.fpga_width}: expected 4..32 bits")
         for name in ("n_windows", "epochs", "batch_size"):
@@ -163,6 +176,19 @@ class Readout:
             raise ConfigError("readout.type = 'svm' has decision values, not logits: use "
                               "predict()")
         return self._forward(self._prepare(features), matmul)[0]
+
+    def scores(self, features: np.ndarray) -> np.ndarray:
+        """Per-class scores (batch, n_classes) whose argmax is ``predict``'s label (up to
+        ties): the logits, or for the SVM its decision values on its backend made one score
+        per class (``svm.class_scores``). Their top-two margin ranks confidence."""
+        if self.svm is not None:
+            from neuralbrain.memory import svm
+
+            if self.svm.classifier is None:
+                raise ConfigError("the SVM readout is not trained: call fit() or load_state()")
+            dec, _ = self.svm.classifier.decision(self._prepare(features))
+            return svm.class_scores(self.svm.classifier.model, np.asarray(dec))
+        return self.logits(features)
 
     def predict(self, features: np.ndarray, matmul: MatMul = np.matmul) -> np.ndarray:
         """Class labels (batch,); see ``classify``."""

@@ -99,6 +99,27 @@ class SvmModel:
         return self.classes[np.argmax(votes, axis=1)]
 
 
+def class_scores(model: SvmModel, dec: np.ndarray) -> np.ndarray:
+    """One score per class (batch, n_classes) from decision values (batch, n_dec) whose
+    argmax is ``model.vote``'s label (up to ties): one-vs-rest, the decisions themselves;
+    one-vs-one, each class's votes plus its summed pair decisions squashed into (-1/3, 1/3)
+    (scikit-learn's ``decision_function_shape = "ovr"``), so a tie of votes goes to the more
+    confident class."""
+    k = len(model.classes)
+    if model.multiclass == "ovr" and k > 2:
+        return dec
+    if k == 2:
+        return np.stack([-dec[:, 0], dec[:, 0]], axis=1)
+    votes = np.zeros((dec.shape[0], k))
+    conf = np.zeros((dec.shape[0], k))
+    for p, (i, j) in enumerate(model.pairs):  # positive -> the first class of the pair
+        votes[:, i] += dec[:, p] > 0
+        votes[:, j] += dec[:, p] <= 0
+        conf[:, i] += dec[:, p]
+        conf[:, j] -= dec[:, p]
+    return votes + conf / (3.0 * (np.abs(conf) + 1.0))
+
+
 def _binary_parts(svc: Any) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
     return (np.asarray(svc.support_vectors_, np.float64), np.asarray(svc.dual_coef_.T, np.float64),
             np.asarray(svc.intercept_, np.float64))

@@ -112,3 +112,21 @@ def test_image_folder_with_one_class_or_no_images(tmp_path):
     shutil.rmtree(tmp_path / "one" / "melanoma")
     with pytest.raises(DataError, match=r"1 class folder\(s\) with images \['benign'\]"):
         image_folder(tmp_path / "one")
+
+
+@pytest.mark.parametrize("multiclass", ["ovo", "ovr"])
+def test_class_scores_rank_the_voted_label_first(multiclass):
+    from neuralbrain.memory.svm import class_scores
+
+    x, y = load_iris(return_X_y=True)
+    model = train_svm(x[::2], y[::2], Config(kernel="rbf", multiclass=multiclass))
+    clf = SvmClassifier(model, make_backend("cpu"))
+    dec = clf.decision(x[1::2])[0]
+    scores = class_scores(model, dec)
+    assert scores.shape == (75, 3)
+    np.testing.assert_array_equal(model.classes[np.argmax(scores, 1)], clf.predict(x[1::2]))
+    if multiclass == "ovo":  # scikit-learn's one-vs-one scores made one per class
+        svc = SVC(kernel="rbf", C=1.0, gamma=model.gamma, decision_function_shape="ovr")
+        svc.fit(model.standardize(x[::2]), y[::2])
+        np.testing.assert_allclose(scores, svc.decision_function(model.standardize(x[1::2])),
+                                   atol=1e-6)
