@@ -176,12 +176,14 @@ def encode(
 
 
 # -- checkpoints ---------------------------------------------------------------------------
+_NOT_THE_MODEL = ("backend", "checkpoint_every", "self_train", "self_train_every")
+
+
 def _model_dict(cfg: TaskConfig) -> dict[str, Any]:
     def strip(d: Any) -> Any:
         if isinstance(d, dict):
             # backend, checkpointing and the LOSO report's self-training leave the model as it is
-            return {k: strip(v) for k, v in d.items()
-                    if k not in ("backend", "checkpoint_every", "self_train")}
+            return {k: strip(v) for k, v in d.items() if k not in _NOT_THE_MODEL}
         return d
 
     out = {"task": cfg.task, "seed": cfg.seed, **strip(to_dict(cfg.params))}
@@ -512,7 +514,8 @@ def leave_one_speaker_out(
 
 
 def self_train(head: readout.Readout, rcfg: readout.Config, x_train: np.ndarray,
-               y_train: np.ndarray, x_new: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+               y_train: np.ndarray, x_new: np.ndarray
+               ) -> tuple[np.ndarray, np.ndarray, readout.Readout]:
     """Self-training on a new speaker's unlabelled recordings ``x_new`` (transductive, batch).
 
     ``head`` (fitted on ``x_train``, ``y_train``) labels ``x_new``; the ``rcfg.self_train``

@@ -275,6 +275,16 @@ def test_fsdd_speaker_norm_reports_with_and_without_it_and_stores_the_stream_pri
     assert out["n"] == 150
 
 
+def test_the_reports_self_training_leaves_the_fingerprint_alone():
+    from neuralbrain.memory.lsm_tasks import _model_dict, fingerprint
+
+    # report-only options: a checkpoint trained before they existed stays valid
+    off = _cfg("lsm_fsdd_debug")
+    assert not {"self_train", "self_train_every"} & set(_model_dict(off)["readout"])
+    assert fingerprint(off) == fingerprint(_cfg("lsm_fsdd_debug", "readout.self_train=0.5",
+                                                "readout.self_train_every=10"))
+
+
 def test_speaker_norm_enters_the_fingerprint_only_when_on():
     from neuralbrain.memory.lsm_tasks import _model_dict, fingerprint
 
