@@ -569,8 +569,7 @@ def _stream_score(head: readout.Readout, feats: np.ndarray, y: np.ndarray,
     for k, i in enumerate(rows):
         pred.append(current.predict(running(feats[i:i + 1]))[0])
         if every and (k + 1) % every == 0 and k + 1 < len(rows):
-            heard = speaker_norm.apply(np.log1p(feats[rows[:k + 1]]), running.mean,
-                                       np.sqrt(running.m2 / running.n), mode)
+            heard = running.normalize(feats[rows[:k + 1]])
             current = self_train(head, head.config, *refit_on, heard)[2]
     pred = np.array(pred)
     report = accuracy_report(pred, y[rows])

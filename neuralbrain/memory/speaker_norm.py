@@ -128,10 +128,14 @@ class RunningSpeakerNorm:
         self.mean = self.mean + delta * k / total
         self.n = total
 
+    def normalize(self, features: np.ndarray) -> np.ndarray:
+        """``features`` (n, d) normalised with the user's statistics so far (no update)."""
+        z = np.log1p(np.atleast_2d(np.asarray(features, np.float64)))
+        return z if self.mode == "none" else apply(z, self.mean, np.sqrt(self.m2 / self.n),
+                                                   self.mode)
+
     def __call__(self, features: np.ndarray) -> np.ndarray:
         """Add ``features`` (n, d) to the user's statistics, then return them normalised."""
-        if self.mode == "none":
-            return np.log1p(np.atleast_2d(np.asarray(features, np.float64)))
-        self.update(features)
-        z = np.log1p(np.atleast_2d(np.asarray(features, np.float64)))
-        return apply(z, self.mean, np.sqrt(self.m2 / self.n), self.mode)
+        if self.mode != "none":
+            self.update(features)
+        return self.normalize(features)
