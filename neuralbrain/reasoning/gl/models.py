@@ -22,7 +22,9 @@ the full grid, which would grow as the product of all the sorts' value sets.
 from __future__ import annotations
 
 import contextlib
+import hashlib
 import itertools
+import random
 import sys
 from collections.abc import Iterator
 
@@ -228,9 +230,6 @@ class TermModel:
         raise Undefined(f"no clause of {f} matches")
 
     def _arbitrary(self, key: tuple, sort: str) -> Term:
-        import hashlib
-        import random
-
         if not self.ctors.get(sort):
             if self._size(key) > self.max_size:
                 raise Undefined(key[0])
@@ -290,8 +289,6 @@ def sample_points(var_sorts: dict[str, str], ctors: dict[str, list[tuple[str, tu
                   n_points: int, seed: int = 0, fuel: int = 4) -> list[dict]:
     """``n_points`` assignments, the first the smallest values, the rest random (seeded, so
     discovery stays deterministic); the fuel grows from 1 so short values come often."""
-    import random
-
     rng = random.Random(seed)
     points = [{v: random_value(s, ctors, rng, 0) for v, s in var_sorts.items()}]
     for k in range(1, n_points):

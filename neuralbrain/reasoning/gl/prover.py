@@ -652,8 +652,9 @@ class Prover:
 
     def _term_model(self) -> TermModel:
         """``TermModel`` of the axioms. A function whose first argument or result has a
-        sort without constructors (a function sort: ``apply``, a closure), or such a
-        constant, is ``free`` where no axiom covers it: see ``TermModel``."""
+        sort without constructors (``apply`` over a function sort, a closure, a selector
+        into an abstract sort), or such a constant, is ``free`` where no axiom covers it:
+        see ``TermModel``."""
         defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
         free = {f: res for f, (args, res) in self.functions.items()
                 if f not in self._ctor_sort and
