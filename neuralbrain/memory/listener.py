@@ -14,7 +14,14 @@ does not also blur the trained classifier's products), an SVM readout's decision
 (``cpu`` or ``fpga``). With ``readout.speaker_norm`` (``lsm_fsdd``) the features are
 normalised by the running statistics of the user heard so far
 (``speaker_norm.RunningSpeakerNorm``, started from the training speakers' prior stored in
-the checkpoint): the user is the same from one episode to the next, so ``reset`` keeps them.
+the checkpoint); with ``readout.self_train`` and ``readout.self_train_every = k`` the readout
+is also refitted before every k-th utterance on the training set's readout inputs (kept in
+the checkpoint) and the user's utterances so far, pseudo-labelled
+(``adaptation.UserStream``, the same code as the report's stream figure). A refit is booked
+where it ran: the fit on the host (``readout_fit``, ``cpu``), the first readout's decisions
+that rank the utterances (``svm``) and the new SVM's placement on the device the first one
+ran on (``svm_place``). The user is the same from one episode to the next, so ``reset``
+keeps their statistics and the refitted readout.
 Untrained (no checkpoint: trained without data), it hears
 nothing in silence and refuses a spoken request with a ``CheckpointError`` that says what is
 missing.
@@ -31,7 +38,7 @@ import numpy as np
 from neuralbrain.core import Module, Needs, Trained
 from neuralbrain.errors import CheckpointError
 from neuralbrain.hardware import make_backend
-from neuralbrain.memory import lsm_tasks, readout, speaker_norm
+from neuralbrain.memory import adaptation, lsm_tasks, readout, speaker_norm
 
 AUDIO_RATE_HZ = 8000  # the audio observation: FSDD recordings at 8 kHz
 
@@ -63,6 +70,8 @@ class Listener(Module):
         self.decide = None
         self.head: readout.Readout | None = None
         self.user_norm: speaker_norm.RunningSpeakerNorm | None = None
+        self.stream: adaptation.UserStream | None = None
+        self.fit_device: Any = None
         self.readout_device: Any = None
         if trained.checkpoint is not None:
             arrays = lsm_tasks.load_checkpoint(trained.checkpoint, task)[0]
@@ -77,15 +86,26 @@ class Listener(Module):
                 self.head = head
                 if head.device is None:  # the softmax readout: its own digital backend
                     self.readout_device = make_backend(task.params.readout.backend)
-                self.decide = lambda x: self._classify(head, self._user_features(x))
-                mode = task.params.readout.speaker_norm
-                if mode != "none":
+                self.decide = self._read
+                rcfg = task.params.readout
+                if rcfg.speaker_norm != "none":
                     if "readout/speaker_prior_mean" not in arrays:
                         raise CheckpointError("readout.speaker_norm is on but the checkpoint "
                                               "has no speaker prior: retrain it")
                     self.user_norm = speaker_norm.RunningSpeakerNorm(
                         arrays["readout/speaker_prior_mean"], arrays["readout/speaker_prior_var"],
-                        mode)
+                        rcfg.speaker_norm)
+                refit_on = None
+                if rcfg.self_train > 0 and rcfg.self_train_every > 0:
+                    if "readout/train_inputs" not in arrays:
+                        raise CheckpointError(
+                            f"readout.self_train_every = {rcfg.self_train_every} refits the "
+                            "readout as the user speaks, on the training set's readout inputs, "
+                            "and the checkpoint has none (trained before they were stored): "
+                            "retrain it, or set readout.self_train_every = 0")
+                    refit_on = (arrays["readout/train_inputs"], arrays["readout/train_labels"])
+                    self.fit_device = make_backend("cpu")  # refits run on the host
+                self.stream = adaptation.UserStream(head, self.user_norm, refit_on)
         self.ledger.reset()
 
     def _matmul(self, x: np.ndarray, w: np.ndarray) -> np.ndarray:
@@ -99,9 +119,33 @@ class Listener(Module):
         self.ledger.book("readout", cost, backend=device.name)
         return y
 
-    def _user_features(self, features: np.ndarray) -> np.ndarray:
-        """The readout's input: normalised by the user's running statistics when on."""
-        return features if self.user_norm is None else self.user_norm(features)
+    def _read(self, features: np.ndarray) -> np.ndarray:
+        """The digits the user's stream (``adaptation.UserStream``) reads in ``features``,
+        its refits and the readout's decisions booked (module docstring)."""
+        z, refit = self.stream.inputs(features)
+        if refit is not None:
+            self._book_refit(refit)
+        return self._classify(self.stream.readout, z)
+
+    def _book_refit(self, refit: adaptation.SelfTrained) -> None:
+        """A refit's work: the first readout's decisions on the utterances heard (on its
+        device: ``svm``; the softmax readout's products on the host), the fit itself on the
+        host (``readout_fit``: ``Readout.fit_macs`` fp32 MACs reading the training inputs
+        from DRAM) and, for the SVM, placing the new one on the first one's device
+        (``svm_place``), so that device goes on counting every decision."""
+        first, host = self.stream.first, self.fit_device
+        x, y = self.stream.refit_on
+        labels = np.concatenate([y, refit.pseudo])
+        macs = refit.readout.fit_macs(labels)
+        if first.device is None:  # the softmax readout ranked the heard utterances on the host
+            macs += len(refit.keep) * first.n_features * first.n_classes
+        else:
+            self.ledger.book("svm", refit.ranking_cost, backend=first.device.name)
+        fit = host.charge("mac_fp32", macs) + host.charge("dram_read_byte", x.nbytes)
+        self.ledger.book("readout_fit", fit, backend=host.name)
+        if first.device is not None:
+            self.ledger.book("svm_place", refit.readout.place_on(first.device),
+                             backend=first.device.name)
 
     def _classify(self, head: readout.Readout, features: np.ndarray) -> np.ndarray:
         """The digits ``head`` gives ``features``, its work booked (module docstring)."""
@@ -120,13 +164,14 @@ class Listener(Module):
 
     def devices(self) -> list:
         head = (self.head.device if self.head is not None else None) or self.readout_device
-        return [self.backend, self.reservoir.backend, *([head] if head is not None else [])]
+        return [self.backend, self.reservoir.backend,
+                *(d for d in (head, self.fit_device) if d is not None)]
 
     def reset(self, seed: int = 0) -> None:
         super().reset(seed)
         self.reservoir.reset(seed)
         for device in (self.head.device if self.head is not None else None,
-                       self.readout_device):
+                       self.readout_device, self.fit_device):
             if device is not None:
                 device.reset(seed)  # an SVM stays placed; the count restarts
         self.heard: int | None = None

@@ -55,7 +55,8 @@ from neuralbrain.atomic import atomic_path
 from neuralbrain.config import TaskConfig, to_dict
 from neuralbrain.core import Task, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
-from neuralbrain.memory import lsm, names, projection, readout, speaker_norm, tasks
+from neuralbrain.memory import adaptation, lsm, names, projection, readout, speaker_norm, tasks
+from neuralbrain.memory.adaptation import self_train
 from neuralbrain.memory.metrics import accuracy_report, wilson
 from neuralbrain.npz import read_npz
 from neuralbrain.resumable import (
@@ -298,10 +299,16 @@ class _LsmClassifier(Task):
         return x, y, None
 
     @classmethod
-    def _checkpoint_extra(cls, cfg: TaskConfig, feats: np.ndarray,
-                          speakers: np.ndarray | None) -> dict[str, np.ndarray]:
-        """Arrays saved beside the readout's (``readout/...``); none here."""
-        return {}
+    def _checkpoint_extra(cls, cfg: TaskConfig, feats: np.ndarray, speakers: np.ndarray | None,
+                          z: np.ndarray, y: np.ndarray) -> dict[str, np.ndarray]:
+        """Arrays saved beside the readout's (``readout/...``), given the training features,
+        their speakers and the readout's inputs ``z`` and labels ``y``: with
+        ``readout.self_train`` on, ``z`` and ``y`` themselves (``train_inputs``,
+        ``train_labels``), which a readout refitted in the loop is fitted on
+        (``adaptation.UserStream``)."""
+        if cfg.params.readout.self_train <= 0:
+            return {}
+        return {"train_inputs": np.asarray(z, np.float64), "train_labels": np.asarray(y, np.int64)}
 
     @classmethod
     def train(cls, cfg: TaskConfig, out: Path, data_root: Path | None, resume: bool) -> dict:
@@ -343,7 +350,7 @@ class _LsmClassifier(Task):
                   "train_spikes_per_sample": float(feats.sum() / max(len(feats), 1)),
                   "train_energy_j": train_energy_j, **extra}
         out.mkdir(parents=True, exist_ok=True)
-        arrays = {**head.state(), **cls._checkpoint_extra(cfg, feats, speakers)}
+        arrays = {**head.state(), **cls._checkpoint_extra(cfg, feats, speakers, z, y)}
         save_checkpoint(out, cfg, prefixed("readout", arrays), report)
         return report
 
@@ -404,12 +411,13 @@ class LsmFsdd(_LsmClassifier):
         return speaker_norm.normalize(feats, speaker_norm.statistics_groups(speakers), mode)
 
     @classmethod
-    def _checkpoint_extra(cls, cfg, feats, speakers):
+    def _checkpoint_extra(cls, cfg, feats, speakers, z, y):
+        extra = super()._checkpoint_extra(cfg, feats, speakers, z, y)
         # the prior a stream of one user's utterances starts from (speaker_norm, listener)
         if cfg.params.readout.speaker_norm == "none":
-            return {}
+            return extra
         mean, var = _speaker_prior(feats, speakers)
-        return {"speaker_prior_mean": mean, "speaker_prior_var": var}
+        return {**extra, "speaker_prior_mean": mean, "speaker_prior_var": var}
 
     @classmethod
     def _data(cls, cfg, root, split):
@@ -472,7 +480,7 @@ def leave_one_speaker_out(
         head.fit(z[train], y[train])
         pred = head.predict(z[test])
         if rcfg.self_train > 0:
-            pred = self_train(head, rcfg, z[train], y[train], z[test])[0]
+            pred = self_train(head, rcfg, z[train], y[train], z[test]).labels
         report = accuracy_report(pred, y[test])
         return {k: report[k] for k in ("accuracy", "n", "ci95")}, head
 
@@ -513,28 +521,6 @@ def leave_one_speaker_out(
     return out
 
 
-def self_train(head: readout.Readout, rcfg: readout.Config, x_train: np.ndarray,
-               y_train: np.ndarray, x_new: np.ndarray
-               ) -> tuple[np.ndarray, np.ndarray, readout.Readout]:
-    """Self-training on a new speaker's unlabelled recordings ``x_new`` (transductive, batch).
-
-    ``head`` (fitted on ``x_train``, ``y_train``) labels ``x_new``; the ``rcfg.self_train``
-    fraction of them with the largest top-two margin of ``head.scores`` joins the training
-    set with those pseudo-labels, and a readout refitted on it (same config and seed)
-    labels ``x_new`` again: it adapts the readout to the new voice (Yarowsky 1995; Lee
-    2013's pseudo-labels). Returns the new labels, the mask of the recordings used and the
-    refitted readout."""
-    if not 0.0 < rcfg.self_train <= 1.0:
-        raise ConfigError(f"readout.self_train = {rcfg.self_train}: expected a fraction in (0, 1]")
-    first = head.predict(x_new)
-    s = np.sort(head.scores(x_new), axis=1)
-    margin = s[:, -1] - s[:, -2]
-    keep = margin >= np.quantile(margin, 1.0 - rcfg.self_train)
-    again = readout.Readout(rcfg, x_train.shape[1], head.n_classes, seed=head.seed)
-    again.fit(np.concatenate([x_train, x_new[keep]]), np.concatenate([y_train, first[keep]]))
-    return again.predict(x_new), keep, again
-
-
 def _pooled(d: dict) -> tuple[float, list[float]]:
     k = sum(round(r["accuracy"] * r["n"]) for r in d.values())
     n = sum(r["n"] for r in d.values())
@@ -554,25 +540,18 @@ def _stream_score(head: readout.Readout, feats: np.ndarray, y: np.ndarray,
                   speakers: np.ndarray, train: np.ndarray, test: np.ndarray, mode: str,
                   seed: int, refit_on: tuple[np.ndarray, np.ndarray] | None = None) -> dict:
     """Accuracy on the ``test`` rows heard one at a time (fixed random order) through
-    ``speaker_norm.RunningSpeakerNorm`` started from the prior of the ``train`` speakers.
-
-    With ``refit_on`` (the training readout input and labels) and ``readout.self_train_every
-    = k``, after every k utterances the readout is replaced by ``self_train`` on the
-    utterances heard so far (normalised by the statistics so far, ranked by ``head``): each
-    utterance is labelled by the readout of the moment it is heard, never refitted on later
-    ones."""
+    ``adaptation.UserStream``, the listener's own reading: running statistics started from
+    the prior of the ``train`` speakers and, with ``refit_on`` (the training readout inputs
+    and labels) and ``readout.self_train_every``, the readout refitted as it goes."""
     mean, var = _speaker_prior(feats[train], speakers[train])
-    running = speaker_norm.RunningSpeakerNorm(mean, var, mode)
+    stream = adaptation.UserStream(head, speaker_norm.RunningSpeakerNorm(mean, var, mode),
+                                   refit_on)
     rows = np.flatnonzero(test)[np.random.default_rng(seed).permutation(int(test.sum()))]
-    every = head.config.self_train_every if refit_on is not None else 0
-    current, pred = head, []
-    for k, i in enumerate(rows):
-        pred.append(current.predict(running(feats[i:i + 1]))[0])
-        if every and (k + 1) % every == 0 and k + 1 < len(rows):
-            heard = running.normalize(feats[rows[:k + 1]])
-            current = self_train(head, head.config, *refit_on, heard)[2]
-    pred = np.array(pred)
-    report = accuracy_report(pred, y[rows])
+    pred = []
+    for i in rows:
+        z = stream.inputs(feats[i:i + 1])[0]
+        pred.append(stream.readout.predict(z)[0])
+    report = accuracy_report(np.array(pred), y[rows])
     return {k: report[k] for k in ("accuracy", "n", "ci95")}
 
 

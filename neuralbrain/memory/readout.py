@@ -64,12 +64,14 @@ class Config:
     svm_multiclass: str = "ovo"
     svm_clip: float = 0.0  # standardized features clipped to +-svm_clip (``svm.Config.clip``)
     fpga_width: int = 16
-    # Self-training in ``lsm_tasks.leave_one_speaker_out`` (transductive, batch): the
-    # readout is refitted with this fraction of the scored speaker's recordings, the most
-    # confident by ``Readout.scores`` margin, labelled by its first fit (0: off).
+    # Self-training (``memory.adaptation``) in ``lsm_tasks.leave_one_speaker_out``
+    # (transductive, batch): the readout is refitted with this fraction of the scored
+    # speaker's recordings, the most confident by ``Readout.scores`` margin, labelled by its
+    # first fit (0: off). On, the checkpoint also keeps the training readout inputs.
     self_train: float = 0.0
-    # ... and in its stream figure (one utterance at a time): the readout refitted every this
-    # many utterances on that fraction of the utterances heard so far (0: the first readout)
+    # ... and one utterance at a time (the report's stream figure and the ``listener``): the
+    # readout refitted every this many utterances on that fraction of the utterances heard
+    # so far (0: the first readout throughout)
     self_train_every: int = 0
     checkpoint_every: int = 10  # epochs between training-state checkpoints (0: at the end)
 
@@ -181,14 +183,22 @@ class Readout:
         """Per-class scores (batch, n_classes) whose argmax is ``predict``'s label (up to
         ties): the logits, or for the SVM its decision values on its backend made one score
         per class (``svm.class_scores``). Their top-two margin ranks confidence."""
+        return self.labels_and_scores(features)[1]
+
+    def labels_and_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, Cost]:
+        """``predict``'s labels, ``scores`` and the cost on ``device`` of the one decision
+        pass both come from (the softmax readout's products unpriced: zero)."""
         if self.svm is not None:
             from neuralbrain.memory import svm
 
             if self.svm.classifier is None:
                 raise ConfigError("the SVM readout is not trained: call fit() or load_state()")
-            dec, _ = self.svm.classifier.decision(self._prepare(features))
-            return svm.class_scores(self.svm.classifier.model, np.asarray(dec))
-        return self.logits(features)
+            model = self.svm.classifier.model
+            dec, cost = self.svm.classifier.decision(self._prepare(features))
+            return (np.asarray(model.vote(dec), np.int64),
+                    svm.class_scores(model, np.asarray(dec)), cost)
+        logits = self.logits(features)
+        return np.argmax(logits, axis=1), logits, Cost()
 
     def predict(self, features: np.ndarray, matmul: MatMul = np.matmul) -> np.ndarray:
         """Class labels (batch,); see ``classify``."""
@@ -212,6 +222,33 @@ class Readout:
     def spent(self) -> Cost:
         """What the SVM readout's backend did since it was placed (``Cost``; zero otherwise)."""
         return self.device.spent if self.device is not None else Cost()
+
+    def place_on(self, device: Any) -> Cost:
+        """Put the trained SVM readout on ``device``, an existing backend instance (the one a
+        readout it replaces ran on, so one device counts both), and return what placing it
+        cost there; the softmax readout has nothing placed (zero)."""
+        return self.svm.place_on(device) if self.svm is not None else Cost()
+
+    def fit_macs(self, labels: np.ndarray) -> int:
+        """The multiply-accumulates ``fit`` does on rows with ``labels``: the price of a fit
+        run inside the loop (``adaptation.UserStream``), estimated, not counted.
+
+        Softmax readout: each epoch, every row's forward products and weight gradients
+        (n (2 f c) linear; n (2 f h + 3 h c) with the hidden layer). SVM (libsvm): every binary
+        problem's kernel matrix computed once, f MACs per entry: one-vs-one the sum over class
+        pairs of (n_i + n_j)^2 f, one-vs-rest k n^2 f. A lower bound: libsvm's kernel cache
+        (200 MB in scikit-learn's ``SVC``) holds these matrices whole at our sizes, and the
+        solver's own updates (O(n) per iteration) are left out."""
+        y = np.asarray(labels)
+        f, c, h = self.n_features, self.n_classes, self.config.hidden
+        if self.svm is None:
+            per_row = 2 * f * h + 3 * h * c if h else 2 * f * c
+            return int(self.config.epochs * len(y) * per_row)
+        counts = np.bincount(y, minlength=c).astype(np.int64)
+        if self.config.svm_multiclass == "ovr" and c > 2:
+            return int(c * len(y) ** 2 * f)
+        pairs = sum(int(counts[i] + counts[j]) ** 2 for i in range(c) for j in range(i + 1, c))
+        return int(pairs * f)
 
     def fit(self, features: np.ndarray, labels: np.ndarray, progress: bool = False,
             checkpoint: Checkpointer | None = None) -> list[float]:
@@ -325,6 +362,14 @@ class _SvmHead:
         from neuralbrain.memory import svm
 
         self._place(svm.train_svm(x, y, self.svm_config, seed=self.seed))
+
+    def place_on(self, device: Any) -> Cost:
+        from neuralbrain.memory import svm
+
+        if self.classifier is None:
+            raise ConfigError("the SVM readout is not trained: call fit() or load_state()")
+        self.classifier = svm.SvmClassifier(self.classifier.model, device)
+        return self.classifier.place_cost
 
     def predict(self, x: np.ndarray) -> np.ndarray:
         return self.classify(x)[0]

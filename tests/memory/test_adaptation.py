@@ -1,4 +1,5 @@
-"""``lsm_tasks.self_train``: the readout refitted on a new speaker's confident pseudo-labels."""
+"""``adaptation``: the readout refitted on a new speaker's confident pseudo-labels, in a batch
+(``self_train``) and as one user's utterances arrive (``UserStream``)."""
 
 from __future__ import annotations
 
@@ -7,9 +8,10 @@ from dataclasses import replace
 import numpy as np
 import pytest
 
-from neuralbrain.errors import ConfigError
-from neuralbrain.memory.lsm_tasks import self_train
+from neuralbrain.errors import ConfigError, ShapeError
+from neuralbrain.memory.adaptation import UserStream, self_train
 from neuralbrain.memory.readout import Config, Readout
+from neuralbrain.memory.speaker_norm import RunningSpeakerNorm
 
 
 def _voices(seed: int = 0):
@@ -31,7 +33,7 @@ def test_self_training_follows_a_shifted_voice():
     head = Readout(cfg, 2, 4, seed=0)
     head.fit(x, y)
     first = np.mean(head.predict(xn) == yn)
-    labels, keep, _ = self_train(head, cfg, x, y, xn)
+    labels, keep, *_ = self_train(head, cfg, x, y, xn)
     assert keep.sum() == pytest.approx(0.75 * len(xn), abs=1)
     # the kept ones are the most confident by the first fit's top-two margin
     s = np.sort(head.scores(xn), 1)
@@ -46,7 +48,7 @@ def test_self_training_is_a_refit_on_the_pseudo_labels(kind):
     cfg = Config(type=kind, self_train=0.5, log_counts=False, epochs=5)
     head = Readout(cfg, 2, 4, seed=3)
     head.fit(x, y)
-    labels, keep, _ = self_train(head, cfg, x, y, xn)
+    labels, keep, *_ = self_train(head, cfg, x, y, xn)
     ref = Readout(cfg, 2, 4, seed=3)
     ref.fit(np.concatenate([x, xn[keep]]), np.concatenate([y, head.predict(xn)[keep]]))
     np.testing.assert_array_equal(labels, ref.predict(xn))
@@ -83,7 +85,7 @@ def test_the_leave_one_speaker_out_report_scores_the_self_trained_readout():
     head = Readout(on.params.readout, 2, 10, seed=module_seed(on.seed, "readout"))
     head.fit(x, y)
     assert plain["accuracy"] == np.mean(head.predict(xn) == yn)
-    ref = np.mean(self_train(head, on.params.readout, x, y, xn)[0] == yn)
+    ref = np.mean(self_train(head, on.params.readout, x, y, xn).labels == yn)
     assert got["accuracy"] == ref and ref > plain["accuracy"]
 
 
@@ -112,3 +114,41 @@ def test_the_stream_figure_refits_every_k_utterances_on_those_heard_so_far():
     assert refitted > first + 0.02, (first, refitted)
     with pytest.raises(ConfigError, match=r"readout.self_train_every = -1: expected >= 0"):
         Config(self_train_every=-1)
+
+
+def test_a_user_stream_reads_each_utterance_with_a_readout_fitted_before_it():
+    x, y, xn, _ = _voices(3)
+    cfg = Config(type="svm", self_train=0.75, self_train_every=40, log_counts=False)
+    head = Readout(cfg, 2, 4, seed=0)
+    head.fit(x, y)
+    stream = UserStream(head, None, (x, y))
+    readers, refits = [], []
+    for i in range(100):
+        z, refit = stream.inputs(xn[i:i + 1])
+        readers.append(stream.readout)
+        refits.append(i if refit is not None else None)
+        if refit is not None:  # exactly self_train on the utterances heard before this one
+            ref = self_train(head, cfg, x, y, xn[:i], relabel=False)
+            np.testing.assert_array_equal(refit.keep, ref.keep)
+            np.testing.assert_array_equal(stream.readout.predict(xn), ref.readout.predict(xn))
+            assert refit.labels is None and len(refit.pseudo) == ref.keep.sum()
+        np.testing.assert_array_equal(z, xn[i:i + 1])  # no statistics: the features as they are
+    assert [i for i in refits if i is not None] == [40, 80] and stream.refits == 2
+    assert readers[39] is head and readers[40] is not head and readers[80] is not readers[40]
+
+
+def test_a_user_stream_normalises_with_the_running_statistics():
+    x, y, xn, _ = _voices(4)
+    feats = np.exp(xn / 3 + 2)
+    cfg = Config(type="svm", speaker_norm="meanvar")
+    head = Readout(cfg, 2, 4)
+    head.fit(x, y)
+    norm = RunningSpeakerNorm(np.zeros(2), np.ones(2), "meanvar")
+    ref = RunningSpeakerNorm(np.zeros(2), np.ones(2), "meanvar")
+    stream = UserStream(head, norm)
+    for i in range(5):
+        z, refit = stream.inputs(feats[i:i + 1])
+        np.testing.assert_array_equal(z, ref(feats[i:i + 1]))
+        assert refit is None  # no training inputs: never refitted
+    with pytest.raises(ShapeError, match=r"training readout inputs \(3, 5\)"):
+        UserStream(head, norm, (np.zeros((3, 5)), np.zeros(3)))
