@@ -88,6 +88,9 @@ MODES = ("score", "generate")
 SYSTEM = ("You help a robot arm. Copy the numbers the person's request names, in the order it "
           "names them, as digits.")
 ANSWER = "Numbers: "
+# where the relation phrases run as a trie by default (``PlannerConfig.phrase_trie``): the
+# backends whose scores it moves by no more than 1e-4 (on 30 requests, the same goals)
+TRIE_BACKENDS = frozenset({"lut"})
 TRAIN_SEEDS = range(0, 100)  # worked examples come from here; validation 100-999; reports 1000+
 
 
@@ -114,8 +117,8 @@ class PlannerConfig:
     leading tokens once (``LlamaModel.forward_tree``; 23 tokens for the 92 of 24 phrases):
     fewer tokens, less energy and time, but a phrase's floats then come from another batch:
     on 30 requests the same goals, printed scores within 1e-4 on ``lut``, within 0.14 on
-    W4A8 ``cpu`` (8-bit activations round batch-level float differences into larger ones),
-    so it is off by default."""
+    W4A8 ``cpu`` (8-bit activations round batch-level float differences into larger ones).
+    ``None`` (the default): on for ``lut`` (``TRIE_BACKENDS``), off for the others."""
 
     backend: str = "cpu"
     model_path: str = ""
@@ -128,7 +131,7 @@ class PlannerConfig:
     n_ctx: int = 2048
     temperature: float = 0.0
     prompt_cache: bool = True
-    phrase_trie: bool = False
+    phrase_trie: bool | None = None
 
     def __post_init__(self) -> None:
         if self.mode not in MODES:
@@ -255,9 +258,11 @@ class LlmPlanner(Module):
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
         self._prefix_len = 0  # the worked examples are not in the KV cache yet
         self._phrase_len = 0  # nor the phrase prompt's
-        self._items_base_len = 0  # positions of the prefix already in the "items_base" slot
+        self._items_base: tuple[int, np.ndarray] | None = None  # its length, last log-probs
         # request-free phrase scores of this model and backend, by (turn, branches, trie)
         self._base_memo: dict[tuple, tuple[np.ndarray, list, int]] = {}
+        trie = self.config.phrase_trie
+        self._trie = self.backend.name in TRIE_BACKENDS if trie is None else trie
         self._cache = (PromptCache() if self.config.prompt_cache
                        and self.backend.name in CACHED_BACKENDS else None)
 
@@ -292,7 +297,7 @@ class LlmPlanner(Module):
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
         ids = self.tok.encode(text)
         self._prefill("main", ids)
-        self._prefix_text, self._prefix_len = text, len(ids)
+        self._prefix_text, self._prefix_len, self._prefix_ids = text, len(ids), ids
 
     def _cache_key(self, kind: str, ids: Any) -> str | None:
         """The prompt-cache key of ``ids`` run by this model and backend (None: no cache)."""
@@ -437,7 +442,7 @@ class LlmPlanner(Module):
         self.lm.truncate(self._phrase_len)
         first = self._forward(slot, turn)
         rest = [b[:-1] for b in branches if len(b) > 1]
-        if self.config.phrase_trie:  # the tokens run: one per distinct leading run
+        if self._trie:  # the tokens run: one per distinct leading run
             self._tokens += len({tuple(b[:j + 1]) for b in rest for j in range(len(b))})
             rows = iter(self.lm.forward_tree(rest) if rest else [])
         else:
@@ -460,7 +465,7 @@ class LlmPlanner(Module):
         the prompt cache; a reused entry books again what computing it booked."""
         if not self.config.prompt_cache:  # computes everything
             return self._branch_scores(slot, turn, branches)
-        trie = self.config.phrase_trie
+        trie = self._trie
         memo = (tuple(turn), tuple(map(tuple, branches)), trie)
         entry = self._base_memo.get(memo)
         if entry is None:
@@ -508,6 +513,58 @@ class LlmPlanner(Module):
             add_generation_prompt=True)[len(self._prefix_text):]
         return self.tok.encode(text + ANSWER)
 
+    def _request_free_turn(self) -> np.ndarray:
+        """Slot "items_base" made to hold the request-free context of ``pmi_items`` (the
+        worked examples' prefix, copied from "main", then ``_base_turn``), and the
+        log-probabilities after it. Like the prefix, the same in every plan: run once per
+        model (its energy booked on the first plan that needs it) and kept in the prompt
+        cache, whose entry books again what computing it booked."""
+        turn = self._base_turn()
+        if self._items_base is None:
+            key = self._cache_key("items_base", {"prefix": self._prefix_ids, "turn": turn})
+            n = self._prefix_len + len(turn)
+            hp = self.lm.hp
+            shape = (hp.n_layer, hp.n_head_kv, n, hp.head_dim)
+
+            def check(arrays: dict, value: Any) -> None:
+                for name in ("k", "v"):
+                    a = arrays[name]
+                    if a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
+                        raise ValueError(f"{name} is {a.dtype}{a.shape}: expected {shape}")
+                lp = arrays["logprobs"]
+                if lp.shape != (hp.vocab,) or lp.dtype != np.float64:
+                    raise ValueError(f"logprobs is {lp.dtype}{lp.shape}: expected float64")
+                bookings_from(value["bookings"])
+
+            hit = self._cache.load("items_base", key, check) if key else None
+            self._tokens += len(turn)
+            if hit is not None:
+                arrays, value = hit
+                self.lm.select("items_base")
+                self.lm.restore(arrays["k"], arrays["v"])
+                replay(bookings_from(value["bookings"]), self.lm.ledger, self.backend)
+                lp = arrays["logprobs"]
+            else:
+                self.lm.select("main")  # holds the prefix, then this plan's turn: copied
+                self.lm.copy_to("items_base")  # whole, then cut back to the prefix
+                self.lm.select("items_base")
+                self.lm.truncate(self._prefix_len)
+                rec = RecordingLedger(self.lm.ledger)
+                self.lm.set_ledger(rec)
+                try:
+                    lp = log_softmax(self.lm.forward(turn))[-1]
+                finally:
+                    self.lm.set_ledger(rec.inner)
+                if key:
+                    k, v = self.lm.kv()
+                    self._cache.save("items_base", key, {"k": k, "v": v, "logprobs": lp},
+                                     {"bookings": bookings_doc(rec.bookings)})
+            self._items_base = (n, lp)
+        n, lp = self._items_base
+        self.lm.select("items_base")
+        self.lm.truncate(n)
+        return lp.copy()
+
     def _read_items(self, scene: Scene, turn: list[int]):
         """The copied line, item by item (see the module docstring): returns (digits, one
         table per item with every candidate's log-probability (and PMI, when ``pmi_items``
@@ -521,9 +578,6 @@ class LlmPlanner(Module):
         pmi = score and self.config.pmi_items and self.config.max_items > 1
         self.lm.select("main")
         self.lm.truncate(self._prefix_len)
-        if pmi:  # the request-free context shares the worked examples' prefix
-            self.lm.copy_to("items_base", start=self._items_base_len)
-            self._items_base_len = self._prefix_len
         lp = self._forward("main", turn)
         said: list[list[int]] = []  # the line after the turn: each item and its ", "
         base_said: int | None = None  # how many of them the request-free context has run
@@ -547,11 +601,10 @@ class LlmPlanner(Module):
             if pmi and k > 0:  # the request-free context runs only for a line that goes on
                 # item by item, as the request's context ran them (one forward of all would
                 # give other floats: a batch's size can choose the kernel)
-                self.lm.select("items_base")
                 if base_said is None:
-                    self.lm.truncate(self._prefix_len)
-                    lp_base = self._forward("items_base", self._base_turn())
+                    lp_base = self._request_free_turn()
                     base_said = 0
+                self.lm.select("items_base")
                 for chunk in said[base_said:]:
                     lp_base = self._forward("items_base", chunk, rows=True)[-1]
                 base_said = len(said)

@@ -1,6 +1,7 @@
 """A disk cache of what the planner computes the same way in every process (as llama.cpp's
-``--prompt-cache``): the KV cache of its fixed prompt prefixes, the request-free scores of a
-set of relation phrases, and the GGUF metadata the model loader derives.
+``--prompt-cache``): the KV cache of its fixed prompt prefixes (and of the request-free
+context ``pmi_items`` scores against, with its log-probabilities), the request-free scores of
+a set of relation phrases, and the GGUF metadata the model loader derives.
 
 The worked-example prompts are identical in every process, and computing their keys and
 values is most of a first plan (~900 of its ~1000 tokens). Each entry is one ``.npz`` file in

@@ -78,6 +78,12 @@ def test_readings_bookings_and_tokens_are_those_of_computing(cache_dir):
     with _no_cache_warning():
         got = [_read(loaded, r) for r in REQUESTS]
     assert got == want  # goals, every score, energy, latency, tokens and each booking
+    # the request-free context of the two-item line is an entry too, loaded the same way
+    assert len(list(cache_dir.glob("items_base-*.npz"))) == 1
+    third = LlmPlanner(PlannerConfig(backend="cpu"))
+    with _no_cache_warning():
+        assert _read(third, REQUESTS[1]) == _read(LlmPlanner(PlannerConfig(
+            backend="cpu", prompt_cache=False)), REQUESTS[1])
     assert loaded.backend.spent.energy_j == pytest.approx(computed.backend.spent.energy_j,
                                                           rel=1e-12)
 
