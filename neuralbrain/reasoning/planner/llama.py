@@ -259,8 +259,9 @@ class LlamaModel:
 
     def _new_cache(self) -> tuple[np.ndarray, np.ndarray]:
         hp = self.hp
-        k = np.zeros((hp.n_layer, hp.n_head_kv, self.n_ctx, hp.head_dim), np.float32)
-        return k, np.zeros_like(k)
+        shape = (hp.n_layer, hp.n_head_kv, self.n_ctx, hp.head_dim)
+        # np.zeros, not zeros_like: the pages are only zeroed when first written
+        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
 
     def set_ledger(self, ledger: Ledger) -> None:
         """Book every later op in ``ledger`` (e.g. one ledger per plan)."""
@@ -290,37 +291,44 @@ class LlamaModel:
             (self.k_cache, self.v_cache), self.n_past = self._new_cache(), 0
         self.slot = slot
 
-    def copy_to(self, slot: str, start: int = 0) -> None:
-        """Make ``slot`` hold this slot's context: positions ``start`` to ``n_past`` are copied
-        (the earlier ones must already be equal there), so a context shared by two slots is
-        computed once."""
-        if slot == self.slot or not 0 <= start <= self.n_past:
-            raise ShapeError(f"copy_to({slot!r}, {start}): expected another slot and "
-                             f"0 <= start <= n_past={self.n_past}")
+    def copy_to(self, slot: str, start: int = 0, stop: int | None = None) -> None:
+        """Make ``slot`` hold this slot's context up to ``stop`` (default: all of it):
+        positions ``start`` to ``stop`` are copied (the earlier ones must already be equal
+        there), so a context shared by two slots is computed once."""
+        stop = self.n_past if stop is None else stop
+        if slot == self.slot or not 0 <= start <= stop <= self.n_past:
+            raise ShapeError(f"copy_to({slot!r}, {start}, {stop}): expected another slot and "
+                             f"0 <= start <= stop <= n_past={self.n_past}")
         if slot not in self._slots:
             self._slots[slot] = [*self._new_cache(), 0]
         k, v, _ = self._slots[slot]
-        k[:, :, start:self.n_past] = self.k_cache[:, :, start:self.n_past]
-        v[:, :, start:self.n_past] = self.v_cache[:, :, start:self.n_past]
-        self._slots[slot][2] = self.n_past
+        k[:, :, start:stop] = self.k_cache[:, :, start:stop]
+        v[:, :, start:stop] = self.v_cache[:, :, start:stop]
+        self._slots[slot][2] = stop
 
-    def kv(self) -> tuple[np.ndarray, np.ndarray]:
-        """Copies of this slot's keys and values of its ``n_past`` positions, each
-        (n_layer, n_head_kv, n_past, head_dim): what ``restore`` takes back."""
+    def kv(self, start: int = 0) -> tuple[np.ndarray, np.ndarray]:
+        """Copies of this slot's keys and values of positions ``start`` to ``n_past``, each
+        (n_layer, n_head_kv, n_past - start, head_dim): what ``restore`` takes back."""
+        if not 0 <= start <= self.n_past:
+            raise ShapeError(f"kv({start}): expected 0 <= start <= n_past={self.n_past}")
         n = self.n_past
-        return self.k_cache[:, :, :n].copy(), self.v_cache[:, :, :n].copy()
+        return self.k_cache[:, :, start:n].copy(), self.v_cache[:, :, start:n].copy()
 
-    def restore(self, k: np.ndarray, v: np.ndarray) -> None:
-        """Make this slot hold the context whose keys and values ``kv`` gave (e.g. in another
-        process: the planner's prompt cache), as if its tokens had just been run."""
+    def restore(self, k: np.ndarray, v: np.ndarray, start: int = 0) -> None:
+        """Make this slot hold, from position ``start`` on (the earlier ones kept), the
+        context whose keys and values ``kv`` gave (e.g. in another process: the planner's
+        prompt cache), as if its tokens had just been run."""
         hp = self.hp
         want = (hp.n_layer, hp.n_head_kv, k.shape[2] if k.ndim == 4 else -1, hp.head_dim)
-        if k.shape != want or v.shape != want or not 0 < want[2] <= self.n_ctx:
-            raise ShapeError(f"restore: keys {k.shape} and values {v.shape}: expected both "
-                             f"(n_layer, n_head_kv, n <= {self.n_ctx}, head_dim) = {want}")
-        n = want[2]
-        self.k_cache[:, :, :n] = k
-        self.v_cache[:, :, :n] = v
+        if (k.shape != want or v.shape != want or not 0 <= start <= self.n_past
+                or not 0 < start + want[2] <= self.n_ctx):
+            raise ShapeError(f"restore: keys {k.shape} and values {v.shape} at {start}: "
+                             f"expected both (n_layer, n_head_kv, n, head_dim) = {want}, "
+                             f"0 <= start <= n_past={self.n_past} and start + n <= "
+                             f"{self.n_ctx}")
+        n = start + want[2]
+        self.k_cache[:, :, start:n] = k
+        self.v_cache[:, :, start:n] = v
         self.n_past = n
 
     def truncate(self, n: int) -> None:

@@ -291,13 +291,23 @@ class LlmPlanner(Module):
         return msgs
 
     def _prefix(self) -> None:
-        """Run the system prompt and worked examples once, into the KV cache."""
+        """Run the system prompt and worked examples once, into the KV cache, and with
+        ``pmi_items`` the request-free context after them (``_request_free_turn``): the
+        fixed prompts of a copied line, set up with the first plan."""
         if self._prefix_len:
             return
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
         ids = self.tok.encode(text)
         self._prefill("main", ids)
         self._prefix_text, self._prefix_len, self._prefix_ids = text, len(ids), ids
+        if self._pmi_items:
+            self._request_free_turn()
+
+    @property
+    def _pmi_items(self) -> bool:
+        """Whether later items are scored against the request-free context (``pmi_items``)."""
+        cfg = self.config
+        return cfg.mode == "score" and cfg.pmi_items and cfg.max_items > 1
 
     def _cache_key(self, kind: str, ids: Any) -> str | None:
         """The prompt-cache key of ``ids`` run by this model and backend (None: no cache)."""
@@ -517,14 +527,15 @@ class LlmPlanner(Module):
         """Slot "items_base" made to hold the request-free context of ``pmi_items`` (the
         worked examples' prefix, copied from "main", then ``_base_turn``), and the
         log-probabilities after it. Like the prefix, the same in every plan: run once per
-        model (its energy booked on the first plan that needs it) and kept in the prompt
-        cache, whose entry books again what computing it booked."""
+        model, with the prefix (its energy booked on the first plan), and kept in the prompt
+        cache (the turn's keys and values; the prefix's are "main"'s), whose entry books
+        again what computing it booked."""
         turn = self._base_turn()
         if self._items_base is None:
             key = self._cache_key("items_base", {"prefix": self._prefix_ids, "turn": turn})
-            n = self._prefix_len + len(turn)
+            start, n = self._prefix_len, self._prefix_len + len(turn)
             hp = self.lm.hp
-            shape = (hp.n_layer, hp.n_head_kv, n, hp.head_dim)
+            shape = (hp.n_layer, hp.n_head_kv, len(turn), hp.head_dim)  # the turn's only
 
             def check(arrays: dict, value: Any) -> None:
                 for name in ("k", "v"):
@@ -538,17 +549,15 @@ class LlmPlanner(Module):
 
             hit = self._cache.load("items_base", key, check) if key else None
             self._tokens += len(turn)
+            self.lm.select("main")  # the prefix (then, in a plan, its turn): the prefix copied
+            self.lm.copy_to("items_base", stop=start)
+            self.lm.select("items_base")
             if hit is not None:
                 arrays, value = hit
-                self.lm.select("items_base")
-                self.lm.restore(arrays["k"], arrays["v"])
+                self.lm.restore(arrays["k"], arrays["v"], start)
                 replay(bookings_from(value["bookings"]), self.lm.ledger, self.backend)
                 lp = arrays["logprobs"]
             else:
-                self.lm.select("main")  # holds the prefix, then this plan's turn: copied
-                self.lm.copy_to("items_base")  # whole, then cut back to the prefix
-                self.lm.select("items_base")
-                self.lm.truncate(self._prefix_len)
                 rec = RecordingLedger(self.lm.ledger)
                 self.lm.set_ledger(rec)
                 try:
@@ -556,7 +565,7 @@ class LlmPlanner(Module):
                 finally:
                     self.lm.set_ledger(rec.inner)
                 if key:
-                    k, v = self.lm.kv()
+                    k, v = self.lm.kv(start)
                     self._cache.save("items_base", key, {"k": k, "v": v, "logprobs": lp},
                                      {"bookings": bookings_doc(rec.bookings)})
             self._items_base = (n, lp)
@@ -575,7 +584,7 @@ class LlmPlanner(Module):
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         score = self.config.mode == "score"
-        pmi = score and self.config.pmi_items and self.config.max_items > 1
+        pmi = self._pmi_items
         self.lm.select("main")
         self.lm.truncate(self._prefix_len)
         lp = self._forward("main", turn)
