@@ -260,8 +260,12 @@ class LlamaModel:
     def _new_cache(self) -> tuple[np.ndarray, np.ndarray]:
         hp = self.hp
         shape = (hp.n_layer, hp.n_head_kv, self.n_ctx, hp.head_dim)
-        # np.zeros, not zeros_like: the pages are only zeroed when first written
-        return np.zeros(shape, np.float32), np.zeros(shape, np.float32)
+        # written whole now (``reserve``): faulting the pages in later, once the process has
+        # grown, took 0.19 s for the two in a planner process on this machine, 0.03 s early
+        k, v = np.empty(shape, np.float32), np.empty(shape, np.float32)
+        k.fill(0.0)
+        v.fill(0.0)
+        return k, v
 
     def set_ledger(self, ledger: Ledger) -> None:
         """Book every later op in ``ledger`` (e.g. one ledger per plan)."""
@@ -290,6 +294,14 @@ class LlamaModel:
         else:
             (self.k_cache, self.v_cache), self.n_past = self._new_cache(), 0
         self.slot = slot
+
+    def reserve(self, *slots: str) -> None:
+        """Create the empty KV-cache ``slots`` now (a model's user knows which it will use):
+        their memory is then faulted in while the process is young and it is fast, not in
+        the middle of a request."""
+        for slot in slots:
+            if slot != self.slot and slot not in self._slots:
+                self._slots[slot] = [*self._new_cache(), 0]
 
     def copy_to(self, slot: str, start: int = 0, stop: int | None = None) -> None:
         """Make ``slot`` hold this slot's context up to ``stop`` (default: all of it):

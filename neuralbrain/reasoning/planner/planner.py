@@ -256,6 +256,7 @@ class LlmPlanner(Module):
 
     def _build(self) -> None:
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
+        self.lm.reserve("items_base", "phrase", "phrase_base")  # the slots a reading uses
         self._prefix_len = 0  # the worked examples are not in the KV cache yet
         self._phrase_len = 0  # nor the phrase prompt's
         self._items_base: tuple[int, np.ndarray] | None = None  # its length, last log-probs
@@ -291,23 +292,13 @@ class LlmPlanner(Module):
         return msgs
 
     def _prefix(self) -> None:
-        """Run the system prompt and worked examples once, into the KV cache, and with
-        ``pmi_items`` the request-free context after them (``_request_free_turn``): the
-        fixed prompts of a copied line, set up with the first plan."""
+        """Run the system prompt and worked examples once, into the KV cache."""
         if self._prefix_len:
             return
         text = self.tok.apply_chat_template(self._messages(), add_generation_prompt=False)
         ids = self.tok.encode(text)
         self._prefill("main", ids)
         self._prefix_text, self._prefix_len, self._prefix_ids = text, len(ids), ids
-        if self._pmi_items:
-            self._request_free_turn()
-
-    @property
-    def _pmi_items(self) -> bool:
-        """Whether later items are scored against the request-free context (``pmi_items``)."""
-        cfg = self.config
-        return cfg.mode == "score" and cfg.pmi_items and cfg.max_items > 1
 
     def _cache_key(self, kind: str, ids: Any) -> str | None:
         """The prompt-cache key of ``ids`` run by this model and backend (None: no cache)."""
@@ -527,9 +518,10 @@ class LlmPlanner(Module):
         """Slot "items_base" made to hold the request-free context of ``pmi_items`` (the
         worked examples' prefix, copied from "main", then ``_base_turn``), and the
         log-probabilities after it. Like the prefix, the same in every plan: run once per
-        model, with the prefix (its energy booked on the first plan), and kept in the prompt
-        cache (the turn's keys and values; the prefix's are "main"'s), whose entry books
-        again what computing it booked."""
+        model, by the first line that goes on past its first item (which books its energy;
+        a plan whose line ends at one item never runs it), and kept in the prompt cache (the
+        turn's keys and values; the prefix's are "main"'s), whose entry books again what
+        computing it booked."""
         turn = self._base_turn()
         if self._items_base is None:
             key = self._cache_key("items_base", {"prefix": self._prefix_ids, "turn": turn})
@@ -584,7 +576,7 @@ class LlmPlanner(Module):
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         score = self.config.mode == "score"
-        pmi = self._pmi_items
+        pmi = score and self.config.pmi_items and self.config.max_items > 1
         self.lm.select("main")
         self.lm.truncate(self._prefix_len)
         lp = self._forward("main", turn)

@@ -161,15 +161,15 @@ def test_later_items_by_pmi_keep_a_named_zero(planner, reasoner):
 
 
 def test_the_request_free_context_is_run_once_per_model(reasoner):
-    """``pmi_items``'s request-free turn is the same in every plan: run with the prefix, a
-    second line that goes on reads the same scores as when the turn is run again."""
+    """``pmi_items``'s request-free turn is the same in every plan: a second line that goes
+    on reads the same scores as when the turn is run again, without running it."""
     model_path_or_skip()
     first, second = (c for c in cases([142, 143], "several"))
     readings = []
     for forget in (False, True):
         planner = LlmPlanner(PlannerConfig(backend="cpu", prompt_cache=False))
         plan_request(planner, reasoner, first.task.request, list(first.facts))
-        assert planner._items_base is not None  # set up with the prefix
+        assert planner._items_base is not None  # the first line went on: the turn ran
         if forget:
             planner._items_base = None
         readings.append(plan_request(planner, reasoner, second.task.request,

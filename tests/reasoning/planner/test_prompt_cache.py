@@ -73,12 +73,13 @@ def test_readings_bookings_and_tokens_are_those_of_computing(cache_dir):
     first = LlmPlanner(PlannerConfig(backend="cpu"))  # computes and writes the entries
     assert _read(first, REQUESTS[0]) == want[0]
     kinds = sorted(p.name.split("-")[0] for p in cache_dir.iterdir())
-    assert [k for k in kinds if k != "gguf"] == ["items_base", "phrase_base", "prefix", "prefix"]
+    assert [k for k in kinds if k != "gguf"] == ["phrase_base", "prefix", "prefix"]
     loaded = LlmPlanner(PlannerConfig(backend="cpu"))  # a new model: loads them
     with _no_cache_warning():
         got = [_read(loaded, r) for r in REQUESTS]
     assert got == want  # goals, every score, energy, latency, tokens and each booking
-    # the request-free context of a line that goes on is loaded the same way
+    # the request-free context of a line that goes on is an entry too, loaded the same way
+    assert len(list(cache_dir.glob("items_base-*.npz"))) == 1
     third = LlmPlanner(PlannerConfig(backend="cpu"))
     with _no_cache_warning():
         assert _read(third, REQUESTS[1]) == _read(LlmPlanner(PlannerConfig(
@@ -109,7 +110,7 @@ def test_an_entry_of_another_backend_config_or_prompt_is_not_used(cache_dir):
     float_entries = set(cache_dir.iterdir())
     # the W4A8 planner finds none of the float32 entries (it writes its own) ...
     assert _read(LlmPlanner(PlannerConfig(backend="cpu"), w4a8), REQUESTS[0]) == want
-    assert len(set(cache_dir.iterdir()) - float_entries) == 4  # 2 prefixes, items_ and phrase_base
+    assert len(set(cache_dir.iterdir()) - float_entries) == 3  # two prefixes, phrase_base
     # ... and a float32 entry renamed to a W4A8 key is refused by the key it holds
     for new in set(cache_dir.iterdir()) - float_entries:
         kind = new.name.split("-")[0]
