@@ -136,6 +136,9 @@ class ProverConfig:
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
+    # Ground instances of a generalised hypothesis at the constants of a stuck goal, at
+    # most this many per hypothesis (``Prover._ih_instances``); 0 switches them off.
+    ih_instances: int = 16
 
     def __post_init__(self) -> None:
         checks = {
@@ -148,6 +151,7 @@ class ProverConfig:
             "split_candidates": (self.split_candidates, 1, 64),
             "model_cap_terms": (self.model_cap_terms, 10, 10**6),
             "points": (self.points, 1, 4096),
+            "ih_instances": (self.ih_instances, 0, 4096),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
@@ -506,6 +510,21 @@ class Prover:
         except RecursionError:
             return None
         self._check_budget()
+        # instances of a generalised hypothesis: only under a case split (where its
+        # fresh constants appear), since trying them at every stuck goal doubles the cost
+        # of discovery on theories/peano.mpl
+        if nl != nr and splits and self.config.ih_instances and \
+                any(_has_var(h[1]) or _has_var(h[2]) for h in hyps):
+            inst = self._ih_instances(hyps, list(splits), (nl, nr), scope)
+            if inst:
+                extra = inst[0] + extra
+                expand = {**expand, **inst[1]}
+                sl, sr = [], []
+                try:
+                    nl = self.grid.normalize(lhs, sl, extra)
+                    nr = self.grid.normalize(rhs, sr, extra)
+                except RecursionError:
+                    return None
         if nl != nr and self._implies is not None and not self._discovering and \
                 self.config.conditional_lemmas:
             facts = self._conditional_facts(nl, nr, extra, expand, scope)
@@ -550,6 +569,69 @@ class Prover:
             else:
                 return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
         return None
+
+    # -- instances of a generalised hypothesis -------------------------------------------------
+    def _ih_instances(self, hyps: list[tuple[str, Term, Term, int]], splits: list[Block],
+                      stuck: tuple[Term, Term], scope: dict[str, str]
+                      ) -> tuple[list[Block], dict[str, list[Step]]] | None:
+        """Ground instances of the generalised hypotheses at the constants of a stuck goal.
+
+        A generalised hypothesis ``IH: l(n, y) = r(n, y)`` holds for every ``y``; the block
+        ``_hyp_blocks`` makes of it fires only where the goal contains an instance of one
+        side. Under case splits an instance at a constant ``k`` of the goal (a split's fresh
+        constant, ``y = succ(k)``) can normalise, with the split hypotheses, to a new ground
+        equation (``k = n`` in ``max(x, y) = max(y, x)``) that the goal needs. Each such
+        instance, its two sides normalised by the grid and the splits in force (not by the
+        hypotheses: the instance would rewrite to itself), becomes a ground block oriented
+        by the path order; its use expands into the steps back to ``lσ``, the hypothesis
+        at ``σ``, and the steps on to the normal form of ``rσ``: ordinary equational steps
+        the checker replays (the hypothesis is about ``n`` only, whatever ``σ`` binds).
+        At most ``ih_instances`` instances per hypothesis, over the Skolem constants that
+        occur in the stuck normal forms.
+        """
+        consts: list[Term] = []
+        for t in stuck:
+            for pos in positions(t):
+                u = subterm(t, pos)
+                if not isinstance(u, str) and len(u) == 1 and u[0] in scope and u not in consts:
+                    consts.append(u)
+        blocks: list[Block] = []
+        table: dict[str, list[Step]] = {}
+        seen: set[tuple[Term, Term]] = set()
+        for name, hl, hr, _ in hyps:
+            hv = variables(hr, variables(hl))
+            if not hv or any(v not in scope for v in hv):
+                continue
+            pools = [[c for c in consts if scope[c[0]] == scope[v]] for v in hv]
+            if any(not p for p in pools):
+                continue
+            for k, combo in enumerate(_product(pools)):
+                if k >= self.config.ih_instances:
+                    break
+                sigma = dict(zip(hv, combo, strict=True))
+                al: list[Step] = []
+                ar: list[Step] = []
+                try:
+                    a = self.grid.normalize(substitute(hl, sigma), al, splits)
+                    b = self.grid.normalize(substitute(hr, sigma), ar, splits)
+                except RecursionError:
+                    continue
+                self._check_budget()
+                if a == b or (a, b) in seen or (b, a) in seen:
+                    continue
+                seen.add((a, b))
+                subst = tuple(sorted(sigma.items()))
+                bname = f"{name}@{len(blocks)}"
+                if self.grid.order.gt_ground(a, b):
+                    frm, to = a, b
+                    steps = _reverse(al) + [Step((), name, "lr", subst)] + ar
+                else:
+                    frm, to = b, a
+                    steps = _reverse(ar) + [Step((), name, "rl", subst)] + al
+                blocks.append(Block(-3000 - len(blocks), bname, "lr", frm, to, False,
+                                    size(frm)))
+                table[bname] = steps
+        return (blocks, table) if blocks else None
 
     # -- conditional lemmas -----------------------------------------------------------------
     def _conditional_facts(self, nl: Term, nr: Term, extra: list[Block],
