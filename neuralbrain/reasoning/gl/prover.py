@@ -12,10 +12,12 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    such as commutativity do not filter, or associativity could never be stated once
    commutativity is known); the rest are grouped by their values on the standard model's
    prefix 0..``max_value`` (``models.py``). Two terms in one group give a candidate
-   equation; terms in different groups are refuted by a counterexample. Candidates are
-   canonicalised (variables renamed in order of appearance, mirror images identified) and
-   deduplicated; a candidate whose two sides already have the same normal form under all
-   blocks follows from what is known and is skipped.
+   equation: a new term is paired with the group's first member and, with
+   ``class_pairs``, with that many of its latest members with the same variables too;
+   terms in different groups are refuted by a counterexample. Candidates are canonicalised
+   (variables renamed in order of appearance, mirror images identified) and deduplicated;
+   a candidate whose two sides already have the same normal form under all blocks follows
+   from what is known and is skipped.
 4. *Prove* the survivors level by level (size of the bigger side), within a level the
    regrouping equations before the permuting ones (``_disorder``): first by rewriting both
    sides to one normal form, else by induction on one variable (tried in turn, recursive
@@ -26,7 +28,9 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    so it can be used at other arguments (``take n xs ++ drop n xs = xs`` needs that).
    When rewriting gets stuck, a *case split* on the sub-term that blocks it (an ``ite``
    condition, a variable some function matches on) proves each constructor case with the
-   hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``.
+   hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``;
+   under a split, a generalised hypothesis is also instantiated at the constants of the
+   stuck goal (``_ih_instances``: ``max(n, k) = max(k, n)`` at a split's ``k``).
    Proved equations join the grid. Unproved ones wait; after each new
    theorem the waiting candidates of earlier levels are retried first (oldest first), and
    all of them at the end of each level, so a law is proved as soon as its lemma exists
@@ -50,6 +54,7 @@ limits fall depends on the machine.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -139,6 +144,12 @@ class ProverConfig:
     # Ground instances of a generalised hypothesis at the constants of a stuck goal, at
     # most this many per hypothesis (``Prover._ih_instances``); 0 switches them off.
     ih_instances: int = 16
+    # Discovery pairs a new term with its class's first member (the representative) and
+    # with this many of the class's latest other members too.
+    class_pairs: int = 0
+    # ``prove_targets`` retries its targets after each discovered theorem while the time
+    # spent on them is at most this share of the time so far (1.0: after every theorem).
+    goal_share: float = 1.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -152,10 +163,14 @@ class ProverConfig:
             "model_cap_terms": (self.model_cap_terms, 10, 10**6),
             "points": (self.points, 1, 4096),
             "ih_instances": (self.ih_instances, 0, 4096),
+            "class_pairs": (self.class_pairs, 0, 64),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(f"ProverConfig.{name}={v!r}: expected an int in [{lo}, {hi}]")
+        if not (isinstance(self.goal_share, int | float) and 0 < self.goal_share <= 1):
+            raise ConfigError(f"ProverConfig.goal_share={self.goal_share!r}: expected a "
+                              "share in (0, 1]")
         if not (isinstance(self.budget_s, int | float) and self.budget_s > 0):
             raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
         if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
@@ -1026,6 +1041,7 @@ class Prover:
         terms: dict[str, dict[int, list[Term]]] = {s: {} for s in sorts}
         fp: dict[Term, tuple] = {}
         classes: dict[tuple, Term] = {}
+        others: dict[tuple, list[Term]] = {}  # later members of each class, oldest first
         attempted: set = set()
         deferred: list[tuple[int, Term, Term, str]] = []
         stop = False
@@ -1105,8 +1121,19 @@ class Prover:
                     rep = classes.get(key)
                     if rep is None:
                         classes[key] = t
+                        others[key] = []
                     else:
                         cands.append((t, rep, sort))
+                        # also against the class's latest members: the representative
+                        # can be the wrong partner (add3acc(0, x, S y) = S(add3acc(0, x,
+                        # y)) is provable, the pair with add3acc(x, y, 0) only after it)
+                        if cfg.class_pairs:
+                            near = others[key]
+                            vt = set(variables(t))
+                            same = (m for m in reversed(near) if set(variables(m)) == vt)
+                            cands.extend((t, m, sort)
+                                         for m in itertools.islice(same, cfg.class_pairs))
+                            near.append(t)
                 run.candidates += len(cands)
                 # Regrouping equations before permuting ones (stable: generation order next):
                 # once commutativity is known, a permuted variant of a proved regrouping
@@ -1227,15 +1254,34 @@ class Prover:
                         progress = True
             return all(name in proved for name, _ in pending)
 
+        spent = {"s": 0.0, "skipped": False}
+
+        def on_theorem(th: Theorem) -> bool:
+            """Retry the targets after a new theorem unless that would make the time spent
+            on them more than ``goal_share`` of the time so far (a hard goal's attempt can
+            cost more than discovering the next lemma); a skipped retry is made at the next
+            theorem or when discovery ends."""
+            now = time.perf_counter()
+            if spent["s"] > self.config.goal_share * (now - t0):
+                spent["skipped"] = True
+                return False
+            spent["skipped"] = False
+            try:
+                return attempt()
+            finally:
+                spent["s"] += time.perf_counter() - now
+
         run = ProofRun()
         try:
             done = attempt()
             if not done and signature is not None:
                 goal_sorts = {s for _, eq in pending for _, s in eq.sorts}
-                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline,
+                run = self.discover(on_theorem=on_theorem, deadline=self._deadline,
                                     signature=signature, sorts=goal_sorts)
             elif not done and self.theory.inductions:
-                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline)
+                run = self.discover(on_theorem=on_theorem, deadline=self._deadline)
+            if spent["skipped"] and not run.budget_exhausted:
+                attempt()
         except _OutOfBudget:
             run.budget_exhausted = True
         except MemoryError:
@@ -1346,6 +1392,4 @@ def _compositions(total: int, parts: int) -> list[tuple[int, ...]]:
 
 
 def _product(pools: list[list[Term]]):
-    import itertools
-
     return itertools.product(*pools)

@@ -102,6 +102,12 @@ def test_bad_config_names_the_field():
         ProverConfig(max_term_size=0)
     with pytest.raises(ConfigError, match="budget_s"):
         ProverConfig(budget_s=-1)
+    with pytest.raises(ConfigError, match=r"goal_share=0: expected a share in \(0, 1\]"):
+        ProverConfig(goal_share=0)
+    with pytest.raises(ConfigError, match="class_pairs"):
+        ProverConfig(class_pairs=-1)
+    with pytest.raises(ConfigError, match="ih_instances"):
+        ProverConfig(ih_instances=1.5)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "logic_grid"])
