@@ -314,6 +314,7 @@ class Prover:
         self.precedence = derived_precedence(self.functions, list(theory.constants), defs)
         self.stats = GridStats()
         self.grid = LogicGrid(Order(self.precedence), self.stats)
+        self.grid.on_rewrites = self._check_budget
         self.rules: dict[str, tuple[Term, Term]] = {}
         for name, eq in self.axioms.items():
             self.grid.add_equation(name, eq.lhs, eq.rhs)

@@ -189,3 +189,32 @@ def test_constructors_rank_below_every_defined_function():
     prec = derived_precedence(functions, ["nil"], defs)
     assert prec["filter"] > prec["++"] > prec["cons"] > prec["nil"]
     assert prec["ite"] > prec["cons"]
+
+
+def test_the_grid_calls_its_budget_hook_inside_one_long_normalisation():
+    from neuralbrain.reasoning.gl.blocks import CHECK_EVERY, LogicGrid, Order
+
+    grid = LogicGrid(Order({"0": 0, "s": 1, "+": 2}))
+    grid.add_equation("add_0", ("+", "x", ("0",)), "x")
+    grid.add_equation("add_s", ("+", "x", ("s", "y")), ("s", ("+", "x", "y")))
+    num: tuple = ("0",)
+    for _ in range(100):
+        num = ("s", num)
+    calls = []
+    grid.on_rewrites = lambda: calls.append(1)
+    steps = []
+    grid.normalize(("+", num, num), steps)
+    assert len(steps) == 101 and len(calls) >= 101 // CHECK_EVERY
+    assert calls  # hundreds of rewrite attempts in one normalize call
+
+    class Stop(Exception):
+        pass
+
+    def stop():
+        raise Stop
+
+    grid.on_rewrites = stop
+    with pytest.raises(Stop):
+        grid.normalize(("+", num, num), [])
+    prover = Prover(load_theory(theories_dir() / "peano.mpl"))
+    assert prover.grid.on_rewrites == prover._check_budget
