@@ -28,6 +28,7 @@ parallel hardware, the ``cpu`` the same work done one ALU op after another.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 
 from neuralbrain.energy import Cost, Ledger
@@ -38,6 +39,7 @@ from neuralbrain.reasoning.gl.terms import Term, match, size, substitute
 # The grid's work as priced actions (``neuralbrain.energy.ACTIONS``): what a reasoner's
 # backend must price.
 GRID_ACTIONS = frozenset({"message", "unify", "block_cycle"})
+CHECK_EVERY = 256  # rewrite attempts between two calls of LogicGrid.on_rewrites
 
 
 def check_grid_backend(backend: Backend | None) -> None:
@@ -184,6 +186,10 @@ class LogicGrid:
         self.stats = stats if stats is not None else GridStats()
         self._cache: dict[Term, Term] = {}
         self._cache_oriented: dict[Term, Term] = {}
+        # called every ``CHECK_EVERY`` rewrite attempts (the prover's budget check, which
+        # raises to end a run): one normalisation of a big ground term can outlast a budget
+        self.on_rewrites: Callable[[], None] | None = None
+        self._calls = 0
 
     def add_equation(self, rule: str, lhs: Term, rhs: Term) -> str:
         """Compile ``lhs = rhs`` into blocks; returns "lr", "rl" or "ordered"."""
@@ -242,6 +248,9 @@ class LogicGrid:
         st.cycles += 1 + biggest if tried else 0
         if result is not None:
             st.rewrites += 1
+        self._calls += 1
+        if self.on_rewrites is not None and self._calls % CHECK_EVERY == 0:
+            self.on_rewrites()
         return result
 
     def normal_form(self, t: Term, oriented_only: bool = False) -> Term:

@@ -12,10 +12,12 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    such as commutativity do not filter, or associativity could never be stated once
    commutativity is known); the rest are grouped by their values on the standard model's
    prefix 0..``max_value`` (``models.py``). Two terms in one group give a candidate
-   equation; terms in different groups are refuted by a counterexample. Candidates are
-   canonicalised (variables renamed in order of appearance, mirror images identified) and
-   deduplicated; a candidate whose two sides already have the same normal form under all
-   blocks follows from what is known and is skipped.
+   equation: a new term is paired with the group's first member and, with
+   ``class_pairs``, with that many of its latest members with the same variables too;
+   terms in different groups are refuted by a counterexample. Candidates are canonicalised
+   (variables renamed in order of appearance, mirror images identified) and deduplicated;
+   a candidate whose two sides already have the same normal form under all blocks follows
+   from what is known and is skipped.
 4. *Prove* the survivors level by level (size of the bigger side), within a level the
    regrouping equations before the permuting ones (``_disorder``): first by rewriting both
    sides to one normal form, else by induction on one variable (tried in turn, recursive
@@ -26,7 +28,9 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    so it can be used at other arguments (``take n xs ++ drop n xs = xs`` needs that).
    When rewriting gets stuck, a *case split* on the sub-term that blocks it (an ``ite``
    condition, a variable some function matches on) proves each constructor case with the
-   hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``.
+   hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``;
+   under a split, a generalised hypothesis is also instantiated at the constants of the
+   stuck goal (``_ih_instances``: ``max(n, k) = max(k, n)`` at a split's ``k``).
    Proved equations join the grid. Unproved ones wait; after each new
    theorem the waiting candidates of earlier levels are retried first (oldest first), and
    all of them at the end of each level, so a law is proved as soon as its lemma exists
@@ -50,6 +54,7 @@ limits fall depends on the machine.
 from __future__ import annotations
 
 import hashlib
+import itertools
 import os
 import time
 from collections.abc import Callable
@@ -136,6 +141,15 @@ class ProverConfig:
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
+    # Ground instances of a generalised hypothesis at the constants of a stuck goal, at
+    # most this many per hypothesis (``Prover._ih_instances``); 0 switches them off.
+    ih_instances: int = 16
+    # Discovery pairs a new term with its class's first member (the representative) and
+    # with this many of the class's latest other members too.
+    class_pairs: int = 0
+    # ``prove_targets`` retries its targets after each discovered theorem while the time
+    # spent on them is at most this share of the time so far (1.0: after every theorem).
+    goal_share: float = 1.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -148,10 +162,15 @@ class ProverConfig:
             "split_candidates": (self.split_candidates, 1, 64),
             "model_cap_terms": (self.model_cap_terms, 10, 10**6),
             "points": (self.points, 1, 4096),
+            "ih_instances": (self.ih_instances, 0, 4096),
+            "class_pairs": (self.class_pairs, 0, 64),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(f"ProverConfig.{name}={v!r}: expected an int in [{lo}, {hi}]")
+        if not (isinstance(self.goal_share, int | float) and 0 < self.goal_share <= 1):
+            raise ConfigError(f"ProverConfig.goal_share={self.goal_share!r}: expected a "
+                              "share in (0, 1]")
         if not (isinstance(self.budget_s, int | float) and self.budget_s > 0):
             raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
         if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
@@ -295,6 +314,7 @@ class Prover:
         self.precedence = derived_precedence(self.functions, list(theory.constants), defs)
         self.stats = GridStats()
         self.grid = LogicGrid(Order(self.precedence), self.stats)
+        self.grid.on_rewrites = self._check_budget
         self.rules: dict[str, tuple[Term, Term]] = {}
         for name, eq in self.axioms.items():
             self.grid.add_equation(name, eq.lhs, eq.rhs)
@@ -506,6 +526,21 @@ class Prover:
         except RecursionError:
             return None
         self._check_budget()
+        # instances of a generalised hypothesis: only under a case split (where its
+        # fresh constants appear), since trying them at every stuck goal doubles the cost
+        # of discovery on theories/peano.mpl
+        if nl != nr and splits and self.config.ih_instances and \
+                any(_has_var(h[1]) or _has_var(h[2]) for h in hyps):
+            inst = self._ih_instances(hyps, list(splits), (nl, nr), scope)
+            if inst:
+                extra = inst[0] + extra
+                expand = {**expand, **inst[1]}
+                sl, sr = [], []
+                try:
+                    nl = self.grid.normalize(lhs, sl, extra)
+                    nr = self.grid.normalize(rhs, sr, extra)
+                except RecursionError:
+                    return None
         if nl != nr and self._implies is not None and not self._discovering and \
                 self.config.conditional_lemmas:
             facts = self._conditional_facts(nl, nr, extra, expand, scope)
@@ -550,6 +585,69 @@ class Prover:
             else:
                 return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
         return None
+
+    # -- instances of a generalised hypothesis -------------------------------------------------
+    def _ih_instances(self, hyps: list[tuple[str, Term, Term, int]], splits: list[Block],
+                      stuck: tuple[Term, Term], scope: dict[str, str]
+                      ) -> tuple[list[Block], dict[str, list[Step]]] | None:
+        """Ground instances of the generalised hypotheses at the constants of a stuck goal.
+
+        A generalised hypothesis ``IH: l(n, y) = r(n, y)`` holds for every ``y``; the block
+        ``_hyp_blocks`` makes of it fires only where the goal contains an instance of one
+        side. Under case splits an instance at a constant ``k`` of the goal (a split's fresh
+        constant, ``y = succ(k)``) can normalise, with the split hypotheses, to a new ground
+        equation (``k = n`` in ``max(x, y) = max(y, x)``) that the goal needs. Each such
+        instance, its two sides normalised by the grid and the splits in force (not by the
+        hypotheses: the instance would rewrite to itself), becomes a ground block oriented
+        by the path order; its use expands into the steps back to ``lσ``, the hypothesis
+        at ``σ``, and the steps on to the normal form of ``rσ``: ordinary equational steps
+        the checker replays (the hypothesis is about ``n`` only, whatever ``σ`` binds).
+        At most ``ih_instances`` instances per hypothesis, over the Skolem constants that
+        occur in the stuck normal forms.
+        """
+        consts: list[Term] = []
+        for t in stuck:
+            for pos in positions(t):
+                u = subterm(t, pos)
+                if not isinstance(u, str) and len(u) == 1 and u[0] in scope and u not in consts:
+                    consts.append(u)
+        blocks: list[Block] = []
+        table: dict[str, list[Step]] = {}
+        seen: set[tuple[Term, Term]] = set()
+        for name, hl, hr, _ in hyps:
+            hv = variables(hr, variables(hl))
+            if not hv or any(v not in scope for v in hv):
+                continue
+            pools = [[c for c in consts if scope[c[0]] == scope[v]] for v in hv]
+            if any(not p for p in pools):
+                continue
+            for k, combo in enumerate(_product(pools)):
+                if k >= self.config.ih_instances:
+                    break
+                sigma = dict(zip(hv, combo, strict=True))
+                al: list[Step] = []
+                ar: list[Step] = []
+                try:
+                    a = self.grid.normalize(substitute(hl, sigma), al, splits)
+                    b = self.grid.normalize(substitute(hr, sigma), ar, splits)
+                except RecursionError:
+                    continue
+                self._check_budget()
+                if a == b or (a, b) in seen or (b, a) in seen:
+                    continue
+                seen.add((a, b))
+                subst = tuple(sorted(sigma.items()))
+                bname = f"{name}@{len(blocks)}"
+                if self.grid.order.gt_ground(a, b):
+                    frm, to = a, b
+                    steps = _reverse(al) + [Step((), name, "lr", subst)] + ar
+                else:
+                    frm, to = b, a
+                    steps = _reverse(ar) + [Step((), name, "rl", subst)] + al
+                blocks.append(Block(-3000 - len(blocks), bname, "lr", frm, to, False,
+                                    size(frm)))
+                table[bname] = steps
+        return (blocks, table) if blocks else None
 
     # -- conditional lemmas -----------------------------------------------------------------
     def _conditional_facts(self, nl: Term, nr: Term, extra: list[Block],
@@ -944,6 +1042,7 @@ class Prover:
         terms: dict[str, dict[int, list[Term]]] = {s: {} for s in sorts}
         fp: dict[Term, tuple] = {}
         classes: dict[tuple, Term] = {}
+        others: dict[tuple, list[Term]] = {}  # later members of each class, oldest first
         attempted: set = set()
         deferred: list[tuple[int, Term, Term, str]] = []
         stop = False
@@ -1023,8 +1122,19 @@ class Prover:
                     rep = classes.get(key)
                     if rep is None:
                         classes[key] = t
+                        others[key] = []
                     else:
                         cands.append((t, rep, sort))
+                        # also against the class's latest members: the representative
+                        # can be the wrong partner (add3acc(0, x, S y) = S(add3acc(0, x,
+                        # y)) is provable, the pair with add3acc(x, y, 0) only after it)
+                        if cfg.class_pairs:
+                            near = others[key]
+                            vt = set(variables(t))
+                            same = (m for m in reversed(near) if set(variables(m)) == vt)
+                            cands.extend((t, m, sort)
+                                         for m in itertools.islice(same, cfg.class_pairs))
+                            near.append(t)
                 run.candidates += len(cands)
                 # Regrouping equations before permuting ones (stable: generation order next):
                 # once commutativity is known, a permuted variant of a proved regrouping
@@ -1145,15 +1255,34 @@ class Prover:
                         progress = True
             return all(name in proved for name, _ in pending)
 
+        spent = {"s": 0.0, "skipped": False}
+
+        def on_theorem(th: Theorem) -> bool:
+            """Retry the targets after a new theorem unless that would make the time spent
+            on them more than ``goal_share`` of the time so far (a hard goal's attempt can
+            cost more than discovering the next lemma); a skipped retry is made at the next
+            theorem or when discovery ends."""
+            now = time.perf_counter()
+            if spent["s"] > self.config.goal_share * (now - t0):
+                spent["skipped"] = True
+                return False
+            spent["skipped"] = False
+            try:
+                return attempt()
+            finally:
+                spent["s"] += time.perf_counter() - now
+
         run = ProofRun()
         try:
             done = attempt()
             if not done and signature is not None:
                 goal_sorts = {s for _, eq in pending for _, s in eq.sorts}
-                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline,
+                run = self.discover(on_theorem=on_theorem, deadline=self._deadline,
                                     signature=signature, sorts=goal_sorts)
             elif not done and self.theory.inductions:
-                run = self.discover(on_theorem=lambda th: attempt(), deadline=self._deadline)
+                run = self.discover(on_theorem=on_theorem, deadline=self._deadline)
+            if spent["skipped"] and not run.budget_exhausted:
+                attempt()
         except _OutOfBudget:
             run.budget_exhausted = True
         except MemoryError:
@@ -1264,6 +1393,4 @@ def _compositions(total: int, parts: int) -> list[tuple[int, ...]]:
 
 
 def _product(pools: list[list[Term]]):
-    import itertools
-
     return itertools.product(*pools)

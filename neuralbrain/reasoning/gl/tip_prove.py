@@ -190,11 +190,12 @@ def discovery_signature(p: TipProblem) -> set[str]:
     their definitions call, transitively, and the constructors of every sort they touch.
     Selectors and the reader's auxiliary functions (``ite%``, ``case%1``, ...) are left
     out: a lemma about them is a lemma about the function that uses them. Equality inside
-    a term (``equal%[S]``) stays: ``x = x`` is a lemma conditional goals need."""
+    a term (``equal%[S]``) stays: ``x = x`` is a lemma conditional goals need; so do the
+    goal's closures (``lam%k``): ``map fst (select x ys) = map fst ys`` is about one."""
     p = _mpl_safe(p)
     selectors = {sel for c in p.constructors.values() for sel, _ in c.fields}
     keep = {f for f, fn in p.functions.items() if fn.args and f not in selectors and
-            ("%" not in f or f.startswith("equal%"))}
+            ("%" not in f or f.startswith(("equal%", "lam%")))}
 
     def heads(t: Term, out: set[str]) -> set[str]:
         if not isinstance(t, str):
@@ -222,8 +223,11 @@ def discovery_signature(p: TipProblem) -> set[str]:
 
 # Proof search for TIP problems, set over any ``ProverConfig`` given to ``prove_tip``: case
 # splits (up to 3 nested in a goal's proof, 1 in discovery, on variables too: TIP functions
-# match on several arguments, max, <=, zip)
-TIP_SEARCH = {"max_split_depth": 3, "discovery_split_depth": 1, "discovery_split_vars": True}
+# match on several arguments, max, <=, zip); discovery pairs each term with up to 8 more
+# members of its class (accumulator definitions such as add3acc need the right partner);
+# at most half the time goes to retrying the goal after discovered lemmas
+TIP_SEARCH = {"max_split_depth": 3, "discovery_split_depth": 1, "discovery_split_vars": True,
+              "class_pairs": 8, "goal_share": 0.5}
 
 
 def prove_tip(path: str | Path, config: ProverConfig | None = None,

@@ -256,3 +256,118 @@ def test_a_goal_conjectured_again_inside_its_own_proof_is_stored_once():
 def test_without_conditional_lemmas_delete_le_is_not_proved():
     doc, _ = _doc(DELETE_LE, conditional_lemmas=False)
     assert not any(t["name"] == "goal" for t in doc["theorems"])
+
+
+# max(x, y) = max(y, x) with max as an ite over <=: induction on x with y generalised, a
+# split y = S(k0), and the hypothesis instantiated at k0, which under the splits on
+# leq n k0 and leq k0 n rewrites to k0 = n
+MAX_COMM = """
+(declare-datatype Nat ((zero) (succ (p Nat))))
+(define-fun-rec leq ((x Nat) (y Nat)) Bool
+  (match x ((zero true) ((succ z) (match y ((zero false) ((succ x2) (leq z x2))))))))
+(prove (forall ((x Nat) (y Nat)) (= (ite (leq x y) y x) (ite (leq y x) x y))))
+"""
+
+
+def _steps(proof):
+    """Every rewrite step of a proof tree, depth first."""
+    out = []
+    if proof.get("method") == "rewrite":
+        for side in ("lhs", "rhs"):
+            out += proof[side]["steps"]
+    for key in ("base", "step"):
+        if isinstance(proof.get(key), dict):
+            out += _steps(proof[key])
+    for c in proof.get("cases", []):
+        out += _steps(c["proof"])
+    return out
+
+
+def _ih_instance_case(proof):
+    """The innermost split case whose proof uses the hypothesis at a fresh constant."""
+    for c in proof.get("cases", []):
+        inner = _ih_instance_case(c["proof"])
+        if inner is not None:
+            return inner
+        if c["proof"].get("method") == "rewrite" and any(
+                s["rule"] == "IH" and s["subst"].get("%v1") == ["k0"]
+                for s in _steps(c["proof"])):
+            return c
+    return None
+
+
+def test_a_hypothesis_instance_at_a_split_constant_proves_max_comm_and_is_checked():
+    doc, text = _doc(MAX_COMM)
+    assert check_document(doc, text).ok
+    proof = doc["theorems"][-1]["proof"]
+    assert doc["theorems"][-1]["name"] == "goal"
+    assert proof["method"] == "induction" and proof["generalize"] is True
+    assert _ih_instance_case(proof["step"]) is not None
+    doc, _ = _doc(MAX_COMM, ih_instances=0)
+    assert not any(t["name"] == "goal" for t in doc["theorems"])
+
+
+def test_the_checker_rejects_a_hypothesis_instance_without_generalisation():
+    doc, text = _doc(MAX_COMM)
+    broken = copy.deepcopy(doc)
+    broken["theorems"][-1]["proof"]["generalize"] = False  # y fixed: IH binds nothing
+    assert "does not bind exactly" in _reason(broken, text)
+
+
+def test_the_checker_rejects_a_hypothesis_instance_at_a_non_smaller_argument():
+    # max(x, y) = y is false; its "proof" applies the hypothesis max(n, y) = y to the
+    # step case max(S n, y) itself, the value being proved, not the smaller n
+    doc, text = _doc(MAX_COMM)
+    forged = copy.deepcopy(doc)
+    goal = forged["theorems"][-1]
+    goal["statement"] = ("(theorem goal (forall ((%v0 Nat) (%v1 Nat) (t1 Bool) (t2 Nat)) "
+                         "(implies (and (leq %v0 %v1 t1) (ite%[Nat] t1 %v1 %v0 t2)) "
+                         "(= t2 %v1))))")
+    lhs = ["ite%[Nat]", ["leq", "%v0", "%v1"], "%v1", "%v0"]
+    goal["equation"] = {"lhs": lhs, "rhs": "%v1"}
+    step_goal = ["ite%[Nat]", ["leq", ["succ", ["n"]], ["%v1"]], ["%v1"], ["succ", ["n"]]]
+    proof = goal["proof"]
+    proof["hypothesis"] = {"lhs": ["ite%[Nat]", ["leq", ["n"], "%v1"], "%v1", ["n"]],
+                           "rhs": "%v1"}
+    proof["step"] = _rw(step_goal, ["%v1"],
+                        [([], "IH", "lr", {"%v1": ["%v1"]}, ["%v1"])])
+    # the base case: max(0, y) = y by rewriting
+    base_goal = ["ite%[Nat]", ["leq", ["zero"], ["%v1"]], ["%v1"], ["zero"]]
+    proof["base"] = _rw(base_goal, ["%v1"], [
+        ([0], "leq.0", "lr", {"%v0": ["%v1"]}, ["ite%[Nat]", ["true"], ["%v1"], ["zero"]]),
+        ([], "ite%[Nat].0", "lr", {"%v0": ["%v1"], "%v1": ["zero"]}, ["%v1"])])
+    reason = _reason(forged, text)
+    assert "IH" in reason and "does not match" in reason
+
+
+def test_the_checker_rejects_a_hypothesis_instance_proof_missing_a_split_case():
+    doc, text = _doc(MAX_COMM)
+    broken = copy.deepcopy(doc)
+    step = broken["theorems"][-1]["proof"]["step"]
+    case = _ih_instance_case(step)
+
+    def drop(node):  # remove the case that uses the instance from its split
+        for c in node.get("cases", []):
+            if c is case:
+                node["cases"].remove(c)
+                return True
+            if drop(c["proof"]):
+                return True
+        return False
+
+    assert drop(step)
+    assert "constructors" in _reason(broken, text)
+
+
+def test_the_checker_rejects_a_hypothesis_instance_step_naming_an_unproved_lemma():
+    doc, text = _doc(MAX_COMM)
+    broken = copy.deepcopy(doc)
+    case = _ih_instance_case(broken["theorems"][-1]["proof"]["step"])
+    step = next(s for s in _steps(case["proof"]) if s["rule"] == "IH")
+    step["rule"] = "thm_000000000000"
+    assert "neither an axiom" in _reason(broken, text)
+    # nor may the hypothesis be used in the base case
+    broken = copy.deepcopy(doc)
+    base_steps = _steps(broken["theorems"][-1]["proof"]["base"])
+    base_steps[0]["rule"] = "IH"
+    assert "neither an axiom" in _reason(broken, text)

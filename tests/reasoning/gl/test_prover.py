@@ -102,6 +102,12 @@ def test_bad_config_names_the_field():
         ProverConfig(max_term_size=0)
     with pytest.raises(ConfigError, match="budget_s"):
         ProverConfig(budget_s=-1)
+    with pytest.raises(ConfigError, match=r"goal_share=0: expected a share in \(0, 1\]"):
+        ProverConfig(goal_share=0)
+    with pytest.raises(ConfigError, match="class_pairs"):
+        ProverConfig(class_pairs=-1)
+    with pytest.raises(ConfigError, match="ih_instances"):
+        ProverConfig(ih_instances=1.5)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "logic_grid"])
@@ -183,3 +189,32 @@ def test_constructors_rank_below_every_defined_function():
     prec = derived_precedence(functions, ["nil"], defs)
     assert prec["filter"] > prec["++"] > prec["cons"] > prec["nil"]
     assert prec["ite"] > prec["cons"]
+
+
+def test_the_grid_calls_its_budget_hook_inside_one_long_normalisation():
+    from neuralbrain.reasoning.gl.blocks import CHECK_EVERY, LogicGrid, Order
+
+    grid = LogicGrid(Order({"0": 0, "s": 1, "+": 2}))
+    grid.add_equation("add_0", ("+", "x", ("0",)), "x")
+    grid.add_equation("add_s", ("+", "x", ("s", "y")), ("s", ("+", "x", "y")))
+    num: tuple = ("0",)
+    for _ in range(100):
+        num = ("s", num)
+    calls = []
+    grid.on_rewrites = lambda: calls.append(1)
+    steps = []
+    grid.normalize(("+", num, num), steps)
+    assert len(steps) == 101 and len(calls) >= 101 // CHECK_EVERY
+    assert calls  # hundreds of rewrite attempts in one normalize call
+
+    class Stop(Exception):
+        pass
+
+    def stop():
+        raise Stop
+
+    grid.on_rewrites = stop
+    with pytest.raises(Stop):
+        grid.normalize(("+", num, num), [])
+    prover = Prover(load_theory(theories_dir() / "peano.mpl"))
+    assert prover.grid.on_rewrites == prover._check_budget

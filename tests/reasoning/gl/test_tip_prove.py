@@ -176,3 +176,64 @@ def test_a_higher_order_goal_is_proved_with_discovered_lemmas_and_checked(tmp_pa
 (prove (par (a) (forall ((xs (list a))) (= (dropWhile (lambda ((x a)) false) xs) xs))))
 """)
     assert prove_tip(g, ProverConfig(budget_s=10))["status"] == "proved"
+
+
+# add3acc x y z = x + y + z with an accumulator; commutativity in its first two arguments
+# needs add3acc(0, x, S y) = S(add3acc(0, x, y)), whose two sides share a class with
+# S(add3acc(x, y, 0)), the class's representative, but are provable only as a pair
+ADD3ACC = """
+(declare-datatype Nat ((zero) (succ (p Nat))))
+(define-fun-rec add3acc ((x Nat) (y Nat) (z Nat)) Nat
+  (match x ((zero (match y ((zero z) ((succ x2) (add3acc zero x2 (succ z))))))
+           ((succ x3) (add3acc x3 (succ y) z)))))
+(prove (forall ((x Nat) (y Nat) (z Nat)) (= (add3acc x y z) (add3acc y x z))))
+"""
+
+
+def test_pairing_a_term_with_more_members_of_its_class_proves_add3acc_comm(tmp_path):
+    f = tmp_path / "add3acc.smt2"
+    f.write_text(ADD3ACC)
+    cfg = ProverConfig(budget_s=30, max_term_size=5)
+    out = prove_tip(f, cfg)  # TIP_SEARCH pairs each term with 8 more class members
+    assert out["status"] == "proved", out
+    assert any("(succ t1 t2)" in lemma for lemma in out["lemmas"])
+    # with the representative as the only partner discovery ends without the lemma
+    out = prove_tip(f, cfg, search={"class_pairs": 0})
+    assert out["status"] == "unproved" and not out["budget_exhausted"], out
+
+
+# map fst (select2 xs) = xs (TIP 2015 list_Select): the lemma it needs,
+# map fst (select x ys) = map fst ys, is about the goal's closure lam%1
+SELECT = """
+(declare-datatype pair (par (a b) ((pair2 (proj1-pair a) (proj2-pair b)))))
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(define-fun-rec select (par (a) (((x a) (y (list (pair a (list a))))) (list (pair a (list a)))))
+  (match y ((nil (_ nil (pair a (list a))))
+            ((cons z x2) (match z (((pair2 y2 ys) (cons (pair2 y2 (cons x ys)) (select x x2)))))))))
+(define-fun-rec select2 (par (a) (((x (list a))) (list (pair a (list a)))))
+  (match x ((nil (_ nil (pair a (list a))))
+            ((cons y xs) (cons (pair2 y xs) (select y (select2 xs)))))))
+(define-fun-rec map (par (a b) (((f (=> a b)) (x (list a))) (list b)))
+  (match x ((nil (_ nil b)) ((cons y xs) (cons (@ f y) (map f xs))))))
+(prove (par (b) (forall ((xs (list b)))
+  (= (map (lambda ((x (pair b (list b)))) (match x (((pair2 y z) y)))) (select2 xs)) xs))))
+"""
+
+
+def test_discovery_enumerates_the_goals_closures_and_proves_select(tmp_path):
+    from neuralbrain.reasoning.gl.tip_prove import discovery_signature
+
+    assert any(f.startswith("lam%") for f in discovery_signature(parse_tip(SELECT, "s.smt2")))
+    f = tmp_path / "select.smt2"
+    f.write_text(SELECT)
+    out = prove_tip(f, ProverConfig(budget_s=30))
+    assert out["status"] == "proved", out
+    assert any("lam%" in lemma and "select[sk]" in lemma for lemma in out["lemmas"])
+
+
+def test_a_goal_retry_skipped_for_goal_share_is_made_when_discovery_ends(tmp_path):
+    f = tmp_path / "comm.smt2"
+    f.write_text(COMM)
+    cfg = ProverConfig(budget_s=60, max_term_size=5)
+    out = prove_tip(f, cfg, search={"goal_share": 1e-9})  # every retry skipped but the last
+    assert out["status"] == "proved" and not out["budget_exhausted"], out
