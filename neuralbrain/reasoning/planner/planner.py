@@ -522,8 +522,8 @@ class LlmPlanner(Module):
         a plan whose line ends at one item never runs it), and kept in the prompt cache (the
         turn's keys and values; the prefix's are "main"'s), whose entry books again what
         computing it booked."""
-        turn = self._base_turn()
         if self._items_base is None:
+            turn = self._base_turn()
             key = self._cache_key("items_base", {"prefix": self._prefix_ids, "turn": turn})
             start, n = self._prefix_len, self._prefix_len + len(turn)
             hp = self.lm.hp

@@ -110,6 +110,8 @@ class GGUFTokenizer:
         self.eos_id = _opt_int(metadata.get("tokenizer.ggml.eos_token_id"))
         self.source = src
         self.chat_template = metadata.get("tokenizer.chat_template")
+        self._template: Any = None  # the compiled chat template (``apply_chat_template``)
+        self._steps = [0]  # its range() loop steps in the current render
         if self.chat_template is not None and not isinstance(self.chat_template, str):
             raise DataError(
                 f"{self.source}: tokenizer.chat_template is a {type(self.chat_template).__name__}"
@@ -150,9 +152,11 @@ class GGUFTokenizer:
             )
         import jinja2
 
-        env = _sandbox()
         try:
-            template = env.from_string(self.chat_template)
+            if self._template is None:  # compiled once; its loop budget restarts per render
+                self._template = _sandbox(self._steps).from_string(self.chat_template)
+            template = self._template
+            self._steps[0] = 0
             parts: list[str] = []
             size = 0
             for piece in template.generate(
@@ -190,8 +194,9 @@ def _one_line(exc: BaseException) -> str:
     return text if len(text) <= 200 else text[:200] + "..."
 
 
-def _sandbox():
-    """An ``ImmutableSandboxedEnvironment`` with the step and size limits of the module docstring."""
+def _sandbox(steps: list[int]):
+    """An ``ImmutableSandboxedEnvironment`` with the step and size limits of the module
+    docstring; ``steps[0]`` counts the loop steps (its caller zeroes it before a render)."""
     import jinja2.ext
     from jinja2.exceptions import SecurityError
     from jinja2.sandbox import ImmutableSandboxedEnvironment
@@ -214,8 +219,6 @@ def _sandbox():
                     f"{MAX_TEMPLATE_OUTPUT} items"
                 )
             return left * right
-
-    steps = [0]
 
     def counted_range(*args: int) -> range:
         # Counted when created: a loop nested in a loop creates its range once per outer

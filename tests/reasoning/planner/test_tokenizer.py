@@ -74,6 +74,18 @@ def test_sandbox_renders_an_ordinary_template():
     assert t.apply_chat_template(HI) == "<s>[user] HI.>"
 
 
+def test_the_compiled_template_gets_its_loop_budget_anew_each_render(monkeypatch):
+    from neuralbrain.errors import DataError
+    from neuralbrain.reasoning.planner import tokenizer
+
+    monkeypatch.setattr(tokenizer, "MAX_TEMPLATE_STEPS", 30)
+    t = _tok_with_template("{% for i in range(20) %}{% endfor %}{{ messages[0].content }}")
+    for _ in range(3):  # 20 steps each: within 30 per render, 60 in all
+        assert t.apply_chat_template(HI) == "hi"
+    with pytest.raises(DataError, match=r"range\(\) loops exceed 30 steps"):
+        _tok_with_template("{% for i in range(40) %}{% endfor %}").apply_chat_template(HI)
+
+
 @pytest.mark.parametrize("template", [
     # the classic escapes: from a string or a dict to object, its subclasses, os, builtins
     "{{ ''.__class__.__mro__[1].__subclasses__() }}",
