@@ -518,13 +518,10 @@ class Prover:
             if hb is not None:
                 extra += hb[0]
                 expand.update(hb[1])
-        sl: list[Step] = []
-        sr: list[Step] = []
-        try:
-            nl = self.grid.normalize(lhs, sl, extra)
-            nr = self.grid.normalize(rhs, sr, extra)
-        except RecursionError:
+        both = self._normal_forms(lhs, rhs, extra)
+        if both is None:
             return None
+        nl, nr, sl, sr = both
         self._check_budget()
         # instances of a generalised hypothesis: only under a case split (where its
         # fresh constants appear), since trying them at every stuck goal doubles the cost
@@ -535,24 +532,20 @@ class Prover:
             if inst:
                 extra = inst[0] + extra
                 expand = {**expand, **inst[1]}
-                sl, sr = [], []
-                try:
-                    nl = self.grid.normalize(lhs, sl, extra)
-                    nr = self.grid.normalize(rhs, sr, extra)
-                except RecursionError:
+                both = self._normal_forms(lhs, rhs, extra)
+                if both is None:
                     return None
+                nl, nr, sl, sr = both
         if nl != nr and self._implies is not None and not self._discovering and \
                 self.config.conditional_lemmas:
             facts = self._conditional_facts(nl, nr, extra, expand, scope)
             if facts:
                 extra = facts[0] + extra
                 expand = {**expand, **facts[1]}
-                sl, sr = [], []
-                try:
-                    nl = self.grid.normalize(lhs, sl, extra)
-                    nr = self.grid.normalize(rhs, sr, extra)
-                except RecursionError:
+                both = self._normal_forms(lhs, rhs, extra)
+                if both is None:
                     return None
+                nl, nr, sl, sr = both
         if nl == nr:
             if expand:
                 sl, sr = _expand(sl, expand), _expand(sr, expand)
@@ -585,6 +578,18 @@ class Prover:
             else:
                 return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
         return None
+
+    def _normal_forms(self, lhs: Term, rhs: Term, extra: list[Block]
+                      ) -> tuple[Term, Term, list[Step], list[Step]] | None:
+        """Both sides' normal forms under the grid and ``extra`` and the steps to them
+        (None: a term too deep to normalise)."""
+        sl: list[Step] = []
+        sr: list[Step] = []
+        try:
+            return (self.grid.normalize(lhs, sl, extra), self.grid.normalize(rhs, sr, extra),
+                    sl, sr)
+        except RecursionError:
+            return None
 
     # -- instances of a generalised hypothesis -------------------------------------------------
     def _ih_instances(self, hyps: list[tuple[str, Term, Term, int]], splits: list[Block],
