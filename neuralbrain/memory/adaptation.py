@@ -39,7 +39,7 @@ def self_train(head: readout.Readout, rcfg: readout.Config, x_train: np.ndarray,
     """Self-training on a new speaker's unlabelled recordings ``x_new`` (transductive, batch).
 
     ``head`` (fitted on ``x_train``, ``y_train``) labels ``x_new``; the ``rcfg.self_train``
-    fraction of them with the largest top-two margin of ``head.scores`` joins the training
+    fraction of them with the largest top-two margin of ``head``'s class scores joins the training
     set with those pseudo-labels, and a readout is refitted on it (same config and seed).
     With ``relabel`` it labels ``x_new`` again (``labels``; else None)."""
     if not 0.0 < rcfg.self_train <= 1.0:

@@ -56,7 +56,6 @@ from neuralbrain.config import TaskConfig, to_dict
 from neuralbrain.core import Task, module_seed
 from neuralbrain.errors import CheckpointError, ConfigError, DataError
 from neuralbrain.memory import adaptation, lsm, names, projection, readout, speaker_norm, tasks
-from neuralbrain.memory.adaptation import self_train
 from neuralbrain.memory.metrics import accuracy_report, wilson
 from neuralbrain.npz import read_npz
 from neuralbrain.resumable import (
@@ -465,7 +464,7 @@ def leave_one_speaker_out(
     come one by one, in a fixed random order, through running statistics started from the
     training speakers' prior (``leave_one_speaker_out_stream``: what a new user meets).
     With ``readout.self_train`` > 0 the test and validation figures are those of the
-    readout refitted on the scored speaker's pseudo-labels (``self_train``; batch only, it
+    readout refitted on the scored speaker's pseudo-labels (``adaptation.self_train``; batch only, it
     needs all of the speaker's recordings and the training set); the stream figure is the
     first readout's unless ``readout.self_train_every`` is set (``_stream_score``).
     """
@@ -478,9 +477,8 @@ def leave_one_speaker_out(
                   test: np.ndarray) -> tuple[dict, readout.Readout]:
         head = readout.Readout(rcfg, z.shape[1], 10, seed=module_seed(cfg.seed, "readout"))
         head.fit(z[train], y[train])
-        pred = head.predict(z[test])
-        if rcfg.self_train > 0:
-            pred = self_train(head, rcfg, z[train], y[train], z[test]).labels
+        pred = (adaptation.self_train(head, rcfg, z[train], y[train], z[test]).labels
+                if rcfg.self_train > 0 else head.predict(z[test]))
         report = accuracy_report(pred, y[test])
         return {k: report[k] for k in ("accuracy", "n", "ci95")}, head
 

@@ -66,7 +66,7 @@ class Config:
     fpga_width: int = 16
     # Self-training (``memory.adaptation``) in ``lsm_tasks.leave_one_speaker_out``
     # (transductive, batch): the readout is refitted with this fraction of the scored
-    # speaker's recordings, the most confident by ``Readout.scores`` margin, labelled by its
+    # speaker's recordings, the most confident by the top-two margin of their class scores, labelled by its
     # first fit (0: off). On, the checkpoint also keeps the training readout inputs.
     self_train: float = 0.0
     # ... and one utterance at a time (the report's stream figure and the ``listener``): the
@@ -179,15 +179,11 @@ class Readout:
                               "predict()")
         return self._forward(self._prepare(features), matmul)[0]
 
-    def scores(self, features: np.ndarray) -> np.ndarray:
-        """Per-class scores (batch, n_classes) whose argmax is ``predict``'s label (up to
-        ties): the logits, or for the SVM its decision values on its backend made one score
-        per class (``svm.class_scores``). Their top-two margin ranks confidence."""
-        return self.labels_and_scores(features)[1]
-
     def labels_and_scores(self, features: np.ndarray) -> tuple[np.ndarray, np.ndarray, Cost]:
-        """``predict``'s labels, ``scores`` and the cost on ``device`` of the one decision
-        pass both come from (the softmax readout's products unpriced: zero)."""
+        """``predict``'s labels, per-class scores (batch, n_classes) whose argmax is that
+        label up to ties (the logits; for the SVM its decision values made one score per
+        class, ``svm.class_scores``: their top-two margin ranks confidence) and the cost on
+        ``device`` of the one decision pass both come from (softmax readout: zero here)."""
         if self.svm is not None:
             from neuralbrain.memory import svm
 

@@ -36,7 +36,7 @@ def test_self_training_follows_a_shifted_voice():
     labels, keep, *_ = self_train(head, cfg, x, y, xn)
     assert keep.sum() == pytest.approx(0.75 * len(xn), abs=1)
     # the kept ones are the most confident by the first fit's top-two margin
-    s = np.sort(head.scores(xn), 1)
+    s = np.sort(head.labels_and_scores(xn)[1], 1)
     margin = s[:, -1] - s[:, -2]
     assert margin[keep].min() >= margin[~keep].max()
     assert np.mean(labels == yn) > first + 0.05, (first, np.mean(labels == yn))
