@@ -256,7 +256,12 @@ class LlmPlanner(Module):
 
     def _build(self) -> None:
         self.lm = LlamaModel(self.gguf, self.backend, self.ledger, n_ctx=self.config.n_ctx)
-        self.lm.reserve("items_base", "phrase", "phrase_base")  # the slots a reading uses
+        cfg = self.config
+        # what this config's readings run: the relation phrases, the request-free context
+        self._phrases = cfg.mode == "score" and cfg.relations
+        self._pmi = cfg.mode == "score" and cfg.pmi_items and cfg.max_items > 1
+        self.lm.reserve(*(("phrase", "phrase_base") if self._phrases else ()),
+                        *(("items_base",) if self._pmi else ()))
         self._prefix_len = 0  # the worked examples are not in the KV cache yet
         self._phrase_len = 0  # nor the phrase prompt's
         self._items_base: tuple[int, np.ndarray] | None = None  # its length, last log-probs
@@ -300,6 +305,17 @@ class LlmPlanner(Module):
         self._prefill("main", ids)
         self._prefix_text, self._prefix_len, self._prefix_ids = text, len(ids), ids
 
+    def _check_kv_entry(self, arrays: dict, value: Any, n: int) -> None:
+        """Raise ``ValueError`` unless a prompt-cache entry holds finite float32 keys and
+        values of ``n`` positions of this model, and readable bookings."""
+        hp = self.lm.hp
+        shape = (hp.n_layer, hp.n_head_kv, n, hp.head_dim)
+        for name in ("k", "v"):
+            a = arrays[name]
+            if a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
+                raise ValueError(f"{name} is {a.dtype}{a.shape}: expected finite float32 {shape}")
+        bookings_from(value["bookings"])
+
     def _cache_key(self, kind: str, ids: Any) -> str | None:
         """The prompt-cache key of ``ids`` run by this model and backend (None: no cache)."""
         if self._cache is None:
@@ -316,18 +332,11 @@ class LlmPlanner(Module):
         self.lm.reset()
         self._tokens += len(ids)
         key = self._cache_key("prefix", ids)
-        hp = self.lm.hp
-        shape = (hp.n_layer, hp.n_head_kv, len(ids), hp.head_dim)
 
         def check(arrays: dict, value: Any) -> None:
             if arrays["ids"].tolist() != ids:
                 raise ValueError("its token ids are not the prompt's")
-            for name in ("k", "v"):
-                a = arrays[name]
-                if a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
-                    raise ValueError(f"{name} is {a.dtype}{a.shape}: expected finite float32 "
-                                     f"{shape}")
-            bookings_from(value["bookings"])
+            self._check_kv_entry(arrays, value, len(ids))
 
         hit = self._cache.load("prefix", key, check) if key else None
         if hit is not None:
@@ -376,8 +385,7 @@ class LlmPlanner(Module):
                     f"the prompt is {n_prompt} tokens; with "
                     f"{self.config.max_items} goal items it needs more than the context of "
                     f"{self.lm.n_ctx} tokens: shorten the request or raise n_ctx")
-            first, phrases = (self._read_relation(scene, instruction)
-                              if self.config.relations and self.config.mode == "score"
+            first, phrases = (self._read_relation(scene, instruction) if self._phrases
                               else (None, {}))
             # a relation phrase names the goal's one cube; otherwise the copied line is read
             digits, steps = ([first], []) if first is not None else self._read_items(scene, turn)
@@ -526,18 +534,12 @@ class LlmPlanner(Module):
             turn = self._base_turn()
             key = self._cache_key("items_base", {"prefix": self._prefix_ids, "turn": turn})
             start, n = self._prefix_len, self._prefix_len + len(turn)
-            hp = self.lm.hp
-            shape = (hp.n_layer, hp.n_head_kv, len(turn), hp.head_dim)  # the turn's only
 
             def check(arrays: dict, value: Any) -> None:
-                for name in ("k", "v"):
-                    a = arrays[name]
-                    if a.shape != shape or a.dtype != np.float32 or not np.isfinite(a).all():
-                        raise ValueError(f"{name} is {a.dtype}{a.shape}: expected {shape}")
+                self._check_kv_entry(arrays, value, len(turn))  # the turn's positions only
                 lp = arrays["logprobs"]
-                if lp.shape != (hp.vocab,) or lp.dtype != np.float64:
+                if lp.shape != (self.lm.hp.vocab,) or lp.dtype != np.float64:
                     raise ValueError(f"logprobs is {lp.dtype}{lp.shape}: expected float64")
-                bookings_from(value["bookings"])
 
             hit = self._cache.load("items_base", key, check) if key else None
             self._tokens += len(turn)
@@ -576,7 +578,7 @@ class LlmPlanner(Module):
         comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         score = self.config.mode == "score"
-        pmi = score and self.config.pmi_items and self.config.max_items > 1
+        pmi = self._pmi
         self.lm.select("main")
         self.lm.truncate(self._prefix_len)
         lp = self._forward("main", turn)
