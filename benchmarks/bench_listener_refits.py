@@ -78,4 +78,9 @@ def main(argv: list[str] | None = None) -> dict:
 
 
 if __name__ == "__main__":
-    print(json.dumps(main(), indent=1))
+    from neuralbrain.errors import Error
+
+    try:
+        print(json.dumps(main(), indent=1))
+    except Error as err:  # a bad checkpoint, config or data root: its one line, no traceback
+        raise SystemExit(f"bench_listener_refits: {err}") from None
