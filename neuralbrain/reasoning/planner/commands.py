@@ -106,6 +106,11 @@ def cmd_plan(args: argparse.Namespace) -> int:
             ranked = sorted(step.items(), key=lambda kv: -kv[1].get("pmi", kv[1]["logprob"]))
             print(f"goal item {i}: " + "  ".join(
                 f"{c}: " + "/".join(f"{k} {v:+.2f}" for k, v in s.items()) for c, s in ranked))
+        lines = sorted(result["reading"]["lines"].items(), key=lambda kv: -kv[1]["sum"])
+        if lines:
+            print("lines read again (log-probability + channel = sum): " + "  ".join(
+                f"[{line}] {v['logprob']:+.2f} {v['channel']:+.2f} = {v['sum']:+.2f}"
+                for line, v in lines))
     reading = result["reading"]
     print("goal: tray <-", ", ".join(map(str, reading["goal"])) or "(nothing)")
     print("plan:", ", ".join(result["plan"]) or "(empty)")

@@ -155,9 +155,33 @@ def test_later_items_by_pmi_keep_a_named_zero(planner, reasoner):
     assert out["reading"]["goal"] == [1, 0, 4]
     second = out["reading"]["steps"][1]
     assert max((d for d in second if d.isdigit()), key=lambda d: second[d]["pmi"]) == "0"
-    plain = LlmPlanner(PlannerConfig(backend="cpu", pmi_items=False))
+    plain = LlmPlanner(PlannerConfig(backend="cpu", pmi_items=False, rerank=False))
     assert plan_request(plain, reasoner, case.task.request, list(case.facts))["reading"][
         "goal"] == [1, 4]
+
+
+def test_a_line_of_several_items_is_read_again_by_the_channel(reasoner):
+    """Validation seed 120 of ``ordered``, "stack the 6 in the tray, then the 2 on it": the
+    copy prompt alone writes 2, 6, and "2, 6" is also the more likely line; read again, the
+    line 6, 2 explains the request far better and wins on the sum of the two scores."""
+    model_path_or_skip()
+    (case,) = cases([120], "ordered")
+    assert case.task.goal.tray == (6, 2)
+    copy = LlmPlanner(PlannerConfig(backend="cpu", rerank=False))
+    assert plan_request(copy, reasoner, case.task.request, list(case.facts))["reading"][
+        "goal"] == [2, 6]
+    planner = LlmPlanner(PlannerConfig(backend="cpu"))
+    reading = plan_request(planner, reasoner, case.task.request, list(case.facts))["reading"]
+    assert reading["goal"] == [6, 2]
+    lines = reading["lines"]
+    assert len(lines) == planner.config.beam and {"2, 6", "6, 2"} <= set(lines)
+    for v in lines.values():
+        assert v["sum"] == pytest.approx(v["logprob"] + v["channel"], abs=2e-4)
+    assert max(lines, key=lambda line: lines[line]["sum"]) == "6, 2"
+    assert lines["2, 6"]["logprob"] > lines["6, 2"]["logprob"]
+    assert lines["2, 6"]["channel"] < lines["6, 2"]["channel"]
+    one = plan_request(planner, reasoner, "put the 3 in the tray", FACTS)["reading"]
+    assert one["goal"] == [3] and one["lines"] == {}  # a one-item line is not read again
 
 
 def test_the_request_free_context_is_run_once_per_model(reasoner):
