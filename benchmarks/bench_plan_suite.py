@@ -11,6 +11,8 @@ as ``neuralbrain plan`` runs it (``commands.plan_request``: the GL reasoner deri
   blocks on the same 4-bit codes (``CpuConfig(act_bits=8)``, llama.cpp's numerics) and
   ``lut``; ``score-cpu-w4a8-logprob``: as ``score-cpu-w4a8`` with later goal items by
   log-probability instead of PMI (``PlannerConfig(pmi_items=False)``), for the choice;
+  ``score-lut-copy``: as ``score-lut`` without reading lines of several items again
+  (``PlannerConfig(rerank=False)``), for the choice;
 - ``generate-cpu``: grammar-constrained greedy decoding of the goal line;
 - ``random``: a feasible call uniformly at random each step (the reasoner's verdicts);
 - ``first``: the first feasible call each step.
@@ -32,12 +34,14 @@ import time
 import numpy as np
 
 # policy: (mode, backend, activation bits of the cpu backend: 0 float32, 8 W4A8, whether
-# later goal items are picked by PMI: ``PlannerConfig.pmi_items``)
-LLM_POLICIES = {"score-cpu": ("score", "cpu", 0, True),
-                "score-cpu-w4a8": ("score", "cpu", 8, True),
-                "score-cpu-w4a8-logprob": ("score", "cpu", 8, False),
-                "score-lut": ("score", "lut", 0, True),
-                "generate-cpu": ("generate", "cpu", 0, True)}
+# later goal items are picked by PMI: ``PlannerConfig.pmi_items``, whether lines of several
+# items are read again: ``PlannerConfig.rerank``)
+LLM_POLICIES = {"score-cpu": ("score", "cpu", 0, True, True),
+                "score-cpu-w4a8": ("score", "cpu", 8, True, True),
+                "score-cpu-w4a8-logprob": ("score", "cpu", 8, False, True),
+                "score-lut": ("score", "lut", 0, True, True),
+                "score-lut-copy": ("score", "lut", 0, True, False),
+                "generate-cpu": ("generate", "cpu", 0, True, True)}
 ALL = (*LLM_POLICIES, "random", "first")
 
 
@@ -57,8 +61,9 @@ def run_policy(policy: str, suite, kinds) -> dict:
     if policy in LLM_POLICIES:
         from neuralbrain.hardware.cpu import CpuConfig
 
-        mode, backend, bits, pmi_items = LLM_POLICIES[policy]
-        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode, pmi_items=pmi_items),
+        mode, backend, bits, pmi_items, rerank = LLM_POLICIES[policy]
+        planner = LlmPlanner(PlannerConfig(backend=backend, mode=mode, pmi_items=pmi_items,
+                                           rerank=rerank),
                              {"cpu": CpuConfig(act_bits=bits)})
         reasoner = SceneReasoner(ReasonerConfig(backend="logic_grid"))
         planner.read("put the 1 in the tray", ["shows(cube_0, 1)"])  # load, compile, prefix
