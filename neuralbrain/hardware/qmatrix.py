@@ -360,8 +360,8 @@ class QuantMatrix:
             # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _avx2_block), so
             # its lane sums take off (z - 128) sum(q) instead of z sum(q)
             zl = z - 128 if self.family == "avx2" and not packed else z
-            _rows_kernel(packed, self.family)(np.ascontiguousarray(x, np.float32), z, zl,
-                                              self.codes, self.d, self.m, out)
+            kern = _rows_kernel(packed, self.family, zl != 0, z == 0)
+            kern(np.ascontiguousarray(x, np.float32), z, zl, self.codes, self.d, self.m, out)
             return out[:, : self.n_out]
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.tied:
@@ -484,6 +484,8 @@ def _dot_block(family: str, packed: bool):
     ``codes`` (any C-contiguous array), ``acc[8j:8j+8] = fma(dj, float(lanes_j - zq[zi:zi+8]),
     acc[8j:8j+8])`` with the same 32 int8 activations ``q[qi:]``, where lane ``l`` is the
     exact integer ``sum_{i<4} c[4l+i] q[4l+i]`` (ggml's ``mul_sum_us8_pairs_float``);
+    ``zq`` None: nothing taken off (no load, no subtraction: Q4_1 codes, and the avx2 kernel's
+    Q8_0 codes, whose zero point its signed bytes already remove);
     ``packed``: the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``).
     Four outputs per call because each output's fused multiply-adds form one dependency chain
     (ggml's order, kept); four chains side by side keep the core busy.
@@ -494,8 +496,9 @@ def _dot_block(family: str, packed: bool):
     Neither sum saturates, so the lanes are the same integers and the result is bit-identical:
     4-bit codes (0..15) times activations (-127..127) pair to at most 2 * 15 * 127 = 3810;
     8-bit codes are taken signed, ``s = c - 128``, and multiplied as ``|s|`` (at most 128)
-    times ``q`` with the sign of ``s`` (ggml's ``mul_sum_i8_pairs``), pairing to at most
-    2 * 128 * 127 = 32512 < 2^15 -- so the caller's ``zq`` takes off ``(z - 128) sum(q)``.
+    times ``q`` with the sign of ``s`` (ggml's ``mul_sum_i8_pairs``: both from ``vpsignb``),
+    pairing to at most 2 * 128 * 127 = 32512 < 2^15 -- so the caller's ``zq`` takes off
+    ``(z - 128) sum(q)``.
     """
     from llvmlite import ir
     from numba import types
@@ -504,6 +507,7 @@ def _dot_block(family: str, packed: bool):
     @intrinsic
     def dot_block(typingctx, codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc):  # pragma: no cover
         sig = types.void(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc)
+        with_z = not isinstance(zq, types.NoneType)
 
         def codegen(context, builder, signature, args):
             codes_v, ci_v, row_v, q_v, qi_v, zq_v, zi_v, d0_v, d1_v, d2_v, d3_v, acc_v = args
@@ -520,10 +524,9 @@ def _dot_block(family: str, packed: bool):
                 return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
 
             qq = load(ptr(3, q_v, qi_v), v32i8, 1)
-            z = load(ptr(5, zq_v, zi_v), v8i32, 4)
+            z = load(ptr(5, zq_v, zi_v), v8i32, 4) if with_z else None
             fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
                                 ir.FunctionType(v8f32, [v8f32] * 3))
-            zero8 = ir.Constant(v32i8, None)
             for j, dd_v in enumerate((d0_v, d1_v, d2_v, d3_v)):
                 at = builder.add(ci_v, builder.mul(row_v, ir.Constant(row_v.type, j)))
                 if packed:  # low nibbles are elements 0..15, high nibbles 16..31
@@ -545,16 +548,20 @@ def _dot_block(family: str, packed: bool):
                         u, sq = c, qq
                     else:  # s = c - 128 as int8; |s| as unsigned bytes, q with the sign of s
                         sc = builder.xor(c, ir.Constant(v32i8, [0x80] * 32))
-                        neg = builder.icmp_signed("<", sc, zero8)
-                        u = builder.select(neg, builder.sub(zero8, sc), sc)  # -(-128): 0x80
-                        sq = builder.select(neg, builder.sub(zero8, qq), qq)
+                        sign = _intrinsic_fn(builder.module, "llvm.x86.avx2.psign.b",
+                                             ir.FunctionType(v32i8, [v32i8, v32i8]))
+                        # psignb(a, b): a, -a or 0 as b > 0, < 0 or 0 (wrapping: -(-128) is
+                        # 0x80, read unsigned as 128); q where s is 0 is multiplied by |s| = 0
+                        u = builder.call(sign, [sc, sc])
+                        sq = builder.call(sign, [qq, sc])
                     mubs = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.ub.sw",
                                          ir.FunctionType(v16i16, [v32i8, v32i8]))
                     mwd = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.wd",
                                         ir.FunctionType(v8i32, [v16i16, v16i16]))
                     pairs = builder.call(mubs, [u, sq])
                     lanes = builder.call(mwd, [pairs, ir.Constant(v16i16, [1] * 16)])
-                lanes = builder.sub(lanes, z)
+                if z is not None:
+                    lanes = builder.sub(lanes, z)
                 ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
                                              ir.Constant(i32, 0))
                 ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
@@ -570,7 +577,7 @@ def _dot_block(family: str, packed: bool):
     return dot_block
 
 
-def _rows_kernel(packed: bool, family: str):
+def _rows_kernel(packed: bool, family: str, lane_z: bool = True, offset: bool = True):
     """ggml's dot product per (row, output) on the rows layout (module docstring): the lanes
     of each block from ``_dot_block`` of ``family`` ("avx512" or "avx2"), then the same float
     operations in the same order for both, so their results are bit-identical.
@@ -580,8 +587,13 @@ def _rows_kernel(packed: bool, family: str):
     ``zl`` the multiple of each lane's activation sum taken off the lanes (``z``, or
     ``z - 128`` for avx2 8-bit codes); ``codes``, ``d``, ``m`` as ``QuantMatrix`` (rows
     padded to a multiple of 4, taken 4 at a time); ``out`` (M, rows of ``codes``).
+
+    Compiled out when the arguments make them nothing (the same results, fewer instructions
+    in the loop over blocks): ``lane_z`` False for ``zl == 0`` (Q4_1; Q8_0 on avx2), the lane
+    sums' correction; ``offset`` False for ``z != 0`` (tied codes: ``m`` and ``s`` are 0),
+    the offset term, whose sum stays +0.0 as the fused multiply-adds of zeros leave it.
     """
-    key = f"rows_{family}_{packed}"
+    key = f"rows_{family}_{packed}_{lane_z}_{offset}"
     if key not in _KERNELS:
         import numba
 
@@ -615,8 +627,9 @@ def _rows_kernel(packed: bool, family: str):
                         qr[i] = qi
                         qs += qi
                     dx[b] = _f16(d32)
-                    sx[b] = _f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
-                    if zl != 0:
+                    if offset:
+                        sx[b] = _f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
+                    if lane_z:
                         for lane in range(8):
                             ls = 0
                             for e in range(4):
@@ -631,23 +644,25 @@ def _rows_kernel(packed: bool, family: str):
                         db = dx[b]
                         ci = o * row_len + b * 4 * step  # the 4 outputs' blocks side by side
                         d0, d1, d2, d3 = d[o, b] * db, d[o + 1, b] * db, d[o + 2, b] * db, d[o + 3, b] * db
+                        zq = zr if lane_z else None  # None: no correction (see _dot_block)
                         if blk == "avx512_packed":
-                            _block_avx512_packed(codes, ci, step, qr, b * 32, zr, b * 8,
+                            _block_avx512_packed(codes, ci, step, qr, b * 32, zq, b * 8,
                                                  d0, d1, d2, d3, acc)
                         elif blk == "avx512_bytes":
-                            _block_avx512_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
+                            _block_avx512_bytes(codes, ci, step, qr, b * 32, zq, b * 8,
                                                 d0, d1, d2, d3, acc)
                         elif blk == "avx2_packed":
-                            _block_avx2_packed(codes, ci, step, qr, b * 32, zr, b * 8,
+                            _block_avx2_packed(codes, ci, step, qr, b * 32, zq, b * 8,
                                                d0, d1, d2, d3, acc)
                         else:
-                            _block_avx2_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
+                            _block_avx2_bytes(codes, ci, step, qr, b * 32, zq, b * 8,
                                               d0, d1, d2, d3, acc)
-                        sb = sx[b]
-                        s0 = _fma32(m[o, b], sb, s0)
-                        s1 = _fma32(m[o + 1, b], sb, s1)
-                        s2 = _fma32(m[o + 2, b], sb, s2)
-                        s3 = _fma32(m[o + 3, b], sb, s3)
+                        if offset:
+                            sb = sx[b]
+                            s0 = _fma32(m[o, b], sb, s0)
+                            s1 = _fma32(m[o + 1, b], sb, s1)
+                            s2 = _fma32(m[o + 2, b], sb, s2)
+                            s3 = _fma32(m[o + 3, b], sb, s3)
                     for i, summs in enumerate((s0, s1, s2, s3)):
                         a = i * 8
                         r0 = acc[a + 4] + acc[a]
