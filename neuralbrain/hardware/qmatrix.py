@@ -282,6 +282,7 @@ class QuantMatrix:
         self.bits, self.block, self.tied = bits, block, tied
         self.codes, self.d, self.m, self.layout, self.family = codes, d, m, layout, family
         self.n_in, self.n_out = w.shape
+        self._rows_call: tuple | None = None  # (kernel, z, zl) of the rows layout, found once
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -354,13 +355,15 @@ class QuantMatrix:
         if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
             # activation quantization fused into the kernel call (same rounding as
             # quantize_act_q8): one compiled call per product
+            if self._rows_call is None:  # once per matrix: decode calls it ~120 times a token
+                z = (1 << (self.bits - 1)) if self.tied else 0
+                packed = self.bits <= 4
+                # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _dot_block),
+                # so its lane sums take off (z - 128) sum(q) instead of z sum(q)
+                zl = z - 128 if self.family == "avx2" and not packed else z
+                self._rows_call = (_rows_kernel(packed, self.family, zl != 0, z == 0), z, zl)
+            kern, z, zl = self._rows_call
             out = np.empty((rows, self.codes.shape[0]), np.float32)
-            z = (1 << (self.bits - 1)) if self.tied else 0
-            packed = self.bits <= 4
-            # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _avx2_block), so
-            # its lane sums take off (z - 128) sum(q) instead of z sum(q)
-            zl = z - 128 if self.family == "avx2" and not packed else z
-            kern = _rows_kernel(packed, self.family, zl != 0, z == 0)
             kern(np.ascontiguousarray(x, np.float32), z, zl, self.codes, self.d, self.m, out)
             return out[:, : self.n_out]
         q, dx, sx = quantize_act_q8(x, self.block)
