@@ -495,17 +495,19 @@ class LlamaModel:
         # once (row-wise, so the same values as per head) -- fewer numpy calls per token
         qs = (q * scale).reshape(T, nkv, group, hd).transpose(1, 2, 0, 3).reshape(
             nkv, group * T, hd)
-        s = np.empty((nkv, group * T, p1), np.float32)
+        s = None
         for g in range(nkv):
-            s[g] = self._matmul(qs[g], _placed(self.k_cache[li, g, :p1].T), "attn")
+            sg = self._matmul(qs[g], _placed(self.k_cache[li, g, :p1].T), "attn")
+            if s is None:  # in the backend's result type (np.stack costs more, per token)
+                s = np.empty((nkv, *sg.shape), sg.dtype)
+            s[g] = sg
         if mask_rows is not None:
             s[:, mask_rows] = -np.inf
         s = np.exp(s - s.max(axis=2, keepdims=True))
         s /= s.sum(axis=2, keepdims=True)
-        o = np.empty((nkv, group * T, hd), np.float32)
         for g in range(nkv):
-            o[g] = self._matmul(s[g], _placed(self.v_cache[li, g, :p1]), "attn")
-        att[:] = o.reshape(nkv, group, T, hd).transpose(2, 0, 1, 3).reshape(T, nkv * group, hd)
+            o = self._matmul(s[g], _placed(self.v_cache[li, g, :p1]), "attn")
+            att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
 
     def _attend_per_head(self, li: int, q: np.ndarray, att: np.ndarray, mask: np.ndarray,
                          scale: np.float32, p1: int) -> None:
