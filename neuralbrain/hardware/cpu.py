@@ -43,6 +43,7 @@ matrix for batched products and, with ``CpuConfig.act_bits=8``, the integer code
 
 from __future__ import annotations
 
+import math
 from dataclasses import dataclass
 from typing import Any
 
@@ -55,6 +56,7 @@ from neuralbrain.hardware.qmatrix import SMALL_M, QuantMatrix, QWeight, ggml_mat
 
 MAC_PER_S = 8e9
 CACHE_BYTES = 1 << 20
+COST_CACHE = 512  # product shapes whose Cost a CpuBackend remembers (``CpuBackend._priced``)
 
 
 def weight_read(nbytes: int, resident_bytes: int | None = None) -> dict[str, int]:
@@ -170,6 +172,20 @@ class CpuBackend(Backend):
         if self.act_bits:
             # Instance-level: 8-bit activation blocks deviate by ~1% of the output range.
             self.rel_tolerance = 0.05
+        # The Cost of a product follows from its shapes alone (float32 operands): priced once
+        # per shape, since a decode token runs the same few shapes ~300 times and pricing
+        # each anew was a measurable share of its time (see ``_priced``).
+        self._costs: dict[tuple, Cost] = {}
+
+    def _priced(self, key: tuple, price: Any) -> Cost:
+        """The cost ``price()`` gives, remembered under ``key`` (the shapes and kind of a
+        product, which determine it); at most ``COST_CACHE`` shapes are kept."""
+        cost = self._costs.get(key)
+        if cost is None:
+            if len(self._costs) >= COST_CACHE:  # attention's shapes grow with the context
+                self._costs.clear()
+            cost = self._costs[key] = price()
+        return cost
 
     @property
     def act_bits(self) -> int:
@@ -191,15 +207,18 @@ class CpuBackend(Backend):
         lead = x.shape[:-1]
         x2 = x.reshape(-1, qm.n_in)
         rows = x2.shape[0]
-        if not np.all(np.isfinite(x2)):
+        # a finite sum means finite values (an inf or NaN would make it one); only a sum
+        # that is not (a NaN, or finite values overflowing) needs the element-wise check
+        if not math.isfinite(x2.sum()) and not np.all(np.isfinite(x2)):
             raise ShapeError("mpgemm activations contain NaN or inf: expected finite values")
         macs = rows * qm.n_in * qm.n_out
         if not self.act_bits:
             y = x2 @ qm.w
             wbytes = qm.w.nbytes
-            cost = self.energy_table.cost(
-                latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes, ops=macs,
-                mac_fp32=macs, **weight_read(wbytes))
+            cost = self._priced(("mpgemm", rows, qm.n_in, qm.n_out, wbytes), lambda: (
+                self.energy_table.cost(
+                    latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
+                    ops=macs, mac_fp32=macs, **weight_read(wbytes))))
             return y.reshape(*lead, qm.n_out), cost
         ggml_order = bool(self.config.ggml_order)
         y = qm.product_a8(x2, ggml_order)
@@ -207,10 +226,11 @@ class CpuBackend(Backend):
         # run as fp32 MACs over the 4-byte dequantized copy.
         small = rows <= SMALL_M or ggml_order
         wbytes = qm.code_bytes if small else qm.w.nbytes
-        cost = self.energy_table.cost(
-            latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
-            ops=macs + 2 * x2.size, alu_op=2 * x2.size, **{"mac_int8" if small else "mac_fp32": macs},
-            **weight_read(wbytes))
+        cost = self._priced(("mpgemm_a8", rows, qm.n_in, qm.n_out, wbytes, small), lambda: (
+            self.energy_table.cost(
+                latency_s=macs / MAC_PER_S, bytes_moved=wbytes + x2.nbytes + y.nbytes,
+                ops=macs + 2 * x2.size, alu_op=2 * x2.size,
+                **{"mac_int8" if small else "mac_fp32": macs}, **weight_read(wbytes))))
         return y.reshape(*lead, qm.n_out), cost
 
     def matmul(self, x: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
@@ -223,13 +243,10 @@ class CpuBackend(Backend):
             y = x @ w
         rows = x.size // w.shape[0]
         macs = rows * w.size
-        return y, self.energy_table.cost(
-            latency_s=macs / MAC_PER_S,
-            bytes_moved=w.nbytes + x.nbytes + y.nbytes,
-            ops=macs,
-            mac_fp32=macs,
-            **weight_read(w.nbytes),
-        )
+        return y, self._priced(("matmul", rows, *w.shape, x.itemsize, y.itemsize), lambda: (
+            self.energy_table.cost(latency_s=macs / MAC_PER_S,
+                                   bytes_moved=w.nbytes + x.nbytes + y.nbytes, ops=macs,
+                                   mac_fp32=macs, **weight_read(w.nbytes))))
 
     def accumulate(self, spikes: np.ndarray, w: Any) -> tuple[np.ndarray, Cost]:
         w = as_matrix(w, "w")

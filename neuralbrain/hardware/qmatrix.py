@@ -268,7 +268,8 @@ class QuantMatrix:
     (ggml's dot product: unsigned codes in element order, 4-bit ones two per byte, as
     ``(n_out4, n_in)`` bytes where each 4 outputs' blocks sit side by side (block ``b`` of
     outputs ``4t..4t+3`` at row ``4t``'s bytes ``4 b B`` to ``4 (b + 1) B``, ``B`` bytes a
-    block), ``d``/``m`` ``(n_out4, n_blocks)`` -- ``n_out4`` rounds ``n_out`` up to a
+    block), ``d`` ``(n_out4, n_blocks)`` and ``m`` ``(n_out4 / 4, n_blocks, 4)``, the 4
+    outputs' offsets of a block side by side too -- ``n_out4`` rounds ``n_out`` up to a
     multiple of 4 with zero rows --, ``m`` zero when tied, the zero point taken
     off through the activations' lane sums) or ``"tiles"`` for portable (codes
     ``(n_tiles, n_in, TILE)``, signed ``c - 2^(bits-1)`` when tied, ``d``/``m``
@@ -282,6 +283,7 @@ class QuantMatrix:
         self.bits, self.block, self.tied = bits, block, tied
         self.codes, self.d, self.m, self.layout, self.family = codes, d, m, layout, family
         self.n_in, self.n_out = w.shape
+        self._rows_call: tuple | None = None  # (kernel, z, zl) of the rows layout, found once
 
     @property
     def shape(self) -> tuple[int, int]:
@@ -328,11 +330,15 @@ class QuantMatrix:
                 out[:n_out] = a
                 return out
 
-            # ... and reads their 4 blocks of codes side by side: one forward stream
-            bb = codes.shape[1] // nb
-            quads = padded(codes).reshape(n4 // 4, 4, nb, bb).transpose(0, 2, 1, 3)
-            codes = np.ascontiguousarray(quads).reshape(n4, nb * bb)
-            return cls(*base, codes, padded(scale), padded(m), "rows", family)
+            def quads(a: np.ndarray) -> np.ndarray:  # (n4 / 4, nb, 4, ...): 4 outputs a block
+                q = padded(a.reshape(n_out, -1)).reshape(n4 // 4, 4, nb, -1).transpose(0, 2, 1, 3)
+                return np.ascontiguousarray(q)
+
+            # ... and reads their 4 blocks of codes side by side: one forward stream; their 4
+            # offsets of a block too (one vector)
+            codes = quads(codes).reshape(n4, -1)
+            return cls(*base, codes, padded(scale), np.ascontiguousarray(quads(m)[..., 0]),
+                       "rows", family)
         n_pad = -(-n_out // TILE) * TILE
         sc = (codes.astype(np.int16) - int(zero)).astype(np.int8) if tied else codes
         m = np.zeros((nb, n_pad), np.float32)
@@ -354,14 +360,16 @@ class QuantMatrix:
         if self.layout == "rows" and (ggml_order or rows <= SMALL_M):
             # activation quantization fused into the kernel call (same rounding as
             # quantize_act_q8): one compiled call per product
+            if self._rows_call is None:  # once per matrix: decode calls it ~120 times a token
+                z = (1 << (self.bits - 1)) if self.tied else 0
+                packed = self.bits <= 4
+                # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _dot_block),
+                # so its lane sums take off (z - 128) sum(q) instead of z sum(q)
+                zl = z - 128 if self.family == "avx2" and not packed else z
+                self._rows_call = (_rows_kernel(packed, self.family, zl != 0, z == 0), z, zl)
+            kern, z, zl = self._rows_call
             out = np.empty((rows, self.codes.shape[0]), np.float32)
-            z = (1 << (self.bits - 1)) if self.tied else 0
-            packed = self.bits <= 4
-            # the avx2 kernel multiplies 8-bit codes as signed c - 128 (see _avx2_block), so
-            # its lane sums take off (z - 128) sum(q) instead of z sum(q)
-            zl = z - 128 if self.family == "avx2" and not packed else z
-            _rows_kernel(packed, self.family)(np.ascontiguousarray(x, np.float32), z, zl,
-                                              self.codes, self.d, self.m, out)
+            kern(np.ascontiguousarray(x, np.float32), z, zl, self.codes, self.d, self.m, out)
             return out[:, : self.n_out]
         q, dx, sx = quantize_act_q8(x, self.block)
         if self.tied:
@@ -479,14 +487,20 @@ def _intrinsic_fn(module: Any, name: str, fnty: Any) -> Any:
 
 
 def _dot_block(family: str, packed: bool):
-    """The intrinsic ``dot_block(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc)``: for
-    the 4 outputs ``j`` whose 32 codes of one block start at flat index ``ci + j * row_len`` of
-    ``codes`` (any C-contiguous array), ``acc[8j:8j+8] = fma(dj, float(lanes_j - zq[zi:zi+8]),
-    acc[8j:8j+8])`` with the same 32 int8 activations ``q[qi:]``, where lane ``l`` is the
-    exact integer ``sum_{i<4} c[4l+i] q[4l+i]`` (ggml's ``mul_sum_us8_pairs_float``);
-    ``packed``: the 32 codes are 16 bytes of nibbles (ggml's ``bytes_from_nibbles_32``).
-    Four outputs per call because each output's fused multiply-adds form one dependency chain
-    (ggml's order, kept); four chains side by side keep the core busy.
+    """The intrinsic ``dot_block(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, m, mi, sb,
+    acc)``: for the 4 outputs ``j`` whose 32 codes of one block start at flat index ``ci + j *
+    row_len`` of ``codes`` (any C-contiguous array), ``acc[8j:8j+8] = fma(dj,
+    float(lanes_j - zq[zi:zi+8]), acc[8j:8j+8])`` with the same 32 int8 activations
+    ``q[qi:]``, where lane ``l`` is the exact integer ``sum_{i<4} c[4l+i] q[4l+i]`` (ggml's
+    ``mul_sum_us8_pairs_float``), and the offset term ``acc[32+j] = fma(m[mi + j], sb,
+    acc[32+j])`` (``m`` flat-indexed, the 4 outputs' offsets side by side: one vector fused
+    multiply-add for the 4, each lane the scalar operation);
+    ``zq`` None: nothing taken off (no load, no subtraction: Q4_1 codes, and the avx2 kernel's
+    Q8_0 codes, whose zero point its signed bytes already remove); ``m`` None: no offset term
+    (tied codes); ``packed``: the 32 codes are 16 bytes of nibbles (ggml's
+    ``bytes_from_nibbles_32``). Four outputs per call because each output's fused
+    multiply-adds form one dependency chain (ggml's order, kept); four chains side by side
+    keep the core busy.
 
     ``family`` "avx512": one ``vpdpbusd`` (AVX-512 VNNI on 256-bit registers) gives the lanes.
     "avx2" (ggml's AVX2 path): ``vpmaddubsw`` (unsigned x signed bytes, adjacent pairs summed
@@ -494,23 +508,28 @@ def _dot_block(family: str, packed: bool):
     Neither sum saturates, so the lanes are the same integers and the result is bit-identical:
     4-bit codes (0..15) times activations (-127..127) pair to at most 2 * 15 * 127 = 3810;
     8-bit codes are taken signed, ``s = c - 128``, and multiplied as ``|s|`` (at most 128)
-    times ``q`` with the sign of ``s`` (ggml's ``mul_sum_i8_pairs``), pairing to at most
-    2 * 128 * 127 = 32512 < 2^15 -- so the caller's ``zq`` takes off ``(z - 128) sum(q)``.
+    times ``q`` with the sign of ``s`` (ggml's ``mul_sum_i8_pairs``: both from ``vpsignb``),
+    pairing to at most 2 * 128 * 127 = 32512 < 2^15 -- so the caller's ``zq`` takes off
+    ``(z - 128) sum(q)``.
     """
     from llvmlite import ir
     from numba import types
     from numba.extending import intrinsic
 
     @intrinsic
-    def dot_block(typingctx, codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc):  # pragma: no cover
-        sig = types.void(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, acc)
+    def dot_block(typingctx, codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, m, mi, sb,
+                  acc):  # pragma: no cover
+        sig = types.void(codes, ci, row_len, q, qi, zq, zi, d0, d1, d2, d3, m, mi, sb, acc)
+        with_z = not isinstance(zq, types.NoneType)
+        with_m = not isinstance(m, types.NoneType)
 
         def codegen(context, builder, signature, args):
-            codes_v, ci_v, row_v, q_v, qi_v, zq_v, zi_v, d0_v, d1_v, d2_v, d3_v, acc_v = args
+            (codes_v, ci_v, row_v, q_v, qi_v, zq_v, zi_v, d0_v, d1_v, d2_v, d3_v, m_v, mi_v, sb_v,
+             acc_v) = args
             i8, i16, i32, f32 = ir.IntType(8), ir.IntType(16), ir.IntType(32), ir.FloatType()
             i64 = ir.IntType(64)
             v32i8, v16i16 = ir.VectorType(i8, 32), ir.VectorType(i16, 16)
-            v8i32, v8f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8)
+            v8i32, v8f32, v4f32 = ir.VectorType(i32, 8), ir.VectorType(f32, 8), ir.VectorType(f32, 4)
 
             def ptr(k, val, idx):
                 ary = context.make_array(signature.args[k])(context, builder, val)
@@ -519,12 +538,19 @@ def _dot_block(family: str, packed: bool):
             def load(p, ty, align):
                 return builder.load(builder.bitcast(p, ty.as_pointer()), align=align)
 
+            def splat4(v):
+                one = builder.insert_element(ir.Constant(v4f32, ir.Undefined), v,
+                                             ir.Constant(i32, 0))
+                return builder.shuffle_vector(one, ir.Constant(v4f32, ir.Undefined),
+                                              ir.Constant(ir.VectorType(i32, 4), [0] * 4))
+
             qq = load(ptr(3, q_v, qi_v), v32i8, 1)
-            z = load(ptr(5, zq_v, zi_v), v8i32, 4)
+            z = load(ptr(5, zq_v, zi_v), v8i32, 4) if with_z else None
             fma = _intrinsic_fn(builder.module, "llvm.fma.v8f32",
                                 ir.FunctionType(v8f32, [v8f32] * 3))
-            zero8 = ir.Constant(v32i8, None)
             for j, dd_v in enumerate((d0_v, d1_v, d2_v, d3_v)):
+                dd = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
+                                            ir.Constant(i32, 0))
                 at = builder.add(ci_v, builder.mul(row_v, ir.Constant(row_v.type, j)))
                 if packed:  # low nibbles are elements 0..15, high nibbles 16..31
                     v16i8 = ir.VectorType(i8, 16)
@@ -545,24 +571,33 @@ def _dot_block(family: str, packed: bool):
                         u, sq = c, qq
                     else:  # s = c - 128 as int8; |s| as unsigned bytes, q with the sign of s
                         sc = builder.xor(c, ir.Constant(v32i8, [0x80] * 32))
-                        neg = builder.icmp_signed("<", sc, zero8)
-                        u = builder.select(neg, builder.sub(zero8, sc), sc)  # -(-128): 0x80
-                        sq = builder.select(neg, builder.sub(zero8, qq), qq)
+                        sign = _intrinsic_fn(builder.module, "llvm.x86.avx2.psign.b",
+                                             ir.FunctionType(v32i8, [v32i8, v32i8]))
+                        # psignb(a, b): a, -a or 0 as b > 0, < 0 or 0 (wrapping: -(-128) is
+                        # 0x80, read unsigned as 128); q where s is 0 is multiplied by |s| = 0
+                        u = builder.call(sign, [sc, sc])
+                        sq = builder.call(sign, [qq, sc])
                     mubs = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.ub.sw",
                                          ir.FunctionType(v16i16, [v32i8, v32i8]))
                     mwd = _intrinsic_fn(builder.module, "llvm.x86.avx2.pmadd.wd",
                                         ir.FunctionType(v8i32, [v16i16, v16i16]))
                     pairs = builder.call(mubs, [u, sq])
                     lanes = builder.call(mwd, [pairs, ir.Constant(v16i16, [1] * 16)])
-                lanes = builder.sub(lanes, z)
-                ddv = builder.insert_element(ir.Constant(v8f32, ir.Undefined), dd_v,
-                                             ir.Constant(i32, 0))
-                ddv = builder.shuffle_vector(ddv, ir.Constant(v8f32, ir.Undefined),
-                                             ir.Constant(v8i32, [0] * 8))
-                pa = builder.bitcast(ptr(11, acc_v, ir.Constant(i64, 8 * j)), v8f32.as_pointer())
+                if z is not None:
+                    lanes = builder.sub(lanes, z)
+                pa = builder.bitcast(ptr(14, acc_v, ir.Constant(i64, 8 * j)), v8f32.as_pointer())
                 acc = builder.load(pa, align=4)
-                builder.store(builder.call(fma, [ddv, builder.sitofp(lanes, v8f32), acc]), pa,
+                dd = builder.shuffle_vector(dd, ir.Constant(v8f32, ir.Undefined),
+                                            ir.Constant(v8i32, [0] * 8))
+                builder.store(builder.call(fma, [dd, builder.sitofp(lanes, v8f32), acc]), pa,
                               align=4)
+            if with_m:  # summs_j = fma(m_j, s_x, summs_j), the 4 outputs side by side
+                fma4 = _intrinsic_fn(builder.module, "llvm.fma.v4f32",
+                                     ir.FunctionType(v4f32, [v4f32] * 3))
+                ps = builder.bitcast(ptr(14, acc_v, ir.Constant(i64, 32)), v4f32.as_pointer())
+                summs = builder.call(fma4, [load(ptr(11, m_v, mi_v), v4f32, 4), splat4(sb_v),
+                                            builder.load(ps, align=4)])
+                builder.store(summs, ps, align=4)
             return context.get_dummy_value()
 
         return sig, codegen
@@ -570,7 +605,7 @@ def _dot_block(family: str, packed: bool):
     return dot_block
 
 
-def _rows_kernel(packed: bool, family: str):
+def _rows_kernel(packed: bool, family: str, lane_z: bool = True, offset: bool = True):
     """ggml's dot product per (row, output) on the rows layout (module docstring): the lanes
     of each block from ``_dot_block`` of ``family`` ("avx512" or "avx2"), then the same float
     operations in the same order for both, so their results are bit-identical.
@@ -580,8 +615,13 @@ def _rows_kernel(packed: bool, family: str):
     ``zl`` the multiple of each lane's activation sum taken off the lanes (``z``, or
     ``z - 128`` for avx2 8-bit codes); ``codes``, ``d``, ``m`` as ``QuantMatrix`` (rows
     padded to a multiple of 4, taken 4 at a time); ``out`` (M, rows of ``codes``).
+
+    Compiled out when the arguments make them nothing (the same results, fewer instructions
+    in the loop over blocks): ``lane_z`` False for ``zl == 0`` (Q4_1; Q8_0 on avx2), the lane
+    sums' correction; ``offset`` False for ``z != 0`` (tied codes: ``m`` and ``s`` are 0),
+    the offset term, whose sum stays +0.0 as the fused multiply-adds of zeros leave it.
     """
-    key = f"rows_{family}_{packed}"
+    key = f"rows_{family}_{packed}_{lane_z}_{offset}"
     if key not in _KERNELS:
         import numba
 
@@ -596,11 +636,11 @@ def _rows_kernel(packed: bool, family: str):
             rows, k = x.shape
             n_out, row_len = codes.shape
             nb = k // 32
-            acc = np.zeros(32, np.float32)  # 8 lanes for each of 4 outputs
+            acc = np.zeros(36, np.float32)  # 8 lanes for each of 4 outputs, 4 summs
             qr = np.empty(k, np.int8)
             zr = np.zeros(nb * 8, np.int32)
             dx = np.empty(nb, np.float32)
-            sx = np.empty(nb, np.float32)
+            sx = np.zeros(nb, np.float32)
             for r in range(rows):
                 # quantize_row_q8_1: d = amax/127 (fp16), q = rint(x * 127/amax), s = fp16(d sum q)
                 for b in range(nb):
@@ -615,8 +655,9 @@ def _rows_kernel(packed: bool, family: str):
                         qr[i] = qi
                         qs += qi
                     dx[b] = _f16(d32)
-                    sx[b] = _f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
-                    if zl != 0:
+                    if offset:
+                        sx[b] = _f16(d32 * np.float32(qs)) if z == 0 else np.float32(0.0)
+                    if lane_z:
                         for lane in range(8):
                             ls = 0
                             for e in range(4):
@@ -626,35 +667,32 @@ def _rows_kernel(packed: bool, family: str):
                 # keeps its own accumulators and ggml's order, so the same bits.
                 for o in range(0, n_out, 4):
                     acc[:] = 0.0
-                    s0 = s1 = s2 = s3 = np.float32(0.0)
                     for b in range(nb):
-                        db = dx[b]
                         ci = o * row_len + b * 4 * step  # the 4 outputs' blocks side by side
+                        mi = (o // 4 * nb + b) * 4  # and their 4 offsets
+                        zq = zr if lane_z else None  # None: no correction (see _dot_block)
+                        mq = m if offset else None  # None: no offset term
+                        db = dx[b]
                         d0, d1, d2, d3 = d[o, b] * db, d[o + 1, b] * db, d[o + 2, b] * db, d[o + 3, b] * db
                         if blk == "avx512_packed":
-                            _block_avx512_packed(codes, ci, step, qr, b * 32, zr, b * 8,
-                                                 d0, d1, d2, d3, acc)
+                            _block_avx512_packed(codes, ci, step, qr, b * 32, zq, b * 8,
+                                                 d0, d1, d2, d3, mq, mi, sx[b], acc)
                         elif blk == "avx512_bytes":
-                            _block_avx512_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
-                                                d0, d1, d2, d3, acc)
+                            _block_avx512_bytes(codes, ci, step, qr, b * 32, zq, b * 8,
+                                                d0, d1, d2, d3, mq, mi, sx[b], acc)
                         elif blk == "avx2_packed":
-                            _block_avx2_packed(codes, ci, step, qr, b * 32, zr, b * 8,
-                                               d0, d1, d2, d3, acc)
+                            _block_avx2_packed(codes, ci, step, qr, b * 32, zq, b * 8,
+                                               d0, d1, d2, d3, mq, mi, sx[b], acc)
                         else:
-                            _block_avx2_bytes(codes, ci, step, qr, b * 32, zr, b * 8,
-                                              d0, d1, d2, d3, acc)
-                        sb = sx[b]
-                        s0 = _fma32(m[o, b], sb, s0)
-                        s1 = _fma32(m[o + 1, b], sb, s1)
-                        s2 = _fma32(m[o + 2, b], sb, s2)
-                        s3 = _fma32(m[o + 3, b], sb, s3)
-                    for i, summs in enumerate((s0, s1, s2, s3)):
+                            _block_avx2_bytes(codes, ci, step, qr, b * 32, zq, b * 8,
+                                              d0, d1, d2, d3, mq, mi, sx[b], acc)
+                    for i in range(4):
                         a = i * 8
                         r0 = acc[a + 4] + acc[a]
                         r1 = acc[a + 5] + acc[a + 1]
                         r2 = acc[a + 6] + acc[a + 2]
                         r3 = acc[a + 7] + acc[a + 3]
-                        out[r, o + i] = ((r0 + r2) + (r1 + r3)) + summs
+                        out[r, o + i] = ((r0 + r2) + (r1 + r3)) + acc[32 + i]
 
         _KERNELS[key] = rows_kernel
     return _KERNELS[key]

@@ -149,6 +149,36 @@ def test_bad_operands_are_rejected():
         backend.mpgemm(x, object())
 
 
+def test_costs_priced_once_per_shape_are_those_priced_anew(monkeypatch):
+    """A backend prices each product shape once (``CpuBackend._priced``): the costs of
+    repeated, interleaved shapes are those a fresh backend gives, also after the remembered
+    shapes overflow and are forgotten; activations whose sum overflows are still finite."""
+    from neuralbrain.hardware import cpu
+
+    monkeypatch.setattr(cpu, "COST_CACHE", 3)
+    rng = np.random.default_rng(4)
+    _, qw = _q4(seed=4)
+    for cfg in (None, CpuConfig(act_bits=8)):
+        backend = make_backend("cpu", cfg)
+        placed, _ = backend.place(qw)
+        for rows, n in ((1, 5), (2, 7), (1, 5), (SMALL_M + 1, 3), (2, 7), (1, 9), (1, 5)):
+            x = rng.normal(size=(rows, 128)).astype(np.float32)
+            w = rng.normal(size=(128, n)).astype(np.float32)
+            fresh = make_backend("cpu", cfg)
+            assert backend.mpgemm(x, placed)[1] == fresh.mpgemm(x, fresh.place(qw)[0])[1]
+            assert backend.matmul(x, w)[1] == fresh.matmul(x, w)[1]
+        assert len(backend._costs) <= 3
+        big = np.zeros((1, 128), np.float32)
+        big[0, :2] = 3e38  # finite, but their float32 sum is inf
+        assert np.isinf(big.sum())
+        assert backend.mpgemm(big, placed)[0].shape == (1, 300)  # taken, not refused
+        for bad in (np.inf, -np.inf, np.nan):
+            x = big.copy()
+            x[0, 5] = bad
+            with pytest.raises(ShapeError, match="NaN or inf"):
+                backend.mpgemm(x, placed)
+
+
 def test_ggml_order_config_needs_8_bit_activations():
     with pytest.raises(ConfigError, match="ggml_order"):
         CpuConfig(ggml_order=True)

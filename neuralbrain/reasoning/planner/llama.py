@@ -453,8 +453,9 @@ class LlamaModel:
         for li, L in enumerate(self.layers):
             h = rms_norm(x, L["attn_norm"], hp.rms_eps)
             qkv = L["qkv"](self._act(h))
-            q = self._rope(qkv[:, : nh * hd].reshape(T, nh, hd), cos, sin)
-            k = self._rope(qkv[:, nh * hd : (nh + nkv) * hd].reshape(T, nkv, hd), cos, sin)
+            # queries and keys rotated in one call (RoPE is element-wise: the same values)
+            qk = self._rope(qkv[:, : (nh + nkv) * hd].reshape(T, nh + nkv, hd), cos, sin)
+            q, k = qk[:, :nh], qk[:, nh:]
             v = qkv[:, (nh + nkv) * hd :].reshape(T, nkv, hd)
             if self.emulate:
                 q, k, v = _f16(q), _f16(k), _f16(v)
@@ -488,15 +489,24 @@ class LlamaModel:
                         mask_rows: np.ndarray | None, scale: np.float32, p1: int) -> None:
         """Grouped-query attention, the query heads sharing a KV head in one product each."""
         hp = self.hp
-        group, hd, T = hp.n_head // hp.n_head_kv, hp.head_dim, q.shape[0]
-        for g in range(hp.n_head_kv):
-            qg = q[:, g * group : (g + 1) * group].transpose(1, 0, 2).reshape(group * T, hd)
-            s = self._matmul(qg * scale, _placed(self.k_cache[li, g, :p1].T), "attn")
-            if mask_rows is not None:
-                s[mask_rows] = -np.inf
-            s = np.exp(s - s.max(axis=1, keepdims=True))
-            s /= s.sum(axis=1, keepdims=True)
-            o = self._matmul(s, _placed(self.v_cache[li, g, :p1]), "attn")
+        nkv, hd, T = hp.n_head_kv, hp.head_dim, q.shape[0]
+        group = hp.n_head // nkv
+        # (kv head, head in group, t) rows; the softmax of all KV heads' scores is taken at
+        # once (row-wise, so the same values as per head) -- fewer numpy calls per token
+        qs = (q * scale).reshape(T, nkv, group, hd).transpose(1, 2, 0, 3).reshape(
+            nkv, group * T, hd)
+        s = None
+        for g in range(nkv):
+            sg = self._matmul(qs[g], _placed(self.k_cache[li, g, :p1].T), "attn")
+            if s is None:  # in the backend's result type (np.stack costs more, per token)
+                s = np.empty((nkv, *sg.shape), sg.dtype)
+            s[g] = sg
+        if mask_rows is not None:
+            s[:, mask_rows] = -np.inf
+        s = np.exp(s - s.max(axis=2, keepdims=True))
+        s /= s.sum(axis=2, keepdims=True)
+        for g in range(nkv):
+            o = self._matmul(s[g], _placed(self.v_cache[li, g, :p1]), "attn")
             att[:, g * group : (g + 1) * group] = o.reshape(group, T, hd).transpose(1, 0, 2)
 
     def _attend_per_head(self, li: int, q: np.ndarray, att: np.ndarray, mask: np.ndarray,
