@@ -685,7 +685,8 @@ class LlmPlanner(Module):
                     ) -> list[tuple[tuple[int, ...], float]]:
         """The ``beam`` most likely complete lines after ``turn`` (log-probability of every
         token, the closing "." included), by beam search over items: the first item any digit
-        (``first``: its log-probabilities, already computed), later ones digits of the scene
+        (``first``: its log-probabilities as the first item's table holds them, to 4
+        decimals, already computed), later ones digits of the scene
         not yet in the line. Each step runs the kept lines, each with its ", ", in one
         ``forward_branches`` from the end of the turn (the turn is in "main")."""
         tok = self.tok
