@@ -271,6 +271,14 @@ def phrase_examples(shots: int) -> tuple[tuple[str, str], ...]:
     return tuple(out)
 
 
+def chat_prompt(system: str, examples: Sequence[tuple[str, str]]) -> list[ChatMessage]:
+    """The system message, then each worked example as a user turn and its answer."""
+    msgs = [ChatMessage("system", system)]
+    for user, answer in examples:
+        msgs += [ChatMessage("user", user), ChatMessage("assistant", answer)]
+    return msgs
+
+
 class LlmPlanner(Module):
     """Request + facts -> the goal the request asks for (see the module docstring)."""
 
@@ -325,10 +333,7 @@ class LlmPlanner(Module):
 
     # -- reading ------------------------------------------------------------------------
     def _messages(self) -> list[ChatMessage]:
-        msgs = [ChatMessage("system", SYSTEM)]
-        for user, answer in worked_examples(self.config.shots):
-            msgs += [ChatMessage("user", user), ChatMessage("assistant", answer)]
-        return msgs
+        return chat_prompt(SYSTEM, worked_examples(self.config.shots))
 
     def _prefix(self) -> None:
         """Run the system prompt and worked examples once, into the KV cache."""
@@ -453,9 +458,7 @@ class LlmPlanner(Module):
         phrases = scene.relation_phrases()
         if not phrases:
             return None, {}
-        msgs = [ChatMessage("system", PHRASE_SYSTEM)]
-        for user, answer in phrase_examples(self.config.shots):
-            msgs += [ChatMessage("user", user), ChatMessage("assistant", answer)]
+        msgs = chat_prompt(PHRASE_SYSTEM, phrase_examples(self.config.shots))
         if not self._phrase_len:
             text = self.tok.apply_chat_template(msgs, add_generation_prompt=False)
             ids = self.tok.encode(text)
@@ -727,9 +730,8 @@ class LlmPlanner(Module):
         (``CHANNEL_SYSTEM``; the worked examples turned round: the line, then its request),
         all lines in one ``forward_branches``. The prompt's prefix is run once per model (or
         loaded from the prompt cache) into KV slot "channel"."""
-        msgs = [ChatMessage("system", CHANNEL_SYSTEM)]
-        for user, answer in worked_examples(self.config.shots):
-            msgs += [ChatMessage("user", answer), ChatMessage("assistant", user)]
+        msgs = chat_prompt(CHANNEL_SYSTEM, [(answer, request) for request, answer
+                                            in worked_examples(self.config.shots)])
         if not self._channel_len:
             text = self.tok.apply_chat_template(msgs, add_generation_prompt=False)
             ids = self.tok.encode(text)
