@@ -43,8 +43,9 @@ Two ways to decide each item of the line:
   request). The line with the highest sum of the two wins: the noisy-channel reranking of Yee
   et al. ("Simple and Effective Noisy Channel Modeling for Neural Machine Translation",
   EMNLP 2019) with both weights 1, log p(line | request) + log p(request | line). The copy
-  prompt alone skips or swaps items a request names ("first the 7, then the 9, then the 4"
-  -> 7, 4); a line that leaves out a named number, or swaps two, explains the request badly.
+  prompt alone skips or swaps items a request names ("first put the 7 in the tray, then the
+  9, then the 4" -> 7, 4); a line that leaves out a named number, or swaps two, explains the
+  request badly.
 - ``generate``: greedy (or sampled at ``temperature``) decoding masked to the same grammar,
   without the relation phrases or the lookahead: the model's own next token decides the digit
   and whether "," or "." follows.
