@@ -131,15 +131,11 @@ class PlannerConfig:
     ``None`` (the default): on for ``lut`` (``TRIE_BACKENDS``), off for the others.
     ``rerank``: score mode reads a line of two or more items again, the ``beam`` best lines
     by log-probability scored again by the reversed prompt (module docstring), both weights 1
-    (not tuned). Chosen on validation seeds 120-219 on ``lut``: 97 of 100 ``ordered``
-    requests read right, against 85 by the copy alone (the 3 misses are one-item lines,
-    which are not read again); ``several`` 93 / 91 in the order named, 97 / 96 as sets; a
-    line read again costs about twice the tokens (281 against 133 per ``ordered`` reading).
-    Before, on the same seeds, with every line of up to 3 items over the 3 likeliest first
-    items and the copied ones scored (float32 ``cpu``): the right line was among the 3
-    likeliest in all 100 ``ordered`` requests, and the sum picked it in 99 (weights 0.25 to
-    2 on the channel: 99-100; the channel alone 80, the log-probability alone 86).
-    """
+    (not tuned). Chosen on validation seeds 120-219 on ``lut`` (``bench_plan_suite.py
+    --first-seed 120 --per-kind 100 --kinds ordered several --policies score-lut
+    score-lut-copy``): 97 of 100 ``ordered`` requests read right, against 85 by the copy
+    alone (the 3 misses are one-item lines, which are not read again); ``several``
+    satisfied 97 / 96, in the order named 93 / 91; 0.319 J per plan against 0.194."""
 
     backend: str = "cpu"
     model_path: str = ""
@@ -292,6 +288,9 @@ class LlmPlanner(Module):
     def __init__(self, config: PlannerConfig | None = None, hardware: Mapping | None = None):
         super().__init__(config or PlannerConfig(), hardware)
         self.gguf, self.tok = load_model(self.config.model_path, self.config.prompt_cache)
+        # the goal line's tokens: each digit, ",", "." and " " is one token
+        self._digit_ids = [self.tok.encode(str(d))[0] for d in range(10)]
+        self._comma, self._dot, self._space = (self.tok.encode(c)[0] for c in (",", ".", " "))
         self._build()
 
     def _build(self) -> None:
@@ -420,7 +419,9 @@ class LlmPlanner(Module):
             self._prefix()
             turn = self._turn(instruction)
             n_prompt = self._prefix_len + len(turn)
-            if n_prompt + 4 * self.config.max_items > self.lm.n_ctx:
+            # the line: 3 tokens an item; the re-read runs ``beam`` lines side by side
+            lines = self.config.beam if self._rerank else 1
+            if n_prompt + 3 * self.config.max_items * lines + 1 > self.lm.n_ctx:
                 raise DataError(
                     f"the prompt is {n_prompt} tokens; with "
                     f"{self.config.max_items} goal items it needs more than the context of "
@@ -614,9 +615,7 @@ class LlmPlanner(Module):
         table per item with every candidate's log-probability (and PMI, when ``pmi_items``
         picks it: only for an item the line goes on to); from the second item on, also "."
         (end) and "," (go on: in score mode with the best candidate's lookahead))."""
-        tok = self.tok
-        digit_ids = [tok.encode(str(d))[0] for d in range(10)]
-        comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
+        digit_ids, comma, dot, space = self._digit_ids, self._comma, self._dot, self._space
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         score = self.config.mode == "score"
         pmi = self._pmi
@@ -693,9 +692,7 @@ class LlmPlanner(Module):
         decimals, already computed), later ones digits of the scene
         not yet in the line. Each step runs the kept lines, each with its ", ", in one
         ``forward_branches`` from the end of the turn (the turn is in "main")."""
-        tok = self.tok
-        digit_ids = [tok.encode(str(d))[0] for d in range(10)]
-        comma, dot, space = tok.encode(",")[0], tok.encode(".")[0], tok.encode(" ")[0]
+        digit_ids, comma, dot, space = self._digit_ids, self._comma, self._dot, self._space
         scene_digits = sorted(int(d) for d in scene.digits.values() if d.isdigit())
         width, n_turn = self.config.beam, self._prefix_len + len(turn)
         partial = sorted(((float(v["logprob"]), (int(d),)) for d, v in first.items()),
