@@ -27,14 +27,21 @@ What a problem becomes (``TipProblem``):
   uninterpreted sort, so a proof about it holds for every function. A recursive call
   inside a lambda is refused (its decrease is not checked).
 
-Every recursive call must decrease structurally (one argument a proper sub-term of the
-matching left-side argument and the others no bigger, or lexicographically in parameter
-order): definitions are read as equations, and a non-terminating "definition" could make the
-theory inconsistent. A terminating but not structurally recursive definition is refused as
+- *let*: a binding is read where it is used, under the cases taken around that use, and a
+  ``match`` on a constructor term is decided when read. TIP's ``(let ((fail (match y ...)))
+  (match x ...))`` idiom is then as structural as the function it spells.
+- *equality on an abstract sort* (a type parameter's ``sk`` or a ``declare-sort``): the sort
+  is read as the infinite datatype ``sk%0 | sk%s(sk)`` (``_Reader.infinite_model``, where
+  the argument that this proves the goal for every domain is made).
+
+Every recursive function must terminate, in an order ``termination.decreasing_order`` finds
+(lexicographic in some order of the parameters, or a sum of argument sizes with size bounds
+of earlier functions): definitions are read as equations, and a non-terminating "definition"
+could make the theory inconsistent. A definition it cannot show terminating is refused as
 unsupported (``UnsupportedError``: construct ``non-structural recursion``).
 
 Errors: what the reasoner cannot express (built-in ``Int``/``Real`` arithmetic, quantifiers
-inside formulas, equality on an uninterpreted sort inside a term, ...) raises
+inside formulas, equality on a function sort inside a term, ...) raises
 ``UnsupportedError`` whose ``construct`` names it; a malformed or truncated file, an unknown
 sort or function, an arity or sort mismatch raises ``TipError`` (a ``DataError``) naming
 ``file:line:col``.
@@ -47,6 +54,9 @@ from pathlib import Path
 
 from neuralbrain.errors import DataError
 from neuralbrain.reasoning.gl.mpl import MAX_MPL_CHARS, MPLError, SList, Sym, read_sexprs
+from neuralbrain.reasoning.gl.termination import SizeBounds, decreasing_order
+from neuralbrain.reasoning.gl.tip_ints import (INT, LE, LT, PLUS, SUCC, TIMES, ZERO,
+                                               check_int_roles, int_functions, numeral)
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
 
 FRESH_SORT = "sk"
@@ -100,6 +110,9 @@ class TipProblem:
     goal_rhs: Term = ()
     goal_vars: tuple[tuple[str, str], ...] = ()  # (variable, sort) in binder order
     hints: int = 0  # (assert ...) lemma hints: read, never used as axioms
+    # abstract sorts read as an infinite datatype because ``=`` is used on them (see
+    # ``_Reader.infinite_model``)
+    equality_sorts: list[str] = field(default_factory=list)
 
     def datatype(self, sort: str) -> list[Constructor]:
         """Constructors of ``sort`` in declaration order (empty for an uninterpreted sort)."""
@@ -139,6 +152,7 @@ class _PolyFun:
     group: tuple[str, ...]  # mutually recursive group (define-funs-rec) or (name,)
 
 
+_INT_OPS = {"+", "-", "*", "div", "mod", "abs", "/", "<=", "<", ">=", ">"}
 _BUILTIN_OPS = {"and", "or", "not", "=>", "=", "distinct", "ite", "match", "let"}
 
 
@@ -156,6 +170,15 @@ class _Reader:
         self.aux_n = 0
         self.lam_n = 0
         self.fun_group: set[str] = set()  # the recursive group being read, for lambdas
+        self.pending: set[str] = set()  # functions being read: not yet known to terminate
+        fns = self.p.functions
+        self.sizes = SizeBounds(
+            rules=lambda n: fns[n].rules, arg_sorts=lambda n: fns[n].args,
+            result=lambda n: fns[n].result,
+            ctors=lambda s: [(c.name, tuple(fs for _, fs in c.fields))
+                             for c in self.p.datatype(s)],
+            constructors=self.p.constructors.keys(),
+            accepted=lambda n: n in fns and n not in self.pending)
 
     # -- errors ---------------------------------------------------------------------------
     def where(self, node) -> str:
@@ -245,6 +268,9 @@ class _Reader:
         if goal is None:
             raise TipError(f"{self.src}: no (prove ...) goal (truncated file?)")
         self.goal(goal)
+        reason = check_int_roles(self.p)
+        if reason:
+            raise self.unsupported(goal, "built-in Int arithmetic", reason)
         if BOOL in self.done_sorts:
             # implication is always declared where Bool is: the prover states conditional
             # lemmas as ``implies%(C, R) = true``
@@ -312,8 +338,10 @@ class _Reader:
             if n == BOOL:
                 self.bool_sort()
                 return BOOL
-            if n in ("Int", "Real"):
-                raise self.unsupported(node, f"built-in {n} arithmetic")
+            if n == "Int":
+                return self.int_sort()
+            if n == "Real":
+                raise self.unsupported(node, "built-in Real arithmetic")
             if n in self.abstract:
                 if n not in self.done_sorts:
                     self.done_sorts.add(n)
@@ -338,6 +366,40 @@ class _Reader:
             raise self.err(items[0], f"unknown sort {head!r}")
         args = tuple(self.sort(a, tenv) for a in items[1:])
         return self.instance(self.datas[head], args, node)
+
+    def int_sort(self) -> str:
+        """``Int`` read as the naturals ``int%`` with its arithmetic (``tip_ints``; the goal
+        is checked to be one the naturals prove for the integers, ``check_int_roles``)."""
+        if INT not in self.done_sorts:
+            self.bool_sort()
+            self.done_sorts.add(INT)
+            self.p.sorts.append(INT)
+            self.p.constructors[ZERO] = Constructor(ZERO, (), INT)
+            self.p.constructors[SUCC] = Constructor(SUCC, (("int%p", INT),), INT)
+            for name, (args, res, rules) in int_functions().items():
+                self.p.functions[name] = Function(name, args, res, rules)
+        return INT
+
+    def int_op(self, node, head: str, args, env: dict, tenv: dict) -> tuple[Term, str]:
+        if head in ("-", "div", "mod", "abs", "/"):
+            raise self.unsupported(node, "built-in Int arithmetic", f"({head} ...)")
+        ts = []
+        for a in args:
+            t, s = self.term(a, env, tenv, INT)
+            if s != INT:
+                raise self.err(a, f"argument of {head} has sort {s}, expected Int")
+            ts.append(t)
+        if head in ("+", "*"):
+            if len(ts) < 2:
+                raise self.err(node, f"expected ({head} A B ...)")
+            t = ts[-1]
+            for a in reversed(ts[:-1]):
+                t = (PLUS if head == "+" else TIMES, a, t)
+            return t, INT
+        if len(ts) != 2:
+            raise self.err(node, f"expected ({head} A B)")
+        a, b = ts if head in ("<=", "<") else ts[::-1]
+        return (LE if head in ("<=", ">=") else LT, a, b), BOOL
 
     def fun_sort(self, sorts: tuple[str, ...]) -> str:
         """``(=> A... B)`` -> the uninterpreted sort ``fun%[A,...,B]`` of its function values
@@ -393,6 +455,7 @@ class _Reader:
         if len(self.done_funs) > 400:
             raise self.unsupported(node, "polymorphic recursion (unbounded instances)")
         self.done_funs.add(name)
+        self.pending.add(name)
         tenv = dict(zip(f.params, targs, strict=True))
         arg_sorts = tuple(self.sort(s, tenv) for _, s in f.args)
         res = self.sort(f.result, tenv)
@@ -417,14 +480,17 @@ class _Reader:
         aux = {f"case%{k}" for k in range(aux0 + 1, self.aux_n + 1)}
         todo = [(lhs, rhs) for lhs, rhs in rules]
         seen: set[tuple[str, Term]] = set()
+        calls: list[tuple[Term, Term]] = []
         while todo:
             lhs, rhs = todo.pop()
-            self.check_decrease(name, lhs, rhs, group, f.node)
+            calls.extend((lhs, c) for c in _calls(rhs, group))
             for a in _calls(rhs, aux):
                 if (a[0], lhs) in seen:
                     continue
                 seen.add((a[0], lhs))
                 todo.extend((lhs, r) for _, r in self.p.functions[a[0]].rules)
+        self.check_termination(name, calls, len(group) == 1, f.node)
+        self.pending.discard(name)
         return name
 
     def fresh(self, base: str, taken: set[str]) -> str:
@@ -449,9 +515,13 @@ class _Reader:
                     for pat_term, penv, cbody in self.match_cases(body, scrut, ssort, env,
                                                                    set(variables(lhs)), tenv):
                         sigma = {scrut: pat_term}
-                        new_env = {k: (substitute(t, sigma), s) for k, (t, s) in env.items()}
+                        new_env = _substitute_env(env, sigma)
                         new_env.update(penv)
                         self.cases(substitute(lhs, sigma), new_env, cbody, res, tenv, out)
+                    return
+                chosen = self.static_case(body, scrut, ssort, env, set(variables(lhs)), tenv)
+                if chosen is not None:
+                    self.cases(lhs, chosen[0], chosen[1], res, tenv, out)
                     return
             if head == "let":
                 if len(body.items) != 3:
@@ -459,13 +529,34 @@ class _Reader:
                 new_env = dict(env)
                 for b in self.lst(body.items[1], "let bindings"):
                     v, e = self.lst(b, "a binding (x E)", 2)
-                    new_env[self.sym(v, "a name")] = self.term(e, env, tenv)
+                    # read where it is used: TIP's ``(let ((fail (match y ...))) ...)`` idiom
+                    # is only structurally recursive once the cases around each use are known
+                    new_env[self.sym(v, "a name")] = _Lazy(e, env)
                 self.cases(lhs, new_env, body.items[2], res, tenv, out)
                 return
+        if isinstance(body, Sym) and isinstance(env.get(body.name), _Lazy):
+            lazy = env[body.name]
+            self.cases(lhs, lazy.env, lazy.node, res, tenv, out)
+            return
         rhs, s = self.term(body, env, tenv)
         if s != res:
             raise self.err(body, f"body has sort {s}, expected {res}")
         out.append((lhs, rhs))
+
+    def static_case(self, node: SList, scrut: Term, ssort: str, env: dict, taken: set[str],
+                    tenv: dict) -> tuple[dict, object] | None:
+        """``(match C(a...) cases)`` on a constructor term: the env and body of C's case,
+        its pattern variables bound to ``a...`` (None if ``scrut`` is not a constructor term)."""
+        if isinstance(scrut, str) or scrut[0] not in self.p.constructors:
+            return None
+        taken = taken | set(variables(scrut))
+        for pat, penv, cbody in self.match_cases(node, "", ssort, env, taken, tenv):
+            if pat[0] == scrut[0]:
+                sigma = dict(zip(pat[1:], scrut[1:], strict=True))
+                new_env = dict(env)
+                new_env.update(_substitute_env(penv, sigma))
+                return new_env, cbody
+        raise self.err(node, f"no case for constructor {scrut[0]}")  # match_cases covers all
 
     def match_cases(self, node: SList, scrut_hint: str, ssort: str, env: dict,
                     taken: set[str], tenv: dict) -> list[tuple[Term, dict, object]]:
@@ -515,36 +606,18 @@ class _Reader:
             out.append(((c.name, *xs), penv, cbody))
         return out
 
-    def check_decrease(self, name: str, lhs: Term, rhs: Term, group: set[str], node) -> None:
-        def calls(t: Term):
-            if isinstance(t, str):
-                return
-            if t[0] in group:
-                yield t
-            for a in t[1:]:
-                yield from calls(a)
-
-        def sub(a: Term, b: Term) -> bool:  # a a proper sub-term of b
-            return not isinstance(b, str) and any(a == x or sub(a, x) for x in b[1:])
-
-        for call in calls(rhs):
-            la, ca = lhs[1:], call[1:]
-            if len(la) == len(ca):
-                pairs = list(zip(ca, la, strict=True))
-                measure = any(sub(c, l) for c, l in pairs) and \
-                    all(c == l or sub(c, l) for c, l in pairs)
-                lex = False
-                for c, l in pairs:
-                    if sub(c, l):
-                        lex = True
-                        break
-                    if c != l:
-                        break
-                if measure or lex:
-                    continue
+    def check_termination(self, name: str, calls: list[tuple[Term, Term]], alone: bool,
+                          node) -> None:
+        """Every recursive call ``(lhs, call)`` descends one well-founded order
+        (``termination.decreasing_order``), or the function is refused."""
+        if not calls:
+            return
+        if decreasing_order(calls, len(calls[0][0]) - 1, alone, self.sizes) is None:
+            lhs, call = calls[0]
             raise self.unsupported(node, "non-structural recursion",
-                                   f"{name}: the call {_show_term(call)} does not decrease "
-                                   f"structurally from {_show_term(lhs)}")
+                                   f"{name}: no order of its arguments, lexicographic or by "
+                                   f"size, decreases along every recursive call, e.g. "
+                                   f"{_show_term(call)} from {_show_term(lhs)}")
 
     # -- terms ----------------------------------------------------------------------------
     def term(self, node, env: dict, tenv: dict, want: str | None = None) -> tuple[Term, str]:
@@ -552,12 +625,16 @@ class _Reader:
         if isinstance(node, Sym):
             n = node.name
             if n in env:
+                if isinstance(env[n], _Lazy):
+                    return self.term(env[n].node, env[n].env, tenv, want)
                 return env[n]
             if n in (TRUE, FALSE):
                 self.bool_sort()
                 return (n,), BOOL
-            if n[:1].isdigit() or (n[:1] == "-" and n[1:2].isdigit()):
-                raise self.unsupported(node, "built-in Int arithmetic (numeral)")
+            if n.isdigit():
+                return numeral(int(n)), self.int_sort()
+            if n[:1] == "-" and n[1:].isdigit():
+                raise self.unsupported(node, "built-in Int arithmetic", "a negative numeral")
             return self.apply(node, n, [], None, env, tenv, want)
         items = self.lst(node, "an expression")
         if not items:
@@ -623,6 +700,8 @@ class _Reader:
             if head == "distinct":
                 t = (self.bool_op("not"), t)
             return t, BOOL
+        if head in _INT_OPS and head not in self.funs:  # a problem may define its own <=
+            return self.int_op(node, head, args, env, tenv)
         if head == "ite":
             if len(args) != 3:
                 raise self.err(node, "expected (ite C A B)")
@@ -661,8 +740,8 @@ class _Reader:
         defunctionalisation: one first-order symbol per lambda, applied by ``apply%``)."""
         if len(args) != 2:
             raise self.err(node, "expected (lambda ((x S)...) BODY)")
-        taken = {v for t, _ in env.values() for v in variables(t)}
-        free_sorts = {t: s for t, s in env.values() if isinstance(t, str)}
+        taken = {v for t, _ in _env_terms(env) for v in variables(t)}
+        free_sorts = {t: s for t, s in _env_terms(env) if isinstance(t, str)}
         inner = dict(env)
         params: list[tuple[str, str]] = []
         for b in self.lst(args[0], "lambda parameters ((x S)...)"):
@@ -875,6 +954,8 @@ class _Reader:
         if name in self.p.functions:
             return name
         ctors = self.p.datatype(sort)
+        if not ctors and sort in self.p.uninterpreted and not sort.startswith(FUN):
+            ctors = self.infinite_model(sort)
         if not ctors:
             raise self.unsupported(node, f"equality on the uninterpreted sort {sort} inside "
                                    "a term")
@@ -899,23 +980,41 @@ class _Reader:
         self.p.functions[name] = Function(name, (sort, sort), BOOL, tuple(rules))
         return name
 
+    def infinite_model(self, sort: str) -> list[Constructor]:
+        """Read the abstract sort ``sort`` as the infinite datatype ``sort%0 | sort%s(sort)``,
+        for ``=`` on it: the problem's functions and goal touch its values only through ``=``
+        (nothing can match on it or declare functions into it), so a counterexample over any
+        domain, which uses finitely many values, maps injectively into this one and stays a
+        counterexample. A goal proved here holds for every domain."""
+        self.p.uninterpreted.remove(sort)
+        self.p.equality_sorts.append(sort)
+        zero, succ = f"{sort}%0", f"{sort}%s"
+        self.p.constructors[zero] = Constructor(zero, (), sort)
+        self.p.constructors[succ] = Constructor(succ, ((f"{sort}%p", sort),), sort)
+        return self.p.datatype(sort)
+
     def aux_match(self, node: SList, env: dict, tenv: dict, want: str | None) -> tuple[Term, str]:
         """``(match E cases)`` on a non-parameter: an auxiliary function of E and the free
-        variables of the enclosing rule, defined by one rule per case."""
+        variables of the enclosing rule, defined by one rule per case (on a constructor
+        term, simply the term of its case)."""
         if len(node.items) != 3:
             raise self.err(node, "expected (match E ((PATTERN BODY) ...))")
         scrut, ssort = self.term(node.items[1], env, tenv)
+        bound = list(_env_terms(env))
         free: list[str] = []
-        for t, _ in env.values():
+        for t, _ in bound:
             for v in variables(t):
                 if v not in free:
                     free.append(v)
+        chosen = self.static_case(node, scrut, ssort, env, set(free), tenv)
+        if chosen is not None:
+            return self.term(chosen[1], chosen[0], tenv, want)
         free_sorts = {}
-        for t, s in env.values():
+        for t, s in bound:
             if isinstance(t, str):
                 free_sorts[t] = s
         # variables only reachable inside compound env terms get their sorts from the rules
-        for t, _ in env.values():
+        for t, _ in bound:
             if not isinstance(t, str):
                 for v in variables(t):
                     if v not in free_sorts:
@@ -988,6 +1087,28 @@ class _Reader:
             self.p.goal_lhs = self.bool_term(body, env, tenv)
             self.p.goal_rhs = (TRUE,)
         self.p.goal_vars = tuple(binders)
+
+
+@dataclass(frozen=True)
+class _Lazy:
+    """A ``let`` binding read where it is used, in the env of its ``let``."""
+
+    node: object
+    env: dict
+
+
+def _substitute_env(env: dict, sigma: dict) -> dict:
+    return {k: _Lazy(v.node, _substitute_env(v.env, sigma)) if isinstance(v, _Lazy)
+            else (substitute(v[0], sigma), v[1]) for k, v in env.items()}
+
+
+def _env_terms(env: dict):
+    """The (term, sort) values of ``env``, those inside lazy bindings' envs included."""
+    for v in env.values():
+        if isinstance(v, _Lazy):
+            yield from _env_terms(v.env)
+        else:
+            yield v
 
 
 def _calls(t: Term, names: set[str]):

@@ -124,7 +124,7 @@ def test_prove_folder_counts_goes_past_bad_files_and_plots(tmp_path, capsys):
     d = tmp_path / "tip"
     d.mkdir()
     (d / "a_comm.smt2").write_text(COMM)
-    (d / "b_int.smt2").write_text(PLUS + "(prove (forall ((n Int)) (= n n)))")
+    (d / "b_int.smt2").write_text(PLUS + "(prove (forall ((n Int)) (= (- n n) 0)))")
     (d / "c_trunc.smt2").write_text(COMM[:-20])
     (d / "d_false.smt2").write_text(FALSE_GOAL)
     args = _parse(["prove", str(d), "--json", "--budget-s", "10", "--plot", str(tmp_path / "p")])
