@@ -21,8 +21,8 @@ Anything else is refused; the reader reports it as ``non-structural recursion``.
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from itertools import combinations, permutations, product
-from typing import Callable
 
 from neuralbrain.reasoning.gl.terms import Term, match, substitute
 

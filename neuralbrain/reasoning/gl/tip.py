@@ -55,9 +55,19 @@ from pathlib import Path
 from neuralbrain.errors import DataError
 from neuralbrain.reasoning.gl.mpl import MAX_MPL_CHARS, MPLError, SList, Sym, read_sexprs
 from neuralbrain.reasoning.gl.termination import SizeBounds, decreasing_order
-from neuralbrain.reasoning.gl.tip_ints import (INT, LE, LT, PLUS, SUCC, TIMES, ZERO,
-                                               check_int_roles, int_functions, numeral)
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
+from neuralbrain.reasoning.gl.tip_ints import (
+    INT,
+    LE,
+    LT,
+    PLUS,
+    SUCC,
+    TIMES,
+    ZERO,
+    check_int_roles,
+    int_functions,
+    numeral,
+)
 
 FRESH_SORT = "sk"
 FUN, APPLY, LAMBDA = "fun%", "apply%", "lam%"  # defunctionalised higher-order functions
