@@ -45,8 +45,10 @@ from neuralbrain.reasoning.gl.tip import (
     UnsupportedError,
     load_tip,
 )
+from neuralbrain.reasoning.gl.tip_ints import int_functions
 
 GOAL = "goal"
+INT_FUNCTIONS = set(int_functions())
 
 
 def _inline_constants(p: TipProblem) -> dict[str, Term]:
@@ -191,11 +193,12 @@ def discovery_signature(p: TipProblem) -> set[str]:
     Selectors and the reader's auxiliary functions (``ite%``, ``case%1``, ...) are left
     out: a lemma about them is a lemma about the function that uses them. Equality inside
     a term (``equal%[S]``) stays: ``x = x`` is a lemma conditional goals need; so do the
-    goal's closures (``lam%k``): ``map fst (select x ys) = map fst ys`` is about one."""
+    goal's closures (``lam%k``): ``map fst (select x ys) = map fst ys`` is about one; and
+    so does ``Int``'s arithmetic (``plus%``, ``le%``, ...), which stands for TIP's own."""
     p = _mpl_safe(p)
     selectors = {sel for c in p.constructors.values() for sel, _ in c.fields}
     keep = {f for f, fn in p.functions.items() if fn.args and f not in selectors and
-            ("%" not in f or f.startswith(("equal%", "lam%")))}
+            ("%" not in f or f.startswith(("equal%", "lam%")) or f in INT_FUNCTIONS)}
 
     def heads(t: Term, out: set[str]) -> set[str]:
         if not isinstance(t, str):
