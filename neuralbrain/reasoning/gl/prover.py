@@ -141,6 +141,9 @@ class ProverConfig:
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
+    # Lemmas from a stuck step case by weak fertilisation and generalisation
+    # (``Prover._fertilized_lemma``).
+    fertilize: bool = True
     # Ground instances of a generalised hypothesis at the constants of a stuck goal, at
     # most this many per hypothesis (``Prover._ih_instances``); 0 switches them off.
     ih_instances: int = 16
@@ -279,6 +282,24 @@ def _has_var(t: Term) -> bool:
     if isinstance(t, str):
         return True
     return any(_has_var(a) for a in t[1:])
+
+
+def _replace_instances(t: Term, pattern: Term, by: Term, found: list[Term]) -> Term:
+    """``t`` with every instance ``pattern σ`` replaced by ``by σ`` (outermost first); the
+    replacements are appended to ``found``."""
+    sigma = match(pattern, t, {})
+    if sigma is not None and set(variables(by)) <= set(sigma):
+        found.append(substitute(by, sigma))
+        return found[-1]
+    if isinstance(t, str):
+        return t
+    return (t[0], *(_replace_instances(a, pattern, by, found) for a in t[1:]))
+
+
+def _has_var_outside(lhs: Term, rhs: Term, names: dict[Term, str]) -> bool:
+    """A variable (of a generalised hypothesis) left in the generalised equation."""
+    mine = set(names.values())
+    return any(v not in mine for v in variables(rhs, variables(lhs)))
 
 
 def _skolem(t: Term) -> Term:
@@ -546,6 +567,12 @@ class Prover:
                 if both is None:
                     return None
                 nl, nr, sl, sr = both
+        if nl != nr and hyps and self.config.fertilize and not self._discovering and \
+                not self._conjecturing and self._fertilized_lemma(nl, nr, hyps, scope):
+            both = self._normal_forms(lhs, rhs, extra)
+            if both is None:
+                return None
+            nl, nr, sl, sr = both
         if nl == nr:
             if expand:
                 sl, sr = _expand(sl, expand), _expand(sr, expand)
@@ -748,6 +775,68 @@ class Prover:
         if proof is not None:
             self.add_theorem(imp, ("true",), sorts, proof)
 
+    def _fertilized_lemma(self, nl: Term, nr: Term, hyps: list[tuple[str, Term, Term, int]],
+                          scope: dict[str, str]) -> bool:
+        """Weak fertilisation and generalisation (Boyer and Moore, "A Computational Logic",
+        1979, ch. XI-XII): a step case stuck at ``nl != nr`` whose hypothesis ``l = r`` cannot
+        rewrite (``count(x, insert(k1, isort(k2)))``: ``l = count(x, isort(k2))`` is not a
+        sub-term). Rewrite one side's instances of ``r`` back into ``l``, then generalise a
+        sub-term of ``l`` the two sides now share (``isort(k2)``) and the Skolem constants to
+        variables: ``count(x, insert(y, z)) = ite(x == y, S(count(x, z)), count(x, z))``.
+        The lemma is tested on the model and, if it survives, proved (without suggesting
+        further lemmas) and kept; True when one was."""
+        for _, hl, hr, _ in hyps:
+            if isinstance(hr, str):
+                continue
+            for keep, back in ((nl, nr), (nr, nl)):
+                found: list[Term] = []
+                back2 = _replace_instances(back, hr, hl, found)
+                if back2 == back:
+                    continue
+                shared = {subterm(keep, q) for q in positions(keep)}
+                common = [g for lhs in found for g in (subterm(lhs, q) for q in positions(lhs))
+                          if not isinstance(g, str) and len(g) > 1 and not _has_var(g)
+                          and g in shared]
+                for g in sorted(dict.fromkeys(common), key=size, reverse=True):
+                    if self._try_generalised(keep, back2, g, scope):
+                        return True
+        return False
+
+    def _try_generalised(self, a: Term, b: Term, g: Term, scope: dict[str, str]) -> bool:
+        names: dict[Term, str] = {}
+        sorts: dict[str, str] = {}
+
+        def gen(t: Term) -> Term:
+            if t == g or (not isinstance(t, str) and len(t) == 1 and
+                          t[0] not in self.theory.constants):
+                if t not in names:
+                    names[t] = f"%g{len(names)}"
+                    sorts[names[t]] = self._sort_of(t, scope)
+                return names[t]
+            if isinstance(t, str):
+                return t
+            return (t[0], *(gen(x) for x in t[1:]))
+
+        lhs, rhs = gen(a), gen(b)
+        if lhs == rhs or None in sorts.values() or _has_var_outside(lhs, rhs, names):
+            return False
+        key = canonical_equation(lhs, rhs)
+        if key in self._conjectured or any(t.tid == theorem_id(lhs, rhs)
+                                           for t in self.theorems):
+            return False
+        self._conjectured.add(key)
+        if not self._survives(lhs, sorts, rhs):
+            return False
+        self._conjecturing = True
+        try:
+            proof = self.prove_equation(lhs, rhs, sorts)
+        finally:
+            self._conjecturing = False
+        if proof is None:
+            return False
+        self.add_theorem(lhs, rhs, sorts, proof)
+        return True
+
     def _ctor_fields(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
         """Each datatype's constructors with their field sorts."""
         return {s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
@@ -767,17 +856,18 @@ class Prover:
         return TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms, free,
                          self._ctor_fields())
 
-    def _survives(self, t: Term, sorts: dict[str, str]) -> bool:
-        """``t`` is true at every sampled point where it is defined (and at least one)."""
+    def _survives(self, t: Term, sorts: dict[str, str], rhs: Term = ("true",)) -> bool:
+        """``t = rhs`` at every sampled point where both are defined (and at least one)."""
         if self._tmodel is None:
             self._tmodel = self._term_model()
         ctors = self._ctor_fields()
         defined = 0
         for point in sample_points(sorts, ctors, self.config.points, seed=1):
             v = self._tmodel.safe_value(t, point)
-            if v is None:
+            w = self._tmodel.safe_value(rhs, point)
+            if v is None or w is None:
                 continue
-            if v != ("true",):
+            if v != w:
                 return False
             defined += 1
         return defined > 0
