@@ -785,12 +785,13 @@ class Prover:
         variables: ``count(x, insert(y, z)) = ite(x == y, S(count(x, z)), count(x, z))``.
         The lemma is tested on the model and, if it survives, proved (without suggesting
         further lemmas) and kept; True when one was."""
-        for _, hl, hr, _ in hyps:
-            if isinstance(hr, str):
-                continue
-            for keep, back in ((nl, nr), (nr, nl)):
+        for (_, hl, hr, _), (keep, back) in itertools.product(hyps, ((nl, nr), (nr, nl))):
+            # either way round: the hypothesis may be oriented either way in the grid
+            for pat, by in ((hr, hl), (hl, hr)):
+                if isinstance(pat, str):
+                    continue
                 found: list[Term] = []
-                back2 = _replace_instances(back, hr, hl, found)
+                back2 = _replace_instances(back, pat, by, found)
                 if back2 == back:
                     continue
                 shared = {subterm(keep, q) for q in positions(keep)}
