@@ -794,6 +794,11 @@ class Prover:
                 back2 = _replace_instances(back, pat, by, found)
                 if back2 == back:
                     continue
+                try:  # the hypothesis's side as the grid writes it (tsort(xs) unfolded)
+                    back2 = self.grid.normalize(back2, [], [])
+                    found = [self.grid.normalize(t, [], []) for t in found]
+                except RecursionError:
+                    continue
                 shared = {subterm(keep, q) for q in positions(keep)}
                 common = [g for lhs in found for g in (subterm(lhs, q) for q in positions(lhs))
                           if not isinstance(g, str) and len(g) > 1 and not _has_var(g)
