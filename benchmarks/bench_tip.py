@@ -34,6 +34,7 @@ import os
 import subprocess
 import sys
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 os.environ.setdefault("OMP_NUM_THREADS", "1")
@@ -158,6 +159,7 @@ def main() -> int:
     ap.add_argument("--sets", default="isaplanner,tip2015")
     ap.add_argument("--limit", type=int, default=0, help="first N problems per set (0: all)")
     ap.add_argument("--plot", help="folder for cactus plots (one per set)")
+    ap.add_argument("--jobs", type=int, default=1, help="problems run at once")
     ap.add_argument("--cvc5-child", nargs=2, help=argparse.SUPPRESS)
     args = ap.parse_args()
     if args.cvc5_child:
@@ -171,21 +173,25 @@ def main() -> int:
         files = sorted((root / name).glob("*.smt2"))
         if args.limit:
             files = files[: args.limit]
-        ours, peer = [], []
-        unsupported = 0
-        for f in files:
+        def both(f: Path, name: str = name) -> tuple[dict, dict]:
             try:
                 p = load_tip(f)
             except UnsupportedError as e:
-                unsupported += 1
-                ours.append({"problem": str(f), "status": "unsupported", "seconds": 0.0,
-                             "reason": str(e)})
-                peer.append({"problem": str(f), "status": "unsupported", "seconds": 0.0})
-                continue
-            ours.append(prove_child(f, args.budget_s, args.max_memory_mb))
-            peer.append(run_cvc5(p, args.budget_s, tmp))
-            print(f"{name}/{f.name}: ours {ours[-1]['status']} {ours[-1]['seconds']:.2f} s | "
-                  f"cvc5 {peer[-1]['status']} {peer[-1]['seconds']:.2f} s", flush=True)
+                return ({"problem": str(f), "status": "unsupported", "seconds": 0.0,
+                         "reason": str(e)},
+                        {"problem": str(f), "status": "unsupported", "seconds": 0.0})
+            mine = prove_child(f, args.budget_s, args.max_memory_mb)
+            theirs = run_cvc5(p, args.budget_s, tmp)
+            print(f"{name}/{f.name}: ours {mine['status']} {mine['seconds']:.2f} s | "
+                  f"cvc5 {theirs['status']} {theirs['seconds']:.2f} s", flush=True)
+            return mine, theirs
+
+        # each problem runs in child processes (ours, then cvc5): --jobs of them at once
+        with ThreadPoolExecutor(max_workers=args.jobs) as pool:
+            pairs = list(pool.map(both, files))
+        ours = [a for a, _ in pairs]
+        peer = [b for _, b in pairs]
+        unsupported = sum(r["status"] == "unsupported" for r in ours)
         po = {Path(r["problem"]).stem for r in ours if r["status"] == "proved"}
         pc = {Path(r["problem"]).stem for r in peer if r["status"] == "proved"}
         to = round(sum(r["seconds"] for r in ours), 1)
