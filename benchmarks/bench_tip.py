@@ -13,7 +13,11 @@ time limit:
   the theory ``tip.py`` reads, written as SMT-LIB: every ground datatype instance declared
   (``par`` type parameters instantiated with the fresh sort ``sk``, as for ours), every
   function declared and defined by its rewrite rules as universally quantified equations,
-  the goal as ``(assert (not φ))``; ``unsat`` counts as proved. ``tlimit-per`` is the
+  the goal as ``(assert (not φ))``; ``unsat`` counts as proved. ``Int``, which our prover
+  reads as the naturals where that proves the same goal (``tip_ints``), is cvc5's own
+  integer arithmetic (``+``, ``*``, ``<=``, ``<``, numerals), as the problem states it; an
+  abstract sort our prover reads as an infinite datatype for its ``=`` (``tip.py``) stays
+  abstract for cvc5, with its own ``=``. ``tlimit-per`` is the
   budget; the child process is killed at budget + 5 s.
 
 TIP's ``(assert ...)`` lemma hints are given to neither. A problem the TIP reader refuses
@@ -41,9 +45,14 @@ os.environ.setdefault("OMP_NUM_THREADS", "1")
 
 from neuralbrain.reasoning.gl.terms import Term, variables  # noqa: E402
 from neuralbrain.reasoning.gl.tip import BOOL, TipProblem, UnsupportedError, load_tip  # noqa: E402
+from neuralbrain.reasoning.gl.tip_ints import INT, LE, LT, PLUS, SUCC, TIMES, ZERO  # noqa: E402
 from neuralbrain.reasoning.gl.tip_prove import cactus_plot, prove_child  # noqa: E402
 
 CVC5_OPTIONS = {"quant-ind": "true", "conjecture-gen": "true"}
+# Int, which our prover reads as the naturals (tip_ints), is cvc5's own integer arithmetic:
+# the TIP problem as written, not our reading of it
+NATIVE_INT = {PLUS: ("+", False), TIMES: ("*", False), LE: ("<=", True), LT: ("<", True),
+              f"equal%[{INT}]": ("=", True)}
 
 
 def _q(name: str) -> str:
@@ -58,13 +67,18 @@ def to_smtlib(p: TipProblem) -> str:
         return _q(bool_name.get(n, n))
 
     def srt(s: str) -> str:
-        return _q("Bool%" if s == BOOL else s)
+        return "Int" if s == INT else _q("Bool%" if s == BOOL else s)
 
     sig: dict[str, tuple[tuple[str, ...], str]] = {}
+    # likewise an abstract sort our prover reads as an infinite datatype for its = (tip.py,
+    # infinite_model) stays abstract, with cvc5's own =
+    native = {**NATIVE_INT, **{f"equal%[{s}]": ("=", True) for s in p.equality_sorts}}
     out = ["(set-logic ALL)"]
-    for s in p.uninterpreted:
+    for s in [*p.uninterpreted, *p.equality_sorts]:
         out.append(f"(declare-sort {srt(s)} 0)")
-    dts = [s for s in p.sorts if s not in p.uninterpreted]
+    dts = [s for s in p.sorts if s not in p.uninterpreted and s != INT and
+           s not in p.equality_sorts]
+    sig.update({ZERO: ((), INT), SUCC: ((INT,), INT)})
     if dts:
         decls = " ".join(f"({srt(s)} 0)" for s in dts)
         bodies = []
@@ -79,12 +93,23 @@ def to_smtlib(p: TipProblem) -> str:
         out.append(f"(declare-datatypes ({decls}) ({' '.join(bodies)}))")
     for f in p.functions.values():
         sig[f.name] = (f.args, f.result)
+        if f.name in native:
+            continue
         out.append(f"(declare-fun {sym(f.name)} ({' '.join(srt(a) for a in f.args)}) "
                    f"{srt(f.result)})")
 
     def term(t: Term) -> str:
         if isinstance(t, str):
             return _q("v%" + t)
+        if t[0] in (ZERO, SUCC):  # a numeral (or 1 + t): Int as cvc5's own integers
+            n = 0
+            while not isinstance(t, str) and t[0] == SUCC:
+                n, t = n + 1, t[1]
+            return str(n) if t == (ZERO,) else f"(+ {n} {term(t)})"
+        if t[0] in native:
+            op, boolean = native[t[0]]
+            app = f"({op} {' '.join(term(a) for a in t[1:])})"
+            return f"(ite {app} {sym('true')} {sym('false')})" if boolean else app
         if len(t) == 1:
             return sym(t[0])
         return f"({sym(t[0])} {' '.join(term(a) for a in t[1:])})"
@@ -104,6 +129,8 @@ def to_smtlib(p: TipProblem) -> str:
         return f"(forall ({' '.join(f'({term(v)} {srt(s)})' for v, s in vs)}) {body})"
 
     for f in p.functions.values():
+        if f.name in native:
+            continue
         for lhs, rhs in f.rules:
             ss = sorts_of(lhs, {})
             vs = [(v, ss[v]) for v in variables(lhs)]
