@@ -142,8 +142,8 @@ class ProverConfig:
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
     # Lemmas from a stuck step case by weak fertilisation and generalisation
-    # (``Prover._fertilized_lemma``).
-    fertilize: bool = True
+    # (``Prover._fertilized_lemma``), nested this deep (a lemma's proof may need its own).
+    fertilize: int = 1
     # Ground instances of a generalised hypothesis at the constants of a stuck goal, at
     # most this many per hypothesis (``Prover._ih_instances``); 0 switches them off.
     ih_instances: int = 16
@@ -359,6 +359,7 @@ class Prover:
         self._cond_lemmas: list[tuple[str, Term, Term]] = []
         self._conjectured: set = set()
         self._conjecturing = False
+        self._fertile = 0  # nesting of fertilisation lemmas being proved
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
         self._discovering = False
@@ -567,8 +568,9 @@ class Prover:
                 if both is None:
                     return None
                 nl, nr, sl, sr = both
-        if nl != nr and hyps and self.config.fertilize and not self._discovering and \
-                not self._conjecturing and self._fertilized_lemma(nl, nr, hyps, scope):
+        if nl != nr and hyps and self._fertile < self.config.fertilize and \
+                not self._discovering and not self._conjecturing and \
+                self._fertilized_lemma(nl, nr, hyps, scope):
             both = self._normal_forms(lhs, rhs, extra)
             if both is None:
                 return None
@@ -833,11 +835,11 @@ class Prover:
         self._conjectured.add(key)
         if not self._survives(lhs, sorts, rhs):
             return False
-        self._conjecturing = True
+        self._fertile += 1
         try:
             proof = self.prove_equation(lhs, rhs, sorts)
         finally:
-            self._conjecturing = False
+            self._fertile -= 1
         if proof is None:
             return False
         self.add_theorem(lhs, rhs, sorts, proof)

@@ -237,3 +237,29 @@ def test_a_goal_retry_skipped_for_goal_share_is_made_when_discovery_ends(tmp_pat
     cfg = ProverConfig(budget_s=60, max_term_size=5)
     out = prove_tip(f, cfg, search={"goal_share": 1e-9})  # every retry skipped but the last
     assert out["status"] == "proved" and not out["budget_exhausted"], out
+
+
+# count x (isort xs) = count x xs (TIP 2015 sort_ISortCount): the step case is stuck at
+# count(x, insert(y, isort(ys))); the hypothesis, read backwards and isort(ys) generalised,
+# gives the lemma count(x, insert(y, z)) = ite(x = y, 1 + count(x, z), count(x, z))
+ISORT_COUNT = """
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(define-fun-rec insert ((x Int) (y (list Int))) (list Int)
+  (match y ((nil (cons x (_ nil Int)))
+            ((cons z xs) (ite (<= x z) (cons x y) (cons z (insert x xs)))))))
+(define-fun-rec isort ((x (list Int))) (list Int)
+  (match x ((nil (_ nil Int)) ((cons y xs) (insert y (isort xs))))))
+(define-fun-rec count (par (a) (((x a) (y (list a))) Int))
+  (match y ((nil 0) ((cons z ys) (ite (= x z) (+ 1 (count x ys)) (count x ys))))))
+(prove (forall ((x Int) (xs (list Int))) (= (count x (isort xs)) (count x xs))))
+"""
+
+
+def test_a_stuck_step_case_gives_a_generalised_lemma_by_fertilisation(tmp_path):
+    f = tmp_path / "isort_count.smt2"
+    f.write_text(ISORT_COUNT)
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    assert any("(insert %g1 %g2" in lemma for lemma in out["lemmas"]), out["lemmas"]
+    out = prove_tip(f, ProverConfig(budget_s=3, fertilize=0))
+    assert out["status"] == "unproved", out
