@@ -26,13 +26,14 @@ What a problem becomes (``TipProblem``):
   ``apply%[A,B](lam%k(...), x) = body``. A function variable stays a variable of the
   uninterpreted sort, so a proof about it holds for every function. A recursive call
   inside a lambda is refused (its decrease is not checked).
-
 - *let*: a binding is read where it is used, under the cases taken around that use, and a
   ``match`` on a constructor term is decided when read. TIP's ``(let ((fail (match y ...)))
   (match x ...))`` idiom is then as structural as the function it spells.
 - *equality on an abstract sort* (a type parameter's ``sk`` or a ``declare-sort``): the sort
   is read as the infinite datatype ``sk%0 | sk%s(sk)`` (``_Reader.infinite_model``, where
   the argument that this proves the goal for every domain is made).
+- *Int*: read as the naturals ``int%`` with ``+``, ``*``, comparisons and numerals >= 0 as
+  functions, where the goal cannot tell the two apart (``tip_ints``).
 
 Every recursive function must terminate, in an order ``termination.decreasing_order`` finds
 (lexicographic in some order of the parameters, or a sum of argument sizes with size bounds
@@ -40,8 +41,9 @@ of earlier functions): definitions are read as equations, and a non-terminating 
 could make the theory inconsistent. A definition it cannot show terminating is refused as
 unsupported (``UnsupportedError``: construct ``non-structural recursion``).
 
-Errors: what the reasoner cannot express (built-in ``Int``/``Real`` arithmetic, quantifiers
-inside formulas, equality on a function sort inside a term, ...) raises
+Errors: what the reasoner cannot express (``Real``; ``Int`` with ``-``, ``div``, ``mod``, a
+negative numeral, or an integer the goal quantifies over meeting a computed one; quantifiers
+inside formulas; equality on a function sort inside a term, ...) raises
 ``UnsupportedError`` whose ``construct`` names it; a malformed or truncated file, an unknown
 sort or function, an arity or sort mismatch raises ``TipError`` (a ``DataError``) naming
 ``file:line:col``.
