@@ -102,6 +102,19 @@ def test_recursion_on_a_result_no_bigger_than_a_sub_term_is_read():
     assert len(p.functions["qsort"].rules) == 2
 
 
+def test_size_bounds_of_a_mutually_recursive_group_are_proved_together():
+    # evens and odds call each other: |evens xs| <= |xs| needs |odds xs| <= |xs| and back;
+    # halve recurses on evens of a list of two or more, which unfolds to (cons y (evens zs))
+    p = parse_tip(NAT_LIST + """
+(define-funs-rec ((evens ((xs (list Nat))) (list Nat)) (odds ((xs (list Nat))) (list Nat)))
+  ((match xs ((nil xs) ((cons y ys) (cons y (odds ys)))))
+   (match xs ((nil xs) ((cons y ys) (evens ys))))))
+(define-fun-rec halve ((xs (list Nat))) Nat
+  (match xs ((nil Z) ((cons y ys) (match ys ((nil Z) ((cons z zs) (S (halve (evens xs))))))))))
+(prove (forall ((xs (list Nat))) (= (halve xs) (halve xs))))""")
+    assert len(p.functions["halve"].rules) == 3
+
+
 @pytest.mark.parametrize("body", [
     # filter's bound is |ys|, not smaller than ys itself
     "(match xs ((nil xs) ((cons y ys) (bad (filter (lambda ((z Nat)) (le z y)) xs)))))",
