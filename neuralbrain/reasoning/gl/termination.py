@@ -138,7 +138,7 @@ class SizeBounds:
     def covers(self, name: str) -> bool:
         """The rules' left sides cover every constructor case of the arguments."""
         pats = [lhs[1:] for lhs, _ in self.rules(name)]
-        return _covers(pats, list(self.arg_sorts(name)), self.ctors)
+        return covers(pats, list(self.arg_sorts(name)), self.ctors)
 
     # -- the orders ---------------------------------------------------------------------
     def size_sum_smaller(self, call_args: tuple, lhs_args: tuple, subset: tuple[int, ...]
@@ -215,7 +215,7 @@ def _at_most(f: Form, g: Form, strict: bool) -> bool:
     return least > 0 if strict else least >= 0
 
 
-def _covers(pats: list[tuple], sorts: list[str], ctors: Callable) -> bool:
+def covers(pats: list[tuple], sorts: list[str], ctors: Callable) -> bool:
     """Pattern rows ``pats`` (tuples of terms over ``sorts``) match every value tuple."""
     if not pats:
         return False
@@ -232,6 +232,6 @@ def _covers(pats: list[tuple], sorts: list[str], ctors: Callable) -> bool:
                 rows.append(p[:col] + tuple(f"_{k}" for k in range(len(fsorts))) + p[col + 1:])
             elif p[col][0] == cname:
                 rows.append(p[:col] + tuple(p[col][1:]) + p[col + 1:])
-        if not _covers(rows, sorts[:col] + list(fsorts) + sorts[col + 1:], ctors):
+        if not covers(rows, sorts[:col] + list(fsorts) + sorts[col + 1:], ctors):
             return False
     return True

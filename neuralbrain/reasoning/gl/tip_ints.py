@@ -12,7 +12,9 @@ it only when the goal cannot tell them apart:
   variable) gets a *role* by data flow: positions joined by an argument passed, a field
   stored, ``=``, ``<=``/``<`` or an ``ite``'s branches share one role;
 - an *input* role holds the goal's integers (its ``Int`` variables and the ``Int`` fields
-  inside its variables' values), a *computed* role the numerals and the results of ``+``/``*``;
+  inside its variables' values) and what a partial function returns off its rules (``head``
+  of the empty list: any integer), a *computed* role the numerals and the results of
+  ``+``/``*``;
 - no role may be both.
 
 Why that suffices: take a counterexample over the integers. Its input integers are finitely
@@ -27,6 +29,7 @@ refused: the argument would have to carry the function across ``h``.)
 
 from __future__ import annotations
 
+from neuralbrain.reasoning.gl.termination import covers
 from neuralbrain.reasoning.gl.terms import Term
 
 INT = "int%"
@@ -144,6 +147,12 @@ def check_int_roles(p) -> str | None:
     for f in p.functions.values():
         if f.name in prim:
             continue
+        if f.result == INT and not covers([lhs[1:] for lhs, _ in f.rules], list(f.args),
+                                           lambda s: [(c.name, tuple(fs for _, fs in c.fields))
+                                                      for c in p.datatype(s)]):
+            # a partial function (a selector off its constructor: head of nil) may return
+            # any integer, a negative one too: it counts as an input
+            roles.mark(("result", f.name), "input")
         for lhs, rhs in f.rules:
             env: dict[str, object] = {}
             for i, (a, s) in enumerate(zip(lhs[1:], f.args, strict=True)):
