@@ -191,9 +191,13 @@ class LogicGrid:
         self.on_rewrites: Callable[[], None] | None = None
         self._calls = 0
 
-    def add_equation(self, rule: str, lhs: Term, rhs: Term) -> str:
-        """Compile ``lhs = rhs`` into blocks; returns "lr", "rl" or "ordered"."""
-        if self.order.gt_vars(lhs, rhs):
+    def add_equation(self, rule: str, lhs: Term, rhs: Term, as_written: bool = False) -> str:
+        """Compile ``lhs = rhs`` into blocks; returns "lr", "rl" or "ordered".
+
+        ``as_written``: a definition known to terminate on its own (a TIP function the reader
+        showed terminating, ``tip.py``) rewrites left to right even where the path order
+        cannot orient it (``odds(cons(y, xs)) -> evens(xs)`` under ``evens > odds``)."""
+        if self.order.gt_vars(lhs, rhs) or (as_written and not isinstance(lhs, str)):
             self._add(Block(len(self.blocks), rule, "lr", lhs, rhs, False, size(lhs)))
             kind = "lr"
         elif self.order.gt_vars(rhs, lhs):

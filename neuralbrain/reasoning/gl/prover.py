@@ -141,6 +141,10 @@ class ProverConfig:
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
+    # The axioms are definitions that terminate on their own (TIP's, checked by the reader):
+    # each rewrites left to right even where the path order cannot orient it (mutual
+    # recursion, arguments that swap).
+    definitions_as_written: bool = False
     # Lemmas from a stuck step case by weak fertilisation and generalisation
     # (``Prover._fertilized_lemma``), nested this deep (a lemma's proof may need its own).
     fertilize: int = 1
@@ -338,7 +342,7 @@ class Prover:
         self.grid.on_rewrites = self._check_budget
         self.rules: dict[str, tuple[Term, Term]] = {}
         for name, eq in self.axioms.items():
-            self.grid.add_equation(name, eq.lhs, eq.rhs)
+            self.grid.add_equation(name, eq.lhs, eq.rhs, self.config.definitions_as_written)
             self.rules[name] = (eq.lhs, eq.rhs)
         self.theorems: list[Theorem] = []
         # what case splits need: the constructors of each sort (structural or naturals

@@ -228,9 +228,10 @@ def discovery_signature(p: TipProblem) -> set[str]:
 # splits (up to 3 nested in a goal's proof, 1 in discovery, on variables too: TIP functions
 # match on several arguments, max, <=, zip); discovery pairs each term with up to 8 more
 # members of its class (accumulator definitions such as add3acc need the right partner);
-# at most half the time goes to retrying the goal after discovered lemmas
+# at most half the time goes to retrying the goal after discovered lemmas; definitions
+# rewrite as written (the reader showed them terminating)
 TIP_SEARCH = {"max_split_depth": 3, "discovery_split_depth": 1, "discovery_split_vars": True,
-              "class_pairs": 8, "goal_share": 0.5}
+              "class_pairs": 8, "goal_share": 0.5, "definitions_as_written": True}
 
 
 def prove_tip(path: str | Path, config: ProverConfig | None = None,

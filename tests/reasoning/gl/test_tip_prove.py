@@ -263,3 +263,25 @@ def test_a_stuck_step_case_gives_a_generalised_lemma_by_fertilisation(tmp_path):
     assert any("(insert %g1 %g2" in lemma for lemma in out["lemmas"]), out["lemmas"]
     out = prove_tip(f, ProverConfig(budget_s=3, fertilize=0))
     assert out["status"] == "unproved", out
+
+
+# interleave (evens xs) (odds xs) = xs (TIP 2015 list_Interleave): odds(cons(y, ys)) = evens(ys)
+# and evens(cons(y, ys)) = cons(y, odds(ys)) cannot both be oriented by one path order
+INTERLEAVE = """
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(define-fun-rec interleave (par (a) (((x (list a)) (y (list a))) (list a)))
+  (match x ((nil y) ((cons z xs) (cons z (interleave y xs))))))
+(define-funs-rec ((evens (par (a) (((x (list a))) (list a))))
+                  (odds (par (a) (((x (list a))) (list a)))))
+  ((match x ((nil (_ nil a)) ((cons y xs) (cons y (odds xs)))))
+   (match x ((nil (_ nil a)) ((cons y xs) (evens xs))))))
+(prove (par (a) (forall ((xs (list a))) (= (interleave (evens xs) (odds xs)) xs))))
+"""
+
+
+def test_definitions_rewrite_as_written_where_no_path_order_orients_them(tmp_path):
+    f = tmp_path / "interleave.smt2"
+    f.write_text(INTERLEAVE)
+    assert prove_tip(f, ProverConfig(budget_s=10))["status"] == "proved"
+    out = prove_tip(f, ProverConfig(budget_s=3), search={"definitions_as_written": False})
+    assert out["status"] == "unproved", out
