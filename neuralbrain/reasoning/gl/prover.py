@@ -789,8 +789,9 @@ class Prover:
         sub-term). Rewrite one side's instances of ``r`` back into ``l``, then generalise a
         sub-term of ``l`` the two sides now share (``isort(k2)``) and the Skolem constants to
         variables: ``count(x, insert(y, z)) = ite(x == y, S(count(x, z)), count(x, z))``.
-        The lemma is tested on the model and, if it survives, proved (without suggesting
-        further lemmas) and kept; True when one was."""
+        The lemma is tested on the model and, if it survives, proved (its own proof may
+        suggest lemmas this way only ``config.fertilize`` levels deep) and kept; True when
+        one was."""
         for (_, hl, hr, _), (keep, back) in itertools.product(hyps, ((nl, nr), (nr, nl))):
             # either way round: the hypothesis may be oriented either way in the grid
             for pat, by in ((hr, hl), (hl, hr)):
