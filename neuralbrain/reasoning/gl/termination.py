@@ -158,7 +158,7 @@ def decreasing_order(calls: list[tuple[Term, Term]], arity: int, alone: bool,
         return None  # a mutual call to a function of another arity: no shared order here
     orders = list(permutations(range(arity))) if alone else [tuple(range(arity))]
     for order in orders:
-        if all(_lex_smaller([c[1 + i] for i in order], [lhs[1 + i] for i in order])
+        if all(lex_smaller([c[1 + i] for i in order], [lhs[1 + i] for i in order])
                for lhs, c in calls):
             return "lexicographic"
     if alone:
@@ -180,7 +180,8 @@ def _proper_subterm(a: Term, b: Term) -> bool:
     return not isinstance(b, str) and any(a == x or _proper_subterm(a, x) for x in b[1:])
 
 
-def _lex_smaller(args: list, than: list) -> bool:
+def lex_smaller(args: list, than: list) -> bool:
+    """``args`` below ``than`` lexicographically, each step by the proper sub-term order."""
     for a, b in zip(args, than, strict=True):
         if a != b:
             return _proper_subterm(a, b)

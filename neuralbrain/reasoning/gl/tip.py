@@ -56,7 +56,7 @@ from pathlib import Path
 
 from neuralbrain.errors import DataError
 from neuralbrain.reasoning.gl.mpl import MAX_MPL_CHARS, MPLError, SList, Sym, read_sexprs
-from neuralbrain.reasoning.gl.termination import SizeBounds, decreasing_order
+from neuralbrain.reasoning.gl.termination import SizeBounds, decreasing_order, lex_smaller
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
 from neuralbrain.reasoning.gl.tip_ints import (
     INT,
@@ -625,7 +625,9 @@ class _Reader:
         if not calls:
             return
         if decreasing_order(calls, len(calls[0][0]) - 1, alone, self.sizes) is None:
-            lhs, call = calls[0]
+            # name a call that is not structural in parameter order (there is one)
+            lhs, call = next((c for c in calls if len(c[1]) != len(c[0]) or
+                              not lex_smaller(list(c[1][1:]), list(c[0][1:]))), calls[0])
             raise self.unsupported(node, "non-structural recursion",
                                    f"{name}: no order of its arguments, lexicographic or by "
                                    f"size, decreases along every recursive call, e.g. "
