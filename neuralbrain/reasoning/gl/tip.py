@@ -62,6 +62,7 @@ from neuralbrain.reasoning.gl.tip_ints import (
     INT,
     LE,
     LT,
+    MAX_NUMERAL,
     PLUS,
     SUCC,
     TIMES,
@@ -130,6 +131,10 @@ class TipProblem:
         """Constructors of ``sort`` in declaration order (empty for an uninterpreted sort)."""
         return [c for c in self.constructors.values() if c.sort == sort]
 
+    def constructor_fields(self, sort: str) -> list[tuple[str, tuple[str, ...]]]:
+        """``(constructor, field sorts)`` of ``sort``, in declaration order."""
+        return [(c.name, tuple(s for _, s in c.fields)) for c in self.datatype(sort)]
+
     def rules(self) -> list[tuple[str, Term, Term]]:
         """Every rewrite rule as ``(name, lhs, rhs)``, names ``f.k`` (k-th rule of f)."""
         return [(f"{f.name}.{k}", lhs, rhs) for f in self.functions.values()
@@ -187,8 +192,7 @@ class _Reader:
         self.sizes = SizeBounds(
             rules=lambda n: fns[n].rules, arg_sorts=lambda n: fns[n].args,
             result=lambda n: fns[n].result,
-            ctors=lambda s: [(c.name, tuple(fs for _, fs in c.fields))
-                             for c in self.p.datatype(s)],
+            ctors=self.p.constructor_fields,
             constructors=self.p.constructors.keys(),
             accepted=lambda n: n in fns and n not in self.pending)
 
@@ -646,6 +650,10 @@ class _Reader:
                 self.bool_sort()
                 return (n,), BOOL
             if n.isdigit():
+                if int(n) > MAX_NUMERAL:
+                    raise self.unsupported(node, "built-in Int arithmetic",
+                                           f"the numeral {n} is above {MAX_NUMERAL}, the "
+                                           "largest read as a chain of successors")
                 return numeral(int(n)), self.int_sort()
             if n[:1] == "-" and n[1:].isdigit():
                 raise self.unsupported(node, "built-in Int arithmetic", "a negative numeral")

@@ -38,6 +38,9 @@ PLUS, TIMES, LE, LT = "plus%", "times%", "le%", "lt%"
 BOOL_TRUE, BOOL_FALSE = ("true",), ("false",)
 
 
+MAX_NUMERAL = 1000  # a numeral is a chain of int%s; longer ones are refused, not built
+
+
 def numeral(n: int) -> Term:
     t: Term = (ZERO,)
     for _ in range(n):
@@ -148,8 +151,7 @@ def check_int_roles(p) -> str | None:
         if f.name in prim:
             continue
         if f.result == INT and not covers([lhs[1:] for lhs, _ in f.rules], list(f.args),
-                                           lambda s: [(c.name, tuple(fs for _, fs in c.fields))
-                                                      for c in p.datatype(s)]):
+                                           p.constructor_fields):
             # a partial function (a selector off its constructor: head of nil) may return
             # any integer, a negative one too: it counts as an input
             roles.mark(("result", f.name), "input")

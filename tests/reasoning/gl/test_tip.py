@@ -195,6 +195,12 @@ def test_int_the_naturals_could_tell_apart_is_refused(goal):
     assert e.value.construct == "built-in Int arithmetic"
 
 
+def test_a_numeral_too_large_for_a_chain_of_successors_is_refused_by_name():
+    with pytest.raises(UnsupportedError, match="the numeral 5000 is above 1000") as e:
+        parse_tip(INT_LIST + "(prove (= (+ 1 5000) 5001))", "t.smt2")
+    assert e.value.construct == "built-in Int arithmetic" and "t.smt2:" in str(e.value)
+
+
 MAP = """
 (define-fun-rec map (par (a b) (((f (=> a b)) (xs (list a))) (list b)))
   (match xs ((nil (_ nil b)) ((cons y ys) (cons (@ f y) (map f ys))))))
