@@ -140,13 +140,6 @@ class SizeBounds:
         pats = [lhs[1:] for lhs, _ in self.rules(name)]
         return covers(pats, list(self.arg_sorts(name)), self.ctors)
 
-    # -- the orders ---------------------------------------------------------------------
-    def size_sum_smaller(self, call_args: tuple, lhs_args: tuple, subset: tuple[int, ...]
-                         ) -> bool:
-        small = _sum_forms([self.upper(self.normalise(call_args[i])) for i in subset], 0)
-        big = _sum_forms([self.upper(lhs_args[i]) for i in subset], 0)
-        return small is not None and big is not None and \
-            all(_at_most(f, big[0], strict=True) for f in small)
 
 
 def decreasing_order(calls: list[tuple[Term, Term]], arity: int, alone: bool,
@@ -162,11 +155,21 @@ def decreasing_order(calls: list[tuple[Term, Term]], arity: int, alone: bool,
                for lhs, c in calls):
             return "lexicographic"
     if alone:
+        # each argument's size bounds once: a call's rewritten, a left side's exact
+        measured = [([sizes.upper(sizes.normalise(a)) for a in c[1:]],
+                     [sizes.upper(a) for a in lhs[1:]]) for lhs, c in calls]
         for k in range(1, arity + 1):
             for subset in combinations(range(arity), k):
-                if all(sizes.size_sum_smaller(c[1:], lhs[1:], subset) for lhs, c in calls):
+                if all(_sum_smaller(small, big, subset) for small, big in measured):
                     return "size sum"
     return None
+
+
+def _sum_smaller(small: list, big: list, subset: tuple[int, ...]) -> bool:
+    """The call's arguments in ``subset`` are smaller in sum than the left side's, always."""
+    s = _sum_forms([small[i] for i in subset], 0)
+    b = _sum_forms([big[i] for i in subset], 0)
+    return s is not None and b is not None and all(_at_most(f, b[0], strict=True) for f in s)
 
 
 def _heads(t: Term):
