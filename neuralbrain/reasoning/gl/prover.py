@@ -72,6 +72,7 @@ from neuralbrain.reasoning.gl.blocks import (
     check_grid_backend,
     derived_precedence,
 )
+from neuralbrain.reasoning.gl.boolean import FALSE, TRUE, absurd_chains, find_connectives
 from neuralbrain.reasoning.gl.equations import (
     Equation,
     NotEquational,
@@ -141,6 +142,11 @@ class ProverConfig:
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
+    # How deeply such conjectures nest: a lemma's proof may conjecture its own (1: not).
+    conditional_depth: int = 1
+    # Boolean case hypotheses restated under later splits, contradictory cases closed, and
+    # splits with one live case made at once (``Prover._split_facts``, ``_forced_split``).
+    case_facts: bool = True
     # The axioms are definitions that terminate on their own (TIP's, checked by the reader):
     # each rewrites left to right even where the path order cannot orient it (mutual
     # recursion, arguments that swap).
@@ -171,6 +177,7 @@ class ProverConfig:
             "points": (self.points, 1, 4096),
             "ih_instances": (self.ih_instances, 0, 4096),
             "class_pairs": (self.class_pairs, 0, 64),
+            "conditional_depth": (self.conditional_depth, 0, 4),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
@@ -236,6 +243,9 @@ class _OutOfBudget(Exception):
 
 
 _MEMORY_EVERY = 1024
+# forced splits (``Prover._forced_split``) stop at this many case hypotheses in force, below
+# the checker's nesting bound (checker.MAX_SPLIT_DEPTH = 16)
+_FORCED_SPLITS_MAX = 12
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -255,24 +265,6 @@ def resident_bytes() -> int:
 def theorem_id(lhs: Term, rhs: Term) -> str:
     key = repr(canonical_equation(lhs, rhs)).encode()
     return "thm_" + hashlib.sha1(key).hexdigest()[:12]
-
-
-def _find_implication(axioms: dict[str, Equation], ctors: dict[str, tuple[str, ...]]
-                      ) -> tuple[str, str] | None:
-    """``(axiom name, its variable)`` of ``f(true, y) = y`` for a Boolean implication ``f``
-    (one that also has ``f(false, y) = true``), or None."""
-    bools = [s for s, cs in ctors.items() if set(cs) == {"true", "false"}]
-    if not bools:
-        return None
-    heads_false = {e.lhs[0] for e in axioms.values()
-                   if isinstance(e.lhs, tuple) and len(e.lhs) == 3 and e.lhs[1] == ("false",)
-                   and isinstance(e.lhs[2], str) and e.rhs == ("true",)}
-    for name, e in axioms.items():
-        lhs = e.lhs
-        if isinstance(lhs, tuple) and len(lhs) == 3 and lhs[0] in heads_false and \
-                lhs[1] == ("true",) and isinstance(lhs[2], str) and e.rhs == lhs[2]:
-            return name, lhs[2]
-    return None
 
 
 def _fix(t: Term, names: set[str]) -> Term:
@@ -358,11 +350,14 @@ class Prover:
             self._patterns.setdefault(eq.lhs[0], []).append(eq.lhs)
         # conditional lemmas ``implies(C, R) = true`` (the theory's implication, if it has
         # one: a function whose equations are implies(true, y) = y, implies(false, y) = true)
-        self._implies = _find_implication(self.axioms, self._ctors)
-        self._imp_head = self.axioms[self._implies[0]].lhs[0] if self._implies else None
+        self._conn = find_connectives(self.axioms, self.functions)
+        imp = self._conn.implies
+        self._implies = (imp.on_true, imp.params[0]) if imp else None
+        self._imp_head = imp.head if imp else None
+        self._bool_sort = theory.constants.get("true")
         self._cond_lemmas: list[tuple[str, Term, Term]] = []
         self._conjectured: set = set()
-        self._conjecturing = False
+        self._conjecturing = 0  # nesting of conditional lemmas being proved
         self._fertile = 0  # nesting of fertilisation lemmas being proved
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
@@ -535,12 +530,20 @@ class Prover:
         a split gets the hypothesis ``t = c(k...)`` (fresh constants ``k``) as a block that
         rewrites ``t`` wherever it appears, the induction hypotheses included (so one
         about a variable split on still applies), and is proved the same way, up to
-        ``max_split_depth`` nested splits.
+        ``max_split_depth`` nested splits. What a Boolean case hypothesis says under the
+        later ones is a block too (``_split_facts``); a case whose hypotheses contradict
+        each other is proved from the contradiction (``boolean.absurd_chains``), and a
+        split that all but one case of would contradict is made at once, outside the depth
+        bound (``_forced_split``).
         """
-        extra: list[Block] = list(splits)
-        expand: dict[str, list[Step]] = {}
+        facts, fact_steps, absurd = self._split_facts(splits) if self.config.case_facts \
+            else ([], {}, None)
+        if absurd is not None:
+            return self._absurd_proof(lhs, rhs, absurd, rules, scope)
+        extra: list[Block] = facts + list(splits)
+        expand: dict[str, list[Step]] = dict(fact_steps)
         for name, hl, hr, bid in hyps:
-            hb = self._hyp_blocks(name, hl, hr, bid, list(splits))
+            hb = self._hyp_blocks(name, hl, hr, bid, facts + list(splits), fact_steps)
             if hb is not None:
                 extra += hb[0]
                 expand.update(hb[1])
@@ -549,12 +552,16 @@ class Prover:
             return None
         nl, nr, sl, sr = both
         self._check_budget()
+        if nl != nr and self.config.case_facts and len(splits) < _FORCED_SPLITS_MAX:
+            forced = self._forced_split((nl, nr), facts + list(splits), extra, scope)
+            if forced is not None:
+                return self._split_on(forced, lhs, rhs, hyps, rules, scope, depth, splits)
         # instances of a generalised hypothesis: only under a case split (where its
         # fresh constants appear), since trying them at every stuck goal doubles the cost
         # of discovery on theories/peano.mpl
         if nl != nr and splits and self.config.ih_instances and \
                 any(_has_var(h[1]) or _has_var(h[2]) for h in hyps):
-            inst = self._ih_instances(hyps, list(splits), (nl, nr), scope)
+            inst = self._ih_instances(hyps, facts + list(splits), fact_steps, (nl, nr), scope)
             if inst:
                 extra = inst[0] + extra
                 expand = {**expand, **inst[1]}
@@ -564,10 +571,10 @@ class Prover:
                 nl, nr, sl, sr = both
         if nl != nr and self._implies is not None and not self._discovering and \
                 self.config.conditional_lemmas:
-            facts = self._conditional_facts(nl, nr, extra, expand, scope)
-            if facts:
-                extra = facts[0] + extra
-                expand = {**expand, **facts[1]}
+            cond = self._conditional_facts(nl, nr, extra, expand, scope)
+            if cond:
+                extra = cond[0] + extra
+                expand = {**expand, **cond[1]}
                 both = self._normal_forms(lhs, rhs, extra)
                 if both is None:
                     return None
@@ -591,25 +598,128 @@ class Prover:
             }
         if depth >= self._split_depth:
             return None
-        hyp = f"split{depth}"
+        # then the facts' blockers: a split made at once can leave the goal with none
+        # (x = zero under leq(x, zero) = true)
+        cands = self._split_candidates((nl, nr), scope)
+        cands += [t for t in self._split_candidates(
+            tuple(f.lhs for f in facts + list(splits) if f.rhs in (TRUE, FALSE)), scope)
+            if t not in cands and self.grid.normalize(t, [], extra) == t]
+        for t in cands[: self.config.split_candidates]:
+            proof = self._split_on(t, lhs, rhs, hyps, rules, scope, depth + 1, splits)
+            if proof is not None:
+                return proof
+        return None
+
+    def _split_on(self, t: Term, lhs: Term, rhs: Term, hyps: list[tuple[str, Term, Term, int]],
+                  rules: dict, scope: dict[str, str], depth: int,
+                  splits: tuple[Block, ...]) -> dict | None:
+        """A ``split`` proof on ``t``: every constructor case proved at ``depth``, or None."""
+        hyp = f"split{len(splits)}"
         while hyp in rules:
             hyp += "'"
-        for t in self._split_candidates((nl, nr), scope)[: self.config.split_candidates]:
-            sort = self._sort_of(t, scope)
-            cases = []
-            for c in self._ctors[sort]:
-                arg_sorts = self.functions[c][0] if c in self.functions else ()
-                fresh = self._fresh_names(len(arg_sorts), set(scope))
-                value = (c, *((n,) for n in fresh))
-                block = Block(-1000 - depth, hyp, "lr", t, value, False, size(t))
-                sub = self._case_proof(lhs, rhs, hyps, {**rules, hyp: (t, value)},
-                                       {**scope, **dict(zip(fresh, arg_sorts, strict=True))},
-                                       depth + 1, (block, *splits))
-                if sub is None:
-                    break
-                cases.append({"constructor": c, "fresh": fresh, "hyp": hyp, "proof": sub})
-            else:
-                return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
+        sort = self._sort_of(t, scope)
+        cases = []
+        for c in self._ctors[sort]:
+            arg_sorts = self.functions[c][0] if c in self.functions else ()
+            fresh = self._fresh_names(len(arg_sorts), set(scope))
+            value = (c, *((n,) for n in fresh))
+            block = Block(-1000 - len(splits), hyp, "lr", t, value, False, size(t))
+            sub = self._case_proof(lhs, rhs, hyps, {**rules, hyp: (t, value)},
+                                   {**scope, **dict(zip(fresh, arg_sorts, strict=True))},
+                                   depth, (block, *splits))
+            if sub is None:
+                return None
+            cases.append({"constructor": c, "fresh": fresh, "hyp": hyp, "proof": sub})
+        return {"method": "split", "term": to_json(t), "sort": sort, "cases": cases}
+
+    # -- what the case hypotheses say ---------------------------------------------------------
+    def _split_facts(self, splits: tuple[Block, ...]
+                     ) -> tuple[list[Block], dict[str, list[Step]], list[Step] | None]:
+        """The Boolean case hypotheses ``t = true`` / ``t = false`` restated under the others.
+
+        A split made where ``t`` was blocked stops matching once a later split unblocks it:
+        under ``n1 = cons(k2, k3)`` the hypothesis ``ordered(cons(n0, n1)) = true`` says
+        ``and(leq(n0, k2), ordered(cons(k2, k3))) = true``. Each such ``t``, normalised by
+        the other case hypotheses (and the facts found before it) to ``t'``, gives the
+        block ``t' -> c`` whose use expands to ``t' <-* t -> c``. Returns the blocks, their
+        expansions, and, when some ``t'`` is the other truth value (the cases contradict
+        each other), the steps from ``true`` to ``false`` instead.
+        """
+        blocks: list[Block] = []
+        table: dict[str, list[Step]] = {}
+        for b in splits:
+            if b.rhs not in (TRUE, FALSE) or isinstance(b.lhs, str) or len(b.lhs) == 1:
+                continue
+            steps: list[Step] = []
+            try:
+                t = self.grid.normalize(b.lhs, steps, [*blocks, *(o for o in splits
+                                                               if o is not b)])
+            except RecursionError:
+                continue
+            steps = _expand(steps, table)
+            if t == b.rhs or t == b.lhs:
+                continue
+            if t in (TRUE, FALSE):
+                absurd = [Step((), b.rule, "rl", ())] + steps
+                return [], {}, absurd if b.rhs == TRUE else _reverse(absurd)
+            name = f"{b.rule}~"
+            blocks.append(Block(-4000 - len(blocks), name, "lr", t, b.rhs, False, size(t)))
+            table[name] = _reverse(steps) + [Step((), b.rule, "lr", ())]
+        return blocks, table, None
+
+    def _absurd_proof(self, lhs: Term, rhs: Term, true_to_false: list[Step], rules: dict,
+                      scope: dict[str, str]) -> dict | None:
+        chains = absurd_chains(lhs, rhs, self._sort_of(lhs, scope) or self._sort_of(rhs, scope),
+                               self._bool_sort, true_to_false, self._conn)
+        if chains is None:
+            return None
+        rules = {**self.rules, **rules}
+        return {
+            "method": "rewrite",
+            "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
+            "lhs": self._chain(lhs, chains[0], rules),
+            "rhs": self._chain(rhs, chains[1], rules),
+        }
+
+    def _forced_split(self, goal: tuple[Term, Term], facts: list[Block], extra: list[Block],
+                      scope: dict[str, str]) -> Term | None:
+        """A Boolean sub-term blocking a fact or the goal whose split leaves one live case:
+        every other case turns the fact into the other truth value (``and(p, q) = true``
+        blocked on ``p``: ``p = false`` contradicts it) or closes the goal at once
+        (``implies(p, q) = true``: ``p = false``). Such a split costs no search, so it is
+        made at once and the fact's content (``p = true``, then ``q = true``) is usable."""
+        def live_cases(t: Term, alive: Callable[[list[Block]], bool]) -> int:
+            n = 0
+            for c in self._ctors[self._sort_of(t, scope)]:
+                probe = Block(-5000, "%probe", "lr", t, (c,), False, size(t))
+                try:
+                    n += alive([probe, *extra])
+                except RecursionError:
+                    return 2
+            return n
+
+        def fact_alive(f: Block) -> Callable[[list[Block]], bool]:
+            def alive(blocks: list[Block]) -> bool:
+                got = self.grid.normalize(f.lhs, [], blocks)
+                return got not in (TRUE, FALSE) or got == f.rhs
+            return alive
+
+        def goal_alive(blocks: list[Block]) -> bool:
+            a, b = (self.grid.normalize(t, [], blocks) for t in goal)
+            if {a, b} == {TRUE, FALSE}:
+                raise RecursionError  # a case left only to refute: nothing gained
+            return a != b
+
+        todo = [((f.lhs,), fact_alive(f)) for f in facts
+                if f.rhs in (TRUE, FALSE) and not isinstance(f.lhs, str) and len(f.lhs) > 1]
+        todo.append((goal, goal_alive))
+        for terms, alive in todo:
+            for t in self._split_candidates(terms, scope):
+                if not self._enum_sort(self._sort_of(t, scope)) or \
+                        self.grid.normalize(t, [], extra) != t:
+                    continue  # not Boolean, or split already (a stale hypothesis's blocker)
+                if live_cases(t, alive) == 1:
+                    return t
         return None
 
     def _normal_forms(self, lhs: Term, rhs: Term, extra: list[Block]
@@ -626,7 +736,8 @@ class Prover:
 
     # -- instances of a generalised hypothesis -------------------------------------------------
     def _ih_instances(self, hyps: list[tuple[str, Term, Term, int]], splits: list[Block],
-                      stuck: tuple[Term, Term], scope: dict[str, str]
+                      facts: dict[str, list[Step]], stuck: tuple[Term, Term],
+                      scope: dict[str, str]
                       ) -> tuple[list[Block], dict[str, list[Step]]] | None:
         """Ground instances of the generalised hypotheses at the constants of a stuck goal.
 
@@ -670,6 +781,7 @@ class Prover:
                     b = self.grid.normalize(substitute(hr, sigma), ar, splits)
                 except RecursionError:
                     continue
+                al, ar = _expand(al, facts), _expand(ar, facts)
                 self._check_budget()
                 if a == b or (a, b) in seen or (b, a) in seen:
                     continue
@@ -706,11 +818,11 @@ class Prover:
         if it survives, proved (without suggesting further lemmas) and kept.
         """
         true = ("true",)
-        if not self._conjecturing and true in (nl, nr):
-            u = nr if nl == true else nl
-            for b in extra:
-                if b.rhs == true and not _has_var(b.lhs) and not isinstance(u, str):
-                    self._conjecture(b.lhs, u, scope)
+        if self._conjecturing < self.config.conditional_depth and true in (nl, nr):
+            for u in self._conjuncts(nr if nl == true else nl):
+                for b in extra:
+                    if b.rhs in (TRUE, FALSE) and not _has_var(b.lhs):
+                        self._conjecture(b.lhs, u, scope, negated=b.rhs == FALSE)
         if not self._cond_lemmas:
             return None
         blocks: list[Block] = []
@@ -744,8 +856,18 @@ class Prover:
                     break
         return (blocks, table) if blocks else None
 
-    def _conjecture(self, c0: Term, u: Term, scope: dict[str, str]) -> None:
-        """Try the lemma ``implies(C, R) = true`` generalised from ``C0 = true |- u``."""
+    def _conjuncts(self, u: Term) -> list[Term]:
+        """``u``'s conjuncts (``and(p, q)``: those of ``p`` and of ``q``) other than
+        ``true``; ``[u]`` if it is no conjunction; none that are variables."""
+        conj = self._conn.conj
+        if conj is not None and not isinstance(u, str) and u[0] == conj.head:
+            return [p for a in u[1:] for p in self._conjuncts(a)]
+        return [] if isinstance(u, str) or u == TRUE else [u]
+
+    def _conjecture(self, c0: Term, u: Term, scope: dict[str, str],
+                    negated: bool = False) -> None:
+        """Try the lemma ``implies(C, R) = true`` generalised from ``C0 = true |- u``
+        (``negated``: from ``C0 = false``, with ``C = implies(C0', false)``, i.e. not C0')."""
         names: dict[Term, str] = {}
         sorts: dict[str, str] = {}
         shared = {subterm(c0, p) for p in positions(c0)}
@@ -765,6 +887,8 @@ class Prover:
         c, r = gen(c0, True), gen(u, True)
         if None in sorts.values() or not set(variables(c)) <= set(variables(r)) or c == r:
             return
+        if negated:
+            c = (self._imp_head, c, FALSE)
         imp = (self._imp_head, c, r)
         key = canonical_equation(imp, ("true",))
         if key in self._conjectured or any(t.tid == theorem_id(imp, ("true",))
@@ -773,11 +897,11 @@ class Prover:
         self._conjectured.add(key)
         if not self._survives(imp, sorts):
             return
-        self._conjecturing = True
+        self._conjecturing += 1
         try:
             proof = self.prove_equation(imp, ("true",), sorts)
         finally:
-            self._conjecturing = False
+            self._conjecturing -= 1
         if proof is not None:
             self.add_theorem(imp, ("true",), sorts, proof)
 
@@ -886,7 +1010,8 @@ class Prover:
         return defined > 0
 
     # -- induction --------------------------------------------------------------------------
-    def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int, splits: list[Block]
+    def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int, splits: list[Block],
+                    facts: dict[str, list[Step]]
                     ) -> tuple[list[Block], dict[str, list[Step]]] | None:
         """The hypothesis ``hl = hr`` as rewrite blocks between its two normal forms.
 
@@ -895,7 +1020,8 @@ class Prover:
         (with variables) becomes a block that holds for every instance: oriented if the
         path order orients it, else ordered; None when its variables do not survive
         normalisation (an instance could not be rebuilt from a match). ``splits``: the case
-        hypotheses in force, which rewrite the hypothesis too.
+        hypotheses in force and the facts they give, which rewrite the hypothesis too;
+        ``facts``: those facts' expansions.
         """
         al: list[Step] = []
         ar: list[Step] = []
@@ -906,6 +1032,7 @@ class Prover:
             return None
         if a == b:
             return [], {}
+        al, ar = _expand(al, facts), _expand(ar, facts)
         hv = variables(hr, variables(hl))
         ident = tuple((x, x) for x in sorted(hv))
         fwd = _reverse(al) + [Step((), name, "lr", ident)] + ar

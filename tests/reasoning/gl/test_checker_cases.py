@@ -371,3 +371,42 @@ def test_the_checker_rejects_a_hypothesis_instance_step_naming_an_unproved_lemma
     base_steps = _steps(broken["theorems"][-1]["proof"]["base"])
     base_steps[0]["rule"] = "IH"
     assert "neither an axiom" in _reason(broken, text)
+
+
+def _absurd_chains(node, out):
+    """Rewrite chains that prove a case from contradicting case hypotheses: they open with
+    ``implies%(true, s)`` read backwards and close with ``implies%(false, s) = true``."""
+    if isinstance(node, dict):
+        steps = node.get("steps")
+        if isinstance(steps, list) and len(steps) > 2 and \
+                (steps[0]["rule"], steps[0]["dir"]) == ("implies%.0", "rl") and \
+                (steps[-1]["rule"], steps[-1]["dir"]) == ("implies%.1", "lr"):
+            out.append(node)
+        for v in node.values():
+            _absurd_chains(v, out)
+    elif isinstance(node, list):
+        for v in node:
+            _absurd_chains(v, out)
+    return out
+
+
+# x <= 0 => x = 0 where the split x = S(k) turns the case hypothesis leq(x, Z) = true into
+# leq(S(k), Z) = true, i.e. false = true: that case is proved from the contradiction
+LEQ_ZERO = """
+(declare-datatype Nat ((Z) (S (p Nat))))
+(define-fun-rec leq ((x Nat) (y Nat)) Bool
+  (match x ((Z true) ((S z) (match y ((Z false) ((S x2) (leq z x2))))))))
+(prove (forall ((x Nat)) (=> (leq x Z) (= x Z))))
+"""
+
+
+def test_a_case_whose_hypotheses_contradict_is_proved_and_a_forged_one_rejected():
+    doc, text = _doc(LEQ_ZERO)
+    assert check_document(doc, text).ok
+    chains = _absurd_chains(doc, [])
+    assert chains, "expected a case proved from contradicting hypotheses"
+    bad = copy.deepcopy(doc)
+    # drop the step that reads the case hypothesis backwards: true no longer becomes false
+    chain = _absurd_chains(bad, [])[0]
+    chain["steps"] = [s for s in chain["steps"] if not s["rule"].startswith("split")]
+    assert "does not match" in _reason(bad, text)

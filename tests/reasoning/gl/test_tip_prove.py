@@ -285,3 +285,41 @@ def test_definitions_rewrite_as_written_where_no_path_order_orients_them(tmp_pat
     assert prove_tip(f, ProverConfig(budget_s=10))["status"] == "proved"
     out = prove_tip(f, ProverConfig(budget_s=3), search={"definitions_as_written": False})
     assert out["status"] == "unproved", out
+
+
+# ordered (isort xs) (TIP 2015 sort_nat_ISortSorts): needs ordered xs => ordered (insert x xs),
+# whose proof reads the case hypothesis ordered(cons(n0, n1)) = true again once n1 is split,
+# takes it apart (and-elimination by a split with one live case) and needs totality of leq
+ISORT_SORTS = """
+(declare-datatype list (par (a) ((nil) (cons (head a) (tail (list a))))))
+(declare-datatype Nat ((zero) (succ (p Nat))))
+(define-fun-rec leq ((x Nat) (y Nat)) Bool
+  (match x ((zero true) ((succ z) (match y ((zero false) ((succ x2) (leq z x2))))))))
+(define-fun-rec ordered ((x (list Nat))) Bool
+  (match x ((nil true)
+            ((cons y z) (match z ((nil true) ((cons y2 xs) (and (leq y y2) (ordered z)))))))))
+(define-fun-rec insert ((x Nat) (y (list Nat))) (list Nat)
+  (match y ((nil (cons x (_ nil Nat)))
+            ((cons z xs) (ite (leq x z) (cons x y) (cons z (insert x xs)))))))
+(define-fun-rec isort ((x (list Nat))) (list Nat)
+  (match x ((nil (_ nil Nat)) ((cons y xs) (insert y (isort xs))))))
+"""
+
+
+def test_case_hypotheses_restated_under_later_splits_prove_isort_sorts(tmp_path):
+    f = tmp_path / "isort_sorts.smt2"
+    f.write_text(ISORT_SORTS + "(prove (forall ((xs (list Nat))) (ordered (isort xs))))\n")
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    # the totality of leq, as a conditional lemma: not (leq x y) => leq y x
+    assert any("(implies% t1 false t2) (leq %c1 %c0" in lemma for lemma in out["lemmas"]), \
+        out["lemmas"]
+    out = prove_tip(f, ProverConfig(budget_s=3), search={"case_facts": False})
+    assert out["status"] == "unproved", out
+
+
+def test_a_false_conditional_goal_is_not_proved(tmp_path):
+    f = tmp_path / "cons_sorts.smt2"
+    f.write_text(ISORT_SORTS + "(prove (forall ((x Nat) (xs (list Nat))) "
+                 "(=> (ordered xs) (ordered (cons x xs)))))\n")
+    assert prove_tip(f, ProverConfig(budget_s=3))["status"] == "unproved"
