@@ -1446,11 +1446,14 @@ class Prover:
         return keep
 
     def prove_targets(self, targets: list[tuple[str, object]],
-                      signature: set[str] | None = None) -> ProofRun:
+                      signature: set[str] | None = None,
+                      required: set[str] | None = None) -> ProofRun:
         """Prove each named target statement, discovering lemmas only while some remain.
 
         With a ``signature`` discovery runs over those symbols and every datatype (see
-        ``discover``); without one only over a single naturals-shaped sort, if any.
+        ``discover``); without one only over a single naturals-shaped sort, if any. With
+        ``required`` the run ends once those targets are proved (the others, tried first in
+        each round, are lemmas worth having, not needed).
         """
         t0 = time.perf_counter()
         self._start_budget(t0 + self.config.budget_s)
@@ -1464,22 +1467,33 @@ class Prover:
         pending = self._drop_refuted(pending, unproved)
         proved: dict[str, Theorem] = {}
 
+        def all_required() -> bool:
+            return all(name in proved for name, _ in pending
+                       if required is None or name in required)
+
+        def adopt() -> bool:
+            """Name as targets the theorems discovery proved first (up to renaming): no
+            proof search, so it is made after every theorem, whatever ``goal_share``."""
+            found = False
+            for name, eq in pending:
+                tid = theorem_id(eq.lhs, eq.rhs)
+                same = next((t for t in self.theorems if t.tid == tid), None)
+                if name not in proved and same is not None:
+                    same.name = name
+                    same.statement = equation_to_mpl(
+                        self.theory, name, Equation(same.lhs, same.rhs, same.sorts))
+                    proved[name] = same
+                    found = True
+            return found
+
         def attempt() -> bool:
             progress = True
             while progress:
-                progress = False
+                progress = adopt()
                 for name, eq in pending:
                     if name in proved:
                         continue
                     tid = theorem_id(eq.lhs, eq.rhs)
-                    same = next((t for t in self.theorems if t.tid == tid), None)
-                    if same is not None:  # discovery proved it first (up to renaming)
-                        same.name = name
-                        same.statement = equation_to_mpl(
-                            self.theory, name, Equation(same.lhs, same.rhs, same.sorts))
-                        proved[name] = same
-                        progress = True
-                        continue
                     self._check_budget()
                     proof = self.prove_equation(eq.lhs, eq.rhs, eq.var_sorts)
                     if proof is not None:
@@ -1488,7 +1502,7 @@ class Prover:
                             continue  # as this target in the next round
                         proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof, name)
                         progress = True
-            return all(name in proved for name, _ in pending)
+            return all_required()
 
         spent = {"s": 0.0, "skipped": False}
 
@@ -1497,6 +1511,8 @@ class Prover:
             on them more than ``goal_share`` of the time so far (a hard goal's attempt can
             cost more than discovering the next lemma); a skipped retry is made at the next
             theorem or when discovery ends."""
+            if adopt() and all_required():
+                return True
             now = time.perf_counter()
             if spent["s"] > self.config.goal_share * (now - t0):
                 spent["skipped"] = True
@@ -1522,6 +1538,7 @@ class Prover:
             run.budget_exhausted = True
         except MemoryError:
             run.budget_exhausted, self._exhausted_by = True, "memory"
+        adopt()  # a lemma proved last (a conjecture's, a fertilisation's) may be a target
         if run.budget_exhausted:
             run.exhausted_by = self._exhausted_by
         for name, eq in pending:

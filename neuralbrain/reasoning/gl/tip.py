@@ -19,6 +19,8 @@ What a problem becomes (``TipProblem``):
   their own rules, ``=`` on a datatype by constructor-wise rules).
 - *goal*: ``lhs = rhs`` over universally quantified variables; a goal that is not an
   equation of terms is read as the equation ``φ = true`` of its Boolean term.
+- *lemma hints* (``(assert φ)``): read like the goal, as statements to prove first
+  (``hint_goals``), never as axioms; a hint the reader cannot express is left out.
 - *higher-order functions*, defunctionalised (Reynolds, "Definitional interpreters for
   higher-order programming languages", 1972): a function sort ``(=> A B)`` becomes the
   uninterpreted sort ``fun%[A,B]``, ``(@ f x)`` the first-order ``apply%[A,B](f, x)``, and
@@ -122,7 +124,10 @@ class TipProblem:
     goal_lhs: Term = ()
     goal_rhs: Term = ()
     goal_vars: tuple[tuple[str, str], ...] = ()  # (variable, sort) in binder order
-    hints: int = 0  # (assert ...) lemma hints: read, never used as axioms
+    hints: int = 0  # (assert ...) lemma hints in the file
+    # the hints the reader could express, as (lhs, rhs, variables): to be proved, not assumed
+    hint_goals: list[tuple[Term, Term, tuple[tuple[str, str], ...]]] = \
+        field(default_factory=list)
     # abstract sorts read as an infinite datatype because ``=`` is used on them (see
     # ``_Reader.infinite_model``)
     equality_sorts: list[str] = field(default_factory=list)
@@ -230,6 +235,7 @@ class _Reader:
                 raise TipError(f"{msg} (truncated file?)") from None
             raise TipError(msg) from None
         goal = None
+        hints: list = []
         for f in forms:
             items = self.lst(f, "a top-level form like (declare-datatype ...)")
             if not items:
@@ -267,7 +273,10 @@ class _Reader:
                 for d, b in zip(decls, bodies, strict=True):
                     self.fun((*self.lst(d, "a declaration"), b), f, group)
             elif head == "assert":
+                if len(items) != 2:
+                    raise self.err(f, "expected (assert FORMULA)")
                 self.p.hints += 1
+                hints.append(items[1])
             elif head == "prove":
                 if goal is not None:
                     raise self.err(f, "a second (prove ...): expected exactly one goal")
@@ -283,10 +292,15 @@ class _Reader:
                                "(s), declare-sort, define-fun(-rec)(s), assert or prove")
         if goal is None:
             raise TipError(f"{self.src}: no (prove ...) goal (truncated file?)")
-        self.goal(goal)
+        self.p.goal_lhs, self.p.goal_rhs, self.p.goal_vars = self.formula(goal)
         reason = check_int_roles(self.p)
         if reason:
             raise self.unsupported(goal, "built-in Int arithmetic", reason)
+        for h in hints:
+            try:
+                self.p.hint_goals.append(self.formula(h))
+            except UnsupportedError:
+                continue  # a hint is optional: the problem stands without it
         if BOOL in self.done_sorts:
             # implication is always declared where Bool is: the prover states conditional
             # lemmas as ``implies%(C, R) = true``
@@ -1070,7 +1084,8 @@ class _Reader:
         return (name, scrut, *free), res
 
     # -- the goal -------------------------------------------------------------------------
-    def goal(self, node) -> None:
+    def formula(self, node) -> tuple[Term, Term, tuple[tuple[str, str], ...]]:
+        """A closed formula (the goal, a hint) -> ``(lhs, rhs, variables)``."""
         body = node
         tenv: dict[str, str] = {}
         if isinstance(body, SList) and body.items and isinstance(body.items[0], Sym) and \
@@ -1104,11 +1119,8 @@ class _Reader:
             b, sb = self.term(body.items[2], env, tenv, sa)
             if sa != sb:
                 raise self.err(body, f"= between sorts {sa} and {sb}")
-            self.p.goal_lhs, self.p.goal_rhs = a, b
-        else:
-            self.p.goal_lhs = self.bool_term(body, env, tenv)
-            self.p.goal_rhs = (TRUE,)
-        self.p.goal_vars = tuple(binders)
+            return a, b, tuple(binders)
+        return self.bool_term(body, env, tenv), (TRUE,), tuple(binders)
 
 
 @dataclass(frozen=True)

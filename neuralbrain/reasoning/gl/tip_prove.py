@@ -48,6 +48,7 @@ from neuralbrain.reasoning.gl.tip import (
 from neuralbrain.reasoning.gl.tip_ints import int_functions
 
 GOAL = "goal"
+HINT = "hint"  # the file's lemma hints, hint1, hint2, ...: proved before use, never assumed
 INT_FUNCTIONS = set(int_functions())
 
 
@@ -124,7 +125,8 @@ def _mpl_safe(p: TipProblem) -> TipProblem:
 
     q = TipProblem(source=p.source, sorts=list(p.sorts), uninterpreted=list(p.uninterpreted),
                    goal_lhs=r(p.goal_lhs), goal_rhs=r(p.goal_rhs), goal_vars=p.goal_vars,
-                   hints=p.hints)
+                   hints=p.hints,
+                   hint_goals=[(r(lhs), r(rhs), vs) for lhs, rhs, vs in p.hint_goals])
     for c in p.constructors.values():
         q.constructors[ren.get(c.name, c.name)] = Constructor(ren.get(c.name, c.name),
                                                               c.fields, c.sort)
@@ -182,9 +184,11 @@ def tip_to_mpl(p: TipProblem) -> tuple[str, str, str | None]:
             srt: dict[str, str] = {}
             _sorts_of(lhs, sig, srt)
             axioms.append(eq_text("axiom", f"{f.name}.{k}", lhs, rhs, srt))
-    goal = eq_text("theorem", GOAL, _expand(p.goal_lhs, consts), _expand(p.goal_rhs, consts),
-                   dict(p.goal_vars))
-    return decls + "\n".join(axioms) + "\n", goal + "\n", nat[0] if nat else None
+    goals = [eq_text("theorem", f"{HINT}{k}", _expand(lhs, consts), _expand(rhs, consts),
+                     dict(vs)) for k, (lhs, rhs, vs) in enumerate(p.hint_goals, 1)]
+    goals.append(eq_text("theorem", GOAL, _expand(p.goal_lhs, consts),
+                         _expand(p.goal_rhs, consts), dict(p.goal_vars)))
+    return decls + "\n".join(axioms) + "\n", "\n".join(goals) + "\n", nat[0] if nat else None
 
 
 def discovery_signature(p: TipProblem) -> set[str]:
@@ -259,7 +263,7 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None,
     config = dataclasses.replace(config or ProverConfig(), **{**TIP_SEARCH, **(search or {})})
     prover = Prover(theory, config, make_backend("logic_grid"), Ledger())
     run = prover.prove_targets([(s.name, s.formula) for s in target],
-                               signature=discovery_signature(problem))
+                               signature=discovery_signature(problem), required={GOAL})
     doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
     report = check_document(doc, text)
     goal_thm = next((t for t in run.theorems if t.name == GOAL), None)

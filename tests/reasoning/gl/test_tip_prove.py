@@ -323,3 +323,16 @@ def test_a_false_conditional_goal_is_not_proved(tmp_path):
     f.write_text(ISORT_SORTS + "(prove (forall ((x Nat) (xs (list Nat))) "
                  "(=> (ordered xs) (ordered (cons x xs)))))\n")
     assert prove_tip(f, ProverConfig(budget_s=3))["status"] == "unproved"
+
+
+def test_lemma_hints_are_proved_before_use_and_a_false_one_never_is(tmp_path):
+    f = tmp_path / "comm_hints.smt2"
+    f.write_text(COMM + "(assert (forall ((a Nat)) (= (plus a Z) a)))\n"
+                 "(assert (forall ((a Nat)) (= (plus a a) a)))\n"
+                 "(assert (forall ((a Nat)) (exists ((b Nat)) (= (plus a b) b))))\n")
+    p = parse_tip(f.read_text(), str(f))
+    assert p.hints == 3 and len(p.hint_goals) == 2  # the exists hint cannot be expressed
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    assert any("(theorem hint1 " in lemma for lemma in out["lemmas"]), out["lemmas"]
+    assert not any("hint2" in lemma for lemma in out["lemmas"]), out["lemmas"]
