@@ -20,7 +20,10 @@ time limit:
   abstract for cvc5, with its own ``=``. ``tlimit-per`` is the
   budget; the child process is killed at budget + 5 s.
 
-TIP's ``(assert ...)`` lemma hints are given to neither. A problem the TIP reader refuses
+TIP's ``(assert ...)`` lemma hints (those the reader can express, ``tip.py``): ours proves
+each before using it (a target like the goal; an unproved hint is never used); cvc5 gets
+them as axioms, assumed, as the problem file states them: more than ours gets. A problem
+the TIP reader refuses
 (``UnsupportedError``: Int arithmetic, higher-order functions, non-structural recursion ...)
 is counted unsupported for both: it is not translated for cvc5 either.
 
@@ -135,6 +138,8 @@ def to_smtlib(p: TipProblem) -> str:
             ss = sorts_of(lhs, {})
             vs = [(v, ss[v]) for v in variables(lhs)]
             out.append(f"(assert {forall(vs, f'(= {term(lhs)} {term(rhs)})')})")
+    for lhs, rhs, vs in p.hint_goals:
+        out.append(f"(assert {forall(list(vs), f'(= {term(lhs)} {term(rhs)})')})")
     goal = forall(list(p.goal_vars), f"(= {term(p.goal_lhs)} {term(p.goal_rhs)})")
     out.append(f"(assert (not {goal}))")
     out.append("(check-sat)")
