@@ -73,6 +73,7 @@ from neuralbrain.reasoning.gl.blocks import (
     derived_precedence,
 )
 from neuralbrain.reasoning.gl.boolean import FALSE, TRUE, absurd_chains, find_connectives
+from neuralbrain.reasoning.gl.conditional import implication_chain, premises
 from neuralbrain.reasoning.gl.equations import (
     Equation,
     NotEquational,
@@ -246,6 +247,8 @@ _MEMORY_EVERY = 1024
 # forced splits (``Prover._forced_split``) stop at this many case hypotheses in force, below
 # the checker's nesting bound (checker.MAX_SPLIT_DEPTH = 16)
 _FORCED_SPLITS_MAX = 12
+# refutation lemmas (``Prover._refutation_lemmas``) are sought among this many Boolean facts
+_REFUTE_FACTS = 6
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -352,10 +355,10 @@ class Prover:
         # one: a function whose equations are implies(true, y) = y, implies(false, y) = true)
         self._conn = find_connectives(self.axioms, self.functions)
         imp = self._conn.implies
-        self._implies = (imp.on_true, imp.params[0]) if imp else None
         self._imp_head = imp.head if imp else None
         self._bool_sort = theory.constants.get("true")
-        self._cond_lemmas: list[tuple[str, Term, Term]] = []
+        # (theorem id, premises, conclusion) of each conditional lemma
+        self._cond_lemmas: list[tuple[str, tuple[Term, ...], Term]] = []
         self._conjectured: set = set()
         self._conjecturing = 0  # nesting of conditional lemmas being proved
         self._fertile = 0  # nesting of fertilisation lemmas being proved
@@ -569,7 +572,7 @@ class Prover:
                 if both is None:
                     return None
                 nl, nr, sl, sr = both
-        if nl != nr and self._implies is not None and not self._discovering and \
+        if nl != nr and self._imp_head is not None and not self._discovering and \
                 self.config.conditional_lemmas:
             cond = self._conditional_facts(nl, nr, extra, expand, scope)
             if cond:
@@ -579,6 +582,15 @@ class Prover:
                 if both is None:
                     return None
                 nl, nr, sl, sr = both
+        if nl != nr and self.config.case_facts and self._imp_head is not None and \
+                not self._discovering:
+            bool_facts = facts + [b for b in splits if b.rhs in (TRUE, FALSE)]
+            absurd = self._refuted_fact(bool_facts, extra, expand)
+            if absurd is None and self._conjecturing < self.config.conditional_depth:
+                self._refutation_lemmas(bool_facts, scope)
+                absurd = self._refuted_fact(bool_facts, extra, expand)
+            if absurd is not None:
+                return self._absurd_proof(lhs, rhs, absurd, rules, scope)
         if nl != nr and hyps and self._fertile < self.config.fertilize and \
                 not self._discovering and not self._conjecturing and \
                 self._fertilized_lemma(nl, nr, hyps, scope):
@@ -803,58 +815,61 @@ class Prover:
     def _conditional_facts(self, nl: Term, nr: Term, extra: list[Block],
                            expand: dict[str, list[Step]], scope: dict[str, str]
                            ) -> tuple[list[Block], dict[str, list[Step]]] | None:
-        """Sub-terms ``u`` of the stuck normal forms that a conditional lemma
-        ``implies(C, R) = true`` makes true: ``u`` is an instance ``Rσ`` and ``Cσ``
-        rewrites to true here (by a hypothesis). Each becomes a ground block ``u -> true``
-        whose use expands into equational steps only::
+        """Sub-terms ``u`` of the stuck normal forms that a conditional lemma makes true:
+        ``u`` is an instance ``Rσ`` of its conclusion and each premise ``Ciσ`` rewrites to
+        true here (by the hypotheses in ``extra``). Each becomes a ground block
+        ``u -> true`` whose use expands into equational steps only
+        (``conditional.implication_chain``), so the checker needs nothing new.
 
-            u  <-  implies(true, u)  <-  implies(Cσ, u)  ->  true
-               (implication axiom)   (Cσ ->* true, reversed)  (the lemma)
-
-        so the checker needs nothing new. Before that, a stuck goal ``u = true`` under a
-        hypothesis ``C0 = true`` suggests the lemma ``implies(C0, u) = true`` with their
-        shared sub-terms and Skolem constants generalised to variables; it is tested on the
-        model and,
-        if it survives, proved (without suggesting further lemmas) and kept.
+        Before that, a stuck goal ``u = true`` under a Boolean hypothesis ``C0 = true``
+        (or ``= false``) suggests the lemma ``implies(C0, u) = true`` (``implies(not C0,
+        u)``) with their shared sub-terms and Skolem constants generalised to variables;
+        it is tested on the model and, if it survives, proved and kept
+        (``_conjecture``).
         """
-        true = ("true",)
-        if self._conjecturing < self.config.conditional_depth and true in (nl, nr):
-            for u in self._conjuncts(nr if nl == true else nl):
+        if self._conjecturing < self.config.conditional_depth and TRUE in (nl, nr):
+            for u in self._conjuncts(nr if nl == TRUE else nl):
                 for b in extra:
                     if b.rhs in (TRUE, FALSE) and not _has_var(b.lhs):
-                        self._conjecture(b.lhs, u, scope, negated=b.rhs == FALSE)
-        if not self._cond_lemmas:
-            return None
+                        self._conjecture([(b.lhs, b.rhs == FALSE)], u, scope)
         blocks: list[Block] = []
         table: dict[str, list[Step]] = {}
         seen: set[Term] = set()
-        imp_name, imp_var = self._implies
         for t in (nl, nr):
             for pos in positions(t):
                 u = subterm(t, pos)
                 if isinstance(u, str) or len(u) == 1 or u in seen or _has_var(u):
                     continue
-                for tid, c, r in self._cond_lemmas:
-                    sigma = match(r, u, {})
-                    if sigma is None:
-                        continue
-                    steps: list[Step] = []
-                    try:
-                        got = self.grid.normalize(substitute(c, sigma), steps, extra)
-                    except RecursionError:
-                        continue
-                    if got != true:
-                        continue
+                chain = self._lemma_makes_true(u, extra, expand)
+                if chain is not None:
                     seen.add(u)
                     name = f"cond{len(blocks)}"
-                    blocks.append(Block(-2000 - len(blocks), name, "lr", u, true, False,
+                    blocks.append(Block(-2000 - len(blocks), name, "lr", u, TRUE, False,
                                         size(u)))
-                    back = [Step((0, *s.pos), s.rule, s.direction, s.subst)
-                            for s in _reverse(_expand(steps, expand))]
-                    table[name] = ([Step((), imp_name, "rl", ((imp_var, u),))] + back +
-                                   [Step((), tid, "lr", tuple(sorted(sigma.items())))])
-                    break
+                    table[name] = chain
         return (blocks, table) if blocks else None
+
+    def _lemma_makes_true(self, u: Term, extra: list[Block], expand: dict[str, list[Step]]
+                          ) -> list[Step] | None:
+        """Steps from ``u`` to ``true`` by a conditional lemma whose premises all rewrite
+        to true under ``extra``; None if none applies."""
+        for tid, conds, r in self._cond_lemmas:
+            sigma = match(r, u, {})
+            if sigma is None:
+                continue
+            proved: list[tuple[Term, list[Step]]] = []
+            for c in conds:
+                ci = substitute(c, sigma)
+                steps: list[Step] = []
+                try:
+                    if self.grid.normalize(ci, steps, extra) != TRUE:
+                        break
+                except RecursionError:
+                    break
+                proved.append((ci, _expand(steps, expand)))
+            else:
+                return implication_chain(u, proved, tid, sigma, self._conn.implies)
+        return None
 
     def _conjuncts(self, u: Term) -> list[Term]:
         """``u``'s conjuncts (``and(p, q)``: those of ``p`` and of ``q``) other than
@@ -864,17 +879,16 @@ class Prover:
             return [p for a in u[1:] for p in self._conjuncts(a)]
         return [] if isinstance(u, str) or u == TRUE else [u]
 
-    def _conjecture(self, c0: Term, u: Term, scope: dict[str, str],
-                    negated: bool = False) -> None:
-        """Try the lemma ``implies(C, R) = true`` generalised from ``C0 = true |- u``
-        (``negated``: from ``C0 = false``, with ``C = implies(C0', false)``, i.e. not C0')."""
+    def _generalise(self, terms: list[Term], shared_from: list[Term], scope: dict[str, str]
+                    ) -> tuple[list[Term], dict[str, str]] | None:
+        """``terms`` with their Skolem constants, and the compound sub-terms of
+        ``shared_from`` below each term's root, replaced by variables (one per distinct
+        term, across all of them); None if a replaced term's sort is unknown."""
         names: dict[Term, str] = {}
         sorts: dict[str, str] = {}
-        shared = {subterm(c0, p) for p in positions(c0)}
+        shared = {subterm(c, p) for c in shared_from for p in positions(c)}
 
         def gen(t: Term, top: bool) -> Term:
-            """Sub-terms shared with C0 and Skolem constants become variables; the rest
-            (constructors, the functions of the conclusion) is kept."""
             if not isinstance(t, str) and len(t) > 1 and (top or t not in shared):
                 return (t[0], *(gen(a, False) for a in t[1:]))
             if not isinstance(t, str) and t[0] in self.theory.constants:
@@ -884,26 +898,88 @@ class Prover:
                 sorts[names[t]] = self._sort_of(t, scope)
             return names[t]
 
-        c, r = gen(c0, True), gen(u, True)
-        if None in sorts.values() or not set(variables(c)) <= set(variables(r)) or c == r:
-            return
-        if negated:
-            c = (self._imp_head, c, FALSE)
-        imp = (self._imp_head, c, r)
-        key = canonical_equation(imp, ("true",))
-        if key in self._conjectured or any(t.tid == theorem_id(imp, ("true",))
+        out = [gen(t, True) for t in terms]
+        return None if None in sorts.values() else (out, sorts)
+
+    def _conjecture(self, given: list[tuple[Term, bool]], u: Term, scope: dict[str, str]
+                    ) -> bool:
+        """Try the lemma ``implies(C1, ... implies(Ck, R)) = true`` generalised from the
+        hypotheses ``given`` (``(C0, False)``: ``C0 = true``; ``(C0, True)``: ``C0 =
+        false``, premise ``implies(C0', false)``, i.e. not C0') and the conclusion ``u``;
+        True if it was proved."""
+        got = self._generalise([*(c for c, _ in given), u], [c for c, _ in given], scope)
+        if got is None:
+            return False
+        *conds, r = got[0]
+        sorts = got[1]
+        if any(not set(variables(c)) <= set(variables(r)) or c == r for c in conds):
+            return False
+        imp = r
+        for c, (_, negated) in reversed(list(zip(conds, given, strict=True))):
+            imp = (self._imp_head, (self._imp_head, c, FALSE) if negated else c, imp)
+        key = canonical_equation(imp, TRUE)
+        if key in self._conjectured or any(t.tid == theorem_id(imp, TRUE)
                                            for t in self.theorems):
-            return
+            return False
         self._conjectured.add(key)
         if not self._survives(imp, sorts):
-            return
+            return False
         self._conjecturing += 1
         try:
-            proof = self.prove_equation(imp, ("true",), sorts)
+            proof = self.prove_equation(imp, TRUE, sorts)
         finally:
             self._conjecturing -= 1
         if proof is not None:
-            self.add_theorem(imp, ("true",), sorts, proof)
+            self.add_theorem(imp, TRUE, sorts, proof)
+        return proof is not None
+
+    def _refuted_fact(self, facts: list[Block], extra: list[Block],
+                      expand: dict[str, list[Step]]) -> list[Step] | None:
+        """Steps from ``true`` to ``false`` when a conditional lemma contradicts a Boolean
+        fact of the case: it makes ``u`` true where the fact says ``u = false``, or makes
+        ``not u`` (``implies(u, false)``) true where the fact says ``u = true``."""
+        imp = self._conn.implies
+        for b in facts:
+            if b.rhs not in (TRUE, FALSE) or _has_var(b.lhs) or isinstance(b.lhs, str):
+                continue
+            via = expand.get(b.rule, [Step((), b.rule, b.direction, ())])
+            if b.rhs == FALSE:  # true <- u -> false
+                chain = self._lemma_makes_true(b.lhs, extra, expand)
+                if chain is not None:
+                    return _reverse(chain) + via
+                continue
+            u = (imp.head, b.lhs, FALSE)  # true <- implies(u, false) -> implies(true, false)
+            chain = self._lemma_makes_true(u, extra, expand)
+            if chain is not None:
+                return (_reverse(chain) + [Step((0, *s.pos), s.rule, s.direction, s.subst)
+                                           for s in via] +
+                        [Step((), imp.on_true, "lr", ((imp.params[0], FALSE),))])
+        return None
+
+    def _refutation_lemmas(self, facts: list[Block], scope: dict[str, str]) -> None:
+        """Where the model says the case's Boolean facts never hold together, conjecture
+        that one of them fails given one or two others (``not(x <= y), not(y <= z) =>
+        not(x <= z)``), and prove what survives the model (``_conjecture``)."""
+        given = [(b.lhs, b.rhs == FALSE) for b in facts
+                 if b.rhs in (TRUE, FALSE) and not _has_var(b.lhs)
+                 and not isinstance(b.lhs, str) and len(b.lhs) > 1][:_REFUTE_FACTS]
+        if len(given) < 2:
+            return
+        got = self._generalise([c for c, _ in given], [], scope)
+        if got is None:
+            return
+        never: Term = FALSE
+        for c, (_, negated) in reversed(list(zip(got[0], given, strict=True))):
+            never = (self._imp_head, (self._imp_head, c, FALSE) if negated else c, never)
+        if not self._survives(never, got[1]):
+            return  # the facts can hold together: nothing to refute
+        for j, (cj, neg_j) in enumerate(given):
+            concl = cj if neg_j else (self._imp_head, cj, FALSE)
+            others = given[:j] + given[j + 1:]
+            for k in (1, 2):
+                for prem in itertools.combinations(others, k):
+                    if self._conjecture(list(prem), concl, scope):
+                        return
 
     def _fertilized_lemma(self, nl: Term, nr: Term, hyps: list[tuple[str, Term, Term, int]],
                           scope: dict[str, str]) -> bool:
@@ -1189,10 +1265,9 @@ class Prover:
         self.theorems.append(th)
         self.rules[tid] = (lhs, rhs)
         self.grid.add_equation(tid, lhs, rhs)
-        if self._implies is not None and rhs == ("true",) and not isinstance(lhs, str) \
-                and lhs[0] == self._imp_head and len(lhs) == 3 \
-                and set(variables(lhs[1])) <= set(variables(lhs[2])):
-            self._cond_lemmas.append((tid, lhs[1], lhs[2]))
+        cond = premises(lhs, self._imp_head) if self._imp_head and rhs == TRUE else None
+        if cond is not None:
+            self._cond_lemmas.append((tid, *cond))
         return th
 
     # -- discovery --------------------------------------------------------------------------

@@ -1113,6 +1113,14 @@ class _Reader:
                 env[name] = (var, srt)
                 binders.append((var, srt))
             body = body.items[2]
+        # a let around the formula binds terms: (let ((y2 (max y z))) (= ...)) is an equation
+        while isinstance(body, SList) and len(body.items) == 3 and \
+                isinstance(body.items[0], Sym) and body.items[0].name == "let":
+            outer, env = env, dict(env)
+            for b in self.lst(body.items[1], "let bindings"):
+                v, e = self.lst(b, "a binding (x E)", 2)
+                env[self.sym(v, "a name")] = self.term(e, outer, tenv)
+            body = body.items[2]
         if isinstance(body, SList) and len(body.items) == 3 and isinstance(body.items[0], Sym) \
                 and body.items[0].name == "=":
             a, sa = self.term(body.items[1], env, tenv)

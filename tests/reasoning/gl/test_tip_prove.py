@@ -336,3 +336,28 @@ def test_lemma_hints_are_proved_before_use_and_a_false_one_never_is(tmp_path):
     assert out["status"] == "proved", out
     assert any("(theorem hint1 " in lemma for lemma in out["lemmas"]), out["lemmas"]
     assert not any("hint2" in lemma for lemma in out["lemmas"]), out["lemmas"]
+
+
+# max (max x y) z = max x (max y z), max spelled as an ite under a let (TIP 2015
+# nat_max_assoc): the let is read into the equation, and the cases where the leq facts
+# cannot hold together are closed by conditional lemmas about leq
+MAX_ASSOC = """
+(declare-datatype Nat ((zero) (succ (p Nat))))
+(define-fun-rec leq ((x Nat) (y Nat)) Bool
+  (match x ((zero true) ((succ z) (match y ((zero false) ((succ x2) (leq z x2))))))))
+(prove (forall ((x Nat) (y Nat) (z Nat))
+  (let ((y2 (ite (leq y z) z y)) (x2 (ite (leq x y) y x)))
+    (= (ite (leq x y2) y2 x) (ite (leq x2 z) z x2)))))
+"""
+
+
+def test_a_goal_under_a_let_is_an_equation_and_contradicting_cases_close(tmp_path):
+    f = tmp_path / "max_assoc.smt2"
+    f.write_text(MAX_ASSOC)
+    p = parse_tip(MAX_ASSOC, str(f))
+    assert p.goal_rhs != ("true",)  # an equation of Nat terms, not equal%(...) = true
+    out = prove_tip(f, ProverConfig(budget_s=20))
+    assert out["status"] == "proved", out
+    assert any("implies%" in lemma for lemma in out["lemmas"]), out["lemmas"]
+    out = prove_tip(f, ProverConfig(budget_s=3), search={"case_facts": False})
+    assert out["status"] == "unproved", out
