@@ -700,26 +700,30 @@ class Prover:
         blocked on ``p``: ``p = false`` contradicts it) or closes the goal at once
         (``implies(p, q) = true``: ``p = false``). Such a split costs no search, so it is
         made at once and the fact's content (``p = true``, then ``q = true``) is usable."""
-        def live_cases(t: Term, alive: Callable[[list[Block]], bool]) -> int:
+        def live_cases(t: Term, alive: Callable[[list[Block]], bool | None]) -> int:
+            """How many cases of a split on ``t`` stay open (2: do not force it)."""
             n = 0
             for c in self._ctors[self._sort_of(t, scope)]:
                 probe = Block(-5000, "%probe", "lr", t, (c,), False, size(t))
                 try:
-                    n += alive([probe, *extra])
+                    state = alive([probe, *extra])
                 except RecursionError:
                     return 2
+                if state is None:
+                    return 2
+                n += state
             return n
 
-        def fact_alive(f: Block) -> Callable[[list[Block]], bool]:
+        def fact_alive(f: Block) -> Callable[[list[Block]], bool | None]:
             def alive(blocks: list[Block]) -> bool:
                 got = self.grid.normalize(f.lhs, [], blocks)
                 return got not in (TRUE, FALSE) or got == f.rhs
             return alive
 
-        def goal_alive(blocks: list[Block]) -> bool:
+        def goal_alive(blocks: list[Block]) -> bool | None:
             a, b = (self.grid.normalize(t, [], blocks) for t in goal)
             if {a, b} == {TRUE, FALSE}:
-                raise RecursionError  # a case left only to refute: nothing gained
+                return None  # a case left only to refute: nothing gained by forcing it
             return a != b
 
         todo = [((f.lhs,), fact_alive(f)) for f in facts
