@@ -145,6 +145,9 @@ class ProverConfig:
     conditional_lemmas: bool = True
     # How deeply such conjectures nest: a lemma's proof may conjecture its own (1: not).
     conditional_depth: int = 1
+    # The share of budget_s one such conjecture's proof may take (the goal's proof, and
+    # discovery, must not be starved by conjectures that cannot be proved).
+    conjecture_share: float = 0.02
     # Boolean case hypotheses restated under later splits, contradictory cases closed, and
     # splits with one live case made at once (``Prover._split_facts``, ``_forced_split``).
     case_facts: bool = True
@@ -183,6 +186,10 @@ class ProverConfig:
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(f"ProverConfig.{name}={v!r}: expected an int in [{lo}, {hi}]")
+        if not (isinstance(self.conjecture_share, int | float) and
+                0 < self.conjecture_share <= 1):
+            raise ConfigError(f"ProverConfig.conjecture_share={self.conjecture_share!r}: "
+                              "expected a share in (0, 1]")
         if not (isinstance(self.goal_share, int | float) and 0 < self.goal_share <= 1):
             raise ConfigError(f"ProverConfig.goal_share={self.goal_share!r}: expected a "
                               "share in (0, 1]")
@@ -390,6 +397,21 @@ class Prover:
                 resident_bytes() - self._rss0 > self.config.max_memory_mb * 2**20:
             self._exhausted_by = "memory"
             raise _OutOfBudget
+
+    def _within(self, seconds: float, attempt: Callable[[], dict | None]) -> dict | None:
+        """``attempt()`` with at most ``seconds`` of the time budget; None if they run out
+        (the run's own limits still end the run)."""
+        deadline = self._deadline
+        self._deadline = min(deadline, time.perf_counter() + seconds)
+        try:
+            return attempt()
+        except _OutOfBudget:
+            if self._exhausted_by != "time" or time.perf_counter() > deadline:
+                raise
+            self._exhausted_by = None
+            return None
+        finally:
+            self._deadline = deadline
 
     def book(self) -> None:
         """Charge the grid work done since the last call to the backend and ledger."""
@@ -930,7 +952,8 @@ class Prover:
             return False
         self._conjecturing += 1
         try:
-            proof = self.prove_equation(imp, TRUE, sorts)
+            proof = self._within(self.config.conjecture_share * self.config.budget_s,
+                                 lambda: self.prove_equation(imp, TRUE, sorts))
         finally:
             self._conjecturing -= 1
         if proof is not None:
