@@ -577,7 +577,9 @@ class Prover:
             return None
         nl, nr, sl, sr = both
         self._check_budget()
-        if nl != nr and self.config.case_facts and len(splits) < _FORCED_SPLITS_MAX:
+        # not in discovery: its thousands of candidates are proved by splits or not at all
+        if nl != nr and self.config.case_facts and not self._discovering and \
+                len(splits) < _FORCED_SPLITS_MAX:
             forced = self._forced_split((nl, nr), facts + list(splits), extra, scope)
             if forced is not None:
                 return self._split_on(forced, lhs, rhs, hyps, rules, scope, depth, splits)
