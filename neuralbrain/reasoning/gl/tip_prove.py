@@ -14,9 +14,13 @@ every datatype (``models.TermModel``). The prover tries induction hypotheses gen
 over the goal's other variables first, and case-splits on a sub-term that blocks rewriting
 (an ``ite`` condition, a variable a function matches on).
 
-``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included), builds the
-proof document and hands it to the independent checker: the problem is ``proved`` only when
-the checker accepts every theorem of the document, the goal among them.
+The file's lemma hints (``(assert ...)``) that the reader expresses become theorems
+``hint1, hint2, ...`` before the goal: targets to prove, used only once proved.
+
+``prove_tip`` then runs ``Prover.prove_targets`` (lemma discovery included; the run ends when
+the goal is proved, whatever is left of the hints), builds the proof document and hands it to
+the independent checker: the problem is ``proved`` only when the checker accepts every theorem
+of the document, the goal among them.
 """
 
 from __future__ import annotations
