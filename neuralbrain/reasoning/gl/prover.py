@@ -30,7 +30,11 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    condition, a variable some function matches on) proves each constructor case with the
    hypothesis ``t = c(k...)`` as an extra block, nesting up to ``max_split_depth``;
    under a split, a generalised hypothesis is also instantiated at the constants of the
-   stuck goal (``_ih_instances``: ``max(n, k) = max(k, n)`` at a split's ``k``).
+   stuck goal (``_ih_instances``: ``max(n, k) = max(k, n)`` at a split's ``k``). Boolean
+   case hypotheses are restated under later splits, a case whose hypotheses contradict each
+   other is proved from the contradiction, and conditional lemmas (``conditional.py``) are
+   conjectured where a case is stuck (``_split_facts``, ``_conditional_facts``,
+   ``_refutation_lemmas``).
    Proved equations join the grid. Unproved ones wait; after each new
    theorem the waiting candidates of earlier levels are retried first (oldest first), and
    all of them at the end of each level, so a law is proved as soon as its lemma exists
