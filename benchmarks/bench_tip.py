@@ -126,7 +126,9 @@ def to_smtlib(p: TipProblem) -> str:
                     sorts_of(a, acc)
         return acc
 
-    def forall(vs: list[tuple[str, str]], body: str) -> str:
+    def equation(vs: list[tuple[str, str]], lhs: Term, rhs: Term) -> str:
+        """``lhs = rhs`` for all ``vs``."""
+        body = f"(= {term(lhs)} {term(rhs)})"
         if not vs:
             return body
         return f"(forall ({' '.join(f'({term(v)} {srt(s)})' for v, s in vs)}) {body})"
@@ -137,11 +139,10 @@ def to_smtlib(p: TipProblem) -> str:
         for lhs, rhs in f.rules:
             ss = sorts_of(lhs, {})
             vs = [(v, ss[v]) for v in variables(lhs)]
-            out.append(f"(assert {forall(vs, f'(= {term(lhs)} {term(rhs)})')})")
+            out.append(f"(assert {equation(vs, lhs, rhs)})")
     for lhs, rhs, vs in p.hint_goals:
-        out.append(f"(assert {forall(list(vs), f'(= {term(lhs)} {term(rhs)})')})")
-    goal = forall(list(p.goal_vars), f"(= {term(p.goal_lhs)} {term(p.goal_rhs)})")
-    out.append(f"(assert (not {goal}))")
+        out.append(f"(assert {equation(list(vs), lhs, rhs)})")
+    out.append(f"(assert (not {equation(list(p.goal_vars), p.goal_lhs, p.goal_rhs)}))")
     out.append("(check-sat)")
     return "\n".join(out) + "\n"
 

@@ -77,6 +77,7 @@ from neuralbrain.reasoning.gl.blocks import (
     derived_precedence,
 )
 from neuralbrain.reasoning.gl.boolean import FALSE, TRUE, absurd_chains, find_connectives
+from neuralbrain.reasoning.gl.checker import MAX_SPLIT_DEPTH
 from neuralbrain.reasoning.gl.conditional import implication_chain, premises
 from neuralbrain.reasoning.gl.equations import (
     Equation,
@@ -186,17 +187,15 @@ class ProverConfig:
             "ih_instances": (self.ih_instances, 0, 4096),
             "class_pairs": (self.class_pairs, 0, 64),
             "conditional_depth": (self.conditional_depth, 0, 4),
+            "fertilize": (self.fertilize, 0, 4),
         }
         for name, (v, lo, hi) in checks.items():
             if not isinstance(v, int) or not lo <= v <= hi:
                 raise ConfigError(f"ProverConfig.{name}={v!r}: expected an int in [{lo}, {hi}]")
-        if not (isinstance(self.conjecture_share, int | float) and
-                0 < self.conjecture_share <= 1):
-            raise ConfigError(f"ProverConfig.conjecture_share={self.conjecture_share!r}: "
-                              "expected a share in (0, 1]")
-        if not (isinstance(self.goal_share, int | float) and 0 < self.goal_share <= 1):
-            raise ConfigError(f"ProverConfig.goal_share={self.goal_share!r}: expected a "
-                              "share in (0, 1]")
+        for name, v in (("conjecture_share", self.conjecture_share),
+                        ("goal_share", self.goal_share)):
+            if not (isinstance(v, int | float) and 0 < v <= 1):
+                raise ConfigError(f"ProverConfig.{name}={v!r}: expected a share in (0, 1]")
         if not (isinstance(self.budget_s, int | float) and self.budget_s > 0):
             raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
         if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
@@ -255,9 +254,6 @@ class _OutOfBudget(Exception):
 
 
 _MEMORY_EVERY = 1024
-# forced splits (``Prover._forced_split``) stop at this many case hypotheses in force, below
-# the checker's nesting bound (checker.MAX_SPLIT_DEPTH = 16)
-_FORCED_SPLITS_MAX = 12
 # refutation lemmas (``Prover._refutation_lemmas``) are sought among this many Boolean facts
 _REFUTE_FACTS = 6
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
@@ -279,6 +275,12 @@ def resident_bytes() -> int:
 def theorem_id(lhs: Term, rhs: Term) -> str:
     key = repr(canonical_equation(lhs, rhs)).encode()
     return "thm_" + hashlib.sha1(key).hexdigest()[:12]
+
+
+def _boolean_fact(b: Block) -> bool:
+    """A case hypothesis or fact ``t = true|false`` about a ground compound ``t``."""
+    return b.rhs in (TRUE, FALSE) and not isinstance(b.lhs, str) and len(b.lhs) > 1 and \
+        not _has_var(b.lhs)
 
 
 def _fix(t: Term, names: set[str]) -> Term:
@@ -375,6 +377,9 @@ class Prover:
         self._fertile = 0  # nesting of fertilisation lemmas being proved
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
+        # forced splits (``_forced_split``) stop where the ordinary ones could still take
+        # the nesting past the checker's bound
+        self._forced_max = MAX_SPLIT_DEPTH - self.config.max_split_depth - 1
         self._discovering = False
         self._signature: set[str] | None = None
         self._deadline = float("inf")
@@ -467,7 +472,11 @@ class Prover:
         if j is None:
             return None
         sl, sr, _ = j
-        rules = rules or self.rules
+        return self._rewrite_node(lhs, rhs, sl, sr, rules or self.rules)
+
+    def _rewrite_node(self, lhs: Term, rhs: Term, sl: list[Step], sr: list[Step],
+                      rules: dict) -> dict:
+        """The ``rewrite`` proof of ``lhs = rhs`` by the two chains of steps."""
         return {
             "method": "rewrite",
             "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
@@ -569,10 +578,12 @@ class Prover:
             else ([], {}, None)
         if absurd is not None:
             return self._absurd_proof(lhs, rhs, absurd, rules, scope)
-        extra: list[Block] = facts + list(splits)
+        known = facts + list(splits)  # what the case hypotheses say, restated or not
+        bool_facts = [b for b in known if _boolean_fact(b)]
+        extra: list[Block] = list(known)
         expand: dict[str, list[Step]] = dict(fact_steps)
         for name, hl, hr, bid in hyps:
-            hb = self._hyp_blocks(name, hl, hr, bid, facts + list(splits), fact_steps)
+            hb = self._hyp_blocks(name, hl, hr, bid, known, fact_steps)
             if hb is not None:
                 extra += hb[0]
                 expand.update(hb[1])
@@ -583,8 +594,8 @@ class Prover:
         self._check_budget()
         # not in discovery: its thousands of candidates are proved by splits or not at all
         if nl != nr and self.config.case_facts and not self._discovering and \
-                len(splits) < _FORCED_SPLITS_MAX:
-            forced = self._forced_split((nl, nr), facts + list(splits), extra, scope)
+                len(splits) < self._forced_max:
+            forced = self._forced_split((nl, nr), bool_facts, extra, scope)
             if forced is not None:
                 return self._split_on(forced, lhs, rhs, hyps, rules, scope, depth, splits)
         # instances of a generalised hypothesis: only under a case split (where its
@@ -592,7 +603,7 @@ class Prover:
         # of discovery on theories/peano.mpl
         if nl != nr and splits and self.config.ih_instances and \
                 any(_has_var(h[1]) or _has_var(h[2]) for h in hyps):
-            inst = self._ih_instances(hyps, facts + list(splits), fact_steps, (nl, nr), scope)
+            inst = self._ih_instances(hyps, known, fact_steps, (nl, nr), scope)
             if inst:
                 extra = inst[0] + extra
                 expand = {**expand, **inst[1]}
@@ -612,7 +623,6 @@ class Prover:
                 nl, nr, sl, sr = both
         if nl != nr and self.config.case_facts and self._imp_head is not None and \
                 not self._discovering:
-            bool_facts = facts + [b for b in splits if b.rhs in (TRUE, FALSE)]
             absurd = self._refuted_fact(bool_facts, extra, expand)
             if absurd is None and self._conjecturing < self.config.conditional_depth:
                 self._refutation_lemmas(bool_facts, scope)
@@ -629,21 +639,15 @@ class Prover:
         if nl == nr:
             if expand:
                 sl, sr = _expand(sl, expand), _expand(sr, expand)
-            rules = {**self.rules, **rules}  # with any lemma proved on the way
-            return {
-                "method": "rewrite",
-                "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
-                "lhs": self._chain(lhs, sl, rules),
-                "rhs": self._chain(rhs, sr, rules),
-            }
+            # with any lemma proved on the way
+            return self._rewrite_node(lhs, rhs, sl, sr, {**self.rules, **rules})
         if depth >= self._split_depth:
             return None
         # then the facts' blockers: a split made at once can leave the goal with none
         # (x = zero under leq(x, zero) = true)
         cands = self._split_candidates((nl, nr), scope)
-        cands += [t for t in self._split_candidates(
-            tuple(f.lhs for f in facts + list(splits) if f.rhs in (TRUE, FALSE)), scope)
-            if t not in cands and self.grid.normalize(t, [], extra) == t]
+        cands += [t for t in self._split_candidates(tuple(f.lhs for f in bool_facts), scope)
+                  if t not in cands and self.grid.normalize(t, [], extra) == t]
         for t in cands[: self.config.split_candidates]:
             proof = self._split_on(t, lhs, rhs, hyps, rules, scope, depth + 1, splits)
             if proof is not None:
@@ -688,7 +692,7 @@ class Prover:
         blocks: list[Block] = []
         table: dict[str, list[Step]] = {}
         for b in splits:
-            if b.rhs not in (TRUE, FALSE) or isinstance(b.lhs, str) or len(b.lhs) == 1:
+            if not _boolean_fact(b):
                 continue
             steps: list[Step] = []
             try:
@@ -713,13 +717,7 @@ class Prover:
                                self._bool_sort, true_to_false, self._conn)
         if chains is None:
             return None
-        rules = {**self.rules, **rules}
-        return {
-            "method": "rewrite",
-            "goal": {"lhs": to_json(lhs), "rhs": to_json(rhs)},
-            "lhs": self._chain(lhs, chains[0], rules),
-            "rhs": self._chain(rhs, chains[1], rules),
-        }
+        return self._rewrite_node(lhs, rhs, *chains, {**self.rules, **rules})
 
     def _forced_split(self, goal: tuple[Term, Term], facts: list[Block], extra: list[Block],
                       scope: dict[str, str]) -> Term | None:
@@ -754,8 +752,7 @@ class Prover:
                 return None  # a case left only to refute: nothing gained by forcing it
             return a != b
 
-        todo = [((f.lhs,), fact_alive(f)) for f in facts
-                if f.rhs in (TRUE, FALSE) and not isinstance(f.lhs, str) and len(f.lhs) > 1]
+        todo = [((f.lhs,), fact_alive(f)) for f in facts]
         todo.append((goal, goal_alive))
         for terms, alive in todo:
             for t in self._split_candidates(terms, scope):
@@ -946,9 +943,7 @@ class Prover:
         sorts = got[1]
         if any(not set(variables(c)) <= set(variables(r)) or c == r for c in conds):
             return False
-        imp = r
-        for c, (_, negated) in reversed(list(zip(conds, given, strict=True))):
-            imp = (self._imp_head, (self._imp_head, c, FALSE) if negated else c, imp)
+        imp = self._implication([(c, neg) for c, (_, neg) in zip(conds, given, strict=True)], r)
         key = canonical_equation(imp, TRUE)
         if key in self._conjectured or any(t.tid == theorem_id(imp, TRUE)
                                            for t in self.theorems):
@@ -966,6 +961,14 @@ class Prover:
             self.add_theorem(imp, TRUE, sorts, proof)
         return proof is not None
 
+    def _implication(self, premises: list[tuple[Term, bool]], conclusion: Term) -> Term:
+        """``implies(C1, ... implies(Ck, conclusion))``; a premise ``(C, True)`` is negated,
+        ``not C`` written ``implies(C, false)``."""
+        for c, negated in reversed(premises):
+            conclusion = (self._imp_head, (self._imp_head, c, FALSE) if negated else c,
+                          conclusion)
+        return conclusion
+
     def _refuted_fact(self, facts: list[Block], extra: list[Block],
                       expand: dict[str, list[Step]]) -> list[Step] | None:
         """Steps from ``true`` to ``false`` when a conditional lemma contradicts a Boolean
@@ -973,15 +976,13 @@ class Prover:
         ``not u`` (``implies(u, false)``) true where the fact says ``u = true``."""
         imp = self._conn.implies
         for b in facts:
-            if b.rhs not in (TRUE, FALSE) or _has_var(b.lhs) or isinstance(b.lhs, str):
-                continue
             via = expand.get(b.rule, [Step((), b.rule, b.direction, ())])
             if b.rhs == FALSE:  # true <- u -> false
                 chain = self._lemma_makes_true(b.lhs, extra, expand)
                 if chain is not None:
                     return _reverse(chain) + via
                 continue
-            u = (imp.head, b.lhs, FALSE)  # true <- implies(u, false) -> implies(true, false)
+            u = self._implication([(b.lhs, False)], FALSE)  # true <- not u -> not true
             chain = self._lemma_makes_true(u, extra, expand)
             if chain is not None:
                 return (_reverse(chain) + [Step((0, *s.pos), s.rule, s.direction, s.subst)
@@ -991,23 +992,21 @@ class Prover:
 
     def _refutation_lemmas(self, facts: list[Block], scope: dict[str, str]) -> None:
         """Where the model says the case's Boolean facts never hold together, conjecture
-        that one of them fails given one or two others (``not(x <= y), not(y <= z) =>
-        not(x <= z)``), and prove what survives the model (``_conjecture``)."""
-        given = [(b.lhs, b.rhs == FALSE) for b in facts
-                 if b.rhs in (TRUE, FALSE) and not _has_var(b.lhs)
-                 and not isinstance(b.lhs, str) and len(b.lhs) > 1][:_REFUTE_FACTS]
+        that one of them fails given one or two others (``x <= y => x <= max(z, y)``;
+        ``not(x <= y), not(z <= y) => not(min(x, z) <= y)``), and prove what survives the
+        model (``_conjecture``)."""
+        given = [(b.lhs, b.rhs == FALSE) for b in facts][:_REFUTE_FACTS]
         if len(given) < 2:
             return
         got = self._generalise([c for c, _ in given], [], scope)
         if got is None:
             return
-        never: Term = FALSE
-        for c, (_, negated) in reversed(list(zip(got[0], given, strict=True))):
-            never = (self._imp_head, (self._imp_head, c, FALSE) if negated else c, never)
+        never = self._implication(
+            [(c, neg) for c, (_, neg) in zip(got[0], given, strict=True)], FALSE)
         if not self._survives(never, got[1]):
             return  # the facts can hold together: nothing to refute
         for j, (cj, neg_j) in enumerate(given):
-            concl = cj if neg_j else (self._imp_head, cj, FALSE)
+            concl = cj if neg_j else self._implication([(cj, False)], FALSE)
             others = given[:j] + given[j + 1:]
             for k in (1, 2):
                 for prem in itertools.combinations(others, k):
@@ -1574,6 +1573,7 @@ class Prover:
                 unproved.append({"name": name, "reason": f"unsupported statement: {e}"})
         pending = self._drop_refuted(pending, unproved)
         proved: dict[str, Theorem] = {}
+        tids = {name: theorem_id(eq.lhs, eq.rhs) for name, eq in pending}
 
         def all_required() -> bool:
             return all(name in proved for name, _ in pending
@@ -1583,15 +1583,15 @@ class Prover:
             """Name as targets the theorems discovery proved first (up to renaming): no
             proof search, so it is made after every theorem, whatever ``goal_share``."""
             found = False
-            for name, eq in pending:
-                tid = theorem_id(eq.lhs, eq.rhs)
-                same = next((t for t in self.theorems if t.tid == tid), None)
-                if name not in proved and same is not None:
-                    same.name = name
-                    same.statement = equation_to_mpl(
-                        self.theory, name, Equation(same.lhs, same.rhs, same.sorts))
-                    proved[name] = same
-                    found = True
+            for name, _ in pending:
+                if name in proved or tids[name] not in self.rules:
+                    continue  # self.rules is keyed by every theorem's id: a cheap test
+                same = next(t for t in self.theorems if t.tid == tids[name])
+                same.name = name
+                same.statement = equation_to_mpl(
+                    self.theory, name, Equation(same.lhs, same.rhs, same.sorts))
+                proved[name] = same
+                found = True
             return found
 
         def attempt() -> bool:
@@ -1601,11 +1601,10 @@ class Prover:
                 for name, eq in pending:
                     if name in proved:
                         continue
-                    tid = theorem_id(eq.lhs, eq.rhs)
                     self._check_budget()
                     proof = self.prove_equation(eq.lhs, eq.rhs, eq.var_sorts)
                     if proof is not None:
-                        if any(t.tid == tid for t in self.theorems):
+                        if tids[name] in self.rules:
                             progress = True  # proved meanwhile as a conjecture: named
                             continue  # as this target in the next round
                         proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof, name)

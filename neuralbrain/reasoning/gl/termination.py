@@ -141,7 +141,6 @@ class SizeBounds:
         return covers(pats, list(self.arg_sorts(name)), self.ctors)
 
 
-
 def decreasing_order(calls: list[tuple[Term, Term]], arity: int, alone: bool,
                      sizes: SizeBounds) -> str | None:
     """The name of an order every ``(lhs, call)`` descends, or None. ``alone``: the function

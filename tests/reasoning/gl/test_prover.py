@@ -108,6 +108,10 @@ def test_bad_config_names_the_field():
         ProverConfig(class_pairs=-1)
     with pytest.raises(ConfigError, match="ih_instances"):
         ProverConfig(ih_instances=1.5)
+    with pytest.raises(ConfigError, match=r"conjecture_share=1.5: expected a share"):
+        ProverConfig(conjecture_share=1.5)
+    with pytest.raises(ConfigError, match="fertilize"):
+        ProverConfig(fertilize=-1)
 
 
 @pytest.mark.parametrize("backend", ["cpu", "logic_grid"])
