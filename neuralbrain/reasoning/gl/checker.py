@@ -20,7 +20,10 @@ and replacement. A theorem is accepted only if
    quantified (a step then binds them in its substitution); wherever a rewrite proof may
    stand, a ``split`` may stand instead: a case analysis on a ground, well-sorted term
    ``t`` whose cases are exactly the constructors the theory declares for its sort, each
-   with fresh constants and the hypothesis ``t = c(fresh...)`` (see ``_check_node``);
+   with fresh constants and the hypothesis ``t = c(fresh...)`` (see ``_check_node``); a
+   ``recursion`` proof (well-founded induction along a function's recursion) has cases
+   whose constructor patterns cover every value of its variables, and hypotheses only at
+   arguments a size measure shows smaller than the case's patterns (``_check_recursion``);
 4. every rule its proof uses is listed in its ``deps`` and was accepted before it.
 
 Anything else (an unknown rule, a step that does not apply, a malformed entry) rejects the
@@ -395,6 +398,9 @@ def _check_proof(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: d
     if method == "structural":
         _check_structural(th, eq, sorts, proof, rules, used)
         return
+    if method == "recursion":
+        _check_recursion(th, eq, sorts, proof, rules, used)
+        return
     if method != "induction":
         raise _Reject(f"unknown proof method {method!r}")
     v, n = proof["var"], proof["fresh"]
@@ -463,6 +469,158 @@ def _check_structural(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rul
                     {**rules, **hyps}, case_used,
                     {**sorts, **dict(zip(fresh, arg_sorts, strict=True))})
         used |= case_used - set(hyps)
+
+
+def _pattern_sorts(th: KernelTheory, p, sort: str, out: dict) -> None:
+    """Sorts of the variables of the constructor pattern ``p`` of ``sort``; each occurs once."""
+    if isinstance(p, str):
+        if p in out:
+            raise _Reject(f"pattern variable {p!r} occurs twice")
+        out[p] = sort
+        return
+    if p[0] not in _constructors(th, sort):
+        raise _Reject(f"pattern {p[0]!r} is not a constructor of {sort}")
+    for a, s in zip(p[1:], _ctor_args(th, p[0], sort), strict=True):
+        _pattern_sorts(th, a, s, out)
+
+
+def _covers(th: KernelTheory, rows: list[tuple], sorts: list[str]) -> bool:
+    """Every tuple of values of ``sorts`` matches one of the pattern ``rows``."""
+    if not rows:
+        return False
+    col = next((i for i in range(len(sorts)) for r in rows if not isinstance(r[i], str)),
+               None)
+    if col is None:
+        return True
+    for c in _constructors(th, sorts[col]):
+        fields = list(_ctor_args(th, c, sorts[col]))
+        sub = [r[:col] + (tuple("_" for _ in fields) if isinstance(r[col], str)
+                          else r[col][1:]) + r[col + 1:]
+               for r in rows if isinstance(r[col], str) or r[col][0] == c]
+        if not _covers(th, sub, sorts[:col] + fields + sorts[col + 1:]):
+            return False
+    return True
+
+
+def _size(th: KernelTheory, t, sort: str, values: dict) -> tuple[int, dict]:
+    """``|t|`` (constructor count) as ``const + sum(n_v |v|)``; ``t`` is built from the
+    sort's constructors and the variables in ``values`` (name -> sort)."""
+    if isinstance(t, str) or (len(t) == 1 and t[0] in values):
+        v = t if isinstance(t, str) else t[0]
+        if values.get(v) != sort:
+            raise _Reject(f"{v!r} is not a variable of sort {sort}")
+        return 0, {v: 1}
+    if t[0] not in _constructors(th, sort):
+        raise _Reject(f"hypothesis argument: {t[0]!r} is not a constructor of {sort}")
+    const, coef = 1, {}
+    for a, s in zip(t[1:], _ctor_args(th, t[0], sort), strict=True):
+        k, vs = _size(th, a, s, values)
+        const += k
+        for v, n in vs.items():
+            coef[v] = coef.get(v, 0) + n
+    return const, coef
+
+
+def _at_most(f: tuple[int, dict], g: tuple[int, dict], strict: bool) -> bool:
+    """``f <= g`` (``<``) for every value of the variables (each of size at least 1)."""
+    diff = dict(g[1])
+    for v, n in f[1].items():
+        diff[v] = diff.get(v, 0) - n
+    if any(n < 0 for n in diff.values()):
+        return False
+    least = g[0] - f[0] + sum(diff.values())
+    return least > 0 if strict else least >= 0
+
+
+def _smaller(kind: str, small: list, big: list) -> bool:
+    """The measure ``kind`` of the size forms ``small`` is below that of ``big``, always."""
+    if kind == "sum":
+        def total(forms):
+            c, coef = 0, {}
+            for k, vs in forms:
+                c += k
+                for v, n in vs.items():
+                    coef[v] = coef.get(v, 0) + n
+            return c, coef
+        return _at_most(total(small), total(big), strict=True)
+    if kind != "lex":
+        raise _Reject(f"unknown measure {kind!r}: expected 'lex' or 'sum'")
+    for f, g in zip(small, big, strict=True):
+        if _at_most(f, g, strict=True):
+            return True
+        if not _at_most(f, g, strict=False):
+            return False
+    return False
+
+
+def _check_recursion(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rules: dict,
+                     used: set) -> None:
+    """Well-founded induction over the values of some variables (a function's recursion).
+
+    ``vars`` are distinct variables of the statement; each case gives one constructor
+    ``pattern`` per variable, the patterns of all cases must cover every value tuple, and
+    the case proves the statement at its patterns (their variables fresh Skolem constants)
+    with a hypothesis ``IHj`` per entry of ``hypotheses``: the statement at argument terms
+    built from constructors, the case's pattern variables and the statement's other
+    variables, which ``measure`` shows smaller than the case's patterns for every value of
+    those variables: ``lex`` (the sizes, in constructor count, compared in the order of
+    ``positions``: some one strictly smaller, every earlier one at most equal) or ``sum``
+    (their sum strictly smaller). Both measures are natural numbers or tuples of them, so
+    no infinite descent exists and the hypotheses hold by induction on the measure. With
+    ``"generalize": true`` a hypothesis keeps the statement's other variables universally
+    quantified.
+    """
+    names = set(sorts)
+    lhs, rhs = eq
+    vs = proof["vars"]
+    if not (isinstance(vs, list) and vs and len(set(vs)) == len(vs) and
+            all(v in sorts for v in vs)):
+        raise _Reject(f"recursion induction variables {vs!r} are not distinct variables "
+                      "of the statement")
+    measure = proof["measure"]
+    kind, order = measure["kind"], measure["positions"]
+    if not (isinstance(order, list) and order and len(set(order)) == len(order) and
+            all(isinstance(i, int) and 0 <= i < len(vs) for i in order)):
+        raise _Reject(f"measure positions {order!r} are not positions of {vs!r}")
+    others = names - set(vs)
+    rows = []
+    for case in proof["cases"]:
+        pattern = [_term(p) for p in case["pattern"]]
+        if len(pattern) != len(vs):
+            raise _Reject(f"a case pattern has {len(pattern)} terms for {len(vs)} variables")
+        psorts: dict[str, str] = {}
+        for p, v in zip(pattern, vs, strict=True):
+            _pattern_sorts(th, p, sorts[v], psorts)
+        if not _fresh_ok(th, list(psorts), {**sorts}, rules):
+            raise _Reject(f"pattern variables {sorted(psorts)} are not fresh")
+        rows.append(tuple(pattern))
+        fixed = names | set(psorts)
+        hyp_fixed = set(psorts) | (set() if case.get("generalize") is True else others)
+        scope = {**sorts, **psorts}
+        values = {**psorts, **{o: sorts[o] for o in others}}
+        big = [_size(th, pattern[i], sorts[vs[i]], values) for i in order]
+
+        def at(t, terms, fix, fixed=fixed):
+            """``t`` with ``vs`` at ``terms`` (their variables rigid), ``fix`` rigid."""
+            at_terms = {v: _fix(a, fixed) for v, a in zip(vs, terms, strict=True)}
+            return _fix(_subst(t, {**{x: x for x in names}, **at_terms}), fix)
+
+        hyps = {}
+        for j, args in enumerate(case["hypotheses"]):
+            args = [_term(a) for a in args]
+            if len(args) != len(vs):
+                raise _Reject(f"hypothesis {j} has {len(args)} arguments for {len(vs)}")
+            small = [_size(th, args[i], sorts[vs[i]], values) for i in order]
+            if not _smaller(kind, small, big):
+                raise _Reject(f"hypothesis {j} at {args!r} is not below the case's "
+                              f"patterns in the {kind} measure")
+            hyps[f"IH{j}"] = (at(lhs, args, hyp_fixed), at(rhs, args, hyp_fixed))
+        case_used: set[str] = set()
+        _check_node(th, case["proof"], (at(lhs, pattern, fixed), at(rhs, pattern, fixed)),
+                    {**rules, **hyps}, case_used, scope)
+        used |= case_used - set(hyps)
+    if not _covers(th, rows, [sorts[v] for v in vs]):
+        raise _Reject(f"the case patterns do not cover every value of {vs!r}")
 
 
 def _satisfiable(th: KernelTheory, bound: dict, prem: list, max_value: int = 6) -> bool:

@@ -95,6 +95,7 @@ from neuralbrain.reasoning.gl.models import (
     sample_points,
 )
 from neuralbrain.reasoning.gl.mpl import Theory
+from neuralbrain.reasoning.gl.recursion import Recursion
 from neuralbrain.reasoning.gl.terms import (
     Term,
     canonical_equation,
@@ -145,6 +146,9 @@ class ProverConfig:
     discovery_split_vars: bool = False
     # Induction hypotheses generalised over the statement's other variables (tried first).
     generalize: bool = True
+    # Recursion induction along a call's function where no argument descends structurally
+    # in every recursive call (``recursion.py``), tried before induction on one variable.
+    recursion_induction: bool = True
     # Conditional lemmas implies(C, R) = true conjectured from stuck goals and used to
     # rewrite R to true where C rewrites to true (``Prover._conditional_facts``).
     conditional_lemmas: bool = True
@@ -364,6 +368,13 @@ class Prover:
             if isinstance(eq.lhs, str) or eq.lhs[0] in self._ctor_sort:
                 continue
             self._patterns.setdefault(eq.lhs[0], []).append(eq.lhs)
+        definitions: dict[str, list[tuple[Term, Term]]] = {}
+        for eq in self.axioms.values():
+            if not isinstance(eq.lhs, str) and eq.lhs[0] not in self._ctor_sort:
+                definitions.setdefault(eq.lhs[0], []).append((eq.lhs, eq.rhs))
+        self._recursion = Recursion(
+            definitions, self._fields, lambda s: self._ctor_fields().get(s, []),
+            set(theory.constants) | set(self.functions))
         # conditional lemmas ``implies(C, R) = true`` (the theory's implication, if it has
         # one: a function whose equations are implies(true, y) = y, implies(false, y) = true)
         self._conn = find_connectives(self.axioms, self.functions)
@@ -1190,14 +1201,32 @@ class Prover:
             key=lambda v: (-counts.get(v, 0), vs.index(v)),
         )
 
+    def _fields(self, c: str) -> tuple[str, ...] | None:
+        """The argument sorts of constructor ``c``; None if ``c`` is no constructor."""
+        if c not in self._ctor_sort:
+            return None
+        return self.functions[c][0] if c in self.functions else ()
+
     def prove_equation(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
         """A proof (JSON) of ``lhs = rhs`` for all values of its variables, or None."""
+        try:
+            return self._prove_equation(lhs, rhs, sorts)
+        except RecursionError:
+            # terms nested deeper than Python's stack (numerals like 5! in unary): this
+            # equation is not proved, the run goes on with the next
+            return None
+
+    def _prove_equation(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
         gl, gr = _skolem(lhs), _skolem(rhs)
         vs = variables(rhs, variables(lhs))
         scope = {v: sorts[v] for v in vs}
         p = self._case_proof(gl, gr, [], self.rules, scope)
         if p is not None:
             return p
+        if self.config.recursion_induction:
+            p = self._recursion_proof(lhs, rhs, scope)
+            if p is not None:
+                return p
         # generalised hypotheses first (other variables universally quantified), then fixed
         gens = self._gens(len(vs))
         for v in self._induction_order(lhs, rhs, sorts):
@@ -1282,6 +1311,46 @@ class Prover:
                               "generalize": gen, "proof": proof})
             else:
                 return {"method": "structural", "var": v, "sort": sort, "cases": cases}
+        return None
+
+    def _recursion_proof(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
+        """Recursion induction along a call's function (``recursion.py``): each of its
+        rules a case, with a hypothesis per recursive call the measure shows smaller;
+        generalised hypotheses first (the goal's other variables quantified), then fixed.
+        """
+        for scheme in self._recursion.schemes(lhs, rhs, sorts):
+            others = set(sorts) - set(scheme.variables)
+            cases = []
+            for case in scheme.cases:
+                goal = [_skolem(substitute(t, dict(zip(scheme.variables, case.pattern,
+                                                       strict=True)))) for t in (lhs, rhs)]
+                scope = {**sorts, **case.pattern_sorts}
+                proof = None
+                for gen in self._gens(len(sorts)) if case.hypotheses and others else (False,):
+                    fixed = set() if gen else others
+                    rules = dict(self.rules)
+                    ih = []
+                    for j, args in enumerate(case.hypotheses):
+                        at = dict(zip(scheme.variables, map(_skolem, args), strict=True))
+                        hl, hr = (_fix(substitute(t, at), fixed) for t in (lhs, rhs))
+                        rules[f"IH{j}"] = (hl, hr)
+                        ih.append((f"IH{j}", hl, hr, -1 - j))
+                    proof = self._case_proof(*goal, ih, rules, scope)
+                    if proof is not None:
+                        break
+                if proof is None:
+                    break
+                cases.append({"pattern": [to_json(p) for p in case.pattern],
+                              "generalize": gen,
+                              "hypotheses": [[to_json(a) for a in args]
+                                             for args in case.hypotheses],
+                              "proof": proof})
+            else:
+                return {"method": "recursion", "function": scheme.function,
+                        "vars": list(scheme.variables),
+                        "measure": {"kind": scheme.measure,
+                                    "positions": list(range(len(scheme.variables)))},
+                        "cases": cases}
         return None
 
     def add_theorem(self, lhs: Term, rhs: Term, sorts: dict[str, str], proof: dict,
@@ -1696,7 +1765,10 @@ def _rules_used(proof: dict) -> set[str]:
         if key in proof:
             out |= _rules_used(proof[key])
     for case in proof.get("cases", []):
-        hyps = set(case.get("hypotheses", ())) | {case.get("hyp")}
+        h = case.get("hypotheses", ())
+        # structural cases name their hypotheses; recursion cases list them as IH0, IH1, ...
+        hyps = {f"IH{j}" for j in range(len(h))} if isinstance(h, list) else set(h)
+        hyps.add(case.get("hyp"))
         out |= _rules_used(case["proof"]) - hyps
     return out
 

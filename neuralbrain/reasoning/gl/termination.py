@@ -69,7 +69,7 @@ class SizeBounds:
             return [(0, {t: 1})]
         head, args = t[0], t[1:]
         if head in self.constructors:
-            return _sum_forms([self.upper(a, assume) for a in args], 1)
+            return sum_forms([self.upper(a, assume) for a in args], 1)
         if head.startswith("ite%"):
             a, b = self.upper(args[1], assume), self.upper(args[2], assume)
             if a is None or b is None or len(a) + len(b) > MAX_FORMS:
@@ -78,7 +78,7 @@ class SizeBounds:
         bound = assume[head] if assume and head in assume else self.bound(head)
         if bound is None:
             return None
-        return _sum_forms([self.upper(args[i], assume) for i in bound], 0)
+        return sum_forms([self.upper(args[i], assume) for i in bound], 0)
 
     def bound(self, name: str) -> tuple[int, ...] | None:
         """Argument positions S with ``|name(x...)| <= sum_{i in S} |x_i|``, or None.
@@ -131,9 +131,9 @@ class SizeBounds:
     def _rule_within(self, lhs: Term, rhs: Term, name: str,
                      assume: dict[str, tuple[int, ...]]) -> bool:
         forms = self.upper(rhs, assume)
-        limit = _sum_forms([self.upper(lhs[1 + i]) for i in assume[name]], 0)
+        limit = sum_forms([self.upper(lhs[1 + i]) for i in assume[name]], 0)
         return forms is not None and limit is not None and \
-            all(_at_most(f, limit[0], strict=False) for f in forms)
+            all(at_most(f, limit[0], strict=False) for f in forms)
 
     def covers(self, name: str) -> bool:
         """The rules' left sides cover every constructor case of the arguments."""
@@ -166,9 +166,9 @@ def decreasing_order(calls: list[tuple[Term, Term]], arity: int, alone: bool,
 
 def _sum_smaller(small: list, big: list, subset: tuple[int, ...]) -> bool:
     """The call's arguments in ``subset`` are smaller in sum than the left side's, always."""
-    s = _sum_forms([small[i] for i in subset], 0)
-    b = _sum_forms([big[i] for i in subset], 0)
-    return s is not None and b is not None and all(_at_most(f, b[0], strict=True) for f in s)
+    s = sum_forms([small[i] for i in subset], 0)
+    b = sum_forms([big[i] for i in subset], 0)
+    return s is not None and b is not None and all(at_most(f, b[0], strict=True) for f in s)
 
 
 def _heads(t: Term):
@@ -190,7 +190,7 @@ def lex_smaller(args: list, than: list) -> bool:
     return False
 
 
-def _sum_forms(parts: list[list[Form] | None], const: int) -> list[Form] | None:
+def sum_forms(parts: list[list[Form] | None], const: int) -> list[Form] | None:
     """Every combination of one alternative per part, summed, plus ``const``."""
     if any(p is None for p in parts):
         return None
@@ -207,7 +207,7 @@ def _sum_forms(parts: list[list[Form] | None], const: int) -> list[Form] | None:
     return out
 
 
-def _at_most(f: Form, g: Form, strict: bool) -> bool:
+def at_most(f: Form, g: Form, strict: bool) -> bool:
     """``f <= g`` (``<`` if strict) for every value of the variables, each of size >= 1."""
     diff = dict(g[1])
     for v, n in f[1].items():
