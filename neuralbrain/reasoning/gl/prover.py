@@ -386,6 +386,9 @@ class Prover:
         self._conjectured: set = set()
         self._conjecturing = 0  # nesting of conditional lemmas being proved
         self._fertile = 0  # nesting of fertilisation lemmas being proved
+        # nesting of recursion-induction cases: their several hypotheses make fertilisation
+        # (one hypothesis read backwards) costly and, on TIP's weird_nat_* problems, useless
+        self._recursion_cases = 0
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
         # forced splits (``_forced_split``) stop where the ordinary ones could still take
@@ -641,6 +644,7 @@ class Prover:
             if absurd is not None:
                 return self._absurd_proof(lhs, rhs, absurd, rules, scope)
         if nl != nr and hyps and self._fertile < self.config.fertilize and \
+                not self._recursion_cases and \
                 not self._discovering and not self._conjecturing and \
                 self._fertilized_lemma(nl, nr, hyps, scope):
             both = self._normal_forms(lhs, rhs, extra)
@@ -1317,6 +1321,7 @@ class Prover:
         """Recursion induction along a call's function (``recursion.py``): each of its
         rules a case, with a hypothesis per recursive call the measure shows smaller;
         generalised hypotheses first (the goal's other variables quantified), then fixed.
+        A case stuck is not helped by fertilisation lemmas (``_recursion_cases``).
         """
         for scheme in self._recursion.schemes(lhs, rhs, sorts):
             others = set(sorts) - set(scheme.variables)
@@ -1335,7 +1340,11 @@ class Prover:
                         hl, hr = (_fix(substitute(t, at), fixed) for t in (lhs, rhs))
                         rules[f"IH{j}"] = (hl, hr)
                         ih.append((f"IH{j}", hl, hr, -1 - j))
-                    proof = self._case_proof(*goal, ih, rules, scope)
+                    self._recursion_cases += 1
+                    try:
+                        proof = self._case_proof(*goal, ih, rules, scope)
+                    finally:
+                        self._recursion_cases -= 1
                     if proof is not None:
                         break
                 if proof is None:
