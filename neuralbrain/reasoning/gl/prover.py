@@ -1691,17 +1691,27 @@ class Prover:
 
         spent = {"s": 0.0, "skipped": False}
 
+        def by_rewriting() -> bool:
+            """The targets the theorems so far prove by rewriting alone (no search)."""
+            for name, eq in pending:
+                if name not in proved:
+                    proof = self._rewrite_proof(_skolem(eq.lhs), _skolem(eq.rhs))
+                    if proof is not None:
+                        proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof,
+                                                        name)
+            return all_required()
+
         def on_theorem(th: Theorem) -> bool:
             """Retry the targets after a new theorem unless that would make the time spent
             on them more than ``goal_share`` of the time so far (a hard goal's attempt can
             cost more than discovering the next lemma); a skipped retry is made at the next
-            theorem or when discovery ends."""
+            theorem or when discovery ends. Rewriting alone is tried after every theorem."""
             if adopt() and all_required():
                 return True
             now = time.perf_counter()
             if spent["s"] > self.config.goal_share * (now - t0):
                 spent["skipped"] = True
-                return False
+                return by_rewriting()
             spent["skipped"] = False
             try:
                 return attempt()

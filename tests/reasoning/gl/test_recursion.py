@@ -143,3 +143,17 @@ def test_the_checker_rejects_malformed_recursion_proofs():
     def repeated_variable(p):
         p["vars"] = ["%v0", "%v0"]
     assert "not distinct" in _reason(_forged(doc, repeated_variable), text)
+
+
+def test_a_target_is_tried_by_rewriting_after_every_theorem():
+    # with goal_share tiny every retry after the first is skipped; add3acc a b c =
+    # add3acc c b a then follows by rewriting alone from the permutation lemmas discovery
+    # proves (a retry would have had to wait for discovery to end: budget exhausted)
+    text = ADD3ACC.replace(
+        "(prove (forall ((a Nat) (b Nat) (c Nat) (d Nat) (e Nat))\n"
+        "  (= (add3acc (add3acc a b c) d e) (add3acc a b (add3acc c d e)))))",
+        "(prove (forall ((a Nat) (b Nat) (c Nat)) (= (add3acc a b c) (add3acc c b a))))")
+    assert text != ADD3ACC
+    doc, text, _ = _run(text, budget_s=5, goal_share=1e-6)
+    assert check_document(doc, text).ok
+    assert _goal_proof(doc)["method"] == "rewrite"
