@@ -591,7 +591,7 @@ def _check_recursion(th: KernelTheory, eq: tuple, sorts: dict, proof: dict, rule
         psorts: dict[str, str] = {}
         for p, v in zip(pattern, vs, strict=True):
             _pattern_sorts(th, p, sorts[v], psorts)
-        if not _fresh_ok(th, list(psorts), {**sorts}, rules):
+        if not _fresh_ok(th, list(psorts), sorts, rules):
             raise _Reject(f"pattern variables {sorted(psorts)} are not fresh")
         rows.append(tuple(pattern))
         fixed = names | set(psorts)

@@ -1,8 +1,8 @@
 """Recursion induction: the cases and hypotheses a function's own recursion gives a goal.
 
 A goal ``E`` with a call ``f(v1, ..., vn)`` whose matched arguments are distinct variables is
-proved by following ``f``'s definition (Boyer and Moore, *A Computational Logic*, 1979, ch.
-XIV; Bundy et al.'s *recursion analysis*): one case per defining rule ``f(p1, ..., pn) = r``,
+proved by following ``f``'s definition (the induction schemes of Boyer and Moore, *A
+Computational Logic*, 1979): one case per defining rule ``f(p1, ..., pn) = r``,
 proving ``E[v := p]``, with one hypothesis ``E[v := a]`` per recursive call ``f(a...)`` in
 ``r``. It is the induction the definition itself suggests where no single argument descends
 structurally in every call: ``mul3(x, y, z)`` recurses on ``(1, y', z')`` as well as on
