@@ -522,7 +522,11 @@ def _size(th: KernelTheory, t, sort: str, values: dict) -> tuple[int, dict]:
 
 
 def _at_most(f: tuple[int, dict], g: tuple[int, dict], strict: bool) -> bool:
-    """``f <= g`` (``<``) for every value of the variables (each of size at least 1)."""
+    """``f <= g`` (``<``) for every value of the variables (each of size at least 1).
+
+    The prover has the same comparison (``termination.at_most``); the kernel keeps its own,
+    as it keeps its own reader and matcher, so that a fault there cannot pass a proof here.
+    """
     diff = dict(g[1])
     for v, n in f[1].items():
         diff[v] = diff.get(v, 0) - n
