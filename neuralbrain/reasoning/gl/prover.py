@@ -363,18 +363,17 @@ class Prover:
         for sort, ind in theory.inductions.items():
             self._ctors.setdefault(sort, (ind.base, ind.step))
         self._ctor_sort = {c: s for s, cs in self._ctors.items() for c in cs}
-        self._patterns: dict[str, list[Term]] = {}
-        for eq in self.axioms.values():
-            if isinstance(eq.lhs, str) or eq.lhs[0] in self._ctor_sort:
-                continue
-            self._patterns.setdefault(eq.lhs[0], []).append(eq.lhs)
+        # each datatype's constructors with their field sorts
+        self._ctor_fields: dict[str, list[tuple[str, tuple[str, ...]]]] = {
+            s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
+            for s, cs in self._ctors.items()}
         definitions: dict[str, list[tuple[Term, Term]]] = {}
         for eq in self.axioms.values():
             if not isinstance(eq.lhs, str) and eq.lhs[0] not in self._ctor_sort:
                 definitions.setdefault(eq.lhs[0], []).append((eq.lhs, eq.rhs))
-        self._recursion = Recursion(
-            definitions, self._fields, lambda s: self._ctor_fields().get(s, []),
-            set(theory.constants) | set(self.functions))
+        self._patterns = {f: [lhs for lhs, _ in rules] for f, rules in definitions.items()}
+        self._recursion = Recursion(definitions, self._ctor_fields,
+                                    set(theory.constants) | set(self.functions))
         # conditional lemmas ``implies(C, R) = true`` (the theory's implication, if it has
         # one: a function whose equations are implies(true, y) = y, implies(false, y) = true)
         self._conn = find_connectives(self.axioms, self.functions)
@@ -1097,11 +1096,6 @@ class Prover:
         self.add_theorem(lhs, rhs, sorts, proof)
         return True
 
-    def _ctor_fields(self) -> dict[str, list[tuple[str, tuple[str, ...]]]]:
-        """Each datatype's constructors with their field sorts."""
-        return {s: [(c, self.functions[c][0] if c in self.functions else ()) for c in cs]
-                for s, cs in self._ctors.items()}
-
     def _term_model(self) -> TermModel:
         """``TermModel`` of the axioms. A function whose first argument or result has a
         sort without constructors (``apply`` over a function sort, a closure, a selector
@@ -1114,13 +1108,13 @@ class Prover:
         free.update({c: s for c, s in self.theory.constants.items()
                      if c not in self._ctor_sort and s not in self._ctors})
         return TermModel(set(self._ctor_sort), defs, self.config.model_cap_terms, free,
-                         self._ctor_fields())
+                         self._ctor_fields)
 
     def _survives(self, t: Term, sorts: dict[str, str], rhs: Term = ("true",)) -> bool:
         """``t = rhs`` at every sampled point where both are defined (and at least one)."""
         if self._tmodel is None:
             self._tmodel = self._term_model()
-        ctors = self._ctor_fields()
+        ctors = self._ctor_fields
         defined = 0
         for point in sample_points(sorts, ctors, self.config.points, seed=1):
             v = self._tmodel.safe_value(t, point)
@@ -1204,12 +1198,6 @@ class Prover:
             (v for v in vs if sorts.get(v) in self.theory.inductions),
             key=lambda v: (-counts.get(v, 0), vs.index(v)),
         )
-
-    def _fields(self, c: str) -> tuple[str, ...] | None:
-        """The argument sorts of constructor ``c``; None if ``c`` is no constructor."""
-        if c not in self._ctor_sort:
-            return None
-        return self.functions[c][0] if c in self.functions else ()
 
     def prove_equation(self, lhs: Term, rhs: Term, sorts: dict[str, str]) -> dict | None:
         """A proof (JSON) of ``lhs = rhs`` for all values of its variables, or None."""
@@ -1402,7 +1390,7 @@ class Prover:
                 wanted |= {*self.functions[f][0], self.functions[f][1]}
             elif f in self.theory.constants:
                 wanted.add(self.theory.constants[f])
-        ctors = self._ctor_fields()
+        ctors = self._ctor_fields
         model = self._term_model()
         taken = set(self.precedence) | set(self.theory.relations) | set(self.theory.constants)
         names: dict[str, list[str]] = {}

@@ -14,7 +14,6 @@ their sum.
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from dataclasses import dataclass
 
 from neuralbrain.reasoning.gl.termination import Form, at_most, covers, sum_forms
@@ -46,16 +45,14 @@ class Scheme:
 class Recursion:
     """The schemes the theory's definitions give.
 
-    ``definitions``: name -> rules, each a ``(lhs, rhs)`` pair; ``fields(c)``: the argument
-    sorts of constructor ``c`` (None for a non-constructor); ``ctors(sort)``: the sort's
+    ``definitions``: name -> rules, each a ``(lhs, rhs)`` pair; ``ctors``: each datatype's
     constructors with their argument sorts; ``reserved``: names pattern variables avoid.
     """
 
     def __init__(self, definitions: dict[str, list[tuple[Term, Term]]],
-                 fields: Callable[[str], tuple[str, ...] | None],
-                 ctors: Callable[[str], list[tuple[str, tuple[str, ...]]]],
-                 reserved: set[str]):
-        self.fields, self.ctors, self.reserved = fields, ctors, reserved
+                 ctors: dict[str, list[tuple[str, tuple[str, ...]]]], reserved: set[str]):
+        self.ctors, self.reserved = ctors, reserved
+        self._fields = {c: fs for cs in ctors.values() for c, fs in cs}
         self.matched: dict[str, tuple[int, ...]] = {}
         self.rules: dict[str, list[tuple[Term, Term]]] = {}
         for f, rules in definitions.items():
@@ -70,7 +67,7 @@ class Recursion:
                 return False
             seen.add(t)
             return True
-        return self.fields(t[0]) is not None and all(self._pattern(a, seen) for a in t[1:])
+        return t[0] in self._fields and all(self._pattern(a, seen) for a in t[1:])
 
     def _matched(self, f: str, rules: list[tuple[Term, Term]]) -> tuple[int, ...] | None:
         """The argument positions ``f``'s rules match on, when its recursion needs its own
@@ -133,7 +130,8 @@ class Recursion:
                 if args not in hyps:
                     hyps.append(args)
             raw.append((pattern, psorts, hyps))
-        if not covers([pattern for pattern, _, _ in raw], [sorts[v] for v in vs], self.ctors):
+        if not covers([pattern for pattern, _, _ in raw], [sorts[v] for v in vs],
+                      lambda s: self.ctors.get(s, [])):
             return None  # the checker would refuse the cases
         values = {**sorts, **{v: s for _, ps, _ in raw for v, s in ps.items()}}
         values = {v: s for v, s in values.items() if v not in vs}
@@ -162,7 +160,7 @@ class Recursion:
             taken.add(f"r{k}")
             sigma[p], out[f"r{k}"] = f"r{k}", sort
             return True
-        fields = self.fields(p[0])
+        fields = self._fields.get(p[0])
         return fields is not None and len(fields) == len(p) - 1 and all(
             self._sorts(a, s, out, sigma, taken) for a, s in zip(p[1:], fields, strict=True))
 
@@ -171,8 +169,7 @@ class Recursion:
         built from constructors and those variables."""
         if isinstance(t, str):
             return (0, {t: 1}) if t in values else None
-        fields = self.fields(t[0])
-        if fields is None:
+        if t[0] not in self._fields:
             return None
         const, coef = 1, {}
         for a in t[1:]:
