@@ -102,6 +102,7 @@ class Order:
         # The textbook LPO recursion is exponential (it re-compares the same pairs of
         # sub-terms); memoising on the pair makes it polynomial.
         self._memo: dict[tuple[Term, Term], bool] = {}
+        self._memo_vars: dict[tuple[Term, Term], bool] = {}
 
     def _p(self, sym: str) -> tuple[int, int, str]:
         p = self.prec.get(sym)
@@ -143,6 +144,15 @@ class Order:
         """s > t in the LPO with variables as variables (holds for every instance)."""
         if s == t:
             return False
+        key = (s, t)
+        hit = self._memo_vars.get(key)
+        if hit is None:
+            if len(self._memo_vars) > 2_000_000:
+                self._memo_vars.clear()
+            hit = self._memo_vars[key] = self._gt_vars(s, t)
+        return hit
+
+    def _gt_vars(self, s: Term, t: Term) -> bool:
         if isinstance(t, str):
             return _occurs(t, s)
         if isinstance(s, str):
