@@ -1353,6 +1353,11 @@ class Prover:
     def add_theorem(self, lhs: Term, rhs: Term, sorts: dict[str, str], proof: dict,
                     name: str | None = None) -> Theorem:
         tid = theorem_id(lhs, rhs)
+        if tid in self.rules:
+            # proved already, up to renaming (a lemma generalised from this one's own stuck
+            # step): one proof per statement, since a document's theorems are keyed by id
+            # and a second copy's dependencies would not be followed into it
+            return next(t for t in self.theorems if t.tid == tid)
         deps = sorted(_rules_used(proof) - {"IH"})
         law = law_name(lhs, rhs)
         nm = name or law or f"lemma_{sum(1 for t in self.theorems if t.law is None) + 1}"

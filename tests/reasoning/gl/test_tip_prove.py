@@ -362,3 +362,16 @@ def test_a_goal_under_a_let_is_an_equation_and_contradicting_cases_close(tmp_pat
     assert any("implies%" in lemma for lemma in out["lemmas"]), out["lemmas"]
     out = prove_tip(f, ProverConfig(budget_s=3), search={"case_facts": False})
     assert out["status"] == "unproved", out
+
+
+def test_a_statement_proved_twice_is_kept_once():
+    """A lemma generalised from a candidate's own stuck step can be that candidate up to
+    renaming; a second copy under the same id would leave its dependencies unexported."""
+    text, _, _ = tip_to_mpl(parse_tip(COMM, "comm.smt2"))
+    prover = Prover(parse_theory(text), ProverConfig(budget_s=5), make_backend("logic_grid"),
+                    Ledger())
+    right_zero = (("plus", "x", ("Z",)), "x")
+    proof = prover.prove_equation(*right_zero, {"x": "Nat"})
+    first = prover.add_theorem(*right_zero, {"x": "Nat"}, proof)
+    again = prover.add_theorem(("plus", "y", ("Z",)), "y", {"y": "Nat"}, proof)
+    assert again is first and len(prover.theorems) == 1
