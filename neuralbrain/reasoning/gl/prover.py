@@ -312,6 +312,11 @@ def _replace_instances(t: Term, pattern: Term, by: Term, found: list[Term]) -> T
     return (t[0], *(_replace_instances(a, pattern, by, found) for a in t[1:]))
 
 
+def _calls(t: Term, f: str) -> bool:
+    """``f`` is applied somewhere in ``t``."""
+    return not isinstance(t, str) and (t[0] == f or any(_calls(a, f) for a in t[1:]))
+
+
 def _has_var_outside(lhs: Term, rhs: Term, names: dict[Term, str]) -> bool:
     """A variable (of a generalised hypothesis) left in the generalised equation."""
     mine = set(names.values())
@@ -388,6 +393,9 @@ class Prover:
         # nesting of recursion-induction cases: their several hypotheses make fertilisation
         # (one hypothesis read backwards) costly and, on TIP's weird_nat_* problems, useless
         self._recursion_cases = 0
+        # recursion-induction hypotheses (lhs, rhs) -> the scheme's function: such a
+        # hypothesis rewrites that function's call away, whatever the path order says
+        self._unfolds: dict[tuple[Term, Term], str] = {}
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
         # forced splits (``_forced_split``) stop where the ordinary ones could still take
@@ -1154,6 +1162,15 @@ class Prover:
         ident = tuple((x, x) for x in sorted(hv))
         fwd = _reverse(al) + [Step((), name, "lr", ident)] + ar
         back = _reverse(ar) + [Step((), name, "rl", ident)] + al
+        f = self._unfolds.get((hl, hr))
+        if f is not None and _calls(a, f) != _calls(b, f):
+            # a recursion-induction hypothesis replaces the scheme function's call by what
+            # it equals (op(x, y, z, w) -> x*y + z + w), even where the path order puts the
+            # other side first: the goal's side then meets its definition's side
+            if _calls(a, f) and set(variables(a)) == set(hv):
+                return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
+            if _calls(b, f) and set(variables(b)) == set(hv):
+                return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
         if not hv:
             if self.grid.order.gt_ground(a, b):
                 return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
@@ -1329,10 +1346,13 @@ class Prover:
                         rules[f"IH{j}"] = (hl, hr)
                         ih.append((f"IH{j}", hl, hr, -1 - j))
                     self._recursion_cases += 1
+                    self._unfolds.update({(hl, hr): scheme.function for _, hl, hr, _ in ih})
                     try:
                         proof = self._case_proof(*goal, ih, rules, scope)
                     finally:
                         self._recursion_cases -= 1
+                        for _, hl, hr, _ in ih:
+                            self._unfolds.pop((hl, hr), None)
                     if proof is not None:
                         break
                 if proof is None:

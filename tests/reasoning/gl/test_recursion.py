@@ -157,3 +157,27 @@ def test_a_target_is_tried_by_rewriting_after_every_theorem():
     doc, text, _ = _run(text, budget_s=5, goal_share=1e-6)
     assert check_document(doc, text).ok
     assert _goal_proof(doc)["method"] == "rewrite"
+
+
+# op counts down z, then x (refilling z from y), adding one to w at each step: x*y + z + w.
+# The path order ranks op below plus (op's rules do not use it), so it would orient each
+# recursion hypothesis from the arithmetic side to op; the goal's side would then not meet
+# it (op(x, y, z, S w) against S(w + (z + x*y))).
+OP_SPEC = """
+(declare-datatype Nat ((Z) (S (p Nat))))
+(define-fun-rec plus ((x Nat) (y Nat)) Nat (match x ((Z y) ((S z) (S (plus z y))))))
+(define-fun-rec times ((x Nat) (y Nat)) Nat (match x ((Z Z) ((S z) (plus y (times z y))))))
+(define-fun-rec op ((x Nat) (y Nat) (z Nat) (w Nat)) Nat
+  (match z ((Z (match x ((Z w) ((S x2) (op x2 y y w)))))
+            ((S z2) (op x y z2 (S w))))))
+(prove (forall ((a Nat) (b Nat) (c Nat) (d Nat))
+  (= (op a b c d) (plus (plus (times a b) c) d))))
+(assert (forall ((x Nat) (y Nat)) (= (plus x y) (plus y x))))
+(assert (forall ((x Nat)) (= (plus x Z) x)))
+"""
+
+
+def test_a_recursion_hypothesis_rewrites_the_call_it_is_about():
+    doc, text, _ = _run(OP_SPEC)
+    assert check_document(doc, text).ok
+    assert _goal_proof(doc)["method"] == "recursion"
