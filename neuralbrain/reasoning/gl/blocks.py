@@ -40,6 +40,7 @@ from neuralbrain.reasoning.gl.terms import Term, match, size, substitute
 # backend must price.
 GRID_ACTIONS = frozenset({"message", "unify", "block_cycle"})
 CHECK_EVERY = 256  # rewrite attempts between two calls of LogicGrid.on_rewrites
+_ROOT_CACHE = 250_000  # root rewrites kept (term -> answer, ~100 MB at most); cleared when full
 
 
 def check_grid_backend(backend: Backend | None) -> None:
@@ -196,6 +197,8 @@ class LogicGrid:
         self.stats = stats if stats is not None else GridStats()
         self._cache: dict[Term, Term] = {}
         self._cache_oriented: dict[Term, Term] = {}
+        self._root: dict[Term, tuple] = {}
+        self._root_oriented: dict[Term, tuple] = {}
         # called every ``CHECK_EVERY`` rewrite attempts (the prover's budget check, which
         # raises to end a run): one normalisation of a big ground term can outlast a budget
         self.on_rewrites: Callable[[], None] | None = None
@@ -222,8 +225,8 @@ class LogicGrid:
             if not isinstance(rhs, str) and vl <= vr:
                 self._add(Block(len(self.blocks), rule, "rl", rhs, lhs, True, size(rhs)))
             kind = "ordered"
-        self._cache.clear()
-        self._cache_oriented.clear()
+        for cache in (self._cache, self._cache_oriented, self._root, self._root_oriented):
+            cache.clear()
         return kind
 
     def _add(self, block: Block) -> None:
@@ -239,12 +242,35 @@ class LogicGrid:
         """
         if isinstance(t, str):
             return None
-        cands = self.by_head.get(t[0], ())
         st = self.stats
-        tried = 0
-        biggest = 0
-        result = None
-        for block in (*extra, *cands):
+        result, tried, biggest = self._first_firing(t, extra, oriented_only)
+        if result is None:
+            # the grid's own blocks answer a term the same way until the grid changes: the
+            # answer (and what finding it cost, for the counters) is kept
+            cache = self._root_oriented if oriented_only else self._root
+            hit = cache.get(t)
+            if hit is None:
+                if len(cache) > _ROOT_CACHE:
+                    cache.clear()
+                hit = cache[t] = self._first_firing(t, self.by_head.get(t[0], ()),
+                                                    oriented_only)
+            result, tried, biggest = hit[0], tried + hit[1], max(biggest, hit[2])
+        st.messages += tried
+        st.unify += tried
+        st.cycles += 1 + biggest if tried else 0
+        if result is not None:
+            st.rewrites += 1
+        self._calls += 1
+        if self.on_rewrites is not None and self._calls % CHECK_EVERY == 0:
+            self.on_rewrites()
+        return result
+
+    def _first_firing(self, t: Term, blocks, oriented_only: bool
+                      ) -> tuple[tuple[Term, Block, dict[str, Term]] | None, int, int]:
+        """The first of ``blocks`` that rewrites ``t`` at its root (None if none does),
+        with how many were tried and the largest pattern among them."""
+        tried = biggest = 0
+        for block in blocks:
             if block.lhs[0] != t[0] or (oriented_only and block.ordered):
                 continue
             tried += 1
@@ -255,17 +281,8 @@ class LogicGrid:
             new = substitute(block.rhs, sigma)
             if block.ordered and not self.order.gt_ground(t, new):
                 continue
-            result = (new, block, sigma)
-            break
-        st.messages += tried
-        st.unify += tried
-        st.cycles += 1 + biggest if tried else 0
-        if result is not None:
-            st.rewrites += 1
-        self._calls += 1
-        if self.on_rewrites is not None and self._calls % CHECK_EVERY == 0:
-            self.on_rewrites()
-        return result
+            return (new, block, sigma), tried, biggest
+        return None, tried, biggest
 
     def normal_form(self, t: Term, oriented_only: bool = False) -> Term:
         """The normal form of ``t`` (innermost strategy), cached until the grid changes."""
@@ -288,16 +305,24 @@ class LogicGrid:
         self, t: Term, steps: list[Step], extra: list[Block] = (), pos: tuple[int, ...] = ()
     ) -> Term:
         """Normal form of ``t`` under the grid (plus ``extra`` blocks), recording every step."""
+        by_head: dict[str, list[Block]] = {}
+        for block in extra:  # each term is offered only the extra blocks of its head
+            by_head.setdefault(block.lhs[0], []).append(block)
+        return self._normalize(t, steps, by_head, pos)
+
+    def _normalize(self, t: Term, steps: list[Step], extra: dict[str, list[Block]],
+                   pos: tuple[int, ...]) -> Term:
         if isinstance(t, str):
             return t
         if len(t) > 1:
-            t = (t[0], *(self.normalize(a, steps, extra, (*pos, i)) for i, a in enumerate(t[1:])))
-        r = self.rewrite_root(t, extra)
+            t = (t[0], *(self._normalize(a, steps, extra, (*pos, i))
+                         for i, a in enumerate(t[1:])))
+        r = self.rewrite_root(t, extra.get(t[0], ()))
         if r is None:
             return t
         new, block, sigma = r
         steps.append(Step(pos, block.rule, block.direction, tuple(sorted(sigma.items()))))
-        return self.normalize(new, steps, extra, pos)
+        return self._normalize(new, steps, extra, pos)
 
 
 def derived_precedence(
