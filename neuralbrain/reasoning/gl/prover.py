@@ -260,6 +260,7 @@ class _OutOfBudget(Exception):
 _MEMORY_EVERY = 1024
 # refutation lemmas (``Prover._refutation_lemmas``) are sought among this many Boolean facts
 _REFUTE_FACTS = 6
+_MEMO_TERMS = 200_000  # terms whose blocking sub-terms are kept (_blocked); cleared when full
 _PAGE = os.sysconf("SC_PAGE_SIZE") if hasattr(os, "sysconf") else 4096
 
 
@@ -396,6 +397,7 @@ class Prover:
         # recursion-induction hypotheses (lhs, rhs) -> the scheme's function: such a
         # hypothesis rewrites that function's call away, whatever the path order says
         self._unfolds: dict[tuple[Term, Term], str] = {}
+        self._blocked_memo: dict[Term, tuple[Term, ...]] = {}
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
         # forced splits (``_forced_split``) stop where the ordinary ones could still take
@@ -524,6 +526,25 @@ class Prover:
         terms (splitting those is rarely better than splitting the variable they wait on)."""
         compound: list[Term] = []
         skolems: list[Term] = []
+        for t in terms:
+            for a in self._blocked(t):
+                if self._sort_of(a, scope) not in self._ctors:
+                    continue
+                out = skolems if len(a) == 1 else compound
+                if a not in out:
+                    out.append(a)
+        enum = [t for t in compound if self._enum_sort(self._sort_of(t, scope))]
+        if self._discovering:
+            return enum + skolems if self.config.discovery_split_vars else enum
+        return enum + skolems + [t for t in compound if t not in enum]
+
+    def _blocked(self, t: Term) -> tuple[Term, ...]:
+        """The ground sub-terms of ``t`` where a defining equation wants a constructor,
+        innermost first (``not(x == y)`` waits on ``x == y``); kept per term, as the
+        definitions do not change."""
+        hit = self._blocked_memo.get(t)
+        if hit is not None:
+            return hit
 
         def blockers(pat: Term, t: Term, out: list[Term]) -> bool:
             """Sub-terms of ``t`` where ``pat`` wants a constructor; False on a clash."""
@@ -539,29 +560,19 @@ class Prover:
                 return False  # this equation can never apply here
             return all(blockers(p, a, out) for p, a in zip(pat[1:], t[1:], strict=True))
 
-        def walk(t: Term) -> None:
-            if isinstance(t, str) or len(t) == 1:
-                return
-            for a in t[1:]:  # inner blockers first: not(x == y) waits on x == y
-                walk(a)
+        out: list[Term] = []
+        if not (isinstance(t, str) or len(t) == 1):
+            for a in t[1:]:
+                out += self._blocked(a)
             for pat in self._patterns.get(t[0], ()):
                 found: list[Term] = []
-                if len(pat) != len(t) or not all(
+                if len(pat) == len(t) and all(
                         blockers(p, a, found) for p, a in zip(pat[1:], t[1:], strict=True)):
-                    continue
-                for a in found:
-                    if _has_var(a) or self._sort_of(a, scope) not in self._ctors:
-                        continue
-                    out = skolems if len(a) == 1 else compound
-                    if a not in out:
-                        out.append(a)
-
-        for t in terms:
-            walk(t)
-        enum = [t for t in compound if self._enum_sort(self._sort_of(t, scope))]
-        if self._discovering:
-            return enum + skolems if self.config.discovery_split_vars else enum
-        return enum + skolems + [t for t in compound if t not in enum]
+                    out += [a for a in found if not _has_var(a)]
+        if len(self._blocked_memo) > _MEMO_TERMS:
+            self._blocked_memo.clear()
+        hit = self._blocked_memo[t] = tuple(out)
+        return hit
 
     def _enum_sort(self, sort: str | None) -> bool:
         """Only constants build this sort (``Bool``): a split on it is cheap."""
