@@ -313,9 +313,9 @@ def _replace_instances(t: Term, pattern: Term, by: Term, found: list[Term]) -> T
     return (t[0], *(_replace_instances(a, pattern, by, found) for a in t[1:]))
 
 
-def _calls(t: Term, f: str) -> bool:
+def _mentions(t: Term, f: str) -> bool:
     """``f`` is applied somewhere in ``t``."""
-    return not isinstance(t, str) and (t[0] == f or any(_calls(a, f) for a in t[1:]))
+    return not isinstance(t, str) and (t[0] == f or any(_mentions(a, f) for a in t[1:]))
 
 
 def _has_var_outside(lhs: Term, rhs: Term, names: dict[Term, str]) -> bool:
@@ -1174,13 +1174,13 @@ class Prover:
         fwd = _reverse(al) + [Step((), name, "lr", ident)] + ar
         back = _reverse(ar) + [Step((), name, "rl", ident)] + al
         f = self._unfolds.get((hl, hr))
-        if f is not None and _calls(a, f) != _calls(b, f):
+        if f is not None and _mentions(a, f) != _mentions(b, f):
             # a recursion-induction hypothesis replaces the scheme function's call by what
             # it equals (op(x, y, z, w) -> x*y + z + w), even where the path order puts the
             # other side first: the goal's side then meets its definition's side
-            if _calls(a, f) and set(variables(a)) == set(hv):
+            if _mentions(a, f) and set(variables(a)) == set(hv):
                 return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
-            if _calls(b, f) and set(variables(b)) == set(hv):
+            if _mentions(b, f) and set(variables(b)) == set(hv):
                 return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
         if not hv:
             if self.grid.order.gt_ground(a, b):
