@@ -113,15 +113,7 @@ class Order:
 
     def gt_ground(self, s: Term, t: Term) -> bool:
         """s > t in the LPO, treating variables as constants (a total order on terms)."""
-        if s == t:
-            return False
-        key = (s, t)
-        hit = self._memo.get(key)
-        if hit is None:
-            if len(self._memo) > 2_000_000:
-                self._memo.clear()
-            hit = self._memo[key] = self._gt_ground(s, t)
-        return hit
+        return s != t and _memoised(self._memo, s, t, self._gt_ground)
 
     def _gt_ground(self, s: Term, t: Term) -> bool:
         sa = () if isinstance(s, str) else s[1:]
@@ -143,15 +135,7 @@ class Order:
 
     def gt_vars(self, s: Term, t: Term) -> bool:
         """s > t in the LPO with variables as variables (holds for every instance)."""
-        if s == t:
-            return False
-        key = (s, t)
-        hit = self._memo_vars.get(key)
-        if hit is None:
-            if len(self._memo_vars) > 2_000_000:
-                self._memo_vars.clear()
-            hit = self._memo_vars[key] = self._gt_vars(s, t)
-        return hit
+        return s != t and _memoised(self._memo_vars, s, t, self._gt_vars)
 
     def _gt_vars(self, s: Term, t: Term) -> bool:
         if isinstance(t, str):
@@ -169,6 +153,15 @@ class Order:
                 if a != b:
                     return self.gt_vars(a, b) and all(self.gt_vars(s, tj) for tj in t[1:])
         return False
+
+
+def _memoised(memo: dict, s: Term, t: Term, compare: Callable[[Term, Term], bool]) -> bool:
+    hit = memo.get((s, t))
+    if hit is None:
+        if len(memo) > 2_000_000:
+            memo.clear()
+        hit = memo[(s, t)] = compare(s, t)
+    return hit
 
 
 def _occurs(v: str, t: Term) -> bool:
