@@ -313,6 +313,11 @@ def _replace_instances(t: Term, pattern: Term, by: Term, found: list[Term]) -> T
     return (t[0], *(_replace_instances(a, pattern, by, found) for a in t[1:]))
 
 
+# an induction hypothesis: (name, lhs, rhs, block id, function): with a function (recursion
+# induction along it), the hypothesis rewrites that function's call away (``_hyp_blocks``)
+Hypothesis = tuple[str, Term, Term, int, str | None]
+
+
 def _mentions(t: Term, f: str) -> bool:
     """``f`` is applied somewhere in ``t``."""
     return not isinstance(t, str) and (t[0] == f or any(_mentions(a, f) for a in t[1:]))
@@ -394,9 +399,6 @@ class Prover:
         # nesting of recursion-induction cases: their several hypotheses make fertilisation
         # (one hypothesis read backwards) costly and, on TIP's weird_nat_* problems, useless
         self._recursion_cases = 0
-        # recursion-induction hypotheses (lhs, rhs) -> the scheme's function: such a
-        # hypothesis rewrites that function's call away, whatever the path order says
-        self._unfolds: dict[tuple[Term, Term], str] = {}
         self._blocked_memo: dict[Term, tuple[Term, ...]] = {}
         self._tmodel: TermModel | None = None
         self._split_depth = self.config.max_split_depth
@@ -591,12 +593,12 @@ class Prover:
             out.append(n)
         return out
 
-    def _case_proof(self, lhs: Term, rhs: Term, hyps: list[tuple[str, Term, Term, int]],
+    def _case_proof(self, lhs: Term, rhs: Term, hyps: list[Hypothesis],
                     rules: dict, scope: dict[str, str], depth: int = 0,
                     splits: tuple[Block, ...] = ()) -> dict | None:
         """A rewrite proof of the ground goal, else a ``split`` on a blocking sub-term.
 
-        ``hyps`` are the induction hypotheses ``(name, lhs, rhs, block id)``. Each case of
+        ``hyps`` are the induction hypotheses (``Hypothesis``). Each case of
         a split gets the hypothesis ``t = c(k...)`` (fresh constants ``k``) as a block that
         rewrites ``t`` wherever it appears, the induction hypotheses included (so one
         about a variable split on still applies), and is proved the same way, up to
@@ -614,8 +616,8 @@ class Prover:
         bool_facts = [b for b in known if _boolean_fact(b)]
         extra: list[Block] = list(known)
         expand: dict[str, list[Step]] = dict(fact_steps)
-        for name, hl, hr, bid in hyps:
-            hb = self._hyp_blocks(name, hl, hr, bid, known, fact_steps)
+        for name, hl, hr, bid, unfold in hyps:
+            hb = self._hyp_blocks(name, hl, hr, bid, known, fact_steps, unfold)
             if hb is not None:
                 extra += hb[0]
                 expand.update(hb[1])
@@ -687,7 +689,7 @@ class Prover:
                 return proof
         return None
 
-    def _split_on(self, t: Term, lhs: Term, rhs: Term, hyps: list[tuple[str, Term, Term, int]],
+    def _split_on(self, t: Term, lhs: Term, rhs: Term, hyps: list[Hypothesis],
                   rules: dict, scope: dict[str, str], depth: int,
                   splits: tuple[Block, ...]) -> dict | None:
         """A ``split`` proof on ``t``: every constructor case proved at ``depth``, or None."""
@@ -809,7 +811,7 @@ class Prover:
             return None
 
     # -- instances of a generalised hypothesis -------------------------------------------------
-    def _ih_instances(self, hyps: list[tuple[str, Term, Term, int]], splits: list[Block],
+    def _ih_instances(self, hyps: list[Hypothesis], splits: list[Block],
                       facts: dict[str, list[Step]], stuck: tuple[Term, Term],
                       scope: dict[str, str]
                       ) -> tuple[list[Block], dict[str, list[Step]]] | None:
@@ -837,7 +839,7 @@ class Prover:
         blocks: list[Block] = []
         table: dict[str, list[Step]] = {}
         seen: set[tuple[Term, Term]] = set()
-        for name, hl, hr, _ in hyps:
+        for name, hl, hr, _, _ in hyps:
             hv = variables(hr, variables(hl))
             if not hv or any(v not in scope for v in hv):
                 continue
@@ -1046,7 +1048,7 @@ class Prover:
                     if self._conjecture(list(prem), concl, scope):
                         return
 
-    def _fertilized_lemma(self, nl: Term, nr: Term, hyps: list[tuple[str, Term, Term, int]],
+    def _fertilized_lemma(self, nl: Term, nr: Term, hyps: list[Hypothesis],
                           scope: dict[str, str]) -> bool:
         """Weak fertilisation and generalisation (Boyer and Moore, "A Computational Logic",
         1979, ch. XI-XII): a step case stuck at ``nl != nr`` whose hypothesis ``l = r`` cannot
@@ -1057,7 +1059,7 @@ class Prover:
         The lemma is tested on the model and, if it survives, proved (its own proof may
         suggest lemmas this way only ``config.fertilize`` levels deep) and kept; True when
         one was."""
-        for (_, hl, hr, _), (keep, back) in itertools.product(hyps, ((nl, nr), (nr, nl))):
+        for (_, hl, hr, _, _), (keep, back) in itertools.product(hyps, ((nl, nr), (nr, nl))):
             # either way round: the hypothesis may be oriented either way in the grid
             for pat, by in ((hr, hl), (hl, hr)):
                 if isinstance(pat, str):
@@ -1147,7 +1149,7 @@ class Prover:
 
     # -- induction --------------------------------------------------------------------------
     def _hyp_blocks(self, name: str, hl: Term, hr: Term, bid: int, splits: list[Block],
-                    facts: dict[str, list[Step]]
+                    facts: dict[str, list[Step]], unfold: str | None = None
                     ) -> tuple[list[Block], dict[str, list[Step]]] | None:
         """The hypothesis ``hl = hr`` as rewrite blocks between its two normal forms.
 
@@ -1157,7 +1159,8 @@ class Prover:
         path order orients it, else ordered; None when its variables do not survive
         normalisation (an instance could not be rebuilt from a match). ``splits``: the case
         hypotheses in force and the facts they give, which rewrite the hypothesis too;
-        ``facts``: those facts' expansions.
+        ``facts``: those facts' expansions; ``unfold``: a function whose call the
+        hypothesis rewrites away whichever way the path order would orient it.
         """
         al: list[Step] = []
         ar: list[Step] = []
@@ -1173,14 +1176,13 @@ class Prover:
         ident = tuple((x, x) for x in sorted(hv))
         fwd = _reverse(al) + [Step((), name, "lr", ident)] + ar
         back = _reverse(ar) + [Step((), name, "rl", ident)] + al
-        f = self._unfolds.get((hl, hr))
-        if f is not None and _mentions(a, f) != _mentions(b, f):
+        if unfold is not None and _mentions(a, unfold) != _mentions(b, unfold):
             # a recursion-induction hypothesis replaces the scheme function's call by what
             # it equals (op(x, y, z, w) -> x*y + z + w), even where the path order puts the
             # other side first: the goal's side then meets its definition's side
-            if _mentions(a, f) and set(variables(a)) == set(hv):
+            if _mentions(a, unfold) and set(variables(a)) == set(hv):
                 return [Block(bid, name + "*", "lr", a, b, False, size(a))], {name + "*": fwd}
-            if _mentions(b, f) and set(variables(b)) == set(hv):
+            if _mentions(b, unfold) and set(variables(b)) == set(hv):
                 return [Block(bid, name + "*", "lr", b, a, False, size(b))], {name + "*": back}
         if not hv:
             if self.grid.order.gt_ground(a, b):
@@ -1264,7 +1266,7 @@ class Prover:
                 fixed = {n} if gen else {*vs, n}
                 hl, hr = (_fix(substitute(t, {v: n}), fixed) for t in (lhs, rhs))
                 rules = {**self.rules, "IH": (hl, hr)}
-                step = self._case_proof(stl, str_, [("IH", hl, hr, -1)], rules,
+                step = self._case_proof(stl, str_, [("IH", hl, hr, -1, None)], rules,
                                         {**scope, n: sorts[v]})
                 if step is None:
                     continue
@@ -1321,7 +1323,7 @@ class Prover:
                         hl, hr = (_fix(substitute(t, {v: fresh[i]}), fixed) for t in (lhs, rhs))
                         rules[name] = (hl, hr)
                         hyps[name] = {"lhs": to_json(hl), "rhs": to_json(hr)}
-                        ih.append((name, hl, hr, -1 - i))
+                        ih.append((name, hl, hr, -1 - i, None))
                     proof = self._case_proof(goal[0], goal[1], ih, rules, scope)
                     if proof is not None:
                         break
@@ -1355,15 +1357,12 @@ class Prover:
                         at = dict(zip(scheme.variables, map(_skolem, args), strict=True))
                         hl, hr = (_fix(substitute(t, at), fixed) for t in (lhs, rhs))
                         rules[f"IH{j}"] = (hl, hr)
-                        ih.append((f"IH{j}", hl, hr, -1 - j))
+                        ih.append((f"IH{j}", hl, hr, -1 - j, scheme.function))
                     self._recursion_cases += 1
-                    self._unfolds.update({(hl, hr): scheme.function for _, hl, hr, _ in ih})
                     try:
                         proof = self._case_proof(*goal, ih, rules, scope)
                     finally:
                         self._recursion_cases -= 1
-                        for _, hl, hr, _ in ih:
-                            self._unfolds.pop((hl, hr), None)
                     if proof is not None:
                         break
                 if proof is None:
