@@ -19,7 +19,9 @@ Pipeline (Generative Logic, Sergeev 2025, re-designed for a term encoding; see
    a candidate whose two sides already have the same normal form under all blocks follows
    from what is known and is skipped.
 4. *Prove* the survivors level by level (size of the bigger side), within a level the
-   regrouping equations before the permuting ones (``_disorder``): first by rewriting both
+   regrouping equations before the permuting ones and then those over more distinct variables
+   first (``_candidate_order``: a proved general law makes its instances redundant, while
+   instances proved first each cost a proof): first by rewriting both
    sides to one normal form, else by induction on one variable (tried in turn, recursive
    argument positions first) over the sort's declared ``(induction S (base c) (step f))``:
    base case ``E[v:=c]`` and step case ``E[v:=f(n)]`` with the hypothesis ``E[v:=n]`` as
@@ -1579,10 +1581,7 @@ class Prover:
                                          for m in itertools.islice(same, cfg.class_pairs))
                             near.append(t)
                 run.candidates += len(cands)
-                # Regrouping equations before permuting ones (stable: generation order next):
-                # once commutativity is known, a permuted variant of a proved regrouping
-                # follows by ordered rewriting, while the converse does not hold.
-                cands.sort(key=lambda c: _disorder(c[0], c[1]))
+                cands.sort(key=_candidate_order)  # regrouping first, then the most general
                 for t, rep, sort in cands:
                     if stop:
                         break
@@ -1839,6 +1838,20 @@ def _rename_sorted(t: Term, rep: Term, var_sort: dict[str, str],
         m[v] = names[s][used.get(s, 0)]
         used[s] = used.get(s, 0) + 1
     return substitute(t, m), substitute(rep, m)
+
+
+def _candidate_order(candidate: tuple[Term, Term, str]) -> tuple[int, int]:
+    """Discovery's order within one level (a stable sort; generation order next).
+
+    Regrouping equations before permuting ones (``_disorder``): once commutativity is
+    known, a permuted variant of a proved regrouping follows by ordered rewriting, while the
+    converse does not hold. Among those, the ones over more distinct variables first: once
+    ``x*(y+z) = x*y + x*z`` is proved, its instances such as ``x*(x+x) = x*x + x*x`` have
+    one normal form and are skipped, while proved first each costs a proof and leaves the
+    general law to the end of the level (TIP 2015's alt_mul associativity waits for it).
+    """
+    lhs, rhs, _ = candidate
+    return _disorder(lhs, rhs), -len(set(variables(lhs)) | set(variables(rhs)))
 
 
 def _disorder(a: Term, b: Term) -> int:

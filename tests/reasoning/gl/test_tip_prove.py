@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import argparse
 import copy
+import dataclasses
 import hashlib
 import json
 
@@ -13,9 +14,16 @@ from neuralbrain.reasoning.gl.checker import check_document
 from neuralbrain.reasoning.gl.commands import add_commands
 from neuralbrain.reasoning.gl.export import proof_document
 from neuralbrain.reasoning.gl.mpl import parse_theory
-from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.prover import Prover, ProverConfig, Theorem
+from neuralbrain.reasoning.gl.terms import canonical_equation, fmt_eq, match
 from neuralbrain.reasoning.gl.tip import parse_tip
-from neuralbrain.reasoning.gl.tip_prove import prove_tip, tip_to_mpl
+from neuralbrain.reasoning.gl.tip_prove import (
+    GOAL,
+    TIP_SEARCH,
+    discovery_signature,
+    prove_tip,
+    tip_to_mpl,
+)
 
 PLUS = """
 (declare-datatype Nat ((Z) (S (p Nat))))
@@ -197,7 +205,8 @@ def test_pairing_a_term_with_more_members_of_its_class_proves_add3acc_comm(tmp_p
     cfg = ProverConfig(budget_s=30, max_term_size=5, recursion_induction=False)
     out = prove_tip(f, cfg)  # TIP_SEARCH pairs each term with 8 more class members
     assert out["status"] == "proved", out
-    assert any("(succ t1 t2)" in lemma for lemma in out["lemmas"])
+    # the lemma moves a unit between the accumulators: add3acc x y (S z) = add3acc x (S y) z
+    assert any("(add3acc x t3 z t2)" in lemma for lemma in out["lemmas"]), out["lemmas"]
     # with the representative as the only partner discovery ends without the lemma
     out = prove_tip(f, cfg, search={"class_pairs": 0})
     assert out["status"] == "unproved" and not out["budget_exhausted"], out
@@ -375,3 +384,50 @@ def test_a_statement_proved_twice_is_kept_once():
     first = prover.add_theorem(*right_zero, {"x": "Nat"}, proof)
     again = prover.add_theorem(("plus", "y", ("Z",)), "y", {"y": "Nat"}, proof)
     assert again is first and len(prover.theorems) == 1
+
+
+# TIP 2015 nat_alt_mul_assoc: associativity needs alt_mul's distributivity over plus, a
+# level-7 law over three variables; instances such as x*(x+x) = x*x + x*x are there too
+ALT_MUL_ASSOC = """
+(declare-datatype Nat ((zero) (succ (p Nat))))
+(define-fun-rec plus ((x Nat) (y Nat)) Nat (match x ((zero y) ((succ z) (succ (plus z y))))))
+(define-fun-rec alt_mul ((x Nat) (y Nat)) Nat
+  (match x ((zero zero)
+            ((succ z) (match y ((zero zero)
+                                ((succ x2) (plus (plus (plus (succ zero) (alt_mul z x2)) z) x2))))))))
+(prove (forall ((x Nat) (y Nat) (z Nat))
+  (= (alt_mul x (alt_mul y z)) (alt_mul (alt_mul x y) z))))
+"""
+
+
+def _instance_of(special: Theorem, general: Theorem) -> bool:
+    """``special`` is ``general`` with some variables instantiated (either orientation)."""
+    for lhs, rhs in ((general.lhs, general.rhs), (general.rhs, general.lhs)):
+        sigma = match(lhs, special.lhs, {})
+        if sigma is not None and match(rhs, special.rhs, sigma) is not None:
+            return True
+    return False
+
+
+def test_discovery_proves_a_general_law_before_its_instances():
+    """Within a level the candidates over more distinct variables go first: distributivity
+    is proved before its instances (x*(x+x) = x*x + x*x, ...), which are then redundant;
+    proved first, each would cost a proof and the general law would wait for the end of
+    its level, which the goal needs."""
+    problem = parse_tip(ALT_MUL_ASSOC, "alt_mul_assoc.smt2")
+    text, goal, _ = tip_to_mpl(problem)
+    theory = parse_theory(text)
+    target = parse_theory(goal, base=theory).statements[len(theory.statements):]
+    cfg = dataclasses.replace(ProverConfig(budget_s=60), **TIP_SEARCH)
+    prover = Prover(theory, cfg, make_backend("logic_grid"), Ledger())
+    run = prover.prove_targets([(s.name, s.formula) for s in target],
+                               signature=discovery_signature(problem), required={GOAL})
+    assert not run.unproved, run.unproved
+    shown = [fmt_eq(t.lhs, t.rhs) for t in prover.theorems]
+    distrib = canonical_equation(("plus", ("alt_mul", "x", "y"), ("alt_mul", "x", "z")),
+                                 ("alt_mul", "x", ("plus", "y", "z")))
+    general = [t for t in prover.theorems if canonical_equation(t.lhs, t.rhs) == distrib]
+    assert general, shown
+    instances = [t for t in prover.theorems if t is not general[0]
+                 and _instance_of(t, general[0])]
+    assert not instances, shown
