@@ -38,8 +38,8 @@ from neuralbrain.hardware import make_backend
 from neuralbrain.reasoning.gl.checker import check_document
 from neuralbrain.reasoning.gl.equations import Equation, equation_to_mpl
 from neuralbrain.reasoning.gl.export import proof_document
-from neuralbrain.reasoning.gl.mpl import parse_theory
-from neuralbrain.reasoning.gl.prover import Prover, ProverConfig
+from neuralbrain.reasoning.gl.mpl import Theory, parse_theory
+from neuralbrain.reasoning.gl.prover import ProofRun, Prover, ProverConfig
 from neuralbrain.reasoning.gl.run import peak_mb
 from neuralbrain.reasoning.gl.terms import Term, substitute, variables
 from neuralbrain.reasoning.gl.tip import (
@@ -242,11 +242,40 @@ TIP_SEARCH = {"max_split_depth": 3, "discovery_split_depth": 1, "discovery_split
               "class_pairs": 8, "goal_share": 0.5, "definitions_as_written": True}
 
 
+@dataclasses.dataclass
+class TipSearch:
+    """What ``search_tip`` leaves: the prover (every theorem it proved, not only the goal's
+    closure), the run, and the MPL theory with its text and induction sort."""
+
+    prover: Prover
+    run: ProofRun
+    theory: Theory
+    text: str
+    induction_sort: str | None
+
+
+def search_tip(problem: TipProblem, source: str, config: ProverConfig | None = None,
+               search: dict | None = None) -> TipSearch:
+    """The proof search ``prove_tip`` runs, before the checker: ``config`` with ``TIP_SEARCH``
+    (updated by ``search``) set over it, the file's hints and the goal as targets, lemma
+    discovery over ``discovery_signature``; the run ends once the goal is proved."""
+    text, goal, ind = tip_to_mpl(problem)
+    theory = parse_theory(text, source)
+    extended = parse_theory(goal, source, base=theory)
+    target = extended.statements[len(theory.statements):]
+    config = dataclasses.replace(config or ProverConfig(), **{**TIP_SEARCH, **(search or {})})
+    prover = Prover(theory, config, make_backend("logic_grid"), Ledger())
+    run = prover.prove_targets([(s.name, s.formula) for s in target],
+                               signature=discovery_signature(problem), required={GOAL})
+    return TipSearch(prover, run, theory, text, ind)
+
+
 def prove_tip(path: str | Path, config: ProverConfig | None = None,
               search: dict | None = None) -> dict:
     """One problem -> ``{"problem", "status", "seconds", "peak_mb", "lemmas", "reason"}``.
 
-    The proof search is ``config`` with ``TIP_SEARCH`` (updated by ``search``) set over it.
+    The proof search is ``search_tip``'s (``config`` with ``TIP_SEARCH`` updated by
+    ``search`` set over it), every proof then replayed by the checker.
 
     ``status`` is ``proved`` (the checker accepted the goal's proof and every lemma it rests
     on), ``unproved`` or ``unsupported`` (``UnsupportedError`` from the reader).
@@ -260,15 +289,9 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None,
         out.update(status="unsupported", reason=str(e), construct=e.construct)
         out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1))
         return out
-    text, goal, ind = tip_to_mpl(problem)
-    theory = parse_theory(text, str(path))
-    extended = parse_theory(goal, str(path), base=theory)
-    target = extended.statements[len(theory.statements):]
-    config = dataclasses.replace(config or ProverConfig(), **{**TIP_SEARCH, **(search or {})})
-    prover = Prover(theory, config, make_backend("logic_grid"), Ledger())
-    run = prover.prove_targets([(s.name, s.formula) for s in target],
-                               signature=discovery_signature(problem), required={GOAL})
-    doc = proof_document(theory, hashlib.sha256(text.encode()).hexdigest(), run)
+    found = search_tip(problem, str(path), config, search)
+    run, text = found.run, found.text
+    doc = proof_document(found.theory, hashlib.sha256(text.encode()).hexdigest(), run)
     report = check_document(doc, text)
     goal_thm = next((t for t in run.theorems if t.name == GOAL), None)
     if goal_thm is not None and report.ok and goal_thm.tid in report.accepted:
@@ -280,7 +303,7 @@ def prove_tip(path: str | Path, config: ProverConfig | None = None,
             why = f"checker rejected: {report.rejected[0]['reason']}"
         out["reason"] = why
     out.update(seconds=round(time.perf_counter() - t0, 3), peak_mb=round(peak_mb(), 1),
-               induction_sort=ind, budget_exhausted=run.budget_exhausted)
+               induction_sort=found.induction_sort, budget_exhausted=run.budget_exhausted)
     return out
 
 

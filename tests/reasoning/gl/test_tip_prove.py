@@ -4,7 +4,6 @@ from __future__ import annotations
 
 import argparse
 import copy
-import dataclasses
 import hashlib
 import json
 
@@ -17,13 +16,7 @@ from neuralbrain.reasoning.gl.mpl import parse_theory
 from neuralbrain.reasoning.gl.prover import Prover, ProverConfig, Theorem
 from neuralbrain.reasoning.gl.terms import canonical_equation, fmt_eq, match
 from neuralbrain.reasoning.gl.tip import parse_tip
-from neuralbrain.reasoning.gl.tip_prove import (
-    GOAL,
-    TIP_SEARCH,
-    discovery_signature,
-    prove_tip,
-    tip_to_mpl,
-)
+from neuralbrain.reasoning.gl.tip_prove import prove_tip, search_tip, tip_to_mpl
 
 PLUS = """
 (declare-datatype Nat ((Z) (S (p Nat))))
@@ -414,15 +407,10 @@ def test_discovery_proves_a_general_law_before_its_instances():
     is proved before its instances (x*(x+x) = x*x + x*x, ...), which are then redundant;
     proved first, each would cost a proof and the general law would wait for the end of
     its level, which the goal needs."""
-    problem = parse_tip(ALT_MUL_ASSOC, "alt_mul_assoc.smt2")
-    text, goal, _ = tip_to_mpl(problem)
-    theory = parse_theory(text)
-    target = parse_theory(goal, base=theory).statements[len(theory.statements):]
-    cfg = dataclasses.replace(ProverConfig(budget_s=60), **TIP_SEARCH)
-    prover = Prover(theory, cfg, make_backend("logic_grid"), Ledger())
-    run = prover.prove_targets([(s.name, s.formula) for s in target],
-                               signature=discovery_signature(problem), required={GOAL})
-    assert not run.unproved, run.unproved
+    found = search_tip(parse_tip(ALT_MUL_ASSOC, "alt_mul_assoc.smt2"), "alt_mul_assoc.smt2",
+                       ProverConfig(budget_s=60))
+    assert not found.run.unproved, found.run.unproved
+    prover = found.prover  # every theorem proved, not only the goal's closure
     shown = [fmt_eq(t.lhs, t.rhs) for t in prover.theorems]
     distrib = canonical_equation(("plus", ("alt_mul", "x", "y"), ("alt_mul", "x", "z")),
                                  ("alt_mul", "x", ("plus", "y", "z")))
