@@ -69,6 +69,7 @@ from dataclasses import dataclass, field
 from neuralbrain.energy import Ledger
 from neuralbrain.errors import ConfigError, DataError
 from neuralbrain.hardware.base import Backend
+from neuralbrain.reasoning.gl.accumulators import accumulator_conjectures
 from neuralbrain.reasoning.gl.blocks import (
     Block,
     GridStats,
@@ -178,6 +179,11 @@ class ProverConfig:
     # ``prove_targets`` retries its targets after each discovered theorem while the time
     # spent on them is at most this share of the time so far (1.0: after every theorem).
     goal_share: float = 1.0
+    # ``prove_targets`` conjectures accumulator lemmas (``accumulators.py``) and tries them
+    # after the targets, each attempt given this share of the budget (0: not at all), and
+    # again only once there are new theorems. A conjecture's 2% is too little: the count
+    # over tree sort's accumulator (TIP's sort_nat_TSortCount) took 0.8-1.3 s to prove.
+    accumulator_share: float = 0.0
 
     def __post_init__(self) -> None:
         checks = {
@@ -202,6 +208,10 @@ class ProverConfig:
                         ("goal_share", self.goal_share)):
             if not (isinstance(v, int | float) and 0 < v <= 1):
                 raise ConfigError(f"ProverConfig.{name}={v!r}: expected a share in (0, 1]")
+        if not (isinstance(self.accumulator_share, int | float) and
+                0 <= self.accumulator_share <= 1):
+            raise ConfigError(f"ProverConfig.accumulator_share={self.accumulator_share!r}: "
+                              f"expected a share in [0, 1]")
         if not (isinstance(self.budget_s, int | float) and self.budget_s > 0):
             raise ConfigError(f"ProverConfig.budget_s={self.budget_s!r}: expected seconds > 0")
         if not (isinstance(self.max_rewrites, int) and self.max_rewrites > 0):
@@ -384,6 +394,7 @@ class Prover:
         for eq in self.axioms.values():
             if not isinstance(eq.lhs, str) and eq.lhs[0] not in self._ctor_sort:
                 definitions.setdefault(eq.lhs[0], []).append((eq.lhs, eq.rhs))
+        self._definitions = definitions
         self._patterns = {f: [lhs for lhs, _ in rules] for f, rules in definitions.items()}
         self._recursion = Recursion(definitions, self._ctor_fields,
                                     set(theory.constants) | set(self.functions))
@@ -1633,6 +1644,17 @@ class Prover:
         return out
 
     # -- targets ----------------------------------------------------------------------------
+    def _accumulator_lemmas(self, signature: set[str] | None
+                            ) -> list[tuple[Term, Term, tuple[tuple[str, str], ...]]]:
+        """``accumulators.accumulator_conjectures`` over this theory that hold at every
+        sampled point of the model, smallest first."""
+        constants = {c: s for c, s in self.theory.constants.items() if c in self._ctor_sort}
+        found = accumulator_conjectures(self._definitions, self.functions, constants,
+                                        signature)
+        kept = [(lhs, rhs, tuple(sorted(sorts.items()))) for lhs, rhs, sorts in found
+                if self._survives(lhs, sorts, rhs)]
+        return sorted(kept, key=lambda c: size(c[0]) + size(c[1]))
+
     def _drop_refuted(self, pending: list, unproved: list[dict]) -> list:
         """Targets false in the standard model's prefix are reported with a counterexample."""
         defs = [(e.lhs, e.rhs) for e in self.axioms.values()]
@@ -1674,6 +1696,31 @@ class Prover:
         pending = self._drop_refuted(pending, unproved)
         proved: dict[str, Theorem] = {}
         tids = {name: theorem_id(eq.lhs, eq.rhs) for name, eq in pending}
+        share = self.config.accumulator_share
+        # accumulator lemmas not proved yet -> the number of theorems at their last attempt
+        extra = dict.fromkeys(self._accumulator_lemmas(signature) if share else [], -1)
+
+        def try_extra() -> bool:
+            """An attempt at each accumulator lemma not proved yet and not tried since the
+            last new theorem; True if one was proved."""
+            found = False
+            for conj, seen in list(extra.items()):
+                if seen == len(self.theorems):
+                    continue
+                extra[conj] = len(self.theorems)
+                lhs, rhs, sorts = conj[0], conj[1], dict(conj[2])
+                # structural induction first, on the arguments the function matches:
+                # prove_equation tries induction on the naturals-shaped variables first
+                # (count's element), which on TIP's tree sort over Int took most of the run
+                proof = self._within(share * self.config.budget_s,
+                                     lambda lhs=lhs, rhs=rhs, sorts=sorts:
+                                     self._structural_proof(lhs, rhs, sorts)
+                                     or self.prove_equation(lhs, rhs, sorts))
+                if proof is not None:
+                    del extra[conj]
+                    self.add_theorem(lhs, rhs, sorts, proof)
+                    found = True
+            return found
 
         def all_required() -> bool:
             return all(name in proved for name, _ in pending
@@ -1709,6 +1756,7 @@ class Prover:
                             continue  # as this target in the next round
                         proved[name] = self.add_theorem(eq.lhs, eq.rhs, eq.var_sorts, proof, name)
                         progress = True
+                progress |= not all_required() and try_extra()
             return all_required()
 
         spent = {"s": 0.0, "skipped": False}
