@@ -5,10 +5,9 @@ by a rule with no recursive call, and handed on changed by a recursive one: ``fl
 y) = y``, ``flatten(TNode(p, z, q), y) = flatten(p, cons(z, flatten(q, y)))``) keeps what
 it builds apart from what it was given. Induction on ``f``'s other arguments cannot prove
 a goal about ``f(x, nil)`` directly: the recursive calls see other accumulators. The
-classical remedy is to generalise the accumulator (Boyer and Moore, *A Computational
-Logic*, 1979, ch. XII; Aubin, "Mechanizing structural induction", 1979, on accumulator
-generalisation); the generalised statement says how the accumulator's part and the
-function's own part combine:
+classical remedy is to generalise (Boyer and Moore, *A Computational Logic*, 1979, on
+generalisation before induction); here the generalised statement says how the
+accumulator's part and the function's own part combine:
 
     g(u, f(x, a)) = h(g(u, f(x, c)), g(u, a))
 
