@@ -21,41 +21,25 @@ the model and a proof before it is used.
 
 from __future__ import annotations
 
-from collections.abc import Iterable
-
-from neuralbrain.reasoning.gl.terms import Term
+from neuralbrain.reasoning.gl.terms import Term, calls
 
 Signature = dict[str, tuple[tuple[str, ...], str]]  # name -> (argument sorts, result sort)
-
-
-def _calls(t: Term, f: str) -> bool:
-    if isinstance(t, str):
-        return False
-    return t[0] == f or any(_calls(a, f) for a in t[1:])
 
 
 def accumulating_parameters(rules: list[tuple[Term, Term]], f: str) -> list[int]:
     """The positions of ``f``'s accumulating parameters, as the module docstring defines
     them, in its defining ``rules`` (``(lhs, rhs)`` pairs)."""
-    if not rules or not any(_calls(rhs, f) for _, rhs in rules):
+    if not rules or not any(calls(rhs, f) for _, rhs in rules):
         return []
     out = []
     for i in range(len(rules[0][0]) - 1):
         if not all(isinstance(lhs[1 + i], str) for lhs, _ in rules):
             continue  # matched on: an ordinary induction argument
-        returned = any(rhs == lhs[1 + i] and not _calls(rhs, f) for lhs, rhs in rules)
-        changed = any(not isinstance(t, str) and t[0] == f and t[1 + i] != lhs[1 + i]
-                      for lhs, rhs in rules for t in _subterms(rhs))
+        returned = any(rhs == lhs[1 + i] for lhs, rhs in rules)  # a variable: no call
+        changed = any(c[1 + i] != lhs[1 + i] for lhs, rhs in rules for c in calls(rhs, f))
         if returned and changed:
             out.append(i)
     return out
-
-
-def _subterms(t: Term) -> Iterable[Term]:
-    yield t
-    if not isinstance(t, str):
-        for a in t[1:]:
-            yield from _subterms(a)
 
 
 def accumulator_conjectures(definitions: dict[str, list[tuple[Term, Term]]],

@@ -1645,14 +1645,13 @@ class Prover:
 
     # -- targets ----------------------------------------------------------------------------
     def _accumulator_lemmas(self, signature: set[str] | None
-                            ) -> list[tuple[Term, Term, tuple[tuple[str, str], ...]]]:
+                            ) -> list[tuple[Term, Term, dict[str, str]]]:
         """``accumulators.accumulator_conjectures`` over this theory that hold at every
         sampled point of the model, smallest first."""
         constants = {c: s for c, s in self.theory.constants.items() if c in self._ctor_sort}
         found = accumulator_conjectures(self._definitions, self.functions, constants,
                                         signature)
-        kept = [(lhs, rhs, tuple(sorted(sorts.items()))) for lhs, rhs, sorts in found
-                if self._survives(lhs, sorts, rhs)]
+        kept = [c for c in found if self._survives(c[0], c[2], c[1])]
         return sorted(kept, key=lambda c: size(c[0]) + size(c[1]))
 
     def _drop_refuted(self, pending: list, unproved: list[dict]) -> list:
@@ -1697,27 +1696,30 @@ class Prover:
         proved: dict[str, Theorem] = {}
         tids = {name: theorem_id(eq.lhs, eq.rhs) for name, eq in pending}
         share = self.config.accumulator_share
-        # accumulator lemmas not proved yet -> the number of theorems at their last attempt
-        extra = dict.fromkeys(self._accumulator_lemmas(signature) if share else [], -1)
+        # accumulator lemmas not proved yet: [lhs, rhs, sorts, theorems at the last attempt]
+        extra = [[*c, -1] for c in self._accumulator_lemmas(signature)] if share else []
 
         def try_extra() -> bool:
             """An attempt at each accumulator lemma not proved yet and not tried since the
             last new theorem; True if one was proved."""
             found = False
-            for conj, seen in list(extra.items()):
+            for entry in list(extra):
+                lhs, rhs, sorts, seen = entry
                 if seen == len(self.theorems):
                     continue
-                extra[conj] = len(self.theorems)
-                lhs, rhs, sorts = conj[0], conj[1], dict(conj[2])
-                # structural induction first, on the arguments the function matches:
-                # prove_equation tries induction on the naturals-shaped variables first
-                # (count's element), which on TIP's tree sort over Int took most of the run
-                proof = self._within(share * self.config.budget_s,
-                                     lambda lhs=lhs, rhs=rhs, sorts=sorts:
-                                     self._structural_proof(lhs, rhs, sorts)
-                                     or self.prove_equation(lhs, rhs, sorts))
+                entry[3] = len(self.theorems)
+                # by structural induction where a variable allows it (the function's matched
+                # arguments): prove_equation tries induction on naturals-shaped variables
+                # first (count's element), which on TIP's tree sort over Int took most of the
+                # run, and ends with this same structural attempt
+                structural = any(s in self.theory.structural for s in sorts.values())
+                proof = self._within(
+                    share * self.config.budget_s,
+                    lambda lhs=lhs, rhs=rhs, sorts=sorts, structural=structural:
+                    self._structural_proof(lhs, rhs, sorts) if structural
+                    else self.prove_equation(lhs, rhs, sorts))
                 if proof is not None:
-                    del extra[conj]
+                    extra.remove(entry)
                     self.add_theorem(lhs, rhs, sorts, proof)
                     found = True
             return found

@@ -17,7 +17,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from neuralbrain.reasoning.gl.termination import Form, at_most, covers, sum_forms
-from neuralbrain.reasoning.gl.terms import Term, substitute
+from neuralbrain.reasoning.gl.terms import Term, calls, substitute, subterms
 
 MEASURES = ("lex", "sum")
 
@@ -80,12 +80,12 @@ class Recursion:
         arity = len(rules[0][0]) - 1
         matched = tuple(i for i in range(arity)
                         if any(not isinstance(lhs[1 + i], str) for lhs, _ in rules))
-        calls = [(lhs, c) for lhs, rhs in rules for c in _calls(rhs, f)]
-        if not matched or not calls:
+        recursive = [(lhs, c) for lhs, rhs in rules for c in calls(rhs, f)]
+        if not matched or not recursive:
             return None
         for i in matched:
             if all(not isinstance(lhs[1 + i], str) and c[1 + i] in lhs[1 + i][1:]
-                   for lhs, c in calls):
+                   for lhs, c in recursive):
                 return None
         return matched
 
@@ -94,7 +94,7 @@ class Recursion:
         variables, in order of appearance (one per function and variable tuple)."""
         out: list[Scheme] = []
         seen: set[tuple] = set()
-        for t in (*_subterms(lhs), *_subterms(rhs)):
+        for t in (*subterms(lhs), *subterms(rhs)):
             if isinstance(t, str) or t[0] not in self.matched:
                 continue
             vs = tuple(t[1 + i] for i in self.matched[t[0]])
@@ -125,7 +125,7 @@ class Recursion:
                     return None
             pattern = tuple(substitute(lhs[1 + i], sigma) for i in matched)
             hyps = []
-            for c in _calls(rhs, f):
+            for c in calls(rhs, f):
                 args = tuple(substitute(c[1 + i], sigma) for i in matched)
                 if args not in hyps:
                     hyps.append(args)
@@ -195,13 +195,3 @@ def _below(measure: str, small: list[Form | None], big: list[Form | None]) -> bo
             return False
     return False
 
-
-def _subterms(t: Term):
-    yield t
-    if not isinstance(t, str):
-        for a in t[1:]:
-            yield from _subterms(a)
-
-
-def _calls(t: Term, f: str) -> list[Term]:
-    return [s for s in _subterms(t) if not isinstance(s, str) and s[0] == f]

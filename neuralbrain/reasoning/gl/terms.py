@@ -85,6 +85,19 @@ def positions(t: Term, pos: tuple[int, ...] = ()) -> Iterator[tuple[int, ...]]:
             yield from positions(a, (*pos, i))
 
 
+def subterms(t: Term) -> Iterator[Term]:
+    """``t`` and every sub-term of it, pre-order."""
+    yield t
+    if not isinstance(t, str):
+        for a in t[1:]:
+            yield from subterms(a)
+
+
+def calls(t: Term, f: str) -> list[Term]:
+    """The sub-terms of ``t`` that apply ``f``."""
+    return [s for s in subterms(t) if not isinstance(s, str) and s[0] == f]
+
+
 def rename(t: Term, mapping: dict[str, str]) -> Term:
     return substitute(t, mapping)  # type: ignore[arg-type]
 
